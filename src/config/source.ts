@@ -1,0 +1,206 @@
+/**
+ * YAML with source positions: parse a file, keep a way back from any value path to its
+ * line:column, and turn JSON Schema errors into messages a person can act on.
+ */
+import { readFileSync } from 'node:fs';
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import type { ErrorObject } from 'ajv';
+import type { ConfigIssue } from '../errors.js';
+
+export type PathPart = string | number;
+
+export interface YamlSource {
+  file: string;
+  doc: Document.Parsed;
+  lines: LineCounter;
+  value: unknown;
+  /** Syntax errors found while parsing. */
+  issues: ConfigIssue[];
+}
+
+export function readYaml(file: string, text?: string): YamlSource {
+  const body = text ?? readFileSync(file, 'utf8');
+  const lines = new LineCounter();
+  const doc = parseDocument(body, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const issues: ConfigIssue[] = [];
+  for (const err of doc.errors) {
+    const pos = lines.linePos(err.pos[0]);
+    issues.push({ file, line: pos.line, col: pos.col, path: '', message: firstLine(err.message) });
+  }
+  const value = issues.length === 0 ? doc.toJS({ maxAliasCount: 100 }) : undefined;
+  return { file, doc, lines, value, issues };
+}
+
+function firstLine(message: string): string {
+  return message.split('\n')[0] ?? message;
+}
+
+/** `rules[1].allowed_roles` from ['rules', 1, 'allowed_roles']. */
+export function formatPath(path: readonly PathPart[]): string {
+  let out = '';
+  for (const part of path) {
+    if (typeof part === 'number') out += `[${part}]`;
+    else out += out === '' ? part : `.${part}`;
+  }
+  return out;
+}
+
+/** Line and column of the node at `path`; with `key`, of that key inside the mapping at `path`. */
+export function positionOf(
+  src: YamlSource,
+  path: readonly PathPart[],
+  key?: string
+): { line: number; col: number } {
+  let node: unknown = src.doc.contents;
+  let last: unknown = node;
+  for (const part of path) {
+    const next = childOf(node, part);
+    if (next === undefined) break;
+    node = next;
+    last = next;
+  }
+  if (key !== undefined && isMap(last)) {
+    const pair = last.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === key);
+    if (pair && isScalar(pair.key) && pair.key.range) return src.lines.linePos(pair.key.range[0]);
+  }
+  const range = (last as Node | null | undefined)?.range;
+  if (range) return src.lines.linePos(range[0]);
+  return { line: 1, col: 1 };
+}
+
+function childOf(node: unknown, part: PathPart): unknown {
+  if (isMap(node)) {
+    const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(part));
+    return pair?.value ?? undefined;
+  }
+  if (isSeq(node) && typeof part === 'number') return node.items[part];
+  return undefined;
+}
+
+export function issueAt(
+  src: YamlSource,
+  path: readonly PathPart[],
+  message: string,
+  key?: string
+): ConfigIssue {
+  const pos = positionOf(src, path, key);
+  const shown = key !== undefined ? [...path, key] : path;
+  return { file: src.file, line: pos.line, col: pos.col, path: formatPath(shown), message };
+}
+
+/** Turn ajv errors into issues with positions and plain-language messages. */
+export function schemaIssues(src: YamlSource, errors: ErrorObject[], prefix: PathPart[] = []): ConfigIssue[] {
+  const anyOfPaths = new Set(errors.filter((e) => e.keyword === 'anyOf').map((e) => e.instancePath));
+  const issues: ConfigIssue[] = [];
+  const seen = new Set<string>();
+  for (const err of errors) {
+    if (err.keyword !== 'anyOf' && anyOfPaths.has(err.instancePath) && err.schemaPath.includes('anyOf')) continue;
+    const path = [...prefix, ...pointerToPath(err.instancePath)];
+    let issue: ConfigIssue;
+    switch (err.keyword) {
+      case 'additionalProperties': {
+        const extra = String((err.params as { additionalProperty: string }).additionalProperty);
+        const known = Object.keys((err.parentSchema as { properties?: object } | undefined)?.properties ?? {});
+        const hint = closest(extra, known);
+        issue = issueAt(src, path, `unknown key${hint ? ` (did you mean "${hint}"?)` : ''}`, extra);
+        break;
+      }
+      case 'required': {
+        const missing = String((err.params as { missingProperty: string }).missingProperty);
+        issue = issueAt(src, path, `missing required key "${missing}"`);
+        break;
+      }
+      case 'type':
+        issue = issueAt(src, path, `expected ${describe(err.parentSchema)}`);
+        break;
+      case 'enum':
+        issue = issueAt(
+          src,
+          path,
+          `expected one of: ${((err.params as { allowedValues: unknown[] }).allowedValues ?? []).join(', ')}`
+        );
+        break;
+      case 'anyOf':
+        issue = issueAt(src, path, `expected ${describeAnyOf(err.parentSchema)}`);
+        break;
+      case 'pattern':
+        issue = issueAt(src, path, `expected ${describe(err.parentSchema)} matching ${String(err.params.pattern)}`);
+        break;
+      case 'minimum':
+      case 'maximum':
+        issue = issueAt(src, path, `expected a number ${err.keyword === 'minimum' ? '>=' : '<='} ${String(err.params.limit)}`);
+        break;
+      default:
+        issue = issueAt(src, path, err.message ?? 'invalid value');
+    }
+    const keyOf = `${issue.path}|${issue.message}`;
+    if (!seen.has(keyOf)) {
+      seen.add(keyOf);
+      issues.push(issue);
+    }
+  }
+  return issues;
+}
+
+function pointerToPath(pointer: string): PathPart[] {
+  if (pointer === '') return [];
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((p) => (/^\d+$/.test(p) ? Number(p) : p));
+}
+
+function describe(schema: unknown): string {
+  const s = (schema ?? {}) as { type?: string; items?: { type?: string } };
+  switch (s.type) {
+    case 'array':
+      if (s.items?.type === 'string') return 'a list of strings';
+      if (s.items?.type === 'object') return 'a list of mappings';
+      return 'a list';
+    case 'object':
+      return 'a mapping';
+    case 'string':
+      return 'a string';
+    case 'integer':
+      return 'an integer';
+    case 'number':
+      return 'a number';
+    case 'boolean':
+      return 'true or false';
+    default:
+      return 'a valid value';
+  }
+}
+
+function describeAnyOf(schema: unknown): string {
+  const options = ((schema as { anyOf?: unknown[] } | undefined)?.anyOf ?? []).map(describe);
+  return options.join(' or ');
+}
+
+function closest(word: string, candidates: string[]): string | undefined {
+  let best: string | undefined;
+  let bestScore = Infinity;
+  for (const c of candidates) {
+    const d = distance(word.toLowerCase(), c.toLowerCase());
+    if (d < bestScore) {
+      bestScore = d;
+      best = c;
+    }
+  }
+  return bestScore <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
+}
+
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return row[b.length]!;
+}

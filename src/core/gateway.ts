@@ -1,0 +1,389 @@
+/**
+ * The gateway core: upstreams, sessions, the policy and the call pipeline, behind one object the
+ * transports talk to. Transports move messages and call these methods; every decision is made
+ * here, in the pipeline, and every call ends in one audit record.
+ */
+import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import { approvalStage } from '../approval/index.js';
+import { createFileAuditSink, createMemoryAuditSink, type AuditInput, type AuditSink } from '../audit/index.js';
+import { createAuthenticator, type Authenticator, type Identity } from '../auth/index.js';
+import type { GatewayConfig } from '../config/types.js';
+import { GatewayError } from '../errors.js';
+import { limitsStage } from '../limits/index.js';
+import { compilePolicy, type Policy } from '../policy/index.js';
+import { policyStage } from '../policy/stage.js';
+import { Upstream, type UpstreamTool } from '../upstream/index.js';
+import { upstreamStage } from '../upstream/stage.js';
+import { createArgumentValidator, validateStage } from '../validate/index.js';
+import { runPipeline, type CallContext, type Stage } from './pipeline.js';
+import { createSessionStore, type DownstreamTransport, type Session, type SessionStore } from './session.js';
+import { joinName, parseResourceUri, resourceUri, splitName } from './names.js';
+
+export interface GatewayOptions {
+  config: GatewayConfig;
+  log: Logger;
+  /** Override the audit sink (tests); by default the config's file, or nothing when disabled. */
+  audit?: AuditSink;
+}
+
+export interface CallOptions {
+  signal?: AbortSignal;
+  onprogress?: (p: { progress: number; total?: number; message?: string }) => void;
+  meta?: Record<string, unknown>;
+}
+
+export interface ListedTool extends UpstreamTool {
+  name: string;
+}
+
+export interface Gateway {
+  readonly config: GatewayConfig;
+  readonly auth: Authenticator;
+  readonly sessions: SessionStore;
+  readonly upstreams: ReadonlyMap<string, Upstream>;
+  policy(): { policy: Policy; version: string };
+  openSession(identity: Identity, transport: DownstreamTransport, id?: string): Session;
+  closeSession(session: Session): void;
+  listTools(session: Session): Promise<ListedTool[]>;
+  callTool(session: Session, name: string, args: Record<string, unknown>, options?: CallOptions): Promise<unknown>;
+  listPrompts(session: Session): Promise<{ prompts: unknown[] }>;
+  getPrompt(session: Session, name: string, args: Record<string, string> | undefined): Promise<unknown>;
+  listResources(session: Session): Promise<{ resources: unknown[] }>;
+  listResourceTemplates(session: Session): Promise<{ resourceTemplates: unknown[] }>;
+  readResource(session: Session, uri: string): Promise<unknown>;
+  complete(session: Session, params: Record<string, unknown>): Promise<unknown>;
+  /** Capabilities to advertise downstream: what at least one upstream could offer. */
+  capabilities(): Record<string, object>;
+  health(): { ok: boolean; upstreams: Record<string, { state: string; error?: string; restarts: number }> };
+  /** Record an event that happened outside a call (auth failures, session lifecycle). */
+  audit(record: AuditInput): void;
+  close(): Promise<void>;
+}
+
+export function policyVersion(config: GatewayConfig): string {
+  return createHash('sha256').update(JSON.stringify(config.rules)).digest('hex').slice(0, 12);
+}
+
+export function createGateway(options: GatewayOptions): Gateway {
+  const { config, log } = options;
+  const auditSink =
+    options.audit ?? (config.audit.enabled ? createFileAuditSink(config.audit.path) : createMemoryAuditSink(false));
+  const sessions = createSessionStore();
+  const auth = createAuthenticator(config.auth);
+  const current = { policy: compilePolicy(config.rules), version: policyVersion(config) };
+  const upstreams = new Map<string, Upstream>();
+  for (const [name, server] of Object.entries(config.servers)) {
+    upstreams.set(name, new Upstream(name, server, log.child({ server: name })));
+  }
+  const validator = createArgumentValidator();
+
+  const writeAudit = (record: AuditInput) => {
+    try {
+      auditSink.write(record);
+    } catch (err) {
+      // The audit log is part of enforcement: if it cannot be written, say so loudly.
+      log.error({ err: (err as Error).message }, 'audit write failed');
+      throw new GatewayError('internal', `audit write failed: ${(err as Error).message}`);
+    }
+  };
+
+  // Routing: `<server>__<tool>` to its upstream and the tool's own definition.
+  const route: Stage = {
+    name: 'route',
+    async run(ctx) {
+      const parts = splitName(ctx.name);
+      const upstream = parts && upstreams.get(parts.server);
+      if (!parts || !upstream) throw new GatewayError('unknown_tool', `no server for tool name "${ctx.name}"`);
+      ctx.server = parts.server;
+      ctx.tool = parts.name;
+      ctx.upstream = upstream;
+    }
+  };
+  // The tool's definition, after policy so a denied caller learns nothing about the upstream.
+  const lookup: Stage = {
+    name: 'lookup',
+    async run(ctx) {
+      const tools = await ctx.upstream!.listTools();
+      const def = tools.find((t) => t.name === ctx.tool);
+      if (!def) throw new GatewayError('unknown_tool', `server "${ctx.server}" has no tool "${ctx.tool}"`);
+      ctx.toolDef = def;
+    }
+  };
+  const stages: Stage[] = [
+    route,
+    policyStage(() => current),
+    lookup,
+    validateStage(validator, config.validation.arguments),
+    limitsStage(),
+    approvalStage(),
+    upstreamStage()
+  ];
+
+  const base = (session: Session) => ({
+    identity: session.identity.id,
+    roles: session.identity.roles,
+    session: session.id,
+    transport: session.transport
+  });
+
+  /** Run a list across every upstream that supports it; a failing upstream is skipped, not fatal. */
+  async function fanOut<T>(
+    capability: string,
+    fn: (up: Upstream) => Promise<T[]>
+  ): Promise<{ items: Array<{ server: string; item: T }>; failed: string[] }> {
+    const items: Array<{ server: string; item: T }> = [];
+    const failed: string[] = [];
+    await Promise.all(
+      [...upstreams.values()].map(async (up) => {
+        try {
+          if (capability !== 'tools') {
+            await up.connect();
+            if (!up.capabilities()?.[capability]) return;
+          }
+          for (const item of await fn(up)) items.push({ server: up.name, item });
+        } catch (err) {
+          failed.push(up.name);
+          log.warn({ server: up.name, err: (err as GatewayError).detail ?? (err as Error).message }, `${capability} listing failed`);
+        }
+      })
+    );
+    items.sort((a, b) => (a.server < b.server ? -1 : a.server > b.server ? 1 : 0));
+    return { items, failed };
+  }
+
+  async function paged<T>(up: Upstream, method: string, key: string): Promise<T[]> {
+    const all: T[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = (await up.request(method, cursor ? { cursor } : {})) as Record<string, unknown>;
+      all.push(...((page[key] as T[] | undefined) ?? []));
+      cursor = page.nextCursor as string | undefined;
+    } while (cursor);
+    return all;
+  }
+
+  const gateway: Gateway = {
+    config,
+    auth,
+    sessions,
+    upstreams,
+    policy: () => current,
+
+    openSession(identity, transport, id) {
+      const session = sessions.open(identity, transport, id);
+      log.debug({ session: session.id, identity: identity.id, transport }, 'session opened');
+      return session;
+    },
+
+    closeSession(session) {
+      sessions.close(session.id);
+    },
+
+    async listTools(session) {
+      const started = performance.now();
+      const roles = session.identity.roles;
+      const { items, failed } = await fanOut('tools', (up) => up.listTools());
+      const visible = items
+        .filter(({ server, item }) => current.policy.visible(roles, server, item.name))
+        .map(({ server, item }) => ({ ...item, name: joinName(server, item.name) }));
+      writeAudit({
+        event: 'tools/list',
+        ...base(session),
+        decision: 'allow',
+        outcome: 'ok',
+        count: visible.length,
+        ...(failed.length ? { error: `unavailable: ${failed.join(', ')}` } : {}),
+        latency_ms: round(performance.now() - started)
+      });
+      return visible;
+    },
+
+    async callTool(session, name, args, opts = {}) {
+      session.lastSeen = Date.now();
+      const started = performance.now();
+      const ctx: CallContext = {
+        session,
+        name,
+        args,
+        ...(opts.signal ? { signal: opts.signal } : {}),
+        ...(opts.onprogress ? { onprogress: opts.onprogress } : {}),
+        ...(opts.meta ? { meta: opts.meta } : {})
+      };
+      let failure: unknown;
+      try {
+        await runPipeline(stages, ctx);
+        return ctx.result;
+      } catch (err) {
+        failure = err;
+        throw err;
+      } finally {
+        const gw = failure instanceof GatewayError ? failure : undefined;
+        const decided = ctx.decision;
+        const denied = gw !== undefined && !['upstream_unavailable', 'upstream_failed', 'internal'].includes(gw.code);
+        const isToolError = !failure && (ctx.result as { isError?: boolean } | undefined)?.isError === true;
+        const record: AuditInput = {
+          event: 'tools/call',
+          ...base(session),
+          name,
+          ...(ctx.server ? { server: ctx.server } : {}),
+          ...(ctx.tool ? { tool: ctx.tool } : {}),
+          arguments: args,
+          decision: denied
+            ? gw.code === 'approval_required'
+              ? 'approval'
+              : 'deny'
+            : (decided?.effect ?? 'deny'),
+          ...(decided ? { rules: decided.rules } : {}),
+          ...(gw ? { code: gw.code, reason: gw.detail } : decided ? { reason: decided.reason } : {}),
+          ...(ctx.policyVersion ? { policy_version: ctx.policyVersion } : {}),
+          outcome: denied ? 'denied' : failure ? 'error' : isToolError ? 'tool_error' : 'ok',
+          ...(failure && !gw ? { error: errorText(failure) } : {}),
+          latency_ms: round(performance.now() - started),
+          ...(ctx.upstreamMs !== undefined ? { upstream_ms: round(ctx.upstreamMs) } : {})
+        };
+        if (denied) log.info({ session: session.id, name, code: gw.code, reason: gw.detail }, 'call denied');
+        writeAudit(record);
+      }
+    },
+
+    async listPrompts(session) {
+      const { items } = await fanOut<{ name: string }>('prompts', (up) => paged(up, 'prompts/list', 'prompts'));
+      writeAudit({ event: 'prompts/list', ...base(session), decision: 'allow', outcome: 'ok', count: items.length });
+      return { prompts: items.map(({ server, item }) => ({ ...item, name: joinName(server, item.name) })) };
+    },
+
+    async getPrompt(session, name, args) {
+      const parts = splitName(name);
+      const up = parts && upstreams.get(parts.server);
+      return forward(session, 'prompts/get', { name }, up, parts?.name, () =>
+        up!.request('prompts/get', { name: parts!.name, ...(args ? { arguments: args } : {}) })
+      );
+    },
+
+    async listResources(session) {
+      const { items } = await fanOut<{ uri: string }>('resources', (up) => paged(up, 'resources/list', 'resources'));
+      writeAudit({ event: 'resources/list', ...base(session), decision: 'allow', outcome: 'ok', count: items.length });
+      return { resources: items.map(({ server, item }) => ({ ...item, uri: resourceUri(server, item.uri) })) };
+    },
+
+    async listResourceTemplates(session) {
+      const { items } = await fanOut<{ uriTemplate: string }>('resources', (up) =>
+        paged(up, 'resources/templates/list', 'resourceTemplates')
+      );
+      writeAudit({
+        event: 'resources/templates/list',
+        ...base(session),
+        decision: 'allow',
+        outcome: 'ok',
+        count: items.length
+      });
+      return {
+        resourceTemplates: items.map(({ server, item }) => ({
+          ...item,
+          uriTemplate: resourceUri(server, item.uriTemplate)
+        }))
+      };
+    },
+
+    async readResource(session, uri) {
+      const parts = parseResourceUri(uri);
+      const up = parts && upstreams.get(parts.server);
+      const result = (await forward(session, 'resources/read', { uri }, up, parts?.uri, () =>
+        up!.request('resources/read', { uri: parts!.uri })
+      )) as { contents?: Array<{ uri?: string }> };
+      // Contents name their URI; give them back in the gateway's namespace.
+      return {
+        ...result,
+        contents: (result.contents ?? []).map((c) =>
+          typeof c.uri === 'string' ? { ...c, uri: resourceUri(parts!.server, c.uri) } : c
+        )
+      };
+    },
+
+    async complete(session, params) {
+      const ref = params.ref as { type?: string; name?: string; uri?: string } | undefined;
+      let server: string | undefined;
+      let upstreamRef: Record<string, unknown> | undefined;
+      if (ref?.type === 'ref/prompt' && typeof ref.name === 'string') {
+        const p = splitName(ref.name);
+        if (p) {
+          server = p.server;
+          upstreamRef = { ...ref, name: p.name };
+        }
+      } else if (ref?.type === 'ref/resource' && typeof ref.uri === 'string') {
+        const p = parseResourceUri(ref.uri);
+        if (p) {
+          server = p.server;
+          upstreamRef = { ...ref, uri: p.uri };
+        }
+      }
+      const up = server ? upstreams.get(server) : undefined;
+      return forward(session, 'completion/complete', {}, up, server, () =>
+        up!.request('completion/complete', { ...params, ref: upstreamRef })
+      );
+    },
+
+    capabilities() {
+      return { tools: { listChanged: false }, prompts: {}, resources: {}, completions: {} };
+    },
+
+    health() {
+      const ups: Record<string, { state: string; error?: string; restarts: number }> = {};
+      for (const up of upstreams.values()) {
+        ups[up.name] = { state: up.state, restarts: up.restarts, ...(up.lastError ? { error: up.lastError } : {}) };
+      }
+      return { ok: true, upstreams: ups };
+    },
+
+    audit: (record) => writeAudit(record),
+
+    async close() {
+      await Promise.all([...upstreams.values()].map((u) => u.close()));
+      await auditSink.close();
+    }
+  };
+
+  /** Forward an unpoliced request to its upstream, with an audit record either way. */
+  async function forward(
+    session: Session,
+    event: 'prompts/get' | 'resources/read' | 'completion/complete',
+    what: { name?: string; uri?: string },
+    up: Upstream | null | undefined,
+    target: string | undefined,
+    call: () => Promise<unknown>
+  ): Promise<unknown> {
+    const started = performance.now();
+    let failure: unknown;
+    try {
+      if (!up || target === undefined) throw new GatewayError('unknown_resource', `nothing routes ${JSON.stringify(what)}`);
+      return await call();
+    } catch (err) {
+      failure = err;
+      throw err;
+    } finally {
+      const gw = failure instanceof GatewayError ? failure : undefined;
+      writeAudit({
+        event,
+        ...base(session),
+        ...(up ? { server: up.name } : {}),
+        ...(what.name ? { name: what.name } : {}),
+        ...(what.uri ? { uri: what.uri } : {}),
+        decision: gw?.code === 'unknown_resource' ? 'deny' : 'allow',
+        outcome: failure ? (gw?.code === 'unknown_resource' ? 'denied' : 'error') : 'ok',
+        ...(gw ? { code: gw.code, reason: gw.detail } : failure ? { error: errorText(failure) } : {}),
+        latency_ms: round(performance.now() - started)
+      });
+    }
+  }
+
+  return gateway;
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,38 @@
+/**
+ * The call pipeline: one ordered list of named stages. Data flows one way; each stage reads the
+ * context, adds what it is responsible for, and either returns or throws a GatewayError to stop
+ * the call. Stages never reach into each other.
+ */
+import type { Decision } from '../policy/index.js';
+import type { Session } from './session.js';
+import type { Upstream, UpstreamTool } from '../upstream/index.js';
+
+export interface CallContext {
+  readonly session: Session;
+  /** The name the agent called: `<server>__<tool>`. */
+  readonly name: string;
+  readonly args: Record<string, unknown>;
+  readonly signal?: AbortSignal;
+  readonly onprogress?: (p: { progress: number; total?: number; message?: string }) => void;
+  /** Extra `_meta` from the agent's request to pass upstream (progress token stripped). */
+  readonly meta?: Record<string, unknown>;
+  server?: string;
+  tool?: string;
+  upstream?: Upstream;
+  toolDef?: UpstreamTool;
+  decision?: Decision;
+  policyVersion?: string;
+  result?: unknown;
+  upstreamMs?: number;
+}
+
+export interface Stage {
+  readonly name: string;
+  run(ctx: CallContext): void | Promise<void>;
+}
+
+export async function runPipeline(stages: readonly Stage[], ctx: CallContext): Promise<void> {
+  for (const stage of stages) {
+    await stage.run(ctx);
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * Gateway sessions: one per downstream connection (stdio), per `Mcp-Session-Id` (legacy HTTP),
+ * per SSE stream, or per credential for 2026-07-28 clients, whose protocol has no sessions.
+ * A session holds what per-session policy needs: who it is and how many calls it made per rule.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Identity } from '../auth/index.js';
+
+export type DownstreamTransport = 'stdio' | 'http' | 'sse';
+
+export interface Session {
+  readonly id: string;
+  readonly identity: Identity;
+  readonly transport: DownstreamTransport;
+  readonly createdAt: number;
+  lastSeen: number;
+  /** Calls made under each rule with a per-session cap. */
+  readonly counts: Map<string, number>;
+}
+
+export interface SessionStore {
+  open(identity: Identity, transport: DownstreamTransport, id?: string): Session;
+  get(id: string): Session | undefined;
+  close(id: string): void;
+  size(): number;
+  all(): IterableIterator<Session>;
+}
+
+export function createSessionStore(): SessionStore {
+  const sessions = new Map<string, Session>();
+  return {
+    open(identity, transport, id = randomUUID()) {
+      const existing = sessions.get(id);
+      if (existing) return existing;
+      const now = Date.now();
+      const session: Session = { id, identity, transport, createdAt: now, lastSeen: now, counts: new Map() };
+      sessions.set(id, session);
+      return session;
+    },
+    get: (id) => sessions.get(id),
+    close: (id) => void sessions.delete(id),
+    size: () => sessions.size,
+    all: () => sessions.values()
+  };
+}

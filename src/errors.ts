@@ -1,0 +1,122 @@
+/**
+ * The one registry of gateway errors.
+ *
+ * Two families, kept apart on purpose:
+ * - `GatewayError` is a wire error: it carries a JSON-RPC code and a short public message that names
+ *   the kind of refusal but no policy internals. The full reason goes to the audit log only.
+ * - `ConfigError` and other local errors carry stable string codes and never cross the wire.
+ *
+ * Every code here is documented in docs/errors.md (code, meaning, how to fix); a test keeps the
+ * table and this registry in step.
+ */
+
+export const ERRORS = {
+  unauthenticated: {
+    rpc: -32001,
+    message: 'authentication required',
+    fix: 'Send a valid bearer token (HTTP) or configure auth.stdio (stdio).'
+  },
+  policy_denied: {
+    rpc: -32010,
+    message: 'denied by policy',
+    fix: 'Check `portcullis policy explain` for the identity, tool and arguments; add or change a rule.'
+  },
+  no_rule: {
+    rpc: -32010,
+    message: 'denied by policy: no rule allows this tool',
+    fix: 'Default deny: add a rule whose `tool` matches and whose `allowed_roles` names the caller role.'
+  },
+  role_not_allowed: {
+    rpc: -32010,
+    message: 'denied by policy: role not allowed',
+    fix: 'Add the caller role to `allowed_roles` of a matching rule, or call with another identity.'
+  },
+  constraint_failed: {
+    rpc: -32011,
+    message: 'denied by policy: parameter constraint',
+    fix: 'The arguments break a `parameter_constraints` entry; see the audit record for which.'
+  },
+  approval_required: {
+    rpc: -32012,
+    message: 'approval required',
+    fix: 'A matching rule sets `require_approval: true`; the call must be approved by a person.'
+  },
+  call_limit: {
+    rpc: -32013,
+    message: 'denied by policy: session call limit reached',
+    fix: 'A rule caps calls per session (`max_calls_per_session`); start a new session or raise the cap.'
+  },
+  invalid_arguments: {
+    rpc: -32602,
+    message: 'invalid arguments',
+    fix: "The arguments do not match the tool's own inputSchema; fix the call."
+  },
+  unknown_tool: {
+    rpc: -32014,
+    message: 'unknown tool',
+    fix: 'Call a tool listed by tools/list; names are `<server>__<tool>`.'
+  },
+  unknown_resource: {
+    rpc: -32014,
+    message: 'unknown resource or prompt',
+    fix: 'Use a name or URI returned by prompts/list, resources/list or resources/templates/list.'
+  },
+  upstream_unavailable: {
+    rpc: -32020,
+    message: 'upstream server unavailable',
+    fix: 'The upstream could not be started or reached; see the gateway log for its error.'
+  },
+  upstream_failed: {
+    rpc: -32021,
+    message: 'upstream server failed during the call',
+    fix: 'The upstream closed or timed out while handling the call; it is restarted with backoff.'
+  },
+  internal: {
+    rpc: -32603,
+    message: 'internal error',
+    fix: 'A fault inside the gateway; the log has the stack. Please report it.'
+  }
+} as const satisfies Record<string, { rpc: number; message: string; fix: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** A refusal or failure that reaches the agent as a JSON-RPC error. */
+export class GatewayError extends Error {
+  readonly code: ErrorCode;
+  readonly rpc: number;
+  /** Full reason for the audit log; never sent to the agent. */
+  readonly detail: string;
+
+  constructor(code: ErrorCode, detail?: string, options?: { cause?: unknown }) {
+    super(ERRORS[code].message, options);
+    this.name = 'GatewayError';
+    this.code = code;
+    this.rpc = ERRORS[code].rpc;
+    this.detail = detail ?? ERRORS[code].message;
+  }
+}
+
+/** A configuration problem; `file:line:col path: message`. Local only. */
+export interface ConfigIssue {
+  file: string;
+  line: number;
+  col: number;
+  path: string;
+  message: string;
+}
+
+export class ConfigError extends Error {
+  readonly code = 'config_invalid';
+  readonly issues: ConfigIssue[];
+
+  constructor(issues: ConfigIssue[]) {
+    super(issues.map(formatIssue).join('\n'));
+    this.name = 'ConfigError';
+    this.issues = issues;
+  }
+}
+
+export function formatIssue(issue: ConfigIssue): string {
+  const where = `${issue.file}:${issue.line}:${issue.col}`;
+  return issue.path ? `${where} ${issue.path}: ${issue.message}` : `${where} ${issue.message}`;
+}

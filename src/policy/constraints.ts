@@ -1,0 +1,97 @@
+/**
+ * Parameter constraints, compiled once into closures. Patterns run on RE2 (re2js): linear time,
+ * no backtracking, whatever the input. Path-like strings are normalised before any check sees
+ * them, so `/data/public/../secret` is judged as `/data/secret`.
+ */
+import { posix } from 'node:path';
+import { RE2JS } from 're2js';
+import type { ConstraintConfig } from '../config/types.js';
+
+/** Returns undefined when the value passes, or why it fails. */
+export type ConstraintCheck = (args: Record<string, unknown>) => string | undefined;
+
+export function compilePattern(pattern: string): RE2JS {
+  return RE2JS.compile(pattern);
+}
+
+/** Why a pattern cannot be used, or undefined when it compiles on RE2. */
+export function patternProblem(pattern: string): string | undefined {
+  try {
+    RE2JS.compile(pattern);
+    return undefined;
+  } catch (err) {
+    return `not a valid RE2 pattern: ${(err as Error).message}`;
+  }
+}
+
+/**
+ * Normalise a path-like string: resolve `.` and `..` segments and repeated slashes. Strings that
+ * look like URLs (`scheme://`) are left alone. A NUL byte makes the value unusable as a path.
+ */
+export function normalizePath(value: string): string | undefined {
+  if (value.includes('\0')) return undefined;
+  if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(value)) return value;
+  if (value === '') return value;
+  return posix.normalize(value);
+}
+
+export function compileConstraint(name: string, c: ConstraintConfig): ConstraintCheck {
+  const checks: Array<(v: unknown) => string | undefined> = [];
+  const normalise = c.normalize_path !== false;
+  const asString = (v: unknown): string | undefined => {
+    if (typeof v !== 'string') return undefined;
+    return normalise ? normalizePath(v) : v;
+  };
+  if (c.pattern !== undefined) {
+    const re = compilePattern(c.pattern);
+    checks.push((v) => {
+      const s = asString(v);
+      if (s === undefined) return 'is not a string path';
+      return re.matcher(s).find() ? undefined : 'does not match the pattern';
+    });
+  }
+  if (c.prefix !== undefined) {
+    const prefix = c.prefix;
+    checks.push((v) => {
+      const s = asString(v);
+      if (s === undefined) return 'is not a string path';
+      return s.startsWith(prefix) ? undefined : 'does not start with the required prefix';
+    });
+  }
+  if (c.maxLength !== undefined) {
+    const max = c.maxLength;
+    checks.push((v) => {
+      if (typeof v !== 'string') return 'is not a string';
+      return [...v].length <= max ? undefined : `is longer than ${max} characters`;
+    });
+  }
+  if (c.min !== undefined || c.max !== undefined) {
+    const { min, max } = c;
+    checks.push((v) => {
+      if (typeof v !== 'number' || !Number.isFinite(v)) return 'is not a number';
+      if (min !== undefined && v < min) return `is below the minimum ${min}`;
+      if (max !== undefined && v > max) return `is above the maximum ${max}`;
+      return undefined;
+    });
+  }
+  if (c.enum !== undefined) {
+    const allowed = c.enum.map((e) => JSON.stringify(e));
+    checks.push((v) => (allowed.includes(JSON.stringify(v)) ? undefined : 'is not one of the allowed values'));
+  }
+  const optional = c.optional === true;
+  return (args) => {
+    if (!Object.prototype.hasOwnProperty.call(args, name) || args[name] === undefined) {
+      return optional ? undefined : `parameter "${name}" is missing`;
+    }
+    const value = args[name];
+    // A list is checked element by element: every element must pass.
+    const values = Array.isArray(value) ? value : [value];
+    for (const v of values) {
+      for (const check of checks) {
+        const problem = check(v);
+        if (problem) return `parameter "${name}" ${problem}`;
+      }
+    }
+    return undefined;
+  };
+}

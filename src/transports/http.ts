@@ -1,0 +1,301 @@
+/**
+ * HTTP downstream: Streamable HTTP at `/mcp` (both protocol eras), legacy SSE at `/sse` +
+ * `/messages`, and `/healthz`. Every endpoint but `/healthz` needs a bearer token. The adapter
+ * authenticates and moves messages; decisions happen in the gateway core.
+ *
+ * Sessions: 2025-era clients get a gateway session per `Mcp-Session-Id` (or per SSE stream), bound
+ * to the identity that opened it. 2026-07-28 clients have no protocol session, so their gateway
+ * session is their credential: every request with one token shares one session.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  NodeStreamableHTTPServerTransport,
+  localhostHostValidation,
+  localhostOriginValidation,
+  toNodeHandler,
+  toWebRequest
+} from '@modelcontextprotocol/node';
+import {
+  createMcpHandler,
+  isInitializeRequest,
+  isLegacyRequest,
+  parseJSONRPCMessage,
+  type AuthInfo
+} from '@modelcontextprotocol/server';
+import type { Logger } from 'pino';
+import type { Identity } from '../auth/index.js';
+import type { Gateway } from '../core/gateway.js';
+import type { Session } from '../core/session.js';
+import { createMcpServer } from './mcp-server.js';
+import { SseServerTransport } from './sse.js';
+
+export const MAX_BODY_BYTES = 4 * 1024 * 1024;
+const LEGACY_IDLE_MS = 30 * 60_000;
+
+export interface HttpOptions {
+  host: string;
+  port: number;
+}
+
+export interface HttpHandle {
+  url: string;
+  server: HttpServer;
+  close(): Promise<void>;
+}
+
+type AuthedRequest = IncomingMessage & { auth?: AuthInfo };
+
+interface LegacyEntry {
+  transport: NodeStreamableHTTPServerTransport;
+  owner: string;
+  session?: Session;
+  lastSeen: number;
+}
+
+interface SseEntry {
+  transport: SseServerTransport;
+  owner: string;
+  session: Session;
+}
+
+const ownerOf = (identity: Identity) => `${identity.method}:${identity.tokenId ?? identity.id}`;
+
+function isLoopback(host: string): boolean {
+  return host === '127.0.0.1' || host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
+function jsonRpcError(res: ServerResponse, status: number, code: number, message: string, headers = {}): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  res.writeHead(status, { 'Content-Type': 'application/json', ...headers });
+  res.end(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null }));
+}
+
+class BodyTooLarge extends Error {}
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? '0');
+    if (declared > limit) {
+      reject(new BodyTooLarge());
+      req.resume();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        reject(new BodyTooLarge());
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+export async function serveHttp(gateway: Gateway, log: Logger, options: HttpOptions): Promise<HttpHandle> {
+  const legacy = new Map<string, LegacyEntry>();
+  const sse = new Map<string, SseEntry>();
+  const loopback = isLoopback(options.host);
+  const validateHost = localhostHostValidation();
+  const validateOrigin = localhostOriginValidation();
+
+  // 2026-07-28 clients: one fresh server per request, bound to the caller's credential session.
+  const modern = toNodeHandler(
+    createMcpHandler(
+      (ctx) => {
+        const identity = ctx.authInfo?.extra?.identity as Identity;
+        return createMcpServer(gateway, () => modernSession(identity), log);
+      },
+      { legacy: 'reject', onerror: (err) => log.debug({ err: err.message }, 'modern handler error') }
+    ),
+    { maxRequestBodySize: MAX_BODY_BYTES }
+  );
+  const modernSession = (identity: Identity): Session => {
+    const id = `cred:${ownerOf(identity)}`;
+    return gateway.sessions.get(id) ?? gateway.openSession(identity, 'http', id);
+  };
+
+  const authenticate = (req: IncomingMessage, res: ServerResponse): Identity | undefined => {
+    const result = gateway.auth.bearer(req.headers.authorization);
+    if (result.ok) return result.identity;
+    gateway.audit({
+      event: 'auth/failure',
+      source: req.socket.remoteAddress ?? 'unknown',
+      reason: result.reason,
+      outcome: 'denied',
+      decision: 'deny',
+      code: 'unauthenticated'
+    });
+    log.info({ source: req.socket.remoteAddress, reason: result.reason }, 'authentication failed');
+    jsonRpcError(res, 401, -32001, 'authentication required', {
+      'WWW-Authenticate': 'Bearer realm="portcullis", error="invalid_token"'
+    });
+    return undefined;
+  };
+
+  const handleMcp = async (req: AuthedRequest, res: ServerResponse, identity: Identity) => {
+    req.auth = { token: identity.tokenId ?? identity.id, clientId: identity.id, scopes: [], extra: { identity } };
+    let body: unknown;
+    if (req.method === 'POST') {
+      let raw: Buffer;
+      try {
+        raw = await readBody(req, MAX_BODY_BYTES);
+      } catch (err) {
+        if (err instanceof BodyTooLarge) return jsonRpcError(res, 413, -32600, 'request body too large');
+        throw err;
+      }
+      try {
+        body = JSON.parse(raw.toString('utf8'));
+      } catch {
+        return jsonRpcError(res, 400, -32700, 'Parse error: request body is not JSON');
+      }
+    }
+    const sessionId = req.headers['mcp-session-id'];
+    if (typeof sessionId === 'string') {
+      const entry = legacy.get(sessionId);
+      if (!entry) return jsonRpcError(res, 404, -32001, 'Session not found');
+      if (entry.owner !== ownerOf(identity)) {
+        log.warn({ session: sessionId, identity: identity.id }, 'session presented by another identity');
+        return jsonRpcError(res, 403, -32001, 'session belongs to another identity');
+      }
+      entry.lastSeen = Date.now();
+      return entry.transport.handleRequest(req, res, body);
+    }
+    if (req.method !== 'POST') return jsonRpcError(res, 400, -32000, 'Bad Request: Mcp-Session-Id required');
+    const isLegacy = await isLegacyRequest(await toWebRequest(req, body), body);
+    if (!isLegacy) return modern(req, res, body);
+    if (!isInitializeRequest(body)) {
+      return jsonRpcError(res, 400, -32000, 'Bad Request: Mcp-Session-Id required');
+    }
+    const entry: LegacyEntry = {
+      owner: ownerOf(identity),
+      lastSeen: Date.now(),
+      transport: new NodeStreamableHTTPServerTransport({
+        sessionIdGenerator: () => randomUUID(),
+        onsessioninitialized: (id) => {
+          legacy.set(id, entry);
+          entry.session = gateway.openSession(identity, 'http', id);
+        }
+      })
+    };
+    entry.transport.onclose = () => {
+      const id = entry.transport.sessionId;
+      if (id) legacy.delete(id);
+      if (entry.session) gateway.closeSession(entry.session);
+    };
+    const server = createMcpServer(gateway, () => entry.session ?? modernSession(identity), log);
+    await server.connect(entry.transport);
+    return entry.transport.handleRequest(req, res, body);
+  };
+
+  const handleSse = async (req: AuthedRequest, res: ServerResponse, identity: Identity) => {
+    const transport = new SseServerTransport('/messages', res);
+    const session = gateway.openSession(identity, 'sse', transport.sessionId);
+    const entry: SseEntry = { transport, owner: ownerOf(identity), session };
+    sse.set(transport.sessionId, entry);
+    transport.onclose = () => {
+      sse.delete(transport.sessionId);
+      gateway.closeSession(session);
+    };
+    const server = createMcpServer(gateway, () => session, log);
+    await server.connect(transport);
+  };
+
+  const handleMessages = async (req: AuthedRequest, res: ServerResponse, identity: Identity, url: URL) => {
+    const entry = sse.get(url.searchParams.get('sessionId') ?? '');
+    if (!entry) return jsonRpcError(res, 404, -32001, 'Session not found');
+    if (entry.owner !== ownerOf(identity)) return jsonRpcError(res, 403, -32001, 'session belongs to another identity');
+    let raw: Buffer;
+    try {
+      raw = await readBody(req, MAX_BODY_BYTES);
+    } catch (err) {
+      if (err instanceof BodyTooLarge) return jsonRpcError(res, 413, -32600, 'request body too large');
+      throw err;
+    }
+    let message;
+    try {
+      message = parseJSONRPCMessage(JSON.parse(raw.toString('utf8')));
+    } catch {
+      return jsonRpcError(res, 400, -32700, 'Parse error: not a JSON-RPC message');
+    }
+    res.writeHead(202).end('Accepted');
+    entry.transport.receive(message, {
+      token: identity.tokenId ?? identity.id,
+      clientId: identity.id,
+      scopes: [],
+      extra: { identity }
+    });
+  };
+
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://gateway.invalid');
+    const route = async () => {
+      if (url.pathname === '/healthz') {
+        if (req.method !== 'GET') return jsonRpcError(res, 405, -32000, 'Method not allowed');
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        return res.end(JSON.stringify(gateway.health()));
+      }
+      if (loopback && (!validateHost(req, res) || !validateOrigin(req, res))) return;
+      const known = url.pathname === '/mcp' || url.pathname === '/sse' || url.pathname === '/messages';
+      if (!known) return jsonRpcError(res, 404, -32000, 'Not found');
+      const identity = authenticate(req, res);
+      if (!identity) return;
+      if (url.pathname === '/mcp') {
+        if (!['POST', 'GET', 'DELETE'].includes(req.method ?? '')) {
+          return jsonRpcError(res, 405, -32000, 'Method not allowed');
+        }
+        return handleMcp(req, res, identity);
+      }
+      if (url.pathname === '/sse') {
+        if (req.method !== 'GET') return jsonRpcError(res, 405, -32000, 'Method not allowed');
+        return handleSse(req, res, identity);
+      }
+      if (req.method !== 'POST') return jsonRpcError(res, 405, -32000, 'Method not allowed');
+      return handleMessages(req, res, identity, url);
+    };
+    route().catch((err: unknown) => {
+      log.error({ err: err instanceof Error ? err.stack : String(err), path: url.pathname }, 'http handler failed');
+      jsonRpcError(res, 500, -32603, 'internal error');
+    });
+  });
+  server.requestTimeout = 0;
+  server.headersTimeout = 30_000;
+
+  const sweeper = setInterval(() => {
+    const cutoff = Date.now() - LEGACY_IDLE_MS;
+    for (const entry of legacy.values()) {
+      if (entry.lastSeen < cutoff) void entry.transport.close();
+    }
+  }, 60_000);
+  sweeper.unref();
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return {
+    url: `http://${shownHost}:${address.port}`,
+    server,
+    async close() {
+      clearInterval(sweeper);
+      await Promise.all([...legacy.values()].map((e) => e.transport.close().catch(() => undefined)));
+      await Promise.all([...sse.values()].map((e) => e.transport.close().catch(() => undefined)));
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  };
+}

@@ -1,0 +1,50 @@
+/**
+ * stdio downstream: serve one agent on stdin/stdout. stdout carries protocol messages only; all
+ * logs go to stderr. The connection is one gateway session with the identity the config names.
+ * When the agent closes stdin, the gateway stops and reaps every upstream child.
+ */
+import { serveStdio } from '@modelcontextprotocol/server/stdio';
+import type { Logger } from 'pino';
+import type { Gateway } from '../core/gateway.js';
+import { GatewayError } from '../errors.js';
+import { createMcpServer } from './mcp-server.js';
+
+export interface StdioHandle {
+  closed: Promise<void>;
+  close(): Promise<void>;
+}
+
+export function serveGatewayStdio(gateway: Gateway, log: Logger): StdioHandle {
+  const identity = gateway.auth.stdio();
+  if (!identity) {
+    throw new GatewayError('unauthenticated', 'stdio needs an identity: set auth.stdio.identity and roles');
+  }
+  const session = gateway.openSession(identity, 'stdio');
+  gateway.audit({
+    event: 'session/open',
+    identity: identity.id,
+    roles: identity.roles,
+    session: session.id,
+    transport: 'stdio',
+    outcome: 'ok'
+  });
+  const handle = serveStdio(() => createMcpServer(gateway, () => session, log), {
+    legacy: 'serve',
+    onerror: (err) => log.warn({ err: err.message }, 'stdio protocol error')
+  });
+  let resolveClosed!: () => void;
+  const closed = new Promise<void>((r) => (resolveClosed = r));
+  let closing = false;
+  const close = async () => {
+    if (closing) return closed;
+    closing = true;
+    await handle.close().catch(() => undefined);
+    gateway.closeSession(session);
+    await gateway.close();
+    resolveClosed();
+    return closed;
+  };
+  process.stdin.once('end', () => void close());
+  process.stdin.once('close', () => void close());
+  return { closed, close };
+}

@@ -1,0 +1,240 @@
+/**
+ * Upstream connectors: one MCP client per configured server, over a stdio child, Streamable HTTP
+ * or SSE. A stdio server is started on first use and restarted with exponential backoff when it
+ * dies; an HTTP server is reconnected the same way. Each upstream is independent: one failing
+ * never disturbs the others.
+ */
+import { Client, ProtocolError, SSEClientTransport, StreamableHTTPClientTransport, type Transport } from '@modelcontextprotocol/client';
+import type { Logger } from 'pino';
+import type { ServerConfig } from '../config/types.js';
+import { GatewayError } from '../errors.js';
+import { ChildStdioTransport } from './stdio-transport.js';
+
+export interface UpstreamTool {
+  name: string;
+  description?: string;
+  inputSchema: Record<string, unknown>;
+  [key: string]: unknown;
+}
+
+export type UpstreamState = 'idle' | 'starting' | 'ready' | 'backoff' | 'closed';
+
+export interface CallOptions {
+  signal?: AbortSignal;
+  onprogress?: (progress: { progress: number; total?: number; message?: string }) => void;
+}
+
+const BACKOFF_MIN_MS = 250;
+const BACKOFF_MAX_MS = 30_000;
+/** A connection that stays up this long resets the backoff. */
+const STABLE_MS = 10_000;
+
+export interface UpstreamEvents {
+  onToolsChanged?: (server: string) => void;
+  onNotification?: (server: string, method: string, params: unknown) => void;
+}
+
+export class Upstream {
+  state: UpstreamState = 'idle';
+  lastError: string | undefined;
+  restarts = 0;
+  private client: Client | undefined;
+  private connecting: Promise<Client> | undefined;
+  private attempts = 0;
+  private retryAt = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private connectedAt = 0;
+  private tools: UpstreamTool[] | undefined;
+  private toolsLoading: Promise<UpstreamTool[]> | undefined;
+  private transport: Transport | undefined;
+
+  constructor(
+    readonly name: string,
+    readonly config: ServerConfig,
+    private readonly log: Logger,
+    private readonly events: UpstreamEvents = {}
+  ) {}
+
+  /** The connected client, starting or restarting the server if needed. */
+  async connect(): Promise<Client> {
+    if (this.state === 'closed') throw new GatewayError('upstream_unavailable', `${this.name}: gateway is stopping`);
+    if (this.client) return this.client;
+    if (this.connecting) return this.connecting;
+    if (this.state === 'backoff' && Date.now() < this.retryAt) {
+      throw new GatewayError(
+        'upstream_unavailable',
+        `${this.name}: ${this.lastError ?? 'unavailable'}; retrying in ${this.retryAt - Date.now()} ms`
+      );
+    }
+    this.connecting = this.open().finally(() => {
+      this.connecting = undefined;
+    });
+    return this.connecting;
+  }
+
+  private async open(): Promise<Client> {
+    this.state = 'starting';
+    clearTimeout(this.retryTimer);
+    const transport = this.makeTransport();
+    this.transport = transport;
+    const client = new Client(
+      { name: 'portcullis', version: '0.1.0' },
+      { capabilities: {}, versionNegotiation: { mode: 'auto' } }
+    );
+    client.onerror = (err) => this.log.debug({ err: err.message }, 'upstream transport error');
+    client.setNotificationHandler('notifications/tools/list_changed', () => {
+      this.tools = undefined;
+      this.events.onToolsChanged?.(this.name);
+    });
+    client.fallbackNotificationHandler = async (n) => {
+      this.events.onNotification?.(this.name, n.method, n.params);
+    };
+    let settled = false;
+    client.onclose = () => {
+      if (!settled) return;
+      if (this.client === client) this.lost(transport);
+    };
+    try {
+      await client.connect(transport, { timeout: this.config.timeout_ms });
+    } catch (err) {
+      settled = true;
+      await transport.close().catch(() => undefined);
+      const reason = this.describeFailure(transport, err);
+      this.scheduleRetry(reason);
+      throw new GatewayError('upstream_unavailable', `${this.name}: ${reason}`, { cause: err });
+    }
+    settled = true;
+    this.client = client;
+    this.state = 'ready';
+    this.connectedAt = Date.now();
+    this.lastError = undefined;
+    this.log.info(
+      { protocol: client.getNegotiatedProtocolVersion(), pid: (transport as ChildStdioTransport).pid },
+      'upstream connected'
+    );
+    return client;
+  }
+
+  private makeTransport(): Transport {
+    const c = this.config;
+    if (c.kind === 'stdio') {
+      const t = new ChildStdioTransport(c);
+      t.onstderr = (line) => this.log.debug({ stderr: line }, 'upstream stderr');
+      return t;
+    }
+    const init = { headers: c.headers };
+    return c.transport === 'sse'
+      ? new SSEClientTransport(new URL(c.url), { requestInit: init })
+      : new StreamableHTTPClientTransport(new URL(c.url), { requestInit: init });
+  }
+
+  private describeFailure(transport: Transport, err: unknown): string {
+    const message = err instanceof Error ? err.message : String(err);
+    if (transport instanceof ChildStdioTransport) {
+      const exit =
+        transport.exitCode !== null
+          ? `exited with code ${transport.exitCode}`
+          : transport.exitSignal
+            ? `killed by ${transport.exitSignal}`
+            : undefined;
+      const stderr = transport.stderr.trim().split('\n').slice(-3).join(' | ');
+      return [message, exit, stderr && `stderr: ${stderr}`].filter(Boolean).join('; ');
+    }
+    return message;
+  }
+
+  /** The connection dropped after it was up: forget it and restart with backoff. */
+  private lost(transport: Transport): void {
+    this.client = undefined;
+    this.tools = undefined;
+    const reason = this.describeFailure(transport, new Error('connection closed'));
+    if (Date.now() - this.connectedAt > STABLE_MS) this.attempts = 0;
+    this.log.warn({ reason }, 'upstream lost; restarting with backoff');
+    this.scheduleRetry(reason, true);
+  }
+
+  private scheduleRetry(reason: string, restart = false): void {
+    if (this.state === 'closed') return;
+    this.lastError = reason;
+    const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** this.attempts);
+    this.attempts++;
+    this.state = 'backoff';
+    this.retryAt = Date.now() + delay;
+    clearTimeout(this.retryTimer);
+    if (restart) {
+      // Restart in the background so the server is back before the next call needs it.
+      this.retryTimer = setTimeout(() => {
+        this.restarts++;
+        this.connect().catch(() => undefined);
+      }, delay);
+      this.retryTimer.unref();
+    }
+  }
+
+  /** The upstream's tools, cached until it says they changed or reconnects. */
+  async listTools(): Promise<UpstreamTool[]> {
+    if (this.tools) return this.tools;
+    if (this.toolsLoading) return this.toolsLoading;
+    this.toolsLoading = (async () => {
+      const client = await this.connect();
+      const all: UpstreamTool[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = (await client.request(
+          { method: 'tools/list', params: cursor ? { cursor } : {} },
+          { timeout: this.config.timeout_ms }
+        )) as { tools: UpstreamTool[]; nextCursor?: string };
+        all.push(...page.tools);
+        cursor = page.nextCursor;
+      } while (cursor);
+      this.tools = all;
+      return all;
+    })().finally(() => {
+      this.toolsLoading = undefined;
+    });
+    return this.toolsLoading;
+  }
+
+  /** Forward one request; connection failures become upstream errors, JSON-RPC errors pass through. */
+  async request(method: string, params: Record<string, unknown> | undefined, options: CallOptions = {}): Promise<unknown> {
+    const client = await this.connect();
+    try {
+      return await client.request(
+        { method: method as 'tools/call', params: (params ?? {}) as never },
+        {
+          timeout: this.config.timeout_ms,
+          resetTimeoutOnProgress: true,
+          ...(options.signal ? { signal: options.signal } : {}),
+          ...(options.onprogress ? { onprogress: options.onprogress } : {})
+        }
+      );
+    } catch (err) {
+      throw upstreamFailure(this.name, err);
+    }
+  }
+
+  capabilities(): Record<string, unknown> | undefined {
+    return this.client?.getServerCapabilities() as Record<string, unknown> | undefined;
+  }
+
+  pid(): number | undefined {
+    return this.transport instanceof ChildStdioTransport ? this.transport.pid : undefined;
+  }
+
+  async close(): Promise<void> {
+    this.state = 'closed';
+    clearTimeout(this.retryTimer);
+    const client = this.client;
+    this.client = undefined;
+    await client?.close().catch(() => undefined);
+    await this.transport?.close().catch(() => undefined);
+  }
+}
+
+/** JSON-RPC errors from the upstream are its answer and pass through; anything else is a failure. */
+function upstreamFailure(server: string, err: unknown): unknown {
+  if (err instanceof GatewayError) return err;
+  if (err instanceof ProtocolError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new GatewayError('upstream_failed', `${server}: ${message}`, { cause: err });
+}
