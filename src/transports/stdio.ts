@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { Gateway } from '../core/gateway.js';
 import { GatewayError } from '../errors.js';
 import { createMcpServer } from './mcp-server.js';
+import { LineStdioTransport } from './stdio-transport.js';
 
 export interface StdioHandle {
   closed: Promise<void>;
@@ -30,6 +31,7 @@ export function serveGatewayStdio(gateway: Gateway, log: Logger): StdioHandle {
   });
   const handle = serveStdio(() => createMcpServer(gateway, () => session, log), {
     legacy: 'serve',
+    transport: new LineStdioTransport(),
     onerror: (err) => log.warn({ err: err.message }, 'stdio protocol error')
   });
   let resolveClosed!: () => void;
