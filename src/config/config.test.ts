@@ -1,0 +1,222 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, formatIssue } from '../errors.js';
+import { configSchema, hashToken, loadConfig } from './index.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'portcullis-config-'));
+let n = 0;
+function file(text: string): string {
+  const path = join(dir, `c${n++}.yaml`);
+  writeFileSync(path, text);
+  return path;
+}
+
+function issues(text: string, env: NodeJS.ProcessEnv = {}): string[] {
+  const path = file(text);
+  try {
+    loadConfig(path, { env });
+  } catch (err) {
+    if (err instanceof ConfigError) return err.issues.map((i) => formatIssue({ ...i, file: 'F' }));
+    throw err;
+  }
+  throw new Error('expected the config to be rejected');
+}
+
+describe('loading a valid config', () => {
+  it('reads the DESIGN example shape, with defaults', () => {
+    const path = file(`
+servers:
+  files:
+    command: npx
+    args: ["@modelcontextprotocol/server-filesystem", "/data"]
+    env: {}
+  crm:
+    url: https://crm.internal/mcp
+    headers: { Authorization: "Bearer \${CRM_TOKEN}" }
+auth:
+  stdio: { identity: local, roles: [admin] }
+audit:
+  path: ./portcullis-audit.jsonl
+rules:
+  - tool: "delete_record"
+    require_approval: true
+    allowed_roles: ["admin"]
+    max_calls_per_session: 5
+  - tool: "read_file"
+    allowed_roles: ["admin", "analyst"]
+    parameter_constraints:
+      path: { pattern: "^/data/public/" }
+`);
+    const config = loadConfig(path, { env: { CRM_TOKEN: 'sekrit' } });
+    expect(config.servers.files).toMatchObject({ kind: 'stdio', command: 'npx', env: {}, timeout_ms: 60000 });
+    expect(config.servers.crm).toMatchObject({
+      kind: 'http',
+      transport: 'streamable-http',
+      headers: { Authorization: 'Bearer sekrit' }
+    });
+    expect(config.rules).toHaveLength(2);
+    expect(config.audit).toEqual({ enabled: true, path: join(dir, 'portcullis-audit.jsonl') });
+    expect(config.listen).toEqual({ host: '127.0.0.1', port: 8080 });
+    expect(config.validation.arguments).toBe(true);
+    expect(config.auth.stdio).toEqual({ identity: 'local', roles: ['admin'] });
+  });
+
+  it('keeps a $${literal} and stores tokens only as hashes', () => {
+    const config = loadConfig(
+      file(`
+servers:
+  s: { command: x, env: { A: "$\${NOT_A_VAR}" } }
+auth:
+  tokens:
+    - { id: t1, roles: [admin], token: "\${TOKEN}" }
+    - { id: t2, roles: [analyst], sha256: "${hashToken('another-token-123456')}" }
+`),
+      { env: { TOKEN: 'a-token-that-is-long-enough' } }
+    );
+    expect((config.servers.s as { env: Record<string, string> }).env.A).toBe('${NOT_A_VAR}');
+    expect(config.auth.tokens).toEqual([
+      { id: 't1', identity: 't1', roles: ['admin'], sha256: hashToken('a-token-that-is-long-enough') },
+      { id: 't2', identity: 't2', roles: ['analyst'], sha256: hashToken('another-token-123456') }
+    ]);
+    expect(JSON.stringify(config)).not.toContain('a-token-that-is-long-enough');
+  });
+
+  it('reads tokens from a separate file', () => {
+    const tokens = join(dir, 'tokens.yaml');
+    writeFileSync(tokens, `tokens:\n  - { id: ops, identity: olga, roles: [ops], sha256: "${hashToken('ops-token-0123456789')}" }\n`);
+    const config = loadConfig(file(`auth:\n  tokens: ./tokens.yaml\n`));
+    expect(config.auth.tokens[0]).toMatchObject({ id: 'ops', identity: 'olga', roles: ['ops'] });
+  });
+
+  it('accepts a rules-only file (a list of rules)', () => {
+    const config = loadConfig(file(`- tool: read_file\n  allowed_roles: [analyst]\n`));
+    expect(config.rules).toEqual([{ tool: 'read_file', allowed_roles: ['analyst'] }]);
+  });
+});
+
+describe('rejecting a broken config with file:line:col and the key', () => {
+  it('names the offending key and what was expected', () => {
+    expect(
+      issues(`rules:
+  - tool: read_file
+    allowed_roles: [admin]
+  - tool: delete_record
+    allowed_roles: admin
+`)
+    ).toEqual(['F:5:20 rules[1].allowed_roles: expected a list of strings']);
+  });
+
+  it('reports every problem at once', () => {
+    const found = issues(`servers:
+  files:
+    comand: npx
+rules:
+  - tool: 5
+    max_calls_per_session: -1
+  - allowed_roles: [x]
+audit:
+  path: [1]
+`);
+    expect(found).toEqual(
+      expect.arrayContaining([
+        'F:3:5 servers.files.comand: unknown key (did you mean "command"?)',
+        'F:5:11 rules[0].tool: expected a string',
+        'F:6:28 rules[0].max_calls_per_session: expected a number >= 0',
+        'F:7:5 rules[1]: missing required key "tool"',
+        'F:9:9 audit.path: expected a string'
+      ])
+    );
+  });
+
+  it('rejects unknown top-level and rule keys', () => {
+    expect(issues(`rulez: []\n`)).toEqual(['F:1:1 rulez: unknown key (did you mean "rules"?)']);
+    expect(issues(`rules:\n  - tool: x\n    alowed_roles: [a]\n`)).toEqual([
+      'F:3:5 rules[0].alowed_roles: unknown key (did you mean "allowed_roles"?)'
+    ]);
+  });
+
+  it('reports YAML syntax errors with their position', () => {
+    const [first] = issues(`rules:\n  - tool: [unclosed\n`);
+    expect(first).toMatch(/^F:\d+:\d+ /);
+  });
+
+  it('rejects duplicate keys', () => {
+    expect(issues(`rules: []\nrules: []\n`)[0]).toMatch(/^F:2:1 .*[Uu]nique|duplicate/i);
+  });
+
+  it('rejects patterns that are not valid RE2', () => {
+    expect(
+      issues(`rules:\n  - tool: t\n    parameter_constraints:\n      p: { pattern: "(?<=x)y" }\n`)
+    ).toEqual([expect.stringMatching(/^F:4:\d+ rules\[0\]\.parameter_constraints\.p\.pattern: not a valid RE2 pattern/)]);
+  });
+
+  it('rejects servers that are neither or both of command and url, and bad names', () => {
+    const found = issues(`servers:
+  a: { args: [] }
+  b: { command: x, url: "http://h/mcp" }
+  c__d: { command: x }
+  e: { url: "ftp://h" }
+  f: { command: x, headers: {} }
+`);
+    expect(found).toEqual(
+      expect.arrayContaining([
+        'F:2:6 servers.a: expected exactly one of "command" (stdio) or "url" (HTTP)',
+        'F:3:6 servers.b: expected exactly one of "command" (stdio) or "url" (HTTP)',
+        expect.stringMatching(/^F:4:3 servers.c__d: server names use/),
+        expect.stringMatching(/^F:5:\d+ servers.e.url: expected an http: or https: URL/),
+        expect.stringMatching(/^F:6:\d+ servers.f.headers: "headers" applies only to url servers/)
+      ])
+    );
+  });
+
+  it('rejects a rule naming a server that does not exist', () => {
+    expect(issues(`servers:\n  files: { command: x }\nrules:\n  - { tool: t, server: fils }\n`)).toEqual([
+      'F:4:24 rules[0].server: no configured server matches "fils"'
+    ]);
+  });
+
+  it('reports an unset environment variable where it is used', () => {
+    expect(issues(`servers:\n  s:\n    url: "\${CRM_URL}"\n`)).toEqual([
+      'F:3:10 servers.s.url: environment variable CRM_URL is not set'
+    ]);
+  });
+
+  it('rejects tokens that are short, duplicated or both hashed and plain', () => {
+    const found = issues(`auth:
+  tokens:
+    - { id: a, roles: [x], token: short }
+    - { id: a, roles: [x], sha256: "${'0'.repeat(64)}" }
+    - { id: b, roles: [x] }
+    - { id: c, roles: [x], sha256: "nothex" }
+`);
+    expect(found).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^F:6:\d+ auth.tokens\[3\].sha256: expected a string matching/)
+      ])
+    );
+    const found2 = issues(`auth:
+  tokens:
+    - { id: a, roles: [x], token: short }
+    - { id: a, roles: [x], sha256: "${'0'.repeat(64)}" }
+    - { id: b, roles: [x] }
+`);
+    expect(found2).toEqual([
+      expect.stringMatching(/^F:3:\d+ auth.tokens\[0\].token: tokens must be at least 16 characters/),
+      expect.stringMatching(/^F:4:\d+ auth.tokens\[1\].id: duplicate token id "a"/),
+      expect.stringMatching(/^F:5:\d+ auth.tokens\[2\]: expected exactly one of "sha256" or "token"/)
+    ]);
+  });
+
+  it('says when the file cannot be read', () => {
+    expect(() => loadConfig(join(dir, 'missing.yaml'))).toThrow(/cannot read file/);
+  });
+});
+
+describe('the published JSON Schema', () => {
+  it('is the one the loader validates with', () => {
+    const published = JSON.parse(readFileSync(join(__dirname, '../../schema/portcullis.schema.json'), 'utf8'));
+    expect(published).toEqual(JSON.parse(JSON.stringify(configSchema)));
+  });
+});
