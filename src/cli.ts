@@ -8,13 +8,20 @@ import { Command, CommanderError, Option } from 'commander';
 import type { Logger } from 'pino';
 import { loadConfig } from './config/index.js';
 import type { GatewayConfig } from './config/types.js';
-import { createGateway, type Gateway } from './core/gateway.js';
-import { demoBanner, prepareDemo } from './demo/index.js';
 import { ConfigError, GatewayError } from './errors.js';
 import { createLogger } from './log.js';
 import { compilePolicy } from './policy/index.js';
-import { serveHttp } from './transports/http.js';
-import { serveGatewayStdio } from './transports/stdio.js';
+
+// The serving stack (MCP SDK, transports) loads only for the commands that serve.
+const serving = async () => {
+  const [{ createGateway }, { serveHttp }, { serveGatewayStdio }, demo] = await Promise.all([
+    import('./core/gateway.js'),
+    import('./transports/http.js'),
+    import('./transports/stdio.js'),
+    import('./demo/index.js')
+  ]);
+  return { createGateway, serveHttp, serveGatewayStdio, ...demo };
+};
 
 const out = (text: string) => writeSync(1, text.endsWith('\n') ? text : `${text}\n`);
 const err = (text: string) => writeSync(2, text.endsWith('\n') ? text : `${text}\n`);
@@ -46,8 +53,15 @@ function onSignals(close: () => Promise<void>, log: Logger): void {
   process.on('SIGTERM', () => stop('SIGTERM'));
 }
 
-async function serve(config: GatewayConfig, host: string, port: number, log: Logger, banner?: (url: string) => string) {
-  const gateway: Gateway = createGateway({ config, log });
+async function serve(
+  config: GatewayConfig,
+  host: string,
+  port: number,
+  log: Logger,
+  banner?: (url: string) => string
+) {
+  const { createGateway, serveHttp } = await serving();
+  const gateway = createGateway({ config, log });
   let http;
   try {
     http = await serveHttp(gateway, log, { host, port });
@@ -55,7 +69,10 @@ async function serve(config: GatewayConfig, host: string, port: number, log: Log
     await gateway.close();
     throw new UserError(`cannot listen on ${host}:${port}: ${(e as Error).message}`);
   }
-  log.info({ url: `${http.url}/mcp`, servers: Object.keys(config.servers), policy: gateway.policy().version }, 'serving');
+  log.info(
+    { url: `${http.url}/mcp`, servers: Object.keys(config.servers), policy: gateway.policy().version },
+    'serving'
+  );
   if (banner) out(banner(http.url));
   onSignals(async () => {
     await http.close();
@@ -65,7 +82,8 @@ async function serve(config: GatewayConfig, host: string, port: number, log: Log
 
 function parsePort(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new CommanderError(2, 'portcullis.port', `invalid port: ${value}`);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new CommanderError(2, 'portcullis.port', `invalid port: ${value}`);
   return n;
 }
 
@@ -83,6 +101,7 @@ export function buildProgram(): Command {
     .option('--port <port>', 'port to listen on', parsePort, 8080)
     .action(async (opts: { host: string; port: number }) => {
       const log = createLogger();
+      const { prepareDemo, demoBanner } = await serving();
       const setup = prepareDemo();
       await serve(setup.config, opts.host, opts.port, log, (url) => demoBanner(url, setup));
     });
@@ -94,6 +113,7 @@ export function buildProgram(): Command {
     .action(async (opts: { config: string }) => {
       const config = load(opts.config);
       const log = createLogger();
+      const { createGateway, serveGatewayStdio } = await serving();
       const gateway = createGateway({ config, log });
       let handle;
       try {
@@ -140,42 +160,53 @@ export function buildProgram(): Command {
     .option('--server <server>', 'server of the tool')
     .option('--args <json>', 'arguments as a JSON object', '{}')
     .addOption(new Option('--json', 'print the explanation as JSON'))
-    .action((opts: { config: string; role: string[]; tool: string; server?: string; args: string; json?: boolean }) => {
-      const config = load(opts.config);
-      let args: unknown;
-      try {
-        args = JSON.parse(opts.args);
-      } catch (e) {
-        throw new UserError(`--args is not JSON: ${(e as Error).message}`);
+    .action(
+      (opts: {
+        config: string;
+        role: string[];
+        tool: string;
+        server?: string;
+        args: string;
+        json?: boolean;
+      }) => {
+        const config = load(opts.config);
+        let args: unknown;
+        try {
+          args = JSON.parse(opts.args);
+        } catch (e) {
+          throw new UserError(`--args is not JSON: ${(e as Error).message}`);
+        }
+        if (!args || typeof args !== 'object' || Array.isArray(args))
+          throw new UserError('--args must be a JSON object');
+        let server = opts.server;
+        let tool = opts.tool;
+        const sep = tool.indexOf('__');
+        if (server === undefined && sep > 0 && tool.slice(0, sep) in config.servers) {
+          server = tool.slice(0, sep);
+          tool = tool.slice(sep + 2);
+        }
+        if (server === undefined)
+          throw new UserError('name the server: --server S, or --tool <server>__<tool>');
+        const { decision, trace } = compilePolicy(config.rules).explain({
+          roles: opts.role,
+          server,
+          tool,
+          args: args as Record<string, unknown>
+        });
+        if (opts.json) {
+          out(JSON.stringify({ server, tool, roles: opts.role, decision, trace }, null, 2));
+          return;
+        }
+        out(`decision: ${decision.effect.toUpperCase()}${decision.code ? ` (${decision.code})` : ''}`);
+        out(`reason:   ${decision.reason}`);
+        out(`rules:    ${decision.rules.join(', ') || '(none)'}`);
+        out('');
+        for (const t of trace) {
+          out(`${t.matched ? '*' : ' '} ${t.rule}${t.matched ? '' : ' (not applicable)'}`);
+          for (const note of t.notes) out(`    - ${note}`);
+        }
       }
-      if (!args || typeof args !== 'object' || Array.isArray(args)) throw new UserError('--args must be a JSON object');
-      let server = opts.server;
-      let tool = opts.tool;
-      const sep = tool.indexOf('__');
-      if (server === undefined && sep > 0 && tool.slice(0, sep) in config.servers) {
-        server = tool.slice(0, sep);
-        tool = tool.slice(sep + 2);
-      }
-      if (server === undefined) throw new UserError('name the server: --server S, or --tool <server>__<tool>');
-      const { decision, trace } = compilePolicy(config.rules).explain({
-        roles: opts.role,
-        server,
-        tool,
-        args: args as Record<string, unknown>
-      });
-      if (opts.json) {
-        out(JSON.stringify({ server, tool, roles: opts.role, decision, trace }, null, 2));
-        return;
-      }
-      out(`decision: ${decision.effect.toUpperCase()}${decision.code ? ` (${decision.code})` : ''}`);
-      out(`reason:   ${decision.reason}`);
-      out(`rules:    ${decision.rules.join(', ') || '(none)'}`);
-      out('');
-      for (const t of trace) {
-        out(`${t.matched ? '*' : ' '} ${t.rule}${t.matched ? '' : ' (not applicable)'}`);
-        for (const note of t.notes) out(`    - ${note}`);
-      }
-    });
+    );
 
   return program;
 }
@@ -187,7 +218,8 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (e) {
     if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.exitCode === 0) return 0;
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.exitCode === 0)
+        return 0;
       if (e.code === 'portcullis.port') err(`error: ${e.message}`);
       return 2;
     }

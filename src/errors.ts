@@ -7,42 +7,43 @@
  * - `ConfigError` and other local errors carry stable string codes and never cross the wire.
  *
  * Every code here is documented in docs/errors.md (code, meaning, how to fix); a test keeps the
- * table and this registry in step.
+ * table and this registry in step. Gateway codes live in -32050..-32059, clear of the codes the
+ * MCP SDK itself uses (-32001, -32002, -32020..-32022, -32042).
  */
 
 export const ERRORS = {
   unauthenticated: {
-    rpc: -32001,
+    rpc: -32050,
     message: 'authentication required',
     fix: 'Send a valid bearer token (HTTP) or configure auth.stdio (stdio).'
   },
   policy_denied: {
-    rpc: -32010,
+    rpc: -32051,
     message: 'denied by policy',
     fix: 'Check `portcullis policy explain` for the identity, tool and arguments; add or change a rule.'
   },
   no_rule: {
-    rpc: -32010,
+    rpc: -32051,
     message: 'denied by policy: no rule allows this tool',
     fix: 'Default deny: add a rule whose `tool` matches and whose `allowed_roles` names the caller role.'
   },
   role_not_allowed: {
-    rpc: -32010,
+    rpc: -32051,
     message: 'denied by policy: role not allowed',
     fix: 'Add the caller role to `allowed_roles` of a matching rule, or call with another identity.'
   },
   constraint_failed: {
-    rpc: -32011,
+    rpc: -32052,
     message: 'denied by policy: parameter constraint',
     fix: 'The arguments break a `parameter_constraints` entry; see the audit record for which.'
   },
   approval_required: {
-    rpc: -32012,
+    rpc: -32053,
     message: 'approval required',
     fix: 'A matching rule sets `require_approval: true`; the call must be approved by a person.'
   },
   call_limit: {
-    rpc: -32013,
+    rpc: -32054,
     message: 'denied by policy: session call limit reached',
     fix: 'A rule caps calls per session (`max_calls_per_session`); start a new session or raise the cap.'
   },
@@ -52,22 +53,22 @@ export const ERRORS = {
     fix: "The arguments do not match the tool's own inputSchema; fix the call."
   },
   unknown_tool: {
-    rpc: -32014,
+    rpc: -32055,
     message: 'unknown tool',
     fix: 'Call a tool listed by tools/list; names are `<server>__<tool>`.'
   },
   unknown_resource: {
-    rpc: -32014,
+    rpc: -32055,
     message: 'unknown resource or prompt',
     fix: 'Use a name or URI returned by prompts/list, resources/list or resources/templates/list.'
   },
   upstream_unavailable: {
-    rpc: -32020,
+    rpc: -32056,
     message: 'upstream server unavailable',
     fix: 'The upstream could not be started or reached; see the gateway log for its error.'
   },
   upstream_failed: {
-    rpc: -32021,
+    rpc: -32057,
     message: 'upstream server failed during the call',
     fix: 'The upstream closed or timed out while handling the call; it is restarted with backoff.'
   },

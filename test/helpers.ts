@@ -94,7 +94,10 @@ export function readAudit(path: string): AuditRecord[] {
 }
 
 /** JSON-RPC requests a tee'd upstream received, by method. */
-export function received(logFile: string, method?: string): Array<{ method: string; params?: Record<string, unknown> }> {
+export function received(
+  logFile: string,
+  method?: string
+): Array<{ method: string; params?: Record<string, unknown> }> {
   if (!existsSync(logFile)) return [];
   return readFileSync(logFile, 'utf8')
     .split('\n')
@@ -120,7 +123,9 @@ export async function connectSse(base: string, token: string): Promise<Client> {
   await client.connect(
     new SSEClientTransport(new URL(`${base}/sse`), {
       requestInit: { headers },
-      eventSourceInit: { fetch: (url, init) => fetch(url, { ...init, headers: { ...init?.headers, ...headers } }) }
+      eventSourceInit: {
+        fetch: (url, init) => fetch(url, { ...init, headers: { ...init?.headers, ...headers } })
+      }
     })
   );
   return client;
@@ -131,7 +136,10 @@ export async function tryCall(
   client: Client,
   name: string,
   args: Record<string, unknown>
-): Promise<{ ok: true; result: { content?: Array<{ text?: string }>; isError?: boolean } } | { ok: false; code: number; message: string; data?: unknown }> {
+): Promise<
+  | { ok: true; result: { content?: Array<{ text?: string }>; isError?: boolean } }
+  | { ok: false; code: number; message: string; data?: unknown }
+> {
   try {
     const result = (await client.request({ method: 'tools/call', params: { name, arguments: args } })) as {
       content?: Array<{ text?: string }>;
@@ -161,7 +169,11 @@ export interface RunResult {
   stderr: string;
 }
 
-export function run(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeout?: number } = {}): Promise<RunResult> {
+export function run(
+  command: string,
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; timeout?: number } = {}
+): Promise<RunResult> {
   return new Promise((resolveRun) => {
     execFile(
       command,
@@ -181,7 +193,11 @@ export function inspector(args: string[]): Promise<RunResult> {
 }
 
 /** Wait until `check` returns true, polling; fails after `ms`. */
-export async function waitFor(check: () => boolean | Promise<boolean>, ms = 10_000, what = 'condition'): Promise<void> {
+export async function waitFor(
+  check: () => boolean | Promise<boolean>,
+  ms = 10_000,
+  what = 'condition'
+): Promise<void> {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
     if (await check()) return;

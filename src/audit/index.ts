@@ -66,7 +66,12 @@ export function createFileAuditSink(path: string, options: { fsync?: boolean } =
   let fd: number | undefined = openSync(path, 'a', 0o600);
   return {
     write(input) {
-      const record: AuditRecord = { v: AUDIT_SCHEMA_VERSION, id: randomUUID(), time: new Date().toISOString(), ...input };
+      const record: AuditRecord = {
+        v: AUDIT_SCHEMA_VERSION,
+        id: randomUUID(),
+        time: new Date().toISOString(),
+        ...input
+      };
       if (fd === undefined) throw new Error('audit log is closed');
       writeSync(fd, JSON.stringify(record) + '\n');
       if (options.fsync) fsyncSync(fd);
@@ -85,7 +90,12 @@ export function createMemoryAuditSink(keep = true): AuditSink & { records: Audit
   return {
     records,
     write(input) {
-      const record: AuditRecord = { v: AUDIT_SCHEMA_VERSION, id: randomUUID(), time: new Date().toISOString(), ...input };
+      const record: AuditRecord = {
+        v: AUDIT_SCHEMA_VERSION,
+        id: randomUUID(),
+        time: new Date().toISOString(),
+        ...input
+      };
       if (keep) records.push(record);
       return record;
     },

@@ -44,7 +44,10 @@ export function createAuthenticator(auth: GatewayConfig['auth']): Authenticator 
       if (!entry || !timingSafeEqual(Buffer.from(entry.sha256, 'hex'), digest)) {
         return { ok: false, reason: 'unknown token' };
       }
-      return { ok: true, identity: { id: entry.identity, roles: [...entry.roles], method: 'token', tokenId: entry.id } };
+      return {
+        ok: true,
+        identity: { id: entry.identity, roles: [...entry.roles], method: 'token', tokenId: entry.id }
+      };
     }
   };
 }

@@ -85,7 +85,10 @@ auth:
 
   it('reads tokens from a separate file', () => {
     const tokens = join(dir, 'tokens.yaml');
-    writeFileSync(tokens, `tokens:\n  - { id: ops, identity: olga, roles: [ops], sha256: "${hashToken('ops-token-0123456789')}" }\n`);
+    writeFileSync(
+      tokens,
+      `tokens:\n  - { id: ops, identity: olga, roles: [ops], sha256: "${hashToken('ops-token-0123456789')}" }\n`
+    );
     const config = loadConfig(file(`auth:\n  tokens: ./tokens.yaml\n`));
     expect(config.auth.tokens[0]).toMatchObject({ id: 'ops', identity: 'olga', roles: ['ops'] });
   });
@@ -149,7 +152,9 @@ audit:
   it('rejects patterns that are not valid RE2', () => {
     expect(
       issues(`rules:\n  - tool: t\n    parameter_constraints:\n      p: { pattern: "(?<=x)y" }\n`)
-    ).toEqual([expect.stringMatching(/^F:4:\d+ rules\[0\]\.parameter_constraints\.p\.pattern: not a valid RE2 pattern/)]);
+    ).toEqual([
+      expect.stringMatching(/^F:4:\d+ rules\[0\]\.parameter_constraints\.p\.pattern: not a valid RE2 pattern/)
+    ]);
   });
 
   it('rejects servers that are neither or both of command and url, and bad names', () => {
@@ -216,7 +221,9 @@ audit:
 
 describe('the published JSON Schema', () => {
   it('is the one the loader validates with', () => {
-    const published = JSON.parse(readFileSync(join(__dirname, '../../schema/portcullis.schema.json'), 'utf8'));
+    const published = JSON.parse(
+      readFileSync(join(__dirname, '../../schema/portcullis.schema.json'), 'utf8')
+    );
     expect(published).toEqual(JSON.parse(JSON.stringify(configSchema)));
   });
 });

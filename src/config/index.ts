@@ -90,12 +90,15 @@ function build(
     const hasCommand = typeof s.command === 'string';
     const hasUrl = typeof s.url === 'string';
     if (hasCommand === hasUrl) {
-      issues.push(issueAt(src, ['servers', name], 'expected exactly one of "command" (stdio) or "url" (HTTP)'));
+      issues.push(
+        issueAt(src, ['servers', name], 'expected exactly one of "command" (stdio) or "url" (HTTP)')
+      );
       continue;
     }
     if (hasCommand) {
       for (const key of ['url', 'transport', 'headers']) {
-        if (key in s) issues.push(issueAt(src, ['servers', name], `"${key}" applies only to url servers`, key));
+        if (key in s)
+          issues.push(issueAt(src, ['servers', name], `"${key}" applies only to url servers`, key));
       }
       servers[name] = {
         kind: 'stdio',
@@ -108,7 +111,8 @@ function build(
       };
     } else {
       for (const key of ['args', 'env', 'env_passthrough', 'cwd']) {
-        if (key in s) issues.push(issueAt(src, ['servers', name], `"${key}" applies only to command servers`, key));
+        if (key in s)
+          issues.push(issueAt(src, ['servers', name], `"${key}" applies only to command servers`, key));
       }
       let url: URL | undefined;
       try {
@@ -244,10 +248,12 @@ function substituteEnv(
       return v;
     });
   }
-  if (Array.isArray(value)) return value.map((v, i) => substituteEnv(v, [...path, i], src, env, issues, rulesOnly));
+  if (Array.isArray(value))
+    return value.map((v, i) => substituteEnv(v, [...path, i], src, env, issues, rulesOnly));
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = substituteEnv(v, [...path, k], src, env, issues, rulesOnly);
+    for (const [k, v] of Object.entries(value))
+      out[k] = substituteEnv(v, [...path, k], src, env, issues, rulesOnly);
     return out;
   }
   return value;

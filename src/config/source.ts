@@ -94,13 +94,16 @@ export function schemaIssues(src: YamlSource, errors: ErrorObject[], prefix: Pat
   const issues: ConfigIssue[] = [];
   const seen = new Set<string>();
   for (const err of errors) {
-    if (err.keyword !== 'anyOf' && anyOfPaths.has(err.instancePath) && err.schemaPath.includes('anyOf')) continue;
+    if (err.keyword !== 'anyOf' && anyOfPaths.has(err.instancePath) && err.schemaPath.includes('anyOf'))
+      continue;
     const path = [...prefix, ...pointerToPath(err.instancePath)];
     let issue: ConfigIssue;
     switch (err.keyword) {
       case 'additionalProperties': {
         const extra = String((err.params as { additionalProperty: string }).additionalProperty);
-        const known = Object.keys((err.parentSchema as { properties?: object } | undefined)?.properties ?? {});
+        const known = Object.keys(
+          (err.parentSchema as { properties?: object } | undefined)?.properties ?? {}
+        );
         const hint = closest(extra, known);
         issue = issueAt(src, path, `unknown key${hint ? ` (did you mean "${hint}"?)` : ''}`, extra);
         break;
@@ -124,11 +127,19 @@ export function schemaIssues(src: YamlSource, errors: ErrorObject[], prefix: Pat
         issue = issueAt(src, path, `expected ${describeAnyOf(err.parentSchema)}`);
         break;
       case 'pattern':
-        issue = issueAt(src, path, `expected ${describe(err.parentSchema)} matching ${String(err.params.pattern)}`);
+        issue = issueAt(
+          src,
+          path,
+          `expected ${describe(err.parentSchema)} matching ${String(err.params.pattern)}`
+        );
         break;
       case 'minimum':
       case 'maximum':
-        issue = issueAt(src, path, `expected a number ${err.keyword === 'minimum' ? '>=' : '<='} ${String(err.params.limit)}`);
+        issue = issueAt(
+          src,
+          path,
+          `expected a number ${err.keyword === 'minimum' ? '>=' : '<='} ${String(err.params.limit)}`
+        );
         break;
       default:
         issue = issueAt(src, path, err.message ?? 'invalid value');

@@ -6,7 +6,12 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { approvalStage } from '../approval/index.js';
-import { createFileAuditSink, createMemoryAuditSink, type AuditInput, type AuditSink } from '../audit/index.js';
+import {
+  createFileAuditSink,
+  createMemoryAuditSink,
+  type AuditInput,
+  type AuditSink
+} from '../audit/index.js';
 import { createAuthenticator, type Authenticator, type Identity } from '../auth/index.js';
 import type { GatewayConfig } from '../config/types.js';
 import { GatewayError } from '../errors.js';
@@ -46,7 +51,12 @@ export interface Gateway {
   openSession(identity: Identity, transport: DownstreamTransport, id?: string): Session;
   closeSession(session: Session): void;
   listTools(session: Session): Promise<ListedTool[]>;
-  callTool(session: Session, name: string, args: Record<string, unknown>, options?: CallOptions): Promise<unknown>;
+  callTool(
+    session: Session,
+    name: string,
+    args: Record<string, unknown>,
+    options?: CallOptions
+  ): Promise<unknown>;
   listPrompts(session: Session): Promise<{ prompts: unknown[] }>;
   getPrompt(session: Session, name: string, args: Record<string, string> | undefined): Promise<unknown>;
   listResources(session: Session): Promise<{ resources: unknown[] }>;
@@ -68,7 +78,8 @@ export function policyVersion(config: GatewayConfig): string {
 export function createGateway(options: GatewayOptions): Gateway {
   const { config, log } = options;
   const auditSink =
-    options.audit ?? (config.audit.enabled ? createFileAuditSink(config.audit.path) : createMemoryAuditSink(false));
+    options.audit ??
+    (config.audit.enabled ? createFileAuditSink(config.audit.path) : createMemoryAuditSink(false));
   const sessions = createSessionStore();
   const auth = createAuthenticator(config.auth);
   const current = { policy: compilePolicy(config.rules), version: policyVersion(config) };
@@ -94,7 +105,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     async run(ctx) {
       const parts = splitName(ctx.name);
       const upstream = parts && upstreams.get(parts.server);
-      if (!parts || !upstream) throw new GatewayError('unknown_tool', `no server for tool name "${ctx.name}"`);
+      if (!parts || !upstream)
+        throw new GatewayError('unknown_tool', `no server for tool name "${ctx.name}"`);
       ctx.server = parts.server;
       ctx.tool = parts.name;
       ctx.upstream = upstream;
@@ -144,7 +156,10 @@ export function createGateway(options: GatewayOptions): Gateway {
           for (const item of await fn(up)) items.push({ server: up.name, item });
         } catch (err) {
           failed.push(up.name);
-          log.warn({ server: up.name, err: (err as GatewayError).detail ?? (err as Error).message }, `${capability} listing failed`);
+          log.warn(
+            { server: up.name, err: (err as GatewayError).detail ?? (err as Error).message },
+            `${capability} listing failed`
+          );
         }
       })
     );
@@ -220,7 +235,8 @@ export function createGateway(options: GatewayOptions): Gateway {
       } finally {
         const gw = failure instanceof GatewayError ? failure : undefined;
         const decided = ctx.decision;
-        const denied = gw !== undefined && !['upstream_unavailable', 'upstream_failed', 'internal'].includes(gw.code);
+        const denied =
+          gw !== undefined && !['upstream_unavailable', 'upstream_failed', 'internal'].includes(gw.code);
         const isToolError = !failure && (ctx.result as { isError?: boolean } | undefined)?.isError === true;
         const record: AuditInput = {
           event: 'tools/call',
@@ -248,8 +264,16 @@ export function createGateway(options: GatewayOptions): Gateway {
     },
 
     async listPrompts(session) {
-      const { items } = await fanOut<{ name: string }>('prompts', (up) => paged(up, 'prompts/list', 'prompts'));
-      writeAudit({ event: 'prompts/list', ...base(session), decision: 'allow', outcome: 'ok', count: items.length });
+      const { items } = await fanOut<{ name: string }>('prompts', (up) =>
+        paged(up, 'prompts/list', 'prompts')
+      );
+      writeAudit({
+        event: 'prompts/list',
+        ...base(session),
+        decision: 'allow',
+        outcome: 'ok',
+        count: items.length
+      });
       return { prompts: items.map(({ server, item }) => ({ ...item, name: joinName(server, item.name) })) };
     },
 
@@ -262,9 +286,19 @@ export function createGateway(options: GatewayOptions): Gateway {
     },
 
     async listResources(session) {
-      const { items } = await fanOut<{ uri: string }>('resources', (up) => paged(up, 'resources/list', 'resources'));
-      writeAudit({ event: 'resources/list', ...base(session), decision: 'allow', outcome: 'ok', count: items.length });
-      return { resources: items.map(({ server, item }) => ({ ...item, uri: resourceUri(server, item.uri) })) };
+      const { items } = await fanOut<{ uri: string }>('resources', (up) =>
+        paged(up, 'resources/list', 'resources')
+      );
+      writeAudit({
+        event: 'resources/list',
+        ...base(session),
+        decision: 'allow',
+        outcome: 'ok',
+        count: items.length
+      });
+      return {
+        resources: items.map(({ server, item }) => ({ ...item, uri: resourceUri(server, item.uri) }))
+      };
     },
 
     async listResourceTemplates(session) {
@@ -331,7 +365,11 @@ export function createGateway(options: GatewayOptions): Gateway {
     health() {
       const ups: Record<string, { state: string; error?: string; restarts: number }> = {};
       for (const up of upstreams.values()) {
-        ups[up.name] = { state: up.state, restarts: up.restarts, ...(up.lastError ? { error: up.lastError } : {}) };
+        ups[up.name] = {
+          state: up.state,
+          restarts: up.restarts,
+          ...(up.lastError ? { error: up.lastError } : {})
+        };
       }
       return { ok: true, upstreams: ups };
     },
@@ -356,7 +394,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     const started = performance.now();
     let failure: unknown;
     try {
-      if (!up || target === undefined) throw new GatewayError('unknown_resource', `nothing routes ${JSON.stringify(what)}`);
+      if (!up || target === undefined)
+        throw new GatewayError('unknown_resource', `nothing routes ${JSON.stringify(what)}`);
       return await call();
     } catch (err) {
       failure = err;

@@ -34,7 +34,11 @@ const idSchema = fromJsonSchema<{ id: string }>({
 });
 
 function text(value: unknown) {
-  return { content: [{ type: 'text' as const, text: typeof value === 'string' ? value : JSON.stringify(value, null, 2) }] };
+  return {
+    content: [
+      { type: 'text' as const, text: typeof value === 'string' ? value : JSON.stringify(value, null, 2) }
+    ]
+  };
 }
 
 function build(): McpServer {

@@ -76,7 +76,9 @@ export function compileConstraint(name: string, c: ConstraintConfig): Constraint
   }
   if (c.enum !== undefined) {
     const allowed = c.enum.map((e) => JSON.stringify(e));
-    checks.push((v) => (allowed.includes(JSON.stringify(v)) ? undefined : 'is not one of the allowed values'));
+    checks.push((v) =>
+      allowed.includes(JSON.stringify(v)) ? undefined : 'is not one of the allowed values'
+    );
   }
   const optional = c.optional === true;
   return (args) => {

@@ -287,7 +287,11 @@ export interface RuleIssue {
 }
 
 /** Checks on rules beyond their shape: valid RE2 patterns, sane bounds, known servers. */
-export function ruleIssues(rules: readonly RuleConfig[], servers: string[], serversDeclared: boolean): RuleIssue[] {
+export function ruleIssues(
+  rules: readonly RuleConfig[],
+  servers: string[],
+  serversDeclared: boolean
+): RuleIssue[] {
   const issues: RuleIssue[] = [];
   const ids = new Set<string>();
   rules.forEach((rule, index) => {
@@ -295,7 +299,8 @@ export function ruleIssues(rules: readonly RuleConfig[], servers: string[], serv
       if (ids.has(rule.id)) issues.push({ index, path: ['id'], message: `duplicate rule id "${rule.id}"` });
       ids.add(rule.id);
     }
-    if (rule.tool === '') issues.push({ index, path: ['tool'], message: 'expected a non-empty tool name or glob' });
+    if (rule.tool === '')
+      issues.push({ index, path: ['tool'], message: 'expected a non-empty tool name or glob' });
     if (rule.tool.includes('__') && !/[*?]/.test(rule.tool)) {
       issues.push({
         index,

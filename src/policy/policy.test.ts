@@ -58,8 +58,12 @@ describe('the seed rules, as written', () => {
   );
 
   it('checks every element of a list argument', () => {
-    expect(policy.decide(call({ args: { path: ['/data/public/a', '/data/public/b'] } })).effect).toBe('allow');
-    expect(policy.decide(call({ args: { path: ['/data/public/a', '/data/public/../x'] } })).effect).toBe('deny');
+    expect(policy.decide(call({ args: { path: ['/data/public/a', '/data/public/b'] } })).effect).toBe(
+      'allow'
+    );
+    expect(policy.decide(call({ args: { path: ['/data/public/a', '/data/public/../x'] } })).effect).toBe(
+      'deny'
+    );
   });
 
   it('refuses a role not in allowed_roles, and the default-denied unknown tool', () => {
@@ -99,7 +103,10 @@ describe('how rules combine', () => {
       { tool: '*', allowed_roles: ['admin'] },
       { tool: 'drop_*', deny: true }
     ]);
-    expect(p.decide(call({ roles: ['admin'], tool: 'drop_table' }))).toMatchObject({ effect: 'deny', code: 'policy_denied' });
+    expect(p.decide(call({ roles: ['admin'], tool: 'drop_table' }))).toMatchObject({
+      effect: 'deny',
+      code: 'policy_denied'
+    });
     expect(p.decide(call({ roles: ['admin'], tool: 'select' })).effect).toBe('allow');
   });
 
@@ -167,8 +174,12 @@ describe('how rules combine', () => {
       { key: 'hot', max: 1 }
     ]);
     counts.set('hot', 1);
-    expect(p.decide(call({ tool: 'write_file', sessionCount: (k) => counts.get(k) ?? 0 })).code).toBe('call_limit');
-    expect(p.decide(call({ tool: 'write_dir', sessionCount: (k) => counts.get(k) ?? 0 })).effect).toBe('allow');
+    expect(p.decide(call({ tool: 'write_file', sessionCount: (k) => counts.get(k) ?? 0 })).code).toBe(
+      'call_limit'
+    );
+    expect(p.decide(call({ tool: 'write_dir', sessionCount: (k) => counts.get(k) ?? 0 })).effect).toBe(
+      'allow'
+    );
   });
 
   it('a cap of zero refuses every call', () => {
@@ -178,7 +189,11 @@ describe('how rules combine', () => {
 });
 
 describe('parameter constraint operators', () => {
-  const decide = (c: NonNullable<RuleConfig['parameter_constraints']>[string], value: unknown, present = true) =>
+  const decide = (
+    c: NonNullable<RuleConfig['parameter_constraints']>[string],
+    value: unknown,
+    present = true
+  ) =>
     compilePolicy([{ tool: 't', allowed_roles: ['analyst'], parameter_constraints: { v: c } }]).decide(
       call({ tool: 't', args: present ? { v: value } : {} })
     ).effect;
@@ -319,10 +334,14 @@ describe('rule checks beyond shape', () => {
     );
     const messages = issues.map((i) => `${i.index}:${i.path.join('.')}:${i.message}`);
     expect(messages[0]).toMatch(/^0:parameter_constraints\.p\.pattern:not a valid RE2 pattern/);
-    expect(messages).toContainEqual(expect.stringMatching(/^1:parameter_constraints\.n\.min:min 5 is greater than max 1/));
+    expect(messages).toContainEqual(
+      expect.stringMatching(/^1:parameter_constraints\.n\.min:min 5 is greater than max 1/)
+    );
     expect(messages).toContainEqual(expect.stringMatching(/^2:server:no configured server matches "nope"/));
     expect(messages).toContainEqual(expect.stringMatching(/^3:tool:.*server: "files" and tool: "read_file"/));
-    expect(messages).toContainEqual(expect.stringMatching(/^4:parameter_constraints\.q:constraint has no check/));
+    expect(messages).toContainEqual(
+      expect.stringMatching(/^4:parameter_constraints\.q:constraint has no check/)
+    );
     expect(messages).toContainEqual(expect.stringMatching(/^5:require_approval:/));
   });
 });

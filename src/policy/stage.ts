@@ -18,7 +18,8 @@ export function policyStage(current: () => { policy: Policy; version: string }):
         sessionCount: (key) => counts.get(key) ?? 0
       });
       ctx.decision = decision;
-      if (decision.effect === 'deny') throw new GatewayError(decision.code ?? 'policy_denied', decision.reason);
+      if (decision.effect === 'deny')
+        throw new GatewayError(decision.code ?? 'policy_denied', decision.reason);
     }
   };
 }

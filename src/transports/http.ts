@@ -8,7 +8,12 @@
  * session is their credential: every request with one token shares one session.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingMessage,
+  type Server as HttpServer,
+  type ServerResponse
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   NodeStreamableHTTPServerTransport,
@@ -28,6 +33,7 @@ import type { Logger } from 'pino';
 import type { Identity } from '../auth/index.js';
 import type { Gateway } from '../core/gateway.js';
 import type { Session } from '../core/session.js';
+import { ERRORS } from '../errors.js';
 import { createMcpServer } from './mcp-server.js';
 import { SseServerTransport } from './sse.js';
 
@@ -66,7 +72,13 @@ function isLoopback(host: string): boolean {
   return host === '127.0.0.1' || host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
 
-function jsonRpcError(res: ServerResponse, status: number, code: number, message: string, headers = {}): void {
+function jsonRpcError(
+  res: ServerResponse,
+  status: number,
+  code: number,
+  message: string,
+  headers = {}
+): void {
   if (res.headersSent) {
     res.end();
     return;
@@ -136,14 +148,19 @@ export async function serveHttp(gateway: Gateway, log: Logger, options: HttpOpti
       code: 'unauthenticated'
     });
     log.info({ source: req.socket.remoteAddress, reason: result.reason }, 'authentication failed');
-    jsonRpcError(res, 401, -32001, 'authentication required', {
+    jsonRpcError(res, 401, ERRORS.unauthenticated.rpc, ERRORS.unauthenticated.message, {
       'WWW-Authenticate': 'Bearer realm="portcullis", error="invalid_token"'
     });
     return undefined;
   };
 
   const handleMcp = async (req: AuthedRequest, res: ServerResponse, identity: Identity) => {
-    req.auth = { token: identity.tokenId ?? identity.id, clientId: identity.id, scopes: [], extra: { identity } };
+    req.auth = {
+      token: identity.tokenId ?? identity.id,
+      clientId: identity.id,
+      scopes: [],
+      extra: { identity }
+    };
     let body: unknown;
     if (req.method === 'POST') {
       let raw: Buffer;
@@ -213,7 +230,8 @@ export async function serveHttp(gateway: Gateway, log: Logger, options: HttpOpti
   const handleMessages = async (req: AuthedRequest, res: ServerResponse, identity: Identity, url: URL) => {
     const entry = sse.get(url.searchParams.get('sessionId') ?? '');
     if (!entry) return jsonRpcError(res, 404, -32001, 'Session not found');
-    if (entry.owner !== ownerOf(identity)) return jsonRpcError(res, 403, -32001, 'session belongs to another identity');
+    if (entry.owner !== ownerOf(identity))
+      return jsonRpcError(res, 403, -32001, 'session belongs to another identity');
     let raw: Buffer;
     try {
       raw = await readBody(req, MAX_BODY_BYTES);
@@ -263,7 +281,10 @@ export async function serveHttp(gateway: Gateway, log: Logger, options: HttpOpti
       return handleMessages(req, res, identity, url);
     };
     route().catch((err: unknown) => {
-      log.error({ err: err instanceof Error ? err.stack : String(err), path: url.pathname }, 'http handler failed');
+      log.error(
+        { err: err instanceof Error ? err.stack : String(err), path: url.pathname },
+        'http handler failed'
+      );
       jsonRpcError(res, 500, -32603, 'internal error');
     });
   });

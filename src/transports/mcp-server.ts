@@ -21,7 +21,11 @@ export function toWireError(err: unknown, log: Logger): ProtocolError {
 }
 
 /** Build a downstream server bound to `session()` (resolved per request, so it may be lazy). */
-export function createMcpServer(gateway: Gateway, session: (ctx: ServerContext) => Session, log: Logger): Server {
+export function createMcpServer(
+  gateway: Gateway,
+  session: (ctx: ServerContext) => Session,
+  log: Logger
+): Server {
   const server = new Server(SERVER_INFO, {
     capabilities: gateway.capabilities(),
     instructions: 'Tools are exposed as <server>__<tool>. Calls are checked against policy and audited.'

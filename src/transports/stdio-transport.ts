@@ -81,7 +81,11 @@ export class LineStdioTransport implements Transport {
       message = parseJSONRPCMessage(value);
     } catch {
       const id = (value as { id?: unknown } | null)?.id;
-      this.reply(-32600, 'Invalid Request: not a JSON-RPC 2.0 message', typeof id === 'string' || typeof id === 'number' ? id : null);
+      this.reply(
+        -32600,
+        'Invalid Request: not a JSON-RPC 2.0 message',
+        typeof id === 'string' || typeof id === 'number' ? id : null
+      );
       return;
     }
     this.onmessage?.(message);

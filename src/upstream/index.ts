@@ -4,7 +4,13 @@
  * dies; an HTTP server is reconnected the same way. Each upstream is independent: one failing
  * never disturbs the others.
  */
-import { Client, ProtocolError, SSEClientTransport, StreamableHTTPClientTransport, type Transport } from '@modelcontextprotocol/client';
+import {
+  Client,
+  ProtocolError,
+  SSEClientTransport,
+  StreamableHTTPClientTransport,
+  type Transport
+} from '@modelcontextprotocol/client';
 import type { Logger } from 'pino';
 import type { ServerConfig } from '../config/types.js';
 import { GatewayError } from '../errors.js';
@@ -57,7 +63,8 @@ export class Upstream {
 
   /** The connected client, starting or restarting the server if needed. */
   async connect(): Promise<Client> {
-    if (this.state === 'closed') throw new GatewayError('upstream_unavailable', `${this.name}: gateway is stopping`);
+    if (this.state === 'closed')
+      throw new GatewayError('upstream_unavailable', `${this.name}: gateway is stopping`);
     if (this.client) return this.client;
     if (this.connecting) return this.connecting;
     if (this.state === 'backoff' && Date.now() < this.retryAt) {
@@ -196,7 +203,11 @@ export class Upstream {
   }
 
   /** Forward one request; connection failures become upstream errors, JSON-RPC errors pass through. */
-  async request(method: string, params: Record<string, unknown> | undefined, options: CallOptions = {}): Promise<unknown> {
+  async request(
+    method: string,
+    params: Record<string, unknown> | undefined,
+    options: CallOptions = {}
+  ): Promise<unknown> {
     const client = await this.connect();
     try {
       return await client.request(

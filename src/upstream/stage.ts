@@ -10,7 +10,10 @@ export function upstreamStage(): Stage {
         ctx.result = await ctx.upstream!.request(
           'tools/call',
           { name: ctx.tool!, arguments: ctx.args, ...(ctx.meta ? { _meta: ctx.meta } : {}) },
-          { ...(ctx.signal ? { signal: ctx.signal } : {}), ...(ctx.onprogress ? { onprogress: ctx.onprogress } : {}) }
+          {
+            ...(ctx.signal ? { signal: ctx.signal } : {}),
+            ...(ctx.onprogress ? { onprogress: ctx.onprogress } : {})
+          }
         );
       } finally {
         ctx.upstreamMs = performance.now() - started;

@@ -7,13 +7,21 @@
  * unless the config names it in `env_passthrough`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { ReadBuffer, serializeMessage, type JSONRPCMessage, type Transport } from '@modelcontextprotocol/client';
+import {
+  ReadBuffer,
+  serializeMessage,
+  type JSONRPCMessage,
+  type Transport
+} from '@modelcontextprotocol/client';
 import type { StdioServerConfig } from '../config/types.js';
 
 const STDERR_TAIL = 4096;
 const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
-export function childEnvironment(config: StdioServerConfig, parent: NodeJS.ProcessEnv): Record<string, string> {
+export function childEnvironment(
+  config: StdioServerConfig,
+  parent: NodeJS.ProcessEnv
+): Record<string, string> {
   const env: Record<string, string> = {};
   if (parent.PATH !== undefined) env.PATH = parent.PATH;
   for (const name of config.env_passthrough) {

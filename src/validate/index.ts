@@ -13,7 +13,8 @@ import { GatewayError } from '../errors.js';
 // ajv-formats is CommonJS; its default export arrives wrapped under ESM.
 type AddFormats = (ajv: unknown) => unknown;
 const addFormats: AddFormats =
-  (addFormatsModule as unknown as { default?: AddFormats }).default ?? (addFormatsModule as unknown as AddFormats);
+  (addFormatsModule as unknown as { default?: AddFormats }).default ??
+  (addFormatsModule as unknown as AddFormats);
 
 export interface ArgumentValidator {
   /** Undefined when the arguments are valid; otherwise a short description of what is wrong. */
@@ -55,7 +56,8 @@ export function createArgumentValidator(): ArgumentValidator {
       if (validate(args)) return undefined;
       const err = validate.errors?.[0];
       if (!err) return 'arguments do not match the tool schema';
-      const where = err.instancePath === '' ? 'arguments' : `arguments${err.instancePath.replace(/\//g, '.')}`;
+      const where =
+        err.instancePath === '' ? 'arguments' : `arguments${err.instancePath.replace(/\//g, '.')}`;
       return `${where} ${err.message ?? 'are invalid'}`;
     }
   };

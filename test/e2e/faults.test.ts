@@ -60,7 +60,7 @@ describe('an upstream that crashes mid-call', () => {
     const crash = await tryCall(client, 'faulty__crash', {});
     expect(crash.ok).toBe(false);
     if (!crash.ok) {
-      expect(crash.code).toBe(-32021);
+      expect(crash.code).toBe(-32057);
       expect(crash.message).toBe('upstream server failed during the call');
     }
     // Another server is unaffected while the crashed one restarts.
@@ -99,7 +99,7 @@ describe('an upstream that never starts', () => {
       const r = await tryCall(client, `${server}__anything`, {});
       expect(r.ok, server).toBe(false);
       if (!r.ok) {
-        expect(r.code).toBe(-32020);
+        expect(r.code).toBe(-32056);
         expect(r.message).toBe('upstream server unavailable');
       }
     }

@@ -102,7 +102,7 @@ describe.each(['auto', 'legacy'] as const)('through the gateway (%s-era client)'
     const r = await tryCall(analyst, 'files__read_file', args(data));
     expect(r.ok).toBe(false);
     if (!r.ok) {
-      expect(r.code).toBe(-32011);
+      expect(r.code).toBe(-32052);
       expect(r.message).toContain('parameter constraint');
       // The reason names the kind of rule, never the rule's internals.
       expect(r.message).not.toContain('^');
@@ -120,7 +120,7 @@ describe.each(['auto', 'legacy'] as const)('through the gateway (%s-era client)'
       const before = callsTo(recordsLog, 'delete_record').length;
       const r = await tryCall(guest, 'records__delete_record', { id: 'r-1001' });
       expect(r.ok).toBe(false);
-      if (!r.ok) expect(r.code).toBe(-32010);
+      if (!r.ok) expect(r.code).toBe(-32051);
       expect(callsTo(recordsLog, 'delete_record').length).toBe(before);
     } finally {
       await guest.close();
@@ -136,7 +136,7 @@ describe.each(['auto', 'legacy'] as const)('through the gateway (%s-era client)'
     for (const name of ['files__no_such_tool', 'nosuchserver__read_file', 'read_file', '__read_file']) {
       const r = await tryCall(admin, name, {});
       expect(r.ok, name).toBe(false);
-      if (!r.ok) expect([-32010, -32014]).toContain(r.code);
+      if (!r.ok) expect([-32051, -32055]).toContain(r.code);
     }
   });
 
@@ -165,7 +165,7 @@ describe('per-session call caps', () => {
     for (let i = 0; i < 6; i++) {
       const r = await tryCall(admin, 'records__delete_record', { id: `r-10${10 + i}` });
       outcomes.push(r.ok);
-      if (i === 5 && !r.ok) expect(r.code).toBe(-32013);
+      if (i === 5 && !r.ok) expect(r.code).toBe(-32054);
     }
     expect(outcomes).toEqual([true, true, true, true, true, false]);
     expect(callsTo(recordsLog, 'delete_record').length).toBe(before + 5);
@@ -183,7 +183,7 @@ describe('per-session call caps', () => {
       Array.from({ length: 10 }, (_, i) => tryCall(admin, 'records__delete_record', { id: `r-20${10 + i}` }))
     );
     expect(results.filter((r) => r.ok)).toHaveLength(5);
-    expect(results.filter((r) => !r.ok && r.code === -32013)).toHaveLength(5);
+    expect(results.filter((r) => !r.ok && r.code === -32054)).toHaveLength(5);
     await admin.close();
   });
 });
@@ -192,7 +192,9 @@ describe('audit', () => {
   it('records every denial with identity, rule, reason and the arguments', () => {
     const denials = gw.audit().filter((r) => r.event === 'tools/call' && r.decision === 'deny');
     const traversal = denials.find(
-      (r) => r.tool === 'read_file' && (r.arguments as { path?: string }).path === `${data}/public/../private/x.txt`
+      (r) =>
+        r.tool === 'read_file' &&
+        (r.arguments as { path?: string }).path === `${data}/public/../private/x.txt`
     );
     expect(traversal).toMatchObject({
       identity: 'bob',

@@ -62,7 +62,11 @@ rules:
     for (const mode of ['auto', 'legacy'] as const) {
       const client = new Client({ name: 'stdio-test', version: '1.0.0' }, { versionNegotiation: { mode } });
       await client.connect(
-        new StdioClientTransport({ command: NODE, args: [CLI, 'stdio', '--config', configFile], stderr: 'pipe' })
+        new StdioClientTransport({
+          command: NODE,
+          args: [CLI, 'stdio', '--config', configFile],
+          stderr: 'pipe'
+        })
       );
       const tools = (await client.listTools()).tools.map((t) => t.name);
       expect(tools).toEqual(['files__read_file']);
@@ -73,7 +77,9 @@ rules:
       await client.close();
     }
     const audit = readAudit(join(dir, 'audit.jsonl'));
-    expect(audit.filter((r) => r.event === 'tools/call' && r.identity === 'local' && r.transport === 'stdio')).toHaveLength(4);
+    expect(
+      audit.filter((r) => r.event === 'tools/call' && r.identity === 'local' && r.transport === 'stdio')
+    ).toHaveLength(4);
   });
 
   it('writes only protocol messages to stdout, answers malformed lines with errors, and keeps serving', async () => {
@@ -82,7 +88,8 @@ rules:
     createInterface({ input: child.stdout! }).on('line', (l) => lines.push(l));
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    const send = (obj: unknown) => child.stdin!.write(`${typeof obj === 'string' ? obj : JSON.stringify(obj)}\n`);
+    const send = (obj: unknown) =>
+      child.stdin!.write(`${typeof obj === 'string' ? obj : JSON.stringify(obj)}\n`);
     send({
       jsonrpc: '2.0',
       id: 1,
@@ -93,7 +100,12 @@ rules:
     send({ jsonrpc: '2.0', method: 'notifications/initialized' });
     send('{this is not json');
     send({ jsonrpc: '2.0', id: 2, method: 'tools/list' });
-    send({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'files__read_file', arguments: { path: 7 } } });
+    send({
+      jsonrpc: '2.0',
+      id: 3,
+      method: 'tools/call',
+      params: { name: 'files__read_file', arguments: { path: 7 } }
+    });
     await waitFor(
       () => lines.some((l) => l.includes('"id":3')) && lines.some((l) => l.includes('"id":2')),
       10_000,
@@ -102,12 +114,14 @@ rules:
     child.stdin!.end();
     const [code] = await once(child, 'exit');
     expect(code).toBe(0);
-    const messages = lines.map((l) => JSON.parse(l) as { id?: number | null; error?: { code: number }; result?: unknown });
+    const messages = lines.map(
+      (l) => JSON.parse(l) as { id?: number | null; error?: { code: number }; result?: unknown }
+    );
     expect(messages.every((m) => typeof m === 'object' && m !== null)).toBe(true);
     expect(messages.find((m) => m.id === 1)?.result).toBeTruthy();
     expect(messages.some((m) => m.error?.code === -32700)).toBe(true);
     expect(messages.find((m) => m.id === 2)?.result).toBeTruthy();
-    expect(messages.find((m) => m.id === 3)?.error?.code).toBe(-32011);
+    expect(messages.find((m) => m.id === 3)?.error?.code).toBe(-32052);
     // Logs went to stderr, as JSON lines.
     expect(stderr).toContain('upstream connected');
   });
@@ -178,7 +192,7 @@ rules:
       `path=${data}/private/x.txt`
     ]);
     expect(denied.code).not.toBe(0);
-    expect(denied.stdout + denied.stderr).toContain('-32011');
+    expect(denied.stdout + denied.stderr).toContain('-32052');
     expect(denied.stdout + denied.stderr).not.toContain('private contents');
   });
 
@@ -237,7 +251,11 @@ rules:
       'Content-Type': 'application/json',
       Accept: 'application/json, text/event-stream'
     };
-    const garbage = await fetch(gw.mcp, { method: 'POST', headers, body: '{"jsonrpc": "2.0", "id": 1, "method":' });
+    const garbage = await fetch(gw.mcp, {
+      method: 'POST',
+      headers,
+      body: '{"jsonrpc": "2.0", "id": 1, "method":'
+    });
     expect(garbage.status).toBe(400);
     expect(((await garbage.json()) as { error: { code: number } }).error.code).toBe(-32700);
     const notRpc = await fetch(gw.mcp, { method: 'POST', headers, body: '[1,2,3]' });
@@ -296,7 +314,10 @@ describe('upstreams over stdio, Streamable HTTP and SSE (server-everything)', ()
   };
 
   beforeAll(async () => {
-    const [httpPort, ssePort] = await Promise.all([startEverything('streamableHttp'), startEverything('sse')]);
+    const [httpPort, ssePort] = await Promise.all([
+      startEverything('streamableHttp'),
+      startEverything('sse')
+    ]);
     gw = await startGateway(`
 servers:
   local:
@@ -349,7 +370,7 @@ rules:
       expect(sum.ok, server).toBe(true);
       const tooBig = await tryCall(client, `${server}__get-sum`, { a: 101, b: 3 });
       expect(tooBig.ok).toBe(false);
-      if (!tooBig.ok) expect(tooBig.code).toBe(-32011);
+      if (!tooBig.ok) expect(tooBig.code).toBe(-32052);
       const wrongType = await tryCall(client, `${server}__echo`, { message: 5 });
       expect(wrongType.ok).toBe(false);
       if (!wrongType.ok) expect(wrongType.code).toBe(-32602);
