@@ -11,6 +11,15 @@ import type { GatewayConfig } from './config/types.js';
 import { ConfigError, GatewayError } from './errors.js';
 import { createLogger } from './log.js';
 import { compilePolicy } from './policy/index.js';
+import {
+  createTokenEntry,
+  readTokenFile,
+  revokeTokenEntry,
+  rotateTokenEntry,
+  tokenProblem
+} from './auth/token-file.js';
+import { readLastUsed } from './auth/token-watch.js';
+import { permissionProblems } from './security/permissions.js';
 
 // The serving stack (MCP SDK, transports) loads only for the commands that serve.
 const serving = async () => {
@@ -35,6 +44,42 @@ function load(file: string): GatewayConfig {
     if (e instanceof ConfigError) throw new UserError(`invalid configuration:\n${e.message}`);
     throw e;
   }
+}
+
+/** Load a config to serve from: also refuse files others could have changed. */
+function loadToServe(file: string): GatewayConfig {
+  const config = load(file);
+  if (config.security.check_permissions) {
+    const problems = permissionProblems([
+      config.source,
+      ...(config.auth.tokens_file ? [config.auth.tokens_file] : [])
+    ]);
+    if (problems.length > 0) {
+      throw new UserError(
+        `refusing to start:\n${problems.join('\n')}\n(set security.check_permissions: false to override)`
+      );
+    }
+  }
+  return config;
+}
+
+/** `90s`, `15m`, `12h`, `30d` in seconds. */
+export function parseDuration(text: string): number {
+  const m = /^(\d+)(s|m|h|d)$/.exec(text.trim());
+  if (!m) throw new UserError(`not a duration: "${text}" (use e.g. 90s, 15m, 12h, 30d)`);
+  const unit = { s: 1, m: 60, h: 3600, d: 86400 }[m[2] as 's' | 'm' | 'h' | 'd'];
+  return Number(m[1]) * unit;
+}
+
+/** The token file a token command works on: --file, or the config's auth.tokens. */
+function tokenFile(opts: { file?: string; config?: string }): string {
+  if (opts.file) return opts.file;
+  if (opts.config) {
+    const config = load(opts.config);
+    if (config.auth.tokens_file) return config.auth.tokens_file;
+    throw new UserError(`${opts.config}: auth.tokens is not a file path`);
+  }
+  throw new UserError('name the token file: --file F, or --config F whose auth.tokens is a file');
 }
 
 function onSignals(close: () => Promise<void>, log: Logger): void {
@@ -111,7 +156,7 @@ export function buildProgram(): Command {
     .description('serve one agent on stdin/stdout (logs go to stderr)')
     .requiredOption('--config <file>', 'configuration file')
     .action(async (opts: { config: string }) => {
-      const config = load(opts.config);
+      const config = loadToServe(opts.config);
       const log = createLogger();
       const { createGateway, serveGatewayStdio } = await serving();
       const gateway = createGateway({ config, log });
@@ -135,7 +180,7 @@ export function buildProgram(): Command {
     .option('--host <host>', 'address to listen on (default from config, else 127.0.0.1)')
     .option('--port <port>', 'port to listen on (default from config, else 8080)', parsePort)
     .action(async (opts: { config: string; host?: string; port?: number }) => {
-      const config = load(opts.config);
+      const config = loadToServe(opts.config);
       await serve(config, opts.host ?? config.listen.host, opts.port ?? config.listen.port, createLogger());
     });
 
@@ -207,6 +252,125 @@ export function buildProgram(): Command {
         }
       }
     );
+
+  const token = program.command('token').description('manage hashed, scoped bearer tokens');
+  const fileOptions = (cmd: Command) =>
+    cmd
+      .option('--file <tokens.yaml>', 'the token file')
+      .option('--config <file>', "use the config's auth.tokens file");
+  fileOptions(
+    token
+      .command('create')
+      .description('issue a token; it is printed once and only its hash is stored')
+      .requiredOption('--identity <name>', 'who the token is for')
+      .requiredOption('--role <role...>', 'role(s) the token carries')
+      .option('--scope <scope...>', 'scope(s) the token carries (default: all)')
+      .option('--expires <duration>', 'lifetime, e.g. 30d')
+      .option('--description <text>', 'a note shown by list')
+  ).action(
+    (opts: {
+      identity: string;
+      role: string[];
+      scope?: string[];
+      expires?: string;
+      description?: string;
+      file?: string;
+      config?: string;
+    }) => {
+      const file = tokenFile(opts);
+      const created = createTokenEntry(file, {
+        identity: opts.identity,
+        roles: opts.role,
+        ...(opts.scope ? { scopes: opts.scope } : {}),
+        ...(opts.expires
+          ? { expires: new Date(Date.now() + parseDuration(opts.expires) * 1000).toISOString() }
+          : {}),
+        ...(opts.description ? { description: opts.description } : {})
+      });
+      err(`created ${created.id} for ${opts.identity} in ${file}; the token is shown once:`);
+      out(created.token);
+    }
+  );
+  fileOptions(
+    token.command('list').description('show tokens (never the tokens themselves)').option('--json', 'as JSON')
+  ).action((opts: { file?: string; config?: string; json?: boolean }) => {
+    const file = tokenFile(opts);
+    const { tokens, issues } = readTokenFile(file);
+    if (issues.length > 0)
+      throw new UserError(
+        issues.map((i) => `${i.file}:${i.line}:${i.col} ${i.path}: ${i.message}`).join('\n')
+      );
+    const lastUsed = readLastUsed(file);
+    const rows = tokens.map((t) => ({
+      id: t.id,
+      identity: t.identity,
+      roles: t.roles,
+      scopes: t.scopes ?? ['(all)'],
+      status: tokenProblem(t)?.replace(/^token /, '') ?? 'active',
+      created: t.created ?? null,
+      expires: t.expires ?? null,
+      last_used: lastUsed[t.id] ?? null,
+      ...(t.rotated_to ? { rotated_to: t.rotated_to } : {})
+    }));
+    if (opts.json) {
+      out(JSON.stringify(rows, null, 2));
+      return;
+    }
+    const header = ['ID', 'IDENTITY', 'ROLES', 'SCOPES', 'STATUS', 'EXPIRES', 'LAST USED'];
+    const table = [
+      header,
+      ...rows.map((r) => [
+        r.id,
+        r.identity,
+        r.roles.join(','),
+        r.scopes.join(','),
+        r.status,
+        r.expires ?? '-',
+        r.last_used ?? 'never'
+      ])
+    ];
+    const widths = header.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
+    for (const row of table)
+      out(
+        row
+          .map((c, i) => c.padEnd(widths[i]!))
+          .join('  ')
+          .trimEnd()
+      );
+  });
+  fileOptions(
+    token
+      .command('revoke')
+      .description('revoke a token; a running gateway refuses it within a second')
+      .argument('<id>')
+  ).action((id: string, opts: { file?: string; config?: string }) => {
+    const file = tokenFile(opts);
+    try {
+      revokeTokenEntry(file, id);
+    } catch (e) {
+      throw new UserError((e as Error).message);
+    }
+    out(`revoked ${id}`);
+  });
+  fileOptions(
+    token
+      .command('rotate')
+      .description('issue a successor; the old token stays valid for the grace period, then is refused')
+      .argument('<id>')
+      .option('--grace <duration>', 'how long the old token keeps working', '1h')
+  ).action((id: string, opts: { file?: string; config?: string; grace: string }) => {
+    const file = tokenFile(opts);
+    let rotated;
+    try {
+      rotated = rotateTokenEntry(file, id, parseDuration(opts.grace));
+    } catch (e) {
+      throw new UserError((e as Error).message);
+    }
+    err(
+      `rotated ${id} to ${rotated.id}; ${id} is refused from ${rotated.graceUntil}. The new token is shown once:`
+    );
+    out(rotated.token);
+  });
 
   return program;
 }

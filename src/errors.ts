@@ -47,6 +47,16 @@ export const ERRORS = {
     message: 'denied by policy: session call limit reached',
     fix: 'A rule caps calls per session (`max_calls_per_session`); start a new session or raise the cap.'
   },
+  insufficient_scope: {
+    rpc: -32058,
+    message: 'insufficient scope',
+    fix: 'The token lacks the scope this tool needs (read-only tools need the read scope, others the call scope); get a token with it.'
+  },
+  rate_limited: {
+    rpc: -32059,
+    message: 'rate limit exceeded',
+    fix: 'Too many requests for this identity; wait and retry (see Retry-After).'
+  },
   invalid_arguments: {
     rpc: -32602,
     message: 'invalid arguments',

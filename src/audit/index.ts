@@ -51,6 +51,8 @@ export interface AuditRecord {
   policy_version?: string;
   /** For auth failures: the remote address. */
   source?: string;
+  /** For auth failures: the id of the token presented, when known (never the token). */
+  token_id?: string;
 }
 
 export type AuditInput = Omit<AuditRecord, 'v' | 'id' | 'time'>;

@@ -1,53 +1,219 @@
 /**
- * Who is calling. stdio: the identity the config names. HTTP: a bearer token, looked up by its
- * SHA-256 in the configured token table; the token itself is never stored or logged.
- * No credential, no identity, no access.
+ * Who is calling. stdio: the identity the config names, the OS user that started the gateway, or
+ * a token from the environment checked against the store. HTTP: a bearer token, either one of
+ * the gateway's own (looked up by SHA-256; the token itself is never stored or logged) or an
+ * OAuth 2.1 access token verified against the issuer. No credential, no identity, no access.
+ *
+ * Also here: lockout of source addresses after repeated failures, and a request rate limit per
+ * authenticated identity.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
+import { userInfo } from 'node:os';
 import type { GatewayConfig, TokenConfig } from '../config/types.js';
+import { createOAuthVerifier, type OAuthVerifier } from './oauth.js';
+import { hashToken, tokenProblem } from './token-file.js';
 
 export interface Identity {
-  /** The caller's name (user or agent). */
+  /** The caller: the user (OAuth `sub`), or the name a token or the config gives. */
   id: string;
   roles: string[];
+  /** Scopes the credential carries; undefined means every scope. */
+  scopes?: string[];
   /** How it was established. */
-  method: 'stdio' | 'token';
-  /** For tokens: the token's id (never the token). */
+  method: 'stdio' | 'token' | 'oauth';
+  /** Gateway tokens: the token's id (never the token). OAuth: `jti` when present. */
   tokenId?: string;
+  /** OAuth: the client (agent) acting for the user: `client_id` or `azp`. */
+  agent?: string;
+  /** OAuth: the verified claims. */
+  claims?: Record<string, unknown>;
+  /** Epoch ms after which the credential is no longer valid. */
+  expiresAt?: number;
 }
 
 export type AuthResult = { ok: true; identity: Identity } | { ok: false; reason: string; tokenId?: string };
 
-export interface Authenticator {
-  /** The identity for a stdio session, if the config gives one. */
-  stdio(): Identity | undefined;
-  /** Check an `Authorization` header value. */
-  bearer(header: string | undefined): AuthResult;
+export interface TokenTable {
+  /** Look a token up; undefined when it is unknown. */
+  find(token: string): TokenConfig | undefined;
+  replace(tokens: TokenConfig[]): void;
+  /** Last use of each token id, epoch ms. */
+  lastUsed: Map<string, number>;
 }
 
-export function createAuthenticator(auth: GatewayConfig['auth']): Authenticator {
-  const byHash = new Map<string, TokenConfig>();
-  for (const t of auth.tokens) byHash.set(t.sha256, t);
-  return {
-    stdio() {
-      if (!auth.stdio) return undefined;
-      return { id: auth.stdio.identity, roles: [...auth.stdio.roles], method: 'stdio' };
-    },
-    bearer(header) {
-      if (!header) return { ok: false, reason: 'no Authorization header' };
-      const match = /^Bearer[ \t]+([A-Za-z0-9\-._~+/]+=*)[ \t]*$/i.exec(header);
-      if (!match?.[1]) return { ok: false, reason: 'Authorization header is not a bearer token' };
-      const digest = createHash('sha256').update(match[1], 'utf8').digest();
+export function createTokenTable(tokens: TokenConfig[]): TokenTable {
+  let byHash = new Map<string, TokenConfig>();
+  const table: TokenTable = {
+    lastUsed: new Map(),
+    find(token) {
+      const digest = Buffer.from(hashToken(token), 'hex');
       const entry = byHash.get(digest.toString('hex'));
-      // The map lookup is on a hash of the token, so its timing reveals nothing usable about the
+      // The lookup is keyed by a hash of the token, so its timing reveals nothing usable about the
       // token; the explicit comparison keeps the check constant-time all the same.
-      if (!entry || !timingSafeEqual(Buffer.from(entry.sha256, 'hex'), digest)) {
-        return { ok: false, reason: 'unknown token' };
+      if (!entry || !timingSafeEqual(Buffer.from(entry.sha256, 'hex'), digest)) return undefined;
+      return entry;
+    },
+    replace(next) {
+      const map = new Map<string, TokenConfig>();
+      for (const t of next) map.set(t.sha256, t);
+      byHash = map;
+    }
+  };
+  table.replace(tokens);
+  return table;
+}
+
+export interface Authenticator {
+  readonly tokens: TokenTable;
+  /** The identity of the stdio agent, or why there is none. */
+  stdio(env?: NodeJS.ProcessEnv): AuthResult;
+  /** Check an `Authorization` header value. */
+  bearer(header: string | undefined): Promise<AuthResult>;
+  /** Whether this source address is locked out; counts a failure with `fail`. */
+  lockedOut(source: string): number | undefined;
+  fail(source: string): void;
+  /** Take one request from the identity's budget; false when over the rate limit. */
+  admit(identity: Identity): boolean;
+  /** Does the identity carry the scope needed for a tool (read-only or not)? Returns the missing scope. */
+  missingScope(identity: Identity, readOnly: boolean): string | undefined;
+}
+
+const BEARER = /^Bearer[ \t]+([A-Za-z0-9\-._~+/]+=*)[ \t]*$/i;
+
+export function createAuthenticator(
+  auth: GatewayConfig['auth'],
+  options: { now?: () => number; fetch?: typeof fetch } = {}
+): Authenticator {
+  const now = options.now ?? Date.now;
+  const tokens = createTokenTable(auth.tokens);
+  const oauth: OAuthVerifier | undefined = auth.oauth
+    ? createOAuthVerifier(auth.oauth as never, options.fetch ? { fetch: options.fetch } : {})
+    : undefined;
+
+  const fromToken = (token: string): AuthResult => {
+    const entry = tokens.find(token);
+    if (!entry) return { ok: false, reason: 'unknown token' };
+    const problem = tokenProblem(entry, now());
+    if (problem) return { ok: false, reason: problem, tokenId: entry.id };
+    tokens.lastUsed.set(entry.id, now());
+    return {
+      ok: true,
+      identity: {
+        id: entry.identity,
+        roles: [...entry.roles],
+        ...(entry.scopes ? { scopes: [...entry.scopes] } : {}),
+        method: 'token',
+        tokenId: entry.id,
+        ...(entry.expires ? { expiresAt: Date.parse(entry.expires) } : {})
       }
+    };
+  };
+
+  // Lockout: failures per source address in a sliding window.
+  const failures = new Map<string, number[]>();
+  const lockedUntil = new Map<string, number>();
+  const MAX_TRACKED = 100_000;
+
+  // Rate limit: a fixed window per identity.
+  const windows = new Map<string, { start: number; count: number }>();
+
+  return {
+    tokens,
+
+    stdio(env = process.env) {
+      const s = auth.stdio;
+      if (!s) return { ok: false, reason: 'no stdio identity configured: set auth.stdio' };
+      if (s.identity !== undefined) {
+        return {
+          ok: true,
+          identity: {
+            id: s.identity,
+            roles: [...s.roles],
+            ...(s.scopes ? { scopes: [...s.scopes] } : {}),
+            method: 'stdio'
+          }
+        };
+      }
+      if (s.os_users) {
+        const user = userInfo().username;
+        const roles = s.os_users[user];
+        if (!roles) return { ok: false, reason: `OS user "${user}" is not listed in auth.stdio.os_users` };
+        return { ok: true, identity: { id: user, roles: [...roles], method: 'stdio' } };
+      }
+      if (s.token_env) {
+        const token = env[s.token_env];
+        if (!token) return { ok: false, reason: `environment variable ${s.token_env} holds no token` };
+        const result = fromToken(token);
+        return result.ok ? { ok: true, identity: { ...result.identity, method: 'stdio' } } : result;
+      }
+      return { ok: false, reason: 'auth.stdio names no identity' };
+    },
+
+    async bearer(header) {
+      if (!header) return { ok: false, reason: 'no Authorization header' };
+      const token = BEARER.exec(header)?.[1];
+      if (!token) return { ok: false, reason: 'Authorization header is not a bearer token' };
+      const own = fromToken(token);
+      if (own.ok || own.tokenId !== undefined || !oauth) return own;
+      const verified = await oauth.verify(token);
+      if (!verified.ok) return { ok: false, reason: `oauth: ${verified.reason}` };
+      const o = verified.identity;
       return {
         ok: true,
-        identity: { id: entry.identity, roles: [...entry.roles], method: 'token', tokenId: entry.id }
+        identity: {
+          id: o.user,
+          roles: o.roles,
+          scopes: o.scopes,
+          method: 'oauth',
+          ...(o.agent ? { agent: o.agent } : {}),
+          ...(o.tokenId ? { tokenId: o.tokenId } : {}),
+          ...(o.expiresAt ? { expiresAt: o.expiresAt * 1000 } : {}),
+          claims: o.claims
+        }
       };
+    },
+
+    lockedOut(source) {
+      const until = lockedUntil.get(source);
+      if (until === undefined) return undefined;
+      if (until <= now()) {
+        lockedUntil.delete(source);
+        failures.delete(source);
+        return undefined;
+      }
+      return until;
+    },
+
+    fail(source) {
+      const t = now();
+      const windowStart = t - auth.lockout.window_s * 1000;
+      const recent = (failures.get(source) ?? []).filter((x) => x > windowStart);
+      recent.push(t);
+      if (failures.size >= MAX_TRACKED && !failures.has(source)) failures.clear();
+      failures.set(source, recent);
+      if (recent.length >= auth.lockout.failures) lockedUntil.set(source, t + auth.lockout.duration_s * 1000);
+    },
+
+    admit(identity) {
+      const limit = auth.rate_limit;
+      if (!limit) return true;
+      const key = `${identity.method}:${identity.tokenId ?? identity.id}`;
+      const t = now();
+      const w = windows.get(key);
+      if (!w || t - w.start >= limit.window_ms) {
+        if (windows.size >= MAX_TRACKED) windows.clear();
+        windows.set(key, { start: t, count: 1 });
+        return true;
+      }
+      w.count++;
+      return w.count <= limit.limit;
+    },
+
+    missingScope(identity, readOnly) {
+      if (identity.scopes === undefined) return undefined;
+      if (identity.scopes.includes(auth.scopes.call)) return undefined;
+      if (readOnly && identity.scopes.includes(auth.scopes.read)) return undefined;
+      return readOnly ? auth.scopes.read : auth.scopes.call;
     }
   };
 }

@@ -58,7 +58,10 @@ rules:
     });
     expect(config.rules).toHaveLength(2);
     expect(config.audit).toEqual({ enabled: true, path: join(dir, 'portcullis-audit.jsonl') });
-    expect(config.listen).toEqual({ host: '127.0.0.1', port: 8080 });
+    expect(config.listen).toEqual({ host: '127.0.0.1', port: 8080, max_body_bytes: 4 * 1024 * 1024 });
+    expect(config.auth.lockout).toEqual({ failures: 10, window_s: 60, duration_s: 300 });
+    expect(config.auth.scopes).toEqual({ read: 'tools:read', call: 'tools:call' });
+    expect(config.security.check_permissions).toBe(true);
     expect(config.validation.arguments).toBe(true);
     expect(config.auth.stdio).toEqual({ identity: 'local', roles: ['admin'] });
   });

@@ -3,21 +3,28 @@
  * checks a schema cannot express, and defaults. Every problem in the file is reported at once,
  * each as `file:line:col path: message`.
  */
-import { createHash } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
 import { Ajv } from 'ajv';
 import { ConfigError, type ConfigIssue } from '../errors.js';
 import { ruleIssues } from '../policy/index.js';
-import { configSchema, tokensFileSchema } from './schema.js';
+import { parseTokenEntries, readTokenFile } from '../auth/token-file.js';
+import { configSchema } from './schema.js';
 import { issueAt, readYaml, schemaIssues, type PathPart, type YamlSource } from './source.js';
-import type { GatewayConfig, RuleConfig, ServerConfig, TokenConfig } from './types.js';
+import type {
+  GatewayConfig,
+  OAuthSettings,
+  RuleConfig,
+  ServerConfig,
+  StdioAuthConfig,
+  TokenConfig
+} from './types.js';
 
 export type * from './types.js';
 export { configSchema } from './schema.js';
+export { hashToken } from '../auth/token-file.js';
 
 const ajv = new Ajv({ allErrors: true, verbose: true, strict: false });
 const validateConfig = ajv.compile(configSchema);
-const validateTokensFile = ajv.compile(tokensFileSchema);
 
 const SERVER_NAME = /^[A-Za-z0-9][A-Za-z0-9-]*(?:_[A-Za-z0-9-]+)*$/;
 export const DEFAULT_AUDIT_PATH = './portcullis-audit.jsonl';
@@ -107,7 +114,8 @@ function build(
         env: (s.env as Record<string, string> | undefined) ?? {},
         env_passthrough: (s.env_passthrough as string[] | undefined) ?? [],
         ...(typeof s.cwd === 'string' ? { cwd: resolve(dirname(file), s.cwd) } : {}),
-        timeout_ms
+        timeout_ms,
+        trust_annotations: s.trust_annotations === true
       };
     } else {
       for (const key of ['args', 'env', 'env_passthrough', 'cwd']) {
@@ -128,7 +136,8 @@ function build(
         url: s.url as string,
         transport: (s.transport as 'streamable-http' | 'sse' | undefined) ?? 'streamable-http',
         headers: (s.headers as Record<string, string> | undefined) ?? {},
-        timeout_ms
+        timeout_ms,
+        trust_annotations: s.trust_annotations === true
       };
     }
   }
@@ -138,27 +147,114 @@ function build(
     issues.push(issueAt(src, at(['rules', issue.index, ...issue.path]), issue.message));
   }
 
-  const auth = (data.auth ?? {}) as { tokens?: unknown; stdio?: { identity: string; roles?: string[] } };
+  const auth = (data.auth ?? {}) as {
+    tokens?: unknown;
+    stdio?: StdioAuthConfig & { roles?: string[] };
+    oauth?: OAuthSettings;
+    scopes?: { read?: string; call?: string };
+    lockout?: { failures?: number; window_s?: number; duration_s?: number };
+    rate_limit?: string;
+  };
   const tokens = loadTokens(auth.tokens, file, src, env, issues);
+  const stdio = auth.stdio;
+  if (stdio) {
+    const ways = [stdio.identity !== undefined, stdio.os_users !== undefined, stdio.token_env !== undefined];
+    if (ways.filter(Boolean).length !== 1) {
+      issues.push(
+        issueAt(src, ['auth', 'stdio'], 'expected exactly one of "identity", "os_users" or "token_env"')
+      );
+    }
+  }
+  if (auth.oauth) {
+    for (const problem of oauthProblems(auth.oauth)) issues.push(issueAt(src, ['auth', 'oauth'], problem));
+  }
 
   const audit = (data.audit ?? {}) as { path?: string; enabled?: boolean };
-  const listen = (data.listen ?? {}) as { host?: string; port?: number };
+  const listen = (data.listen ?? {}) as GatewayConfig['listen'] & {
+    host?: string;
+    port?: number;
+    max_body_bytes?: number;
+  };
+  if (listen.public_url !== undefined && !/^https?:\/\/[^/]+/.test(listen.public_url)) {
+    issues.push(issueAt(src, ['listen', 'public_url'], 'expected an absolute http(s) URL'));
+  }
   const validation = (data.validation ?? {}) as { arguments?: boolean };
+  const security = (data.security ?? {}) as { check_permissions?: boolean };
+  const lockout = auth.lockout ?? {};
   return {
     source: file,
     servers,
     auth: {
-      tokens,
-      ...(auth.stdio ? { stdio: { identity: auth.stdio.identity, roles: auth.stdio.roles ?? [] } } : {})
+      tokens: tokens.tokens,
+      ...(tokens.file ? { tokens_file: tokens.file } : {}),
+      ...(stdio ? { stdio: { ...stdio, roles: stdio.roles ?? [] } } : {}),
+      ...(auth.oauth ? { oauth: auth.oauth } : {}),
+      scopes: { read: auth.scopes?.read ?? 'tools:read', call: auth.scopes?.call ?? 'tools:call' },
+      lockout: {
+        failures: lockout.failures ?? 10,
+        window_s: lockout.window_s ?? 60,
+        duration_s: lockout.duration_s ?? 300
+      },
+      ...(auth.rate_limit ? { rate_limit: parseRate(auth.rate_limit) } : {})
     },
     audit: {
       enabled: audit.enabled ?? true,
       path: resolve(dirname(file), audit.path ?? DEFAULT_AUDIT_PATH)
     },
-    listen: { host: listen.host ?? '127.0.0.1', port: listen.port ?? 8080 },
+    listen: {
+      ...listen,
+      host: listen.host ?? '127.0.0.1',
+      port: listen.port ?? 8080,
+      max_body_bytes: listen.max_body_bytes ?? 4 * 1024 * 1024,
+      ...(listen.tls
+        ? {
+            tls: {
+              cert: resolve(dirname(file), listen.tls.cert),
+              key: resolve(dirname(file), listen.tls.key)
+            }
+          }
+        : {})
+    },
+    security: { check_permissions: security.check_permissions ?? true },
     validation: { arguments: validation.arguments ?? true },
     rules
   };
+}
+
+/** `600/min` as a limit and a window. */
+export function parseRate(text: string): { limit: number; window_ms: number } {
+  const [count, unit] = text.split('/') as [string, string];
+  const ms = unit.startsWith('s') ? 1000 : unit.startsWith('m') ? 60_000 : 3_600_000;
+  return { limit: Number(count), window_ms: ms };
+}
+
+/** Problems with an OAuth block that the schema cannot see. */
+function oauthProblems(o: OAuthSettings): string[] {
+  const problems: string[] = [];
+  for (const alg of o.algorithms ?? []) {
+    if (alg.toLowerCase() === 'none' || /^HS/i.test(alg))
+      problems.push(`algorithm "${alg}" is not allowed for access tokens`);
+  }
+  if (!o.jwks_uri && !o.introspection) problems.push('expected "jwks_uri" or "introspection"');
+  for (const [name, url] of [
+    ['issuer', o.issuer],
+    ['jwks_uri', o.jwks_uri],
+    ['introspection.url', o.introspection?.url]
+  ] as const) {
+    if (url === undefined) continue;
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(url);
+    } catch {
+      problems.push(`${name}: expected an absolute URL`);
+      continue;
+    }
+    const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(parsed.hostname);
+    if (parsed.protocol !== 'https:' && !(parsed.protocol === 'http:' && loopback)) {
+      problems.push(`${name}: expected https (http only for loopback)`);
+    }
+  }
+  return problems;
 }
 
 function loadTokens(
@@ -167,60 +263,29 @@ function loadTokens(
   src: YamlSource,
   env: NodeJS.ProcessEnv,
   issues: ConfigIssue[]
-): TokenConfig[] {
-  if (value === undefined) return [];
-  let entries: Array<Record<string, unknown>>;
-  let tokenSrc = src;
-  let base: PathPart[] = ['auth', 'tokens'];
+): { tokens: TokenConfig[]; file?: string } {
+  if (value === undefined) return { tokens: [] };
   if (typeof value === 'string') {
-    const tokensFile = resolve(dirname(configFile), value);
-    try {
-      tokenSrc = readYaml(tokensFile);
-    } catch (err) {
-      issues.push(issueAt(src, base, `cannot read tokens file: ${(err as Error).message}`));
-      return [];
-    }
-    if (tokenSrc.issues.length > 0) {
-      issues.push(...tokenSrc.issues);
-      return [];
-    }
-    const body = tokenSrc.value ?? {};
-    if (!validateTokensFile(body)) {
-      issues.push(...schemaIssues(tokenSrc, validateTokensFile.errors ?? []));
-      return [];
-    }
-    const before = issues.length;
-    const substituted = substituteEnv(body, [], tokenSrc, env, issues, false) as { tokens?: unknown[] };
-    if (issues.length > before) return [];
-    entries = (substituted.tokens ?? []) as Array<Record<string, unknown>>;
-    base = ['tokens'];
-  } else {
-    entries = value as Array<Record<string, unknown>>;
+    const file = resolve(dirname(configFile), value);
+    const read = readTokenFile(file, (body, tokenSrc, found) =>
+      substituteEnv(body, [], tokenSrc, env, found, false)
+    );
+    issues.push(...read.issues);
+    return { tokens: read.tokens, file };
   }
-  const out: TokenConfig[] = [];
-  const ids = new Set<string>();
-  entries.forEach((t, i) => {
-    const id = t.id as string;
-    if (ids.has(id)) issues.push(issueAt(tokenSrc, [...base, i, 'id'], `duplicate token id "${id}"`));
-    ids.add(id);
-    const hasHash = typeof t.sha256 === 'string';
-    const hasToken = typeof t.token === 'string';
-    if (hasHash === hasToken) {
-      issues.push(issueAt(tokenSrc, [...base, i], 'expected exactly one of "sha256" or "token"'));
-      return;
-    }
-    if (hasToken && (t.token as string).length < 16) {
-      issues.push(issueAt(tokenSrc, [...base, i, 'token'], 'tokens must be at least 16 characters'));
-      return;
-    }
-    const sha256 = hasHash ? (t.sha256 as string) : hashToken(t.token as string);
-    out.push({ id, identity: (t.identity as string | undefined) ?? id, roles: t.roles as string[], sha256 });
-  });
-  return out;
+  return {
+    tokens: parseTokenEntries(value as Array<Record<string, unknown>>, src, ['auth', 'tokens'], issues)
+  };
 }
 
-export function hashToken(token: string): string {
-  return createHash('sha256').update(token, 'utf8').digest('hex');
+/** ${ENV} substitution for another YAML file (a token file), with the same rules. */
+export function substituteEnvIn(
+  value: unknown,
+  src: YamlSource,
+  issues: ConfigIssue[],
+  env = process.env
+): unknown {
+  return substituteEnv(value, [], src, env, issues, false);
 }
 
 /** Replace ${NAME} in every string with the environment's value; `$${` is a literal `${`. */

@@ -42,6 +42,7 @@ const rule = {
     allowed_roles: { ...stringList, description: 'Roles this rule allows; "*" is any role.' },
     deny: { type: 'boolean', description: 'Deny matching calls outright (deny wins).' },
     require_approval: { type: 'boolean', description: 'A person must approve matching calls.' },
+    read_only: { type: 'boolean', description: 'Marks the matched tools read-only for read-scoped tokens.' },
     max_calls_per_session: { type: 'integer', minimum: 0, description: 'Calls allowed per session.' },
     parameter_constraints: { type: 'object', additionalProperties: constraint }
   }
@@ -61,9 +62,15 @@ const server = {
     transport: { enum: ['streamable-http', 'sse'], description: 'For `url`: default streamable-http.' },
     headers: { ...stringMap, description: "The upstream's own credentials; ${ENV} is substituted." },
     timeout_ms: { type: 'integer', minimum: 1, description: 'Per-call timeout (default 60000).' },
+    trust_annotations: {
+      type: 'boolean',
+      description: "Let this server's readOnlyHint mark tools read-only (default false: only narrows)."
+    },
     enabled: { type: 'boolean' }
   }
 } as const;
+
+const timestamp = { type: 'string', description: 'An ISO 8601 date-time.' } as const;
 
 const tokenEntry = {
   type: 'object',
@@ -72,9 +79,48 @@ const tokenEntry = {
   properties: {
     id: { type: 'string' },
     identity: { type: 'string', description: 'Name of the caller (defaults to id).' },
+    description: { type: 'string' },
     roles: stringList,
+    scopes: { ...stringList, description: 'Scopes the token carries (default: all).' },
     sha256: { type: 'string', pattern: '^[0-9a-f]{64}$', description: 'SHA-256 of the token, hex.' },
-    token: { type: 'string', description: 'The token itself, normally from ${ENV}.' }
+    token: { type: 'string', description: 'The token itself, normally from ${ENV}.' },
+    created: timestamp,
+    expires: { ...timestamp, description: 'The token is refused from this time on.' },
+    revoked: { ...timestamp, description: 'Revoked at this time; refused from then on.' },
+    rotated_to: { type: 'string', description: 'Id of the successor, set by `portcullis token rotate`.' }
+  }
+} as const;
+
+const oauth = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['issuer', 'audience'],
+  properties: {
+    issuer: { type: 'string', description: 'Exact `iss` of accepted tokens.' },
+    audience: {
+      description: "The gateway's own resource URL (RFC 8707); `aud` must contain it.",
+      anyOf: [{ type: 'string' }, stringList]
+    },
+    jwks_uri: { type: 'string' },
+    algorithms: { ...stringList, description: 'Signature algorithms accepted (never none or HS*).' },
+    clock_skew_s: { type: 'integer', minimum: 0, maximum: 300 },
+    required_claims: stringList,
+    roles_claim: { type: 'string', description: 'Dotted path of the roles claim (default roles).' },
+    scopes_claim: { type: 'string', description: 'Claim holding scopes (default scope).' },
+    jwks_cooldown_s: { type: 'integer', minimum: 1 },
+    jwks_cache_s: { type: 'integer', minimum: 1 },
+    authorization_servers: { ...stringList, description: 'Advertised in the PRM (default [issuer]).' },
+    introspection: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['url', 'client_id', 'client_secret'],
+      properties: {
+        url: { type: 'string' },
+        client_id: { type: 'string' },
+        client_secret: { type: 'string' },
+        cache_s: { type: 'integer', minimum: 0 }
+      }
+    }
   }
 } as const;
 
@@ -86,6 +132,16 @@ export const configSchema = {
   additionalProperties: false,
   properties: {
     servers: { type: 'object', additionalProperties: server },
+    security: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        check_permissions: {
+          type: 'boolean',
+          description: 'Refuse to start when the config or token file is writable by others (default true).'
+        }
+      }
+    },
     auth: {
       type: 'object',
       additionalProperties: false,
@@ -97,8 +153,44 @@ export const configSchema = {
         stdio: {
           type: 'object',
           additionalProperties: false,
-          required: ['identity'],
-          properties: { identity: { type: 'string' }, roles: stringList }
+          description:
+            'Who the stdio agent is: a fixed identity, the OS user, or a token from the environment.',
+          properties: {
+            identity: { type: 'string' },
+            roles: stringList,
+            scopes: stringList,
+            os_users: {
+              type: 'object',
+              description: 'Map of OS user name to roles; the identity is the user who started the gateway.',
+              additionalProperties: stringList
+            },
+            token_env: {
+              type: 'string',
+              description: 'Environment variable holding a token from auth.tokens.'
+            }
+          }
+        },
+        oauth,
+        scopes: {
+          type: 'object',
+          additionalProperties: false,
+          description: 'Scope names: `read` reaches read-only tools, `call` reaches every tool.',
+          properties: { read: { type: 'string' }, call: { type: 'string' } }
+        },
+        lockout: {
+          type: 'object',
+          additionalProperties: false,
+          description: 'Lock out a source address after repeated authentication failures.',
+          properties: {
+            failures: { type: 'integer', minimum: 1 },
+            window_s: { type: 'integer', minimum: 1 },
+            duration_s: { type: 'integer', minimum: 1 }
+          }
+        },
+        rate_limit: {
+          type: 'string',
+          pattern: '^[0-9]+/(s|sec|second|m|min|minute|h|hour)$',
+          description: 'Requests per authenticated identity, e.g. 600/min.'
         }
       }
     },
@@ -115,7 +207,20 @@ export const configSchema = {
       additionalProperties: false,
       properties: {
         host: { type: 'string', description: 'Default 127.0.0.1 (loopback only).' },
-        port: { type: 'integer', minimum: 0, maximum: 65535 }
+        port: { type: 'integer', minimum: 0, maximum: 65535 },
+        public_url: {
+          type: 'string',
+          description: 'The URL agents use to reach /mcp; the OAuth resource and PRM are built from it.'
+        },
+        allowed_hosts: { ...stringList, description: 'Host header values accepted (DNS rebinding guard).' },
+        allowed_origins: { ...stringList, description: 'Browser Origin hostnames accepted.' },
+        max_body_bytes: { type: 'integer', minimum: 1024 },
+        tls: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['cert', 'key'],
+          properties: { cert: { type: 'string' }, key: { type: 'string' } }
+        }
       }
     },
     validation: {

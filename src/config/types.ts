@@ -19,6 +19,7 @@ export interface RuleConfig {
   allowed_roles?: string[];
   deny?: boolean;
   require_approval?: boolean;
+  read_only?: boolean;
   max_calls_per_session?: number;
   parameter_constraints?: Record<string, ConstraintConfig>;
 }
@@ -31,6 +32,7 @@ export interface StdioServerConfig {
   env_passthrough: string[];
   cwd?: string;
   timeout_ms: number;
+  trust_annotations: boolean;
 }
 
 export interface HttpServerConfig {
@@ -39,6 +41,7 @@ export interface HttpServerConfig {
   transport: 'streamable-http' | 'sse';
   headers: Record<string, string>;
   timeout_ms: number;
+  trust_annotations: boolean;
 }
 
 export type ServerConfig = StdioServerConfig | HttpServerConfig;
@@ -47,8 +50,39 @@ export interface TokenConfig {
   id: string;
   identity: string;
   roles: string[];
+  /** Scopes the token carries; undefined means every scope. */
+  scopes?: string[];
   /** SHA-256 of the token, lower-case hex. */
   sha256: string;
+  description?: string;
+  created?: string;
+  /** ISO time from which the token is refused (also the end of a rotation's grace period). */
+  expires?: string;
+  revoked?: string;
+  rotated_to?: string;
+}
+
+export interface StdioAuthConfig {
+  identity?: string;
+  roles: string[];
+  scopes?: string[];
+  os_users?: Record<string, string[]>;
+  token_env?: string;
+}
+
+export interface OAuthSettings {
+  issuer: string;
+  audience: string | string[];
+  jwks_uri?: string;
+  algorithms?: string[];
+  clock_skew_s?: number;
+  required_claims?: string[];
+  roles_claim?: string;
+  scopes_claim?: string;
+  jwks_cooldown_s?: number;
+  jwks_cache_s?: number;
+  authorization_servers?: string[];
+  introspection?: { url: string; client_id: string; client_secret: string; cache_s?: number };
 }
 
 export interface GatewayConfig {
@@ -57,10 +91,25 @@ export interface GatewayConfig {
   servers: Record<string, ServerConfig>;
   auth: {
     tokens: TokenConfig[];
-    stdio?: { identity: string; roles: string[] };
+    /** The tokens file, when tokens live in one; watched for changes (revocation without restart). */
+    tokens_file?: string;
+    stdio?: StdioAuthConfig;
+    oauth?: OAuthSettings;
+    scopes: { read: string; call: string };
+    lockout: { failures: number; window_s: number; duration_s: number };
+    rate_limit?: { limit: number; window_ms: number };
   };
   audit: { enabled: boolean; path: string };
-  listen: { host: string; port: number };
+  listen: {
+    host: string;
+    port: number;
+    public_url?: string;
+    allowed_hosts?: string[];
+    allowed_origins?: string[];
+    max_body_bytes: number;
+    tls?: { cert: string; key: string };
+  };
+  security: { check_permissions: boolean };
   validation: { arguments: boolean };
   rules: RuleConfig[];
 }

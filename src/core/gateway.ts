@@ -13,6 +13,8 @@ import {
   type AuditSink
 } from '../audit/index.js';
 import { createAuthenticator, type Authenticator, type Identity } from '../auth/index.js';
+import { watchTokenFile, type TokenWatch } from '../auth/token-watch.js';
+import { substituteEnvIn } from '../config/index.js';
 import type { GatewayConfig } from '../config/types.js';
 import { GatewayError } from '../errors.js';
 import { limitsStage } from '../limits/index.js';
@@ -66,6 +68,11 @@ export interface Gateway {
   /** Capabilities to advertise downstream: what at least one upstream could offer. */
   capabilities(): Record<string, object>;
   health(): { ok: boolean; upstreams: Record<string, { state: string; error?: string; restarts: number }> };
+  /**
+   * For HTTP: would this request be refused for a missing scope? Returns the scope to ask for, so
+   * the transport can answer 403 insufficient_scope before the call starts.
+   */
+  preflight(identity: Identity, message: unknown): Promise<string | undefined>;
   /** Record an event that happened outside a call (auth failures, session lifecycle). */
   audit(record: AuditInput): void;
   close(): Promise<void>;
@@ -82,6 +89,11 @@ export function createGateway(options: GatewayOptions): Gateway {
     (config.audit.enabled ? createFileAuditSink(config.audit.path) : createMemoryAuditSink(false));
   const sessions = createSessionStore();
   const auth = createAuthenticator(config.auth);
+  const tokenWatch: TokenWatch | undefined = config.auth.tokens_file
+    ? watchTokenFile(config.auth.tokens_file, auth.tokens, log, {
+        substitute: (value, src, issues) => substituteEnvIn(value, src, issues)
+      })
+    : undefined;
   const current = { policy: compilePolicy(config.rules), version: policyVersion(config) };
   const upstreams = new Map<string, Upstream>();
   for (const [name, server] of Object.entries(config.servers)) {
@@ -122,10 +134,27 @@ export function createGateway(options: GatewayOptions): Gateway {
       ctx.toolDef = def;
     }
   };
+  // Read-only for scope purposes: the policy says so, or a trusted server's annotation does; an
+  // annotation can always take read-only away, never grant it on its own.
+  const readOnly = (server: string, tool: UpstreamTool): boolean => {
+    const a = (tool.annotations ?? {}) as { readOnlyHint?: unknown; destructiveHint?: unknown };
+    if (a.readOnlyHint === false || a.destructiveHint === true) return false;
+    if (current.policy.marksReadOnly(server, tool.name)) return true;
+    return config.servers[server]?.trust_annotations === true && a.readOnlyHint === true;
+  };
+  const scope: Stage = {
+    name: 'scope',
+    run(ctx) {
+      const missing = auth.missingScope(ctx.session.identity, readOnly(ctx.server!, ctx.toolDef!));
+      if (missing)
+        throw new GatewayError('insufficient_scope', `credential lacks scope "${missing}" for ${ctx.name}`);
+    }
+  };
   const stages: Stage[] = [
     route,
     policyStage(() => current),
     lookup,
+    scope,
     validateStage(validator, config.validation.arguments),
     limitsStage(),
     approvalStage(),
@@ -201,6 +230,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       const { items, failed } = await fanOut('tools', (up) => up.listTools());
       const visible = items
         .filter(({ server, item }) => current.policy.visible(roles, server, item.name))
+        .filter(({ server, item }) => !auth.missingScope(session.identity, readOnly(server, item)))
         .map(({ server, item }) => ({ ...item, name: joinName(server, item.name) }));
       writeAudit({
         event: 'tools/list',
@@ -374,9 +404,25 @@ export function createGateway(options: GatewayOptions): Gateway {
       return { ok: true, upstreams: ups };
     },
 
+    async preflight(identity, message) {
+      const m = message as { method?: unknown; params?: { name?: unknown } } | null;
+      if (!m || m.method !== 'tools/call' || typeof m.params?.name !== 'string') return undefined;
+      if (identity.scopes === undefined) return undefined;
+      const parts = splitName(m.params.name);
+      const up = parts && upstreams.get(parts.server);
+      if (!parts || !up) return undefined;
+      try {
+        const def = (await up.listTools()).find((t) => t.name === parts.name);
+        return def ? auth.missingScope(identity, readOnly(parts.server, def)) : undefined;
+      } catch {
+        return undefined;
+      }
+    },
+
     audit: (record) => writeAudit(record),
 
     async close() {
+      tokenWatch?.close();
       await Promise.all([...upstreams.values()].map((u) => u.close()));
       await auditSink.close();
     }

@@ -77,6 +77,8 @@ export interface Policy {
   visible(roles: readonly string[], server: string, tool: string): boolean;
   /** The decision plus a trace of every rule, matched or not, and why. */
   explain(input: PolicyInput): { decision: Decision; trace: RuleTrace[] };
+  /** Does some applicable rule mark this tool read-only? */
+  marksReadOnly(server: string, tool: string): boolean;
 }
 
 export function ruleId(rule: RuleConfig, index: number): string {
@@ -267,6 +269,7 @@ export function compilePolicy(rules: readonly RuleConfig[]): Policy {
       const decision = decideWith(input, trace);
       return { decision, trace };
     },
+    marksReadOnly: (server, tool) => applicable(server, tool).some((r) => r.config.read_only === true),
     visible: (roles, server, tool) => {
       const key = `${roles.join('\u0001')}\u0000${server}\u0000${tool}`;
       const hit = visibleCache.get(key);

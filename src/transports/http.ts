@@ -8,6 +8,8 @@
  * session is their credential: every request with one token shares one session.
  */
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer as createTlsServer } from 'node:https';
 import {
   createServer,
   type IncomingMessage,
@@ -15,18 +17,15 @@ import {
   type ServerResponse
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import {
-  NodeStreamableHTTPServerTransport,
-  localhostHostValidation,
-  localhostOriginValidation,
-  toNodeHandler,
-  toWebRequest
-} from '@modelcontextprotocol/node';
+import { NodeStreamableHTTPServerTransport, toNodeHandler, toWebRequest } from '@modelcontextprotocol/node';
 import {
   createMcpHandler,
   isInitializeRequest,
   isLegacyRequest,
+  localhostAllowedHostnames,
   parseJSONRPCMessage,
+  validateHostHeader,
+  validateOriginHeader,
   type AuthInfo
 } from '@modelcontextprotocol/server';
 import type { Logger } from 'pino';
@@ -37,12 +36,39 @@ import { ERRORS } from '../errors.js';
 import { createMcpServer } from './mcp-server.js';
 import { SseServerTransport } from './sse.js';
 
-export const MAX_BODY_BYTES = 4 * 1024 * 1024;
 const LEGACY_IDLE_MS = 30 * 60_000;
 
 export interface HttpOptions {
   host: string;
   port: number;
+}
+
+/** RFC 9728 Protected Resource Metadata, and where it is served. */
+export interface ResourceMetadata {
+  resource: string;
+  metadataUrl: string;
+  document: Record<string, unknown>;
+}
+
+export function resourceMetadata(gateway: Gateway): ResourceMetadata | undefined {
+  const { auth, listen } = gateway.config;
+  if (!auth.oauth) return undefined;
+  const audience = Array.isArray(auth.oauth.audience) ? auth.oauth.audience[0] : auth.oauth.audience;
+  const resource = listen.public_url ?? audience;
+  if (!resource) return undefined;
+  const url = new URL(resource);
+  const path = url.pathname === '/' ? '' : url.pathname.replace(/\/$/, '');
+  return {
+    resource,
+    metadataUrl: `${url.origin}/.well-known/oauth-protected-resource${path}`,
+    document: {
+      resource,
+      authorization_servers: auth.oauth.authorization_servers ?? [auth.oauth.issuer],
+      scopes_supported: [auth.scopes.read, auth.scopes.call],
+      bearer_methods_supported: ['header'],
+      resource_name: 'Portcullis MCP gateway'
+    }
+  };
 }
 
 export interface HttpHandle {
@@ -117,8 +143,39 @@ export async function serveHttp(gateway: Gateway, log: Logger, options: HttpOpti
   const legacy = new Map<string, LegacyEntry>();
   const sse = new Map<string, SseEntry>();
   const loopback = isLoopback(options.host);
-  const validateHost = localhostHostValidation();
-  const validateOrigin = localhostOriginValidation();
+  const listen = gateway.config.listen;
+  // DNS rebinding: a loopback listener answers only to loopback names unless told otherwise;
+  // browsers may call only from the allowed origins (by default: the host itself).
+  const allowedHosts = listen.allowed_hosts ?? (loopback ? localhostAllowedHostnames() : undefined);
+  const hostAndOriginOk = (req: IncomingMessage, res: ServerResponse): boolean => {
+    if (allowedHosts) {
+      const host = validateHostHeader(req.headers.host, allowedHosts);
+      if (!host.ok) {
+        jsonRpcError(res, 403, -32000, host.message);
+        return false;
+      }
+    }
+    const origin = req.headers.origin;
+    if (origin) {
+      let allowed = listen.allowed_origins;
+      if (!allowed) {
+        let hostname: string | undefined;
+        try {
+          hostname = new URL(`http://${req.headers.host ?? ''}`).hostname;
+        } catch {
+          hostname = undefined;
+        }
+        allowed = [...(loopback ? localhostAllowedHostnames() : []), ...(hostname ? [hostname] : [])];
+      }
+      const checked = validateOriginHeader(origin, allowed);
+      if (!checked.ok) {
+        log.warn({ origin, source: req.socket.remoteAddress }, 'foreign Origin refused');
+        jsonRpcError(res, 403, -32000, checked.message);
+        return false;
+      }
+    }
+    return true;
+  };
 
   // 2026-07-28 clients: one fresh server per request, bound to the caller's credential session.
   const modern = toNodeHandler(
@@ -129,29 +186,99 @@ export async function serveHttp(gateway: Gateway, log: Logger, options: HttpOpti
       },
       { legacy: 'reject', onerror: (err) => log.debug({ err: err.message }, 'modern handler error') }
     ),
-    { maxRequestBodySize: MAX_BODY_BYTES }
+    { maxRequestBodySize: gateway.config.listen.max_body_bytes }
   );
   const modernSession = (identity: Identity): Session => {
     const id = `cred:${ownerOf(identity)}`;
     return gateway.sessions.get(id) ?? gateway.openSession(identity, 'http', id);
   };
 
-  const authenticate = (req: IncomingMessage, res: ServerResponse): Identity | undefined => {
-    const result = gateway.auth.bearer(req.headers.authorization);
-    if (result.ok) return result.identity;
+  const prm = resourceMetadata(gateway);
+  const maxBody = gateway.config.listen.max_body_bytes;
+  const challenge = (extra = '') =>
+    `Bearer realm="portcullis"${prm ? `, resource_metadata="${prm.metadataUrl}"` : ''}${extra}`;
+
+  const authenticate = async (req: IncomingMessage, res: ServerResponse): Promise<Identity | undefined> => {
+    const source = req.socket.remoteAddress ?? 'unknown';
+    const lockedUntil = gateway.auth.lockedOut(source);
+    if (lockedUntil !== undefined) {
+      const retry = Math.max(1, Math.ceil((lockedUntil - Date.now()) / 1000));
+      jsonRpcError(res, 429, ERRORS.rate_limited.rpc, 'too many failed authentication attempts', {
+        'Retry-After': String(retry)
+      });
+      return undefined;
+    }
+    const result = await gateway.auth.bearer(req.headers.authorization);
+    if (result.ok) {
+      if (!gateway.auth.admit(result.identity)) {
+        gateway.audit({
+          event: 'auth/failure',
+          identity: result.identity.id,
+          source,
+          reason: 'rate limit exceeded',
+          outcome: 'denied',
+          decision: 'deny',
+          code: 'rate_limited'
+        });
+        jsonRpcError(res, 429, ERRORS.rate_limited.rpc, ERRORS.rate_limited.message, { 'Retry-After': '1' });
+        return undefined;
+      }
+      return result.identity;
+    }
+    gateway.auth.fail(source);
+    const nowLocked = gateway.auth.lockedOut(source) !== undefined;
     gateway.audit({
       event: 'auth/failure',
-      source: req.socket.remoteAddress ?? 'unknown',
-      reason: result.reason,
+      source,
+      reason: nowLocked ? `${result.reason}; source locked out` : result.reason,
+      ...(result.tokenId ? { token_id: result.tokenId } : {}),
       outcome: 'denied',
       decision: 'deny',
       code: 'unauthenticated'
     });
-    log.info({ source: req.socket.remoteAddress, reason: result.reason }, 'authentication failed');
+    log.info({ source, reason: result.reason, tokenId: result.tokenId }, 'authentication failed');
+    const error = req.headers.authorization ? ', error="invalid_token"' : '';
     jsonRpcError(res, 401, ERRORS.unauthenticated.rpc, ERRORS.unauthenticated.message, {
-      'WWW-Authenticate': 'Bearer realm="portcullis", error="invalid_token"'
+      'WWW-Authenticate': challenge(error)
     });
     return undefined;
+  };
+
+  /** 403 with a step-up challenge when the call needs a scope the credential lacks. */
+  const insufficientScope = async (
+    res: ServerResponse,
+    identity: Identity,
+    body: unknown
+  ): Promise<boolean> => {
+    const scope = await gateway.preflight(identity, body);
+    if (!scope) return false;
+    const id = (body as { id?: unknown }).id;
+    res.writeHead(403, {
+      'Content-Type': 'application/json',
+      'WWW-Authenticate': challenge(`, error="insufficient_scope", scope="${scope}"`)
+    });
+    res.end(
+      JSON.stringify({
+        jsonrpc: '2.0',
+        id: typeof id === 'string' || typeof id === 'number' ? id : null,
+        error: {
+          code: ERRORS.insufficient_scope.rpc,
+          message: ERRORS.insufficient_scope.message,
+          data: { scope }
+        }
+      })
+    );
+    gateway.audit({
+      event: 'tools/call',
+      identity: identity.id,
+      roles: identity.roles,
+      name: String((body as { params?: { name?: unknown } }).params?.name),
+      decision: 'deny',
+      code: 'insufficient_scope',
+      reason: `credential lacks scope "${scope}"`,
+      outcome: 'denied'
+    });
+    return true;
   };
 
   const handleMcp = async (req: AuthedRequest, res: ServerResponse, identity: Identity) => {
@@ -165,7 +292,7 @@ export async function serveHttp(gateway: Gateway, log: Logger, options: HttpOpti
     if (req.method === 'POST') {
       let raw: Buffer;
       try {
-        raw = await readBody(req, MAX_BODY_BYTES);
+        raw = await readBody(req, maxBody);
       } catch (err) {
         if (err instanceof BodyTooLarge) return jsonRpcError(res, 413, -32600, 'request body too large');
         throw err;
@@ -175,6 +302,7 @@ export async function serveHttp(gateway: Gateway, log: Logger, options: HttpOpti
       } catch {
         return jsonRpcError(res, 400, -32700, 'Parse error: request body is not JSON');
       }
+      if (await insufficientScope(res, identity, body)) return;
     }
     const sessionId = req.headers['mcp-session-id'];
     if (typeof sessionId === 'string') {
@@ -234,7 +362,7 @@ export async function serveHttp(gateway: Gateway, log: Logger, options: HttpOpti
       return jsonRpcError(res, 403, -32001, 'session belongs to another identity');
     let raw: Buffer;
     try {
-      raw = await readBody(req, MAX_BODY_BYTES);
+      raw = await readBody(req, maxBody);
     } catch (err) {
       if (err instanceof BodyTooLarge) return jsonRpcError(res, 413, -32600, 'request body too large');
       throw err;
@@ -245,6 +373,7 @@ export async function serveHttp(gateway: Gateway, log: Logger, options: HttpOpti
     } catch {
       return jsonRpcError(res, 400, -32700, 'Parse error: not a JSON-RPC message');
     }
+    if (await insufficientScope(res, identity, message)) return;
     res.writeHead(202).end('Accepted');
     entry.transport.receive(message, {
       token: identity.tokenId ?? identity.id,
@@ -254,7 +383,7 @@ export async function serveHttp(gateway: Gateway, log: Logger, options: HttpOpti
     });
   };
 
-  const server = createServer((req, res) => {
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://gateway.invalid');
     const route = async () => {
       if (url.pathname === '/healthz') {
@@ -262,10 +391,15 @@ export async function serveHttp(gateway: Gateway, log: Logger, options: HttpOpti
         res.writeHead(200, { 'Content-Type': 'application/json' });
         return res.end(JSON.stringify(gateway.health()));
       }
-      if (loopback && (!validateHost(req, res) || !validateOrigin(req, res))) return;
+      if (url.pathname.startsWith('/.well-known/oauth-protected-resource')) {
+        if (!prm) return jsonRpcError(res, 404, -32000, 'Not found');
+        res.writeHead(200, { 'Content-Type': 'application/json', 'Access-Control-Allow-Origin': '*' });
+        return res.end(JSON.stringify(prm.document));
+      }
+      if (!hostAndOriginOk(req, res)) return;
       const known = url.pathname === '/mcp' || url.pathname === '/sse' || url.pathname === '/messages';
       if (!known) return jsonRpcError(res, 404, -32000, 'Not found');
-      const identity = authenticate(req, res);
+      const identity = await authenticate(req, res);
       if (!identity) return;
       if (url.pathname === '/mcp') {
         if (!['POST', 'GET', 'DELETE'].includes(req.method ?? '')) {
@@ -287,7 +421,19 @@ export async function serveHttp(gateway: Gateway, log: Logger, options: HttpOpti
       );
       jsonRpcError(res, 500, -32603, 'internal error');
     });
-  });
+  };
+  const server: HttpServer = listen.tls
+    ? (createTlsServer(
+        { cert: readFileSync(listen.tls.cert), key: readFileSync(listen.tls.key) },
+        handler
+      ) as never)
+    : createServer(handler);
+  if (!loopback && !listen.allowed_hosts) {
+    log.warn(
+      { host: options.host },
+      'listening beyond loopback without listen.allowed_hosts: Host is not checked'
+    );
+  }
   server.requestTimeout = 0;
   server.headersTimeout = 30_000;
 
@@ -309,7 +455,7 @@ export async function serveHttp(gateway: Gateway, log: Logger, options: HttpOpti
   const address = server.address() as AddressInfo;
   const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {
-    url: `http://${shownHost}:${address.port}`,
+    url: `${listen.tls ? 'https' : 'http'}://${shownHost}:${address.port}`,
     server,
     async close() {
       clearInterval(sweeper);

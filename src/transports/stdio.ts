@@ -16,10 +16,18 @@ export interface StdioHandle {
 }
 
 export function serveGatewayStdio(gateway: Gateway, log: Logger): StdioHandle {
-  const identity = gateway.auth.stdio();
-  if (!identity) {
-    throw new GatewayError('unauthenticated', 'stdio needs an identity: set auth.stdio.identity and roles');
+  const who = gateway.auth.stdio();
+  if (!who.ok) {
+    gateway.audit({
+      event: 'auth/failure',
+      transport: 'stdio',
+      reason: who.reason,
+      outcome: 'denied',
+      decision: 'deny'
+    });
+    throw new GatewayError('unauthenticated', `stdio: ${who.reason}`);
   }
+  const identity = who.identity;
   const session = gateway.openSession(identity, 'stdio');
   gateway.audit({
     event: 'session/open',

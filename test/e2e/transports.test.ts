@@ -144,7 +144,8 @@ describe('HTTP downstream with legacy clients', () => {
 
   beforeAll(async () => {
     data = dataDir();
-    gw = await startGateway(`
+    gw = await startGateway(
+      `
 servers:
   files:
     command: ${NODE}
@@ -157,7 +158,8 @@ rules:
       path: { pattern: "^${data}/public/" }
   - tool: list_allowed_directories
     allowed_roles: [analyst]
-`);
+`.replace('auth:', 'auth:\n  lockout: { failures: 1000 }')
+    );
   });
   afterAll(() => gw?.close());
 
