@@ -62,14 +62,14 @@ export interface TestGateway {
 }
 
 /** Start a gateway in this process from YAML text, on a real socket on port 0. */
-export async function startGateway(yaml: string): Promise<TestGateway> {
+export async function startGateway(yaml: string, options: { port?: number } = {}): Promise<TestGateway> {
   const dir = tempDir();
   const file = join(dir, 'portcullis.yaml');
   writeFileSync(file, yaml);
   const config = loadConfig(file);
   const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const gateway = createGateway({ config, log });
-  const http = await serveHttp(gateway, log, { host: '127.0.0.1', port: 0 });
+  const http = await serveHttp(gateway, log, { host: '127.0.0.1', port: options.port ?? 0 });
   return {
     url: http.url,
     mcp: `${http.url}/mcp`,

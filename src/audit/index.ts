@@ -28,6 +28,10 @@ export interface AuditRecord {
   time: string;
   event: AuditEvent;
   identity?: string;
+  /** OAuth: the client acting for the user. */
+  agent?: string;
+  /** How the caller authenticated: stdio, token or oauth. */
+  auth?: string;
   roles?: string[];
   session?: string;
   transport?: string;

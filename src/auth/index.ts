@@ -7,10 +7,10 @@
  * Also here: lockout of source addresses after repeated failures, and a request rate limit per
  * authenticated identity.
  */
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { userInfo } from 'node:os';
 import type { GatewayConfig, TokenConfig } from '../config/types.js';
-import { createOAuthVerifier, type OAuthVerifier } from './oauth.js';
+import { createOAuthVerifier, type OAuthConfig, type OAuthVerifier } from './oauth.js';
 import { hashToken, tokenProblem } from './token-file.js';
 
 export interface Identity {
@@ -29,6 +29,22 @@ export interface Identity {
   claims?: Record<string, unknown>;
   /** Epoch ms after which the credential is no longer valid. */
   expiresAt?: number;
+}
+
+/**
+ * A fingerprint of everything about an identity that authorisation reads. Sessions are bound to
+ * it: a request may use a session only with a credential that grants exactly the same.
+ */
+export function identityKey(identity: Identity): string {
+  const parts = [
+    identity.method,
+    identity.id,
+    identity.tokenId ?? '',
+    identity.agent ?? '',
+    [...identity.roles].sort(),
+    identity.scopes ? [...identity.scopes].sort() : null
+  ];
+  return createHash('sha256').update(JSON.stringify(parts)).digest('base64url').slice(0, 22);
 }
 
 export type AuthResult = { ok: true; identity: Identity } | { ok: false; reason: string; tokenId?: string };
@@ -87,7 +103,10 @@ export function createAuthenticator(
   const now = options.now ?? Date.now;
   const tokens = createTokenTable(auth.tokens);
   const oauth: OAuthVerifier | undefined = auth.oauth
-    ? createOAuthVerifier(auth.oauth as never, options.fetch ? { fetch: options.fetch } : {})
+    ? createOAuthVerifier(auth.oauth as OAuthConfig, {
+        ...(options.fetch ? { fetch: options.fetch } : {}),
+        now
+      })
     : undefined;
 
   const fromToken = (token: string): AuthResult => {

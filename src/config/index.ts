@@ -7,6 +7,7 @@ import { dirname, resolve } from 'node:path';
 import { Ajv } from 'ajv';
 import { ConfigError, type ConfigIssue } from '../errors.js';
 import { ruleIssues } from '../policy/index.js';
+import { validateOAuthConfig, type OAuthConfig } from '../auth/oauth.js';
 import { parseTokenEntries, readTokenFile } from '../auth/token-file.js';
 import { configSchema } from './schema.js';
 import { issueAt, readYaml, schemaIssues, type PathPart, type YamlSource } from './source.js';
@@ -166,7 +167,8 @@ function build(
     }
   }
   if (auth.oauth) {
-    for (const problem of oauthProblems(auth.oauth)) issues.push(issueAt(src, ['auth', 'oauth'], problem));
+    for (const problem of validateOAuthConfig(auth.oauth as OAuthConfig))
+      issues.push(issueAt(src, ['auth', 'oauth'], problem));
   }
 
   const audit = (data.audit ?? {}) as { path?: string; enabled?: boolean };
@@ -226,35 +228,6 @@ export function parseRate(text: string): { limit: number; window_ms: number } {
   const [count, unit] = text.split('/') as [string, string];
   const ms = unit.startsWith('s') ? 1000 : unit.startsWith('m') ? 60_000 : 3_600_000;
   return { limit: Number(count), window_ms: ms };
-}
-
-/** Problems with an OAuth block that the schema cannot see. */
-function oauthProblems(o: OAuthSettings): string[] {
-  const problems: string[] = [];
-  for (const alg of o.algorithms ?? []) {
-    if (alg.toLowerCase() === 'none' || /^HS/i.test(alg))
-      problems.push(`algorithm "${alg}" is not allowed for access tokens`);
-  }
-  if (!o.jwks_uri && !o.introspection) problems.push('expected "jwks_uri" or "introspection"');
-  for (const [name, url] of [
-    ['issuer', o.issuer],
-    ['jwks_uri', o.jwks_uri],
-    ['introspection.url', o.introspection?.url]
-  ] as const) {
-    if (url === undefined) continue;
-    let parsed: URL | undefined;
-    try {
-      parsed = new URL(url);
-    } catch {
-      problems.push(`${name}: expected an absolute URL`);
-      continue;
-    }
-    const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(parsed.hostname);
-    if (parsed.protocol !== 'https:' && !(parsed.protocol === 'http:' && loopback)) {
-      problems.push(`${name}: expected https (http only for loopback)`);
-    }
-  }
-  return problems;
 }
 
 function loadTokens(

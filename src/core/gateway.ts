@@ -163,6 +163,8 @@ export function createGateway(options: GatewayOptions): Gateway {
 
   const base = (session: Session) => ({
     identity: session.identity.id,
+    ...(session.identity.agent ? { agent: session.identity.agent } : {}),
+    auth: session.identity.method,
     roles: session.identity.roles,
     session: session.id,
     transport: session.transport

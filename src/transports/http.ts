@@ -29,7 +29,7 @@ import {
   type AuthInfo
 } from '@modelcontextprotocol/server';
 import type { Logger } from 'pino';
-import type { Identity } from '../auth/index.js';
+import { identityKey, type Identity } from '../auth/index.js';
 import type { Gateway } from '../core/gateway.js';
 import type { Session } from '../core/session.js';
 import { ERRORS } from '../errors.js';
@@ -92,7 +92,7 @@ interface SseEntry {
   session: Session;
 }
 
-const ownerOf = (identity: Identity) => `${identity.method}:${identity.tokenId ?? identity.id}`;
+const ownerOf = (identity: Identity) => identityKey(identity);
 
 function isLoopback(host: string): boolean {
   return host === '127.0.0.1' || host === 'localhost' || host === '::1' || host.startsWith('127.');
