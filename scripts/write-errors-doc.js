@@ -11,7 +11,7 @@ const text = `# Errors
 Every refusal or failure the gateway sends an agent is a JSON-RPC error from one registry
 (\`src/errors.ts\`; this page is generated from it by \`npm run docs\`). The message is short and names
 the kind of refusal, never the rule that decided or its internals; the audit record carries the full
-reason. \`error.data.code\` holds the stable string code. Gateway codes live in -32050..-32059.
+reason. \`error.data.code\` holds the stable string code. Gateway codes live in -32050..-32069.
 
 | code | JSON-RPC | message | how to fix |
 |---|---|---|---|

@@ -7,7 +7,7 @@
  * - `ConfigError` and other local errors carry stable string codes and never cross the wire.
  *
  * Every code here is documented in docs/errors.md (code, meaning, how to fix); a test keeps the
- * table and this registry in step. Gateway codes live in -32050..-32059, clear of the codes the
+ * table and this registry in step. Gateway codes live in -32050..-32069, clear of the codes the
  * MCP SDK itself uses (-32001, -32002, -32020..-32022, -32042).
  */
 
@@ -46,6 +46,11 @@ export const ERRORS = {
     rpc: -32054,
     message: 'denied by policy: session call limit reached',
     fix: 'A rule caps calls per session (`max_calls_per_session`); start a new session or raise the cap.'
+  },
+  risk_budget: {
+    rpc: -32060,
+    message: 'denied by policy: session risk budget exhausted',
+    fix: 'The session accumulated too much risk (policy.risk.budget); start a new session or lower rule weights.'
   },
   insufficient_scope: {
     rpc: -32058,

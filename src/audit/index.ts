@@ -20,7 +20,8 @@ export type AuditEvent =
   | 'completion/complete'
   | 'session/open'
   | 'session/close'
-  | 'auth/failure';
+  | 'auth/failure'
+  | 'config/reload';
 
 export interface AuditRecord {
   v: number;
@@ -53,6 +54,11 @@ export interface AuditRecord {
   count?: number;
   /** Hash of the policy that decided. */
   policy_version?: string;
+  /** What observe-mode rules would have decided, when that differs from the decision. */
+  observed?: { effect: string; code?: string; reason: string; rules: string[] };
+  /** Risk this call added, and the session's risk after it. */
+  risk?: number;
+  session_risk?: number;
   /** For auth failures: the remote address. */
   source?: string;
   /** For auth failures: the id of the token presented, when known (never the token). */

@@ -7,6 +7,7 @@ import { dirname, resolve } from 'node:path';
 import { Ajv } from 'ajv';
 import { ConfigError, type ConfigIssue } from '../errors.js';
 import { ruleIssues } from '../policy/index.js';
+import { durationMs } from '../policy/conditions.js';
 import { validateOAuthConfig, type OAuthConfig } from '../auth/oauth.js';
 import { parseTokenEntries, readTokenFile } from '../auth/token-file.js';
 import { configSchema } from './schema.js';
@@ -14,6 +15,7 @@ import { issueAt, readYaml, schemaIssues, type PathPart, type YamlSource } from 
 import type {
   GatewayConfig,
   OAuthSettings,
+  PolicySettings,
   RuleConfig,
   ServerConfig,
   StdioAuthConfig,
@@ -181,6 +183,13 @@ function build(
     issues.push(issueAt(src, ['listen', 'public_url'], 'expected an absolute http(s) URL'));
   }
   const validation = (data.validation ?? {}) as { arguments?: boolean };
+  const policy = (data.policy ?? {}) as Partial<PolicySettings>;
+  for (const key of ['half_life', 'reset_after'] as const) {
+    const v = policy.risk?.[key];
+    if (v !== undefined && durationMs(v) === undefined) {
+      issues.push(issueAt(src, ['policy', 'risk', key], 'expected a duration such as 90s, 10m, 1h'));
+    }
+  }
   const security = (data.security ?? {}) as { check_permissions?: boolean };
   const lockout = auth.lockout ?? {};
   return {
@@ -219,6 +228,7 @@ function build(
     },
     security: { check_permissions: security.check_permissions ?? true },
     validation: { arguments: validation.arguments ?? true },
+    policy: { mode: policy.mode ?? 'enforce', ...(policy.risk ? { risk: policy.risk } : {}), tool_risk: policy.tool_risk ?? {} },
     rules
   };
 }

@@ -44,7 +44,66 @@ const rule = {
     require_approval: { type: 'boolean', description: 'A person must approve matching calls.' },
     read_only: { type: 'boolean', description: 'Marks the matched tools read-only for read-scoped tokens.' },
     max_calls_per_session: { type: 'integer', minimum: 0, description: 'Calls allowed per session.' },
-    parameter_constraints: { type: 'object', additionalProperties: constraint }
+    parameter_constraints: { type: 'object', additionalProperties: constraint },
+    mode: { enum: ['enforce', 'observe'], description: 'observe: record what would be refused, allow the call.' },
+    time: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'The rule applies only inside this window, in its time zone.',
+      properties: {
+        days: { ...stringList, description: 'mon, tue, wed, thu, fri, sat, sun' },
+        hours: { type: 'string', description: 'HH:MM-HH:MM; may wrap midnight.' },
+        timezone: { type: 'string', description: 'IANA zone, e.g. Europe/Berlin (default UTC).' },
+        from: { type: 'string', description: 'First day, YYYY-MM-DD.' },
+        until: { type: 'string', description: 'Last day, YYYY-MM-DD.' }
+      }
+    },
+    after: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['tools'],
+      description: 'The rule applies only if this session already called a matching tool.',
+      properties: {
+        tools: { ...stringList, description: 'Globs over tool names, or server__tool.' },
+        within_calls: { type: 'integer', minimum: 1 },
+        within: { type: 'string', description: 'A duration such as 30m.' },
+        min_count: { type: 'integer', minimum: 1 }
+      }
+    },
+    principal: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'The rule applies only to callers with these attributes.',
+      properties: {
+        users: stringList,
+        agents: stringList,
+        auth: { type: 'array', items: { enum: ['stdio', 'token', 'oauth'] } },
+        claims: { type: 'object', additionalProperties: stringList }
+      }
+    },
+    where: {
+      type: 'array',
+      description: 'Argument comparisons; the rule applies only when all hold.',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['arg', 'op'],
+        properties: {
+          arg: { type: 'string', description: 'Argument name; dots reach into objects.' },
+          op: { enum: ['eq', 'ne', 'lt', 'le', 'gt', 'ge', 'in', 'not_in'] },
+          value: {},
+          arg2: { type: 'string', description: 'Compare with this argument instead of a value.' }
+        }
+      }
+    },
+    when: { type: 'string', description: 'A CEL expression; the rule applies only when it is true.' },
+    risk: { type: 'number', minimum: 0, description: 'Risk each matching call adds to the session.' },
+    rate_limit: {
+      type: 'string',
+      pattern: '^[0-9]+/(s|sec|second|m|min|minute|h|hour)$',
+      description: 'Calls per window under this rule, e.g. 10/min.'
+    },
+    rate_scope: { enum: ['identity', 'session', 'global'], description: 'Who shares the rate (default identity).' }
   }
 } as const;
 
@@ -228,6 +287,24 @@ export const configSchema = {
       additionalProperties: false,
       properties: {
         arguments: { type: 'boolean', description: "Validate arguments against the tool's inputSchema." }
+      }
+    },
+    policy: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        mode: { enum: ['enforce', 'observe'], description: 'Default mode of every rule (default enforce).' },
+        risk: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            budget: { type: 'number', minimum: 0 },
+            approval_at: { type: 'number', minimum: 0 },
+            half_life: { type: 'string' },
+            reset_after: { type: 'string' }
+          }
+        },
+        tool_risk: { type: 'object', additionalProperties: { type: 'number', minimum: 0 } }
       }
     },
     rules: { type: 'array', items: rule }

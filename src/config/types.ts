@@ -22,6 +22,34 @@ export interface RuleConfig {
   read_only?: boolean;
   max_calls_per_session?: number;
   parameter_constraints?: Record<string, ConstraintConfig>;
+  /** `enforce` (default: the policy's mode) or `observe`: log what would be refused, allow the call. */
+  mode?: 'enforce' | 'observe';
+  time?: { days?: string[]; hours?: string; timezone?: string; from?: string; until?: string };
+  after?: { tools: string[]; within_calls?: number; within?: string; min_count?: number };
+  principal?: { users?: string[]; agents?: string[]; auth?: Array<'stdio' | 'token' | 'oauth'>; claims?: Record<string, string[]> };
+  where?: Array<{ arg: string; op: string; value?: unknown; arg2?: string }>;
+  when?: string;
+  /** Risk this rule adds to the session for each call it applies to. */
+  risk?: number;
+  /** `10/min`: calls under this rule per window, counted per `rate_scope`. */
+  rate_limit?: string;
+  rate_scope?: 'identity' | 'session' | 'global';
+}
+
+export interface PolicySettings {
+  mode: 'enforce' | 'observe';
+  risk?: {
+    /** Refuse a call that would take the session's risk above this. */
+    budget?: number;
+    /** Require approval for a call that would take the session's risk above this. */
+    approval_at?: number;
+    /** Risk halves every this long (`10m`); absent: no decay. */
+    half_life?: string;
+    /** Risk returns to zero after this long without a call (`1h`). */
+    reset_after?: string;
+  };
+  /** Risk per tool, by glob over `server__tool` (or the bare tool name). */
+  tool_risk: Record<string, number>;
 }
 
 export interface StdioServerConfig {
@@ -111,5 +139,6 @@ export interface GatewayConfig {
   };
   security: { check_permissions: boolean };
   validation: { arguments: boolean };
+  policy: PolicySettings;
   rules: RuleConfig[];
 }

@@ -17,7 +17,8 @@ import { watchTokenFile, type TokenWatch } from '../auth/token-watch.js';
 import { substituteEnvIn } from '../config/index.js';
 import type { GatewayConfig } from '../config/types.js';
 import { GatewayError } from '../errors.js';
-import { limitsStage } from '../limits/index.js';
+import { createRateStore, limitsStage } from '../limits/index.js';
+import { createRiskModel } from '../limits/risk.js';
 import { compilePolicy, type Policy } from '../policy/index.js';
 import { policyStage } from '../policy/stage.js';
 import { Upstream, type UpstreamTool } from '../upstream/index.js';
@@ -50,6 +51,13 @@ export interface Gateway {
   readonly sessions: SessionStore;
   readonly upstreams: ReadonlyMap<string, Upstream>;
   policy(): { policy: Policy; version: string };
+  /**
+   * Swap in the policy of a new, already validated config, atomically: calls in flight finish
+   * under the policy they started with. Returns the new version, or undefined if nothing changed.
+   */
+  reloadPolicy(next: GatewayConfig): string | undefined;
+  /** Add risk to a session from outside a call (scanner findings). */
+  addRisk(session: Session, amount: number): number;
   openSession(identity: Identity, transport: DownstreamTransport, id?: string): Session;
   closeSession(session: Session): void;
   listTools(session: Session): Promise<ListedTool[]>;
@@ -79,7 +87,10 @@ export interface Gateway {
 }
 
 export function policyVersion(config: GatewayConfig): string {
-  return createHash('sha256').update(JSON.stringify(config.rules)).digest('hex').slice(0, 12);
+  return createHash('sha256')
+    .update(JSON.stringify({ rules: config.rules, policy: config.policy }))
+    .digest('hex')
+    .slice(0, 12);
 }
 
 export function createGateway(options: GatewayOptions): Gateway {
@@ -94,7 +105,9 @@ export function createGateway(options: GatewayOptions): Gateway {
         substitute: (value, src, issues) => substituteEnvIn(value, src, issues)
       })
     : undefined;
-  const current = { policy: compilePolicy(config.rules), version: policyVersion(config) };
+  let current = { policy: compilePolicy(config.rules, config.policy), version: policyVersion(config) };
+  let risk = createRiskModel(config.policy);
+  const rates = createRateStore();
   const upstreams = new Map<string, Upstream>();
   for (const [name, server] of Object.entries(config.servers)) {
     upstreams.set(name, new Upstream(name, server, log.child({ server: name })));
@@ -152,11 +165,11 @@ export function createGateway(options: GatewayOptions): Gateway {
   };
   const stages: Stage[] = [
     route,
-    policyStage(() => current),
+    policyStage(() => current, { current: (s, n) => risk.current(s, n), add: (s, a, n) => risk.add(s, a, n) }),
     lookup,
     scope,
     validateStage(validator, config.validation.arguments),
-    limitsStage(),
+    limitsStage(rates, { current: (s, n) => risk.current(s, n), add: (s, a, n) => risk.add(s, a, n) }),
     approvalStage(),
     upstreamStage()
   ];
@@ -215,6 +228,20 @@ export function createGateway(options: GatewayOptions): Gateway {
     sessions,
     upstreams,
     policy: () => current,
+
+    reloadPolicy(next) {
+      const version = policyVersion(next);
+      if (version === current.version) return undefined;
+      const policy = compilePolicy(next.rules, next.policy);
+      const previous = current.version;
+      current = { policy, version };
+      risk = createRiskModel(next.policy);
+      writeAudit({ event: 'config/reload', decision: 'allow', outcome: 'ok', policy_version: version, reason: `policy ${previous} -> ${version}` });
+      log.info({ from: previous, to: version }, 'policy reloaded');
+      return version;
+    },
+
+    addRisk: (session, amount) => risk.add(session, amount, Date.now()),
 
     openSession(identity, transport, id) {
       const session = sessions.open(identity, transport, id);
@@ -285,6 +312,8 @@ export function createGateway(options: GatewayOptions): Gateway {
           ...(decided ? { rules: decided.rules } : {}),
           ...(gw ? { code: gw.code, reason: gw.detail } : decided ? { reason: decided.reason } : {}),
           ...(ctx.policyVersion ? { policy_version: ctx.policyVersion } : {}),
+          ...(decided?.observed ? { observed: decided.observed } : {}),
+          ...(decided && decided.risk > 0 ? { risk: round(decided.risk), session_risk: round(session.risk) } : {}),
           outcome: denied ? 'denied' : failure ? 'error' : isToolError ? 'tool_error' : 'ok',
           ...(failure && !gw ? { error: errorText(failure) } : {}),
           latency_ms: round(performance.now() - started),

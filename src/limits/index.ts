@@ -1,25 +1,75 @@
 /**
- * Session budgets: per-rule call caps, checked and consumed in one synchronous step so two
- * concurrent calls in a session can never both take the last allowed slot.
+ * Budgets, checked and consumed in one synchronous step so concurrent calls can never both take
+ * the last slot: per-rule session caps (`max_calls_per_session`), per-rule rate limits scoped to
+ * the identity, the session or everyone, and the session's risk.
  */
+import type { Identity } from '../auth/index.js';
 import type { Stage } from '../core/pipeline.js';
 import { GatewayError } from '../errors.js';
+import type { RiskModel } from './risk.js';
 
-export function limitsStage(): Stage {
+export interface RateStore {
+  /** Take one from the window of `key`; false when it is full. */
+  take(key: string, max: number, windowMs: number, now: number): boolean;
+  /** Would `take` succeed? */
+  peek(key: string, max: number, windowMs: number, now: number): boolean;
+}
+
+/** Fixed windows in memory, bounded in size. */
+export function createRateStore(maxKeys = 100_000): RateStore {
+  const windows = new Map<string, { start: number; count: number }>();
+  const fresh = (key: string, windowMs: number, now: number) => {
+    const w = windows.get(key);
+    if (w && now - w.start < windowMs) return w;
+    if (windows.size >= maxKeys) {
+      for (const [k, v] of windows) if (now - v.start >= windowMs) windows.delete(k);
+      if (windows.size >= maxKeys) windows.clear();
+    }
+    const next = { start: now, count: 0 };
+    windows.set(key, next);
+    return next;
+  };
+  return {
+    peek: (key, max, windowMs, now) => fresh(key, windowMs, now).count < max,
+    take(key, max, windowMs, now) {
+      const w = fresh(key, windowMs, now);
+      if (w.count >= max) return false;
+      w.count++;
+      return true;
+    }
+  };
+}
+
+function scopeKey(scope: 'identity' | 'session' | 'global' | undefined, identity: Identity, sessionId: string): string {
+  if (scope === 'global') return '*';
+  if (scope === 'session') return `s:${sessionId}`;
+  return `i:${identity.method}:${identity.tokenId ?? identity.id}`;
+}
+
+export function limitsStage(rates: RateStore, risk: RiskModel): Stage {
   return {
     name: 'limits',
     run(ctx) {
-      const counters = ctx.decision?.counters ?? [];
-      if (counters.length === 0) return;
+      const decision = ctx.decision;
+      if (!decision) return;
+      const now = Date.now();
       const counts = ctx.session.counts;
-      // Check every counter first, then consume them all: no await in between.
-      for (const c of counters) {
-        const used = counts.get(c.key) ?? 0;
-        if (used >= c.max) {
-          throw new GatewayError('call_limit', `rule ${c.key}: max_calls_per_session ${c.max} reached`);
+      const identity = ctx.session.identity;
+      // Check every budget first, then consume them all: no await in between.
+      for (const c of decision.counters) {
+        if (c.kind === 'session') {
+          if ((counts.get(c.key) ?? 0) >= c.max) {
+            throw new GatewayError('call_limit', `rule ${c.key}: max_calls_per_session ${c.max} reached`);
+          }
+        } else if (!rates.peek(`${c.key}|${scopeKey(c.scope, identity, ctx.session.id)}`, c.max, c.window_ms!, now)) {
+          throw new GatewayError('rate_limited', `rule ${c.key}: rate limit ${c.max} per ${c.window_ms} ms (${c.scope}) reached`);
         }
       }
-      for (const c of counters) counts.set(c.key, (counts.get(c.key) ?? 0) + 1);
+      for (const c of decision.counters) {
+        if (c.kind === 'session') counts.set(c.key, (counts.get(c.key) ?? 0) + 1);
+        else rates.take(`${c.key}|${scopeKey(c.scope, identity, ctx.session.id)}`, c.max, c.window_ms!, now);
+      }
+      if (decision.risk > 0) risk.add(ctx.session, decision.risk, now);
     }
   };
 }

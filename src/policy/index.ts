@@ -1,29 +1,56 @@
 /**
  * The policy engine: rules compiled once into an index of closures, then each call decided
- * synchronously and deterministically.
+ * synchronously and deterministically, never by an LLM.
  *
- * Semantics (the contract in docs/policy.md):
+ * Semantics (the contract; docs/policy.md explains them with examples):
  * - Default deny: a call no rule matches is refused.
- * - Every rule whose `tool` glob and `server` glob match the call applies.
- * - A deny from any applicable rule wins: an explicit `deny: true`, or a parameter constraint
- *   that fails (a constraint binds every caller of the tool).
+ * - A rule applies to a call when its `tool` and `server` globs match and every condition holds
+ *   (time window, session history, principal, argument comparisons, CEL `when`).
+ * - A deny from any applicable rule wins: an explicit `deny: true`, or a parameter constraint that
+ *   fails (a constraint binds every caller of the tool).
  * - A call is allowed only if some applicable rule's `allowed_roles` names a role of the caller
- *   (`"*"` names every role) and no constraint fails.
- * - Approval outranks allow: if any applicable rule sets `require_approval`, the call needs it.
- * - `max_calls_per_session` caps the calls a session makes under that rule (all tools it matches).
+ *   (`"*"` names every role) and nothing denies it.
+ * - Approval outranks allow: if any applicable rule sets `require_approval`, or the call would take
+ *   the session's risk above `policy.risk.approval_at`, a person must approve it.
+ * - Caps and budgets: `max_calls_per_session`, `rate_limit` and `policy.risk.budget` refuse the call
+ *   that would go over them.
+ * - A condition that cannot be evaluated fails closed: the rule grants nothing but still restricts.
+ * - `mode: observe` (per rule, or for the whole policy) records what would have been refused and
+ *   lets the call through; the decision carries both.
  */
-import type { ConstraintConfig, RuleConfig } from '../config/types.js';
+import type { ConstraintConfig, PolicySettings, RuleConfig } from '../config/types.js';
 import type { ErrorCode } from '../errors.js';
+import {
+  celProblem,
+  compileAfter,
+  compileCel,
+  compilePrincipal,
+  compileTime,
+  compileWhere,
+  durationMs,
+  timeProblems,
+  type CallRecordView,
+  type Condition,
+  type ConditionInput
+} from './conditions.js';
 import { compileConstraint, patternProblem, type ConstraintCheck } from './constraints.js';
 import { compileGlob, type Glob } from './glob.js';
 
 export { normalizePath } from './constraints.js';
+export type { CallRecordView } from './conditions.js';
 
 export interface PolicyInput {
   roles: readonly string[];
   server: string;
   tool: string;
   args: Record<string, unknown>;
+  identity?: ConditionInput['identity'];
+  /** Epoch ms; default now. */
+  now?: number;
+  /** This session's earlier calls, oldest first. */
+  history?: readonly CallRecordView[];
+  /** The session's current risk. */
+  risk?: number;
   /** Calls this session already made under a rule, by rule key. */
   sessionCount?: (ruleKey: string) => number;
 }
@@ -31,8 +58,12 @@ export interface PolicyInput {
 export type Effect = 'allow' | 'deny' | 'approval';
 
 export interface SessionCounter {
+  kind: 'session' | 'rate';
   key: string;
   max: number;
+  /** For rate limits: the window and who shares it. */
+  window_ms?: number;
+  scope?: 'identity' | 'session' | 'global';
 }
 
 export interface RuleTrace {
@@ -43,16 +74,23 @@ export interface RuleTrace {
   notes: string[];
 }
 
-export interface Decision {
+export interface Outcome {
   effect: Effect;
-  /** For deny: the kind of refusal (an error registry code). */
+  /** For deny and approval: the kind (an error registry code). */
   code?: ErrorCode;
   /** Full reason, for the audit log and explain; never sent to the agent. */
   reason: string;
   /** The rules that decided (by id). */
   rules: string[];
-  /** Per-session counters this call consumes if it goes ahead: rule key and its cap. */
+}
+
+export interface Decision extends Outcome {
+  /** Counters this call consumes if it goes ahead: per-session caps and rate limits. */
   counters: SessionCounter[];
+  /** Risk this call adds to the session. */
+  risk: number;
+  /** When observe-mode rules would have decided otherwise: what they would have done. */
+  observed?: Outcome;
 }
 
 interface CompiledRule {
@@ -65,13 +103,18 @@ interface CompiledRule {
   roles: ReadonlySet<string>;
   deny: boolean;
   approval: boolean;
+  observe: boolean;
   maxCalls: number | undefined;
+  rate: { limit: number; window_ms: number; scope: 'identity' | 'session' | 'global' } | undefined;
+  risk: number;
   constraints: ConstraintCheck[];
+  conditions: Condition[];
 }
 
 export interface Policy {
   readonly rules: readonly RuleConfig[];
-  /** Decide one call. Pure apart from reading session counts. */
+  readonly settings: PolicySettings;
+  /** Decide one call. Pure apart from reading the session counts it is given. */
   decide(input: PolicyInput): Decision;
   /** Could a caller with these roles ever be allowed this tool? (tools/list filtering) */
   visible(roles: readonly string[], server: string, tool: string): boolean;
@@ -85,7 +128,33 @@ export function ruleId(rule: RuleConfig, index: number): string {
   return rule.id ?? `rules[${index}]`;
 }
 
-export function compilePolicy(rules: readonly RuleConfig[]): Policy {
+export const DEFAULT_SETTINGS: PolicySettings = { mode: 'enforce', tool_risk: {} };
+
+/** `10/min` as a limit and a window. */
+export function parseRateLimit(text: string): { limit: number; window_ms: number } {
+  const [count, unit] = text.split('/') as [string, string];
+  const ms = unit.startsWith('s') ? 1000 : unit.startsWith('m') ? 60_000 : 3_600_000;
+  return { limit: Number(count), window_ms: ms };
+}
+
+function compileConditions(r: RuleConfig): Condition[] {
+  const out: Condition[] = [];
+  if (r.time) out.push(compileTime(r.time));
+  if (r.after) out.push(compileAfter(r.after));
+  if (r.principal) out.push(compilePrincipal(r.principal));
+  for (const w of r.where ?? []) out.push(compileWhere(w));
+  if (r.when !== undefined) out.push(compileCel(r.when));
+  return out;
+}
+
+interface Restrictions {
+  deny?: CompiledRule;
+  constraint?: { rule: CompiledRule; problem: string };
+  limit?: CompiledRule;
+  approval?: CompiledRule;
+}
+
+export function compilePolicy(rules: readonly RuleConfig[], settings: PolicySettings = DEFAULT_SETTINGS): Policy {
   const compiled: CompiledRule[] = rules.map((r, index) => ({
     index,
     key: ruleId(r, index),
@@ -96,14 +165,25 @@ export function compilePolicy(rules: readonly RuleConfig[]): Policy {
     roles: new Set(r.allowed_roles ?? []),
     deny: r.deny === true,
     approval: r.require_approval === true,
+    observe: (r.mode ?? settings.mode) === 'observe',
     maxCalls: r.max_calls_per_session,
+    rate: r.rate_limit ? { ...parseRateLimit(r.rate_limit), scope: r.rate_scope ?? 'identity' } : undefined,
+    risk: r.risk ?? 0,
     constraints: Object.entries(r.parameter_constraints ?? {}).map(([name, c]: [string, ConstraintConfig]) =>
       compileConstraint(name, c)
-    )
+    ),
+    conditions: compileConditions(r)
   }));
+  const toolRisk = Object.entries(settings.tool_risk).map(([glob, weight]) => {
+    const g = compileGlob(glob);
+    return { weight, test: glob.includes('__') ? (s: string, t: string) => g.test(`${s}__${t}`) : (_s: string, t: string) => g.test(t) };
+  });
+  const riskBudget = settings.risk?.budget;
+  const riskApproval = settings.risk?.approval_at;
+  const enforcing = settings.mode === 'enforce';
 
   // Index: literal tool names map straight to their rules; wildcard rules are checked per name
-  // once and the answer cached, so the hot path is two map lookups.
+  // once and the answer cached, so finding a call's rules is two map lookups.
   const byTool = new Map<string, CompiledRule[]>();
   const wildcard: CompiledRule[] = [];
   for (const rule of compiled) {
@@ -115,15 +195,18 @@ export function compilePolicy(rules: readonly RuleConfig[]): Policy {
       wildcard.push(rule);
     }
   }
-  const cache = new Map<string, CompiledRule[]>();
   const MAX_CACHE = 10_000;
-  const applicable = (server: string, tool: string): CompiledRule[] => {
+  const cache = new Map<string, { rules: CompiledRule[]; toolRisk: number }>();
+  const applicable = (server: string, tool: string) => {
     const cacheKey = `${server}\u0000${tool}`;
     const hit = cache.get(cacheKey);
     if (hit) return hit;
-    const out = [...(byTool.get(tool) ?? []), ...wildcard.filter((r) => r.tool.test(tool))]
-      .filter((r) => r.server === undefined || r.server.test(server))
-      .sort((a, b) => a.index - b.index);
+    const out = {
+      rules: [...(byTool.get(tool) ?? []), ...wildcard.filter((r) => r.tool.test(tool))]
+        .filter((r) => r.server === undefined || r.server.test(server))
+        .sort((a, b) => a.index - b.index),
+      toolRisk: toolRisk.reduce((sum, t) => (t.test(server, tool) ? sum + t.weight : sum), 0)
+    };
     if (cache.size >= MAX_CACHE) cache.clear();
     cache.set(cacheKey, out);
     return out;
@@ -135,10 +218,85 @@ export function compilePolicy(rules: readonly RuleConfig[]): Policy {
   const denies = (rule: CompiledRule, roles: readonly string[]) =>
     rule.deny && (rule.config.allowed_roles === undefined || grants(rule, roles));
 
+  const combine = (
+    input: PolicyInput,
+    rs: CompiledRule[],
+    granting: CompiledRule[],
+    r: Restrictions,
+    strictDefault: boolean,
+    enforceRisk: boolean,
+    projectedRisk: number
+  ): Outcome => {
+    if (r.deny) return { effect: 'deny', code: 'policy_denied', reason: `rule ${r.deny.key} denies tool "${input.tool}"`, rules: [r.deny.key] };
+    if (rs.length === 0 && strictDefault) {
+      return {
+        effect: 'deny',
+        code: 'no_rule',
+        reason: `no rule applies to tool "${input.tool}" on server "${input.server}" (default deny)`,
+        rules: []
+      };
+    }
+    if (granting.length === 0 && strictDefault) {
+      return {
+        effect: 'deny',
+        code: 'role_not_allowed',
+        reason: `no applicable rule allows role(s) [${input.roles.join(', ')}] for tool "${input.tool}"`,
+        rules: rs.map((x) => x.key)
+      };
+    }
+    if (r.constraint) {
+      return { effect: 'deny', code: 'constraint_failed', reason: `rule ${r.constraint.rule.key}: ${r.constraint.problem}`, rules: [r.constraint.rule.key] };
+    }
+    if (r.limit) {
+      return {
+        effect: 'deny',
+        code: 'call_limit',
+        reason: `rule ${r.limit.key}: max_calls_per_session ${r.limit.maxCalls} reached`,
+        rules: [r.limit.key]
+      };
+    }
+    if (enforceRisk && riskBudget !== undefined && projectedRisk > riskBudget) {
+      return {
+        effect: 'deny',
+        code: 'risk_budget',
+        reason: `session risk would reach ${projectedRisk}, over the budget ${riskBudget}`,
+        rules: rs.filter((x) => x.risk > 0).map((x) => x.key)
+      };
+    }
+    const grantKeys = granting.map((x) => x.key);
+    if (r.approval) {
+      return {
+        effect: 'approval',
+        code: 'approval_required',
+        reason: `rule ${r.approval.key} requires approval`,
+        rules: [r.approval.key, ...grantKeys.filter((k) => k !== r.approval!.key)]
+      };
+    }
+    if (enforceRisk && riskApproval !== undefined && projectedRisk > riskApproval) {
+      return {
+        effect: 'approval',
+        code: 'approval_required',
+        reason: `session risk would reach ${projectedRisk}, over the approval threshold ${riskApproval}`,
+        rules: grantKeys
+      };
+    }
+    return { effect: 'allow', reason: granting.length ? `allowed by ${grantKeys.join(', ')}` : 'allowed (observe mode)', rules: grantKeys };
+  };
+
   const decideWith = (input: PolicyInput, trace?: RuleTrace[]): Decision => {
-    const rules = applicable(input.server, input.tool);
+    const found = applicable(input.server, input.tool);
+    const condInput: ConditionInput = {
+      roles: input.roles,
+      server: input.server,
+      tool: input.tool,
+      args: input.args,
+      ...(input.identity ? { identity: input.identity } : {}),
+      now: input.now ?? Date.now(),
+      history: input.history ?? [],
+      risk: input.risk ?? 0
+    };
     if (trace) {
-      const matchedSet = new Set(rules);
+      const matchedSet = new Set(found.rules);
       for (const r of compiled) {
         if (!matchedSet.has(r)) {
           const why = !r.tool.test(input.tool)
@@ -148,28 +306,40 @@ export function compilePolicy(rules: readonly RuleConfig[]): Policy {
         }
       }
     }
-    if (rules.length === 0) {
-      return {
-        effect: 'deny',
-        code: 'no_rule',
-        reason: `no rule matches tool "${input.tool}" on server "${input.server}" (default deny)`,
-        rules: [],
-        counters: []
-      };
-    }
-    let denyRule: CompiledRule | undefined;
-    let constraintFailure: { rule: CompiledRule; problem: string } | undefined;
+    const rs: CompiledRule[] = [];
     const granting: CompiledRule[] = [];
-    let approvalRule: CompiledRule | undefined;
-    let limitHit: CompiledRule | undefined;
+    const enforced: Restrictions = {};
+    const observed: Restrictions = {};
     const counters: SessionCounter[] = [];
-    for (const rule of rules) {
+    let weight = found.toolRisk;
+    for (const rule of found.rules) {
       const notes: string[] = [];
+      let errored: Error | undefined;
+      let unmet: Condition | undefined;
+      for (const c of rule.conditions) {
+        const result = c.test(condInput);
+        if (result instanceof Error) {
+          errored ??= result;
+          notes.push(`condition ${c.text} could not be evaluated (${result.message}): grants nothing, still restricts`);
+        } else if (!result) {
+          unmet = c;
+          break;
+        } else {
+          notes.push(`condition ${c.text} holds`);
+        }
+      }
+      if (unmet) {
+        trace?.push({ rule: rule.key, index: rule.index, matched: false, notes: [...notes, `condition ${unmet.text} does not hold`] });
+        continue;
+      }
+      rs.push(rule);
+      const bucket = rule.observe ? observed : enforced;
+      if (rule.observe) notes.push('observe mode: restricts on record only');
       if (denies(rule, input.roles)) {
-        denyRule ??= rule;
+        bucket.deny ??= rule;
         notes.push('denies the call (deny: true)');
       }
-      const granted = !rule.deny && grants(rule, input.roles);
+      const granted = !rule.deny && !errored && grants(rule, input.roles);
       if (granted) granting.push(rule);
       if (!rule.deny) {
         notes.push(
@@ -177,105 +347,81 @@ export function compilePolicy(rules: readonly RuleConfig[]): Policy {
             ? 'allows no role (no allowed_roles): constrains only'
             : granted
               ? `allows role(s) ${input.roles.filter((r) => rule.anyRole || rule.roles.has(r)).join(', ')}`
-              : `does not allow role(s) ${input.roles.join(', ') || '(none)'}`
+              : errored
+                ? 'grants nothing: a condition could not be evaluated'
+                : `does not allow role(s) ${input.roles.join(', ') || '(none)'}`
         );
       }
+      let failed = false;
       for (const check of rule.constraints) {
         const problem = check(input.args);
         if (problem) {
-          constraintFailure ??= { rule, problem };
+          failed = true;
+          bucket.constraint ??= { rule, problem };
           notes.push(`constraint fails: ${problem}`);
         }
       }
-      if (rule.constraints.length > 0 && !notes.some((n) => n.startsWith('constraint fails'))) {
-        notes.push('all parameter constraints pass');
-      }
+      if (rule.constraints.length > 0 && !failed) notes.push('all parameter constraints pass');
       if (rule.approval) {
-        approvalRule ??= rule;
+        bucket.approval ??= rule;
         notes.push('requires approval');
       }
       if (rule.maxCalls !== undefined) {
         const used = input.sessionCount?.(rule.key) ?? 0;
         if (used >= rule.maxCalls) {
-          limitHit ??= rule;
+          bucket.limit ??= rule;
           notes.push(`session limit reached (${used}/${rule.maxCalls})`);
         } else {
-          counters.push({ key: rule.key, max: rule.maxCalls });
+          if (!rule.observe) counters.push({ kind: 'session', key: rule.key, max: rule.maxCalls });
           notes.push(`session calls ${used}/${rule.maxCalls}`);
         }
+      }
+      if (rule.rate && !rule.observe) {
+        counters.push({ kind: 'rate', key: rule.key, max: rule.rate.limit, window_ms: rule.rate.window_ms, scope: rule.rate.scope });
+        notes.push(`rate limit ${rule.config.rate_limit} per ${rule.rate.scope}`);
+      }
+      if (rule.risk > 0) {
+        weight += rule.risk;
+        notes.push(`adds risk ${rule.risk}`);
       }
       trace?.push({ rule: rule.key, index: rule.index, matched: true, notes });
     }
     trace?.sort((a, b) => a.index - b.index);
-    if (denyRule) {
-      return {
-        effect: 'deny',
-        code: 'policy_denied',
-        reason: `rule ${denyRule.key} denies tool "${input.tool}"`,
-        rules: [denyRule.key],
-        counters: []
-      };
-    }
-    if (granting.length === 0) {
-      return {
-        effect: 'deny',
-        code: 'role_not_allowed',
-        reason: `no matching rule allows role(s) [${input.roles.join(', ')}] for tool "${input.tool}"`,
-        rules: rules.map((r) => r.key),
-        counters: []
-      };
-    }
-    if (constraintFailure) {
-      return {
-        effect: 'deny',
-        code: 'constraint_failed',
-        reason: `rule ${constraintFailure.rule.key}: ${constraintFailure.problem}`,
-        rules: [constraintFailure.rule.key],
-        counters: []
-      };
-    }
-    if (limitHit) {
-      return {
-        effect: 'deny',
-        code: 'call_limit',
-        reason: `rule ${limitHit.key}: max_calls_per_session ${limitHit.maxCalls} reached`,
-        rules: [limitHit.key],
-        counters: []
-      };
-    }
-    if (approvalRule) {
-      return {
-        effect: 'approval',
-        code: 'approval_required',
-        reason: `rule ${approvalRule.key} requires approval`,
-        rules: [approvalRule.key, ...granting.filter((r) => r !== approvalRule).map((r) => r.key)],
-        counters
-      };
-    }
-    return {
-      effect: 'allow',
-      reason: `allowed by ${granting.map((r) => r.key).join(', ')}`,
-      rules: granting.map((r) => r.key),
-      counters
+    const projected = (input.risk ?? 0) + weight;
+    const actual = combine(input, rs, granting, enforced, enforcing, enforcing, projected);
+    const all: Restrictions = {
+      deny: enforced.deny ?? observed.deny,
+      constraint: enforced.constraint ?? observed.constraint,
+      limit: enforced.limit ?? observed.limit,
+      approval: enforced.approval ?? observed.approval
     };
+    const full = combine(input, rs, granting, all, true, true, projected);
+    const decision: Decision = { ...actual, counters: actual.effect === 'deny' ? [] : counters, risk: weight };
+    if (full.effect !== actual.effect || full.code !== actual.code) decision.observed = full;
+    return decision;
   };
 
   const visibleCache = new Map<string, boolean>();
   return {
     rules,
+    settings,
     decide: (input) => decideWith(input),
     explain: (input) => {
       const trace: RuleTrace[] = [];
       const decision = decideWith(input, trace);
       return { decision, trace };
     },
-    marksReadOnly: (server, tool) => applicable(server, tool).some((r) => r.config.read_only === true),
+    marksReadOnly: (server, tool) => applicable(server, tool).rules.some((r) => r.config.read_only === true),
     visible: (roles, server, tool) => {
+      if (!enforcing) return true;
       const key = `${roles.join('\u0001')}\u0000${server}\u0000${tool}`;
       const hit = visibleCache.get(key);
       if (hit !== undefined) return hit;
-      const rs = applicable(server, tool);
-      const v = rs.some((r) => !r.deny && grants(r, roles)) && !rs.some((r) => denies(r, roles));
+      const rs = applicable(server, tool).rules;
+      // Visible if some rule could grant it; hidden if a deny always refuses it (no conditions).
+      const v =
+        rs.some((r) => !r.deny && grants(r, roles)) &&
+        !rs.some((r) => denies(r, roles) && !r.observe && r.conditions.length === 0);
       if (visibleCache.size >= MAX_CACHE) visibleCache.clear();
       visibleCache.set(key, v);
       return v;
@@ -319,6 +465,25 @@ export function ruleIssues(
     }
     if (rule.deny && rule.require_approval) {
       issues.push({ index, path: ['require_approval'], message: 'a deny rule cannot also require approval' });
+    }
+    if (rule.time) for (const p of timeProblems(rule.time)) issues.push({ index, path: ['time', ...p.path], message: p.message });
+    if (rule.after?.within !== undefined && durationMs(rule.after.within) === undefined) {
+      issues.push({ index, path: ['after', 'within'], message: 'expected a duration such as 90s, 10m, 1h' });
+    }
+    (rule.where ?? []).forEach((w, i) => {
+      if ((w.value === undefined) === (w.arg2 === undefined)) {
+        issues.push({ index, path: ['where', i], message: 'expected exactly one of "value" or "arg2"' });
+      }
+      if ((w.op === 'in' || w.op === 'not_in') && w.arg2 === undefined && !Array.isArray(w.value)) {
+        issues.push({ index, path: ['where', i, 'value'], message: `"${w.op}" needs a list` });
+      }
+    });
+    if (rule.when !== undefined) {
+      const problem = celProblem(rule.when);
+      if (problem) issues.push({ index, path: ['when'], message: problem });
+    }
+    if (rule.rate_scope !== undefined && rule.rate_limit === undefined) {
+      issues.push({ index, path: ['rate_scope'], message: 'rate_scope needs a rate_limit' });
     }
     for (const [name, c] of Object.entries(rule.parameter_constraints ?? {})) {
       const at = ['parameter_constraints', name];

@@ -81,7 +81,7 @@ describe('the seed rules, as written', () => {
   it('requires approval for delete_record by an admin, and refuses others outright', () => {
     const d = policy.decide(call({ roles: ['admin'], server: 'records', tool: 'delete_record' }));
     expect(d).toMatchObject({ effect: 'approval', code: 'approval_required', rules: ['rules[0]'] });
-    expect(d.counters).toEqual([{ key: 'rules[0]', max: 5 }]);
+    expect(d.counters).toEqual([{ kind: 'session', key: 'rules[0]', max: 5 }]);
     expect(policy.decide(call({ server: 'records', tool: 'delete_record' })).effect).toBe('deny');
   });
 
@@ -170,8 +170,8 @@ describe('how rules combine', () => {
     const d = p.decide(call({ tool: 'write_file', sessionCount: (k) => counts.get(k) ?? 0 }));
     expect(d.effect).toBe('allow');
     expect(d.counters).toEqual([
-      { key: 'writes', max: 3 },
-      { key: 'hot', max: 1 }
+      { kind: 'session', key: 'writes', max: 3 },
+      { kind: 'session', key: 'hot', max: 1 }
     ]);
     counts.set('hot', 1);
     expect(p.decide(call({ tool: 'write_file', sessionCount: (k) => counts.get(k) ?? 0 })).code).toBe(

@@ -1,21 +1,34 @@
 /** The policy stage: decide the call against the current policy; a denial stops the pipeline. */
 import type { Stage } from '../core/pipeline.js';
 import { GatewayError } from '../errors.js';
+import type { RiskModel } from '../limits/risk.js';
 import type { Policy } from './index.js';
 
-export function policyStage(current: () => { policy: Policy; version: string }): Stage {
+export function policyStage(current: () => { policy: Policy; version: string }, risk: RiskModel): Stage {
   return {
     name: 'policy',
     run(ctx) {
+      // The policy a call starts with decides it, even if a reload swaps it meanwhile.
       const { policy, version } = current();
       ctx.policyVersion = version;
-      const counts = ctx.session.counts;
+      const session = ctx.session;
+      const identity = session.identity;
+      const now = Date.now();
       const decision = policy.decide({
-        roles: ctx.session.identity.roles,
+        roles: identity.roles,
         server: ctx.server!,
         tool: ctx.tool!,
         args: ctx.args,
-        sessionCount: (key) => counts.get(key) ?? 0
+        identity: {
+          id: identity.id,
+          method: identity.method,
+          ...(identity.agent ? { agent: identity.agent } : {}),
+          ...(identity.claims ? { claims: identity.claims } : {})
+        },
+        now,
+        history: session.history,
+        risk: risk.current(session, now),
+        sessionCount: (key) => session.counts.get(key) ?? 0
       });
       ctx.decision = decision;
       if (decision.effect === 'deny')

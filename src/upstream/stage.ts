@@ -1,10 +1,12 @@
 /** The upstream stage: forward the admitted call to its server and keep the result. */
 import type { Stage } from '../core/pipeline.js';
+import { recordCall } from '../core/session.js';
 
 export function upstreamStage(): Stage {
   return {
     name: 'upstream',
     async run(ctx) {
+      recordCall(ctx.session, { server: ctx.server!, tool: ctx.tool!, at: Date.now() });
       const started = performance.now();
       try {
         ctx.result = await ctx.upstream!.request(
