@@ -228,7 +228,11 @@ function build(
     },
     security: { check_permissions: security.check_permissions ?? true },
     validation: { arguments: validation.arguments ?? true },
-    policy: { mode: policy.mode ?? 'enforce', ...(policy.risk ? { risk: policy.risk } : {}), tool_risk: policy.tool_risk ?? {} },
+    policy: {
+      mode: policy.mode ?? 'enforce',
+      ...(policy.risk ? { risk: policy.risk } : {}),
+      tool_risk: policy.tool_risk ?? {}
+    },
     rules
   };
 }

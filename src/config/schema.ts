@@ -45,7 +45,10 @@ const rule = {
     read_only: { type: 'boolean', description: 'Marks the matched tools read-only for read-scoped tokens.' },
     max_calls_per_session: { type: 'integer', minimum: 0, description: 'Calls allowed per session.' },
     parameter_constraints: { type: 'object', additionalProperties: constraint },
-    mode: { enum: ['enforce', 'observe'], description: 'observe: record what would be refused, allow the call.' },
+    mode: {
+      enum: ['enforce', 'observe'],
+      description: 'observe: record what would be refused, allow the call.'
+    },
     time: {
       type: 'object',
       additionalProperties: false,
@@ -103,7 +106,10 @@ const rule = {
       pattern: '^[0-9]+/(s|sec|second|m|min|minute|h|hour)$',
       description: 'Calls per window under this rule, e.g. 10/min.'
     },
-    rate_scope: { enum: ['identity', 'session', 'global'], description: 'Who shares the rate (default identity).' }
+    rate_scope: {
+      enum: ['identity', 'session', 'global'],
+      description: 'Who shares the rate (default identity).'
+    }
   }
 } as const;
 

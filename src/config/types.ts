@@ -26,7 +26,12 @@ export interface RuleConfig {
   mode?: 'enforce' | 'observe';
   time?: { days?: string[]; hours?: string; timezone?: string; from?: string; until?: string };
   after?: { tools: string[]; within_calls?: number; within?: string; min_count?: number };
-  principal?: { users?: string[]; agents?: string[]; auth?: Array<'stdio' | 'token' | 'oauth'>; claims?: Record<string, string[]> };
+  principal?: {
+    users?: string[];
+    agents?: string[];
+    auth?: Array<'stdio' | 'token' | 'oauth'>;
+    claims?: Record<string, string[]>;
+  };
   where?: Array<{ arg: string; op: string; value?: unknown; arg2?: string }>;
   when?: string;
   /** Risk this rule adds to the session for each call it applies to. */

@@ -165,7 +165,10 @@ export function createGateway(options: GatewayOptions): Gateway {
   };
   const stages: Stage[] = [
     route,
-    policyStage(() => current, { current: (s, n) => risk.current(s, n), add: (s, a, n) => risk.add(s, a, n) }),
+    policyStage(() => current, {
+      current: (s, n) => risk.current(s, n),
+      add: (s, a, n) => risk.add(s, a, n)
+    }),
     lookup,
     scope,
     validateStage(validator, config.validation.arguments),
@@ -236,7 +239,13 @@ export function createGateway(options: GatewayOptions): Gateway {
       const previous = current.version;
       current = { policy, version };
       risk = createRiskModel(next.policy);
-      writeAudit({ event: 'config/reload', decision: 'allow', outcome: 'ok', policy_version: version, reason: `policy ${previous} -> ${version}` });
+      writeAudit({
+        event: 'config/reload',
+        decision: 'allow',
+        outcome: 'ok',
+        policy_version: version,
+        reason: `policy ${previous} -> ${version}`
+      });
       log.info({ from: previous, to: version }, 'policy reloaded');
       return version;
     },
@@ -313,7 +322,9 @@ export function createGateway(options: GatewayOptions): Gateway {
           ...(gw ? { code: gw.code, reason: gw.detail } : decided ? { reason: decided.reason } : {}),
           ...(ctx.policyVersion ? { policy_version: ctx.policyVersion } : {}),
           ...(decided?.observed ? { observed: decided.observed } : {}),
-          ...(decided && decided.risk > 0 ? { risk: round(decided.risk), session_risk: round(session.risk) } : {}),
+          ...(decided && decided.risk > 0
+            ? { risk: round(decided.risk), session_risk: round(session.risk) }
+            : {}),
           outcome: denied ? 'denied' : failure ? 'error' : isToolError ? 'tool_error' : 'ok',
           ...(failure && !gw ? { error: errorText(failure) } : {}),
           latency_ms: round(performance.now() - started),

@@ -66,5 +66,6 @@ export function createSessionStore(): SessionStore {
 
 export function recordCall(session: Session, call: CallRecordView): void {
   session.history.push(call);
-  if (session.history.length > HISTORY_LIMIT) session.history.splice(0, session.history.length - HISTORY_LIMIT);
+  if (session.history.length > HISTORY_LIMIT)
+    session.history.splice(0, session.history.length - HISTORY_LIMIT);
 }

@@ -40,7 +40,11 @@ export function createRateStore(maxKeys = 100_000): RateStore {
   };
 }
 
-function scopeKey(scope: 'identity' | 'session' | 'global' | undefined, identity: Identity, sessionId: string): string {
+function scopeKey(
+  scope: 'identity' | 'session' | 'global' | undefined,
+  identity: Identity,
+  sessionId: string
+): string {
   if (scope === 'global') return '*';
   if (scope === 'session') return `s:${sessionId}`;
   return `i:${identity.method}:${identity.tokenId ?? identity.id}`;
@@ -61,8 +65,13 @@ export function limitsStage(rates: RateStore, risk: RiskModel): Stage {
           if ((counts.get(c.key) ?? 0) >= c.max) {
             throw new GatewayError('call_limit', `rule ${c.key}: max_calls_per_session ${c.max} reached`);
           }
-        } else if (!rates.peek(`${c.key}|${scopeKey(c.scope, identity, ctx.session.id)}`, c.max, c.window_ms!, now)) {
-          throw new GatewayError('rate_limited', `rule ${c.key}: rate limit ${c.max} per ${c.window_ms} ms (${c.scope}) reached`);
+        } else if (
+          !rates.peek(`${c.key}|${scopeKey(c.scope, identity, ctx.session.id)}`, c.max, c.window_ms!, now)
+        ) {
+          throw new GatewayError(
+            'rate_limited',
+            `rule ${c.key}: rate limit ${c.max} per ${c.window_ms} ms (${c.scope}) reached`
+          );
         }
       }
       for (const c of decision.counters) {

@@ -42,7 +42,9 @@ const DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
 export function durationMs(text: string): number | undefined {
   const m = /^(\d+)\s*(ms|s|m|h|d)$/.exec(text.trim());
   if (!m) return undefined;
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[
+    m[2] as 'ms' | 's' | 'm' | 'h' | 'd'
+  ];
   return Number(m[1]) * unit;
 }
 
@@ -94,7 +96,10 @@ export function timeProblems(spec: TimeSpec): Array<{ path: string[]; message: s
   }
   for (const d of spec.days ?? []) {
     if (!DAYS.includes(d.toLowerCase().slice(0, 3) as (typeof DAYS)[number]) || d.length < 3) {
-      problems.push({ path: ['days'], message: `unknown day "${d}" (use mon, tue, wed, thu, fri, sat, sun)` });
+      problems.push({
+        path: ['days'],
+        message: `unknown day "${d}" (use mon, tue, wed, thu, fri, sat, sun)`
+      });
     }
   }
   if (spec.hours !== undefined) {
@@ -118,7 +123,9 @@ export function timeProblems(spec: TimeSpec): Array<{ path: string[]; message: s
  */
 export function compileTime(spec: TimeSpec): Condition {
   const clock = localClock(spec.timezone ?? 'UTC');
-  const days = spec.days ? new Set(spec.days.map((d) => DAYS.indexOf(d.toLowerCase().slice(0, 3) as never))) : undefined;
+  const days = spec.days
+    ? new Set(spec.days.map((d) => DAYS.indexOf(d.toLowerCase().slice(0, 3) as never)))
+    : undefined;
   let start: number | undefined;
   let end: number | undefined;
   if (spec.hours) {
@@ -128,7 +135,12 @@ export function compileTime(spec: TimeSpec): Condition {
   }
   return {
     kind: 'time',
-    text: `time ${[spec.days?.join(','), spec.hours, spec.from && `from ${spec.from}`, spec.until && `until ${spec.until}`]
+    text: `time ${[
+      spec.days?.join(','),
+      spec.hours,
+      spec.from && `from ${spec.from}`,
+      spec.until && `until ${spec.until}`
+    ]
       .filter(Boolean)
       .join(' ')} ${spec.timezone ?? 'UTC'}`,
     test(input) {
@@ -137,7 +149,10 @@ export function compileTime(spec: TimeSpec): Condition {
       if (spec.until !== undefined && local.date > spec.until) return false;
       if (days && !days.has(local.day)) return false;
       if (start !== undefined && end !== undefined) {
-        const inside = start <= end ? local.minute >= start && local.minute < end : local.minute >= start || local.minute < end;
+        const inside =
+          start <= end
+            ? local.minute >= start && local.minute < end
+            : local.minute >= start || local.minute < end;
         if (!inside) return false;
       }
       return true;
@@ -148,7 +163,9 @@ export function compileTime(spec: TimeSpec): Condition {
 /** Matches a call by tool name, or by `server__tool` when the glob names a server. */
 function callGlob(source: string): (server: string, tool: string) => boolean {
   const glob: Glob = compileGlob(source);
-  return source.includes('__') ? (server, tool) => glob.test(`${server}__${tool}`) : (_s, tool) => glob.test(tool);
+  return source.includes('__')
+    ? (server, tool) => glob.test(`${server}__${tool}`)
+    : (_s, tool) => glob.test(tool);
 }
 
 export type AfterSpec = NonNullable<RuleConfig['after']>;
@@ -214,7 +231,8 @@ export const WHERE_OPS: readonly string[] = OPS;
 function argAt(args: Record<string, unknown>, path: string): unknown {
   let v: unknown = args;
   for (const part of path.split('.')) {
-    if (v === null || typeof v !== 'object' || !Object.prototype.hasOwnProperty.call(v, part)) return undefined;
+    if (v === null || typeof v !== 'object' || !Object.prototype.hasOwnProperty.call(v, part))
+      return undefined;
     v = (v as Record<string, unknown>)[part];
   }
   return v;
@@ -250,7 +268,8 @@ export function compileWhere(spec: WhereSpec): Condition {
           return Array.isArray(right) && !right.some((r) => same(left, r));
         default: {
           const comparable =
-            (typeof left === 'number' && typeof right === 'number') || (typeof left === 'string' && typeof right === 'string');
+            (typeof left === 'number' && typeof right === 'number') ||
+            (typeof left === 'string' && typeof right === 'string');
           if (!comparable) return false;
           const l = left as number | string;
           const r = right as number | string;

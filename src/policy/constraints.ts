@@ -29,10 +29,28 @@ export function patternProblem(pattern: string): string | undefined {
  * look like URLs (`scheme://`) are left alone. A NUL byte makes the value unusable as a path.
  */
 export function normalizePath(value: string): string | undefined {
-  if (value.includes('\0')) return undefined;
-  if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(value)) return value;
-  if (value === '') return value;
-  return posix.normalize(value);
+  if (value === lastIn) return lastOut;
+  let out: string | undefined;
+  if (value.includes('\0')) out = undefined;
+  else if (value === '' || URL_LIKE.test(value)) out = value;
+  else out = posix.normalize(value);
+  lastIn = value;
+  lastOut = out;
+  return out;
+}
+// One call checks the same argument under several rules: remember the last normalisation.
+let lastIn: string | undefined;
+let lastOut: string | undefined;
+const URL_LIKE = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//;
+
+/**
+ * A pattern that is `^` followed by plain characters is a prefix test; run it as one, which is
+ * the common case for paths and ten times cheaper than a regex match. Anything else runs on RE2.
+ */
+function literalPrefix(pattern: string): string | undefined {
+  const m = /^\^((?:[^\\.^$|?*+()[\]{}]|\\[\\.^$|?*+()[\]{}/-])*)$/.exec(pattern);
+  if (!m) return undefined;
+  return m[1]!.replace(/\\(.)/g, '$1');
 }
 
 export function compileConstraint(name: string, c: ConstraintConfig): ConstraintCheck {
@@ -43,11 +61,14 @@ export function compileConstraint(name: string, c: ConstraintConfig): Constraint
     return normalise ? normalizePath(v) : v;
   };
   if (c.pattern !== undefined) {
+    const prefix = literalPrefix(c.pattern);
     const re = compilePattern(c.pattern);
+    const matches =
+      prefix !== undefined ? (s: string) => s.startsWith(prefix) : (s: string) => re.matcher(s).find();
     checks.push((v) => {
       const s = asString(v);
       if (s === undefined) return 'is not a string path';
-      return re.matcher(s).find() ? undefined : 'does not match the pattern';
+      return matches(s) ? undefined : 'does not match the pattern';
     });
   }
   if (c.prefix !== undefined) {

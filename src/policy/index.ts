@@ -128,6 +128,9 @@ export function ruleId(rule: RuleConfig, index: number): string {
   return rule.id ?? `rules[${index}]`;
 }
 
+const NO_NOTES: string[] = [];
+const NO_COUNTERS: SessionCounter[] = [];
+
 export const DEFAULT_SETTINGS: PolicySettings = { mode: 'enforce', tool_risk: {} };
 
 /** `10/min` as a limit and a window. */
@@ -154,7 +157,10 @@ interface Restrictions {
   approval?: CompiledRule;
 }
 
-export function compilePolicy(rules: readonly RuleConfig[], settings: PolicySettings = DEFAULT_SETTINGS): Policy {
+export function compilePolicy(
+  rules: readonly RuleConfig[],
+  settings: PolicySettings = DEFAULT_SETTINGS
+): Policy {
   const compiled: CompiledRule[] = rules.map((r, index) => ({
     index,
     key: ruleId(r, index),
@@ -176,7 +182,12 @@ export function compilePolicy(rules: readonly RuleConfig[], settings: PolicySett
   }));
   const toolRisk = Object.entries(settings.tool_risk).map(([glob, weight]) => {
     const g = compileGlob(glob);
-    return { weight, test: glob.includes('__') ? (s: string, t: string) => g.test(`${s}__${t}`) : (_s: string, t: string) => g.test(t) };
+    return {
+      weight,
+      test: glob.includes('__')
+        ? (s: string, t: string) => g.test(`${s}__${t}`)
+        : (_s: string, t: string) => g.test(t)
+    };
   });
   const riskBudget = settings.risk?.budget;
   const riskApproval = settings.risk?.approval_at;
@@ -195,20 +206,35 @@ export function compilePolicy(rules: readonly RuleConfig[], settings: PolicySett
       wildcard.push(rule);
     }
   }
+  // Two generations: when the young one fills up it becomes the old one, so a flood of unknown
+  // names cannot evict every hot entry at once.
   const MAX_CACHE = 10_000;
-  const cache = new Map<string, { rules: CompiledRule[]; toolRisk: number }>();
-  const applicable = (server: string, tool: string) => {
-    const cacheKey = `${server}\u0000${tool}`;
-    const hit = cache.get(cacheKey);
+  type Found = { rules: CompiledRule[]; toolRisk: number };
+  let young = new Map<string, Map<string, Found>>();
+  let old = new Map<string, Map<string, Found>>();
+  let youngSize = 0;
+  const applicable = (server: string, tool: string): Found => {
+    let byServer = young.get(server);
+    const hit = byServer?.get(tool) ?? old.get(server)?.get(tool);
     if (hit) return hit;
-    const out = {
+    const out: Found = {
       rules: [...(byTool.get(tool) ?? []), ...wildcard.filter((r) => r.tool.test(tool))]
         .filter((r) => r.server === undefined || r.server.test(server))
         .sort((a, b) => a.index - b.index),
       toolRisk: toolRisk.reduce((sum, t) => (t.test(server, tool) ? sum + t.weight : sum), 0)
     };
-    if (cache.size >= MAX_CACHE) cache.clear();
-    cache.set(cacheKey, out);
+    if (youngSize >= MAX_CACHE) {
+      old = young;
+      young = new Map();
+      youngSize = 0;
+      byServer = undefined;
+    }
+    if (!byServer) {
+      byServer = new Map();
+      young.set(server, byServer);
+    }
+    byServer.set(tool, out);
+    youngSize++;
     return out;
   };
 
@@ -227,7 +253,13 @@ export function compilePolicy(rules: readonly RuleConfig[], settings: PolicySett
     enforceRisk: boolean,
     projectedRisk: number
   ): Outcome => {
-    if (r.deny) return { effect: 'deny', code: 'policy_denied', reason: `rule ${r.deny.key} denies tool "${input.tool}"`, rules: [r.deny.key] };
+    if (r.deny)
+      return {
+        effect: 'deny',
+        code: 'policy_denied',
+        reason: `rule ${r.deny.key} denies tool "${input.tool}"`,
+        rules: [r.deny.key]
+      };
     if (rs.length === 0 && strictDefault) {
       return {
         effect: 'deny',
@@ -245,7 +277,12 @@ export function compilePolicy(rules: readonly RuleConfig[], settings: PolicySett
       };
     }
     if (r.constraint) {
-      return { effect: 'deny', code: 'constraint_failed', reason: `rule ${r.constraint.rule.key}: ${r.constraint.problem}`, rules: [r.constraint.rule.key] };
+      return {
+        effect: 'deny',
+        code: 'constraint_failed',
+        reason: `rule ${r.constraint.rule.key}: ${r.constraint.problem}`,
+        rules: [r.constraint.rule.key]
+      };
     }
     if (r.limit) {
       return {
@@ -280,7 +317,11 @@ export function compilePolicy(rules: readonly RuleConfig[], settings: PolicySett
         rules: grantKeys
       };
     }
-    return { effect: 'allow', reason: granting.length ? `allowed by ${grantKeys.join(', ')}` : 'allowed (observe mode)', rules: grantKeys };
+    return {
+      effect: 'allow',
+      reason: granting.length ? `allowed by ${grantKeys.join(', ')}` : 'allowed (observe mode)',
+      rules: grantKeys
+    };
   };
 
   const decideWith = (input: PolicyInput, trace?: RuleTrace[]): Decision => {
@@ -306,51 +347,73 @@ export function compilePolicy(rules: readonly RuleConfig[], settings: PolicySett
         }
       }
     }
+    const tracing = trace !== undefined;
     const rs: CompiledRule[] = [];
     const granting: CompiledRule[] = [];
-    const enforced: Restrictions = {};
-    const observed: Restrictions = {};
+    // Fixed shapes: adding properties later would change hidden classes on the hot path.
+    const enforced: Restrictions = {
+      deny: undefined,
+      constraint: undefined,
+      limit: undefined,
+      approval: undefined
+    };
+    const observed: Restrictions = {
+      deny: undefined,
+      constraint: undefined,
+      limit: undefined,
+      approval: undefined
+    };
     const counters: SessionCounter[] = [];
     let weight = found.toolRisk;
     for (const rule of found.rules) {
-      const notes: string[] = [];
+      // Notes explain a decision; only build them when someone asked (explain), not per call.
+      const notes: string[] = tracing ? [] : NO_NOTES;
       let errored: Error | undefined;
       let unmet: Condition | undefined;
       for (const c of rule.conditions) {
         const result = c.test(condInput);
         if (result instanceof Error) {
           errored ??= result;
-          notes.push(`condition ${c.text} could not be evaluated (${result.message}): grants nothing, still restricts`);
+          if (tracing)
+            notes.push(
+              `condition ${c.text} could not be evaluated (${result.message}): grants nothing, still restricts`
+            );
         } else if (!result) {
           unmet = c;
           break;
         } else {
-          notes.push(`condition ${c.text} holds`);
+          if (tracing) notes.push(`condition ${c.text} holds`);
         }
       }
       if (unmet) {
-        trace?.push({ rule: rule.key, index: rule.index, matched: false, notes: [...notes, `condition ${unmet.text} does not hold`] });
+        trace?.push({
+          rule: rule.key,
+          index: rule.index,
+          matched: false,
+          notes: [...notes, `condition ${unmet.text} does not hold`]
+        });
         continue;
       }
       rs.push(rule);
       const bucket = rule.observe ? observed : enforced;
-      if (rule.observe) notes.push('observe mode: restricts on record only');
+      if (rule.observe && tracing) notes.push('observe mode: restricts on record only');
       if (denies(rule, input.roles)) {
         bucket.deny ??= rule;
-        notes.push('denies the call (deny: true)');
+        if (tracing) notes.push('denies the call (deny: true)');
       }
       const granted = !rule.deny && !errored && grants(rule, input.roles);
       if (granted) granting.push(rule);
       if (!rule.deny) {
-        notes.push(
-          rule.config.allowed_roles === undefined
-            ? 'allows no role (no allowed_roles): constrains only'
-            : granted
-              ? `allows role(s) ${input.roles.filter((r) => rule.anyRole || rule.roles.has(r)).join(', ')}`
-              : errored
-                ? 'grants nothing: a condition could not be evaluated'
-                : `does not allow role(s) ${input.roles.join(', ') || '(none)'}`
-        );
+        if (tracing)
+          notes.push(
+            rule.config.allowed_roles === undefined
+              ? 'allows no role (no allowed_roles): constrains only'
+              : granted
+                ? `allows role(s) ${input.roles.filter((r) => rule.anyRole || rule.roles.has(r)).join(', ')}`
+                : errored
+                  ? 'grants nothing: a condition could not be evaluated'
+                  : `does not allow role(s) ${input.roles.join(', ') || '(none)'}`
+          );
       }
       let failed = false;
       for (const check of rule.constraints) {
@@ -358,37 +421,56 @@ export function compilePolicy(rules: readonly RuleConfig[], settings: PolicySett
         if (problem) {
           failed = true;
           bucket.constraint ??= { rule, problem };
-          notes.push(`constraint fails: ${problem}`);
+          if (tracing) notes.push(`constraint fails: ${problem}`);
         }
       }
-      if (rule.constraints.length > 0 && !failed) notes.push('all parameter constraints pass');
+      if (tracing && rule.constraints.length > 0 && !failed) notes.push('all parameter constraints pass');
       if (rule.approval) {
         bucket.approval ??= rule;
-        notes.push('requires approval');
+        if (tracing) notes.push('requires approval');
       }
       if (rule.maxCalls !== undefined) {
         const used = input.sessionCount?.(rule.key) ?? 0;
         if (used >= rule.maxCalls) {
           bucket.limit ??= rule;
-          notes.push(`session limit reached (${used}/${rule.maxCalls})`);
+          if (tracing) notes.push(`session limit reached (${used}/${rule.maxCalls})`);
         } else {
           if (!rule.observe) counters.push({ kind: 'session', key: rule.key, max: rule.maxCalls });
-          notes.push(`session calls ${used}/${rule.maxCalls}`);
+          if (tracing) notes.push(`session calls ${used}/${rule.maxCalls}`);
         }
       }
       if (rule.rate && !rule.observe) {
-        counters.push({ kind: 'rate', key: rule.key, max: rule.rate.limit, window_ms: rule.rate.window_ms, scope: rule.rate.scope });
-        notes.push(`rate limit ${rule.config.rate_limit} per ${rule.rate.scope}`);
+        counters.push({
+          kind: 'rate',
+          key: rule.key,
+          max: rule.rate.limit,
+          window_ms: rule.rate.window_ms,
+          scope: rule.rate.scope
+        });
+        if (tracing) notes.push(`rate limit ${rule.config.rate_limit} per ${rule.rate.scope}`);
       }
       if (rule.risk > 0) {
         weight += rule.risk;
-        notes.push(`adds risk ${rule.risk}`);
+        if (tracing) notes.push(`adds risk ${rule.risk}`);
       }
       trace?.push({ rule: rule.key, index: rule.index, matched: true, notes });
     }
     trace?.sort((a, b) => a.index - b.index);
     const projected = (input.risk ?? 0) + weight;
     const actual = combine(input, rs, granting, enforced, enforcing, enforcing, projected);
+    // Built field by field: spreading outcomes of varying shape is slow on the hot path.
+    const decision: Decision = {
+      effect: actual.effect,
+      code: actual.code,
+      reason: actual.reason,
+      rules: actual.rules,
+      counters: actual.effect === 'deny' ? NO_COUNTERS : counters,
+      risk: weight,
+      observed: undefined
+    };
+    const nothingObserved =
+      enforcing && !observed.deny && !observed.constraint && !observed.limit && !observed.approval;
+    if (nothingObserved) return decision;
     const all: Restrictions = {
       deny: enforced.deny ?? observed.deny,
       constraint: enforced.constraint ?? observed.constraint,
@@ -396,7 +478,6 @@ export function compilePolicy(rules: readonly RuleConfig[], settings: PolicySett
       approval: enforced.approval ?? observed.approval
     };
     const full = combine(input, rs, granting, all, true, true, projected);
-    const decision: Decision = { ...actual, counters: actual.effect === 'deny' ? [] : counters, risk: weight };
     if (full.effect !== actual.effect || full.code !== actual.code) decision.observed = full;
     return decision;
   };
@@ -466,7 +547,9 @@ export function ruleIssues(
     if (rule.deny && rule.require_approval) {
       issues.push({ index, path: ['require_approval'], message: 'a deny rule cannot also require approval' });
     }
-    if (rule.time) for (const p of timeProblems(rule.time)) issues.push({ index, path: ['time', ...p.path], message: p.message });
+    if (rule.time)
+      for (const p of timeProblems(rule.time))
+        issues.push({ index, path: ['time', ...p.path], message: p.message });
     if (rule.after?.within !== undefined && durationMs(rule.after.within) === undefined) {
       issues.push({ index, path: ['after', 'within'], message: 'expected a duration such as 90s, 10m, 1h' });
     }
