@@ -23,13 +23,14 @@ import { permissionProblems } from './security/permissions.js';
 
 // The serving stack (MCP SDK, transports) loads only for the commands that serve.
 const serving = async () => {
-  const [{ createGateway }, { serveHttp }, { serveGatewayStdio }, demo] = await Promise.all([
+  const [{ createGateway }, { serveHttp }, { serveGatewayStdio }, { watchConfig }, demo] = await Promise.all([
     import('./core/gateway.js'),
     import('./transports/http.js'),
     import('./transports/stdio.js'),
+    import('./config/watch.js'),
     import('./demo/index.js')
   ]);
-  return { createGateway, serveHttp, serveGatewayStdio, ...demo };
+  return { createGateway, serveHttp, serveGatewayStdio, watchConfig, ...demo };
 };
 
 const out = (text: string) => writeSync(1, text.endsWith('\n') ? text : `${text}\n`);
@@ -103,10 +104,12 @@ async function serve(
   host: string,
   port: number,
   log: Logger,
-  banner?: (url: string) => string
+  banner?: (url: string) => string,
+  watch = true
 ) {
-  const { createGateway, serveHttp } = await serving();
+  const { createGateway, serveHttp, watchConfig } = await serving();
   const gateway = createGateway({ config, log });
+  const watcher = watch ? watchConfig(config.source, gateway, log) : undefined;
   let http;
   try {
     http = await serveHttp(gateway, log, { host, port });
@@ -120,6 +123,7 @@ async function serve(
   );
   if (banner) out(banner(http.url));
   onSignals(async () => {
+    watcher?.close();
     await http.close();
     await gateway.close();
   }, log);
@@ -148,7 +152,8 @@ export function buildProgram(): Command {
       const log = createLogger();
       const { prepareDemo, demoBanner } = await serving();
       const setup = prepareDemo();
-      await serve(setup.config, opts.host, opts.port, log, (url) => demoBanner(url, setup));
+      // The demo config is filled from the environment at start; it is not watched.
+      await serve(setup.config, opts.host, opts.port, log, (url) => demoBanner(url, setup), false);
     });
 
   program
@@ -158,8 +163,9 @@ export function buildProgram(): Command {
     .action(async (opts: { config: string }) => {
       const config = loadToServe(opts.config);
       const log = createLogger();
-      const { createGateway, serveGatewayStdio } = await serving();
+      const { createGateway, serveGatewayStdio, watchConfig } = await serving();
       const gateway = createGateway({ config, log });
+      const watcher = watchConfig(config.source, gateway, log);
       let handle;
       try {
         handle = serveGatewayStdio(gateway, log);
@@ -168,8 +174,12 @@ export function buildProgram(): Command {
         if (e instanceof GatewayError) throw new UserError(e.detail);
         throw e;
       }
-      onSignals(() => handle.close(), log);
+      onSignals(async () => {
+        watcher.close();
+        await handle.close();
+      }, log);
       await handle.closed;
+      watcher.close();
       process.exit(0);
     });
 
@@ -194,6 +204,38 @@ export function buildProgram(): Command {
       out(
         `ok: ${config.source}: ${config.rules.length} rule(s), ${Object.keys(config.servers).length} server(s)`
       );
+    });
+
+  policy
+    .command('test')
+    .description('run policy test files: each case names a call and the decision it must get')
+    .argument('<files...>')
+    .action(async (files: string[]) => {
+      const { runPolicyTestFile } = await import('./policy/testing.js');
+      let passed = 0;
+      let failed = 0;
+      for (const file of files) {
+        let results;
+        try {
+          results = runPolicyTestFile(file);
+        } catch (e) {
+          if (e instanceof ConfigError) throw new UserError(`invalid policy test file:\n${e.message}`);
+          throw e;
+        }
+        for (const r of results) {
+          if (r.passed) {
+            passed++;
+            out(`ok   ${r.name}`);
+          } else {
+            failed++;
+            out(`FAIL ${r.name} (${r.file}:${r.line})`);
+            for (const p of r.problems) out(`       ${p}`);
+            out(`       reason: ${r.decision.reason}`);
+          }
+        }
+      }
+      out(`${passed} passed, ${failed} failed`);
+      if (failed > 0) throw new UserError(`${failed} policy test(s) failed`);
     });
 
   policy
