@@ -9,7 +9,7 @@ import { ConfigError, type ConfigIssue } from '../errors.js';
 import { ruleIssues } from '../policy/index.js';
 import { durationMs } from '../policy/conditions.js';
 import { validateOAuthConfig, type OAuthConfig } from '../auth/oauth.js';
-import { parseTokenEntries, readTokenFile } from '../auth/token-file.js';
+import { hashToken, parseTokenEntries, readTokenFile } from '../auth/token-file.js';
 import { configSchema } from './schema.js';
 import { issueAt, readYaml, schemaIssues, type PathPart, type YamlSource } from './source.js';
 import type {
@@ -183,6 +183,10 @@ function build(
     issues.push(issueAt(src, ['listen', 'public_url'], 'expected an absolute http(s) URL'));
   }
   const validation = (data.validation ?? {}) as { arguments?: boolean };
+  const metrics = (data.metrics ?? {}) as { enabled?: boolean; token?: string; roles?: string[] };
+  if (metrics.token !== undefined && metrics.token.length < 16) {
+    issues.push(issueAt(src, ['metrics', 'token'], 'tokens must be at least 16 characters'));
+  }
   const policy = (data.policy ?? {}) as Partial<PolicySettings>;
   for (const key of ['half_life', 'reset_after'] as const) {
     const v = policy.risk?.[key];
@@ -228,6 +232,11 @@ function build(
     },
     security: { check_permissions: security.check_permissions ?? true },
     validation: { arguments: validation.arguments ?? true },
+    metrics: {
+      enabled: metrics.enabled ?? true,
+      ...(metrics.token ? { token_sha256: hashToken(metrics.token) } : {}),
+      roles: metrics.roles ?? ['admin']
+    },
     policy: {
       mode: policy.mode ?? 'enforce',
       ...(policy.risk ? { risk: policy.risk } : {}),

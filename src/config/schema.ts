@@ -288,6 +288,16 @@ export const configSchema = {
         }
       }
     },
+    metrics: {
+      type: 'object',
+      additionalProperties: false,
+      description: '/metrics: its own bearer token, or a gateway token with one of `roles`.',
+      properties: {
+        enabled: { type: 'boolean' },
+        token: { type: 'string', description: 'A scrape token, normally ${ENV}; at least 16 characters.' },
+        roles: { ...stringList, description: 'Roles whose gateway tokens may scrape (default [admin]).' }
+      }
+    },
     validation: {
       type: 'object',
       additionalProperties: false,

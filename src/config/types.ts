@@ -144,6 +144,7 @@ export interface GatewayConfig {
   };
   security: { check_permissions: boolean };
   validation: { arguments: boolean };
+  metrics: { enabled: boolean; token_sha256?: string; roles: string[] };
   policy: PolicySettings;
   rules: RuleConfig[];
 }

@@ -4,6 +4,7 @@
  * here, in the pipeline, and every call ends in one audit record.
  */
 import { createHash } from 'node:crypto';
+import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import { approvalStage } from '../approval/index.js';
 import {
@@ -18,6 +19,7 @@ import { substituteEnvIn } from '../config/index.js';
 import type { GatewayConfig } from '../config/types.js';
 import { GatewayError } from '../errors.js';
 import { createRateStore, limitsStage } from '../limits/index.js';
+import { createMetrics, type Metrics } from '../metrics/index.js';
 import { createRiskModel } from '../limits/risk.js';
 import { compilePolicy, type Policy } from '../policy/index.js';
 import { policyStage } from '../policy/stage.js';
@@ -50,6 +52,7 @@ export interface Gateway {
   readonly auth: Authenticator;
   readonly sessions: SessionStore;
   readonly upstreams: ReadonlyMap<string, Upstream>;
+  readonly metrics: Metrics;
   policy(): { policy: Policy; version: string };
   /**
    * Swap in the policy of a new, already validated config, atomically: calls in flight finish
@@ -93,6 +96,8 @@ export function policyVersion(config: GatewayConfig): string {
     .slice(0, 12);
 }
 
+const tracer = trace.getTracer('portcullis');
+
 export function createGateway(options: GatewayOptions): Gateway {
   const { config, log } = options;
   const auditSink =
@@ -114,7 +119,13 @@ export function createGateway(options: GatewayOptions): Gateway {
   }
   const validator = createArgumentValidator();
 
+  const metrics = createMetrics({
+    upstreams: () =>
+      [...upstreams.values()].map((u) => ({ name: u.name, state: u.state, restarts: u.restarts })),
+    sessions: () => sessions.size()
+  });
   const writeAudit = (record: AuditInput) => {
+    metrics.record(record);
     try {
       auditSink.write(record);
     } catch (err) {
@@ -230,6 +241,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     auth,
     sessions,
     upstreams,
+    metrics,
     policy: () => current,
 
     reloadPolicy(next) {
@@ -282,57 +294,23 @@ export function createGateway(options: GatewayOptions): Gateway {
       return visible;
     },
 
-    async callTool(session, name, args, opts = {}) {
-      session.lastSeen = Date.now();
-      const started = performance.now();
-      const ctx: CallContext = {
-        session,
-        name,
-        args,
-        ...(opts.signal ? { signal: opts.signal } : {}),
-        ...(opts.onprogress ? { onprogress: opts.onprogress } : {}),
-        ...(opts.meta ? { meta: opts.meta } : {})
-      };
-      let failure: unknown;
-      try {
-        await runPipeline(stages, ctx);
-        return ctx.result;
-      } catch (err) {
-        failure = err;
-        throw err;
-      } finally {
-        const gw = failure instanceof GatewayError ? failure : undefined;
-        const decided = ctx.decision;
-        const denied =
-          gw !== undefined && !['upstream_unavailable', 'upstream_failed', 'internal'].includes(gw.code);
-        const isToolError = !failure && (ctx.result as { isError?: boolean } | undefined)?.isError === true;
-        const record: AuditInput = {
-          event: 'tools/call',
-          ...base(session),
-          name,
-          ...(ctx.server ? { server: ctx.server } : {}),
-          ...(ctx.tool ? { tool: ctx.tool } : {}),
-          arguments: args,
-          decision: denied
-            ? gw.code === 'approval_required'
-              ? 'approval'
-              : 'deny'
-            : (decided?.effect ?? 'deny'),
-          ...(decided ? { rules: decided.rules } : {}),
-          ...(gw ? { code: gw.code, reason: gw.detail } : decided ? { reason: decided.reason } : {}),
-          ...(ctx.policyVersion ? { policy_version: ctx.policyVersion } : {}),
-          ...(decided?.observed ? { observed: decided.observed } : {}),
-          ...(decided && decided.risk > 0
-            ? { risk: round(decided.risk), session_risk: round(session.risk) }
-            : {}),
-          outcome: denied ? 'denied' : failure ? 'error' : isToolError ? 'tool_error' : 'ok',
-          ...(failure && !gw ? { error: errorText(failure) } : {}),
-          latency_ms: round(performance.now() - started),
-          ...(ctx.upstreamMs !== undefined ? { upstream_ms: round(ctx.upstreamMs) } : {})
-        };
-        if (denied) log.info({ session: session.id, name, code: gw.code, reason: gw.detail }, 'call denied');
-        writeAudit(record);
-      }
+    callTool(session, name, args, opts = {}) {
+      // One span per call; a no-op unless the host process registers an OpenTelemetry SDK.
+      return tracer.startActiveSpan('portcullis tools/call', { kind: SpanKind.SERVER }, async (span) => {
+        span.setAttribute('mcp.tool.name', name);
+        span.setAttribute('portcullis.session', session.id);
+        try {
+          return await callToolInner(session, name, args, opts);
+        } catch (err) {
+          span.setStatus({
+            code: SpanStatusCode.ERROR,
+            message: err instanceof GatewayError ? err.code : 'error'
+          });
+          throw err;
+        } finally {
+          span.end();
+        }
+      });
     },
 
     async listPrompts(session) {
@@ -469,6 +447,65 @@ export function createGateway(options: GatewayOptions): Gateway {
       await auditSink.close();
     }
   };
+
+  /** The pipeline for one call, ending in exactly one audit record. */
+  async function callToolInner(
+    session: Session,
+    name: string,
+    args: Record<string, unknown>,
+    opts: CallOptions
+  ): Promise<unknown> {
+    session.lastSeen = Date.now();
+    const started = performance.now();
+    const ctx: CallContext = {
+      session,
+      name,
+      args,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(opts.onprogress ? { onprogress: opts.onprogress } : {}),
+      ...(opts.meta ? { meta: opts.meta } : {})
+    };
+    let failure: unknown;
+    try {
+      await runPipeline(stages, ctx);
+      return ctx.result;
+    } catch (err) {
+      failure = err;
+      throw err;
+    } finally {
+      const gw = failure instanceof GatewayError ? failure : undefined;
+      const decided = ctx.decision;
+      const denied =
+        gw !== undefined && !['upstream_unavailable', 'upstream_failed', 'internal'].includes(gw.code);
+      const isToolError = !failure && (ctx.result as { isError?: boolean } | undefined)?.isError === true;
+      const record: AuditInput = {
+        event: 'tools/call',
+        ...base(session),
+        name,
+        ...(ctx.server ? { server: ctx.server } : {}),
+        ...(ctx.tool ? { tool: ctx.tool } : {}),
+        arguments: args,
+        decision: denied
+          ? gw.code === 'approval_required'
+            ? 'approval'
+            : 'deny'
+          : (decided?.effect ?? 'deny'),
+        ...(decided ? { rules: decided.rules } : {}),
+        ...(gw ? { code: gw.code, reason: gw.detail } : decided ? { reason: decided.reason } : {}),
+        ...(ctx.policyVersion ? { policy_version: ctx.policyVersion } : {}),
+        ...(decided?.observed ? { observed: decided.observed } : {}),
+        ...(decided && decided.risk > 0
+          ? { risk: round(decided.risk), session_risk: round(session.risk) }
+          : {}),
+        outcome: denied ? 'denied' : failure ? 'error' : isToolError ? 'tool_error' : 'ok',
+        ...(failure && !gw ? { error: errorText(failure) } : {}),
+        latency_ms: round(performance.now() - started),
+        ...(ctx.upstreamMs !== undefined ? { upstream_ms: round(ctx.upstreamMs) } : {})
+      };
+      if (denied) log.info({ session: session.id, name, code: gw.code, reason: gw.detail }, 'call denied');
+      writeAudit(record);
+    }
+  }
 
   /** Forward an unpoliced request to its upstream, with an audit record either way. */
   async function forward(

@@ -7,7 +7,7 @@
  * to the identity that opened it. 2026-07-28 clients have no protocol session, so their gateway
  * session is their credential: every request with one token shares one session.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer as createTlsServer } from 'node:https';
 import {
@@ -281,6 +281,35 @@ export async function serveHttp(gateway: Gateway, log: Logger, options: HttpOpti
     return true;
   };
 
+  /** /metrics takes its own credential: the scrape token, or a gateway token with a metrics role. */
+  const handleMetrics = async (req: IncomingMessage, res: ServerResponse) => {
+    const m = gateway.config.metrics;
+    if (!m.enabled) return jsonRpcError(res, 404, -32000, 'Not found');
+    if (gateway.auth.lockedOut(req.socket.remoteAddress ?? 'unknown') !== undefined) {
+      return jsonRpcError(res, 429, ERRORS.rate_limited.rpc, 'too many failed authentication attempts');
+    }
+    const header = req.headers.authorization ?? '';
+    const bearer = /^Bearer[ \t]+(\S+)$/i.exec(header)?.[1];
+    let allowed = false;
+    if (bearer && m.token_sha256) {
+      const digest = createHash('sha256').update(bearer).digest();
+      allowed = timingSafeEqual(digest, Buffer.from(m.token_sha256, 'hex'));
+    }
+    if (!allowed && bearer) {
+      const who = await gateway.auth.bearer(header);
+      allowed = who.ok && who.identity.roles.some((r) => m.roles.includes(r));
+    }
+    if (!allowed) {
+      gateway.auth.fail(req.socket.remoteAddress ?? 'unknown');
+      return jsonRpcError(res, 401, ERRORS.unauthenticated.rpc, 'metrics need their own credential', {
+        'WWW-Authenticate': 'Bearer realm="portcullis-metrics"'
+      });
+    }
+    const { contentType, body } = await gateway.metrics.render();
+    res.writeHead(200, { 'Content-Type': contentType });
+    res.end(body);
+  };
+
   const handleMcp = async (req: AuthedRequest, res: ServerResponse, identity: Identity) => {
     req.auth = {
       token: identity.tokenId ?? identity.id,
@@ -397,6 +426,10 @@ export async function serveHttp(gateway: Gateway, log: Logger, options: HttpOpti
         return res.end(JSON.stringify(prm.document));
       }
       if (!hostAndOriginOk(req, res)) return;
+      if (url.pathname === '/metrics') {
+        if (req.method !== 'GET') return jsonRpcError(res, 405, -32000, 'Method not allowed');
+        return handleMetrics(req, res);
+      }
       const known = url.pathname === '/mcp' || url.pathname === '/sse' || url.pathname === '/messages';
       if (!known) return jsonRpcError(res, 404, -32000, 'Not found');
       const identity = await authenticate(req, res);

@@ -1,0 +1,132 @@
+/**
+ * Prometheus metrics (prom-client), derived from the same events the audit log records, so the
+ * two never disagree: calls by server, tool and decision; denials by reason; approvals; auth
+ * failures; rate-limit hits; the gateway's own overhead and upstream latency; upstream health;
+ * open sessions; policy reloads. Each gateway has its own registry.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { AuditInput } from '../audit/index.js';
+
+export interface Metrics {
+  readonly registry: Registry;
+  /** Count an audited event. */
+  record(event: AuditInput): void;
+  /** Text exposition for /metrics. */
+  render(): Promise<{ contentType: string; body: string }>;
+}
+
+export interface MetricsSources {
+  upstreams(): Array<{ name: string; state: string; restarts: number }>;
+  sessions(): number;
+}
+
+const LATENCY_BUCKETS = [
+  0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30
+];
+
+export function createMetrics(sources: MetricsSources, options: { defaults?: boolean } = {}): Metrics {
+  const registry = new Registry();
+  if (options.defaults !== false)
+    collectDefaultMetrics({ register: registry, prefix: 'portcullis_process_' });
+  const calls = new Counter({
+    name: 'portcullis_tool_calls_total',
+    help: 'Tool calls by server, tool, decision and outcome.',
+    labelNames: ['server', 'tool', 'decision', 'outcome'] as const,
+    registers: [registry]
+  });
+  const denials = new Counter({
+    name: 'portcullis_denials_total',
+    help: 'Refused calls by reason (error registry code).',
+    labelNames: ['reason'] as const,
+    registers: [registry]
+  });
+  const approvals = new Counter({
+    name: 'portcullis_approvals_total',
+    help: 'Calls that needed approval, by result.',
+    labelNames: ['result'] as const,
+    registers: [registry]
+  });
+  const authFailures = new Counter({
+    name: 'portcullis_auth_failures_total',
+    help: 'Failed authentications by reason.',
+    labelNames: ['reason'] as const,
+    registers: [registry]
+  });
+  const rateLimited = new Counter({
+    name: 'portcullis_rate_limited_total',
+    help: 'Requests refused by a rate limit.',
+    registers: [registry]
+  });
+  const overhead = new Histogram({
+    name: 'portcullis_gateway_overhead_seconds',
+    help: "Time a call spends in the gateway itself (total minus the upstream's share).",
+    buckets: LATENCY_BUCKETS,
+    registers: [registry]
+  });
+  const upstreamLatency = new Histogram({
+    name: 'portcullis_upstream_latency_seconds',
+    help: 'Time upstream servers take to answer a call.',
+    labelNames: ['server'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [registry]
+  });
+  const reloads = new Counter({
+    name: 'portcullis_policy_reloads_total',
+    help: 'Policy reloads by outcome.',
+    labelNames: ['outcome'] as const,
+    registers: [registry]
+  });
+  new Gauge({
+    name: 'portcullis_upstream_up',
+    help: 'Whether each upstream is connected (1) or not (0).',
+    labelNames: ['server', 'state'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const u of sources.upstreams())
+        this.set({ server: u.name, state: u.state }, u.state === 'ready' ? 1 : 0);
+    }
+  });
+  new Gauge({
+    name: 'portcullis_upstream_restarts',
+    help: 'Restarts of each upstream since the gateway started.',
+    labelNames: ['server'] as const,
+    registers: [registry],
+    collect() {
+      for (const u of sources.upstreams()) this.set({ server: u.name }, u.restarts);
+    }
+  });
+  new Gauge({
+    name: 'portcullis_sessions',
+    help: 'Open gateway sessions.',
+    registers: [registry],
+    collect() {
+      this.set(sources.sessions());
+    }
+  });
+
+  return {
+    registry,
+    record(e) {
+      if (e.event === 'tools/call') {
+        const decision = e.decision ?? 'deny';
+        calls.inc({ server: e.server ?? '', tool: e.tool ?? '', decision, outcome: e.outcome ?? 'ok' });
+        if (e.outcome === 'denied') denials.inc({ reason: e.code ?? 'unknown' });
+        if (e.code === 'rate_limited') rateLimited.inc();
+        if (decision === 'approval') approvals.inc({ result: e.outcome === 'ok' ? 'approved' : 'refused' });
+        if (e.latency_ms !== undefined)
+          overhead.observe(Math.max(0, e.latency_ms - (e.upstream_ms ?? 0)) / 1000);
+        if (e.upstream_ms !== undefined)
+          upstreamLatency.observe({ server: e.server ?? '' }, e.upstream_ms / 1000);
+      } else if (e.event === 'auth/failure') {
+        if (e.code === 'rate_limited') rateLimited.inc();
+        else authFailures.inc({ reason: (e.reason ?? 'unknown').replace(/;.*$/, '') });
+      } else if (e.event === 'config/reload') {
+        reloads.inc({ outcome: e.outcome ?? 'ok' });
+      }
+    },
+    async render() {
+      return { contentType: registry.contentType, body: await registry.metrics() };
+    }
+  };
+}
