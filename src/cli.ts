@@ -38,6 +38,20 @@ const err = (text: string) => writeSync(2, text.endsWith('\n') ? text : `${text}
 
 class UserError extends Error {}
 
+interface ExplainOptions {
+  config: string;
+  role: string[];
+  tool: string;
+  server?: string;
+  args: string;
+  json?: boolean;
+  user?: string;
+  agent?: string;
+  time?: string;
+  history?: string[];
+  risk: string;
+}
+
 function load(file: string): GatewayConfig {
   try {
     return loadConfig(file);
@@ -246,54 +260,145 @@ export function buildProgram(): Command {
     .requiredOption('--tool <tool>', 'tool name: <server>__<tool>, or the bare tool with --server')
     .option('--server <server>', 'server of the tool')
     .option('--args <json>', 'arguments as a JSON object', '{}')
+    .option('--user <id>', 'the caller (for principal conditions)')
+    .option('--agent <id>', 'the client acting for the user')
+    .option('--time <iso>', 'decide as of this time (default now)')
+    .option('--history <tools...>', 'earlier calls in the session, oldest first (server__tool)')
+    .option('--risk <n>', 'the session risk so far', '0')
     .addOption(new Option('--json', 'print the explanation as JSON'))
-    .action(
-      (opts: {
-        config: string;
-        role: string[];
-        tool: string;
-        server?: string;
-        args: string;
-        json?: boolean;
-      }) => {
-        const config = load(opts.config);
-        let args: unknown;
-        try {
-          args = JSON.parse(opts.args);
-        } catch (e) {
-          throw new UserError(`--args is not JSON: ${(e as Error).message}`);
-        }
-        if (!args || typeof args !== 'object' || Array.isArray(args))
-          throw new UserError('--args must be a JSON object');
-        let server = opts.server;
-        let tool = opts.tool;
-        const sep = tool.indexOf('__');
-        if (server === undefined && sep > 0 && tool.slice(0, sep) in config.servers) {
-          server = tool.slice(0, sep);
-          tool = tool.slice(sep + 2);
-        }
-        if (server === undefined)
-          throw new UserError('name the server: --server S, or --tool <server>__<tool>');
-        const { decision, trace } = compilePolicy(config.rules).explain({
-          roles: opts.role,
-          server,
-          tool,
-          args: args as Record<string, unknown>
-        });
-        if (opts.json) {
-          out(JSON.stringify({ server, tool, roles: opts.role, decision, trace }, null, 2));
-          return;
-        }
-        out(`decision: ${decision.effect.toUpperCase()}${decision.code ? ` (${decision.code})` : ''}`);
-        out(`reason:   ${decision.reason}`);
-        out(`rules:    ${decision.rules.join(', ') || '(none)'}`);
-        out('');
-        for (const t of trace) {
-          out(`${t.matched ? '*' : ' '} ${t.rule}${t.matched ? '' : ' (not applicable)'}`);
-          for (const note of t.notes) out(`    - ${note}`);
-        }
+    .action((opts: ExplainOptions) => {
+      const config = load(opts.config);
+      let args: unknown;
+      try {
+        args = JSON.parse(opts.args);
+      } catch (e) {
+        throw new UserError(`--args is not JSON: ${(e as Error).message}`);
       }
-    );
+      if (!args || typeof args !== 'object' || Array.isArray(args))
+        throw new UserError('--args must be a JSON object');
+      let server = opts.server;
+      let tool = opts.tool;
+      const sep = tool.indexOf('__');
+      if (server === undefined && sep > 0 && tool.slice(0, sep) in config.servers) {
+        server = tool.slice(0, sep);
+        tool = tool.slice(sep + 2);
+      }
+      if (server === undefined)
+        throw new UserError('name the server: --server S, or --tool <server>__<tool>');
+      const now = opts.time !== undefined ? Date.parse(opts.time) : Date.now();
+      if (Number.isNaN(now)) throw new UserError(`--time is not an ISO date-time: ${opts.time}`);
+      const risk = Number(opts.risk);
+      if (!Number.isFinite(risk) || risk < 0) throw new UserError('--risk must be a number >= 0');
+      const history = (opts.history ?? []).map((name, i, all) => {
+        const k = name.indexOf('__');
+        return {
+          server: k > 0 ? name.slice(0, k) : '',
+          tool: k > 0 ? name.slice(k + 2) : name,
+          at: now - (all.length - i) * 1000
+        };
+      });
+      const { decision, trace } = compilePolicy(config.rules, config.policy).explain({
+        roles: opts.role,
+        server,
+        tool,
+        args: args as Record<string, unknown>,
+        identity: {
+          id: opts.user ?? 'explain',
+          ...(opts.agent ? { agent: opts.agent } : {}),
+          method: 'token'
+        },
+        now,
+        history,
+        risk
+      });
+      if (opts.json) {
+        out(JSON.stringify({ server, tool, roles: opts.role, decision, trace }, null, 2));
+        return;
+      }
+      out(`decision: ${decision.effect.toUpperCase()}${decision.code ? ` (${decision.code})` : ''}`);
+      out(`reason:   ${decision.reason}`);
+      out(`rules:    ${decision.rules.join(', ') || '(none)'}`);
+      if (decision.risk > 0) out(`risk:     +${decision.risk}`);
+      if (decision.observed) {
+        const o = decision.observed;
+        out(
+          `observed: ${o.effect.toUpperCase()}${o.code ? ` (${o.code})` : ''} in observe mode: ${o.reason}`
+        );
+      }
+      out('');
+      for (const t of trace) {
+        out(`${t.matched ? '*' : ' '} ${t.rule}${t.matched ? '' : ' (not applicable)'}`);
+        for (const note of t.notes) out(`    - ${note}`);
+      }
+    });
+
+  const approvals = program.command('approvals').description('act on held calls through the admin API');
+  const adminOptions = (cmd: Command) =>
+    cmd
+      .option('--url <url>', 'the gateway', process.env.PORTCULLIS_URL ?? 'http://127.0.0.1:8080')
+      .option('--token <token>', 'admin token (default $PORTCULLIS_ADMIN_TOKEN)');
+  const adminCall = async (opts: { url: string; token?: string }, path: string, body?: unknown) => {
+    const token = opts.token ?? process.env.PORTCULLIS_ADMIN_TOKEN;
+    if (!token) throw new UserError('an admin token is needed: --token T or PORTCULLIS_ADMIN_TOKEN');
+    let res: Response;
+    try {
+      res = await fetch(new URL(`/admin/api${path}`, opts.url), {
+        method: body === undefined ? 'GET' : 'POST',
+        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) })
+      });
+    } catch (e) {
+      throw new UserError(`cannot reach ${opts.url}: ${(e as Error).message}`);
+    }
+    const data = (await res.json().catch(() => ({}))) as Record<string, unknown>;
+    if (!res.ok) throw new UserError(`${res.status}: ${String(data.error ?? res.statusText)}`);
+    return data;
+  };
+  adminOptions(
+    approvals
+      .command('list')
+      .description('held calls')
+      .option('--all', 'include decided ones')
+      .option('--json', 'as JSON')
+  ).action(async (opts: { url: string; token?: string; all?: boolean; json?: boolean }) => {
+    const data = await adminCall(opts, `/approvals?status=${opts.all ? 'all' : 'pending'}`);
+    const list = data.approvals as Array<Record<string, unknown>>;
+    if (opts.json) {
+      out(JSON.stringify(list, null, 2));
+      return;
+    }
+    if (list.length === 0) {
+      out('no held calls');
+      return;
+    }
+    for (const a of list) {
+      const decisions = (a.decisions as Array<{ by: string; decision: string }>).map(
+        (d) => `${d.decision} by ${d.by}`
+      );
+      out(
+        `${String(a.id)}  ${String(a.status).padEnd(8)}  ${String(a.identity)} -> ${String(a.name)} ${JSON.stringify(a.arguments)}`
+      );
+      out(
+        `    ${String(a.reason)}; expires ${String(a.expiresAt)}${decisions.length ? `; ${decisions.join(', ')}` : ''}`
+      );
+    }
+  });
+  for (const verb of ['approve', 'deny'] as const) {
+    adminOptions(
+      approvals
+        .command(verb)
+        .description(`${verb} a held call`)
+        .argument('<id>')
+        .option('--note <text>', 'a note for the audit record')
+    ).action(async (id: string, opts: { url: string; token?: string; note?: string }) => {
+      const held = await adminCall(
+        opts,
+        `/approvals/${encodeURIComponent(id)}/${verb}`,
+        opts.note ? { note: opts.note } : {}
+      );
+      out(`${id}: ${String(held.status)}`);
+    });
+  }
 
   const token = program.command('token').description('manage hashed, scoped bearer tokens');
   const fileOptions = (cmd: Command) =>

@@ -47,6 +47,16 @@ export const ERRORS = {
     message: 'denied by policy: session call limit reached',
     fix: 'A rule caps calls per session (`max_calls_per_session`); start a new session or raise the cap.'
   },
+  approval_denied: {
+    rpc: -32061,
+    message: 'approval denied',
+    fix: 'A person refused the call (or the agent went away while it waited); the audit record says who.'
+  },
+  approval_timeout: {
+    rpc: -32062,
+    message: 'approval timed out',
+    fix: 'Nobody decided within approvals.timeout_s; ask an approver to watch the console, or raise the timeout.'
+  },
   risk_budget: {
     rpc: -32060,
     message: 'denied by policy: session risk budget exhausted',

@@ -1,19 +1,254 @@
 /**
- * Approval holds. A call whose decision is `approval` needs a person to say yes. Until a reviewer
- * channel is configured, such a call is refused with `approval_required` — never silently allowed.
+ * Human approval of risky calls. A call whose decision is `approval` is parked with its full
+ * context while the agent's request stays open (progress notifications keep clients from timing
+ * out); people decide in the console, the CLI or the admin API; enough approvals release it, one
+ * denial or the timeout refuses it. Nobody approves their own call, and only approver roles count.
+ * On approval the call is decided again against the current policy before it runs.
  */
-import type { Stage } from '../core/pipeline.js';
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import type { Identity } from '../auth/index.js';
+import type { CallContext, Stage } from '../core/pipeline.js';
 import { GatewayError } from '../errors.js';
+import type { Decision } from '../policy/index.js';
 
-export function approvalStage(): Stage {
+export type HeldStatus = 'pending' | 'approved' | 'denied' | 'expired' | 'cancelled';
+
+export interface ApprovalDecision {
+  by: string;
+  decision: 'approve' | 'deny';
+  at: string;
+  note?: string;
+}
+
+export interface HeldCall {
+  id: string;
+  status: HeldStatus;
+  createdAt: string;
+  expiresAt: string;
+  decidedAt?: string;
+  identity: string;
+  roles: string[];
+  agent?: string;
+  session: string;
+  server: string;
+  tool: string;
+  name: string;
+  arguments: unknown;
+  rules: string[];
+  reason: string;
+  risk: number;
+  policyVersion: string;
+  required: number;
+  approverRoles: string[];
+  decisions: ApprovalDecision[];
+}
+
+export interface ApprovalSettings {
+  timeout_s: number;
+  approvers: number;
+  approver_roles: string[];
+  progress_interval_s: number;
+  webhook?: { url: string; headers: Record<string, string> };
+}
+
+export class ApprovalRefused extends Error {
+  constructor(
+    readonly status: 403 | 404 | 409,
+    message: string
+  ) {
+    super(message);
+    this.name = 'ApprovalRefused';
+  }
+}
+
+export interface ApprovalQueue {
+  list(status?: 'pending' | 'decided' | 'all'): HeldCall[];
+  get(id: string): HeldCall | undefined;
+  decide(id: string, approver: Identity, decision: 'approve' | 'deny', note?: string): HeldCall;
+  /** `held` when a call is parked, `changed` when its status or decisions change. */
+  readonly events: EventEmitter;
+  /** Park a call; resolves with its final status. */
+  hold(
+    call: Omit<HeldCall, 'id' | 'status' | 'createdAt' | 'expiresAt' | 'decisions'>,
+    timeoutMs: number,
+    signal?: AbortSignal
+  ): {
+    held: HeldCall;
+    done: Promise<HeldStatus>;
+  };
+  close(): void;
+}
+
+const KEEP_DECIDED = 1000;
+
+export function createApprovalQueue(log: Logger, settings: ApprovalSettings): ApprovalQueue {
+  const calls = new Map<string, HeldCall>();
+  const waiters = new Map<string, { resolve: (s: HeldStatus) => void; timer: NodeJS.Timeout }>();
+  const events = new EventEmitter();
+  events.setMaxListeners(0);
+
+  const finish = (held: HeldCall, status: HeldStatus) => {
+    if (held.status !== 'pending') return;
+    held.status = status;
+    held.decidedAt = new Date().toISOString();
+    const w = waiters.get(held.id);
+    if (w) {
+      clearTimeout(w.timer);
+      waiters.delete(held.id);
+      w.resolve(status);
+    }
+    events.emit('changed', held);
+    // Keep a bounded history of decided calls for the console.
+    const decided = [...calls.values()].filter((c) => c.status !== 'pending');
+    for (const c of decided.slice(0, Math.max(0, decided.length - KEEP_DECIDED))) calls.delete(c.id);
+  };
+
+  const notifyWebhook = (held: HeldCall) => {
+    const hook = settings.webhook;
+    if (!hook) return;
+    const body = JSON.stringify({ type: 'approval.requested', approval: held });
+    fetch(hook.url, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', ...hook.headers },
+      body,
+      signal: AbortSignal.timeout(5000)
+    })
+      .then((res) => {
+        if (!res.ok)
+          log.warn({ status: res.status, approval: held.id }, 'approval webhook answered with an error');
+      })
+      .catch((err: Error) => log.warn({ err: err.message, approval: held.id }, 'approval webhook failed'));
+  };
+
+  return {
+    events,
+    list(status = 'pending') {
+      const all = [...calls.values()].reverse();
+      if (status === 'all') return all;
+      return all.filter((c) => (status === 'pending' ? c.status === 'pending' : c.status !== 'pending'));
+    },
+    get: (id) => calls.get(id),
+    decide(id, approver, decision, note) {
+      const held = calls.get(id);
+      if (!held) throw new ApprovalRefused(404, `no held call ${id}`);
+      if (held.status !== 'pending') throw new ApprovalRefused(409, `call ${id} is already ${held.status}`);
+      if (approver.id === held.identity) throw new ApprovalRefused(403, 'nobody can approve their own call');
+      if (!approver.roles.some((r) => held.approverRoles.includes(r))) {
+        throw new ApprovalRefused(403, `approving needs one of the roles ${held.approverRoles.join(', ')}`);
+      }
+      if (held.decisions.some((d) => d.by === approver.id)) {
+        throw new ApprovalRefused(409, `${approver.id} has already decided on ${id}`);
+      }
+      held.decisions.push({
+        by: approver.id,
+        decision,
+        at: new Date().toISOString(),
+        ...(note ? { note: note.slice(0, 500) } : {})
+      });
+      log.info({ approval: id, by: approver.id, decision }, 'approval decision');
+      if (decision === 'deny') finish(held, 'denied');
+      else if (held.decisions.filter((d) => d.decision === 'approve').length >= held.required)
+        finish(held, 'approved');
+      else events.emit('changed', held);
+      return held;
+    },
+    hold(call, timeoutMs, signal) {
+      const now = Date.now();
+      const held: HeldCall = {
+        ...call,
+        id: `apr_${randomBytes(8).toString('hex')}`,
+        status: 'pending',
+        createdAt: new Date(now).toISOString(),
+        expiresAt: new Date(now + timeoutMs).toISOString(),
+        decisions: []
+      };
+      calls.set(held.id, held);
+      const done = new Promise<HeldStatus>((resolve) => {
+        const timer = setTimeout(() => finish(held, 'expired'), timeoutMs);
+        waiters.set(held.id, { resolve, timer });
+      });
+      signal?.addEventListener('abort', () => finish(held, 'cancelled'), { once: true });
+      events.emit('held', held);
+      log.info({ approval: held.id, identity: held.identity, tool: held.name }, 'call held for approval');
+      notifyWebhook(held);
+      return { held, done };
+    },
+    close() {
+      for (const held of calls.values()) finish(held, 'cancelled');
+    }
+  };
+}
+
+export interface ApprovalStageOptions {
+  queue: ApprovalQueue;
+  settings: ApprovalSettings;
+  /** Decide the call again with the current policy, leaving out what this call already consumed. */
+  redecide(ctx: CallContext): { decision: Decision; version: string };
+}
+
+export function approvalStage(options: ApprovalStageOptions): Stage {
+  const { queue, settings } = options;
   return {
     name: 'approval',
-    run(ctx) {
-      if (ctx.decision?.effect !== 'approval') return;
-      throw new GatewayError(
-        'approval_required',
-        `${ctx.decision.reason}; no approval channel is configured, so the call is refused`
+    async run(ctx) {
+      const decision = ctx.decision;
+      if (decision?.effect !== 'approval') return;
+      const identity = ctx.session.identity;
+      const { held, done } = queue.hold(
+        {
+          identity: identity.id,
+          roles: identity.roles,
+          ...(identity.agent ? { agent: identity.agent } : {}),
+          session: ctx.session.id,
+          server: ctx.server!,
+          tool: ctx.tool!,
+          name: ctx.name,
+          arguments: ctx.args,
+          rules: decision.rules,
+          reason: decision.reason,
+          risk: decision.risk,
+          policyVersion: ctx.policyVersion ?? '',
+          required: Math.max(1, settings.approvers),
+          approverRoles: settings.approver_roles
+        },
+        settings.timeout_s * 1000,
+        ctx.signal
       );
+      ctx.approval = held;
+      // Keep the agent's request alive: clients reset their timeout on progress.
+      const started = Date.now();
+      const ticker = setInterval(() => {
+        ctx.onprogress?.({
+          progress: Math.round((Date.now() - started) / 1000),
+          total: settings.timeout_s,
+          message: `waiting for approval (${held.id})`
+        });
+      }, settings.progress_interval_s * 1000);
+      let status: HeldStatus;
+      try {
+        status = await done;
+      } finally {
+        clearInterval(ticker);
+      }
+      if (status === 'denied') {
+        const by = held.decisions.find((d) => d.decision === 'deny')?.by ?? 'unknown';
+        throw new GatewayError('approval_denied', `${held.id} denied by ${by}`);
+      }
+      if (status === 'expired')
+        throw new GatewayError('approval_timeout', `${held.id} not decided within ${settings.timeout_s} s`);
+      if (status === 'cancelled')
+        throw new GatewayError('approval_denied', `${held.id} cancelled: the agent went away`);
+      // Approved: the policy may have changed while the call waited.
+      const again = options.redecide(ctx);
+      ctx.policyVersion = again.version;
+      if (again.decision.effect === 'deny') {
+        throw new GatewayError(
+          again.decision.code ?? 'policy_denied',
+          `${held.id} approved, but the policy changed while it waited: ${again.decision.reason}`
+        );
+      }
     }
   };
 }

@@ -1,116 +1,106 @@
 /**
- * The audit log: one JSON line per call, per denied call and per listing, appended to a file.
- * Each line is written with a single append so a crash never leaves a half-written record in the
- * middle of the file. The schema is versioned (`v`) and documented in docs/audit.md.
+ * The audit log: one hash-chained JSON record per call, per denied call and per listing. Sinks: a
+ * durable file (fsync policy, rotation, checkpoints, crash repair; ./file-sink.ts), a stream for
+ * container logs (stdout/stderr), and memory (tests; audit disabled keeps nothing). The verifier
+ * (./verify.ts) checks a log and names the first bad record. The format is described in
+ * ./AUDIT.md; the schema is versioned (`v`).
  */
-import { mkdirSync, openSync, writeSync, closeSync, fsyncSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { randomUUID } from 'node:crypto';
+import { writeSync } from 'node:fs';
+import { genesis, nextRecord } from './chain.js';
+import type { AuditInput, AuditRecord, AuditSink, ChainHead } from './types.js';
 
-export const AUDIT_SCHEMA_VERSION = 1;
+export {
+  AUDIT_SCHEMA_VERSION,
+  type AuditEvent,
+  type AuditInput,
+  type AuditRecord,
+  type AuditRepair,
+  type AuditSink,
+  type ChainHead
+} from './types.js';
+export { canonicalJson } from './canonical.js';
+export { GENESIS_HASH, RECORD_DOMAIN } from './chain.js';
+export { CHECKPOINT_DOMAIN, generateAuditKeyPair, type Checkpoint } from './checkpoints.js';
+export {
+  createFileAuditSink,
+  listAuditFiles,
+  type FileAuditSink,
+  type FileAuditSinkOptions
+} from './file-sink.js';
+export {
+  formatVerifyReport,
+  verifyAuditLog,
+  type VerifyOptions,
+  type VerifyProblem,
+  type VerifyReason,
+  type VerifyReport
+} from './verify.js';
+export { redactArguments, type ArgumentsMode } from './redact.js';
 
-export type AuditEvent =
-  | 'tools/call'
-  | 'tools/list'
-  | 'prompts/get'
-  | 'prompts/list'
-  | 'resources/read'
-  | 'resources/list'
-  | 'resources/templates/list'
-  | 'completion/complete'
-  | 'session/open'
-  | 'session/close'
-  | 'auth/failure'
-  | 'config/reload';
-
-export interface AuditRecord {
-  v: number;
-  id: string;
-  time: string;
-  event: AuditEvent;
-  identity?: string;
-  /** OAuth: the client acting for the user. */
-  agent?: string;
-  /** How the caller authenticated: stdio, token or oauth. */
-  auth?: string;
-  roles?: string[];
-  session?: string;
-  transport?: string;
-  server?: string;
-  tool?: string;
-  /** The name the agent used (`server__tool`). */
-  name?: string;
-  /** For resources/read: the URI the agent used. */
-  uri?: string;
-  arguments?: unknown;
-  decision?: 'allow' | 'deny' | 'approval';
-  code?: string;
-  rules?: string[];
-  reason?: string;
-  outcome?: 'ok' | 'denied' | 'tool_error' | 'error';
-  error?: string;
-  latency_ms?: number;
-  upstream_ms?: number;
-  count?: number;
-  /** Hash of the policy that decided. */
-  policy_version?: string;
-  /** What observe-mode rules would have decided, when that differs from the decision. */
-  observed?: { effect: string; code?: string; reason: string; rules: string[] };
-  /** Risk this call added, and the session's risk after it. */
-  risk?: number;
-  session_risk?: number;
-  /** For auth failures: the remote address. */
-  source?: string;
-  /** For auth failures: the id of the token presented, when known (never the token). */
-  token_id?: string;
-}
-
-export type AuditInput = Omit<AuditRecord, 'v' | 'id' | 'time'>;
-
-export interface AuditSink {
-  write(record: AuditInput): AuditRecord;
-  close(): Promise<void>;
-}
-
-/** Appends JSON lines to `path`, flushed to the OS on every record. */
-export function createFileAuditSink(path: string, options: { fsync?: boolean } = {}): AuditSink {
-  mkdirSync(dirname(path), { recursive: true });
-  let fd: number | undefined = openSync(path, 'a', 0o600);
+/** Keeps records in memory (tests, and audit explicitly disabled keeps nothing); chained like a file. */
+export function createMemoryAuditSink(
+  keep = true
+): AuditSink & { records: AuditRecord[]; head(): ChainHead } {
+  const records: AuditRecord[] = [];
+  let head = genesis();
   return {
+    records,
     write(input) {
-      const record: AuditRecord = {
-        v: AUDIT_SCHEMA_VERSION,
-        id: randomUUID(),
-        time: new Date().toISOString(),
-        ...input
-      };
-      if (fd === undefined) throw new Error('audit log is closed');
-      writeSync(fd, JSON.stringify(record) + '\n');
-      if (options.fsync) fsyncSync(fd);
+      const { record } = nextRecord(input, head);
+      head = { seq: record.seq, hash: record.hash };
+      if (keep) records.push(record);
       return record;
     },
+    head: () => ({ ...head }),
+    async close() {}
+  };
+}
+
+export interface StreamAuditSinkOptions {
+  /** Continue an existing chain (default: a new chain from seq 1). */
+  start?: ChainHead;
+}
+
+/**
+ * Writes chained JSON lines to a file descriptor (2 for stderr, 1 for stdout), for container logs:
+ * one synchronous write per record, no fsync (a pipe has none). Never use stdout with the stdio
+ * transport: stdout is the MCP protocol channel there. Each process starts a new chain (seq 1) unless
+ * `start` is given, so a log collector sees one chain per process run.
+ */
+export function createStreamAuditSink(
+  fd: number,
+  options: StreamAuditSinkOptions = {}
+): AuditSink & { head(): ChainHead } {
+  let head = options.start ? { ...options.start } : genesis();
+  let closed = false;
+  return {
+    write(input) {
+      if (closed) throw new Error('audit stream is closed');
+      const { record, line } = nextRecord(input, head);
+      writeFully(fd, Buffer.from(line));
+      head = { seq: record.seq, hash: record.hash };
+      return record;
+    },
+    head: () => ({ ...head }),
     async close() {
-      if (fd !== undefined) closeSync(fd);
-      fd = undefined;
+      closed = true;
     }
   };
 }
 
-/** Keeps records in memory (tests, and audit explicitly disabled keeps nothing). */
-export function createMemoryAuditSink(keep = true): AuditSink & { records: AuditRecord[] } {
-  const records: AuditRecord[] = [];
-  return {
-    records,
-    write(input) {
-      const record: AuditRecord = {
-        v: AUDIT_SCHEMA_VERSION,
-        id: randomUUID(),
-        time: new Date().toISOString(),
-        ...input
-      };
-      if (keep) records.push(record);
-      return record;
-    },
-    async close() {}
-  };
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+/** A whole buffer to a descriptor that may be a non-blocking pipe (EAGAIN: wait a moment, retry). */
+function writeFully(fd: number, data: Buffer): void {
+  let done = 0;
+  let waits = 0;
+  while (done < data.length) {
+    try {
+      done += writeSync(fd, data, done, data.length - done);
+      waits = 0;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN' || ++waits > 5000) throw err;
+      Atomics.wait(pause, 0, 0, 1);
+    }
+  }
 }

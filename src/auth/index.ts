@@ -216,7 +216,7 @@ export function createAuthenticator(
     admit(identity) {
       const limit = auth.rate_limit;
       if (!limit) return true;
-      const key = `${identity.method}:${identity.tokenId ?? identity.id}`;
+      const key = `${identity.method}:${identity.id}`;
       const t = now();
       const w = windows.get(key);
       if (!w || t - w.start >= limit.window_ms) {

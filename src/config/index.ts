@@ -184,6 +184,21 @@ function build(
   }
   const validation = (data.validation ?? {}) as { arguments?: boolean };
   const metrics = (data.metrics ?? {}) as { enabled?: boolean; token?: string; roles?: string[] };
+  const approvals = (data.approvals ?? {}) as Partial<GatewayConfig['approvals']> & {
+    webhook?: { url: string; headers?: Record<string, string> };
+  };
+  const admin = (data.admin ?? {}) as {
+    enabled?: boolean;
+    token?: string;
+    identity?: string;
+    roles?: string[];
+  };
+  if (admin.token !== undefined && admin.token.length < 16) {
+    issues.push(issueAt(src, ['admin', 'token'], 'tokens must be at least 16 characters'));
+  }
+  if (approvals.webhook && !/^https?:\/\//.test(approvals.webhook.url)) {
+    issues.push(issueAt(src, ['approvals', 'webhook', 'url'], 'expected an http(s) URL'));
+  }
   if (metrics.token !== undefined && metrics.token.length < 16) {
     issues.push(issueAt(src, ['metrics', 'token'], 'tokens must be at least 16 characters'));
   }
@@ -236,6 +251,21 @@ function build(
       enabled: metrics.enabled ?? true,
       ...(metrics.token ? { token_sha256: hashToken(metrics.token) } : {}),
       roles: metrics.roles ?? ['admin']
+    },
+    approvals: {
+      timeout_s: approvals.timeout_s ?? 300,
+      approvers: approvals.approvers ?? 1,
+      approver_roles: approvals.approver_roles ?? ['admin'],
+      progress_interval_s: approvals.progress_interval_s ?? 5,
+      ...(approvals.webhook
+        ? { webhook: { url: approvals.webhook.url, headers: approvals.webhook.headers ?? {} } }
+        : {})
+    },
+    admin: {
+      enabled: admin.enabled ?? true,
+      ...(admin.token ? { token_sha256: hashToken(admin.token) } : {}),
+      identity: admin.identity ?? 'admin',
+      roles: admin.roles ?? ['admin']
     },
     policy: {
       mode: policy.mode ?? 'enforce',

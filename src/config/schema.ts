@@ -288,6 +288,46 @@ export const configSchema = {
         }
       }
     },
+    approvals: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'How calls that need approval wait and who may decide.',
+      properties: {
+        timeout_s: {
+          type: 'integer',
+          minimum: 1,
+          description: 'Refuse the call after this long (default 300).'
+        },
+        approvers: { type: 'integer', minimum: 1, description: 'Distinct approvals needed (default 1).' },
+        approver_roles: { ...stringList, description: 'Roles that may decide (default [admin]).' },
+        progress_interval_s: {
+          type: 'integer',
+          minimum: 1,
+          description: 'Progress notifications while waiting (default 5).'
+        },
+        webhook: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['url'],
+          description: 'POSTed a JSON announcement of each new held call.',
+          properties: { url: { type: 'string' }, headers: stringMap }
+        }
+      }
+    },
+    admin: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'The admin API (/admin/api) and console (/admin).',
+      properties: {
+        enabled: { type: 'boolean' },
+        token: { type: 'string', description: 'An admin token, normally ${ENV}; at least 16 characters.' },
+        identity: { type: 'string', description: 'Who the admin token is (default admin).' },
+        roles: {
+          ...stringList,
+          description: 'Roles whose gateway tokens may use the admin API (default [admin]).'
+        }
+      }
+    },
     metrics: {
       type: 'object',
       additionalProperties: false,

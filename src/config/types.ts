@@ -145,6 +145,14 @@ export interface GatewayConfig {
   security: { check_permissions: boolean };
   validation: { arguments: boolean };
   metrics: { enabled: boolean; token_sha256?: string; roles: string[] };
+  approvals: {
+    timeout_s: number;
+    approvers: number;
+    approver_roles: string[];
+    progress_interval_s: number;
+    webhook?: { url: string; headers: Record<string, string> };
+  };
+  admin: { enabled: boolean; token_sha256?: string; identity: string; roles: string[] };
   policy: PolicySettings;
   rules: RuleConfig[];
 }

@@ -4,13 +4,15 @@
  * here, in the pipeline, and every call ends in one audit record.
  */
 import { createHash } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Logger } from 'pino';
-import { approvalStage } from '../approval/index.js';
+import { approvalStage, createApprovalQueue, type ApprovalQueue } from '../approval/index.js';
 import {
   createFileAuditSink,
   createMemoryAuditSink,
   type AuditInput,
+  type AuditRecord,
   type AuditSink
 } from '../audit/index.js';
 import { createAuthenticator, type Authenticator, type Identity } from '../auth/index.js';
@@ -22,7 +24,7 @@ import { createRateStore, limitsStage } from '../limits/index.js';
 import { createMetrics, type Metrics } from '../metrics/index.js';
 import { createRiskModel } from '../limits/risk.js';
 import { compilePolicy, type Policy } from '../policy/index.js';
-import { policyStage } from '../policy/stage.js';
+import { policyInputOf, policyStage } from '../policy/stage.js';
 import { Upstream, type UpstreamTool } from '../upstream/index.js';
 import { upstreamStage } from '../upstream/stage.js';
 import { createArgumentValidator, validateStage } from '../validate/index.js';
@@ -47,12 +49,30 @@ export interface ListedTool extends UpstreamTool {
   name: string;
 }
 
+export interface ToolInventoryEntry {
+  server: string;
+  name: string;
+  exposed: string;
+  description?: string;
+  status: 'pinned' | 'new' | 'changed' | 'blocked' | 'unavailable';
+  findings: unknown[];
+  hash?: string;
+  pinnedAt?: string;
+  error?: string;
+}
+
 export interface Gateway {
   readonly config: GatewayConfig;
   readonly auth: Authenticator;
   readonly sessions: SessionStore;
   readonly upstreams: ReadonlyMap<string, Upstream>;
   readonly metrics: Metrics;
+  readonly approvals: ApprovalQueue;
+  /** Audit records as they are written, and the most recent ones. */
+  readonly events: EventEmitter;
+  recentAudit(): readonly AuditRecord[];
+  /** Calls, denials and approvals per minute, oldest first. */
+  stats(minutes: number): Array<{ minute: string; calls: number; denials: number; approvals: number }>;
   policy(): { policy: Policy; version: string };
   /**
    * Swap in the policy of a new, already validated config, atomically: calls in flight finish
@@ -84,6 +104,8 @@ export interface Gateway {
    * the transport can answer 403 insufficient_scope before the call starts.
    */
   preflight(identity: Identity, message: unknown): Promise<string | undefined>;
+  /** Every upstream tool with what the gateway knows about it (for the console and admin API). */
+  toolInventory(): Promise<ToolInventoryEntry[]>;
   /** Record an event that happened outside a call (auth failures, session lifecycle). */
   audit(record: AuditInput): void;
   close(): Promise<void>;
@@ -124,10 +146,30 @@ export function createGateway(options: GatewayOptions): Gateway {
       [...upstreams.values()].map((u) => ({ name: u.name, state: u.state, restarts: u.restarts })),
     sessions: () => sessions.size()
   });
+  const approvals = createApprovalQueue(log.child({ stage: 'approval' }), config.approvals);
+  const recent: AuditRecord[] = [];
+  const RECENT_LIMIT = 5000;
+  const events = new EventEmitter();
+  events.setMaxListeners(0);
+  const perMinute = new Map<number, { calls: number; denials: number; approvals: number }>();
+  const count = (record: AuditInput) => {
+    if (record.event !== 'tools/call') return;
+    const minute = Math.floor(Date.now() / 60_000);
+    const bucket = perMinute.get(minute) ?? { calls: 0, denials: 0, approvals: 0 };
+    bucket.calls++;
+    if (record.outcome === 'denied') bucket.denials++;
+    if (record.decision === 'approval') bucket.approvals++;
+    perMinute.set(minute, bucket);
+    if (perMinute.size > 1500) for (const k of perMinute.keys()) if (k < minute - 1440) perMinute.delete(k);
+  };
   const writeAudit = (record: AuditInput) => {
     metrics.record(record);
+    count(record);
     try {
-      auditSink.write(record);
+      const written = auditSink.write(record);
+      recent.push(written);
+      if (recent.length > RECENT_LIMIT) recent.splice(0, recent.length - RECENT_LIMIT);
+      if (events.listenerCount('audit') > 0) events.emit('audit', written);
     } catch (err) {
       // The audit log is part of enforcement: if it cannot be written, say so loudly.
       log.error({ err: (err as Error).message }, 'audit write failed');
@@ -184,7 +226,21 @@ export function createGateway(options: GatewayOptions): Gateway {
     scope,
     validateStage(validator, config.validation.arguments),
     limitsStage(rates, { current: (s, n) => risk.current(s, n), add: (s, a, n) => risk.add(s, a, n) }),
-    approvalStage(),
+    approvalStage({
+      queue: approvals,
+      settings: config.approvals,
+      redecide: (ctx) => {
+        const spent = new Set(ctx.decision!.counters.filter((c) => c.kind === 'session').map((c) => c.key));
+        const now = Date.now();
+        const decision = current.policy.decide({
+          ...policyInputOf(ctx),
+          now,
+          risk: Math.max(0, risk.current(ctx.session, now) - ctx.decision!.risk),
+          sessionCount: (key) => (ctx.session.counts.get(key) ?? 0) - (spent.has(key) ? 1 : 0)
+        });
+        return { decision, version: current.version };
+      }
+    }),
     upstreamStage()
   ];
 
@@ -242,6 +298,18 @@ export function createGateway(options: GatewayOptions): Gateway {
     sessions,
     upstreams,
     metrics,
+    approvals,
+    events,
+    recentAudit: () => recent,
+    stats(minutes) {
+      const now = Math.floor(Date.now() / 60_000);
+      const out = [];
+      for (let m = now - minutes + 1; m <= now; m++) {
+        const b = perMinute.get(m) ?? { calls: 0, denials: 0, approvals: 0 };
+        out.push({ minute: new Date(m * 60_000).toISOString(), ...b });
+      }
+      return out;
+    },
     policy: () => current,
 
     reloadPolicy(next) {
@@ -439,9 +507,40 @@ export function createGateway(options: GatewayOptions): Gateway {
       }
     },
 
+    async toolInventory() {
+      const out: ToolInventoryEntry[] = [];
+      await Promise.all(
+        [...upstreams.values()].map(async (up) => {
+          try {
+            for (const t of await up.listTools()) {
+              out.push({
+                server: up.name,
+                name: t.name,
+                exposed: joinName(up.name, t.name),
+                ...(t.description ? { description: t.description } : {}),
+                status: 'new',
+                findings: []
+              });
+            }
+          } catch (err) {
+            out.push({
+              server: up.name,
+              name: '*',
+              exposed: `${up.name}__*`,
+              status: 'unavailable',
+              findings: [],
+              error: err instanceof GatewayError ? err.detail : (err as Error).message
+            });
+          }
+        })
+      );
+      return out.sort((a, b) => a.exposed.localeCompare(b.exposed));
+    },
+
     audit: (record) => writeAudit(record),
 
     async close() {
+      approvals.close();
       tokenWatch?.close();
       await Promise.all([...upstreams.values()].map((u) => u.close()));
       await auditSink.close();
@@ -485,11 +584,22 @@ export function createGateway(options: GatewayOptions): Gateway {
         ...(ctx.server ? { server: ctx.server } : {}),
         ...(ctx.tool ? { tool: ctx.tool } : {}),
         arguments: args,
-        decision: denied
-          ? gw.code === 'approval_required'
+        decision:
+          ctx.approval || gw?.code === 'approval_required'
             ? 'approval'
-            : 'deny'
-          : (decided?.effect ?? 'deny'),
+            : denied
+              ? 'deny'
+              : (decided?.effect ?? 'deny'),
+        ...(ctx.approval
+          ? {
+              approval: {
+                id: ctx.approval.id,
+                status: ctx.approval.status,
+                decisions: ctx.approval.decisions,
+                ...(ctx.approval.decidedAt ? { decided_at: ctx.approval.decidedAt } : {})
+              }
+            }
+          : {}),
         ...(decided ? { rules: decided.rules } : {}),
         ...(gw ? { code: gw.code, reason: gw.detail } : decided ? { reason: decided.reason } : {}),
         ...(ctx.policyVersion ? { policy_version: ctx.policyVersion } : {}),

@@ -3,6 +3,7 @@
  * context, adds what it is responsible for, and either returns or throws a GatewayError to stop
  * the call. Stages never reach into each other.
  */
+import type { HeldCall } from '../approval/index.js';
 import type { Decision } from '../policy/index.js';
 import type { Session } from './session.js';
 import type { Upstream, UpstreamTool } from '../upstream/index.js';
@@ -24,6 +25,8 @@ export interface CallContext {
   policyVersion?: string;
   result?: unknown;
   upstreamMs?: number;
+  /** Set while and after the call waits for approval. */
+  approval?: HeldCall;
 }
 
 export interface Stage {

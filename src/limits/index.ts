@@ -15,25 +15,28 @@ export interface RateStore {
   peek(key: string, max: number, windowMs: number, now: number): boolean;
 }
 
-/** Fixed windows in memory, bounded in size. */
+/**
+ * Fixed windows in memory, bounded in size. When the table is full of live windows, a new key is
+ * refused rather than anyone's window dropped: a flood of new keys must not reset other limits.
+ */
 export function createRateStore(maxKeys = 100_000): RateStore {
-  const windows = new Map<string, { start: number; count: number }>();
+  const windows = new Map<string, { start: number; count: number; windowMs: number }>();
   const fresh = (key: string, windowMs: number, now: number) => {
     const w = windows.get(key);
     if (w && now - w.start < windowMs) return w;
-    if (windows.size >= maxKeys) {
-      for (const [k, v] of windows) if (now - v.start >= windowMs) windows.delete(k);
-      if (windows.size >= maxKeys) windows.clear();
+    if (!w && windows.size >= maxKeys) {
+      for (const [k, v] of windows) if (now - v.start >= v.windowMs) windows.delete(k);
+      if (windows.size >= maxKeys) return undefined;
     }
-    const next = { start: now, count: 0 };
+    const next = { start: now, count: 0, windowMs };
     windows.set(key, next);
     return next;
   };
   return {
-    peek: (key, max, windowMs, now) => fresh(key, windowMs, now).count < max,
+    peek: (key, max, windowMs, now) => (fresh(key, windowMs, now)?.count ?? max) < max,
     take(key, max, windowMs, now) {
       const w = fresh(key, windowMs, now);
-      if (w.count >= max) return false;
+      if (!w || w.count >= max) return false;
       w.count++;
       return true;
     }
@@ -47,7 +50,8 @@ function scopeKey(
 ): string {
   if (scope === 'global') return '*';
   if (scope === 'session') return `s:${sessionId}`;
-  return `i:${identity.method}:${identity.tokenId ?? identity.id}`;
+  // Per identity: every session and every credential of the same caller share one budget.
+  return `i:${identity.method}:${identity.id}`;
 }
 
 export function limitsStage(rates: RateStore, risk: RiskModel): Stage {

@@ -87,6 +87,34 @@ function localClock(timeZone: string): (now: number) => { day: number; minute: n
 
 export type TimeSpec = NonNullable<RuleConfig['time']>;
 
+const DAY_NAMES = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'];
+
+/** `mon` or `monday` (any case) to 1; anything else is not a day. */
+function dayIndex(name: string): number | undefined {
+  const n = name.toLowerCase();
+  const i = DAY_NAMES.findIndex((full) => n === full || n === full.slice(0, 3));
+  return i === -1 ? undefined : i;
+}
+
+function hoursOf(text: string): [number, number] | undefined {
+  const parts = text.split('-');
+  if (parts.length !== 2) return undefined;
+  const a = minutesOf(parts[0]!);
+  const b = minutesOf(parts[1]!);
+  return a === undefined || b === undefined ? undefined : [a, b];
+}
+
+function validDate(text: string): boolean {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
+  if (!m) return false;
+  const d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
+  return (
+    d.getUTCFullYear() === Number(m[1]) &&
+    d.getUTCMonth() === Number(m[2]) - 1 &&
+    d.getUTCDate() === Number(m[3])
+  );
+}
+
 export function timeProblems(spec: TimeSpec): Array<{ path: string[]; message: string }> {
   const problems: Array<{ path: string[]; message: string }> = [];
   try {
@@ -95,23 +123,20 @@ export function timeProblems(spec: TimeSpec): Array<{ path: string[]; message: s
     problems.push({ path: ['timezone'], message: `unknown time zone "${spec.timezone}"` });
   }
   for (const d of spec.days ?? []) {
-    if (!DAYS.includes(d.toLowerCase().slice(0, 3) as (typeof DAYS)[number]) || d.length < 3) {
+    if (dayIndex(d) === undefined) {
       problems.push({
         path: ['days'],
         message: `unknown day "${d}" (use mon, tue, wed, thu, fri, sat, sun)`
       });
     }
   }
-  if (spec.hours !== undefined) {
-    const [a, b] = spec.hours.split('-');
-    if (a === undefined || b === undefined || minutesOf(a) === undefined || minutesOf(b) === undefined) {
-      problems.push({ path: ['hours'], message: 'expected "HH:MM-HH:MM", e.g. "09:00-17:30"' });
-    }
+  if (spec.hours !== undefined && hoursOf(spec.hours) === undefined) {
+    problems.push({ path: ['hours'], message: 'expected "HH:MM-HH:MM", e.g. "09:00-17:30"' });
   }
   for (const key of ['from', 'until'] as const) {
     const v = spec[key];
-    if (v !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(v)) {
-      problems.push({ path: [key], message: 'expected a date YYYY-MM-DD (in the rule time zone)' });
+    if (v !== undefined && !validDate(v)) {
+      problems.push({ path: [key], message: 'expected a calendar date YYYY-MM-DD (in the rule time zone)' });
     }
   }
   return problems;
@@ -122,17 +147,12 @@ export function timeProblems(spec: TimeSpec): Array<{ path: string[]; message: s
  * works too) and a date range, all in the rule's time zone (default UTC), so DST is the zone's.
  */
 export function compileTime(spec: TimeSpec): Condition {
+  const problems = timeProblems(spec);
+  if (problems.length > 0)
+    throw new Error(`invalid time window: ${problems.map((p) => p.message).join('; ')}`);
   const clock = localClock(spec.timezone ?? 'UTC');
-  const days = spec.days
-    ? new Set(spec.days.map((d) => DAYS.indexOf(d.toLowerCase().slice(0, 3) as never)))
-    : undefined;
-  let start: number | undefined;
-  let end: number | undefined;
-  if (spec.hours) {
-    const [a, b] = spec.hours.split('-') as [string, string];
-    start = minutesOf(a);
-    end = minutesOf(b);
-  }
+  const days = spec.days ? new Set(spec.days.map((d) => dayIndex(d)!)) : undefined;
+  const [start, end] = spec.hours ? hoursOf(spec.hours)! : [undefined, undefined];
   return {
     kind: 'time',
     text: `time ${[
@@ -177,6 +197,8 @@ export type AfterSpec = NonNullable<RuleConfig['after']>;
 export function compileAfter(spec: AfterSpec): Condition {
   const matchers = spec.tools.map(callGlob);
   const windowMs = spec.within !== undefined ? durationMs(spec.within) : undefined;
+  if (spec.within !== undefined && windowMs === undefined)
+    throw new Error(`invalid duration "${spec.within}"`);
   const min = spec.min_count ?? 1;
   return {
     kind: 'after',
@@ -238,14 +260,29 @@ function argAt(args: Record<string, unknown>, path: string): unknown {
   return v;
 }
 
+/** JSON with object keys sorted, so `{a, b}` and `{b, a}` compare equal. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const keys = Object.keys(value).sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
 function same(a: unknown, b: unknown): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
+  return canonicalJson(a) === canonicalJson(b);
+}
+
+function kind(v: unknown): string {
+  return v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v;
 }
 
 /**
- * Comparisons on arguments: against a value (`value`) or another argument (`arg2`). Ordering ops
- * compare numbers with numbers and strings with strings only; an absent argument makes the
- * comparison false (so the rule does not apply).
+ * Comparisons on arguments: against a value (`value`) or another argument (`arg2`). An absent
+ * argument makes the comparison false. Values of different types (`"5000"` against 1000,
+ * `["prod"]` against `"prod"`) cannot be compared, and that fails closed: the rule grants nothing
+ * but still restricts, so a deny rule `amount gt 1000` also refuses `amount: "5000"`.
  */
 export function compileWhere(spec: WhereSpec): Condition {
   const op = spec.op as (typeof OPS)[number];
@@ -254,23 +291,32 @@ export function compileWhere(spec: WhereSpec): Condition {
     text: `where ${spec.arg} ${op} ${spec.arg2 !== undefined ? `args.${spec.arg2}` : JSON.stringify(spec.value)}`,
     test(input) {
       const left = argAt(input.args, spec.arg);
+      // Nothing to compare: the condition does not hold.
       if (left === undefined) return false;
       const right = spec.arg2 !== undefined ? argAt(input.args, spec.arg2) : spec.value;
       if (right === undefined) return false;
+      const mismatch = () =>
+        new Error(`argument "${spec.arg}" is a ${kind(left)}, not comparable with a ${kind(right)}`);
       switch (op) {
         case 'eq':
-          return same(left, right);
         case 'ne':
-          return !same(left, right);
+          if (kind(left) !== kind(right)) return mismatch();
+          return op === 'eq' ? same(left, right) : !same(left, right);
         case 'in':
-          return Array.isArray(right) && right.some((r) => same(left, r));
-        case 'not_in':
-          return Array.isArray(right) && !right.some((r) => same(left, r));
+        case 'not_in': {
+          if (!Array.isArray(right)) return new Error(`"${op}" needs a list`);
+          if (right.length > 0 && !right.some((r) => kind(r) === kind(left))) return mismatch();
+          const found = right.some((r) => same(left, r));
+          return op === 'in' ? found : !found;
+        }
         default: {
           const comparable =
-            (typeof left === 'number' && typeof right === 'number') ||
+            (typeof left === 'number' &&
+              typeof right === 'number' &&
+              Number.isFinite(left) &&
+              Number.isFinite(right)) ||
             (typeof left === 'string' && typeof right === 'string');
-          if (!comparable) return false;
+          if (!comparable) return mismatch();
           const l = left as number | string;
           const r = right as number | string;
           return op === 'lt' ? l < r : op === 'le' ? l <= r : op === 'gt' ? l > r : l >= r;

@@ -365,6 +365,7 @@ export function compilePolicy(
     };
     const counters: SessionCounter[] = [];
     let weight = found.toolRisk;
+    let observedWeight = 0;
     for (const rule of found.rules) {
       // Notes explain a decision; only build them when someone asked (explain), not per call.
       const notes: string[] = tracing ? [] : NO_NOTES;
@@ -450,8 +451,11 @@ export function compilePolicy(
         if (tracing) notes.push(`rate limit ${rule.config.rate_limit} per ${rule.rate.scope}`);
       }
       if (rule.risk > 0) {
-        weight += rule.risk;
-        if (tracing) notes.push(`adds risk ${rule.risk}`);
+        // An observe-mode rule's risk goes on record only; it neither counts nor is enforced.
+        if (rule.observe) observedWeight += rule.risk;
+        else weight += rule.risk;
+        if (tracing)
+          notes.push(`adds risk ${rule.risk}${rule.observe ? ' (observe mode: on record only)' : ''}`);
       }
       trace?.push({ rule: rule.key, index: rule.index, matched: true, notes });
     }
@@ -469,7 +473,12 @@ export function compilePolicy(
       observed: undefined
     };
     const nothingObserved =
-      enforcing && !observed.deny && !observed.constraint && !observed.limit && !observed.approval;
+      enforcing &&
+      observedWeight === 0 &&
+      !observed.deny &&
+      !observed.constraint &&
+      !observed.limit &&
+      !observed.approval;
     if (nothingObserved) return decision;
     const all: Restrictions = {
       deny: enforced.deny ?? observed.deny,
@@ -477,7 +486,7 @@ export function compilePolicy(
       limit: enforced.limit ?? observed.limit,
       approval: enforced.approval ?? observed.approval
     };
-    const full = combine(input, rs, granting, all, true, true, projected);
+    const full = combine(input, rs, granting, all, true, true, projected + observedWeight);
     if (full.effect !== actual.effect || full.code !== actual.code) decision.observed = full;
     return decision;
   };

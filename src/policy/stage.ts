@@ -1,8 +1,26 @@
 /** The policy stage: decide the call against the current policy; a denial stops the pipeline. */
-import type { Stage } from '../core/pipeline.js';
+import type { CallContext, Stage } from '../core/pipeline.js';
 import { GatewayError } from '../errors.js';
 import type { RiskModel } from '../limits/risk.js';
-import type { Policy } from './index.js';
+import type { Policy, PolicyInput } from './index.js';
+
+/** What the policy needs to know about a call, apart from time, risk and counts. */
+export function policyInputOf(ctx: CallContext): Omit<PolicyInput, 'now' | 'risk' | 'sessionCount'> {
+  const identity = ctx.session.identity;
+  return {
+    roles: identity.roles,
+    server: ctx.server!,
+    tool: ctx.tool!,
+    args: ctx.args,
+    identity: {
+      id: identity.id,
+      method: identity.method,
+      ...(identity.agent ? { agent: identity.agent } : {}),
+      ...(identity.claims ? { claims: identity.claims } : {})
+    },
+    history: ctx.session.history
+  };
+}
 
 export function policyStage(current: () => { policy: Policy; version: string }, risk: RiskModel): Stage {
   return {
@@ -15,18 +33,8 @@ export function policyStage(current: () => { policy: Policy; version: string }, 
       const identity = session.identity;
       const now = Date.now();
       const decision = policy.decide({
-        roles: identity.roles,
-        server: ctx.server!,
-        tool: ctx.tool!,
-        args: ctx.args,
-        identity: {
-          id: identity.id,
-          method: identity.method,
-          ...(identity.agent ? { agent: identity.agent } : {}),
-          ...(identity.claims ? { claims: identity.claims } : {})
-        },
+        ...policyInputOf(ctx),
         now,
-        history: session.history,
         risk: risk.current(session, now),
         sessionCount: (key) => session.counts.get(key) ?? 0
       });

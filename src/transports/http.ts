@@ -33,6 +33,7 @@ import { identityKey, type Identity } from '../auth/index.js';
 import type { Gateway } from '../core/gateway.js';
 import type { Session } from '../core/session.js';
 import { ERRORS } from '../errors.js';
+import { createAdminHandler } from '../admin/index.js';
 import { createMcpServer } from './mcp-server.js';
 import { SseServerTransport } from './sse.js';
 
@@ -194,6 +195,7 @@ export async function serveHttp(gateway: Gateway, log: Logger, options: HttpOpti
   };
 
   const prm = resourceMetadata(gateway);
+  const admin = createAdminHandler(gateway, log.child({ surface: 'admin' }));
   const maxBody = gateway.config.listen.max_body_bytes;
   const challenge = (extra = '') =>
     `Bearer realm="portcullis"${prm ? `, resource_metadata="${prm.metadataUrl}"` : ''}${extra}`;
@@ -426,6 +428,7 @@ export async function serveHttp(gateway: Gateway, log: Logger, options: HttpOpti
         return res.end(JSON.stringify(prm.document));
       }
       if (!hostAndOriginOk(req, res)) return;
+      if (await admin.handle(req, res, url)) return;
       if (url.pathname === '/metrics') {
         if (req.method !== 'GET') return jsonRpcError(res, 405, -32000, 'Method not allowed');
         return handleMetrics(req, res);
@@ -492,6 +495,7 @@ export async function serveHttp(gateway: Gateway, log: Logger, options: HttpOpti
     server,
     async close() {
       clearInterval(sweeper);
+      admin.close();
       await Promise.all([...legacy.values()].map((e) => e.transport.close().catch(() => undefined)));
       await Promise.all([...sse.values()].map((e) => e.transport.close().catch(() => undefined)));
       server.closeAllConnections();

@@ -1,0 +1,108 @@
+/**
+ * The audit record schema and the sink interface, shared by every sink and the verifier
+ * (re-exported from ./index.ts, which is what the rest of the gateway imports).
+ */
+
+export const AUDIT_SCHEMA_VERSION = 1;
+
+export type AuditEvent =
+  | 'tools/call'
+  | 'tools/list'
+  | 'prompts/get'
+  | 'prompts/list'
+  | 'resources/read'
+  | 'resources/list'
+  | 'resources/templates/list'
+  | 'completion/complete'
+  | 'session/open'
+  | 'session/close'
+  | 'auth/failure'
+  | 'config/reload'
+  /** The sink found damage when it opened the log (a torn last line, ...) and says what it did. */
+  | 'audit/repair';
+
+/** One thing a sink repaired when it opened a log; carried by `audit/repair` records. */
+export interface AuditRepair {
+  kind: 'partial_line' | 'partial_checkpoint' | 'legacy_log' | 'behind_checkpoint';
+  /** The file that was repaired. */
+  file: string;
+  /** Bytes removed from it. */
+  bytes?: number;
+  /** SHA-256 (hex) of the bytes removed, so the side file can be matched to this record. */
+  sha256?: string;
+  /** Where the removed bytes (or the whole legacy file) were moved. */
+  moved_to?: string;
+  /** behind_checkpoint: the last checkpointed seq, which the log no longer reaches. */
+  checkpoint_seq?: number;
+}
+
+export interface AuditRecord {
+  v: number;
+  id: string;
+  time: string;
+  event: AuditEvent;
+  /** Position in the hash chain: 1-based, continuous across rotated files and restarts. */
+  seq: number;
+  /** `hash` of the record before this one; 64 zeros for the first record of a chain. */
+  prev: string;
+  /** SHA-256 (hex) of "portcullis-audit-v1\n" + the canonical JSON of this record without `hash`. */
+  hash: string;
+  identity?: string;
+  /** OAuth: the client acting for the user. */
+  agent?: string;
+  /** How the caller authenticated: stdio, token or oauth. */
+  auth?: string;
+  roles?: string[];
+  session?: string;
+  transport?: string;
+  server?: string;
+  tool?: string;
+  /** The name the agent used (`server__tool`). */
+  name?: string;
+  /** For resources/read: the URI the agent used. */
+  uri?: string;
+  arguments?: unknown;
+  decision?: 'allow' | 'deny' | 'approval';
+  code?: string;
+  rules?: string[];
+  reason?: string;
+  outcome?: 'ok' | 'denied' | 'tool_error' | 'error';
+  error?: string;
+  latency_ms?: number;
+  upstream_ms?: number;
+  count?: number;
+  /** Hash of the policy that decided. */
+  policy_version?: string;
+  /** What observe-mode rules would have decided, when that differs from the decision. */
+  observed?: { effect: string; code?: string; reason: string; rules: string[] };
+  /** Risk this call added, and the session's risk after it. */
+  risk?: number;
+  session_risk?: number;
+  /** For auth failures: the remote address. */
+  source?: string;
+  /** For auth failures: the id of the token presented, when known (never the token). */
+  token_id?: string;
+  /** For calls held for approval: which approval, how it ended and who decided. */
+  approval?: {
+    id: string;
+    status?: string;
+    decided_at?: string;
+    decisions?: Array<{ by: string; decision: string; at: string; note?: string }>;
+  };
+  /** For audit/repair: what was repaired. */
+  repair?: AuditRepair[];
+}
+
+/** What callers pass to `write`: the sink adds the version, id, time and the chain fields. */
+export type AuditInput = Omit<AuditRecord, 'v' | 'id' | 'time' | 'seq' | 'prev' | 'hash'>;
+
+export interface AuditSink {
+  write(record: AuditInput): AuditRecord;
+  close(): Promise<void>;
+}
+
+/** The end of a chain: the last record's seq and hash (seq 0 and 64 zeros before the first). */
+export interface ChainHead {
+  seq: number;
+  hash: string;
+}
