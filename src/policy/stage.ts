@@ -30,7 +30,6 @@ export function policyStage(current: () => { policy: Policy; version: string }, 
       const { policy, version } = current();
       ctx.policyVersion = version;
       const session = ctx.session;
-      const identity = session.identity;
       const now = Date.now();
       const decision = policy.decide({
         ...policyInputOf(ctx),
