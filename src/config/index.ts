@@ -16,6 +16,8 @@ import type {
   GatewayConfig,
   OAuthSettings,
   PolicySettings,
+  ScanActions,
+  ScanningConfig,
   RuleConfig,
   ServerConfig,
   StdioAuthConfig,
@@ -187,6 +189,14 @@ function build(
   const approvals = (data.approvals ?? {}) as Partial<GatewayConfig['approvals']> & {
     webhook?: { url: string; headers?: Record<string, string> };
   };
+  const scanning = (data.scanning ?? {}) as {
+    descriptions?: Partial<ScanningConfig['descriptions']>;
+    pins?: Partial<ScanningConfig['pins']>;
+    responses?: Partial<ScanActions>;
+    arguments?: Partial<ScanActions>;
+    overrides?: ScanningConfig['overrides'];
+    risk?: Partial<ScanningConfig['risk']>;
+  };
   const admin = (data.admin ?? {}) as {
     enabled?: boolean;
     token?: string;
@@ -251,6 +261,23 @@ function build(
       enabled: metrics.enabled ?? true,
       ...(metrics.token ? { token_sha256: hashToken(metrics.token) } : {}),
       roles: metrics.roles ?? ['admin']
+    },
+    scanning: {
+      descriptions: {
+        enabled: scanning.descriptions?.enabled ?? true,
+        block_at: scanning.descriptions?.block_at ?? 'medium',
+        max_bytes: scanning.descriptions?.max_bytes ?? 4096
+      },
+      pins: {
+        enabled: scanning.pins?.enabled ?? true,
+        path: resolve(dirname(file), scanning.pins?.path ?? './portcullis-pins.json'),
+        trust_on_first_use: scanning.pins?.trust_on_first_use ?? true,
+        on_change: scanning.pins?.on_change ?? 'block'
+      },
+      responses: { injection: 'flag', secrets: 'redact', pii: 'flag', ...scanning.responses },
+      arguments: { injection: 'off', secrets: 'block', pii: 'flag', ...scanning.arguments },
+      overrides: scanning.overrides ?? [],
+      risk: { injection: 25, secret: 10, pii: 2, ...scanning.risk }
     },
     approvals: {
       timeout_s: approvals.timeout_s ?? 300,

@@ -30,6 +30,13 @@ const constraint = {
   }
 } as const;
 
+const scanAction = { enum: ['off', 'flag', 'redact', 'block'] } as const;
+const scanActions = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { injection: scanAction, secrets: scanAction, pii: scanAction }
+} as const;
+
 const rule = {
   type: 'object',
   additionalProperties: false,
@@ -285,6 +292,52 @@ export const configSchema = {
           additionalProperties: false,
           required: ['cert', 'key'],
           properties: { cert: { type: 'string' }, key: { type: 'string' } }
+        }
+      }
+    },
+    scanning: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'Content scanning of tool definitions, responses and arguments. Everything starts on.',
+      properties: {
+        descriptions: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            enabled: { type: 'boolean' },
+            block_at: { enum: ['low', 'medium', 'high', 'critical'], description: 'Withhold tools with findings this severe (default medium).' },
+            max_bytes: { type: 'integer', minimum: 256, description: 'Longest description accepted (default 4096).' }
+          }
+        },
+        pins: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            enabled: { type: 'boolean' },
+            path: { type: 'string', description: 'Pin file (default ./portcullis-pins.json).' },
+            trust_on_first_use: { type: 'boolean', description: 'Pin a server the first time it is seen (default true).' },
+            on_change: { enum: ['block', 'alert'], description: 'A changed tool set: withhold it until approved, or only alert (default block).' }
+          }
+        },
+        responses: scanActions,
+        arguments: scanActions,
+        overrides: {
+          type: 'array',
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            properties: { server: { type: 'string' }, tool: { type: 'string' }, responses: scanActions, arguments: scanActions }
+          }
+        },
+        risk: {
+          type: 'object',
+          additionalProperties: false,
+          description: 'Session risk a flagged finding adds.',
+          properties: {
+            injection: { type: 'number', minimum: 0 },
+            secret: { type: 'number', minimum: 0 },
+            pii: { type: 'number', minimum: 0 }
+          }
         }
       }
     },

@@ -118,6 +118,22 @@ export interface OAuthSettings {
   introspection?: { url: string; client_id: string; client_secret: string; cache_s?: number };
 }
 
+export type ScanAction = 'off' | 'flag' | 'redact' | 'block';
+export interface ScanActions {
+  injection: ScanAction;
+  secrets: ScanAction;
+  pii: ScanAction;
+}
+
+export interface ScanningConfig {
+  descriptions: { enabled: boolean; block_at: 'low' | 'medium' | 'high' | 'critical'; max_bytes: number };
+  pins: { enabled: boolean; path: string; trust_on_first_use: boolean; on_change: 'block' | 'alert' };
+  responses: ScanActions;
+  arguments: ScanActions;
+  overrides: Array<{ server?: string; tool?: string; responses?: Partial<ScanActions>; arguments?: Partial<ScanActions> }>;
+  risk: { injection: number; secret: number; pii: number };
+}
+
 export interface GatewayConfig {
   /** Absolute path of the file this came from, or '<memory>'. */
   source: string;
@@ -145,6 +161,7 @@ export interface GatewayConfig {
   security: { check_permissions: boolean };
   validation: { arguments: boolean };
   metrics: { enabled: boolean; token_sha256?: string; roles: string[] };
+  scanning: ScanningConfig;
   approvals: {
     timeout_s: number;
     approvers: number;
