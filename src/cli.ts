@@ -400,6 +400,36 @@ export function buildProgram(): Command {
     });
   }
 
+  const pinsCmd = program.command('pins').description("review and approve servers' tool sets");
+  adminOptions(
+    pinsCmd
+      .command('list')
+      .description('every tool with its pin status and findings')
+      .option('--json', 'as JSON')
+  ).action(async (opts: { url: string; token?: string; json?: boolean }) => {
+    const data = await adminCall(opts, '/tools');
+    const tools = data.tools as Array<{
+      exposed: string;
+      status: string;
+      reason?: string;
+      findings: Array<{ rule: string; severity: string }>;
+    }>;
+    if (opts.json) {
+      out(JSON.stringify(tools, null, 2));
+      return;
+    }
+    for (const t of tools) {
+      out(`${t.status.padEnd(11)} ${t.exposed}${t.reason ? `  (${t.reason})` : ''}`);
+      for (const f of t.findings) out(`            ${f.severity}: ${f.rule}`);
+    }
+  });
+  adminOptions(
+    pinsCmd.command('approve').description("approve a server's current tool set").argument('<server>')
+  ).action(async (server: string, opts: { url: string; token?: string }) => {
+    const data = await adminCall(opts, `/tools/${encodeURIComponent(server)}/approve`, {});
+    out(`pinned ${String(data.pinned)} tool(s) of ${server}`);
+  });
+
   const token = program.command('token').description('manage hashed, scoped bearer tokens');
   const fileOptions = (cmd: Command) =>
     cmd

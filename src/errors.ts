@@ -57,6 +57,21 @@ export const ERRORS = {
     message: 'approval timed out',
     fix: 'Nobody decided within approvals.timeout_s; ask an approver to watch the console, or raise the timeout.'
   },
+  tool_blocked: {
+    rpc: -32063,
+    message: 'tool withheld by content scanning',
+    fix: 'The tool description has findings, or the server changed its tools since they were pinned; review with `portcullis pins list` and approve.'
+  },
+  response_blocked: {
+    rpc: -32064,
+    message: 'response withheld by content scanning',
+    fix: 'The tool result contained content the scanning policy blocks (injection, secret or PII); see the audit record.'
+  },
+  argument_blocked: {
+    rpc: -32065,
+    message: 'arguments refused by content scanning',
+    fix: 'The arguments carried a secret or PII the scanning policy blocks from leaving; see the audit record.'
+  },
   risk_budget: {
     rpc: -32060,
     message: 'denied by policy: session risk budget exhausted',

@@ -227,6 +227,13 @@ export function createAdminHandler(gateway: Gateway, log: Logger): AdminHandler 
     }
     if (method === 'GET' && path === '/tools')
       return send(res, 200, { tools: await gateway.toolInventory() });
+    const approveTools = /^\/tools\/([A-Za-z0-9_-]+)\/approve$/.exec(path);
+    if (approveTools && method === 'POST') {
+      const server = approveTools[1]!;
+      if (!gateway.upstreams.has(server)) return fail(res, 404, `no server "${server}"`);
+      const count = await gateway.approveTools(server, who.id);
+      return send(res, 200, { server, pinned: count, by: who.id });
+    }
     if (method === 'GET' && path === '/policy') {
       const { policy, version } = gateway.policy();
       return send(res, 200, {

@@ -12,6 +12,17 @@
 
 const MAX_DEPTH = 1000;
 
+/** Quoted object keys: records repeat the same few dozen field names, so quote each once. */
+const quotedKeys = new Map<string, string>();
+function quote(key: string): string {
+  let quoted = quotedKeys.get(key);
+  if (quoted === undefined) {
+    quoted = JSON.stringify(key);
+    if (quotedKeys.size < 4096) quotedKeys.set(key, quoted);
+  }
+  return quoted;
+}
+
 /** The canonical JSON text of `value`, or `undefined` when `value` has none (undefined, a function). */
 export function canonicalJson(value: unknown): string | undefined {
   return encode(value, 0, undefined);
@@ -30,7 +41,8 @@ function encode(value: unknown, depth: number, skip: string | undefined): string
     case 'string':
       return JSON.stringify(value);
     case 'number':
-      return Number.isFinite(value) ? JSON.stringify(value) : 'null';
+      // String(n) is what JSON.stringify gives a finite number (-0 is "0").
+      return Number.isFinite(value) ? String(value) : 'null';
     case 'boolean':
       return value ? 'true' : 'false';
     case 'bigint':
@@ -42,11 +54,6 @@ function encode(value: unknown, depth: number, skip: string | undefined): string
   }
   if (value === null) return 'null';
   if (depth > MAX_DEPTH) throw new TypeError('audit: value is cyclic or nested too deeply for JSON');
-  const withJson = value as { toJSON?: unknown };
-  if (typeof withJson.toJSON === 'function') return encode(withJson.toJSON(), depth + 1, undefined);
-  if (value instanceof Number || value instanceof String || value instanceof Boolean) {
-    return encode(value.valueOf(), depth + 1, undefined);
-  }
   if (Array.isArray(value)) {
     let out = '[';
     for (let i = 0; i < value.length; i++) {
@@ -55,16 +62,19 @@ function encode(value: unknown, depth: number, skip: string | undefined): string
     }
     return out + ']';
   }
+  const withJson = value as { toJSON?: unknown };
+  if (typeof withJson.toJSON === 'function') return encode(withJson.toJSON(), depth + 1, undefined);
+  if (value instanceof Number || value instanceof String || value instanceof Boolean) {
+    return encode(value.valueOf(), depth + 1, undefined);
+  }
   const object = value as Record<string, unknown>;
   const keys = Object.keys(object).sort();
   let out = '{';
-  let first = true;
   for (const key of keys) {
     if (key === skip) continue;
     const encoded = encode(object[key], depth + 1, undefined);
     if (encoded === undefined) continue;
-    out += (first ? '' : ',') + JSON.stringify(key) + ':' + encoded;
-    first = false;
+    out += (out.length === 1 ? '' : ',') + quote(key) + ':' + encoded;
   }
   return out + '}';
 }

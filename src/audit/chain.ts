@@ -3,7 +3,8 @@
  * record before it (`prev`) and its own `hash` over a domain-separated canonical encoding, so that a
  * changed, removed, reordered or inserted record breaks the chain where it happened.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import * as crypto from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { canonicalJsonWithout } from './canonical.js';
 import { AUDIT_SCHEMA_VERSION, type AuditInput, type AuditRecord, type ChainHead } from './types.js';
 
@@ -29,10 +30,16 @@ export interface SealedText {
   line: string;
 }
 
+/** SHA-256 hex of a string: the one-shot `crypto.hash` where Node has it (20.12+), else a Hash. */
+export const sha256Hex: (data: string) => string =
+  typeof crypto.hash === 'function'
+    ? (data) => crypto.hash('sha256', data, 'hex')
+    : (data) => crypto.createHash('sha256').update(data).digest('hex');
+
 /** Hash a record (its `hash` field, if any, is ignored) and give the line that stores it. */
 export function sealText(record: object): SealedText {
   const canonical = canonicalJsonWithout(record, 'hash');
-  const hash = createHash('sha256').update(RECORD_DOMAIN).update(canonical).digest('hex');
+  const hash = sha256Hex(RECORD_DOMAIN + canonical);
   return { hash, line: `${canonical.slice(0, -1)},"hash":"${hash}"}` };
 }
 

@@ -29,6 +29,7 @@ import {
   openSync,
   readdirSync,
   renameSync,
+  statSync,
   writeSync
 } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -205,7 +206,10 @@ export function createFileAuditSink(path: string, options: FileAuditSinkOptions 
     let head: ChainHead = genesis();
     if (tail.lastLine !== undefined) {
       const found = headOf(tail.lastLine);
-      if (found === 'legacy') {
+      // Only a log that never had a chain is legacy: with rotated files or checkpoints around, a
+      // last line without chain fields is damage, not an old format.
+      const chained = rotatedFiles(file).length > 0 || (cpPath !== undefined && nonEmpty(cpPath));
+      if (found === 'legacy' && !chained) {
         // A log from before the hash chain: keep it as it is, start the chain in a new file.
         closeSync(fd);
         const moved = freshName(`${file}.legacy-${stamp()}`);
@@ -214,7 +218,7 @@ export function createFileAuditSink(path: string, options: FileAuditSinkOptions 
         created = true;
         repairs.push({ kind: 'legacy_log', file, moved_to: moved });
         tail = readTail(fd);
-      } else if (found === undefined) {
+      } else if (found === undefined || found === 'legacy') {
         throw new Error(
           `audit log ${file}: the last line is not a chained audit record, so the chain cannot be ` +
             'continued safely; verify the log and move the file aside'
@@ -313,6 +317,14 @@ export function createFileAuditSink(path: string, options: FileAuditSinkOptions 
       }
     }
     throw err;
+  }
+}
+
+function nonEmpty(path: string): boolean {
+  try {
+    return statSync(path).size > 0;
+  } catch {
+    return false;
   }
 }
 

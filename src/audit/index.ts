@@ -7,7 +7,7 @@
  */
 import { writeSync } from 'node:fs';
 import { genesis, nextRecord } from './chain.js';
-import type { AuditInput, AuditRecord, AuditSink, ChainHead } from './types.js';
+import type { AuditRecord, AuditSink, ChainHead } from './types.js';
 
 export {
   AUDIT_SCHEMA_VERSION,

@@ -3,8 +3,8 @@
  * `audit.arguments` policy: keep them, keep only a hash (to match a call against a known input
  * without storing it), or leave them out.
  */
-import { createHash } from 'node:crypto';
 import { canonicalJson } from './canonical.js';
+import { sha256Hex } from './chain.js';
 
 export type ArgumentsMode = 'full' | 'hash' | 'omit';
 
@@ -22,7 +22,7 @@ export function redactArguments(args: unknown, mode: ArgumentsMode): unknown {
     case 'hash': {
       const canonical = canonicalJson(args);
       if (canonical === undefined) return undefined;
-      return { sha256: createHash('sha256').update(canonical).digest('hex') };
+      return { sha256: sha256Hex(canonical) };
     }
   }
 }

@@ -194,7 +194,7 @@ describe('file sink', () => {
     const sink = createFileAuditSink(path, { flush: 'batch', maxRecords: 1000, maxDelayMs: 30 });
     for (let i = 0; i < 3; i++) sink.write(call(i));
     expect(readFileSync(path, 'utf8')).toBe('');
-    await sleep(200);
+    for (let waited = 0; readRecords(path).length < 3 && waited < 5000; waited += 20) await sleep(20);
     expect(readRecords(path)).toHaveLength(3);
     await sink.close();
   });
@@ -260,17 +260,17 @@ describe('file sink', () => {
 
   it('rotates by age', async () => {
     const path = fresh();
-    const sink = createFileAuditSink(path, { rotateMs: 40 });
+    const sink = createFileAuditSink(path, { rotateMs: 300 });
     sink.write(call(1));
     sink.write(call(2));
-    await sleep(80);
+    await sleep(400);
     sink.write(call(3));
     expect(listAuditFiles(path)).toEqual([`${path}.1`, path]);
     expect(readRecords(path).map((r) => r.seq)).toEqual([3]);
     await sink.close();
     // The age of a reopened file is its first record's.
-    await sleep(80);
-    const again = createFileAuditSink(path, { rotateMs: 40 });
+    await sleep(400);
+    const again = createFileAuditSink(path, { rotateMs: 300 });
     again.write(call(4));
     expect(listAuditFiles(path)).toEqual([`${path}.1`, `${path}.2`, path]);
     await again.close();
@@ -378,6 +378,14 @@ describe('file sink', () => {
     await createFileAuditSink(path).close();
     writeFileSync(path, 'garbage\n');
     expect(() => createFileAuditSink(path)).toThrow(/not a chained audit record/);
+    // Chain fields stripped from the last line of a chained log is damage, not a legacy log.
+    const chained = fresh();
+    const sink = createFileAuditSink(chained);
+    sink.write(call(1));
+    await sink.close();
+    const { seq: _seq, prev: _prev, hash: _hash, ...bare } = readRecords(chained)[0]!;
+    writeFileSync(chained, JSON.stringify(bare) + '\n');
+    expect(() => createFileAuditSink(chained)).toThrow(/not a chained audit record/);
     // And the failed open left nothing open.
     writeFileSync(path, '');
     await createFileAuditSink(path).close();
@@ -391,14 +399,16 @@ describe('file sink', () => {
     ).toThrow(/checkpoints are off/);
   });
 
-  it('keeps write cheap', async () => {
+  it('keeps write cheap (no per-record work that grows with the log)', async () => {
     const path = fresh();
     const sink = createFileAuditSink(path, { flush: 'batch', maxRecords: 1000, maxDelayMs: 1000 });
-    const started = performance.now();
+    // CPU time, not wall time, so a busy machine does not fail this; ~10-30 µs is typical.
+    const started = process.cpuUsage();
     for (let i = 0; i < 5000; i++) sink.write(call(i));
-    const perRecordUs = ((performance.now() - started) * 1000) / 5000;
+    const used = process.cpuUsage(started);
+    const perRecordUs = (used.user + used.system) / 5000;
     await sink.close();
-    expect(perRecordUs).toBeLessThan(200);
+    expect(perRecordUs).toBeLessThan(500);
     expectOk(verifyAllChecked(path), 5000);
   });
 });

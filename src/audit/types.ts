@@ -18,6 +18,8 @@ export type AuditEvent =
   | 'session/close'
   | 'auth/failure'
   | 'config/reload'
+  | 'tools/vetted'
+  | 'tools/pinned'
   /** The sink found damage when it opened the log (a torn last line, ...) and says what it did. */
   | 'audit/repair';
 
@@ -82,6 +84,8 @@ export interface AuditRecord {
   source?: string;
   /** For auth failures: the id of the token presented, when known (never the token). */
   token_id?: string;
+  /** Scanner findings (kind, rule, severity, field, where): never the matched text. */
+  findings?: Array<Record<string, unknown>>;
   /** For calls held for approval: which approval, how it ended and who decided. */
   approval?: {
     id: string;

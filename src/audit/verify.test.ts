@@ -210,7 +210,7 @@ describe('verifyAuditLog', () => {
     const lines = [...pristine.lines];
     let prev = parse(L(119)).hash;
     for (let i = 120; i <= N; i++) {
-      const record = { ...parse(L(i)), prev };
+      const record: Record<string, unknown> = { ...parse(L(i)), prev };
       if (i === 120) record.identity = 'nobody';
       const sealed = sealText(record);
       lines[i - 1] = sealed.line;

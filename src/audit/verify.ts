@@ -525,7 +525,8 @@ export function formatVerifyReport(report: VerifyReport): string {
         : p.expectedSeq !== undefined
           ? ` (expected seq ${p.expectedSeq})`
           : '';
-    lines.push(`FAILED: ${p.file}${p.line > 0 ? `:${p.line}` : ''}${seq}: ${p.reason}: ${p.message}`);
+    const at = p.file ? `${p.file}${p.line > 0 ? `:${p.line}` : ''}` : 'audit log';
+    lines.push(`FAILED: ${at}${seq}: ${p.reason}: ${p.message}`);
     if (p.checkpoint)
       lines.push(`  checkpoint: ${p.checkpoint.file}:${p.checkpoint.line} (seq ${p.checkpoint.seq})`);
     lines.push(

@@ -18,6 +18,7 @@ import type {
   PolicySettings,
   ScanActions,
   ScanningConfig,
+  SandboxConfig,
   RuleConfig,
   ServerConfig,
   StdioAuthConfig,
@@ -120,10 +121,11 @@ function build(
         env_passthrough: (s.env_passthrough as string[] | undefined) ?? [],
         ...(typeof s.cwd === 'string' ? { cwd: resolve(dirname(file), s.cwd) } : {}),
         timeout_ms,
-        trust_annotations: s.trust_annotations === true
+        trust_annotations: s.trust_annotations === true,
+        ...(s.sandbox ? { sandbox: s.sandbox as SandboxConfig } : {})
       };
     } else {
-      for (const key of ['args', 'env', 'env_passthrough', 'cwd']) {
+      for (const key of ['args', 'env', 'env_passthrough', 'cwd', 'sandbox']) {
         if (key in s)
           issues.push(issueAt(src, ['servers', name], `"${key}" applies only to command servers`, key));
       }
@@ -277,7 +279,7 @@ function build(
       responses: { injection: 'flag', secrets: 'redact', pii: 'flag', ...scanning.responses },
       arguments: { injection: 'off', secrets: 'block', pii: 'flag', ...scanning.arguments },
       overrides: scanning.overrides ?? [],
-      risk: { injection: 25, secret: 10, pii: 2, ...scanning.risk }
+      risk: { injection: 25, secret: 10, pii: 0, ...scanning.risk }
     },
     approvals: {
       timeout_s: approvals.timeout_s ?? 300,

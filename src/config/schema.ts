@@ -134,6 +134,22 @@ const server = {
     transport: { enum: ['streamable-http', 'sse'], description: 'For `url`: default streamable-http.' },
     headers: { ...stringMap, description: "The upstream's own credentials; ${ENV} is substituted." },
     timeout_ms: { type: 'integer', minimum: 1, description: 'Per-call timeout (default 60000).' },
+    sandbox: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'Least privilege for a stdio server (Linux): no network, another user, resource limits.',
+      properties: {
+        network: {
+          type: 'boolean',
+          description: 'false: a fresh network namespace with no interfaces but loopback.'
+        },
+        user: { type: 'string', description: 'Run as this user (name or uid); the gateway must be root.' },
+        group: { type: 'string', description: 'Run with this group (name or gid).' },
+        memory_mb: { type: 'integer', minimum: 16, description: 'Address-space limit.' },
+        cpu_seconds: { type: 'integer', minimum: 1, description: 'CPU-time limit.' },
+        open_files: { type: 'integer', minimum: 16, description: 'Open-file limit.' }
+      }
+    },
     trust_annotations: {
       type: 'boolean',
       description: "Let this server's readOnlyHint mark tools read-only (default false: only narrows)."
@@ -305,8 +321,15 @@ export const configSchema = {
           additionalProperties: false,
           properties: {
             enabled: { type: 'boolean' },
-            block_at: { enum: ['low', 'medium', 'high', 'critical'], description: 'Withhold tools with findings this severe (default medium).' },
-            max_bytes: { type: 'integer', minimum: 256, description: 'Longest description accepted (default 4096).' }
+            block_at: {
+              enum: ['low', 'medium', 'high', 'critical'],
+              description: 'Withhold tools with findings this severe (default medium).'
+            },
+            max_bytes: {
+              type: 'integer',
+              minimum: 256,
+              description: 'Longest description accepted (default 4096).'
+            }
           }
         },
         pins: {
@@ -315,8 +338,14 @@ export const configSchema = {
           properties: {
             enabled: { type: 'boolean' },
             path: { type: 'string', description: 'Pin file (default ./portcullis-pins.json).' },
-            trust_on_first_use: { type: 'boolean', description: 'Pin a server the first time it is seen (default true).' },
-            on_change: { enum: ['block', 'alert'], description: 'A changed tool set: withhold it until approved, or only alert (default block).' }
+            trust_on_first_use: {
+              type: 'boolean',
+              description: 'Pin a server the first time it is seen (default true).'
+            },
+            on_change: {
+              enum: ['block', 'alert'],
+              description: 'A changed tool set: withhold it until approved, or only alert (default block).'
+            }
           }
         },
         responses: scanActions,
@@ -326,7 +355,12 @@ export const configSchema = {
           items: {
             type: 'object',
             additionalProperties: false,
-            properties: { server: { type: 'string' }, tool: { type: 'string' }, responses: scanActions, arguments: scanActions }
+            properties: {
+              server: { type: 'string' },
+              tool: { type: 'string' },
+              responses: scanActions,
+              arguments: scanActions
+            }
           }
         },
         risk: {

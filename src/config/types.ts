@@ -66,6 +66,16 @@ export interface StdioServerConfig {
   cwd?: string;
   timeout_ms: number;
   trust_annotations: boolean;
+  sandbox?: SandboxConfig;
+}
+
+export interface SandboxConfig {
+  network?: boolean;
+  user?: string;
+  group?: string;
+  memory_mb?: number;
+  cpu_seconds?: number;
+  open_files?: number;
 }
 
 export interface HttpServerConfig {
@@ -130,7 +140,12 @@ export interface ScanningConfig {
   pins: { enabled: boolean; path: string; trust_on_first_use: boolean; on_change: 'block' | 'alert' };
   responses: ScanActions;
   arguments: ScanActions;
-  overrides: Array<{ server?: string; tool?: string; responses?: Partial<ScanActions>; arguments?: Partial<ScanActions> }>;
+  overrides: Array<{
+    server?: string;
+    tool?: string;
+    responses?: Partial<ScanActions>;
+    arguments?: Partial<ScanActions>;
+  }>;
   risk: { injection: number; secret: number; pii: number };
 }
 

@@ -21,7 +21,9 @@ import { substituteEnvIn } from '../config/index.js';
 import type { GatewayConfig } from '../config/types.js';
 import { GatewayError } from '../errors.js';
 import { createRateStore, limitsStage } from '../limits/index.js';
+import { createInspector, findingSummary } from '../inspect/index.js';
 import { createMetrics, type Metrics } from '../metrics/index.js';
+import { createPinStore } from '../pins/index.js';
 import { createRiskModel } from '../limits/risk.js';
 import { compilePolicy, type Policy } from '../policy/index.js';
 import { policyInputOf, policyStage } from '../policy/stage.js';
@@ -58,6 +60,8 @@ export interface ToolInventoryEntry {
   findings: unknown[];
   hash?: string;
   pinnedAt?: string;
+  approvedBy?: string;
+  reason?: string;
   error?: string;
 }
 
@@ -106,6 +110,8 @@ export interface Gateway {
   preflight(identity: Identity, message: unknown): Promise<string | undefined>;
   /** Every upstream tool with what the gateway knows about it (for the console and admin API). */
   toolInventory(): Promise<ToolInventoryEntry[]>;
+  /** Approve (re-pin) a server's current tool set. */
+  approveTools(server: string, by: string): Promise<number>;
   /** Record an event that happened outside a call (auth failures, session lifecycle). */
   audit(record: AuditInput): void;
   close(): Promise<void>;
@@ -140,6 +146,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     upstreams.set(name, new Upstream(name, server, log.child({ server: name })));
   }
   const validator = createArgumentValidator();
+  const pins = config.scanning.pins.enabled ? createPinStore(config.scanning.pins.path, log) : undefined;
 
   const metrics = createMetrics({
     upstreams: () =>
@@ -191,13 +198,23 @@ export function createGateway(options: GatewayOptions): Gateway {
     }
   };
   // The tool's definition, after policy so a denied caller learns nothing about the upstream.
+  const inspector = createInspector(config.scanning, pins, log.child({ stage: 'scan' }), (r) =>
+    writeAudit(r)
+  );
+  /** Tool names of every other server, for shadowing checks. */
+  const otherTools = (server: string) => () =>
+    [...upstreams.values()]
+      .filter((u) => u.name !== server)
+      .flatMap((u) => (u.cachedTools() ?? []).map((t) => t.name));
+  const vetted = async (up: Upstream) => inspector.vet(up.name, await up.listTools(), otherTools(up.name));
   const lookup: Stage = {
     name: 'lookup',
     async run(ctx) {
-      const tools = await ctx.upstream!.listTools();
-      const def = tools.find((t) => t.name === ctx.tool);
-      if (!def) throw new GatewayError('unknown_tool', `server "${ctx.server}" has no tool "${ctx.tool}"`);
-      ctx.toolDef = def;
+      const tools = await vetted(ctx.upstream!);
+      const entry = tools.get(ctx.tool!);
+      if (!entry) throw new GatewayError('unknown_tool', `server "${ctx.server}" has no tool "${ctx.tool}"`);
+      if (entry.blocked) throw new GatewayError('tool_blocked', `${ctx.name}: ${entry.reason ?? 'withheld'}`);
+      ctx.toolDef = entry.tool;
     }
   };
   // Read-only for scope purposes: the policy says so, or a trusted server's annotation does; an
@@ -225,6 +242,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     lookup,
     scope,
     validateStage(validator, config.validation.arguments),
+    inspector.argumentStage(),
     limitsStage(rates, { current: (s, n) => risk.current(s, n), add: (s, a, n) => risk.add(s, a, n) }),
     approvalStage({
       queue: approvals,
@@ -241,7 +259,8 @@ export function createGateway(options: GatewayOptions): Gateway {
         return { decision, version: current.version };
       }
     }),
-    upstreamStage()
+    upstreamStage(),
+    inspector.responseStage((session, amount) => risk.add(session, amount, Date.now()))
   ];
 
   const base = (session: Session) => ({
@@ -345,7 +364,9 @@ export function createGateway(options: GatewayOptions): Gateway {
     async listTools(session) {
       const started = performance.now();
       const roles = session.identity.roles;
-      const { items, failed } = await fanOut('tools', (up) => up.listTools());
+      const { items, failed } = await fanOut('tools', async (up) =>
+        [...(await vetted(up)).values()].filter((v) => !v.blocked).map((v) => v.tool)
+      );
       const visible = items
         .filter(({ server, item }) => current.policy.visible(roles, server, item.name))
         .filter(({ server, item }) => !auth.missingScope(session.identity, readOnly(server, item)))
@@ -512,14 +533,18 @@ export function createGateway(options: GatewayOptions): Gateway {
       await Promise.all(
         [...upstreams.values()].map(async (up) => {
           try {
-            for (const t of await up.listTools()) {
+            const pinned = pins?.get(up.name);
+            for (const v of (await vetted(up)).values()) {
               out.push({
                 server: up.name,
-                name: t.name,
-                exposed: joinName(up.name, t.name),
-                ...(t.description ? { description: t.description } : {}),
-                status: 'new',
-                findings: []
+                name: v.tool.name,
+                exposed: joinName(up.name, v.tool.name),
+                ...(v.tool.description ? { description: v.tool.description } : {}),
+                status: v.status,
+                findings: findingSummary(v.findings),
+                hash: v.hash,
+                ...(v.reason ? { reason: v.reason } : {}),
+                ...(pinned ? { pinnedAt: pinned.pinnedAt, approvedBy: pinned.approvedBy } : {})
               });
             }
           } catch (err) {
@@ -537,10 +562,19 @@ export function createGateway(options: GatewayOptions): Gateway {
       return out.sort((a, b) => a.exposed.localeCompare(b.exposed));
     },
 
+    async approveTools(server, by) {
+      const up = upstreams.get(server);
+      if (!up) throw new GatewayError('unknown_tool', `no server "${server}"`);
+      const tools = await up.listTools();
+      inspector.approve(server, tools, by);
+      return tools.length;
+    },
+
     audit: (record) => writeAudit(record),
 
     async close() {
       approvals.close();
+      pins?.close();
       tokenWatch?.close();
       await Promise.all([...upstreams.values()].map((u) => u.close()));
       await auditSink.close();
@@ -583,7 +617,8 @@ export function createGateway(options: GatewayOptions): Gateway {
         name,
         ...(ctx.server ? { server: ctx.server } : {}),
         ...(ctx.tool ? { tool: ctx.tool } : {}),
-        arguments: args,
+        arguments: ctx.auditArgs ?? args,
+        ...(ctx.findings && ctx.findings.length > 0 ? { findings: ctx.findings } : {}),
         decision:
           ctx.approval || gw?.code === 'approval_required'
             ? 'approval'

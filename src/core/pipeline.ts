@@ -12,7 +12,14 @@ export interface CallContext {
   readonly session: Session;
   /** The name the agent called: `<server>__<tool>`. */
   readonly name: string;
-  readonly args: Record<string, unknown>;
+  /** The arguments; argument scanning may replace them with a redacted copy. */
+  args: Record<string, unknown>;
+  /** What the audit record shows as arguments, when it must differ (secrets masked). */
+  auditArgs?: unknown;
+  /** Scanner findings on the way out and back, as audited (never the matched text). */
+  findings?: Array<Record<string, unknown>>;
+  /** Risk from flagged findings, added to the session after the call. */
+  scanRisk?: number;
   readonly signal?: AbortSignal;
   readonly onprogress?: (p: { progress: number; total?: number; message?: string }) => void;
   /** Extra `_meta` from the agent's request to pass upstream (progress token stripped). */

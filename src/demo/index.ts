@@ -21,7 +21,7 @@ export interface DemoSetup {
   config: GatewayConfig;
   configFile: string;
   dataDir: string;
-  tokens: { admin: string; analyst: string };
+  tokens: { admin: string; analyst: string; approver: string };
 }
 
 export function newToken(): string {
@@ -33,7 +33,7 @@ export function prepareDemo(options: { workDir?: string } = {}): DemoSetup {
   const dataDir = join(work, 'data');
   cpSync(join(PACKAGE_ROOT, 'demo', 'data'), dataDir, { recursive: true });
   const require = createRequire(import.meta.url);
-  const tokens = { admin: newToken(), analyst: newToken() };
+  const tokens = { admin: newToken(), analyst: newToken(), approver: newToken() };
   const configFile = join(PACKAGE_ROOT, 'demo', 'portcullis.demo.yaml');
   const env = {
     PORTCULLIS_NODE: process.execPath,
@@ -42,8 +42,10 @@ export function prepareDemo(options: { workDir?: string } = {}): DemoSetup {
     PORTCULLIS_DEMO_DATA: dataDir,
     PORTCULLIS_DEMO_DATA_RE: RE2JS.quote(dataDir),
     PORTCULLIS_DEMO_AUDIT: join(work, 'portcullis-audit.jsonl'),
+    PORTCULLIS_DEMO_PINS: join(work, 'portcullis-pins.json'),
     PORTCULLIS_DEMO_ADMIN_TOKEN: tokens.admin,
-    PORTCULLIS_DEMO_ANALYST_TOKEN: tokens.analyst
+    PORTCULLIS_DEMO_ANALYST_TOKEN: tokens.analyst,
+    PORTCULLIS_DEMO_APPROVER_TOKEN: tokens.approver
   };
   const config = loadConfig(configFile, { env });
   return { config, configFile, dataDir, tokens };
@@ -70,7 +72,9 @@ export function demoBanner(url: string, setup: DemoSetup): string {
     '',
     `  admin token    (alice): ${setup.tokens.admin}`,
     `  analyst token  (bob):   ${setup.tokens.analyst}`,
+    `  approver token (carol): ${setup.tokens.approver}`,
     '',
+    `  console:     ${url}/admin   (sign in with carol's token to approve alice's delete_record calls)`,
     `  data folder: ${setup.dataDir}   (public/ is readable by analysts, private/ is not)`,
     `  audit log:   ${setup.config.audit.path}`,
     `  config:      ${setup.configFile}`,

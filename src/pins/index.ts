@@ -51,7 +51,9 @@ export function toolHash(tool: PinnableTool): string {
     inputSchema: tool.inputSchema ?? null,
     annotations: tool.annotations ?? null
   });
-  return createHash('sha256').update(`portcullis-tool-v1\n${canonical ?? 'null'}`).digest('hex');
+  return createHash('sha256')
+    .update(`portcullis-tool-v1\n${canonical ?? 'null'}`)
+    .digest('hex');
 }
 
 export function readPinFile(path: string): PinFile {
@@ -113,7 +115,10 @@ export function createPinStore(path: string | undefined, log: Logger, onChange?:
       pins = readPinFile(path);
       onChange?.();
     } catch (err) {
-      log.error({ file: path, err: (err as Error).message }, 'pin file unreadable; keeping the pins in memory');
+      log.error(
+        { file: path, err: (err as Error).message },
+        'pin file unreadable; keeping the pins in memory'
+      );
     }
   };
   load();

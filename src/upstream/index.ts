@@ -86,13 +86,24 @@ export class Upstream {
     this.transport = transport;
     const client = new Client(
       { name: 'portcullis', version: '0.1.0' },
-      { capabilities: {}, versionNegotiation: { mode: 'auto' } }
+      {
+        capabilities: {},
+        versionNegotiation: { mode: 'auto' },
+        // Tool changes arrive as notifications (2025 era) or on a listen stream (2026-07-28); either
+        // way the cache is dropped and the next listing is vetted again.
+        listChanged: {
+          tools: {
+            autoRefresh: false,
+            debounceMs: 0,
+            onChanged: () => {
+              this.tools = undefined;
+              this.events.onToolsChanged?.(this.name);
+            }
+          }
+        }
+      }
     );
     client.onerror = (err) => this.log.debug({ err: err.message }, 'upstream transport error');
-    client.setNotificationHandler('notifications/tools/list_changed', () => {
-      this.tools = undefined;
-      this.events.onToolsChanged?.(this.name);
-    });
     client.fallbackNotificationHandler = async (n) => {
       this.events.onNotification?.(this.name, n.method, n.params);
     };
@@ -222,6 +233,11 @@ export class Upstream {
     } catch (err) {
       throw upstreamFailure(this.name, err);
     }
+  }
+
+  /** The tools last listed, without asking the server again (undefined when not loaded). */
+  cachedTools(): readonly UpstreamTool[] | undefined {
+    return this.tools;
   }
 
   capabilities(): Record<string, unknown> | undefined {

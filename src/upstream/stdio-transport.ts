@@ -14,6 +14,7 @@ import {
   type Transport
 } from '@modelcontextprotocol/client';
 import type { StdioServerConfig } from '../config/types.js';
+import { sandboxed } from './sandbox.js';
 
 const STDERR_TAIL = 4096;
 const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
@@ -59,7 +60,15 @@ export class ChildStdioTransport implements Transport {
   start(): Promise<void> {
     if (this.child) throw new Error('transport already started');
     return new Promise((resolve, reject) => {
-      const child = spawn(this.config.command, this.config.args, {
+      let launch;
+      try {
+        launch = sandboxed({ command: this.config.command, args: this.config.args }, this.config.sandbox);
+      } catch (err) {
+        reject(err instanceof Error ? err : new Error(String(err)));
+        this.finish();
+        return;
+      }
+      const child = spawn(launch.command, launch.args, {
         env: childEnvironment(this.config, process.env),
         cwd: this.config.cwd,
         stdio: ['pipe', 'pipe', 'pipe'],

@@ -182,13 +182,31 @@ describe('portcullis demo', () => {
       ).toBe(false);
       await client.close();
 
+      // alice's delete_record waits for a person; carol approves it through the admin API.
+      const approver = /approver token \(carol\):\s+(\S+)/.exec(out)?.[1];
       const adminClient = await connect(url, admin!);
-      const del = await tryCall(adminClient, 'records__delete_record', { id: 'r-1001' });
-      expect(del.ok).toBe(false);
-      if (!del.ok) {
-        expect(del.code).toBe(-32053);
-        expect(del.message).toBe('approval required');
-      }
+      const pending = tryCall(adminClient, 'records__delete_record', { id: 'r-1001' });
+      let heldId: string | undefined;
+      await waitFor(
+        async () => {
+          const res = await fetch(`http://127.0.0.1:${port}/admin/api/approvals`, {
+            headers: { Authorization: `Bearer ${approver}` }
+          });
+          const body = (await res.json()) as { approvals: Array<{ id: string }> };
+          heldId = body.approvals[0]?.id;
+          return heldId !== undefined;
+        },
+        10_000,
+        'held delete_record'
+      );
+      const decided = await fetch(`http://127.0.0.1:${port}/admin/api/approvals/${heldId}/approve`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${approver}`, 'Content-Type': 'application/json' },
+        body: '{}'
+      });
+      expect(decided.status).toBe(200);
+      const del = await pending;
+      expect(del.ok).toBe(true);
       await adminClient.close();
 
       const viaInspector = await inspector([
@@ -204,7 +222,9 @@ describe('portcullis demo', () => {
       expect(viaInspector.stdout).toContain('records__list_records');
 
       const records = readAudit(audit!);
-      expect(records.some((r) => r.code === 'approval_required' && r.identity === 'alice')).toBe(true);
+      expect(
+        records.some((r) => r.decision === 'approval' && r.identity === 'alice' && r.approval?.status === 'approved')
+      ).toBe(true);
     } finally {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));

@@ -24,6 +24,7 @@ servers:
   records: { command: ${NODE}, args: ["${RECORDS}"] }
 auth:${tokensYaml}
 metrics: { token: ${METRICS_TOKEN} }
+approvals: { timeout_s: 1 }
 rules:
   - { tool: list_records, allowed_roles: [analyst, admin] }
   - { tool: delete_record, allowed_roles: [admin], require_approval: true }
@@ -83,7 +84,7 @@ describe('/metrics', () => {
       delta('portcullis_tool_calls_total', { tool: 'list_records', decision: 'allow', outcome: 'ok' })
     ).toBe(2);
     expect(delta('portcullis_denials_total', { reason: 'role_not_allowed' })).toBe(1);
-    expect(delta('portcullis_denials_total', { reason: 'approval_required' })).toBe(1);
+    expect(delta('portcullis_denials_total', { reason: 'approval_timeout' })).toBe(1);
     expect(delta('portcullis_approvals_total', { result: 'refused' })).toBe(1);
     expect(delta('portcullis_auth_failures_total')).toBeGreaterThanOrEqual(1);
     expect(delta('portcullis_upstream_latency_seconds_count', { server: 'records' })).toBe(2);

@@ -1,0 +1,162 @@
+/**
+ * Content scanners for the gateway, deterministic and linear in the input (no model, no network):
+ * tool definitions at tools/list (poisoning, hidden text, shadowing, exfiltration requests,
+ * oversize), tool results and resource reads (injection addressed to the model, secrets, personal
+ * data), and outgoing arguments (secrets, personal data). `createScanner` compiles nothing new at
+ * call time: every pattern is compiled once when this module loads.
+ */
+import {
+  createDefinitionScanner,
+  type DefinitionContext,
+  type DefinitionScanner,
+  type PromptLike,
+  type ResourceLike
+} from './definitions.js';
+import { scanHidden } from './hidden.js';
+import { canonicalToolHash, canonicalJson } from './hash.js';
+import { scanInjection, type TextMode } from './injection.js';
+import { scanPii } from './pii.js';
+import { redact, redactValueWith, type RedactValueOptions, type RedactValueResult } from './redact.js';
+import { scanSecrets } from './secrets.js';
+import {
+  atLeast,
+  severityRank,
+  type Finding,
+  type FindingKind,
+  type Severity,
+  type ToolLike
+} from './types.js';
+
+export type { Finding, FindingKind, Severity, ToolLike } from './types.js';
+export type { DefinitionContext, DefinitionScanner, PromptLike, ResourceLike } from './definitions.js';
+export type { RedactValueOptions, RedactValueResult } from './redact.js';
+export { createDefinitionScanner, DEFAULT_MAX_DESCRIPTION_BYTES } from './definitions.js';
+export { canonicalToolHash, canonicalJson, redact, atLeast, severityRank };
+
+export interface ScanTextOptions {
+  /** Phrases addressed to the model, exfiltration requests (default true). */
+  injection?: boolean;
+  /** Hidden characters (default: same as `injection`). */
+  hidden?: boolean;
+  /** Credentials and keys (default true). */
+  secrets?: boolean;
+  /** Personal data (default true). */
+  pii?: boolean;
+  /** `content` (default) for results and arguments; `definition` for text a server declares. */
+  mode?: TextMode;
+}
+
+function overlaps(a: Finding, b: Finding): boolean {
+  return a.start !== undefined && b.start !== undefined && a.start < b.end! && b.start < a.end!;
+}
+
+/**
+ * Sort by position and fold repeated hits of one rule on overlapping text into one finding (the
+ * most severe, then the longest). Different rules on the same text are all kept.
+ */
+export function normalizeFindings(findings: Finding[]): Finding[] {
+  findings.sort((a, b) => (a.start ?? -1) - (b.start ?? -1) || (b.end ?? 0) - (a.end ?? 0));
+  const out: Finding[] = [];
+  const lastByRule = new Map<string, Finding>();
+  for (const f of findings) {
+    const key = `${f.field ?? ''}\u0000${f.kind}\u0000${f.rule}`;
+    const prev = lastByRule.get(key);
+    if (prev && overlaps(prev, f)) {
+      const rank = severityRank(f.severity) - severityRank(prev.severity);
+      if (rank > 0 || (rank === 0 && f.end! - f.start! > prev.end! - prev.start!)) {
+        Object.assign(prev, f);
+      }
+      continue;
+    }
+    lastByRule.set(key, f);
+    out.push(f);
+  }
+  return out;
+}
+
+/** Scan a string. Findings are sorted by offset. */
+export function scanText(text: string, opts: ScanTextOptions = {}): Finding[] {
+  const mode = opts.mode ?? 'content';
+  const injection = opts.injection !== false;
+  const out: Finding[] = [];
+  if (opts.hidden ?? injection) scanHidden(text, mode, out);
+  if (injection) scanInjection(text, mode, out);
+  if (opts.secrets !== false) scanSecrets(text, out);
+  if (opts.pii !== false) scanPii(text, out);
+  return normalizeFindings(out);
+}
+
+/** Scan one tool definition (name, title, description, inputSchema, annotations). */
+export function scanToolDefinition(tool: ToolLike, ctx: DefinitionContext = {}): Finding[] {
+  return normalizeFindings(createDefinitionScanner(ctx).tool(tool));
+}
+
+export function scanPromptDefinition(prompt: PromptLike, ctx: DefinitionContext = {}): Finding[] {
+  return normalizeFindings(createDefinitionScanner(ctx).prompt(prompt));
+}
+
+export function scanResourceDefinition(resource: ResourceLike, ctx: DefinitionContext = {}): Finding[] {
+  return normalizeFindings(createDefinitionScanner(ctx).resource(resource));
+}
+
+export function scanServerInstructions(text: string, ctx: DefinitionContext = {}): Finding[] {
+  return normalizeFindings(createDefinitionScanner(ctx).instructions(text));
+}
+
+export type ValueScanOptions = RedactValueOptions;
+
+/**
+ * Walk a JSON value (a tool result's `content[].text` and `structuredContent`, a resource read's
+ * `contents[].text`, a call's arguments), scan every string, and return a copy of the same shape
+ * with secrets and personal data replaced by `[REDACTED:<rule>]`. Injection findings are reported
+ * (never redacted) when `injection` is set.
+ */
+export function redactValue(value: unknown, opts: RedactValueOptions = {}): RedactValueResult {
+  const textOpts: ScanTextOptions = {
+    injection: opts.injection === true,
+    secrets: opts.secrets !== false,
+    pii: opts.pii !== false
+  };
+  const result = redactValueWith(value, (s) => scanText(s, textOpts), opts);
+  result.findings = normalizeFindings(result.findings);
+  return result;
+}
+
+/** Findings for a JSON value without building a redacted copy (e.g. outgoing arguments). */
+export function scanValue(value: unknown, opts: RedactValueOptions = {}): Finding[] {
+  return redactValue(value, { ...opts, reportOnly: true }).findings;
+}
+
+/** Findings at or above a severity. */
+export function findingsAtLeast(findings: readonly Finding[], min: Severity): Finding[] {
+  return findings.filter((f) => atLeast(f.severity, min));
+}
+
+/** A kind filter, e.g. for blocking on `secret` in arguments but only logging `pii`. */
+export function findingsOfKind(findings: readonly Finding[], ...kinds: FindingKind[]): Finding[] {
+  return findings.filter((f) => kinds.includes(f.kind));
+}
+
+export interface Scanner {
+  scanText(text: string, opts?: ScanTextOptions): Finding[];
+  definitions(ctx?: DefinitionContext): DefinitionScanner;
+  redactValue(value: unknown, opts?: RedactValueOptions): RedactValueResult;
+}
+
+export interface ScannerOptions {
+  /** Defaults merged into every `scanText` call. */
+  text?: ScanTextOptions;
+  /** Defaults merged into every `redactValue` call. */
+  values?: RedactValueOptions;
+  /** Defaults merged into every definition context (e.g. `maxDescriptionBytes`). */
+  definitions?: DefinitionContext;
+}
+
+/** A scanner with configured defaults (the patterns themselves are shared and compiled once). */
+export function createScanner(options: ScannerOptions = {}): Scanner {
+  return {
+    scanText: (text, opts) => scanText(text, { ...options.text, ...opts }),
+    definitions: (ctx) => createDefinitionScanner({ ...options.definitions, ...ctx }),
+    redactValue: (value, opts) => redactValue(value, { ...options.values, ...opts })
+  };
+}

@@ -1,0 +1,160 @@
+/**
+ * Redaction: replace the spans of secret and PII findings with `[REDACTED:<rule>]`, leaving every
+ * other character exactly as it was. Overlapping findings merge into one replacement (labelled with
+ * the most severe rule); adjacent ones stay separate. `redactValue` applies this to every string in
+ * a JSON value (a tool result, a resource read, a call's arguments) and returns a copy of the same
+ * shape, with the findings located by JSON path.
+ */
+import { looksLikeSecretValue } from './secrets.js';
+import { severityRank, type Finding } from './types.js';
+
+export type ScanFn = (text: string) => Finding[];
+
+const REDACTED_KINDS = new Set(['secret', 'pii']);
+
+/** Replace each secret/PII span in `text`; other findings (injection, hidden text) are ignored. */
+export function redact(text: string, findings: readonly Finding[]): string {
+  const spans = findings
+    .filter(
+      (f) =>
+        REDACTED_KINDS.has(f.kind) &&
+        f.start !== undefined &&
+        f.end !== undefined &&
+        f.start >= 0 &&
+        f.end > f.start &&
+        f.end <= text.length
+    )
+    .sort((a, b) => a.start! - b.start! || b.end! - a.end!);
+  if (spans.length === 0) return text;
+  let out = '';
+  let pos = 0;
+  let i = 0;
+  while (i < spans.length) {
+    const first = spans[i]!;
+    let start = first.start!;
+    let end = first.end!;
+    let label = first;
+    i++;
+    // Merge every span that overlaps the current one (touching is not overlapping).
+    while (i < spans.length && spans[i]!.start! < end) {
+      const f = spans[i]!;
+      end = Math.max(end, f.end!);
+      if (severityRank(f.severity) > severityRank(label.severity)) label = f;
+      i++;
+    }
+    start = Math.max(start, pos);
+    out += text.slice(pos, start) + `[REDACTED:${label.rule}]`;
+    pos = end;
+  }
+  return out + text.slice(pos);
+}
+
+export interface RedactValueOptions {
+  /** Redact secrets (default true). */
+  secrets?: boolean;
+  /** Redact personal data (default true). */
+  pii?: boolean;
+  /** Also report (never redact) injection and hidden-text findings (default false). */
+  injection?: boolean;
+  /** Leave base64 payloads alone: `blob`, and `data` of image/audio content (default true). */
+  skipBinary?: boolean;
+  /** Treat a string under a key like `password` or `api_key` as a secret when it looks random (default true). */
+  keyContext?: boolean;
+  /** Path prefix for `field`, e.g. `result` or `args`. Default: none. */
+  path?: string;
+  /** Return the value unchanged and only report (default false). */
+  reportOnly?: boolean;
+}
+
+export interface RedactValueResult {
+  value: unknown;
+  findings: Finding[];
+}
+
+const SECRET_KEY =
+  /^(?:[\w.-]{0,48}[_.-])?(?:pass(?:word|wd|phrase)?|pwd|secret|api[_-]?key|apikey|access[_-]?key|private[_-]?key|client[_-]?secret|(?:auth|access|refresh|session|bearer|api)[_-]?token|token|credentials?|authorization|cookie)$/i;
+const MAX_DEPTH = 100;
+
+function joinPath(path: string, key: string | number): string {
+  if (typeof key === 'number') return `${path}[${key}]`;
+  const plain = /^[A-Za-z_$][\w$]*$/.test(key);
+  if (plain) return path ? `${path}.${key}` : key;
+  return `${path}[${JSON.stringify(key)}]`;
+}
+
+function isBinaryField(parent: Record<string, unknown>, key: string): boolean {
+  if (key === 'blob') return true;
+  return key === 'data' && (parent.type === 'image' || parent.type === 'audio');
+}
+
+/**
+ * Walk a JSON value, scanning every string with `scan` and redacting secrets and PII.
+ * Object keys are kept as they are (and in the same order); non-JSON leaves are returned as is.
+ */
+export function redactValueWith(
+  value: unknown,
+  scan: ScanFn,
+  opts: RedactValueOptions = {}
+): RedactValueResult {
+  const findings: Finding[] = [];
+  const skipBinary = opts.skipBinary !== false;
+  const keyContext = opts.keyContext !== false;
+  const seen = new WeakSet<object>();
+
+  const visitString = (s: string, path: string, key: string | undefined): string => {
+    const found = scan(s);
+    if (
+      keyContext &&
+      key !== undefined &&
+      key.length <= 64 &&
+      SECRET_KEY.test(key) &&
+      looksLikeSecretValue(s)
+    ) {
+      const covered = found.some((f) => f.kind === 'secret' && f.start === 0 && f.end === s.length);
+      if (!covered) {
+        found.push({
+          kind: 'secret',
+          rule: 'secret-field',
+          severity: 'medium',
+          message: `a secret-looking value under "${key}"`,
+          start: 0,
+          end: s.length
+        });
+      }
+    }
+    for (const f of found) {
+      f.field = path;
+      findings.push(f);
+    }
+    return opts.reportOnly ? s : redact(s, found);
+  };
+
+  const visit = (v: unknown, path: string, key: string | undefined, depth: number): unknown => {
+    if (typeof v === 'string') return visitString(v, path, key);
+    if (v === null || typeof v !== 'object' || depth > MAX_DEPTH) return v;
+    if (seen.has(v)) return v;
+    if (Array.isArray(v)) {
+      seen.add(v);
+      const copy = v.map((item, i) => visit(item, joinPath(path, i), key, depth + 1));
+      seen.delete(v);
+      return opts.reportOnly ? v : copy;
+    }
+    const proto = Object.getPrototypeOf(v) as unknown;
+    if (proto !== Object.prototype && proto !== null) return v;
+    seen.add(v);
+    const obj = v as Record<string, unknown>;
+    const copy: Record<string, unknown> = {};
+    for (const k of Object.keys(obj)) {
+      const child = obj[k];
+      copy[k] =
+        skipBinary && typeof child === 'string' && isBinaryField(obj, k)
+          ? child
+          : visit(child, joinPath(path, k), k, depth + 1);
+    }
+    seen.delete(v);
+    return opts.reportOnly ? v : copy;
+  };
+
+  const out = visit(value, opts.path ?? '', undefined, 0);
+  return { value: out, findings };
+}
