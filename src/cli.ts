@@ -176,6 +176,11 @@ export function buildProgram(): Command {
     .requiredOption('--config <file>', 'configuration file')
     .action(async (opts: { config: string }) => {
       const config = loadToServe(opts.config);
+      if (config.audit.enabled && config.audit.path === 'stdout') {
+        throw new UserError(
+          'audit.path: stdout carries the protocol under `portcullis stdio`; use stderr or a file'
+        );
+      }
       const log = createLogger();
       const { createGateway, serveGatewayStdio, watchConfig } = await serving();
       const gateway = createGateway({ config, log });
@@ -330,6 +335,171 @@ export function buildProgram(): Command {
         out(`${t.matched ? '*' : ' '} ${t.rule}${t.matched ? '' : ' (not applicable)'}`);
         for (const note of t.notes) out(`    - ${note}`);
       }
+    });
+
+  const auditCmd = program.command('audit').description('verify, follow and search the audit log');
+  auditCmd
+    .command('verify')
+    .description('check the hash chain and checkpoints; name the first bad record (exit 1)')
+    .argument('<log>', 'the audit file (rotated files beside it are included)')
+    .option('--public-key <pem>', 'Ed25519 public key (PEM file) the checkpoints must be signed with')
+    .option('--checkpoints <file>', 'checkpoint file (default <log>.checkpoints)')
+    .option('--no-checkpoints', 'verify the chain only')
+    .option('--allow-truncated-start', 'the oldest rotated files were deleted on purpose')
+    .action(
+      async (
+        log: string,
+        opts: { publicKey?: string; checkpoints?: string | false; allowTruncatedStart?: boolean }
+      ) => {
+        const { verifyAuditLog, formatVerifyReport, listAuditFiles } = await import('./audit/index.js');
+        let report;
+        try {
+          report = verifyAuditLog(listAuditFiles(log), {
+            ...(opts.checkpoints !== false ? { checkpoints: opts.checkpoints ?? `${log}.checkpoints` } : {}),
+            ...(opts.publicKey ? { publicKey: opts.publicKey } : {}),
+            ...(opts.allowTruncatedStart ? { allowTruncatedStart: true } : {})
+          });
+        } catch (e) {
+          throw new UserError(`cannot verify ${log}: ${(e as Error).message}`);
+        }
+        out(formatVerifyReport(report));
+        if (!report.ok) throw new UserError('audit log verification failed');
+      }
+    );
+  const formatRecord = (r: Record<string, unknown>) =>
+    [
+      String(r.time ?? ''),
+      String(r.decision ?? r.outcome ?? '').padEnd(8),
+      String(r.identity ?? r.source ?? '-'),
+      String(r.name ?? r.event ?? ''),
+      r.code ? `(${String(r.code)})` : '',
+      r.latency_ms !== undefined ? `${String(r.latency_ms)} ms` : ''
+    ]
+      .filter(Boolean)
+      .join('  ');
+  auditCmd
+    .command('tail')
+    .description('print the last records, and follow new ones with --follow')
+    .argument('<log>')
+    .option('-n, --lines <n>', 'how many', '20')
+    .option('-f, --follow', 'keep printing records as they are written')
+    .option('--json', 'print records as JSON lines')
+    .action(async (log: string, opts: { lines: string; follow?: boolean; json?: boolean }) => {
+      const { readFileSync, statSync, watchFile, openSync, readSync } = await import('node:fs');
+      const show = (line: string) => {
+        if (!line.trim()) return;
+        try {
+          out(opts.json ? line : formatRecord(JSON.parse(line) as Record<string, unknown>));
+        } catch {
+          out(line);
+        }
+      };
+      let text: string;
+      try {
+        text = readFileSync(log, 'utf8');
+      } catch (e) {
+        throw new UserError(`cannot read ${log}: ${(e as Error).message}`);
+      }
+      const lines = text.split('\n').filter(Boolean);
+      for (const line of lines.slice(-Math.max(0, Number(opts.lines) || 0))) show(line);
+      if (!opts.follow) return;
+      let offset = statSync(log).size;
+      let partial = '';
+      await new Promise<void>(() => {
+        watchFile(log, { interval: 250 }, (curr) => {
+          if (curr.size < offset) offset = 0;
+          if (curr.size === offset) return;
+          const fd = openSync(log, 'r');
+          const buf = Buffer.alloc(curr.size - offset);
+          readSync(fd, buf, 0, buf.length, offset);
+          offset = curr.size;
+          const chunk = partial + buf.toString('utf8');
+          const parts = chunk.split('\n');
+          partial = parts.pop() ?? '';
+          for (const p of parts) show(p);
+        });
+      });
+    });
+  auditCmd
+    .command('query')
+    .description('filter records by time, identity, tool, decision')
+    .argument('<log>', 'the audit file (rotated files beside it are included)')
+    .option('--since <iso>', 'records at or after this time')
+    .option('--until <iso>', 'records before this time')
+    .option('--identity <id>')
+    .option('--tool <name>', 'tool name or <server>__<tool>')
+    .option('--server <name>')
+    .option('--decision <d>', 'allow, deny or approval')
+    .option('--event <e>', 'e.g. tools/call, auth/failure')
+    .option('--json', 'print records as JSON lines')
+    .action(
+      async (
+        log: string,
+        opts: {
+          since?: string;
+          until?: string;
+          identity?: string;
+          tool?: string;
+          server?: string;
+          decision?: string;
+          event?: string;
+          json?: boolean;
+        }
+      ) => {
+        const { readFileSync } = await import('node:fs');
+        const { listAuditFiles } = await import('./audit/index.js');
+        const since = opts.since ? Date.parse(opts.since) : undefined;
+        const until = opts.until ? Date.parse(opts.until) : undefined;
+        if (Number.isNaN(since) || Number.isNaN(until))
+          throw new UserError('--since/--until must be ISO date-times');
+        let count = 0;
+        for (const file of listAuditFiles(log)) {
+          let text: string;
+          try {
+            text = readFileSync(file, 'utf8');
+          } catch (e) {
+            throw new UserError(`cannot read ${file}: ${(e as Error).message}`);
+          }
+          for (const line of text.split('\n')) {
+            if (!line.trim()) continue;
+            let r: Record<string, unknown>;
+            try {
+              r = JSON.parse(line) as Record<string, unknown>;
+            } catch {
+              continue;
+            }
+            const t = Date.parse(String(r.time ?? ''));
+            if (since !== undefined && t < since) continue;
+            if (until !== undefined && t >= until) continue;
+            if (opts.identity && r.identity !== opts.identity) continue;
+            if (opts.tool && r.tool !== opts.tool && r.name !== opts.tool) continue;
+            if (opts.server && r.server !== opts.server) continue;
+            if (opts.decision && r.decision !== opts.decision) continue;
+            if (opts.event && r.event !== opts.event) continue;
+            count++;
+            out(opts.json ? line : formatRecord(r));
+          }
+        }
+        err(`${count} record(s)`);
+      }
+    );
+  auditCmd
+    .command('keygen')
+    .description('make an Ed25519 key pair for signing audit checkpoints')
+    .requiredOption('--out <prefix>', 'writes <prefix>.pem (private, 0600) and <prefix>.pub.pem')
+    .action(async (opts: { out: string }) => {
+      const { writeFileSync, existsSync } = await import('node:fs');
+      const { generateAuditKeyPair } = await import('./audit/index.js');
+      const priv = `${opts.out}.pem`;
+      const pub = `${opts.out}.pub.pem`;
+      if (existsSync(priv) || existsSync(pub))
+        throw new UserError(`${priv} or ${pub} exists; not overwriting`);
+      const pair = generateAuditKeyPair();
+      writeFileSync(priv, pair.privateKey, { mode: 0o600 });
+      writeFileSync(pub, pair.publicKey, { mode: 0o644 });
+      out(
+        `wrote ${priv} (audit.signing_key) and ${pub} (portcullis audit verify --public-key); key id ${pair.kid}`
+      );
     });
 
   const approvals = program.command('approvals').description('act on held calls through the admin API');

@@ -3,7 +3,7 @@
  * durable file (fsync policy, rotation, checkpoints, crash repair; ./file-sink.ts), a stream for
  * container logs (stdout/stderr), and memory (tests; audit disabled keeps nothing). The verifier
  * (./verify.ts) checks a log and names the first bad record. The format is described in
- * ./AUDIT.md; the schema is versioned (`v`).
+ * docs/audit.md; the schema is versioned (`v`).
  */
 import { writeSync } from 'node:fs';
 import { genesis, nextRecord } from './chain.js';

@@ -177,7 +177,7 @@ function build(
       issues.push(issueAt(src, ['auth', 'oauth'], problem));
   }
 
-  const audit = (data.audit ?? {}) as { path?: string; enabled?: boolean };
+  const audit = (data.audit ?? {}) as Partial<GatewayConfig['audit']>;
   const listen = (data.listen ?? {}) as GatewayConfig['listen'] & {
     host?: string;
     port?: number;
@@ -241,7 +241,19 @@ function build(
     },
     audit: {
       enabled: audit.enabled ?? true,
-      path: resolve(dirname(file), audit.path ?? DEFAULT_AUDIT_PATH)
+      path:
+        audit.path === 'stderr' || audit.path === 'stdout'
+          ? audit.path
+          : resolve(dirname(file), audit.path ?? DEFAULT_AUDIT_PATH),
+      flush: audit.flush ?? 'os',
+      ...(audit.batch_records !== undefined ? { batch_records: audit.batch_records } : {}),
+      ...(audit.batch_ms !== undefined ? { batch_ms: audit.batch_ms } : {}),
+      ...(audit.rotate_bytes !== undefined ? { rotate_bytes: audit.rotate_bytes } : {}),
+      ...(audit.rotate_s !== undefined ? { rotate_s: audit.rotate_s } : {}),
+      checkpoint_every: audit.checkpoint_every ?? 1000,
+      ...(audit.signing_key !== undefined ? { signing_key: resolve(dirname(file), audit.signing_key) } : {}),
+      arguments: audit.arguments ?? 'full',
+      overrides: audit.overrides ?? []
     },
     listen: {
       ...listen,

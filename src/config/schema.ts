@@ -286,8 +286,37 @@ export const configSchema = {
       type: 'object',
       additionalProperties: false,
       properties: {
-        path: { type: 'string', description: 'JSONL audit file (default ./portcullis-audit.jsonl).' },
-        enabled: { type: 'boolean', description: 'Turning audit off must be said (default true).' }
+        path: {
+          type: 'string',
+          description: 'JSONL audit file (default ./portcullis-audit.jsonl), or "stderr" / "stdout" for container logs.'
+        },
+        enabled: { type: 'boolean', description: 'Turning audit off must be said (default true).' },
+        flush: {
+          enum: ['every', 'batch', 'os'],
+          description: 'every: fsync each record; batch: fsync every batch_records or batch_ms; os (default): one write per record, no fsync.'
+        },
+        batch_records: { type: 'integer', minimum: 1 },
+        batch_ms: { type: 'integer', minimum: 1 },
+        rotate_bytes: { type: 'integer', minimum: 4096, description: 'Start a new file past this size.' },
+        rotate_s: { type: 'integer', minimum: 1, description: 'Start a new file after this many seconds.' },
+        checkpoint_every: { type: 'integer', minimum: 0, description: 'Records between checkpoints (default 1000; 0: off).' },
+        signing_key: { type: 'string', description: 'Ed25519 private key (PEM file) that signs checkpoints.' },
+        arguments: {
+          enum: ['full', 'hash', 'omit'],
+          description: 'How arguments are recorded (default full; secrets are always masked).'
+        },
+        overrides: {
+          type: 'array',
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            properties: {
+              server: { type: 'string' },
+              tool: { type: 'string' },
+              arguments: { enum: ['full', 'hash', 'omit'] }
+            }
+          }
+        }
       }
     },
     listen: {

@@ -163,7 +163,20 @@ export interface GatewayConfig {
     lockout: { failures: number; window_s: number; duration_s: number };
     rate_limit?: { limit: number; window_ms: number };
   };
-  audit: { enabled: boolean; path: string };
+  audit: {
+    enabled: boolean;
+    /** A file path, or 'stderr' / 'stdout'. */
+    path: string;
+    flush: 'every' | 'batch' | 'os';
+    batch_records?: number;
+    batch_ms?: number;
+    rotate_bytes?: number;
+    rotate_s?: number;
+    checkpoint_every: number;
+    signing_key?: string;
+    arguments: 'full' | 'hash' | 'omit';
+    overrides: Array<{ server?: string; tool?: string; arguments: 'full' | 'hash' | 'omit' }>;
+  };
   listen: {
     host: string;
     port: number;

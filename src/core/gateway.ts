@@ -11,6 +11,8 @@ import { approvalStage, createApprovalQueue, type ApprovalQueue } from '../appro
 import {
   createFileAuditSink,
   createMemoryAuditSink,
+  createStreamAuditSink,
+  redactArguments,
   type AuditInput,
   type AuditRecord,
   type AuditSink
@@ -24,6 +26,7 @@ import { createRateStore, limitsStage } from '../limits/index.js';
 import { createInspector, findingSummary } from '../inspect/index.js';
 import { createMetrics, type Metrics } from '../metrics/index.js';
 import { createPinStore } from '../pins/index.js';
+import { compileGlob } from '../policy/glob.js';
 import { createRiskModel } from '../limits/risk.js';
 import { compilePolicy, type Policy } from '../policy/index.js';
 import { policyInputOf, policyStage } from '../policy/stage.js';
@@ -117,6 +120,26 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
+/** The audit sink the config asks for: a hash-chained file, stderr/stdout, or nothing. */
+export function openAuditSink(config: GatewayConfig, log: Logger): AuditSink {
+  const a = config.audit;
+  if (!a.enabled) return createMemoryAuditSink(false);
+  if (a.path === 'stderr') return createStreamAuditSink(2);
+  if (a.path === 'stdout') return createStreamAuditSink(1);
+  const sink = createFileAuditSink(a.path, {
+    flush: a.flush,
+    ...(a.batch_records !== undefined ? { maxRecords: a.batch_records } : {}),
+    ...(a.batch_ms !== undefined ? { maxDelayMs: a.batch_ms } : {}),
+    ...(a.rotate_bytes !== undefined ? { rotateBytes: a.rotate_bytes } : {}),
+    ...(a.rotate_s !== undefined ? { rotateMs: a.rotate_s * 1000 } : {}),
+    checkpointEvery: a.checkpoint_every,
+    ...(a.signing_key !== undefined ? { signingKey: a.signing_key } : {}),
+    onError: (err) => log.error({ err: err.message }, 'audit flush failed')
+  });
+  for (const repair of sink.repairs) log.warn({ repair }, 'audit log repaired on open');
+  return sink;
+}
+
 export function policyVersion(config: GatewayConfig): string {
   return createHash('sha256')
     .update(JSON.stringify({ rules: config.rules, policy: config.policy }))
@@ -128,9 +151,21 @@ const tracer = trace.getTracer('portcullis');
 
 export function createGateway(options: GatewayOptions): Gateway {
   const { config, log } = options;
-  const auditSink =
-    options.audit ??
-    (config.audit.enabled ? createFileAuditSink(config.audit.path) : createMemoryAuditSink(false));
+  const auditSink = options.audit ?? openAuditSink(config, log);
+  const argumentModes = config.audit.overrides.map((o) => ({
+    server: o.server ? compileGlob(o.server) : undefined,
+    tool: o.tool ? compileGlob(o.tool) : undefined,
+    mode: o.arguments
+  }));
+  /** How a call's arguments go into the audit record (secrets are masked before this). */
+  const recordedArguments = (server: string | undefined, tool: string | undefined, args: unknown) => {
+    let mode = config.audit.arguments;
+    for (const o of argumentModes) {
+      if ((o.server && !o.server.test(server ?? '')) || (o.tool && !o.tool.test(tool ?? ''))) continue;
+      mode = o.mode;
+    }
+    return mode === 'full' ? args : redactArguments(args, mode);
+  };
   const sessions = createSessionStore();
   const auth = createAuthenticator(config.auth);
   const tokenWatch: TokenWatch | undefined = config.auth.tokens_file
@@ -617,7 +652,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         name,
         ...(ctx.server ? { server: ctx.server } : {}),
         ...(ctx.tool ? { tool: ctx.tool } : {}),
-        arguments: ctx.auditArgs ?? args,
+        arguments: recordedArguments(ctx.server, ctx.tool, ctx.auditArgs ?? args),
         ...(ctx.findings && ctx.findings.length > 0 ? { findings: ctx.findings } : {}),
         decision:
           ctx.approval || gw?.code === 'approval_required'
