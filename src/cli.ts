@@ -97,13 +97,13 @@ function tokenFile(opts: { file?: string; config?: string }): string {
   throw new UserError('name the token file: --file F, or --config F whose auth.tokens is a file');
 }
 
-function onSignals(close: () => Promise<void>, log: Logger): void {
+function onSignals(close: () => Promise<void>, log: Logger, graceMs = 10_000): void {
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'stopping');
-    const force = setTimeout(() => process.exit(1), 10_000);
+    const force = setTimeout(() => process.exit(1), graceMs + 5_000);
     force.unref();
     close()
       .catch((e: unknown) => log.error({ err: String(e) }, 'error while stopping'))
@@ -136,11 +136,15 @@ async function serve(
     'serving'
   );
   if (banner) out(banner(http.url));
-  onSignals(async () => {
-    watcher?.close();
-    await http.close();
-    await gateway.close();
-  }, log);
+  onSignals(
+    async () => {
+      watcher?.close();
+      await http.close(config.limits.shutdown_grace_s * 1000);
+      await gateway.close();
+    },
+    log,
+    config.limits.shutdown_grace_s * 1000
+  );
 }
 
 function parsePort(value: string): number {
@@ -334,6 +338,84 @@ export function buildProgram(): Command {
       for (const t of trace) {
         out(`${t.matched ? '*' : ' '} ${t.rule}${t.matched ? '' : ' (not applicable)'}`);
         for (const note of t.notes) out(`    - ${note}`);
+      }
+    });
+
+  program
+    .command('init')
+    .description('write a commented starter portcullis.yaml')
+    .option('--config <file>', 'file to write', 'portcullis.yaml')
+    .option('--force', 'replace an existing file')
+    .action(async (o: { config: string; force?: boolean }) => {
+      const { writeStarterConfig, SetupError } = await import('./setup/index.js');
+      try {
+        const file = writeStarterConfig(o.config, { force: o.force === true });
+        out(`wrote ${file}\nnext: portcullis policy check ${file}`);
+      } catch (e) {
+        if (e instanceof SetupError) throw new UserError(e.message);
+        throw e;
+      }
+    });
+  program
+    .command('wrap')
+    .description("move an MCP client's servers behind Portcullis and point the client at it")
+    .argument(
+      '<client-config>',
+      'claude_desktop_config.json, .cursor/mcp.json, .vscode/mcp.json or .mcp.json'
+    )
+    .addOption(new Option('--format <format>').choices(['claude-desktop', 'cursor', 'vscode', 'claude-code']))
+    .option('--config <file>', 'portcullis.yaml to move the servers into', 'portcullis.yaml')
+    .option('--only <names...>', 'move only these servers')
+    .option('--dry-run', 'show the diff, write nothing')
+    .action(
+      async (
+        client: string,
+        o: {
+          format?: 'claude-desktop' | 'cursor' | 'vscode' | 'claude-code';
+          config: string;
+          only?: string[];
+          dryRun?: boolean;
+        }
+      ) => {
+        const { wrap, SetupError } = await import('./setup/index.js');
+        const { resolve: resolvePath } = await import('node:path');
+        // From an installed package the client runs `npx portcullis`; from a clone, this very CLI.
+        const fromClone = !import.meta.url.includes('/node_modules/');
+        const self = fromClone
+          ? {
+              command: process.execPath,
+              args: [new URL(import.meta.url).pathname, 'stdio', '--config', resolvePath(o.config)]
+            }
+          : undefined;
+        try {
+          const r = wrap(client, {
+            portcullisConfig: o.config,
+            ...(o.format ? { format: o.format } : {}),
+            ...(o.only ? { only: o.only } : {}),
+            ...(o.dryRun ? { dryRun: true } : {}),
+            ...(self ? { command: self } : {})
+          });
+          if (o.dryRun && r.diff) out(r.diff);
+          for (const w of r.warnings) err(`warning: ${w}`);
+          out(r.message);
+          if (r.backup) out(`backup: ${r.backup} (portcullis unwrap ${r.clientPath} restores it)`);
+        } catch (e) {
+          if (e instanceof SetupError) throw new UserError(e.message);
+          throw e;
+        }
+      }
+    );
+  program
+    .command('unwrap')
+    .description('restore the client config from the newest backup wrap made')
+    .argument('<client-config>')
+    .action(async (client: string) => {
+      const { unwrap, SetupError } = await import('./setup/index.js');
+      try {
+        out(unwrap(client).message);
+      } catch (e) {
+        if (e instanceof SetupError) throw new UserError(e.message);
+        throw e;
       }
     });
 

@@ -222,6 +222,7 @@ function build(
     }
   }
   const security = (data.security ?? {}) as { check_permissions?: boolean };
+  const limits = (data.limits ?? {}) as Partial<GatewayConfig['limits']>;
   const lockout = auth.lockout ?? {};
   return {
     source: file,
@@ -270,6 +271,11 @@ function build(
         : {})
     },
     security: { check_permissions: security.check_permissions ?? true },
+    limits: {
+      max_sessions: limits.max_sessions ?? 10_000,
+      max_sessions_per_identity: limits.max_sessions_per_identity ?? 256,
+      shutdown_grace_s: limits.shutdown_grace_s ?? 10
+    },
     validation: { arguments: validation.arguments ?? true },
     metrics: {
       enabled: metrics.enabled ?? true,

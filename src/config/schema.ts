@@ -220,6 +220,24 @@ export const configSchema = {
   additionalProperties: false,
   properties: {
     servers: { type: 'object', additionalProperties: server },
+    limits: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'Bounds that keep one client from exhausting the gateway.',
+      properties: {
+        max_sessions: {
+          type: 'integer',
+          minimum: 1,
+          description: 'Open HTTP/SSE sessions in all (default 10000).'
+        },
+        max_sessions_per_identity: { type: 'integer', minimum: 1, description: 'Per caller (default 256).' },
+        shutdown_grace_s: {
+          type: 'integer',
+          minimum: 0,
+          description: 'On SIGTERM, wait this long for calls in flight (default 10).'
+        }
+      }
+    },
     security: {
       type: 'object',
       additionalProperties: false,
@@ -288,19 +306,28 @@ export const configSchema = {
       properties: {
         path: {
           type: 'string',
-          description: 'JSONL audit file (default ./portcullis-audit.jsonl), or "stderr" / "stdout" for container logs.'
+          description:
+            'JSONL audit file (default ./portcullis-audit.jsonl), or "stderr" / "stdout" for container logs.'
         },
         enabled: { type: 'boolean', description: 'Turning audit off must be said (default true).' },
         flush: {
           enum: ['every', 'batch', 'os'],
-          description: 'every: fsync each record; batch: fsync every batch_records or batch_ms; os (default): one write per record, no fsync.'
+          description:
+            'every: fsync each record; batch: fsync every batch_records or batch_ms; os (default): one write per record, no fsync.'
         },
         batch_records: { type: 'integer', minimum: 1 },
         batch_ms: { type: 'integer', minimum: 1 },
         rotate_bytes: { type: 'integer', minimum: 4096, description: 'Start a new file past this size.' },
         rotate_s: { type: 'integer', minimum: 1, description: 'Start a new file after this many seconds.' },
-        checkpoint_every: { type: 'integer', minimum: 0, description: 'Records between checkpoints (default 1000; 0: off).' },
-        signing_key: { type: 'string', description: 'Ed25519 private key (PEM file) that signs checkpoints.' },
+        checkpoint_every: {
+          type: 'integer',
+          minimum: 0,
+          description: 'Records between checkpoints (default 1000; 0: off).'
+        },
+        signing_key: {
+          type: 'string',
+          description: 'Ed25519 private key (PEM file) that signs checkpoints.'
+        },
         arguments: {
           enum: ['full', 'hash', 'omit'],
           description: 'How arguments are recorded (default full; secrets are always masked).'

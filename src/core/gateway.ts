@@ -115,6 +115,13 @@ export interface Gateway {
   toolInventory(): Promise<ToolInventoryEntry[]>;
   /** Approve (re-pin) a server's current tool set. */
   approveTools(server: string, by: string): Promise<number>;
+  /** Calls in progress right now. */
+  inflight(): number;
+  /**
+   * Stop taking new calls and wait for the ones in progress, up to `deadlineMs`; returns how many
+   * were still running at the deadline.
+   */
+  drain(deadlineMs: number): Promise<number>;
   /** Record an event that happened outside a call (auth failures, session lifecycle). */
   audit(record: AuditInput): void;
   close(): Promise<void>;
@@ -188,6 +195,9 @@ export function createGateway(options: GatewayOptions): Gateway {
       [...upstreams.values()].map((u) => ({ name: u.name, state: u.state, restarts: u.restarts })),
     sessions: () => sessions.size()
   });
+  let inflight = 0;
+  let draining = false;
+  const idle = new EventEmitter();
   const approvals = createApprovalQueue(log.child({ stage: 'approval' }), config.approvals);
   const recent: AuditRecord[] = [];
   const RECENT_LIMIT = 5000;
@@ -424,7 +434,14 @@ export function createGateway(options: GatewayOptions): Gateway {
         span.setAttribute('mcp.tool.name', name);
         span.setAttribute('portcullis.session', session.id);
         try {
-          return await callToolInner(session, name, args, opts);
+          if (draining) throw new GatewayError('upstream_unavailable', 'the gateway is shutting down');
+          inflight++;
+          try {
+            return await callToolInner(session, name, args, opts);
+          } finally {
+            inflight--;
+            if (inflight === 0) idle.emit('idle');
+          }
         } catch (err) {
           span.setStatus({
             code: SpanStatusCode.ERROR,
@@ -603,6 +620,21 @@ export function createGateway(options: GatewayOptions): Gateway {
       const tools = await up.listTools();
       inspector.approve(server, tools, by);
       return tools.length;
+    },
+
+    inflight: () => inflight,
+
+    async drain(deadlineMs) {
+      draining = true;
+      if (inflight === 0) return 0;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, deadlineMs);
+        idle.once('idle', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      return inflight;
     },
 
     audit: (record) => writeAudit(record),

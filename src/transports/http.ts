@@ -75,7 +75,8 @@ export function resourceMetadata(gateway: Gateway): ResourceMetadata | undefined
 export interface HttpHandle {
   url: string;
   server: HttpServer;
-  close(): Promise<void>;
+  /** Close; with a grace period, calls in flight may finish first. */
+  close(graceMs?: number): Promise<void>;
 }
 
 type AuthedRequest = IncomingMessage & { auth?: AuthInfo };
@@ -143,6 +144,30 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
 export async function serveHttp(gateway: Gateway, log: Logger, options: HttpOptions): Promise<HttpHandle> {
   const legacy = new Map<string, LegacyEntry>();
   const sse = new Map<string, SseEntry>();
+  // Session bounds: one caller cannot hold more than its share, and nobody more than the total.
+  const perOwner = new Map<string, number>();
+  const limits = gateway.config.limits;
+  const admitSession = (owner: string, res: ServerResponse): boolean => {
+    if (legacy.size + sse.size >= limits.max_sessions) {
+      jsonRpcError(res, 503, ERRORS.rate_limited.rpc, 'too many sessions on this gateway', {
+        'Retry-After': '5'
+      });
+      return false;
+    }
+    if ((perOwner.get(owner) ?? 0) >= limits.max_sessions_per_identity) {
+      jsonRpcError(res, 429, ERRORS.rate_limited.rpc, 'too many sessions for this identity', {
+        'Retry-After': '5'
+      });
+      return false;
+    }
+    perOwner.set(owner, (perOwner.get(owner) ?? 0) + 1);
+    return true;
+  };
+  const releaseSession = (owner: string) => {
+    const n = (perOwner.get(owner) ?? 1) - 1;
+    if (n <= 0) perOwner.delete(owner);
+    else perOwner.set(owner, n);
+  };
   const loopback = isLoopback(options.host);
   const listen = gateway.config.listen;
   // DNS rebinding: a loopback listener answers only to loopback names unless told otherwise;
@@ -352,8 +377,10 @@ export async function serveHttp(gateway: Gateway, log: Logger, options: HttpOpti
     if (!isInitializeRequest(body)) {
       return jsonRpcError(res, 400, -32000, 'Bad Request: Mcp-Session-Id required');
     }
+    const owner = ownerOf(identity);
+    if (!admitSession(owner, res)) return;
     const entry: LegacyEntry = {
-      owner: ownerOf(identity),
+      owner,
       lastSeen: Date.now(),
       transport: new NodeStreamableHTTPServerTransport({
         sessionIdGenerator: () => randomUUID(),
@@ -363,10 +390,13 @@ export async function serveHttp(gateway: Gateway, log: Logger, options: HttpOpti
         }
       })
     };
+    let released = false;
     entry.transport.onclose = () => {
       const id = entry.transport.sessionId;
       if (id) legacy.delete(id);
       if (entry.session) gateway.closeSession(entry.session);
+      if (!released) releaseSession(owner);
+      released = true;
     };
     const server = createMcpServer(gateway, () => entry.session ?? modernSession(identity), log);
     await server.connect(entry.transport);
@@ -374,13 +404,16 @@ export async function serveHttp(gateway: Gateway, log: Logger, options: HttpOpti
   };
 
   const handleSse = async (req: AuthedRequest, res: ServerResponse, identity: Identity) => {
+    const owner = ownerOf(identity);
+    if (!admitSession(owner, res)) return;
     const transport = new SseServerTransport('/messages', res);
     const session = gateway.openSession(identity, 'sse', transport.sessionId);
-    const entry: SseEntry = { transport, owner: ownerOf(identity), session };
+    const entry: SseEntry = { transport, owner, session };
     sse.set(transport.sessionId, entry);
     transport.onclose = () => {
       sse.delete(transport.sessionId);
       gateway.closeSession(session);
+      releaseSession(owner);
     };
     const server = createMcpServer(gateway, () => session, log);
     await server.connect(transport);
@@ -493,13 +526,31 @@ export async function serveHttp(gateway: Gateway, log: Logger, options: HttpOpti
   return {
     url: `${listen.tls ? 'https' : 'http'}://${shownHost}:${address.port}`,
     server,
-    async close() {
+    async close(graceMs = 0) {
       clearInterval(sweeper);
       admin.close();
+      // Stop taking connections, let calls in flight finish (up to the grace period), then close.
+      server.close();
+      server.closeIdleConnections();
+      if (graceMs > 0) {
+        const left = await gateway.drain(graceMs);
+        if (left > 0) log.warn({ calls: left }, 'shutting down with calls still in flight');
+        // Let the last responses reach their clients: close connections as they fall idle.
+        await new Promise<void>((resolve) => {
+          const deadline = setTimeout(done, 2000);
+          const sweep = setInterval(() => server.closeIdleConnections(), 50);
+          server.once('close', done);
+          function done() {
+            clearTimeout(deadline);
+            clearInterval(sweep);
+            resolve();
+          }
+        });
+      }
       await Promise.all([...legacy.values()].map((e) => e.transport.close().catch(() => undefined)));
       await Promise.all([...sse.values()].map((e) => e.transport.close().catch(() => undefined)));
       server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve()));
     }
   };
 }

@@ -1,0 +1,109 @@
+/**
+ * The starter portcullis.yaml (`portcullis init`, and the file `wrap` creates when there is none):
+ * a commented, deny-by-default policy with an `admin` and an `analyst` role, a stdio identity,
+ * approval for destructive tools, a read rule with a path constraint, and the audit file.
+ */
+import { existsSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { configSchema } from '../config/schema.js';
+import { SetupError } from './errors.js';
+import { writeFileAtomic } from './files.js';
+import { addServers, type ServerEntry } from './portcullis-yaml.js';
+
+export const SCHEMA_URL: string = configSchema.$id;
+export const LOCAL_SCHEMA_PATH = 'node_modules/portcullis/schema/portcullis.schema.json';
+
+const TEMPLATE = `# yaml-language-server: $schema=${SCHEMA_URL}
+#
+# Portcullis gateway configuration. The schema above gives editors completion and checks; the
+# package ships a copy at ${LOCAL_SCHEMA_PATH}
+# (put that path after $schema= to work offline).
+#
+# The policy is DENY BY DEFAULT: a tool that no rule below allows is neither listed to the agent
+# nor callable. Every rule whose \`tool\` glob (and \`server\` glob, if it has one) matches a call
+# applies to it; a deny or a failing parameter constraint wins over any allow, and
+# \`require_approval\` outranks allow.
+#   portcullis policy check portcullis.yaml
+#   portcullis policy explain --config portcullis.yaml --role analyst --tool <server>__read_file
+
+# The MCP servers behind the gateway; agents see their tools as <server>__<tool>. A stdio server
+# has \`command\`, \`args\` and \`env\` (its whole environment besides PATH); an HTTP server has \`url\`,
+# \`transport\` (streamable-http or sse) and \`headers\`. Write secrets as \${NAME}: the value is
+# read from the gateway's environment when it starts, so it never sits in this file.
+#   files:
+#     command: npx
+#     args: [-y, '@modelcontextprotocol/server-filesystem', /srv/data]
+servers: {}
+
+auth:
+  # The agent on stdio (Claude Desktop, Cursor, VS Code, Claude Code) is this identity with these
+  # roles. The rules below use two roles: \`analyst\` may read; \`admin\` may also change things,
+  # each time with a person's approval.
+  stdio:
+    identity: local
+    roles: [analyst]
+
+# One JSON line per call, allowed or refused (a relative path is relative to this file).
+audit:
+  path: ./portcullis-audit.jsonl
+
+rules:
+  # Destructive tools: only \`admin\` may call them, and only once a person with an approver role
+  # says yes (in the console or with \`portcullis approvals\`) while the agent waits. No decision
+  # in time refuses the call; it is never silently allowed. Every other role is denied outright.
+  # One rule matches one \`tool\` glob, hence three rules.
+  - id: approve-deletes
+    tool: 'delete_*'
+    allowed_roles: [admin]
+    require_approval: true
+  - id: approve-drops
+    tool: 'drop_*'
+    allowed_roles: [admin]
+    require_approval: true
+  - id: approve-writes
+    tool: 'write_*'
+    allowed_roles: [admin]
+    require_approval: true
+
+  # Reads: \`analyst\` and \`admin\` may read files, but only under this folder (change it to
+  # yours). A constraint binds every caller of the tool: a path outside the folder, or no path
+  # at all, is denied whatever the role. Paths are normalised first, so
+  # /srv/data/public/../secret does not get out.
+  - id: read-public-files
+    tool: read_file
+    allowed_roles: [analyst, admin]
+    parameter_constraints:
+      path: { prefix: /srv/data/public/ }
+`;
+
+export interface StarterOptions {
+  /** Servers to put under \`servers:\`. */
+  servers?: Record<string, ServerEntry>;
+}
+
+/** The text of a commented starter portcullis.yaml. */
+export function starterConfig(options: StarterOptions = {}): string {
+  return addServers(TEMPLATE, options.servers ?? {}, 'portcullis.yaml');
+}
+
+/**
+ * Write the starter config to `path` (mode 0600: it may come to hold credentials). Refuses to
+ * replace an existing file unless `force`. Returns the absolute path written.
+ */
+export function writeStarterConfig(path: string, options: StarterOptions & { force?: boolean } = {}): string {
+  const file = resolve(path);
+  const text = starterConfig(options);
+  if (options.force) {
+    writeFileAtomic(file, text, 0o600);
+    return file;
+  }
+  if (existsSync(file)) {
+    throw new SetupError(`${file} already exists; use --force to replace it`, file);
+  }
+  try {
+    writeFileSync(file, text, { mode: 0o600, flag: 'wx' });
+  } catch (e) {
+    throw new SetupError(`cannot write ${file}: ${(e as Error).message}`, file);
+  }
+  return file;
+}
