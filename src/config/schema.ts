@@ -133,7 +133,12 @@ const server = {
     url: { type: 'string', description: 'Streamable HTTP or SSE endpoint of the upstream.' },
     transport: { enum: ['streamable-http', 'sse'], description: 'For `url`: default streamable-http.' },
     headers: { ...stringMap, description: "The upstream's own credentials; ${ENV} is substituted." },
-    timeout_ms: { type: 'integer', minimum: 1, description: 'Per-call timeout (default 60000).' },
+    timeout_ms: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 2147483647,
+      description: 'Per-call timeout (default 60000).'
+    },
     sandbox: {
       type: 'object',
       additionalProperties: false,
@@ -516,3 +521,23 @@ export const tokensFileSchema = {
   additionalProperties: false,
   properties: { tokens: { type: 'array', items: tokenEntry } }
 } as const;
+
+/**
+ * Durations end up in Node timers, which hold at most 2^31-1 ms: bound every `*_ms` and `*_s`
+ * integer in the schema so a config cannot ask for a timer Node would silently shorten.
+ */
+function boundDurations(node: unknown): void {
+  if (!node || typeof node !== 'object') return;
+  const props = (node as { properties?: Record<string, Record<string, unknown>> }).properties;
+  for (const [name, schema] of Object.entries(props ?? {})) {
+    if (schema.type === 'integer' && schema.maximum === undefined) {
+      if (name.endsWith('_ms')) schema.maximum = 2_147_483_647;
+      else if (name.endsWith('_s')) schema.maximum = 2_147_483;
+    }
+  }
+  for (const value of Object.values(node)) {
+    if (Array.isArray(value)) value.forEach(boundDurations);
+    else boundDurations(value);
+  }
+}
+boundDurations(configSchema);

@@ -27,8 +27,63 @@ export function readYaml(file: string, text?: string): YamlSource {
     const pos = lines.linePos(err.pos[0]);
     issues.push({ file, line: pos.line, col: pos.col, path: '', message: firstLine(err.message) });
   }
-  const value = issues.length === 0 ? doc.toJS({ maxAliasCount: 100 }) : undefined;
+  let value: unknown;
+  if (issues.length === 0) {
+    try {
+      value = doc.toJS({ maxAliasCount: 100 });
+    } catch (err) {
+      // Unresolved or excessive aliases: YAML the loader will not expand.
+      issues.push({
+        file,
+        line: 1,
+        col: 1,
+        path: '',
+        message: `cannot expand aliases: ${firstLine((err as Error).message)}`
+      });
+    }
+  }
+  if (issues.length === 0) {
+    const problem = shapeProblem(value);
+    if (problem) {
+      const pos = positionOf({ file, doc, lines, value, issues }, problem.path);
+      issues.push({
+        file,
+        line: pos.line,
+        col: pos.col,
+        path: formatPath(problem.path),
+        message: problem.message
+      });
+      value = undefined;
+    }
+  }
   return { file, doc, lines, value, issues };
+}
+
+/** Values no config can hold: cycles (from aliases), absurd nesting, numbers that are not finite. */
+function shapeProblem(root: unknown): { path: PathPart[]; message: string } | undefined {
+  const MAX_DEPTH = 64;
+  const ancestors = new Set<object>();
+  const walk = (value: unknown, path: PathPart[]): { path: PathPart[]; message: string } | undefined => {
+    if (typeof value === 'number' && !Number.isFinite(value))
+      return { path, message: 'expected a finite number' };
+    if (value === null || typeof value !== 'object') return undefined;
+    if (path.length > MAX_DEPTH) return { path, message: `nested deeper than ${MAX_DEPTH} levels` };
+    if (ancestors.has(value)) return { path, message: 'an alias refers to itself (a cycle)' };
+    ancestors.add(value);
+    try {
+      const entries: Array<[PathPart, unknown]> = Array.isArray(value)
+        ? value.map((v, i) => [i, v])
+        : Object.entries(value);
+      for (const [k, v] of entries) {
+        const found = walk(v, [...path, k]);
+        if (found) return found;
+      }
+      return undefined;
+    } finally {
+      ancestors.delete(value);
+    }
+  };
+  return walk(root, []);
 }
 
 function firstLine(message: string): string {

@@ -35,6 +35,7 @@ import type { Session } from '../core/session.js';
 import { ERRORS } from '../errors.js';
 import { createAdminHandler } from '../admin/index.js';
 import { createMcpServer } from './mcp-server.js';
+import { MAX_JSON_DEPTH, nestedDeeperThan } from './limits.js';
 import { SseServerTransport } from './sse.js';
 
 const LEGACY_IDLE_MS = 30 * 60_000;
@@ -358,6 +359,9 @@ export async function serveHttp(gateway: Gateway, log: Logger, options: HttpOpti
       } catch {
         return jsonRpcError(res, 400, -32700, 'Parse error: request body is not JSON');
       }
+      if (nestedDeeperThan(body)) {
+        return jsonRpcError(res, 400, -32600, `Invalid Request: nested deeper than ${MAX_JSON_DEPTH} levels`);
+      }
       if (await insufficientScope(res, identity, body)) return;
     }
     const sessionId = req.headers['mcp-session-id'];
@@ -433,7 +437,11 @@ export async function serveHttp(gateway: Gateway, log: Logger, options: HttpOpti
     }
     let message;
     try {
-      message = parseJSONRPCMessage(JSON.parse(raw.toString('utf8')));
+      const parsed = JSON.parse(raw.toString('utf8')) as unknown;
+      if (nestedDeeperThan(parsed)) {
+        return jsonRpcError(res, 400, -32600, `Invalid Request: nested deeper than ${MAX_JSON_DEPTH} levels`);
+      }
+      message = parseJSONRPCMessage(parsed);
     } catch {
       return jsonRpcError(res, 400, -32700, 'Parse error: not a JSON-RPC message');
     }

@@ -6,6 +6,7 @@
  */
 import type { Readable, Writable } from 'node:stream';
 import { parseJSONRPCMessage, type JSONRPCMessage, type Transport } from '@modelcontextprotocol/server';
+import { MAX_JSON_DEPTH, nestedDeeperThan } from './limits.js';
 
 export const MAX_LINE_BYTES = 16 * 1024 * 1024;
 
@@ -76,9 +77,20 @@ export class LineStdioTransport implements Transport {
       this.reply(-32700, 'Parse error: line is not JSON', null);
       return;
     }
+    if (nestedDeeperThan(value)) {
+      const id = (value as { id?: unknown } | null)?.id;
+      this.reply(
+        -32600,
+        `Invalid Request: nested deeper than ${MAX_JSON_DEPTH} levels`,
+        typeof id === 'string' || typeof id === 'number' ? id : null
+      );
+      return;
+    }
     let message: JSONRPCMessage;
     try {
-      message = parseJSONRPCMessage(value);
+      // Validate the shape, but deliver the message as parsed: exactly what the client sent.
+      parseJSONRPCMessage(value);
+      message = value as JSONRPCMessage;
     } catch {
       const id = (value as { id?: unknown } | null)?.id;
       this.reply(

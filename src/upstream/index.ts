@@ -31,6 +31,7 @@ export interface CallOptions {
 }
 
 const BACKOFF_MIN_MS = 250;
+const CONNECT_TIMEOUT_MS = 30_000;
 const BACKOFF_MAX_MS = 30_000;
 /** A connection that stays up this long resets the backoff. */
 const STABLE_MS = 10_000;
@@ -113,7 +114,8 @@ export class Upstream {
       if (this.client === client) this.lost(transport);
     };
     try {
-      await client.connect(transport, { timeout: this.config.timeout_ms });
+      // Starting a server can take longer than any one call should: its own, longer bound.
+      await client.connect(transport, { timeout: Math.max(this.config.timeout_ms, CONNECT_TIMEOUT_MS) });
     } catch (err) {
       settled = true;
       await transport.close().catch(() => undefined);
