@@ -10,7 +10,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { userInfo } from 'node:os';
 import type { GatewayConfig, TokenConfig } from '../config/types.js';
-import { createOAuthVerifier, type OAuthConfig, type OAuthVerifier } from './oauth.js';
+import { createOAuthVerifier, type OAuthVerifier } from './oauth.js';
 import { hashToken, tokenProblem } from './token-file.js';
 
 export interface Identity {
@@ -103,7 +103,7 @@ export function createAuthenticator(
   const now = options.now ?? Date.now;
   const tokens = createTokenTable(auth.tokens);
   const oauth: OAuthVerifier | undefined = auth.oauth
-    ? createOAuthVerifier(auth.oauth as OAuthConfig, {
+    ? createOAuthVerifier(auth.oauth, {
         ...(options.fetch ? { fetch: options.fetch } : {}),
         now
       })

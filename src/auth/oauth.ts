@@ -41,6 +41,8 @@ export interface OAuthConfig {
   /** Maximum age of the cached JWKS in seconds, default 600. */
   jwks_cache_s?: number;
   introspection?: { url: string; client_id: string; client_secret: string; cache_s?: number };
+  /** Advertised in the Protected Resource Metadata (default: [issuer]). */
+  authorization_servers?: string[];
 }
 
 export interface OAuthIdentity {

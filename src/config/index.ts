@@ -8,7 +8,7 @@ import { Ajv } from 'ajv';
 import { ConfigError, type ConfigIssue } from '../errors.js';
 import { ruleIssues } from '../policy/index.js';
 import { durationMs } from '../policy/conditions.js';
-import { validateOAuthConfig, type OAuthConfig } from '../auth/oauth.js';
+import { validateOAuthConfig } from '../auth/oauth.js';
 import { hashToken, parseTokenEntries, readTokenFile } from '../auth/token-file.js';
 import { configSchema } from './schema.js';
 import { issueAt, readYaml, schemaIssues, type PathPart, type YamlSource } from './source.js';
@@ -173,7 +173,7 @@ function build(
     }
   }
   if (auth.oauth) {
-    for (const problem of validateOAuthConfig(auth.oauth as OAuthConfig))
+    for (const problem of validateOAuthConfig(auth.oauth))
       issues.push(issueAt(src, ['auth', 'oauth'], problem));
   }
 

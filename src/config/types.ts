@@ -113,20 +113,9 @@ export interface StdioAuthConfig {
   token_env?: string;
 }
 
-export interface OAuthSettings {
-  issuer: string;
-  audience: string | string[];
-  jwks_uri?: string;
-  algorithms?: string[];
-  clock_skew_s?: number;
-  required_claims?: string[];
-  roles_claim?: string;
-  scopes_claim?: string;
-  jwks_cooldown_s?: number;
-  jwks_cache_s?: number;
-  authorization_servers?: string[];
-  introspection?: { url: string; client_id: string; client_secret: string; cache_s?: number };
-}
+/** The `auth.oauth` block; its fields are documented where they are used (src/auth/oauth.ts). */
+import type { OAuthConfig } from '../auth/oauth.js';
+export type OAuthSettings = OAuthConfig;
 
 export type ScanAction = 'off' | 'flag' | 'redact' | 'block';
 export interface ScanActions {
