@@ -465,14 +465,24 @@ export function createGateway(options: GatewayOptions): Gateway {
         outcome: 'ok',
         count: items.length
       });
-      return { prompts: items.map(({ server, item }) => ({ ...item, name: joinName(server, item.name) })) };
+      return {
+        prompts: items
+          .filter(({ server, item }) => !inspector.withholds('prompt', server, item))
+          .map(({ server, item }) => ({ ...item, name: joinName(server, item.name) }))
+      };
     },
 
     async getPrompt(session, name, args) {
       const parts = splitName(name);
       const up = parts && upstreams.get(parts.server);
-      return forward(session, 'prompts/get', { name }, up, parts?.name, () =>
-        up!.request('prompts/get', { name: parts!.name, ...(args ? { arguments: args } : {}) })
+      return forward(session, 'prompts/get', { name }, up, parts?.name, async () =>
+        inspector.scanReply(
+          parts!.server,
+          parts!.name,
+          await up!.request('prompts/get', { name: parts!.name, ...(args ? { arguments: args } : {}) }),
+          session,
+          (s, n) => risk.add(s, n, Date.now())
+        )
       );
     },
 
@@ -488,7 +498,9 @@ export function createGateway(options: GatewayOptions): Gateway {
         count: items.length
       });
       return {
-        resources: items.map(({ server, item }) => ({ ...item, uri: resourceUri(server, item.uri) }))
+        resources: items
+          .filter(({ server, item }) => !inspector.withholds('resource', server, item))
+          .map(({ server, item }) => ({ ...item, uri: resourceUri(server, item.uri) }))
       };
     },
 
@@ -514,8 +526,14 @@ export function createGateway(options: GatewayOptions): Gateway {
     async readResource(session, uri) {
       const parts = parseResourceUri(uri);
       const up = parts && upstreams.get(parts.server);
-      const result = (await forward(session, 'resources/read', { uri }, up, parts?.uri, () =>
-        up!.request('resources/read', { uri: parts!.uri })
+      const result = (await forward(session, 'resources/read', { uri }, up, parts?.uri, async () =>
+        inspector.scanReply(
+          parts!.server,
+          parts!.uri,
+          await up!.request('resources/read', { uri: parts!.uri }),
+          session,
+          (s, n) => risk.add(s, n, Date.now())
+        )
       )) as { contents?: Array<{ uri?: string }> };
       // Contents name their URI; give them back in the gateway's namespace.
       return {
@@ -739,14 +757,15 @@ export function createGateway(options: GatewayOptions): Gateway {
       throw err;
     } finally {
       const gw = failure instanceof GatewayError ? failure : undefined;
+      const refused = gw?.code === 'unknown_resource' || gw?.code === 'response_blocked';
       writeAudit({
         event,
         ...base(session),
         ...(up ? { server: up.name } : {}),
         ...(what.name ? { name: what.name } : {}),
         ...(what.uri ? { uri: what.uri } : {}),
-        decision: gw?.code === 'unknown_resource' ? 'deny' : 'allow',
-        outcome: failure ? (gw?.code === 'unknown_resource' ? 'denied' : 'error') : 'ok',
+        decision: refused ? 'deny' : 'allow',
+        outcome: failure ? (refused ? 'denied' : 'error') : 'ok',
         ...(gw ? { code: gw.code, reason: gw.detail } : failure ? { error: errorText(failure) } : {}),
         latency_ms: round(performance.now() - started)
       });

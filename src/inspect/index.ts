@@ -16,7 +16,14 @@ import type { Session } from '../core/session.js';
 import { GatewayError } from '../errors.js';
 import { checkPins, type PinStatus, type PinStore } from '../pins/index.js';
 import { compileGlob } from '../policy/glob.js';
-import { atLeast, redactValue, scanToolDefinition, type Finding } from '../scan/index.js';
+import {
+  atLeast,
+  redactValue,
+  scanPromptDefinition,
+  scanResourceDefinition,
+  scanToolDefinition,
+  type Finding
+} from '../scan/index.js';
 import type { UpstreamTool } from '../upstream/index.js';
 
 export interface VettedTool {
@@ -35,6 +42,16 @@ export interface Inspector {
   responseStage(addRisk: (session: Session, amount: number) => void): Stage;
   /** Approve a server's current tool set (re-pin it). */
   approve(server: string, tools: readonly UpstreamTool[], by: string): void;
+  /** Should a prompt or resource from this server be withheld from listings? */
+  withholds(kind: 'prompt' | 'resource', server: string, item: Record<string, unknown>): boolean;
+  /** Scan a prompt or resource the agent asked for, as responses are; may redact or throw. */
+  scanReply(
+    server: string,
+    name: string,
+    value: unknown,
+    session: Session,
+    addRisk: (s: Session, n: number) => void
+  ): unknown;
 }
 
 /** Findings as they go into audit records: never the matched text itself. */
@@ -214,6 +231,47 @@ export function createInspector(
 
   return {
     vet,
+    withholds(kind, server, item) {
+      if (!config.descriptions.enabled) return false;
+      const ctx = { server, maxDescriptionBytes: config.descriptions.max_bytes };
+      const findings =
+        kind === 'prompt'
+          ? scanPromptDefinition(item as never, ctx)
+          : scanResourceDefinition(item as never, ctx);
+      const serious = findings.filter(
+        (f) => atLeast(f.severity, config.descriptions.block_at) && f.rule !== 'tool-name-collision'
+      );
+      if (serious.length === 0) return false;
+      const name = String(item.name ?? item.uri ?? '');
+      const reportKey = `${kind}|${server}|${name}|${serious.map((f) => f.rule).join(',')}`;
+      if (!reported.has(reportKey)) {
+        reported.add(reportKey);
+        audit({
+          event: 'tools/vetted',
+          server,
+          name,
+          decision: 'deny',
+          outcome: 'denied',
+          code: 'tool_blocked',
+          reason: `${kind} withheld: ${serious.map((f) => f.rule).join(', ')}`,
+          findings: findingSummary(findings)
+        });
+      }
+      return true;
+    },
+    scanReply(server, name, value, session, addRisk) {
+      const actions = actionsFor('responses', server, name);
+      if (actions.secrets === 'off' && actions.pii === 'off' && actions.injection === 'off') return value;
+      const scanned = redactValue(value, {
+        secrets: actions.secrets !== 'off',
+        pii: actions.pii !== 'off',
+        injection: actions.injection !== 'off'
+      });
+      if (scanned.findings.length === 0) return value;
+      const out = enforce('responses', server, name, scanned, value);
+      if (out.risk > 0) addRisk(session, out.risk);
+      return out.value;
+    },
     approve(server, tools, by) {
       pins?.pin(server, tools, by);
       cache.delete(server);

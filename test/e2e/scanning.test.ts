@@ -135,6 +135,20 @@ describe('responses', () => {
   });
 });
 
+describe('resources', () => {
+  it('scans a resource read like a tool result: the secret is redacted', async () => {
+    gw = await startGateway(base());
+    const client = await connect(gw.mcp, ADMIN_TOKEN);
+    const listed = (await client.listResources()).resources.map((r) => r.uri);
+    expect(listed).toContain('portcullis://m/config://deploy');
+    const read = await client.readResource({ uri: 'portcullis://m/config://deploy' });
+    const text = (read.contents[0] as { text: string }).text;
+    expect(text).toContain('region: eu-west-1');
+    expect(text).not.toContain('AKIAIOSFODNN7EXAMPLE');
+    await client.close();
+  });
+});
+
 describe('arguments', () => {
   it('refuses a secret leaving through arguments, and never writes it to the audit log', async () => {
     gw = await startGateway(base());
