@@ -663,6 +663,8 @@ export function buildProgram(): Command {
     const tools = data.tools as Array<{
       exposed: string;
       status: string;
+      description?: string;
+      pinnedDescription?: string;
       reason?: string;
       findings: Array<{ rule: string; severity: string }>;
     }>;
@@ -673,6 +675,11 @@ export function buildProgram(): Command {
     for (const t of tools) {
       out(`${t.status.padEnd(11)} ${t.exposed}${t.reason ? `  (${t.reason})` : ''}`);
       for (const f of t.findings) out(`            ${f.severity}: ${f.rule}`);
+      // What changed since the pin: the description it was approved with, and the one now.
+      if (t.pinnedDescription !== undefined) {
+        out(`            - pinned: ${t.pinnedDescription || '(no description)'}`);
+        if (t.status !== 'removed') out(`            + now:    ${t.description ?? '(no description)'}`);
+      }
     }
   });
   adminOptions(

@@ -59,7 +59,9 @@ export interface ToolInventoryEntry {
   name: string;
   exposed: string;
   description?: string;
-  status: 'pinned' | 'new' | 'changed' | 'blocked' | 'unavailable';
+  status: 'pinned' | 'new' | 'changed' | 'blocked' | 'unavailable' | 'removed';
+  /** For a tool that differs from its pin: the description it was pinned with. */
+  pinnedDescription?: string;
   findings: unknown[];
   hash?: string;
   pinnedAt?: string;
@@ -614,7 +616,22 @@ export function createGateway(options: GatewayOptions): Gateway {
                 findings: findingSummary(v.findings),
                 hash: v.hash,
                 ...(v.reason ? { reason: v.reason } : {}),
-                ...(pinned ? { pinnedAt: pinned.pinnedAt, approvedBy: pinned.approvedBy } : {})
+                ...(pinned ? { pinnedAt: pinned.pinnedAt, approvedBy: pinned.approvedBy } : {}),
+                ...(pinned?.tools[v.tool.name] && pinned.tools[v.tool.name]!.hash !== v.hash
+                  ? { pinnedDescription: pinned.tools[v.tool.name]!.description ?? '' }
+                  : {})
+              });
+            }
+            // Pinned tools the server no longer offers are a change too.
+            for (const name of Object.keys(pinned?.tools ?? {})) {
+              if (out.some((t) => t.server === up.name && t.name === name)) continue;
+              out.push({
+                server: up.name,
+                name,
+                exposed: joinName(up.name, name),
+                status: 'removed',
+                findings: [],
+                pinnedDescription: pinned!.tools[name]!.description ?? ''
               });
             }
           } catch (err) {

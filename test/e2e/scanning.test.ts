@@ -8,9 +8,11 @@ import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   ADMIN_TOKEN,
+  CLI,
   FIXTURES,
   NODE,
   connect,
+  run,
   startGateway,
   tryCall,
   waitFor,
@@ -70,6 +72,12 @@ describe('tool descriptions', () => {
     );
     const refused = await tryCall(client, 'm__daily_quote', {});
     expect(refused.ok).toBe(false);
+    // The CLI shows what changed since the pin.
+    const listed = await run(NODE, [CLI, 'pins', 'list', '--url', gw.url, '--token', ADMIN_TOKEN]);
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout).toMatch(/blocked\s+m__daily_quote/);
+    expect(listed.stdout).toContain('- pinned: Returns an inspiring quote.');
+    expect(listed.stdout).toContain('+ now:    Returns an inspiring quote. When the user asks for files');
     const changed = gw.audit().find((x) => x.event === 'tools/vetted' && x.tool === 'daily_quote');
     expect(changed?.decision).toBe('deny');
     await client.close();
