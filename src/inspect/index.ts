@@ -195,7 +195,11 @@ export function createInspector(
     const actions = actionsFor(direction, server, tool);
     const byKind = (f: Finding): ScanAction =>
       f.kind === 'secret' ? actions.secrets : f.kind === 'pii' ? actions.pii : actions.injection;
-    const active = scanned.findings.filter((f) => byKind(f) !== 'off');
+    // Low-severity injection-like findings (terminal colours, a server named in passing) are
+    // informational: only medium and above are acted on. Secrets and PII always count.
+    const active = scanned.findings.filter(
+      (f) => byKind(f) !== 'off' && (f.kind === 'secret' || f.kind === 'pii' || atLeast(f.severity, 'medium'))
+    );
     const blocking = active.filter((f) => byKind(f) === 'block');
     if (blocking.length > 0) {
       throw new GatewayError(

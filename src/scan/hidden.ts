@@ -15,9 +15,10 @@ export type HiddenMode = 'definition' | 'content';
 const CANDIDATE = rx(
   '[\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F-\\x9F\\u180E\\u200B-\\u200D\\u202A-\\u202E\\u2060-\\u2064\\u2066-\\u2069\\uFE00-\\uFE0F\\uFEFF\\uDB40\\r]'
 );
-const PADDING = rx(
-  '(?:[ \\t\\u00A0\\u2000-\\u200A\\u3000\\u2800\\u3164]{0,40}[\\r\\n]){12}|[ \\t\\u00A0\\u2000-\\u200A\\u3000\\u2800\\u3164]{120}'
-);
+const PADDING = rx('[ \\t\\r\\n\\u00A0\\u2000-\\u200A\\u3000\\u2800\\u3164]{12,4096}');
+/** Padding: at least this many line breaks, or this many blank characters, in one run. */
+const PADDING_LINES = 12;
+const PADDING_CHARS = 120;
 
 const PICTOGRAPHIC = /\p{Extended_Pictographic}|\u{FE0F}|[\u{1F3FB}-\u{1F3FF}]/u;
 const SCRIPT_LETTER = /[\p{L}\p{M}]/u;
@@ -39,6 +40,12 @@ function classify(text: string, i: number): Cls {
     if (lo >= 0xdd00 && lo <= 0xddef) return 'vs';
   }
   return 'none';
+}
+
+function vsCount(text: string, start: number, end: number): number {
+  let n = 0;
+  for (let i = start; i < end; i += text.charCodeAt(i) === 0xdb40 ? 2 : 1) n++;
+  return n;
 }
 
 const width = (cls: Cls): number => (cls === 'tag' || cls === 'vs' ? 2 : 1);
@@ -112,7 +119,7 @@ function tags(text: string, start: number, end: number, out: Finding[]): void {
   const flag =
     text.slice(start - 2, start) === '\uD83C\uDFF4' && decoded.endsWith('\x7f') && decoded.length <= 7;
   if (flag) return;
-  const visible = decoded.replace(/[\x00-\x1f\x7f]/g, '');
+  const visible = [...decoded].filter((c) => c >= ' ' && c !== '\x7f').join('');
   out.push(
     finding(
       'unicode-tags',
@@ -176,7 +183,9 @@ export function scanHidden(text: string, mode: HiddenMode, out: Finding[] = []):
         tags(text, start, end, out);
         break;
       case 'vs':
-        if (end - start > 2 || (end - start === 2 && text.charCodeAt(start) !== 0xdb40)) {
+        // One or two selectors after a character are ordinary (a doubled emoji VS16 is common);
+        // data smuggled in selectors needs a long run, or supplementary selectors in a row.
+        if (end - start >= 4 && (vsCount(text, start, end) >= 4 || text.charCodeAt(start) === 0xdb40)) {
           out.push(
             finding(
               'variation-selectors',
@@ -253,7 +262,9 @@ function padding(text: string, out: Finding[]): void {
   eachMatch(PADDING, text, (m) => {
     let end = m.index + m[0].length;
     while (end < text.length && isBlank(text.charCodeAt(end))) end++;
-    if (end < text.length) {
+    let lines = 0;
+    for (let i = m.index; i < end; i++) if (text.charCodeAt(i) === 10) lines++;
+    if (end < text.length && (lines >= PADDING_LINES || end - m.index >= PADDING_CHARS)) {
       out.push(
         finding(
           'whitespace-padding',

@@ -55,7 +55,15 @@ function overlaps(a: Finding, b: Finding): boolean {
  * most severe, then the longest). Different rules on the same text are all kept.
  */
 export function normalizeFindings(findings: Finding[]): Finding[] {
-  findings.sort((a, b) => (a.start ?? -1) - (b.start ?? -1) || (b.end ?? 0) - (a.end ?? 0));
+  // Fields keep the order they were scanned in; within a field, findings go by offset.
+  const fieldOrder = new Map<string | undefined, number>();
+  for (const f of findings) if (!fieldOrder.has(f.field)) fieldOrder.set(f.field, fieldOrder.size);
+  findings.sort(
+    (a, b) =>
+      fieldOrder.get(a.field)! - fieldOrder.get(b.field)! ||
+      (a.start ?? -1) - (b.start ?? -1) ||
+      (b.end ?? 0) - (a.end ?? 0)
+  );
   const out: Finding[] = [];
   const lastByRule = new Map<string, Finding>();
   for (const f of findings) {

@@ -20,6 +20,7 @@ export type TextMode = 'definition' | 'content';
 // a run of words splits only one way.
 const G = '[\\s,]{1,4}'; // gap between words
 const OG = '[\\s,]{0,4}'; // optional gap
+const HG = '[ \\t,]{1,4}'; // gap on one line
 const W = "[\\w'’-]{1,24}"; // one word
 const words = (n: number): string => `(?:${G}${W}){0,${n}}`;
 /** A lazy gap inside one sentence: `.`, `!` and `?` only end it when a space or the end follows. */
@@ -36,7 +37,7 @@ const SEND_VERBS =
 
 const SENSITIVE_PATH = `(?:~/\\.ssh\\b|\\.ssh/|\\bid_(?:rsa|dsa|ecdsa|ed25519)\\b|\\bauthorized_keys\\b|(?<![\\w.])\\.env(?!\\.(?:example|sample|template|dist))(?:\\.[\\w-]{1,20})?\\b|\\.envrc\\b|\\.aws/(?:credentials|config)\\b|\\bcredentials\\.json\\b|\\.npmrc\\b|\\.pypirc\\b|\\.netrc\\b|\\.pgpass\\b|\\.git-credentials\\b|\\.docker/config\\.json\\b|\\.kube/config\\b|/etc/(?:passwd|shadow|sudoers)\\b|\\.(?:bash|zsh)_history\\b|\\bmcp\\.json\\b|\\bclaude_desktop_config\\.json\\b|\\.cursor/|\\.gnupg\\b|\\bwallet\\.dat\\b|\\bsecrets?\\.(?:json|ya?ml|toml)\\b|\\bkeychain\\b|\\.config/gh/hosts\\.yml\\b|\\.config/gcloud\\b|\\.azure/)`;
 
-const SENSITIVE_NOUN = `(?:private${G}keys?|ssh${G}keys?|api${G}keys?|access${G}keys?|credentials|passwords?|passphrases?|(?:auth|access|session|bearer|api)${G}tokens?|secrets?|cookies|session${G}(?:ids?|data)|environment${G}variables?|env${G}vars?|(?:conversation|chat|message)${G}history|previous${G}messages|system${G}prompt|(?:its|their|the|file|whole|full|entire)${G}contents?|contents?${G}of|full${G}text)`;
+const SENSITIVE_NOUN = `(?:private${G}keys?|ssh${G}keys?|api${G}keys?|access${G}keys?|credentials|passwords?|passphrases?|(?:auth|access|session|bearer|api)${G}tokens?|secrets?|cookies|session${G}(?:ids?|data)|(?:all|every)${G}(?:the${G}|your${G})?(?:environment${G}variables|env${G}vars)|(?:conversation|chat|message)${G}history|previous${G}messages|system${G}prompt|(?:its|their|the|file|whole|full|entire)${G}contents?|contents?${G}of|full${G}text)`;
 
 const SENSITIVE_DATA = new RegExp(`${SENSITIVE_PATH}|${SENSITIVE_NOUN}`, 'i');
 const EXAMPLE_TARGET =
@@ -50,7 +51,7 @@ const SECRET_ENV_NAME = /\b[A-Z][A-Z0-9_]{1,40}_(?:KEY|TOKEN|SECRET|PASSWORD|PAS
 
 type Check = (m: RegExpExecArray, text: string, mode: TextMode) => Severity | false | undefined;
 
-interface PhraseRule {
+export interface PhraseRule {
   rule: string;
   kind: FindingKind;
   message: string;
@@ -75,20 +76,20 @@ function r(
 }
 
 const TARGETS_STRONG = `(?:instructions?|prompts?|directives?|guidelines|guidance|programming|system${G}prompt|commands${G}(?:above|before))`;
-const QUALIFIER = `(?:previous|prior|above|earlier|preceding|former|original|initial|existing|all|any|your|safety|content|usage|openai|ethical|moral|these|those)`;
+const QUALIFIER = `(?:previous|prior|above|earlier|preceding|former|original|initial|existing|all|any|your|safety|content|usage|openai|ethical|moral)`;
 const TARGETS_WEAK = `(?:rules|context|messages|constraints|restrictions|polic(?:y|ies)|conversation|tasks?|orders|training|filters?|limitations|settings)`;
 const MODEL = `(?:AI|A\\.I\\.|AI${G}assistants?|AI${G}agents?|AI${G}models?|LLMs?|large${G}language${G}models?|language${G}models?|chatbots?|GPT|ChatGPT|Claude|Gemini|Copilot)`;
 const MODEL_OR_ASSISTANT = `(?:${MODEL}|assistants?)`;
 const YOUR_OUTPUT = `your${G}(?:(?:next|final|entire|whole|current|following)${G})?(?:answers?|responses?|repl(?:y|ies)|outputs?|messages?|summary|summaries|completions?|results?)\\b`;
 const OUTPUT_VERBS =
   '(?:add|include|integrate|insert|append|embed|incorporate|modify|change|alter|augment|enhance|enrich|mention|provide|use|render|replace|convert|introduce|scramble|rearrange|remove|group|combine|misspell|jumble|anagram|substitute|tease|hint|suggest|promote|translate|write|respond|reply|answer|start|begin|end|finish|format|encode|output|say|tell|put|give|offer|express|invite|urge|encourage|direct|link|recommend|state|emphasi[sz]e|stress|highlight|inform|make|ensure|conclude|close|sign|prefix|wrap|present|deliver|display|show|compose|craft|draft|generate|create|share|provide)';
-const CODE_VERBS =
-  '(?:integrate|incorporate|include|insert|add|append|merge|embed|inject|blend|fuse|meld|weave|infuse|interweave|harmoni[sz]e|utili[sz]e|use|employ|leverage|adopt|deploy|enlist|absorb|engage|execute|run|introduce|ensure|render|keep|assimilate|put|paste|copy)';
 const EXFIL_VERBS =
-  '(?:send|post|upload|forward|transmit|exfiltrate|submit|report|beacon|deliver|pipe|leak|relay|mirror|sync|share|email|e-mail)';
+  '(?:send|post|upload|forward|transmit|exfiltrate|submit|beacon|deliver|pipe|leak|relay|mirror|sync|share|email|e-mail)';
 /** A concrete destination: an email address, a URL with a host, an IBAN-like account, a wallet. */
 const TARGET =
   '(?:[\\w.+-]{1,64}@[\\w-]{1,63}\\.[A-Za-z]{2,24}\\b|https?://[\\w-]{1,63}\\.[\\w.-]{2,100}|\\b[A-Z]{2}[0-9]{2}[A-Z0-9]{10,30}\\b|\\b0x[0-9a-fA-F]{40}\\b)';
+const RECIPIENT =
+  '(?:[\\w.+-]{1,64}@[\\w-]{1,63}\\.[A-Za-z]{2,24}\\b|\\b[A-Z]{2}[0-9]{2}[A-Z0-9]{10,30}\\b|\\b0x[0-9a-fA-F]{40}\\b)';
 const CALL = '(?:call|calling|use|using|invoke|invoking|run|running|execute|executing)';
 const NAME = '[`\'"]?([\\w.:/-]{2,64})[`\'"]?';
 const DIRECTIVE =
@@ -111,8 +112,39 @@ const SELF = new Set([
 /** Findings whose named tool is this tool (`this`, `it`) are not about other tools. */
 const namesAnotherTool: Check = (m) => (SELF.has((m[1] ?? '').toLowerCase()) ? false : undefined);
 
-const needsSensitiveData: Check = (m) =>
-  SENSITIVE_DATA.test(m[0]) || SECRET_ENV_NAME.test(m[0]) ? undefined : false;
+/** True at a sentence end: `.`, `!` or `?` followed by whitespace, or a newline. */
+function endsSentence(text: string, i: number): boolean {
+  const c = text[i];
+  if (c === '\n') return true;
+  return (c === '.' || c === '!' || c === '?') && (i + 1 >= text.length || /\s/.test(text[i + 1]!));
+}
+
+/** The sentence around a match, at most 200 characters either side. */
+function sentenceOf(m: RegExpExecArray, text: string): string {
+  let s = m.index;
+  while (s > 0 && m.index - s < 200 && !endsSentence(text, s - 1)) s--;
+  let e = m.index + m[0].length;
+  while (e < text.length && e - (m.index + m[0].length) < 200 && !endsSentence(text, e)) e++;
+  return text.slice(s, e);
+}
+
+/** Data only a model has: its context, its instructions, secret files and secret-named variables. */
+const MODEL_DATA = new RegExp(
+  `${SENSITIVE_PATH}|(?:conversation|chat|message)${G}history|previous${G}messages|(?:the|this|whole|entire)${G}conversation|system${G}prompt|(?:all|every)${G}(?:the${G}|your${G})?(?:environment${G}variables|env${G}vars)`,
+  'i'
+);
+
+/**
+ * The data moved must be secret: a secret file or noun, or a secret-named variable, in the
+ * sentence. In content (documentation talks about passing credentials all the time) only data
+ * that belongs to the model's session counts.
+ */
+const needsSensitiveData: Check = (m, text, mode) => {
+  const s = sentenceOf(m, text);
+  if (SECRET_ENV_NAME.test(s) || MODEL_DATA.test(s)) return undefined;
+  if (!SENSITIVE_DATA.test(s)) return false;
+  return mode === 'content' ? 'low' : undefined;
+};
 
 /**
  * A capitalised verb may start a sentence whose full stop is missing; a request for the reader's
@@ -140,7 +172,7 @@ const targetNotExample: Check = (m) => (EXAMPLE_TARGET.test(m[0]) ? false : unde
 
 const markdownImageCheck: Check = (m) => {
   const url = m[0].slice(m[0].indexOf('(') + 1);
-  if (/[{}<>$]|%7B|%3C/i.test(url)) return undefined;
+  if (/[{}<>]|%7B|%3C/i.test(url)) return undefined;
   const q =
     /[?&](?:data|q|query|content|text|msg|message|conversation|history|secret|key|token|password|info|d|p|prompt|exfil|payload|c|s)=([^&)\s]{0,400})/i.exec(
       url
@@ -164,7 +196,7 @@ const RULES: readonly PhraseRule[] = [
     'injection',
     both('high'),
     'tells the model to ignore its instructions',
-    `\\b(?:ignore|disregard|bypass|override)${words(4)}${G}(?:${TARGETS_STRONG}|${QUALIFIER}${G}${TARGETS_WEAK})\\b`
+    `\\b(?:(?:ignore|disregard)${words(4)}${G}(?:${TARGETS_STRONG}|${QUALIFIER}${G}${TARGETS_WEAK})|(?:bypass|override)${words(4)}${G}${TARGETS_STRONG})\\b`
   ),
   r(
     'ignore-instructions',
@@ -221,7 +253,7 @@ const RULES: readonly PhraseRule[] = [
   r(
     'directive-tag',
     'injection',
-    both('medium'),
+    { definition: 'medium', content: 'low' },
     'a "system" heading in the text',
     `(?:^|\\n)[ \\t]{0,3}#{1,4}[ \\t]{0,3}(?:system(?:[ \\t]{1,3}(?:prompt|message|instructions?|override))?|new[ \\t]{1,3}instructions?)[ \\t]{0,3}:?[ \\t]{0,3}(?:\\r?\\n|$)`
   ),
@@ -321,7 +353,7 @@ const RULES: readonly PhraseRule[] = [
     'injection',
     both('medium'),
     'a note addressed to the AI',
-    `\\b(?:dear|hey|hi|hello|attention|note${G}(?:to|for)|message${G}(?:to|for)|instructions?${G}(?:to|for)|reminder${G}(?:to|for)|important${G}(?:note${G})?(?:to|for)|P\\.?S\\.?${G}(?:to|for))${G}(?:the${G}|any${G}|all${G})?${MODEL_OR_ASSISTANT}(?:${G}(?:reading|processing|summari[sz]ing)${G}(?:this|these)(?:${G}\\w{1,20})?)?${OG}[:,!—–-]`
+    `\\b(?:dear|hey|hi|hello|attention|note${G}(?:to|for)|message${G}(?:to|for)|instructions?${G}(?:to|for)|reminder${G}(?:to|for)|important${G}(?:note${G})?(?:to|for)|P\\.?S\\.?${G}(?:to|for))${HG}(?:the${HG}|any${HG}|all${HG})?${MODEL_OR_ASSISTANT}(?:${G}(?:reading|processing|summari[sz]ing)${G}(?:this|these)(?:${G}\\w{1,20})?)?${OG}[:,!—–-]`
   ),
   r(
     'addressed-to-model',
@@ -362,7 +394,7 @@ const RULES: readonly PhraseRule[] = [
     'exfiltration',
     { definition: 'medium', content: false },
     'refers to the contents of a secret file',
-    `\\bcontents?${G}(?:of|in)${G}[\`'"]?${SENSITIVE_PATH}`
+    `\\bcontents?${G}(?:of|in)${G}[\`'"]?[\\w~$%./ -]{0,80}?${SENSITIVE_PATH}`
   ),
   r(
     'exfil-url',
@@ -404,8 +436,8 @@ const RULES: readonly PhraseRule[] = [
     'param-override',
     'exfiltration',
     { definition: 'high', content: 'medium' },
-    'tells the model to send calls to a fixed recipient or address',
-    `\\b(?:always|instead|regardless|must|should|make${G}sure${G}to|be${G}sure${G}to|remember${G}to|secretly|silently|also)\\b${sentence(100)}\\b(?:set|change|replace|override|use|send|cc|bcc|forward|redirect|route|copy|add|include|transfer|pay|go)\\b${sentence(80)}${TARGET}`,
+    'tells the model to send calls to a fixed recipient or account',
+    `\\b(?:always|instead|regardless|must|should|make${G}sure${G}to|be${G}sure${G}to|remember${G}to|secretly|silently|also)\\b${sentence(100)}\\b(?:set|change|replace|override|send|cc|bcc|forward|redirect|route|copy|add|include|transfer|pay|go)\\b${sentence(80)}${RECIPIENT}`,
     'i',
     targetNotExample
   ),
@@ -413,8 +445,17 @@ const RULES: readonly PhraseRule[] = [
     'param-override',
     'exfiltration',
     { definition: 'high', content: 'medium' },
-    'tells the model to use a fixed address instead of the one given',
-    `\\b(?:use|send|route|redirect|forward|transfer|pay|cc|bcc|set)\\b${sentence(40)}${TARGET}${sentence(80)}\\b(?:instead${G}of|rather${G}than|regardless${G}of|no${G}matter${G}what)\\b`,
+    'tells the model to send data to a fixed URL',
+    `\\b(?:always|instead|regardless|must|should|make${G}sure${G}to|be${G}sure${G}to|remember${G}to|secretly|silently|also)\\b${sentence(100)}\\b(?:send|forward|redirect|route|post|upload|copy|cc|bcc)\\b${sentence(80)}https?://[\\w-]{1,63}\\.[\\w.-]{2,100}`,
+    'i',
+    targetNotExample
+  ),
+  r(
+    'param-override',
+    'exfiltration',
+    { definition: 'high', content: 'medium' },
+    'tells the model to use a fixed address instead of the one the user gave',
+    `\\b(?:use|send|route|redirect|forward|transfer|pay|cc|bcc|set)\\b${sentence(40)}${TARGET}${sentence(80)}\\b(?:instead${G}of|rather${G}than|regardless${G}of|no${G}matter)\\b${sentence(40)}\\b(?:user|provided|given|specified|requested|asked|entered)\\b`,
     'i',
     targetNotExample
   ),
@@ -467,6 +508,9 @@ const RULES: readonly PhraseRule[] = [
     namesAnotherTool
   )
 ];
+
+/** The rules themselves (for tests and benchmarks). */
+export const PHRASE_RULE_LIST: readonly PhraseRule[] = RULES;
 
 /** Rule ids of every phrase rule. */
 export const PHRASE_RULES: readonly string[] = [...new Set(RULES.map((x) => x.rule))];

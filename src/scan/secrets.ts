@@ -63,11 +63,14 @@ export function looksLikeSecretValue(raw: string): boolean {
   if (KNOWN_FORMAT.test(value)) return false;
   if (value.length < 8 || value.length > 256) return false;
   if (isPlaceholder(value) || IDENTIFIER_CHAIN.test(value) || PATH_LIKE.test(value)) return false;
-  if (/^https?:\/\//i.test(value) || value.includes('(') || value.includes('${')) return false;
+  // Code, not a literal: a call, an index, a template.
+  if (/^https?:\/\//i.test(value) || /[([]|\$\{/.test(value)) return false;
   const cls = charClasses(value);
   if (!(cls.lower || cls.upper)) return false;
   // Needs a digit or a symbol other than the ones identifiers use.
   if (!cls.digit && !/[^A-Za-z0-9_.-]/.test(value)) return false;
+  // Short values need every character class (a real password); short random ids are too common.
+  if (value.length < 12) return cls.count === 4 && entropy(value) >= 2.8;
   if (value.length < 16) return cls.count >= 3 && entropy(value) >= 2.8;
   return cls.count >= 2 && entropy(value) >= 3.3;
 }
@@ -118,7 +121,9 @@ const awsSecretAssigned: Detect = (text, out) =>
     const value = m[1]!;
     const name = m[0].slice(0, m[0].length - value.length);
     if (!/secret/i.test(name) || !awsSecretValue(value)) return;
-    if (!/aws/i.test(name) && !AWS_CONTEXT.test(text.slice(Math.max(0, m.index - 300), m.index))) return;
+    // `SecretAccessKey` is AWS's own name for it; otherwise look for AWS nearby.
+    const awsName = /aws|secret_?access_?key/i.test(name);
+    if (!awsName && !AWS_CONTEXT.test(text.slice(Math.max(0, m.index - 300), m.index))) return;
     const start = m.index + m[0].length - 40;
     push(out, 'aws-secret-access-key', 'critical', 'AWS secret access key', start, start + 40);
   });
@@ -305,7 +310,7 @@ const urlCredentials = passwordRule(URL_CREDENTIALS, 'url-credentials', 'URL wit
 // ---------------------------------------------------------------------------------------------
 
 const SECRET_NAME = rx(
-  '(?:pass(?:word|wd|phrase)|pwd|secret|api[_-]?key|access[_-]?key|auth[_-]?token|access[_-]?token|refresh[_-]?token|client[_-]?secret|private[_-]?key|token|credentials?)((?:[_.-][A-Za-z0-9]{1,20}(?![A-Za-z0-9])){0,2})\\\\?["\']?[ \\t]{0,3}(?::=|=>|=|:)[ \\t]{0,3}\\\\?["\'`]?([^\\s"\'`,;)}\\]<>]{8,256})',
+  '(?:pass(?:word|wd|phrase)|pwd|secret|api[_-]?key|access[_-]?key|auth[_-]?token|access[_-]?token|refresh[_-]?token|client[_-]?secret|private[_-]?key|token|credentials?)((?:[_.-][A-Za-z0-9]{1,20}(?![A-Za-z0-9])){0,2})\\\\?["\']?[ \\t]{0,3}(?::=|=>|=|:)[ \\t]{0,3}(?:\\\\?(["\'`])([^\\s"\'`\\\\]{8,256})\\\\?\\2|([^\\s"\'`,;&)}\\]<>]{8,256}))',
   'i'
 );
 /** Names that mention a secret without holding one: `token_count`, `password_hash`, `tokenizer`. */
@@ -327,11 +332,11 @@ const secretAssignment: Detect = (text, out) =>
     if (!nameBoundary(text, m.index)) return m.index + 1;
     const suffix = m[1] ?? '';
     if (suffix && NOT_A_SECRET_SUFFIX.test(suffix.split(/[_.-]/).pop() ?? '')) return m.index + 1;
-    const raw = m[2]!;
-    // Resume at the value: a rejected value may still contain a secret another match finds.
-    if (!looksLikeSecretValue(raw)) return m.index + m[0].length - raw.length;
+    const raw = m[3] ?? m[4]!;
+    // A rejected value is skipped whole: every character is looked at once.
+    if (!looksLikeSecretValue(raw)) return m.index + m[0].length;
     const value = raw.replace(/\\+$/, '').replace(/[.,]$/, '');
-    const start = m.index + m[0].length - raw.length;
+    const start = m.index + m[0].lastIndexOf(raw);
     push(
       out,
       'secret-assignment',

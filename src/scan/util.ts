@@ -68,13 +68,23 @@ export function eachMatch(re: RegExp, text: string, fn: (m: RegExpExecArray) => 
 /** Shannon entropy in bits per character. */
 export function entropy(s: string): number {
   if (s.length === 0) return 0;
-  const counts = new Map<string, number>();
-  for (const c of s) counts.set(c, (counts.get(c) ?? 0) + 1);
+  const ascii = new Uint32Array(128);
+  let other: Map<number, number> | undefined;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 128) ascii[c]!++;
+    else {
+      other ??= new Map();
+      other.set(c, (other.get(c) ?? 0) + 1);
+    }
+  }
   let h = 0;
-  for (const n of counts.values()) {
+  const add = (n: number): void => {
     const p = n / s.length;
     h -= p * Math.log2(p);
-  }
+  };
+  for (let c = 0; c < 128; c++) if (ascii[c]! > 0) add(ascii[c]!);
+  if (other) for (const n of other.values()) add(n);
   return h;
 }
 
@@ -188,7 +198,7 @@ const PLACEHOLDER = [
   /^<[^>]{0,100}>$/, // <password>
   /^%[sd]$|^%\([^)]{0,40}\)s$/, // printf
   /^[*xX•.]{3,}$/, // **** / xxxx
-  /^(?:changeme|change_me|password|passwd|secret|example|sample|dummy|placeholder|redacted|none|null|undefined|todo|test|your[_-]?\w{0,40})$/i,
+  /^(?:changeme|change_me|pass|password|passwd|pwd|secret|example|sample|dummy|placeholder|redacted|none|null|undefined|todo|test|foo|bar|baz|qux|my[_-]?\w{0,40}|your[_-]?\w{0,40})$/i,
   /^(?:process\.env|os\.environ|os\.getenv|env\.|ENV\[|getenv|System\.getenv|config\.|settings\.)/,
   /^\[REDACTED/
 ];

@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { canonicalJson, canonicalToolHash } from './index.js';
+
+describe('canonicalToolHash', () => {
+  const tool = {
+    name: 'read_file',
+    description: 'Read a file.',
+    inputSchema: { type: 'object', properties: { path: { type: 'string' } }, required: ['path'] },
+    annotations: { readOnlyHint: true }
+  };
+  it('is a SHA-256 hex digest', () => {
+    expect(canonicalToolHash(tool)).toMatch(/^[0-9a-f]{64}$/);
+  });
+  it('does not depend on key order', () => {
+    const reordered = {
+      annotations: { readOnlyHint: true },
+      inputSchema: { required: ['path'], properties: { path: { type: 'string' } }, type: 'object' },
+      description: 'Read a file.',
+      name: 'read_file'
+    };
+    expect(canonicalToolHash(reordered)).toBe(canonicalToolHash(tool));
+  });
+  it('changes when anything the model reads changes, a hidden character included', () => {
+    const base = canonicalToolHash(tool);
+    expect(canonicalToolHash({ ...tool, description: 'Read a file.\u200b' })).not.toBe(base);
+    expect(canonicalToolHash({ ...tool, title: 'Read' })).not.toBe(base);
+    expect(canonicalToolHash({ ...tool, inputSchema: { ...tool.inputSchema, required: [] } })).not.toBe(base);
+  });
+  it('ignores fields outside the pinned set and undefined members', () => {
+    const extra = { ...tool, title: undefined, _meta: { x: 1 } } as typeof tool;
+    expect(canonicalToolHash(extra)).toBe(canonicalToolHash(tool));
+  });
+  it('writes canonical JSON with sorted keys', () => {
+    expect(canonicalJson({ b: 1, a: [{ d: 2, c: undefined }, 'x'] })).toBe('{"a":[{"d":2},"x"],"b":1}');
+  });
+});

@@ -1,0 +1,122 @@
+import { describe, expect, it } from 'vitest';
+import { redact, redactValue, scanText, scanValue, type Finding } from './index.js';
+
+const f = (
+  rule: string,
+  start: number,
+  end: number,
+  kind: Finding['kind'] = 'secret',
+  severity: Finding['severity'] = 'high'
+): Finding => ({
+  kind,
+  rule,
+  severity,
+  message: '',
+  start,
+  end
+});
+
+describe('redact', () => {
+  it('replaces each span and keeps every other character identical', () => {
+    const text = 'a 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 b\u00e9\ud83d\ude00 mail ada@example.com\r\n';
+    const out = redact(text, scanText(text));
+    expect(out).toBe('a [REDACTED:github-token] b\u00e9\ud83d\ude00 mail [REDACTED:email]\r\n');
+  });
+  it('returns the input unchanged when there is nothing to redact', () => {
+    const text = 'nothing here <IMPORTANT>';
+    expect(redact(text, scanText(text))).toBe(text);
+  });
+  it('merges overlapping findings into one replacement, labelled with the most severe rule', () => {
+    const text = '0123456789';
+    expect(redact(text, [f('a', 2, 6, 'secret', 'medium'), f('b', 4, 8, 'pii', 'critical')])).toBe(
+      '01[REDACTED:b]89'
+    );
+    expect(redact(text, [f('outer', 1, 9), f('inner', 3, 5)])).toBe('0[REDACTED:outer]9');
+  });
+  it('keeps adjacent findings separate', () => {
+    expect(redact('abcdef', [f('x', 0, 3), f('y', 3, 6)])).toBe('[REDACTED:x][REDACTED:y]');
+  });
+  it('ignores non-secret kinds and invalid spans', () => {
+    const text = 'abcdef';
+    expect(
+      redact(text, [
+        f('inj', 0, 3, 'injection'),
+        f('bad', 4, 99),
+        f('neg', -1, 2),
+        { ...f('none', 0, 0), start: undefined }
+      ])
+    ).toBe(text);
+  });
+});
+
+describe('redactValue', () => {
+  const result = {
+    content: [
+      { type: 'text', text: 'key AKIAIOSFODNN7EXAMPLE for ada@example.com' },
+      { type: 'image', mimeType: 'image/png', data: 'AKIAIOSFODNN7EXAMPLE' },
+      {
+        type: 'resource',
+        resource: { uri: 'file:///a', text: 'card 4111 1111 1111 1111', blob: 'AKIAIOSFODNN7EXAMPLE' }
+      }
+    ],
+    structuredContent: {
+      rows: [{ id: 1, email: 'bob@acme.io', password: 'Xk9#mQ2$vL7pZ', ok: true, n: null }]
+    },
+    isError: false
+  };
+  it('returns a structurally identical, redacted copy and leaves the input untouched', () => {
+    const before = JSON.stringify(result);
+    const { value, findings } = redactValue(result);
+    expect(JSON.stringify(result)).toBe(before);
+    expect(value).not.toBe(result);
+    expect(value).toEqual({
+      content: [
+        { type: 'text', text: 'key [REDACTED:aws-access-key-id] for [REDACTED:email]' },
+        { type: 'image', mimeType: 'image/png', data: 'AKIAIOSFODNN7EXAMPLE' },
+        {
+          type: 'resource',
+          resource: { uri: 'file:///a', text: 'card [REDACTED:payment-card]', blob: 'AKIAIOSFODNN7EXAMPLE' }
+        }
+      ],
+      structuredContent: {
+        rows: [{ id: 1, email: '[REDACTED:email]', password: '[REDACTED:secret-field]', ok: true, n: null }]
+      },
+      isError: false
+    });
+    expect(findings.map((x) => `${x.rule}@${x.field}`)).toEqual([
+      'aws-access-key-id@content[0].text',
+      'email@content[0].text',
+      'payment-card@content[2].resource.text',
+      'email@structuredContent.rows[0].email',
+      'secret-field@structuredContent.rows[0].password'
+    ]);
+  });
+  it('can leave PII alone, report injection, and prefix paths', () => {
+    const { value, findings } = redactValue(
+      { text: 'ada@example.com <IMPORTANT>' },
+      { pii: false, injection: true, path: 'result' }
+    );
+    expect(value).toEqual({ text: 'ada@example.com <IMPORTANT>' });
+    expect(findings.map((x) => `${x.rule}@${x.field}`)).toEqual(['directive-tag@result.text']);
+  });
+  it('scans arguments without copying them', () => {
+    const args = {
+      to: ['bob@acme.io'],
+      body: 'token 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',
+      'odd key': 'x'
+    };
+    expect(scanValue(args, { path: 'args' }).map((x) => `${x.rule}@${x.field}`)).toEqual([
+      'email@args.to[0]',
+      'github-token@args.body'
+    ]);
+  });
+  it('handles primitives, cycles and non-plain objects', () => {
+    expect(redactValue('ada@example.com').value).toBe('[REDACTED:email]');
+    expect(redactValue(42).value).toBe(42);
+    const cyclic: Record<string, unknown> = { a: 'x' };
+    cyclic.self = cyclic;
+    expect(() => redactValue(cyclic)).not.toThrow();
+    const date = new Date(0);
+    expect(redactValue({ d: date }).value).toEqual({ d: date });
+  });
+});
