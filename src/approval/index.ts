@@ -43,6 +43,8 @@ export interface HeldCall {
   required: number;
   approverRoles: string[];
   decisions: ApprovalDecision[];
+  /** Set when an approved call was refused after all (the policy changed while it waited). */
+  refused?: string;
 }
 
 export interface ApprovalSettings {
@@ -244,6 +246,8 @@ export function approvalStage(options: ApprovalStageOptions): Stage {
       const again = options.redecide(ctx);
       ctx.policyVersion = again.version;
       if (again.decision.effect === 'deny') {
+        held.refused = `the policy changed while it waited: ${again.decision.reason}`;
+        queue.events.emit('changed', held);
         throw new GatewayError(
           again.decision.code ?? 'policy_denied',
           `${held.id} approved, but the policy changed while it waited: ${again.decision.reason}`
