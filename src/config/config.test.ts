@@ -57,7 +57,12 @@ rules:
       headers: { Authorization: 'Bearer sekrit' }
     });
     expect(config.rules).toHaveLength(2);
-    expect(config.audit).toMatchObject({ enabled: true, path: join(dir, 'portcullis-audit.jsonl'), flush: 'os', arguments: 'full' });
+    expect(config.audit).toMatchObject({
+      enabled: true,
+      path: join(dir, 'portcullis-audit.jsonl'),
+      flush: 'os',
+      arguments: 'full'
+    });
     expect(config.listen).toEqual({ host: '127.0.0.1', port: 8080, max_body_bytes: 4 * 1024 * 1024 });
     expect(config.auth.lockout).toEqual({ failures: 10, window_s: 60, duration_s: 300 });
     expect(config.auth.scopes).toEqual({ read: 'tools:read', call: 'tools:call' });

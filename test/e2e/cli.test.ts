@@ -223,7 +223,9 @@ describe('portcullis demo', () => {
 
       const records = readAudit(audit!);
       expect(
-        records.some((r) => r.decision === 'approval' && r.identity === 'alice' && r.approval?.status === 'approved')
+        records.some(
+          (r) => r.decision === 'approval' && r.identity === 'alice' && r.approval?.status === 'approved'
+        )
       ).toBe(true);
     } finally {
       child.kill('SIGTERM');
