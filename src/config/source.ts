@@ -3,7 +3,7 @@
  * line:column, and turn JSON Schema errors into messages a person can act on.
  */
 import { readFileSync } from 'node:fs';
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import type { ErrorObject } from 'ajv';
 import type { ConfigIssue } from '../errors.js';
 
@@ -26,6 +26,18 @@ export function readYaml(file: string, text?: string): YamlSource {
   for (const err of doc.errors) {
     const pos = lines.linePos(err.pos[0]);
     issues.push({ file, line: pos.line, col: pos.col, path: '', message: firstLine(err.message) });
+  }
+  // `__proto__` as a key would vanish into a prototype when the document becomes JS objects:
+  // refuse it where it stands rather than lose a server, a rule or a constraint silently.
+  if (issues.length === 0) {
+    visit(doc, {
+      Pair(_key, pair) {
+        if (isScalar(pair.key) && String(pair.key.value) === '__proto__' && pair.key.range) {
+          const pos = lines.linePos(pair.key.range[0]);
+          issues.push({ file, line: pos.line, col: pos.col, path: '', message: 'the key "__proto__" is not allowed' });
+        }
+      }
+    });
   }
   let value: unknown;
   if (issues.length === 0) {
