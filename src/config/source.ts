@@ -21,6 +21,19 @@ export interface YamlSource {
 export function readYaml(file: string, text?: string): YamlSource {
   const body = text ?? readFileSync(file, 'utf8');
   const lines = new LineCounter();
+  // The YAML parser recurses on nesting: a document nested absurdly deep is refused before it.
+  const tooDeep = flowNestingBeyond(body, 256);
+  if (tooDeep !== undefined) {
+    lines.addNewLine(0);
+    const line = body.slice(0, tooDeep).split('\n').length;
+    return {
+      file,
+      doc: parseDocument(''),
+      lines,
+      value: undefined,
+      issues: [{ file, line, col: 1, path: '', message: 'nested deeper than 256 levels' }]
+    };
+  }
   const doc = parseDocument(body, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const issues: ConfigIssue[] = [];
   for (const err of doc.errors) {
@@ -96,6 +109,18 @@ function shapeProblem(root: unknown): { path: PathPart[]; message: string } | un
     }
   };
   return walk(root, []);
+}
+
+/** Offset where `[`/`{` nesting first passes `max` (quotes ignored, a conservative count), if it does. */
+function flowNestingBeyond(text: string, max: number): number | undefined {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) return i;
+    } else if ((c === 0x5d || c === 0x7d) && depth > 0) depth--;
+  }
+  return undefined;
 }
 
 function firstLine(message: string): string {

@@ -1,0 +1,755 @@
+#!/usr/bin/env node
+/**
+ * What does Portcullis cost per tool call? One run, one upstream (bench/overhead/echo-*.mjs: the
+ * official SDK, one `echo` tool), reached through real MCP clients in every way a user might:
+ *
+ *   direct          the client spawns the echo server (stdio) or talks to its HTTP endpoint
+ *   portcullis      `portcullis serve` / `portcullis stdio` with every check on: bearer token,
+ *                   a role rule with a maxLength constraint, schema validation, audit file, scanning
+ *   portcullis-off  the same with every check the config can turn off turned off
+ *   supergateway    stdio upstream served as Streamable HTTP (stateful sessions)
+ *   mcp-proxy       stdio upstream served as Streamable HTTP
+ *
+ * For `tools/call` echo it measures median and p99 latency (sequential calls after warm-up),
+ * throughput with 1, 16 and 64 concurrent sessions (each its own client, a fixed time each), and
+ * the peak RSS of the proxy process (VmHWM). Then it checks the targets and says which are met.
+ *
+ *   npm run build && node bench/overhead/run.mjs
+ *
+ * Environment: BENCH_SECONDS (per throughput level, default 2), BENCH_CALLS (latency samples,
+ * default 500), BENCH_WARMUP (default 100), BENCH_SESSIONS (HTTP, default 1,16,64),
+ * BENCH_STDIO_SESSIONS (default 1,16: each stdio session is two processes), BENCH_ONLY
+ * (comma-separated `transport:name:upstream` prefixes, e.g. `http:direct,http:portcullis:stdio`), BENCH_PROFILE=1
+ * (run `portcullis serve` with --cpu-prof; profiles land in bench/overhead/profiles).
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, connect as netConnect } from 'node:net';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = resolve(HERE, '../..');
+const NODE = process.execPath;
+const CLI = join(ROOT, 'dist/cli.js');
+const ECHO_STDIO = join(HERE, 'echo-stdio.mjs');
+const ECHO_HTTP = join(HERE, 'echo-http.mjs');
+const SUPERGATEWAY = join(ROOT, 'node_modules/supergateway/dist/index.js');
+const MCP_PROXY = join(ROOT, 'node_modules/mcp-proxy/dist/bin/mcp-proxy.mjs');
+const TOKEN = 'bench-token-0123456789abcdef';
+
+const num = (name, dflt) => {
+  const v = Number(process.env[name]);
+  return Number.isFinite(v) && v > 0 ? v : dflt;
+};
+const list = (name, dflt) =>
+  (process.env[name] ?? dflt)
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+const SECONDS = num('BENCH_SECONDS', 2);
+const CALLS = num('BENCH_CALLS', 500);
+const WARMUP = num('BENCH_WARMUP', 100);
+const SESSIONS = list('BENCH_SESSIONS', '1,16,64').map(Number);
+// A stdio session is a gateway process and its upstream child: 64 of them is 128 Node processes.
+const STDIO_SESSIONS = list('BENCH_STDIO_SESSIONS', '1,16').map(Number);
+const ONLY = process.env.BENCH_ONLY ? list('BENCH_ONLY', '') : undefined;
+const PROFILE = process.env.BENCH_PROFILE === '1';
+const PAYLOAD = { text: 'hello from the overhead benchmark' };
+
+// ---------------------------------------------------------------------------------------------
+// Child processes: every one we start is a process group leader, and every group is ended on exit.
+
+const children = new Set();
+
+function start(command, args, options = {}) {
+  const child = spawn(command, args, {
+    cwd: options.cwd ?? ROOT,
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true
+  });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  child.output = '';
+  const keep = (d) => {
+    child.output = (child.output + d.toString()).slice(-64 * 1024);
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  return child;
+}
+
+async function stop(child) {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  try {
+    process.kill(-child.pid, 'SIGTERM');
+  } catch {
+    return;
+  }
+  const timer = setTimeout(() => {
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }, 3000);
+  await exited;
+  clearTimeout(timer);
+}
+
+function killAllNow() {
+  for (const child of children) {
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+process.on('exit', killAllNow);
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    killAllNow();
+    process.exit(130);
+  });
+}
+
+function waitForOutput(child, pattern, what, ms = 30_000) {
+  return new Promise((resolveWait, reject) => {
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new Error(`${what}: not ready after ${ms} ms\n${child.output.slice(-2000)}`));
+    }, ms);
+    const check = () => {
+      const m = pattern.exec(child.output);
+      if (m) {
+        cleanup();
+        resolveWait(m);
+      }
+    };
+    const onExit = (code) => {
+      cleanup();
+      reject(new Error(`${what}: exited with ${code}\n${child.output.slice(-2000)}`));
+    };
+    const cleanup = () => {
+      clearTimeout(timer);
+      child.stdout.off('data', check);
+      child.stderr.off('data', check);
+      child.off('exit', onExit);
+    };
+    child.stdout.on('data', check);
+    child.stderr.on('data', check);
+    child.once('exit', onExit);
+    check();
+  });
+}
+
+async function waitForPort(port, child, what, ms = 30_000) {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`${what}: exited with ${child.exitCode}\n${child.output}`);
+    const ok = await new Promise((r) => {
+      const s = netConnect(port, '127.0.0.1', () => {
+        s.destroy();
+        r(true);
+      });
+      s.on('error', () => r(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${what}: port ${port} not open after ${ms} ms\n${child.output.slice(-2000)}`);
+}
+
+function freePort() {
+  return new Promise((resolvePort, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolvePort(port));
+    });
+  });
+}
+
+/** Peak resident set size of a process, in MiB (VmHWM), or undefined when it is gone. */
+function peakRssMiB(pid) {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU time (user + system) a process has used so far, in ms, or undefined when it is gone. */
+function cpuMs(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime are fields 14 and 15 of stat(5), in clock ticks (100 per second on Linux).
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Portcullis configs
+
+const work = mkdtempSync(join(tmpdir(), 'portcullis-bench-'));
+chmodSync(work, 0o700);
+
+/** Which optional config sections this build has (the schema is the source of truth). */
+async function configFeatures() {
+  const { configSchema } = await import(join(ROOT, 'dist/config/schema.js'));
+  const props = configSchema.properties ?? {};
+  return {
+    scanning: props.scanning ? Object.keys(props.scanning.properties ?? {}) : undefined,
+    metrics: Boolean(props.metrics),
+    auditFlush: props.audit?.properties?.flush?.enum
+  };
+}
+
+function portcullisConfig(name, { checks, upstream, features }) {
+  const dir = join(work, name);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const server =
+    upstream.kind === 'stdio'
+      ? `    command: ${JSON.stringify(NODE)}\n    args: [${JSON.stringify(ECHO_STDIO)}]`
+      : `    url: ${JSON.stringify(upstream.url)}`;
+  const lines = [
+    'servers:',
+    '  echo:',
+    server,
+    'auth:',
+    '  tokens:',
+    `    - { id: bench, identity: bench, roles: [bench], token: ${JSON.stringify(TOKEN)} }`,
+    '  stdio: { identity: bench, roles: [bench] }'
+  ];
+  if (checks) {
+    lines.push(
+      'audit: { path: ./audit.jsonl }',
+      'rules:',
+      '  - id: echo-bench',
+      '    tool: echo',
+      '    allowed_roles: [bench]',
+      '    parameter_constraints:',
+      '      text: { maxLength: 1000 }'
+    );
+    // Scanning, where this build has it, stays at its defaults ("everything starts on").
+  } else {
+    lines.push(
+      'validation: { arguments: false }',
+      'audit: { enabled: false }',
+      'rules:',
+      '  - { tool: "*", allowed_roles: ["*"] }'
+    );
+    if (features.scanning) {
+      const off = '{ injection: off, secrets: off, pii: off }';
+      const parts = [];
+      if (features.scanning.includes('descriptions')) parts.push('descriptions: { enabled: false }');
+      if (features.scanning.includes('pins')) parts.push('pins: { enabled: false }');
+      if (features.scanning.includes('responses')) parts.push(`responses: ${off}`);
+      if (features.scanning.includes('arguments')) parts.push(`arguments: ${off}`);
+      lines.push(`scanning: { ${parts.join(', ')} }`);
+    }
+    if (features.metrics) lines.push('metrics: { enabled: false }');
+  }
+  const file = join(dir, 'portcullis.yaml');
+  writeFileSync(file, `${lines.join('\n')}\n`, { mode: 0o600 });
+  return { file, dir };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Variants: how to start the proxy, how to open one client session, which pid is the proxy.
+
+const httpClient = async (url, { token, mode = 'auto' } = {}) => {
+  const client = new Client({ name: 'bench', version: '1.0.0' }, { versionNegotiation: { mode } });
+  const headers = token ? { Authorization: `Bearer ${token}` } : {};
+  await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers } }));
+  return client;
+};
+
+const stdioClient = async (command, args) => {
+  const client = new Client({ name: 'bench', version: '1.0.0' });
+  const transport = new StdioClientTransport({ command, args, cwd: ROOT, stderr: 'ignore' });
+  await client.connect(transport);
+  return { client, pid: transport.pid };
+};
+
+async function startEchoHttp() {
+  const child = start(NODE, [ECHO_HTTP, '0']);
+  const [, port] = await waitForOutput(child, /^(\d+)\s*$/m, 'echo-http');
+  return { child, url: `http://127.0.0.1:${port}/mcp` };
+}
+
+async function startPortcullisServe(name, checks, upstream, features) {
+  const { file, dir } = portcullisConfig(name, { checks, upstream, features });
+  const port = await freePort();
+  const profDir = join(HERE, 'profiles', name);
+  const nodeArgs = PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
+  if (PROFILE) mkdirSync(profDir, { recursive: true });
+  const child = start(NODE, [...nodeArgs, CLI, 'serve', '--config', file, '--port', String(port)], {
+    cwd: dir,
+    env: { PORTCULLIS_LOG_LEVEL: process.env.PORTCULLIS_LOG_LEVEL ?? 'info' }
+  });
+  await waitForOutput(child, /"msg":"serving"/, `portcullis serve (${name})`);
+  return { child, url: `http://127.0.0.1:${port}/mcp` };
+}
+
+/**
+ * Each variant: `transport`, `name`, `tool` (the name the client calls), `setup()` returning
+ * { open(): Promise<{ client, pid? }>, proxyPids(): number[], teardown() }.
+ */
+function variants(features) {
+  const all = [];
+  // --- Streamable HTTP ---
+  all.push({
+    transport: 'http',
+    name: 'direct',
+    upstream: 'http',
+    tool: 'echo',
+    async setup() {
+      const echo = await startEchoHttp();
+      return {
+        open: async () => ({ client: await httpClient(echo.url) }),
+        proxyPids: () => [],
+        teardown: () => stop(echo.child)
+      };
+    }
+  });
+  for (const [name, checks, upstreamKind] of [
+    ['portcullis', true, 'http'],
+    ['portcullis', true, 'stdio'],
+    ['portcullis-off', false, 'http']
+  ]) {
+    all.push({
+      transport: 'http',
+      name,
+      upstream: upstreamKind,
+      tool: 'echo__echo',
+      async setup() {
+        const echo = upstreamKind === 'http' ? await startEchoHttp() : undefined;
+        const gw = await startPortcullisServe(
+          `${name}-${upstreamKind}`,
+          checks,
+          echo ? { kind: 'http', url: echo.url } : { kind: 'stdio' },
+          features
+        );
+        return {
+          open: async () => ({ client: await httpClient(gw.url, { token: TOKEN }) }),
+          proxyPids: () => [gw.child.pid],
+          teardown: async () => {
+            await stop(gw.child);
+            await stop(echo?.child);
+          }
+        };
+      }
+    });
+  }
+  all.push({
+    transport: 'http',
+    name: 'supergateway',
+    upstream: 'stdio',
+    tool: 'echo',
+    note: 'stateful sessions, 2025-era clients: in 2026-07-28 mode it spawns the stdio server per request',
+    async setup() {
+      const port = await freePort();
+      const child = start(NODE, [
+        SUPERGATEWAY,
+        '--stdio',
+        `${JSON.stringify(NODE)} ${JSON.stringify(ECHO_STDIO)}`,
+        '--outputTransport',
+        'streamableHttp',
+        '--stateful',
+        '--port',
+        String(port),
+        '--logLevel',
+        'none'
+      ]);
+      await waitForPort(port, child, 'supergateway');
+      const url = `http://127.0.0.1:${port}/mcp`;
+      return {
+        open: async () => ({ client: await httpClient(url, { mode: 'legacy' }) }),
+        proxyPids: () => [child.pid],
+        teardown: () => stop(child)
+      };
+    }
+  });
+  all.push({
+    transport: 'http',
+    name: 'mcp-proxy',
+    upstream: 'stdio',
+    tool: 'echo',
+    async setup() {
+      const port = await freePort();
+      const child = start(NODE, [
+        MCP_PROXY,
+        '--port',
+        String(port),
+        '--server',
+        'stream',
+        '--',
+        NODE,
+        ECHO_STDIO
+      ]);
+      await waitForPort(port, child, 'mcp-proxy');
+      const url = `http://127.0.0.1:${port}/mcp`;
+      return {
+        open: async () => ({ client: await httpClient(url) }),
+        proxyPids: () => [child.pid],
+        teardown: () => stop(child)
+      };
+    }
+  });
+  // --- stdio ---
+  all.push({
+    transport: 'stdio',
+    name: 'direct',
+    upstream: 'stdio',
+    tool: 'echo',
+    async setup() {
+      return {
+        open: () => stdioClient(NODE, [ECHO_STDIO]),
+        proxyPids: () => [],
+        teardown: async () => undefined
+      };
+    }
+  });
+  for (const [name, checks] of [
+    ['portcullis', true],
+    ['portcullis-off', false]
+  ]) {
+    all.push({
+      transport: 'stdio',
+      name,
+      upstream: 'stdio',
+      tool: 'echo__echo',
+      async setup() {
+        const { file } = portcullisConfig(`${name}-stdio-downstream`, {
+          checks,
+          upstream: { kind: 'stdio' },
+          features
+        });
+        const pids = [];
+        return {
+          open: async () => {
+            const profDir = join(HERE, 'profiles', `${name}-stdio-downstream`);
+            if (PROFILE) mkdirSync(profDir, { recursive: true });
+            const nodeArgs = PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
+            const session = await stdioClient(NODE, [...nodeArgs, CLI, 'stdio', '--config', file]);
+            pids.push(session.pid);
+            return session;
+          },
+          proxyPids: () => pids,
+          // Each session's client closes its own gateway process, which reaps its upstream.
+          teardown: async () => undefined
+        };
+      }
+    });
+  }
+  for (const t of ['stdio']) {
+    for (const name of ['supergateway', 'mcp-proxy']) {
+      all.push({
+        transport: t,
+        name,
+        unavailable:
+          name === 'supergateway'
+            ? 'supergateway converts between transports; stdio in and stdio out is not one of its modes'
+            : 'mcp-proxy serves a stdio server over HTTP/SSE; its CLI has no stdio downstream'
+      });
+    }
+  }
+  return all.filter(
+    (v) => !ONLY || ONLY.some((o) => `${v.transport}:${v.name}:${v.upstream ?? ''}`.startsWith(o))
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measurements
+
+async function call(client, tool) {
+  const r = await client.callTool({ name: tool, arguments: PAYLOAD });
+  if (r.isError || r.content?.[0]?.text !== PAYLOAD.text) {
+    throw new Error(`unexpected result: ${JSON.stringify(r).slice(0, 300)}`);
+  }
+}
+
+const quantile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+
+async function latency(client, tool) {
+  for (let i = 0; i < WARMUP; i++) await call(client, tool);
+  const samples = new Float64Array(CALLS);
+  for (let i = 0; i < CALLS; i++) {
+    const t0 = performance.now();
+    await call(client, tool);
+    samples[i] = performance.now() - t0;
+  }
+  samples.sort();
+  return { median: quantile(samples, 0.5), p99: quantile(samples, 0.99) };
+}
+
+async function throughput(sessions, tool, pids) {
+  const cpuBefore = pids.map(cpuMs);
+  let done = 0;
+  let errors = 0;
+  let firstError;
+  const started = performance.now();
+  const end = started + SECONDS * 1000;
+  await Promise.all(
+    sessions.map(async ({ client }) => {
+      while (performance.now() < end) {
+        try {
+          await call(client, tool);
+          done++;
+        } catch (err) {
+          errors++;
+          firstError ??= err;
+        }
+      }
+    })
+  );
+  const elapsed = (performance.now() - started) / 1000;
+  const cpu = pids.reduce((sum, pid, i) => sum + ((cpuMs(pid) ?? 0) - (cpuBefore[i] ?? 0)), 0);
+  return { rate: done / elapsed, calls: done, cpu, errors, firstError };
+}
+
+/** Open `n` sessions, a few at a time (stdio sessions each start processes). */
+async function openSessions(v, h, n) {
+  const out = [];
+  const batch = v.transport === 'stdio' ? 4 : 16;
+  for (let i = 0; i < n; i += batch) {
+    const opened = await Promise.all(Array.from({ length: Math.min(batch, n - i) }, () => h.open()));
+    for (const s of opened) {
+      await call(s.client, v.tool); // every session is live before the clock starts
+      out.push(s);
+    }
+  }
+  return out;
+}
+
+async function closeSessions(sessions) {
+  await Promise.all(sessions.map((s) => s.client.close().catch(() => undefined)));
+}
+
+async function runVariant(v) {
+  const row = { transport: v.transport, name: v.name, upstream: v.upstream, note: v.note };
+  if (v.unavailable) return { ...row, unavailable: v.unavailable };
+  const t0 = performance.now();
+  const h = await v.setup();
+  try {
+    const [first] = await openSessions(v, h, 1);
+    row.latency = await latency(first.client, v.tool);
+    await closeSessions([first]);
+    row.throughput = {};
+    const levels = v.transport === 'stdio' ? STDIO_SESSIONS : SESSIONS;
+    for (const n of levels) {
+      const sessions = await openSessions(v, h, n);
+      const t = await throughput(sessions, v.tool, h.proxyPids());
+      row.throughput[n] = t.rate;
+      if (h.proxyPids().length) {
+        row.cpu = { ms: (row.cpu?.ms ?? 0) + t.cpu, calls: (row.cpu?.calls ?? 0) + t.calls };
+      }
+      if (t.errors) row.errors = `${t.errors} failed calls at ${n} sessions: ${t.firstError?.message}`;
+      // Read the peak while the processes are alive.
+      const rss = h
+        .proxyPids()
+        .map(peakRssMiB)
+        .filter((x) => x !== undefined);
+      if (rss.length) row.rss = Math.max(row.rss ?? 0, ...rss);
+      if (rss.length > 1) row.rssNote = `per process, max of ${rss.length}`;
+      await closeSessions(sessions);
+    }
+  } catch (err) {
+    row.failed = err.message.split('\n').slice(0, 6).join(' | ');
+  } finally {
+    await h.teardown().catch(() => undefined);
+  }
+  row.seconds = (performance.now() - t0) / 1000;
+  return row;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report
+
+const f = (x, digits = 3) => (x === undefined ? '—' : x.toFixed(digits));
+const int = (x) => (x === undefined ? '—' : Math.round(x).toLocaleString('en-US'));
+
+function label(r) {
+  const up = r.upstream ? ` (${r.upstream} upstream)` : '';
+  return `${r.name}${r.name === 'direct' ? '' : up}`;
+}
+
+function table(rows) {
+  const levels = [...new Set([...SESSIONS, ...STDIO_SESSIONS])].sort((a, b) => a - b);
+  const head = [
+    'transport',
+    'path',
+    'median ms',
+    'p99 ms',
+    ...levels.map((n) => `calls/s @${n}`),
+    'proxy CPU µs/call',
+    'proxy peak RSS MiB'
+  ];
+  const out = [`| ${head.join(' | ')} |`, `| ${head.map((_, i) => (i < 2 ? '---' : '---:')).join(' | ')} |`];
+  for (const r of rows) {
+    if (r.unavailable || r.failed) {
+      const why = r.unavailable ? `n/a: ${r.unavailable}` : `failed: ${r.failed}`;
+      out.push(`| ${r.transport} | ${label(r)} | ${why} |${' |'.repeat(head.length - 3)}`);
+      continue;
+    }
+    const rss = r.name === 'direct' ? 'no proxy' : `${f(r.rss, 1)}${r.rssNote ? ` (${r.rssNote})` : ''}`;
+    const cpu =
+      r.cpu && r.cpu.calls > 0 ? int((r.cpu.ms * 1000) / r.cpu.calls) : r.name === 'direct' ? '—' : '?';
+    out.push(
+      `| ${r.transport} | ${label(r)} | ${f(r.latency?.median)} | ${f(r.latency?.p99)} | ${levels
+        .map((n) => (r.throughput?.[n] === undefined ? 'not run' : int(r.throughput[n])))
+        .join(' | ')} | ${cpu} | ${rss} |`
+    );
+  }
+  return out.join('\n');
+}
+
+function targets(rows) {
+  const find = (transport, name, upstream) =>
+    rows.find(
+      (r) =>
+        r.transport === transport &&
+        r.name === name &&
+        (upstream === undefined || r.upstream === upstream) &&
+        r.latency
+    );
+  const lines = [];
+  const verdict = (ok) => (ok ? 'MET' : 'NOT MET');
+  for (const transport of ['http', 'stdio']) {
+    const direct = find(transport, 'direct');
+    // Same upstream transport as direct: HTTP direct talks to the echo HTTP server.
+    const pc = find(transport, 'portcullis', transport === 'http' ? 'http' : 'stdio');
+    if (!direct || !pc) {
+      lines.push(`- ${transport}: not enough data for the latency and throughput targets`);
+      continue;
+    }
+    const added = pc.latency.median - direct.latency.median;
+    lines.push(
+      `- ${transport}: Portcullis (all checks) adds ${f(added)} ms to the median over direct ` +
+        `(${f(pc.latency.median)} vs ${f(direct.latency.median)}); target < 0.5 ms: ${verdict(added < 0.5)}` +
+        (added < 0.5 ? '' : ` (misses by ${f(added - 0.5)} ms)`)
+    );
+    const top = Math.max(...(transport === 'stdio' ? STDIO_SESSIONS : SESSIONS));
+    const d = direct.throughput?.[top];
+    const p = pc.throughput?.[top];
+    if (d && p) {
+      const share = p / d;
+      lines.push(
+        `- ${transport}: at ${top} sessions Portcullis (all checks) keeps ${(share * 100).toFixed(1)}% of direct ` +
+          `throughput (${int(p)} vs ${int(d)} calls/s); target >= 70%: ${verdict(share >= 0.7)}` +
+          (share >= 0.7 ? '' : ` (misses by ${((0.7 - share) * 100).toFixed(1)} points)`) +
+          (top === 64 ? '' : ' [64 sessions not measured]')
+      );
+    }
+  }
+  // Faster than the plain proxies: same downstream (HTTP) and the same upstream (stdio echo).
+  const pcStdioUp = find('http', 'portcullis', 'stdio');
+  for (const other of ['supergateway', 'mcp-proxy']) {
+    const o = find('http', other);
+    if (!pcStdioUp || !o) {
+      lines.push(`- http: no comparison with ${other} (missing data)`);
+      continue;
+    }
+    const faster = pcStdioUp.latency.median < o.latency.median;
+    const top = Math.max(...SESSIONS);
+    const pt = pcStdioUp.throughput?.[top];
+    const ot = o.throughput?.[top];
+    lines.push(
+      `- http: Portcullis (all checks, stdio upstream) median ${f(pcStdioUp.latency.median)} ms vs ${other} ` +
+        `${f(o.latency.median)} ms; faster: ${verdict(faster)}` +
+        (faster ? '' : ` (slower by ${f(pcStdioUp.latency.median - o.latency.median)} ms)`) +
+        (pt && ot
+          ? `; at ${top} sessions ${int(pt)} vs ${int(ot)} calls/s (${pt >= ot ? 'faster' : 'slower'})`
+          : '')
+    );
+  }
+  return lines.join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function main() {
+  if (!existsSync(CLI)) throw new Error('dist/cli.js is missing: run `npm run build` first');
+  const features = await configFeatures();
+  const started = performance.now();
+  console.log('# Portcullis overhead benchmark\n');
+  console.log(`- date: ${new Date().toISOString()}`);
+  console.log(
+    `- machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(1)} GiB`
+  );
+  console.log(`- node: ${process.version} (${process.platform}/${process.arch})`);
+  console.log(
+    `- settings: ${CALLS} sequential calls after ${WARMUP} warm-up for latency; ${SECONDS} s per throughput level; ` +
+      `sessions ${SESSIONS.join('/')} (HTTP), ${STDIO_SESSIONS.join('/')} (stdio); payload ${JSON.stringify(PAYLOAD)}`
+  );
+  console.log(
+    `- Portcullis all checks: bearer token (HTTP) / stdio identity, rule with role + maxLength on text, ` +
+      `argument schema validation, audit file` +
+      (features.auditFlush
+        ? ` (default flush mode; this build has flush: ${features.auditFlush.join('|')})`
+        : '') +
+      (features.scanning
+        ? `, scanning at its defaults (this build has scanning: ${features.scanning.join(', ')})`
+        : '; scanning: this build has no `scanning` config keys, so no scanning is on')
+  );
+  console.log(
+    `- Portcullis checks off: validation.arguments false, audit.enabled false, one "*" allow rule without constraints` +
+      (features.scanning ? ', scanning off' : '') +
+      (features.metrics ? ', metrics off' : '') +
+      '; bearer auth stays (it cannot be turned off for HTTP)'
+  );
+  console.log(
+    `- the load generator (all clients) runs in this one process, on the same ${cpus().length} cores as the proxies; ` +
+      `load average at start: ${loadavg()
+        .map((x) => x.toFixed(2))
+        .join(' ')}\n`
+  );
+  const rows = [];
+  for (const v of variants(features)) {
+    process.stderr.write(
+      `running ${v.transport} ${v.name}${v.upstream ? ` (${v.upstream} upstream)` : ''}...\n`
+    );
+    const row = await runVariant(v);
+    if (row.seconds) process.stderr.write(`  done in ${row.seconds.toFixed(1)} s\n`);
+    rows.push(row);
+  }
+  console.log(table(rows));
+  const notes = rows.filter((r) => r.note || r.errors);
+  if (notes.length) {
+    console.log('');
+    for (const r of notes) {
+      if (r.note) console.log(`- ${r.transport} ${r.name}: ${r.note}`);
+      if (r.errors) console.log(`- ${r.transport} ${r.name}: ${r.errors}`);
+    }
+  }
+  console.log('\n## Targets\n');
+  console.log(targets(rows));
+  console.log(
+    `\n(total ${((performance.now() - started) / 1000).toFixed(0)} s; load average at the end: ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')})`
+  );
+}
+
+try {
+  await main();
+} catch (err) {
+  console.error(err.stack ?? String(err));
+  process.exitCode = 1;
+} finally {
+  await Promise.all([...children].map((c) => stop(c)));
+  if (!PROFILE) rmSync(work, { recursive: true, force: true });
+}
