@@ -3,7 +3,17 @@
  * line:column, and turn JSON Schema errors into messages a person can act on.
  */
 import { readFileSync } from 'node:fs';
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
+import {
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseDocument,
+  visit,
+  type Document,
+  type Node
+} from 'yaml';
 import type { ErrorObject } from 'ajv';
 import type { ConfigIssue } from '../errors.js';
 
@@ -47,7 +57,13 @@ export function readYaml(file: string, text?: string): YamlSource {
       Pair(_key, pair) {
         if (isScalar(pair.key) && String(pair.key.value) === '__proto__' && pair.key.range) {
           const pos = lines.linePos(pair.key.range[0]);
-          issues.push({ file, line: pos.line, col: pos.col, path: '', message: 'the key "__proto__" is not allowed' });
+          issues.push({
+            file,
+            line: pos.line,
+            col: pos.col,
+            path: '',
+            message: 'the key "__proto__" is not allowed'
+          });
         }
       }
     });
