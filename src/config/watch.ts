@@ -4,7 +4,7 @@
  * with), a broken file keeps the last good policy running and says why. Changes outside the
  * policy (servers, auth, listen) need a restart, and the log says so.
  */
-import { unwatchFile, watchFile } from 'node:fs';
+import { statSync, unwatchFile, watchFile } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Gateway } from '../core/gateway.js';
 import { ConfigError, formatIssue } from '../errors.js';
@@ -45,14 +45,33 @@ export function watchConfig(file: string, gateway: Gateway, log: Logger, interva
     gateway.reloadPolicy(next);
     return true;
   };
+  // A file being written shows up changed before it is complete: reload only once its size and
+  // time have held still for a moment, so a half-written policy is never taken as the last good one.
+  let settle: NodeJS.Timeout | undefined;
   watchFile(file, { interval: intervalMs, persistent: false }, (curr, prev) => {
-    if (curr.mtimeMs !== prev.mtimeMs || curr.size !== prev.size || curr.ino !== prev.ino) reload();
+    if (curr.mtimeMs === prev.mtimeMs && curr.size === prev.size && curr.ino === prev.ino) return;
+    clearTimeout(settle);
+    const seen = { mtimeMs: curr.mtimeMs, size: curr.size, ino: curr.ino };
+    settle = setTimeout(
+      () => {
+        let now;
+        try {
+          now = statSync(file);
+        } catch {
+          return;
+        }
+        if (now.mtimeMs === seen.mtimeMs && now.size === seen.size && now.ino === seen.ino) reload();
+      },
+      Math.max(100, intervalMs * 2)
+    );
+    settle.unref();
   });
   const onHup = () => void reload();
   process.on('SIGHUP', onHup);
   return {
     reload,
     close() {
+      clearTimeout(settle);
       unwatchFile(file);
       process.off('SIGHUP', onHup);
     }

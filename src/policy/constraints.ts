@@ -56,9 +56,18 @@ function literalPrefix(pattern: string): string | undefined {
 export function compileConstraint(name: string, c: ConstraintConfig): ConstraintCheck {
   const checks: Array<(v: unknown) => string | undefined> = [];
   const normalise = c.normalize_path !== false;
-  const asString = (v: unknown): string | undefined => {
+  /**
+   * The forms of a string a pattern or prefix must accept: the string as sent and, for paths, its
+   * normalised form. Both must pass, so `/data/public/../secret` fails a `/data/public/` prefix
+   * (normalised) and `rm -rf ~ x/../ls` fails `^(ls|pwd)$` (as sent), though normalising it alone
+   * would give `ls`. Undefined when the value is not a string or holds a NUL byte.
+   */
+  const forms = (v: unknown): string[] | undefined => {
     if (typeof v !== 'string') return undefined;
-    return normalise ? normalizePath(v) : v;
+    if (!normalise) return [v];
+    const n = normalizePath(v);
+    if (n === undefined) return undefined;
+    return n === v ? [v] : [v, n];
   };
   if (c.pattern !== undefined) {
     const prefix = literalPrefix(c.pattern);
@@ -66,17 +75,17 @@ export function compileConstraint(name: string, c: ConstraintConfig): Constraint
     const matches =
       prefix !== undefined ? (s: string) => s.startsWith(prefix) : (s: string) => re.matcher(s).find();
     checks.push((v) => {
-      const s = asString(v);
-      if (s === undefined) return 'is not a string path';
-      return matches(s) ? undefined : 'does not match the pattern';
+      const all = forms(v);
+      if (all === undefined) return 'is not a string path';
+      return all.every(matches) ? undefined : 'does not match the pattern';
     });
   }
   if (c.prefix !== undefined) {
     const prefix = c.prefix;
     checks.push((v) => {
-      const s = asString(v);
-      if (s === undefined) return 'is not a string path';
-      return s.startsWith(prefix) ? undefined : 'does not start with the required prefix';
+      const all = forms(v);
+      if (all === undefined) return 'is not a string path';
+      return all.every((s) => s.startsWith(prefix)) ? undefined : 'does not start with the required prefix';
     });
   }
   if (c.maxLength !== undefined) {
@@ -107,7 +116,10 @@ export function compileConstraint(name: string, c: ConstraintConfig): Constraint
       return optional ? undefined : `parameter "${name}" is missing`;
     }
     const value = args[name];
-    // A list is checked element by element: every element must pass.
+    // A list is checked element by element: every element must pass. An empty list has nothing to
+    // check, so it counts as absent.
+    if (Array.isArray(value) && value.length === 0 && !optional)
+      return `parameter "${name}" is an empty list`;
     const values = Array.isArray(value) ? value : [value];
     for (const v of values) {
       for (const check of checks) {

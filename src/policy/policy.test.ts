@@ -345,3 +345,24 @@ describe('rule checks beyond shape', () => {
     expect(messages).toContainEqual(expect.stringMatching(/^5:require_approval:/));
   });
 });
+
+describe('constraints see the string as sent as well as normalised', () => {
+  const p = compilePolicy([
+    {
+      tool: 'run',
+      allowed_roles: ['analyst'],
+      parameter_constraints: { command: { pattern: '^(ls|pwd)$' }, paths: { prefix: '/srv/' } }
+    }
+  ]);
+  const decide = (args: Record<string, unknown>) => p.decide(call({ tool: 'run', args })).effect;
+
+  it('refuses a string whose normalised form alone would pass', () => {
+    expect(decide({ command: 'ls', paths: ['/srv/a'] })).toBe('allow');
+    expect(decide({ command: 'rm -rf ~ x/../ls', paths: ['/srv/a'] })).toBe('deny');
+    expect(decide({ command: 'ls', paths: ['/srv/../etc/passwd'] })).toBe('deny');
+  });
+
+  it('treats an empty list as absent', () => {
+    expect(decide({ command: 'ls', paths: [] })).toBe('deny');
+  });
+});

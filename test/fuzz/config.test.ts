@@ -410,7 +410,7 @@ function loadsOrExplains(
   return config;
 }
 
-const runs = pureRuns(1000);
+const runs = pureRuns(800);
 /** The schema-shaped documents are the slowest to generate and load. */
 const schemaRuns = pureRuns(600);
 
@@ -599,10 +599,10 @@ describe('loadConfig on deeply nested documents (fuzz, in a child process)', () 
             expect(['ok', 'config-error']).toContain(outcome);
         }),
         // Every shrink step starts a process (and an abort takes a while): report the first failure.
-        { ...params(e2eRuns(6)), endOnFailure: true }
+        { ...params(e2eRuns(4)), endOnFailure: true }
       );
     },
-    timeoutFor(e2eRuns(6), 5_000)
+    timeoutFor(e2eRuns(4), 5_000)
   );
 });
 

@@ -480,7 +480,7 @@ async function runCase(c: RequestCase): Promise<void> {
   expect(violations(captures.flatMap((r) => r.next()))).toStrictEqual([]);
 }
 
-const runs = e2eRuns(150);
+const runs = e2eRuns(120);
 
 describe('Streamable HTTP gateway (fuzz)', () => {
   it(
