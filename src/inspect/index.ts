@@ -14,7 +14,7 @@ import type { ScanAction, ScanActions, ScanningConfig } from '../config/types.js
 import type { Stage } from '../core/pipeline.js';
 import type { Session } from '../core/session.js';
 import { GatewayError } from '../errors.js';
-import { checkPins, type PinStatus, type PinStore } from '../pins/index.js';
+import { checkPins, type PinStatus, type PinStore, type ServerPins } from '../pins/index.js';
 import { compileGlob } from '../policy/glob.js';
 import {
   atLeast,
@@ -86,15 +86,28 @@ export function createInspector(
   };
 
   // Vetting is cached per server until its tool set or its pins change.
-  const cache = new Map<string, { key: string; vetted: Map<string, VettedTool> }>();
+  const cache = new Map<
+    string,
+    {
+      key: string;
+      tools: readonly UpstreamTool[];
+      pins: ServerPins | undefined;
+      vetted: Map<string, VettedTool>;
+    }
+  >();
   const reported = new Set<string>();
 
   const vet: Inspector['vet'] = (server, tools, others) => {
     const serverPins = config.pins.enabled ? pins?.get(server) : undefined;
+    // The hot path: the same cached tool list and the same pins as last time need no hashing.
+    const hit = cache.get(server);
+    if (hit && hit.tools === tools && hit.pins === serverPins) return hit.vetted;
     const check = checkPins(serverPins, tools);
     const key = `${[...check.hashes.values()].join(',')}|${serverPins?.pinnedAt ?? ''}`;
-    const hit = cache.get(server);
-    if (hit && hit.key === key) return hit.vetted;
+    if (hit && hit.key === key) {
+      cache.set(server, { ...hit, tools, pins: serverPins });
+      return hit.vetted;
+    }
 
     if (config.pins.enabled && pins && check.firstUse && config.pins.trust_on_first_use) {
       pins.pin(server, tools, 'trust-on-first-use');
@@ -180,7 +193,7 @@ export function createInspector(
         });
       }
     }
-    cache.set(server, { key, vetted });
+    cache.set(server, { key, tools, pins: config.pins.enabled ? pins?.get(server) : undefined, vetted });
     return vetted;
   };
 
