@@ -4,7 +4,6 @@
  * gateway or OAuth token with an admin role); no cookies are used, and cross-site requests are
  * refused, so a foreign page cannot act through an administrator's browser.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, normalize, sep } from 'node:path';
@@ -88,18 +87,13 @@ export function createAdminHandler(gateway: Gateway, log: Logger): AdminHandler 
       fail(res, 429, 'too many failed authentication attempts');
       return undefined;
     }
-    const header = req.headers.authorization ?? '';
-    const bearer = /^Bearer[ \t]+(\S+)$/i.exec(header)?.[1];
-    if (bearer && admin.token_sha256) {
-      const digest = createHash('sha256').update(bearer).digest();
-      if (timingSafeEqual(digest, Buffer.from(admin.token_sha256, 'hex'))) {
-        return { id: admin.identity, roles: [...admin.roles], method: 'token', tokenId: 'admin' };
-      }
-    }
-    if (bearer) {
-      const who = await gateway.auth.bearer(header);
-      if (who.ok && who.identity.roles.some((r) => admin.roles.includes(r))) return who.identity;
-    }
+    const who = await gateway.auth.surface(req.headers.authorization, admin.token_sha256, admin.roles, {
+      id: admin.identity,
+      roles: [...admin.roles],
+      method: 'token',
+      tokenId: 'admin'
+    });
+    if (who) return who;
     gateway.auth.fail(source);
     gateway.audit({
       event: 'auth/failure',

@@ -90,6 +90,16 @@ export interface Authenticator {
   fail(source: string): void;
   /** Take one request from the identity's budget; false when over the rate limit. */
   admit(identity: Identity): boolean;
+  /**
+   * For surfaces with their own credential (/metrics, /admin): the surface's token (by its
+   * SHA-256, constant-time) gives `own`; otherwise a gateway or OAuth token must carry one of `roles`.
+   */
+  surface(
+    header: string | undefined,
+    ownSha256: string | undefined,
+    roles: readonly string[],
+    own: Identity
+  ): Promise<Identity | undefined>;
   /** Does the identity carry the scope needed for a tool (read-only or not)? Returns the missing scope. */
   missingScope(identity: Identity, readOnly: boolean): string | undefined;
 }
@@ -226,6 +236,17 @@ export function createAuthenticator(
       }
       w.count++;
       return w.count <= limit.limit;
+    },
+
+    async surface(header, ownSha256, roles, own) {
+      const token = header ? BEARER.exec(header)?.[1] : undefined;
+      if (!token) return undefined;
+      if (ownSha256) {
+        const digest = Buffer.from(hashToken(token), 'hex');
+        if (timingSafeEqual(digest, Buffer.from(ownSha256, 'hex'))) return own;
+      }
+      const who = await this.bearer(header);
+      return who.ok && who.identity.roles.some((r) => roles.includes(r)) ? who.identity : undefined;
     },
 
     missingScope(identity, readOnly) {

@@ -6,7 +6,7 @@
 import { dirname, resolve } from 'node:path';
 import { Ajv } from 'ajv';
 import { ConfigError, type ConfigIssue } from '../errors.js';
-import { ruleIssues } from '../policy/index.js';
+import { parseRateLimit, ruleIssues } from '../policy/index.js';
 import { durationMs } from '../policy/conditions.js';
 import { validateOAuthConfig } from '../auth/oauth.js';
 import { hashToken, parseTokenEntries, readTokenFile } from '../auth/token-file.js';
@@ -238,7 +238,7 @@ function build(
         window_s: lockout.window_s ?? 60,
         duration_s: lockout.duration_s ?? 300
       },
-      ...(auth.rate_limit ? { rate_limit: parseRate(auth.rate_limit) } : {})
+      ...(auth.rate_limit ? { rate_limit: parseRateLimit(auth.rate_limit) } : {})
     },
     audit: {
       enabled: audit.enabled ?? true,
@@ -321,13 +321,6 @@ function build(
     },
     rules
   };
-}
-
-/** `600/min` as a limit and a window. */
-export function parseRate(text: string): { limit: number; window_ms: number } {
-  const [count, unit] = text.split('/') as [string, string];
-  const ms = unit.startsWith('s') ? 1000 : unit.startsWith('m') ? 60_000 : 3_600_000;
-  return { limit: Number(count), window_ms: ms };
 }
 
 function loadTokens(

@@ -246,6 +246,18 @@ export function createInspector(
     return { value, flagged: active, risk };
   };
 
+  /** Scan a value with the actions configured for it; undefined when all are off or nothing is found. */
+  const scanFor = (direction: 'responses' | 'arguments', server: string, name: string, value: unknown) => {
+    const actions = actionsFor(direction, server, name);
+    if (actions.secrets === 'off' && actions.pii === 'off' && actions.injection === 'off') return undefined;
+    const scanned = redactValue(value, {
+      secrets: actions.secrets !== 'off',
+      pii: actions.pii !== 'off',
+      injection: actions.injection !== 'off'
+    });
+    return scanned.findings.length > 0 ? scanned : undefined;
+  };
+
   return {
     vet,
     withholds(kind, server, item) {
@@ -277,14 +289,8 @@ export function createInspector(
       return true;
     },
     scanReply(server, name, value, session, addRisk) {
-      const actions = actionsFor('responses', server, name);
-      if (actions.secrets === 'off' && actions.pii === 'off' && actions.injection === 'off') return value;
-      const scanned = redactValue(value, {
-        secrets: actions.secrets !== 'off',
-        pii: actions.pii !== 'off',
-        injection: actions.injection !== 'off'
-      });
-      if (scanned.findings.length === 0) return value;
+      const scanned = scanFor('responses', server, name, value);
+      if (!scanned) return value;
       const out = enforce('responses', server, name, scanned, value);
       if (out.risk > 0) addRisk(session, out.risk);
       return out.value;
@@ -305,14 +311,8 @@ export function createInspector(
       return {
         name: 'scan-arguments',
         run(ctx) {
-          const actions = actionsFor('arguments', ctx.server!, ctx.tool!);
-          if (actions.secrets === 'off' && actions.pii === 'off' && actions.injection === 'off') return;
-          const scanned = redactValue(ctx.args, {
-            secrets: actions.secrets !== 'off',
-            pii: actions.pii !== 'off',
-            injection: actions.injection !== 'off'
-          });
-          if (scanned.findings.length === 0) return;
+          const scanned = scanFor('arguments', ctx.server!, ctx.tool!, ctx.args);
+          if (!scanned) return;
           // Secrets never reach the audit log, whatever the action.
           if (scanned.findings.some((f) => f.kind === 'secret')) {
             ctx.auditArgs = redactValue(ctx.args, { secrets: true, pii: false, injection: false }).value;
@@ -332,14 +332,8 @@ export function createInspector(
         name: 'scan-response',
         run(ctx) {
           if (ctx.result === undefined) return;
-          const actions = actionsFor('responses', ctx.server!, ctx.tool!);
-          if (actions.secrets === 'off' && actions.pii === 'off' && actions.injection === 'off') return;
-          const scanned = redactValue(ctx.result, {
-            secrets: actions.secrets !== 'off',
-            pii: actions.pii !== 'off',
-            injection: actions.injection !== 'off'
-          });
-          if (scanned.findings.length === 0) return;
+          const scanned = scanFor('responses', ctx.server!, ctx.tool!, ctx.result);
+          if (!scanned) return;
           try {
             const out = enforce('responses', ctx.server!, ctx.tool!, scanned, ctx.result);
             ctx.result = out.value;

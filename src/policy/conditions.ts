@@ -7,6 +7,7 @@
  */
 import { parse as parseCel } from '@marcbachmann/cel-js';
 import type { RuleConfig } from '../config/types.js';
+import { canonicalJson } from '../audit/canonical.js';
 import { compileGlob, type Glob } from './glob.js';
 
 /** One prior call in the session, oldest first. */
@@ -258,16 +259,6 @@ function argAt(args: Record<string, unknown>, path: string): unknown {
     v = (v as Record<string, unknown>)[part];
   }
   return v;
-}
-
-/** JSON with object keys sorted, so `{a, b}` and `{b, a}` compare equal. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const keys = Object.keys(value).sort();
-    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`).join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
 }
 
 function same(a: unknown, b: unknown): boolean {

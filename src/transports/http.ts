@@ -7,7 +7,7 @@
  * to the identity that opened it. 2026-07-28 clients have no protocol session, so their gateway
  * session is their credential: every request with one token shares one session.
  */
-import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer as createTlsServer } from 'node:https';
 import {
@@ -316,17 +316,12 @@ export async function serveHttp(gateway: Gateway, log: Logger, options: HttpOpti
     if (gateway.auth.lockedOut(req.socket.remoteAddress ?? 'unknown') !== undefined) {
       return jsonRpcError(res, 429, ERRORS.rate_limited.rpc, 'too many failed authentication attempts');
     }
-    const header = req.headers.authorization ?? '';
-    const bearer = /^Bearer[ \t]+(\S+)$/i.exec(header)?.[1];
-    let allowed = false;
-    if (bearer && m.token_sha256) {
-      const digest = createHash('sha256').update(bearer).digest();
-      allowed = timingSafeEqual(digest, Buffer.from(m.token_sha256, 'hex'));
-    }
-    if (!allowed && bearer) {
-      const who = await gateway.auth.bearer(header);
-      allowed = who.ok && who.identity.roles.some((r) => m.roles.includes(r));
-    }
+    const allowed = await gateway.auth.surface(req.headers.authorization, m.token_sha256, m.roles, {
+      id: 'metrics',
+      roles: [],
+      method: 'token',
+      tokenId: 'metrics'
+    });
     if (!allowed) {
       gateway.auth.fail(req.socket.remoteAddress ?? 'unknown');
       return jsonRpcError(res, 401, ERRORS.unauthenticated.rpc, 'metrics need their own credential', {
