@@ -30,7 +30,8 @@ const serving = async () => {
     import('./config/watch.js'),
     import('./demo/index.js')
   ]);
-  return { createGateway, serveHttp, serveGatewayStdio, watchConfig, ...demo };
+  const { openSharedState } = await import('./state/open.js');
+  return { createGateway, serveHttp, serveGatewayStdio, watchConfig, openSharedState, ...demo };
 };
 
 const out = (text: string) => writeSync(1, text.endsWith('\n') ? text : `${text}\n`);
@@ -121,8 +122,8 @@ async function serve(
   banner?: (url: string) => string,
   watch = true
 ) {
-  const { createGateway, serveHttp, watchConfig } = await serving();
-  const gateway = createGateway({ config, log });
+  const { createGateway, serveHttp, watchConfig, openSharedState } = await serving();
+  const gateway = createGateway({ config, log, state: await openSharedState(config.state, log) });
   const watcher = watch ? watchConfig(config.source, gateway, log) : undefined;
   let http;
   try {
@@ -186,8 +187,8 @@ export function buildProgram(): Command {
         );
       }
       const log = createLogger();
-      const { createGateway, serveGatewayStdio, watchConfig } = await serving();
-      const gateway = createGateway({ config, log });
+      const { createGateway, serveGatewayStdio, watchConfig, openSharedState } = await serving();
+      const gateway = createGateway({ config, log, state: await openSharedState(config.state, log) });
       const watcher = watchConfig(config.source, gateway, log);
       let handle;
       try {
@@ -815,12 +816,27 @@ export function buildProgram(): Command {
       .command('revoke')
       .description('revoke a token; a running gateway refuses it within a second')
       .argument('<id>')
-  ).action((id: string, opts: { file?: string; config?: string }) => {
+  ).action(async (id: string, opts: { file?: string; config?: string }) => {
     const file = tokenFile(opts);
     try {
       revokeTokenEntry(file, id);
     } catch (e) {
       throw new UserError((e as Error).message);
+    }
+    // With shared state, every replica refuses it at once, whatever its own token file says.
+    const config = opts.config ? load(opts.config) : undefined;
+    if (config && config.state.store !== 'memory') {
+      const { openSharedState } = await import('./state/open.js');
+      const state = await openSharedState(config.state, createLogger());
+      try {
+        await state.revoke(id);
+      } catch (e) {
+        throw new UserError(`revoked in ${file}, but not on the other replicas: ${(e as Error).message}`);
+      } finally {
+        await state.close();
+      }
+      out(`revoked ${id} (token file and shared state)`);
+      return;
     }
     out(`revoked ${id}`);
   });

@@ -112,6 +112,11 @@ export const ERRORS = {
     message: 'upstream server failed during the call',
     fix: 'The upstream closed or timed out while handling the call; it is restarted with backoff.'
   },
+  state_unavailable: {
+    rpc: -32068,
+    message: 'shared state unavailable',
+    fix: 'The shared store (state.url, Redis) could not be reached in time; calls that need session counts, limits or risk are refused until it is back. Check Redis and the network; the gateway reconnects by itself.'
+  },
   internal: {
     rpc: -32603,
     message: 'internal error',

@@ -189,7 +189,7 @@ export function createAdminHandler(gateway: Gateway, log: Logger): AdminHandler 
       }
       const note = typeof body.note === 'string' ? body.note : undefined;
       try {
-        const held = gateway.approvals.decide(id, who, one[2] === 'approve' ? 'approve' : 'deny', note);
+        const held = await gateway.approvals.decide(id, who, one[2] === 'approve' ? 'approve' : 'deny', note);
         return send(res, 200, held);
       } catch (err) {
         if (err instanceof ApprovalRefused) return fail(res, err.status, err.message);

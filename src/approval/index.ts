@@ -12,6 +12,7 @@ import type { Identity } from '../auth/index.js';
 import type { CallContext, Stage } from '../core/pipeline.js';
 import { GatewayError } from '../errors.js';
 import type { Decision } from '../policy/index.js';
+import { DecideRefused, type ApprovalBus } from '../state/bus.js';
 
 export type HeldStatus = 'pending' | 'approved' | 'denied' | 'expired' | 'cancelled';
 
@@ -68,7 +69,13 @@ export class ApprovalRefused extends Error {
 export interface ApprovalQueue {
   list(status?: 'pending' | 'decided' | 'all'): HeldCall[];
   get(id: string): HeldCall | undefined;
-  decide(id: string, approver: Identity, decision: 'approve' | 'deny', note?: string): HeldCall;
+  /** Synchronous in memory; with shared state, checked and applied atomically in the store. */
+  decide(
+    id: string,
+    approver: Identity,
+    decision: 'approve' | 'deny',
+    note?: string
+  ): HeldCall | Promise<HeldCall>;
   /** `held` when a call is parked, `changed` when its status or decisions change. */
   readonly events: EventEmitter;
   /** Park a call; resolves with its final status. */
@@ -85,16 +92,25 @@ export interface ApprovalQueue {
 
 const KEEP_DECIDED = 1000;
 
-export function createApprovalQueue(log: Logger, settings: ApprovalSettings): ApprovalQueue {
+/**
+ * The queue of held calls. With a bus (shared state), every replica sees every held call: a call
+ * waits on the replica that holds the agent's request, and a decision taken on any replica is
+ * applied atomically in the store and released there.
+ */
+export function createApprovalQueue(
+  log: Logger,
+  settings: ApprovalSettings,
+  bus?: ApprovalBus
+): ApprovalQueue {
   const calls = new Map<string, HeldCall>();
   const waiters = new Map<string, { resolve: (s: HeldStatus) => void; timer: NodeJS.Timeout }>();
   const events = new EventEmitter();
   events.setMaxListeners(0);
 
-  const finish = (held: HeldCall, status: HeldStatus) => {
+  const finish = (held: HeldCall, status: HeldStatus, at = new Date().toISOString()) => {
     if (held.status !== 'pending') return;
     held.status = status;
-    held.decidedAt = new Date().toISOString();
+    held.decidedAt = at;
     const w = waiters.get(held.id);
     if (w) {
       clearTimeout(w.timer);
@@ -104,8 +120,57 @@ export function createApprovalQueue(log: Logger, settings: ApprovalSettings): Ap
     events.emit('changed', held);
     // Keep a bounded history of decided calls for the console.
     const decided = [...calls.values()].filter((c) => c.status !== 'pending');
-    for (const c of decided.slice(0, Math.max(0, decided.length - KEEP_DECIDED))) calls.delete(c.id);
+    const drop = decided.slice(0, Math.max(0, decided.length - KEEP_DECIDED));
+    for (const c of drop) calls.delete(c.id);
+    if (bus && drop.length > 0) {
+      bus
+        .forget(drop.map((c) => c.id))
+        .catch((err: Error) => log.debug({ err: err.message }, 'forget failed'));
+    }
   };
+
+  /** A held call as the store has it now: update the local copy, release a call waiting here. */
+  const apply = (stored: HeldCall): HeldCall => {
+    const mine = calls.get(stored.id);
+    if (!mine) {
+      calls.set(stored.id, stored);
+      events.emit(stored.status === 'pending' ? 'held' : 'changed', stored);
+      return stored;
+    }
+    if (mine.status !== 'pending') return mine;
+    const before = mine.decisions.length;
+    mine.decisions.splice(0, mine.decisions.length, ...stored.decisions);
+    if (stored.status !== 'pending') finish(mine, stored.status, stored.decidedAt);
+    else if (stored.decisions.length !== before) events.emit('changed', mine);
+    return mine;
+  };
+
+  /** Settle a call waiting here (timeout, agent gone), unless another replica decided it first. */
+  const settle = (held: HeldCall, status: 'expired' | 'cancelled') => {
+    if (!bus) return finish(held, status);
+    bus.settle(held.id, status).then(
+      (stored) => (stored ? apply(stored) : finish(held, status)),
+      (err: Error) => {
+        log.warn({ err: err.message, approval: held.id }, 'shared state unreachable; settling locally');
+        finish(held, status);
+      }
+    );
+  };
+
+  if (bus) {
+    bus.onChange((stored) => void apply(stored));
+    bus.onResync(() => {
+      bus.load().then(
+        (all) => {
+          const ids = new Set(all.map((c) => c.id));
+          for (const [id, c] of calls)
+            if (!waiters.has(id) && !ids.has(id) && c.status === 'pending') calls.delete(id);
+          for (const c of all) apply(c);
+        },
+        (err: Error) => log.warn({ err: err.message }, 'held calls: resync failed')
+      );
+    });
+  }
 
   const notifyWebhook = (held: HeldCall) => {
     const hook = settings.webhook;
@@ -133,6 +198,18 @@ export function createApprovalQueue(log: Logger, settings: ApprovalSettings): Ap
     },
     get: (id) => calls.get(id),
     decide(id, approver, decision, note) {
+      if (bus) {
+        return bus.decide(id, approver, decision, note).then(
+          (stored) => {
+            log.info({ approval: id, by: approver.id, decision }, 'approval decision');
+            return apply(stored);
+          },
+          (err: unknown) => {
+            if (err instanceof DecideRefused) throw new ApprovalRefused(err.status, err.message);
+            throw err;
+          }
+        );
+      }
       const held = calls.get(id);
       if (!held) throw new ApprovalRefused(404, `no held call ${id}`);
       if (held.status !== 'pending') throw new ApprovalRefused(409, `call ${id} is already ${held.status}`);
@@ -168,17 +245,26 @@ export function createApprovalQueue(log: Logger, settings: ApprovalSettings): Ap
       };
       calls.set(held.id, held);
       const done = new Promise<HeldStatus>((resolve) => {
-        const timer = setTimeout(() => finish(held, 'expired'), timeoutMs);
+        const timer = setTimeout(() => settle(held, 'expired'), timeoutMs);
         waiters.set(held.id, { resolve, timer });
       });
-      signal?.addEventListener('abort', () => finish(held, 'cancelled'), { once: true });
+      signal?.addEventListener('abort', () => settle(held, 'cancelled'), { once: true });
       events.emit('held', held);
+      // Shared: every replica's console lists it, and a decision there releases it here.
+      bus
+        ?.publish(held)
+        .catch((err: Error) =>
+          log.warn(
+            { err: err.message, approval: held.id },
+            'held call not shared: only this replica can decide it'
+          )
+        );
       log.info({ approval: held.id, identity: held.identity, tool: held.name }, 'call held for approval');
       notifyWebhook(held);
       return { held, done };
     },
     close() {
-      for (const held of calls.values()) finish(held, 'cancelled');
+      for (const held of calls.values()) if (waiters.has(held.id)) settle(held, 'cancelled');
     }
   };
 }

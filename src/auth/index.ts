@@ -47,7 +47,10 @@ export function identityKey(identity: Identity): string {
   return createHash('sha256').update(JSON.stringify(parts)).digest('base64url').slice(0, 22);
 }
 
-export type AuthResult = { ok: true; identity: Identity } | { ok: false; reason: string; tokenId?: string };
+export type AuthResult =
+  | { ok: true; identity: Identity }
+  /** `unavailable`: the credential could not be checked (shared revocations unreachable); not the caller's fault. */
+  | { ok: false; reason: string; tokenId?: string; unavailable?: true };
 
 export interface TokenTable {
   /** Look a token up; undefined when it is unknown. */
@@ -108,7 +111,12 @@ const BEARER = /^Bearer[ \t]+([A-Za-z0-9\-._~+/]+=*)[ \t]*$/i;
 
 export function createAuthenticator(
   auth: GatewayConfig['auth'],
-  options: { now?: () => number; fetch?: typeof fetch } = {}
+  options: {
+    now?: () => number;
+    fetch?: typeof fetch;
+    /** Shared revocations (gateway token ids and JWT `jti`s); undefined when they cannot be read now. */
+    revoked?: (id: string) => boolean | undefined;
+  } = {}
 ): Authenticator {
   const now = options.now ?? Date.now;
   const tokens = createTokenTable(auth.tokens);
@@ -119,7 +127,24 @@ export function createAuthenticator(
       })
     : undefined;
 
-  const fromToken = (token: string): AuthResult => {
+  /** A verified credential may still be revoked on another replica. */
+  const unlessRevoked = (result: AuthResult): AuthResult => {
+    if (!result.ok || !options.revoked || result.identity.tokenId === undefined) return result;
+    const tokenId = result.identity.tokenId;
+    const revoked = options.revoked(tokenId);
+    if (revoked === undefined) {
+      return {
+        ok: false,
+        reason: 'revocations cannot be checked: shared state unreachable',
+        tokenId,
+        unavailable: true
+      };
+    }
+    return revoked ? { ok: false, reason: 'token revoked', tokenId } : result;
+  };
+
+  const fromToken = (token: string): AuthResult => unlessRevoked(fromTokenTable(token));
+  const fromTokenTable = (token: string): AuthResult => {
     const entry = tokens.find(token);
     if (!entry) return { ok: false, reason: 'unknown token' };
     const problem = tokenProblem(entry, now());
@@ -187,7 +212,7 @@ export function createAuthenticator(
       const verified = await oauth.verify(token);
       if (!verified.ok) return { ok: false, reason: `oauth: ${verified.reason}` };
       const o = verified.identity;
-      return {
+      return unlessRevoked({
         ok: true,
         identity: {
           id: o.user,
@@ -199,7 +224,7 @@ export function createAuthenticator(
           ...(o.expiresAt ? { expiresAt: o.expiresAt * 1000 } : {}),
           claims: o.claims
         }
-      };
+      });
     },
 
     lockedOut(source) {

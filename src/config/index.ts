@@ -20,6 +20,7 @@ import type {
   ScanningConfig,
   SandboxConfig,
   RuleConfig,
+  StateConfig,
   ServerConfig,
   StdioAuthConfig,
   TokenConfig
@@ -222,6 +223,14 @@ function build(
     }
   }
   const security = (data.security ?? {}) as { check_permissions?: boolean };
+  const state = (data.state ?? {}) as Partial<Omit<StateConfig, 'session_ttl_ms'>> & { session_ttl?: string };
+  if (state.store === 'redis' && !state.url) {
+    issues.push(issueAt(src, ['state'], 'store: redis needs url (redis://host:port)', 'store'));
+  }
+  const sessionTtl = state.session_ttl !== undefined ? durationMs(state.session_ttl) : 86_400_000;
+  if (sessionTtl === undefined || sessionTtl <= 0) {
+    issues.push(issueAt(src, ['state', 'session_ttl'], 'expected a duration such as 30m, 24h'));
+  }
   const limits = (data.limits ?? {}) as Partial<GatewayConfig['limits']>;
   const lockout = auth.lockout ?? {};
   return {
@@ -271,6 +280,14 @@ function build(
         : {})
     },
     security: { check_permissions: security.check_permissions ?? true },
+    state: {
+      store: state.store ?? 'memory',
+      ...(state.url ? { url: state.url } : {}),
+      prefix: state.prefix ?? 'portcullis:',
+      timeout_ms: state.timeout_ms ?? 1000,
+      session_ttl_ms: sessionTtl ?? 86_400_000,
+      on_unavailable: state.on_unavailable ?? 'deny'
+    },
     limits: {
       max_sessions: limits.max_sessions ?? 10_000,
       max_sessions_per_identity: limits.max_sessions_per_identity ?? 256,

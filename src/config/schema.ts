@@ -243,6 +243,41 @@ export const configSchema = {
         }
       }
     },
+    state: {
+      type: 'object',
+      additionalProperties: false,
+      description:
+        'Where shared state lives: sessions, call counts, history, risk, rate-limit windows, held approvals and revocations.',
+      properties: {
+        store: {
+          enum: ['memory', 'redis'],
+          description: 'memory (default): this process only; redis: shared by every replica.'
+        },
+        url: {
+          type: 'string',
+          pattern: '^rediss?://',
+          description: 'redis://[user:password@]host:port[/db] or rediss:// for TLS (required for redis).'
+        },
+        prefix: {
+          type: 'string',
+          description: 'Key prefix, so several gateways can share one Redis (default portcullis:).'
+        },
+        timeout_ms: {
+          type: 'integer',
+          minimum: 10,
+          description: 'How long a call waits for the store before it is refused (default 1000).'
+        },
+        session_ttl: {
+          type: 'string',
+          description: 'Idle time after which a session and its counts are forgotten (default 24h).'
+        },
+        on_unavailable: {
+          enum: ['deny', 'local'],
+          description:
+            'deny (default): calls that need shared state are refused while the store is unreachable; local: fall back to per-replica state (limits then hold per replica only).'
+        }
+      }
+    },
     security: {
       type: 'object',
       additionalProperties: false,

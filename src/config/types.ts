@@ -138,6 +138,15 @@ export interface ScanningConfig {
   risk: { injection: number; secret: number; pii: number };
 }
 
+export interface StateConfig {
+  store: 'memory' | 'redis';
+  url?: string;
+  prefix: string;
+  timeout_ms: number;
+  session_ttl_ms: number;
+  on_unavailable: 'deny' | 'local';
+}
+
 export interface GatewayConfig {
   /** Absolute path of the file this came from, or '<memory>'. */
   source: string;
@@ -176,6 +185,7 @@ export interface GatewayConfig {
     tls?: { cert: string; key: string };
   };
   security: { check_permissions: boolean };
+  state: StateConfig;
   limits: { max_sessions: number; max_sessions_per_identity: number; shutdown_grace_s: number };
   validation: { arguments: boolean };
   metrics: { enabled: boolean; token_sha256?: string; roles: string[] };

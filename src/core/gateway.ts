@@ -22,12 +22,14 @@ import { watchTokenFile, type TokenWatch } from '../auth/token-watch.js';
 import { substituteEnvIn } from '../config/index.js';
 import type { GatewayConfig } from '../config/types.js';
 import { GatewayError } from '../errors.js';
-import { createRateStore, limitsStage } from '../limits/index.js';
+import { limitsStage } from '../limits/index.js';
 import { createInspector, findingSummary } from '../inspect/index.js';
 import { createMetrics, type Metrics } from '../metrics/index.js';
 import { createPinStore } from '../pins/index.js';
 import { compileGlob } from '../policy/glob.js';
-import { createRiskModel } from '../limits/risk.js';
+import { riskSettingsOf } from '../limits/risk.js';
+import { createMemoryState, decayedRisk, type SharedState } from '../state/index.js';
+import type { RedisState } from '../state/redis.js';
 import { compilePolicy, type Policy } from '../policy/index.js';
 import { policyInputOf, policyStage } from '../policy/stage.js';
 import { Upstream, type UpstreamTool } from '../upstream/index.js';
@@ -42,6 +44,11 @@ export interface GatewayOptions {
   log: Logger;
   /** Override the audit sink (tests); by default the config's file, or nothing when disabled. */
   audit?: AuditSink;
+  /**
+   * Shared state, opened by `openSharedState` (the gateway closes it). Required when the config
+   * names a shared store; memory by default.
+   */
+  state?: SharedState;
 }
 
 export interface CallOptions {
@@ -77,6 +84,8 @@ export interface Gateway {
   readonly upstreams: ReadonlyMap<string, Upstream>;
   readonly metrics: Metrics;
   readonly approvals: ApprovalQueue;
+  /** Session counts, limits, risk, held approvals and revocations: this process, or Redis. */
+  readonly state: SharedState;
   /** Audit records as they are written, and the most recent ones. */
   readonly events: EventEmitter;
   recentAudit(): readonly AuditRecord[];
@@ -89,7 +98,7 @@ export interface Gateway {
    */
   reloadPolicy(next: GatewayConfig): string | undefined;
   /** Add risk to a session from outside a call (scanner findings). */
-  addRisk(session: Session, amount: number): number;
+  addRisk(session: Session, amount: number): number | Promise<number>;
   openSession(identity: Identity, transport: DownstreamTransport, id?: string): Session;
   closeSession(session: Session): void;
   listTools(session: Session): Promise<ListedTool[]>;
@@ -149,6 +158,11 @@ export function openAuditSink(config: GatewayConfig, log: Logger): AuditSink {
   return sink;
 }
 
+/** Does any rule read the session's history (`after`, or CEL that may read `session`)? */
+function usesHistory(config: GatewayConfig): boolean {
+  return config.rules.some((r) => r.after !== undefined || r.when !== undefined);
+}
+
 export function policyVersion(config: GatewayConfig): string {
   return createHash('sha256')
     .update(JSON.stringify({ rules: config.rules, policy: config.policy }))
@@ -160,6 +174,10 @@ const tracer = trace.getTracer('portcullis');
 
 export function createGateway(options: GatewayOptions): Gateway {
   const { config, log } = options;
+  if (config.state.store !== 'memory' && !options.state) {
+    throw new Error(`state.store ${config.state.store}: open it with openSharedState and pass it in`);
+  }
+  const state = options.state ?? createMemoryState();
   const auditSink = options.audit ?? openAuditSink(config, log);
   const argumentModes = config.audit.overrides.map((o) => ({
     server: o.server ? compileGlob(o.server) : undefined,
@@ -176,15 +194,24 @@ export function createGateway(options: GatewayOptions): Gateway {
     return mode === 'full' ? args : redactArguments(args, mode);
   };
   const sessions = createSessionStore();
-  const auth = createAuthenticator(config.auth);
+  const auth = createAuthenticator(
+    config.auth,
+    state.kind === 'memory' ? {} : { revoked: (id) => (state.healthy() ? state.isRevoked(id) : undefined) }
+  );
   const tokenWatch: TokenWatch | undefined = config.auth.tokens_file
     ? watchTokenFile(config.auth.tokens_file, auth.tokens, log, {
         substitute: (value, src, issues) => substituteEnvIn(value, src, issues)
       })
     : undefined;
   let current = { policy: compilePolicy(config.rules, config.policy), version: policyVersion(config) };
-  let risk = createRiskModel(config.policy);
-  const rates = createRateStore();
+  let riskSettings = riskSettingsOf(config.policy);
+  let needsHistory = usesHistory(config);
+  /** Risk from a scanner, added outside the call's admission; a store failure is logged, not thrown. */
+  const addRisk = (session: Session, amount: number) => {
+    Promise.resolve(state.addRisk(session, amount, Date.now(), riskSettings)).catch((err: Error) =>
+      log.warn({ err: err.message, session: session.id }, 'risk not recorded: shared state unreachable')
+    );
+  };
   const upstreams = new Map<string, Upstream>();
   for (const [name, server] of Object.entries(config.servers)) {
     upstreams.set(name, new Upstream(name, server, log.child({ server: name })));
@@ -200,7 +227,11 @@ export function createGateway(options: GatewayOptions): Gateway {
   let inflight = 0;
   let draining = false;
   const idle = new EventEmitter();
-  const approvals = createApprovalQueue(log.child({ stage: 'approval' }), config.approvals);
+  const approvals = createApprovalQueue(
+    log.child({ stage: 'approval' }),
+    config.approvals,
+    state.kind === 'redis' ? (state as RedisState).approvals : undefined
+  );
   const recent: AuditRecord[] = [];
   const RECENT_LIMIT = 5000;
   const events = new EventEmitter();
@@ -282,15 +313,16 @@ export function createGateway(options: GatewayOptions): Gateway {
   };
   const stages: Stage[] = [
     route,
-    policyStage(() => current, {
-      current: (s, n) => risk.current(s, n),
-      add: (s, a, n) => risk.add(s, a, n)
-    }),
+    policyStage(
+      () => current,
+      (s, n) => decayedRisk(s.risk, s.riskAt, n, riskSettings),
+      (s) => state.sync(s, needsHistory)
+    ),
     lookup,
     scope,
     validateStage(validator, config.validation.arguments),
     inspector.argumentStage(),
-    limitsStage(rates, { current: (s, n) => risk.current(s, n), add: (s, a, n) => risk.add(s, a, n) }),
+    limitsStage(state, () => riskSettings),
     approvalStage({
       queue: approvals,
       settings: config.approvals,
@@ -300,14 +332,17 @@ export function createGateway(options: GatewayOptions): Gateway {
         const decision = current.policy.decide({
           ...policyInputOf(ctx),
           now,
-          risk: Math.max(0, risk.current(ctx.session, now) - ctx.decision!.risk),
+          risk: Math.max(
+            0,
+            decayedRisk(ctx.session.risk, ctx.session.riskAt, now, riskSettings) - ctx.decision!.risk
+          ),
           sessionCount: (key) => (ctx.session.counts.get(key) ?? 0) - (spent.has(key) ? 1 : 0)
         });
         return { decision, version: current.version };
       }
     }),
-    upstreamStage(),
-    inspector.responseStage((session, amount) => risk.add(session, amount, Date.now()))
+    upstreamStage((session, call) => state.record(session, call)),
+    inspector.responseStage(addRisk)
   ];
 
   const base = (session: Session) => ({
@@ -365,6 +400,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     upstreams,
     metrics,
     approvals,
+    state,
     events,
     recentAudit: () => recent,
     stats(minutes) {
@@ -384,7 +420,8 @@ export function createGateway(options: GatewayOptions): Gateway {
       const policy = compilePolicy(next.rules, next.policy);
       const previous = current.version;
       current = { policy, version };
-      risk = createRiskModel(next.policy);
+      riskSettings = riskSettingsOf(next.policy);
+      needsHistory = usesHistory(next);
       writeAudit({
         event: 'config/reload',
         decision: 'allow',
@@ -396,7 +433,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       return version;
     },
 
-    addRisk: (session, amount) => risk.add(session, amount, Date.now()),
+    addRisk: (session, amount) => state.addRisk(session, amount, Date.now(), riskSettings),
 
     openSession(identity, transport, id) {
       const session = sessions.open(identity, transport, id);
@@ -483,7 +520,7 @@ export function createGateway(options: GatewayOptions): Gateway {
           parts!.name,
           await up!.request('prompts/get', { name: parts!.name, ...(args ? { arguments: args } : {}) }),
           session,
-          (s, n) => risk.add(s, n, Date.now())
+          addRisk
         )
       );
     },
@@ -534,7 +571,7 @@ export function createGateway(options: GatewayOptions): Gateway {
           parts!.uri,
           await up!.request('resources/read', { uri: parts!.uri }),
           session,
-          (s, n) => risk.add(s, n, Date.now())
+          addRisk
         )
       )) as { contents?: Array<{ uri?: string }> };
       // Contents name their URI; give them back in the gateway's namespace.
@@ -680,6 +717,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       tokenWatch?.close();
       await Promise.all([...upstreams.values()].map((u) => u.close()));
       await auditSink.close();
+      await state.close();
     }
   };
 

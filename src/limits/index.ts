@@ -1,12 +1,10 @@
 /**
- * Budgets, checked and consumed in one synchronous step so concurrent calls can never both take
- * the last slot: per-rule session caps (`max_calls_per_session`), per-rule rate limits scoped to
- * the identity, the session or everyone, and the session's risk.
+ * Budgets: per-rule session caps (`max_calls_per_session`), per-rule rate limits scoped to the
+ * identity, the session or everyone, and the session's risk budget. The in-memory rate table lives
+ * here; the check-and-take itself is the shared state's (../state).
  */
-import type { Identity } from '../auth/index.js';
 import type { Stage } from '../core/pipeline.js';
-import { GatewayError } from '../errors.js';
-import type { RiskModel } from './risk.js';
+import type { RiskSettings, SharedState } from '../state/index.js';
 
 export interface RateStore {
   /** Take one from the window of `key`; false when it is full. */
@@ -43,46 +41,17 @@ export function createRateStore(maxKeys = 100_000): RateStore {
   };
 }
 
-function scopeKey(
-  scope: 'identity' | 'session' | 'global' | undefined,
-  identity: Identity,
-  sessionId: string
-): string {
-  if (scope === 'global') return '*';
-  if (scope === 'session') return `s:${sessionId}`;
-  // Per identity: every session and every credential of the same caller share one budget.
-  return `i:${identity.method}:${identity.id}`;
-}
-
-export function limitsStage(rates: RateStore, risk: RiskModel): Stage {
+/**
+ * Budgets, taken once every other check has passed: the store checks every per-session cap, rate
+ * window and the risk budget of the call and takes them all in one atomic step, or none.
+ */
+export function limitsStage(state: SharedState, riskSettings: () => RiskSettings): Stage {
   return {
     name: 'limits',
     run(ctx) {
       const decision = ctx.decision;
       if (!decision) return;
-      const now = Date.now();
-      const counts = ctx.session.counts;
-      const identity = ctx.session.identity;
-      // Check every budget first, then consume them all: no await in between.
-      for (const c of decision.counters) {
-        if (c.kind === 'session') {
-          if ((counts.get(c.key) ?? 0) >= c.max) {
-            throw new GatewayError('call_limit', `rule ${c.key}: max_calls_per_session ${c.max} reached`);
-          }
-        } else if (
-          !rates.peek(`${c.key}|${scopeKey(c.scope, identity, ctx.session.id)}`, c.max, c.window_ms!, now)
-        ) {
-          throw new GatewayError(
-            'rate_limited',
-            `rule ${c.key}: rate limit ${c.max} per ${c.window_ms} ms (${c.scope}) reached`
-          );
-        }
-      }
-      for (const c of decision.counters) {
-        if (c.kind === 'session') counts.set(c.key, (counts.get(c.key) ?? 0) + 1);
-        else rates.take(`${c.key}|${scopeKey(c.scope, identity, ctx.session.id)}`, c.max, c.window_ms!, now);
-      }
-      if (decision.risk > 0) risk.add(ctx.session, decision.risk, now);
+      return state.consume(ctx.session, decision.counters, decision.risk, Date.now(), riskSettings());
     }
   };
 }

@@ -10,7 +10,8 @@ import type { PolicySettings, RuleConfig } from '../config/types.js';
 import type { CallContext } from '../core/pipeline.js';
 import type { Session } from '../core/session.js';
 import { createRateStore, limitsStage } from '../limits/index.js';
-import { createRiskModel } from '../limits/risk.js';
+import { riskSettingsOf } from '../limits/risk.js';
+import { addLocalRisk, createMemoryState, decayedRisk } from '../state/index.js';
 import { compilePolicy, ruleIssues, type CallRecordView, type Decision, type PolicyInput } from './index.js';
 
 /** An instant in UTC; month is 1-12. */
@@ -39,6 +40,16 @@ const settings = (over: Partial<PolicySettings> = {}): PolicySettings => ({
 const grant: RuleConfig = { tool: '*', allowed_roles: ['analyst'] };
 
 // ---------------------------------------------------------------------------------------------
+
+/** The session risk arithmetic, as the gateway applies it. */
+const createRiskModel = (s: PolicySettings) => {
+  const r = riskSettingsOf(s);
+  return {
+    current: (sess: Session, now: number) => decayedRisk(sess.risk, sess.riskAt, now, r),
+    add: (sess: Session, amount: number, now: number) => addLocalRisk(sess, amount, now, r)
+  };
+};
+
 describe('time windows', () => {
   type Time = NonNullable<RuleConfig['time']>;
   /** A policy whose only grant is `t` inside the window. */
@@ -1328,7 +1339,7 @@ describe('rate limits', () => {
     it('identity scope is shared by the sessions of one identity, not by another identity', () => {
       vi.useFakeTimers({ toFake: ['Date'] });
       vi.setSystemTime(NOON);
-      const stage = limitsStage(createRateStore(), createRiskModel(settings()));
+      const stage = limitsStage(createMemoryState(createRateStore()), () => riskSettingsOf(settings()));
       const alice = identity('alice', 'tok-a');
       const d = decisionWith('identity');
       expect(admitted(stage, mkSession('s1', alice), d)).toBe(true);
@@ -1341,7 +1352,7 @@ describe('rate limits', () => {
     it('session scope is per session; global scope is shared by everyone', () => {
       vi.useFakeTimers({ toFake: ['Date'] });
       vi.setSystemTime(NOON);
-      const stage = limitsStage(createRateStore(), createRiskModel(settings()));
+      const stage = limitsStage(createMemoryState(createRateStore()), () => riskSettingsOf(settings()));
       const alice = identity('alice');
       const s1 = mkSession('s1', alice);
       const s2 = mkSession('s2', alice);
@@ -1359,7 +1370,7 @@ describe('rate limits', () => {
     it('checks every budget before consuming any', () => {
       vi.useFakeTimers({ toFake: ['Date'] });
       vi.setSystemTime(NOON);
-      const stage = limitsStage(createRateStore(), createRiskModel(settings()));
+      const stage = limitsStage(createMemoryState(createRateStore()), () => riskSettingsOf(settings()));
       const s = mkSession('s1', identity('alice'));
       s.counts.set('cap', 1);
       const d = decisionWith('session', [{ kind: 'session', key: 'cap', max: 1 }]);
@@ -1373,7 +1384,7 @@ describe('rate limits', () => {
       vi.useFakeTimers({ toFake: ['Date'] });
       vi.setSystemTime(NOON);
       const model = createRiskModel(settings());
-      const stage = limitsStage(createRateStore(), model);
+      const stage = limitsStage(createMemoryState(createRateStore()), () => riskSettingsOf(settings()));
       const s = mkSession('s1', identity('alice'));
       const d: Decision = {
         ...decisionWith('session'),
@@ -1385,6 +1396,24 @@ describe('rate limits', () => {
       expect(admitted(stage, s, d)).toBe(false);
       expect(s.counts.get('cap')).toBe(2);
       expect(model.current(s, NOON)).toBe(5);
+    });
+
+    it('re-checks the risk budget when it takes: a decision made on stale risk cannot overspend', () => {
+      vi.useFakeTimers({ toFake: ['Date'] });
+      vi.setSystemTime(NOON);
+      const s = settings({ risk: { budget: 5 } });
+      const stage = limitsStage(createMemoryState(createRateStore()), () => riskSettingsOf(s));
+      const sess = mkSession('s1', identity('alice'));
+      // Two calls decided concurrently, both against risk 0: only the first fits the budget.
+      const d: Decision = { ...decisionWith('session'), counters: [], risk: 3 };
+      expect(admitted(stage, sess, d)).toBe(true);
+      expect(admitted(stage, sess, d)).toBe(false);
+      expect(sess.risk).toBe(3);
+      // In observe mode the budget is on record only.
+      const observe = limitsStage(createMemoryState(), () =>
+        riskSettingsOf(settings({ mode: 'observe', risk: { budget: 5 } }))
+      );
+      expect(admitted(observe, sess, d)).toBe(true);
     });
   });
 });

@@ -1,7 +1,7 @@
 /** The policy stage: decide the call against the current policy; a denial stops the pipeline. */
 import type { CallContext, Stage } from '../core/pipeline.js';
 import { GatewayError } from '../errors.js';
-import type { RiskModel } from '../limits/risk.js';
+import type { Session } from '../core/session.js';
 import type { Policy, PolicyInput } from './index.js';
 
 /** What the policy needs to know about a call, apart from time, risk and counts. */
@@ -22,24 +22,33 @@ export function policyInputOf(ctx: CallContext): Omit<PolicyInput, 'now' | 'risk
   };
 }
 
-export function policyStage(current: () => { policy: Policy; version: string }, risk: RiskModel): Stage {
+export function policyStage(
+  current: () => { policy: Policy; version: string },
+  risk: (session: Session, now: number) => number,
+  sync?: (session: Session) => void | Promise<void>
+): Stage {
+  const decide = (ctx: CallContext) => {
+    // The policy a call starts with decides it, even if a reload swaps it meanwhile.
+    const { policy, version } = current();
+    ctx.policyVersion = version;
+    const session = ctx.session;
+    const now = Date.now();
+    const decision = policy.decide({
+      ...policyInputOf(ctx),
+      now,
+      risk: risk(session, now),
+      sessionCount: (key) => session.counts.get(key) ?? 0
+    });
+    ctx.decision = decision;
+    if (decision.effect === 'deny') throw new GatewayError(decision.code ?? 'policy_denied', decision.reason);
+  };
   return {
     name: 'policy',
     run(ctx) {
-      // The policy a call starts with decides it, even if a reload swaps it meanwhile.
-      const { policy, version } = current();
-      ctx.policyVersion = version;
-      const session = ctx.session;
-      const now = Date.now();
-      const decision = policy.decide({
-        ...policyInputOf(ctx),
-        now,
-        risk: risk.current(session, now),
-        sessionCount: (key) => session.counts.get(key) ?? 0
-      });
-      ctx.decision = decision;
-      if (decision.effect === 'deny')
-        throw new GatewayError(decision.code ?? 'policy_denied', decision.reason);
+      // Shared state first: the counts, risk and history the decision reads.
+      const pending = sync?.(ctx.session);
+      if (pending) return pending.then(() => decide(ctx));
+      return decide(ctx);
     }
   };
 }

@@ -84,6 +84,8 @@ type AuthedRequest = IncomingMessage & { auth?: AuthInfo };
 
 interface LegacyEntry {
   transport: NodeStreamableHTTPServerTransport;
+  /** Settles once the session's server is connected to the transport. */
+  ready?: Promise<void>;
   owner: string;
   session?: Session;
   lastSeen: number;
@@ -96,6 +98,22 @@ interface SseEntry {
 }
 
 const ownerOf = (identity: Identity) => identityKey(identity);
+
+/**
+ * Let a new transport serve a session that was initialized on another replica. The SDK keeps the
+ * session id and the initialized flag private; without them the request would be refused as
+ * uninitialized. If the SDK's shape changes, resuming fails (the client is told to start anew)
+ * rather than serving a half-made session.
+ */
+function markInitialized(transport: NodeStreamableHTTPServerTransport, id: string): void {
+  const inner = (transport as unknown as { _webStandardTransport?: Record<string, unknown> })
+    ._webStandardTransport;
+  if (!inner || !('_initialized' in inner) || !('sessionId' in inner)) {
+    throw new Error('this SDK version cannot resume sessions');
+  }
+  inner.sessionId = id;
+  inner._initialized = true;
+}
 
 function isLoopback(host: string): boolean {
   return host === '127.0.0.1' || host === 'localhost' || host === '::1' || host.startsWith('127.');
@@ -253,6 +271,22 @@ export async function serveHttp(gateway: Gateway, log: Logger, options: HttpOpti
       }
       return result.identity;
     }
+    if (result.unavailable) {
+      // Not the caller's fault: no lockout strike, and a status that says try again.
+      gateway.audit({
+        event: 'auth/failure',
+        source,
+        reason: result.reason,
+        ...(result.tokenId ? { token_id: result.tokenId } : {}),
+        outcome: 'denied',
+        decision: 'deny',
+        code: 'state_unavailable'
+      });
+      jsonRpcError(res, 503, ERRORS.state_unavailable.rpc, ERRORS.state_unavailable.message, {
+        'Retry-After': '1'
+      });
+      return undefined;
+    }
     gateway.auth.fail(source);
     const nowLocked = gateway.auth.lockedOut(source) !== undefined;
     gateway.audit({
@@ -361,13 +395,31 @@ export async function serveHttp(gateway: Gateway, log: Logger, options: HttpOpti
     }
     const sessionId = req.headers['mcp-session-id'];
     if (typeof sessionId === 'string') {
-      const entry = legacy.get(sessionId);
+      let entry = legacy.get(sessionId);
+      if (!entry && gateway.state.kind !== 'memory') {
+        // Opened on another replica: resume it here from the shared store.
+        let resumed;
+        try {
+          resumed = await resumeLegacy(sessionId, identity, res);
+        } catch (err) {
+          log.warn({ session: sessionId, err: (err as Error).message }, 'session not resumed');
+          return jsonRpcError(res, 503, ERRORS.state_unavailable.rpc, ERRORS.state_unavailable.message);
+        }
+        if (resumed === 'foreign') {
+          log.warn({ session: sessionId, identity: identity.id }, 'session presented by another identity');
+          return jsonRpcError(res, 403, -32001, 'session belongs to another identity');
+        }
+        if (resumed === 'full') return;
+        entry = resumed;
+      }
       if (!entry) return jsonRpcError(res, 404, -32001, 'Session not found');
       if (entry.owner !== ownerOf(identity)) {
         log.warn({ session: sessionId, identity: identity.id }, 'session presented by another identity');
         return jsonRpcError(res, 403, -32001, 'session belongs to another identity');
       }
       entry.lastSeen = Date.now();
+      // A session resumed by a concurrent request may still be connecting.
+      if (entry.ready) await entry.ready;
       return entry.transport.handleRequest(req, res, body);
     }
     if (req.method !== 'POST') return jsonRpcError(res, 400, -32000, 'Bad Request: Mcp-Session-Id required');
@@ -378,14 +430,33 @@ export async function serveHttp(gateway: Gateway, log: Logger, options: HttpOpti
     }
     const owner = ownerOf(identity);
     if (!admitSession(owner, res)) return;
+    const entry = await legacyEntry(identity, owner);
+    return entry.transport.handleRequest(req, res, body);
+  };
+
+  /** A 2025-era session: a new one (id given at initialize), or one resumed under `resumeId`. */
+  const legacyEntry = async (identity: Identity, owner: string, resumeId?: string): Promise<LegacyEntry> => {
+    const opened = (id: string) => {
+      legacy.set(id, entry);
+      entry.session = gateway.openSession(identity, 'http', id);
+    };
     const entry: LegacyEntry = {
       owner,
       lastSeen: Date.now(),
       transport: new NodeStreamableHTTPServerTransport({
-        sessionIdGenerator: () => randomUUID(),
-        onsessioninitialized: (id) => {
-          legacy.set(id, entry);
-          entry.session = gateway.openSession(identity, 'http', id);
+        sessionIdGenerator: () => resumeId ?? randomUUID(),
+        onsessioninitialized: async (id) => {
+          opened(id);
+          // Shared state: another replica behind the same load balancer can resume it.
+          if (gateway.state.kind === 'memory') return;
+          await gateway.state
+            .saveSession({ id, owner, identity, transport: 'http', createdAt: Date.now() })
+            .catch((err: Error) =>
+              log.warn(
+                { session: id, err: err.message },
+                'session not shared: other replicas cannot resume it'
+              )
+            );
         }
       })
     };
@@ -397,9 +468,31 @@ export async function serveHttp(gateway: Gateway, log: Logger, options: HttpOpti
       if (!released) releaseSession(owner);
       released = true;
     };
+    if (resumeId) {
+      markInitialized(entry.transport, resumeId);
+      opened(resumeId);
+    }
     const server = createMcpServer(gateway, () => entry.session ?? modernSession(identity), log);
-    await server.connect(entry.transport);
-    return entry.transport.handleRequest(req, res, body);
+    entry.ready = server.connect(entry.transport);
+    await entry.ready;
+    return entry;
+  };
+
+  /** A session another replica opened: resumed here when the caller is the one who opened it. */
+  const resumeLegacy = async (
+    id: string,
+    identity: Identity,
+    res: ServerResponse
+  ): Promise<LegacyEntry | 'foreign' | 'full' | undefined> => {
+    const meta = await gateway.state.findSession(id);
+    if (!meta) return undefined;
+    // No await from here until the entry is registered: concurrent requests resume it once.
+    const owner = ownerOf(identity);
+    if (meta.owner !== owner) return 'foreign';
+    const existing = legacy.get(id);
+    if (existing) return existing;
+    if (!admitSession(owner, res)) return 'full';
+    return legacyEntry(identity, owner, id);
   };
 
   const handleSse = async (req: AuthedRequest, res: ServerResponse, identity: Identity) => {

@@ -1,12 +1,17 @@
 /** The upstream stage: forward the admitted call to its server and keep the result. */
 import type { Stage } from '../core/pipeline.js';
-import { recordCall } from '../core/session.js';
+import { recordCall, type Session } from '../core/session.js';
+import type { CallRecordView } from '../policy/index.js';
 
-export function upstreamStage(): Stage {
+/** `record` keeps the call in the session's history (shared state); by default on the session. */
+export function upstreamStage(
+  record: (session: Session, call: CallRecordView) => void | Promise<void> = recordCall
+): Stage {
   return {
     name: 'upstream',
     async run(ctx) {
-      recordCall(ctx.session, { server: ctx.server!, tool: ctx.tool!, at: Date.now() });
+      // Recorded before it goes: a call the store cannot record does not go at all.
+      await record(ctx.session, { server: ctx.server!, tool: ctx.tool!, at: Date.now() });
       const started = performance.now();
       try {
         ctx.result = await ctx.upstream!.request(

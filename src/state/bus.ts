@@ -1,0 +1,32 @@
+/** What the approval queue needs from shared state; kept apart so memory-only use never loads a Redis client. */
+import type { HeldCall } from '../approval/index.js';
+
+/** Shared approvals: the queue keeps working locally and mirrors every replica's held calls. */
+export interface ApprovalBus {
+  /** Store a held call (new, or settled by this replica) and tell every replica. */
+  publish(held: HeldCall): Promise<void>;
+  decide(
+    id: string,
+    approver: { id: string; roles: readonly string[] },
+    decision: 'approve' | 'deny',
+    note?: string
+  ): Promise<HeldCall>;
+  /** Settle a pending call (expired, cancelled) unless someone decided it first; the stored call. */
+  settle(id: string, status: 'expired' | 'cancelled'): Promise<HeldCall | undefined>;
+  /** Every held call in the store. */
+  load(): Promise<HeldCall[]>;
+  /** Forget decided calls. */
+  forget(ids: string[]): Promise<void>;
+  /** Calls changed anywhere (this replica included), and a full resync after reconnecting. */
+  onChange(fn: (held: HeldCall) => void): void;
+  onResync(fn: () => void): void;
+}
+
+export class DecideRefused extends Error {
+  constructor(
+    readonly status: 403 | 404 | 409,
+    message: string
+  ) {
+    super(message);
+  }
+}

@@ -1,0 +1,156 @@
+/**
+ * Shared state: what must hold across every replica of a gateway. A session's call counts per rule,
+ * its history and its risk, the rate-limit windows, held approvals and revocations. Two stores:
+ * memory (the embedded default, this process only) and Redis (./redis.ts), shared by replicas.
+ *
+ * The call pipeline uses the store at three points: `sync` before the policy decides (the counts,
+ * risk and history the decision reads), `consume` once every other check has passed (every budget
+ * checked and taken in one atomic step, so two replicas racing on the last allowed call let exactly
+ * one through), and `record` just before the call goes upstream. A store that cannot answer throws
+ * `state_unavailable`, and the call is refused and audited: the gateway fails closed.
+ */
+import type { Identity } from '../auth/index.js';
+import type { DownstreamTransport, Session } from '../core/session.js';
+import { recordCall } from '../core/session.js';
+import { GatewayError } from '../errors.js';
+import { createRateStore, type RateStore } from '../limits/index.js';
+import type { CallRecordView, SessionCounter } from '../policy/index.js';
+
+/** How risk decays and where its budget lies, from the policy currently in force. */
+export interface RiskSettings {
+  halfLifeMs?: number;
+  resetAfterMs?: number;
+  /** Enforced budget (absent in observe mode or when none is set). */
+  budget?: number;
+}
+
+/** What another replica needs to resume a session it did not open. */
+export interface SessionMeta {
+  id: string;
+  owner: string;
+  identity: Identity;
+  transport: DownstreamTransport;
+  createdAt: number;
+  protocolVersion?: string;
+}
+
+export interface Revocation {
+  id: string;
+  at: string;
+}
+
+export interface SharedState {
+  readonly kind: 'memory' | 'redis';
+  /** Bring the session's counts and risk, and its history when `history`, up to date. */
+  sync(session: Session, history: boolean): void | Promise<void>;
+  /**
+   * Check every budget a call consumes (per-session caps, rate windows, the risk budget) and take
+   * them all, or none. Throws `call_limit`, `rate_limited` or `risk_budget` when one is spent.
+   */
+  consume(
+    session: Session,
+    counters: readonly SessionCounter[],
+    risk: number,
+    now: number,
+    settings: RiskSettings
+  ): void | Promise<void>;
+  /** Add risk outside a call's admission (scanner findings); returns the new risk. */
+  addRisk(session: Session, amount: number, now: number, settings: RiskSettings): number | Promise<number>;
+  /** Remember an admitted call for history conditions. */
+  record(session: Session, call: CallRecordView): void | Promise<void>;
+  /** Publish a session so other replicas can resume it (Streamable HTTP behind a load balancer). */
+  saveSession(meta: SessionMeta): Promise<void>;
+  /** A session opened elsewhere, or undefined. */
+  findSession(id: string): Promise<SessionMeta | undefined>;
+  /** Revoke a credential (a gateway token id or a JWT `jti`) on every replica. */
+  revoke(id: string, at?: Date): Promise<void>;
+  /** Is this credential id revoked? Answers from a local mirror kept current by the store. */
+  isRevoked(id: string): boolean;
+  /** Is the store reachable right now? */
+  healthy(): boolean;
+  close(): Promise<void>;
+}
+
+/** Risk decayed from `risk` at `riskAt` to `now`. */
+export function decayedRisk(risk: number, riskAt: number, now: number, s: RiskSettings): number {
+  if (risk === 0) return 0;
+  const elapsed = Math.max(0, now - riskAt);
+  if (s.resetAfterMs !== undefined && elapsed >= s.resetAfterMs) return 0;
+  if (s.halfLifeMs !== undefined && s.halfLifeMs > 0) return risk * 0.5 ** (elapsed / s.halfLifeMs);
+  return risk;
+}
+
+/** The key a rate window is kept under: the rule, and who shares it. */
+export function rateKey(counter: SessionCounter, identity: Identity, sessionId: string): string {
+  const scope = counter.scope;
+  // Per identity: every session and every credential of the same caller share one budget.
+  const who =
+    scope === 'global' ? '*' : scope === 'session' ? `s:${sessionId}` : `i:${identity.method}:${identity.id}`;
+  return `${counter.key}|${who}`;
+}
+
+export function limitError(counter: SessionCounter): GatewayError {
+  return counter.kind === 'session'
+    ? new GatewayError('call_limit', `rule ${counter.key}: max_calls_per_session ${counter.max} reached`)
+    : new GatewayError(
+        'rate_limited',
+        `rule ${counter.key}: rate limit ${counter.max} per ${counter.window_ms} ms (${counter.scope}) reached`
+      );
+}
+
+export function budgetError(current: number, amount: number, budget: number): GatewayError {
+  return new GatewayError(
+    'risk_budget',
+    `session risk would reach ${round(current + amount)}, over the budget ${budget}`
+  );
+}
+
+const round = (n: number) => Math.round(n * 1000) / 1000;
+
+/**
+ * This process only: counts and risk live on the session object, rate windows in a bounded table.
+ * Checking and taking happen in one synchronous step, so concurrent calls cannot both take the last
+ * slot.
+ */
+export function createMemoryState(rates: RateStore = createRateStore()): SharedState {
+  const revoked = new Map<string, string>();
+  return {
+    kind: 'memory',
+    sync() {},
+    consume(session, counters, risk, now, settings) {
+      const counts = session.counts;
+      for (const c of counters) {
+        if (c.kind === 'session') {
+          if ((counts.get(c.key) ?? 0) >= c.max) throw limitError(c);
+        } else if (!rates.peek(rateKey(c, session.identity, session.id), c.max, c.window_ms!, now)) {
+          throw limitError(c);
+        }
+      }
+      if (risk > 0 && settings.budget !== undefined) {
+        const current = decayedRisk(session.risk, session.riskAt, now, settings);
+        if (current + risk > settings.budget) throw budgetError(current, risk, settings.budget);
+      }
+      for (const c of counters) {
+        if (c.kind === 'session') counts.set(c.key, (counts.get(c.key) ?? 0) + 1);
+        else rates.take(rateKey(c, session.identity, session.id), c.max, c.window_ms!, now);
+      }
+      if (risk > 0) addLocalRisk(session, risk, now, settings);
+    },
+    addRisk: (session, amount, now, settings) => addLocalRisk(session, amount, now, settings),
+    record: (session, call) => recordCall(session, call),
+    saveSession: async () => {},
+    findSession: async () => undefined,
+    async revoke(id, at = new Date()) {
+      revoked.set(id, at.toISOString());
+    },
+    isRevoked: (id) => revoked.has(id),
+    healthy: () => true,
+    close: async () => {}
+  };
+}
+
+export function addLocalRisk(session: Session, amount: number, now: number, settings: RiskSettings): number {
+  session.risk = decayedRisk(session.risk, session.riskAt, now, settings) + amount;
+  session.riskAt = now;
+  return session.risk;
+}

@@ -1,0 +1,493 @@
+/**
+ * Shared state in Redis, for several gateway replicas behind one load balancer.
+ *
+ * Keys (all under `state.prefix`, default `portcullis:`):
+ * - `s:<session>`   hash: `c:<rule>` calls made under each capped rule, `risk`, `risk_at`
+ * - `h:<session>`   list: the session's admitted calls (JSON), newest last, at most HISTORY_LIMIT
+ * - `m:<session>`   string: what another replica needs to resume the session (JSON)
+ * - `r:<rule>|<who>` hash: one fixed rate window, `start` and `count`, expiring with the window
+ * - `approvals`     hash: held calls by id (JSON); `revoked` hash: revoked credential ids
+ * - channel `events`: held calls changed and credentials revoked, for every replica's mirror
+ * Session keys expire after `state.session_ttl` without a call.
+ *
+ * Every budget is checked and taken by one Lua script, so replicas racing on the last allowed call
+ * let exactly one through. Commands are never queued while Redis is away: they fail at once (or
+ * after `state.timeout_ms`), the call is refused with `state_unavailable`, and the client
+ * reconnects in the background. Not for Redis Cluster: the scripts touch keys in several slots.
+ */
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { HeldCall } from '../approval/index.js';
+import type { Session } from '../core/session.js';
+import { HISTORY_LIMIT } from '../core/session.js';
+import { GatewayError } from '../errors.js';
+import type { CallRecordView } from '../policy/index.js';
+import { DecideRefused, type ApprovalBus } from './bus.js';
+import {
+  budgetError,
+  limitError,
+  rateKey,
+  type RiskSettings,
+  type SessionMeta,
+  type SharedState
+} from './index.js';
+
+const CONSUME = `
+local now = tonumber(ARGV[1])
+local ttl = tonumber(ARGV[2])
+local ns = tonumber(ARGV[3])
+local nr = tonumber(ARGV[4])
+local i = 5
+local fields = {}
+for j = 1, ns do
+  local f = ARGV[i]
+  local max = tonumber(ARGV[i + 1])
+  i = i + 2
+  local c = tonumber(redis.call('HGET', KEYS[1], f) or '0')
+  if c >= max then return {'limit', tostring(j)} end
+  fields[j] = f
+end
+local rates = {}
+for j = 1, nr do
+  local max = tonumber(ARGV[i])
+  local win = tonumber(ARGV[i + 1])
+  i = i + 2
+  local k = KEYS[1 + j]
+  local v = redis.call('HMGET', k, 'start', 'count')
+  local start = tonumber(v[1])
+  local count = tonumber(v[2] or '0')
+  if (not start) or now - start >= win or now < start then
+    start = now
+    count = 0
+  end
+  if count >= max then return {'limit', tostring(ns + j)} end
+  rates[j] = {k, start, count, win}
+end
+local amount = tonumber(ARGV[i])
+local budget = tonumber(ARGV[i + 1])
+local half = tonumber(ARGV[i + 2])
+local reset = tonumber(ARGV[i + 3])
+local v = redis.call('HMGET', KEYS[1], 'risk', 'risk_at')
+local risk = tonumber(v[1] or '0')
+local at = tonumber(v[2] or ARGV[1])
+local cur = risk
+if risk ~= 0 then
+  local el = now - at
+  if el < 0 then el = 0 end
+  if reset and el >= reset then
+    cur = 0
+  elseif half and half > 0 then
+    cur = risk * math.pow(0.5, el / half)
+  end
+end
+if amount > 0 and budget and cur + amount > budget then return {'budget', tostring(cur)} end
+for j = 1, ns do redis.call('HINCRBY', KEYS[1], fields[j], 1) end
+for j = 1, nr do
+  local x = rates[j]
+  redis.call('HSET', x[1], 'start', x[2], 'count', x[3] + 1)
+  local left = x[2] + x[4] - now
+  if left < 1 then left = 1 end
+  redis.call('PEXPIRE', x[1], left)
+end
+if amount > 0 then
+  cur = cur + amount
+  redis.call('HSET', KEYS[1], 'risk', tostring(cur), 'risk_at', ARGV[1])
+end
+redis.call('PEXPIRE', KEYS[1], ttl)
+return {'ok', tostring(cur)}
+`;
+
+const ADD_RISK = `
+local now = tonumber(ARGV[1])
+local amount = tonumber(ARGV[2])
+local half = tonumber(ARGV[3])
+local reset = tonumber(ARGV[4])
+local v = redis.call('HMGET', KEYS[1], 'risk', 'risk_at')
+local risk = tonumber(v[1] or '0')
+local at = tonumber(v[2] or ARGV[1])
+local cur = risk
+if risk ~= 0 then
+  local el = now - at
+  if el < 0 then el = 0 end
+  if reset and el >= reset then
+    cur = 0
+  elseif half and half > 0 then
+    cur = risk * math.pow(0.5, el / half)
+  end
+end
+cur = cur + amount
+redis.call('HSET', KEYS[1], 'risk', tostring(cur), 'risk_at', ARGV[1])
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[5]))
+return tostring(cur)
+`;
+
+/**
+ * One decision on a held call, checked and applied atomically: still pending, not the caller's
+ * own, an approver role, one decision per person. Returns {status, message or the call's JSON}.
+ */
+const DECIDE = `
+local raw = redis.call('HGET', KEYS[1], ARGV[1])
+if not raw then return {'404', 'no held call ' .. ARGV[1]} end
+local h = cjson.decode(raw)
+if h.status ~= 'pending' then return {'409', 'call ' .. ARGV[1] .. ' is already ' .. h.status} end
+if h.identity == ARGV[2] then return {'403', 'nobody can approve their own call'} end
+local roles = cjson.decode(ARGV[3])
+local ok = false
+for _, r in ipairs(roles) do
+  for _, a in ipairs(h.approverRoles or {}) do
+    if r == a then ok = true end
+  end
+end
+if not ok then
+  local names = {}
+  for _, a in ipairs(h.approverRoles or {}) do table.insert(names, a) end
+  return {'403', 'approving needs one of the roles ' .. table.concat(names, ', ')}
+end
+local decisions = h.decisions
+if type(decisions) ~= 'table' then decisions = {} end
+local approvals = 0
+for _, d in ipairs(decisions) do
+  if d.by == ARGV[2] then return {'409', ARGV[2] .. ' has already decided on ' .. ARGV[1]} end
+  if d.decision == 'approve' then approvals = approvals + 1 end
+end
+local d = {by = ARGV[2], decision = ARGV[4], at = ARGV[5]}
+if ARGV[6] ~= '' then d.note = ARGV[6] end
+table.insert(decisions, d)
+h.decisions = decisions
+if ARGV[4] == 'deny' then
+  h.status = 'denied'
+  h.decidedAt = ARGV[5]
+elseif approvals + 1 >= tonumber(h.required) then
+  h.status = 'approved'
+  h.decidedAt = ARGV[5]
+end
+local out = cjson.encode(h)
+redis.call('HSET', KEYS[1], ARGV[1], out)
+return {'200', out}
+`;
+
+/** Settle a held call that is still pending (expired, cancelled); returns the stored call. */
+const SETTLE = `
+local raw = redis.call('HGET', KEYS[1], ARGV[1])
+if not raw then return '' end
+local h = cjson.decode(raw)
+if h.status ~= 'pending' then return raw end
+h.status = ARGV[2]
+h.decidedAt = ARGV[3]
+local out = cjson.encode(h)
+redis.call('HSET', KEYS[1], ARGV[1], out)
+return out
+`;
+
+interface Scripted {
+  pcConsume(...args: Array<string | number>): Promise<[string, string]>;
+  pcAddRisk(...args: Array<string | number>): Promise<string>;
+  pcDecide(...args: Array<string | number>): Promise<[string, string]>;
+  pcSettle(...args: Array<string | number>): Promise<string>;
+}
+
+export interface RedisStateOptions {
+  url: string;
+  prefix: string;
+  timeoutMs: number;
+  sessionTtlMs: number;
+  log: Logger;
+}
+
+export interface RedisState extends SharedState {
+  readonly approvals: ApprovalBus;
+  /** Wait until connected (or the timeout passes); true when connected. */
+  ready(timeoutMs: number): Promise<boolean>;
+}
+
+/** cjson writes an empty array as `{}`: put the lists back. */
+function heldFromJson(text: string): HeldCall {
+  const h = JSON.parse(text) as HeldCall;
+  for (const key of ['roles', 'rules', 'approverRoles', 'decisions'] as const) {
+    if (!Array.isArray(h[key])) (h as unknown as Record<string, unknown>)[key] = [];
+  }
+  return h;
+}
+
+export function createRedisState(options: RedisStateOptions): RedisState {
+  const { prefix, log } = options;
+  const common = {
+    // Never queue a command while Redis is away: the call waiting on it is refused instead.
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout: options.timeoutMs,
+    connectTimeout: Math.max(1000, options.timeoutMs),
+    retryStrategy: (attempt: number) => Math.min(50 * 2 ** Math.min(attempt, 6), 2000),
+    lazyConnect: false
+  };
+  const redis = new Redis(options.url, common) as Redis & Scripted;
+  const sub = new Redis(options.url, { ...common, commandTimeout: undefined });
+  redis.defineCommand('pcConsume', { lua: CONSUME });
+  redis.defineCommand('pcAddRisk', { numberOfKeys: 1, lua: ADD_RISK });
+  redis.defineCommand('pcDecide', { numberOfKeys: 1, lua: DECIDE });
+  redis.defineCommand('pcSettle', { numberOfKeys: 1, lua: SETTLE });
+
+  let connected = false;
+  let warned = false;
+  redis.on('ready', () => {
+    connected = true;
+    warned = false;
+    log.info({ url: redact(options.url) }, 'shared state connected');
+  });
+  redis.on('close', () => {
+    if (connected) log.error('shared state connection lost; calls that need it are refused until it is back');
+    connected = false;
+  });
+  const onError = (err: Error) => {
+    if (!warned) log.warn({ err: err.message }, 'shared state unreachable');
+    warned = true;
+  };
+  redis.on('error', onError);
+  sub.on('error', () => {});
+
+  const k = {
+    session: (id: string) => `${prefix}s:${id}`,
+    history: (id: string) => `${prefix}h:${id}`,
+    meta: (id: string) => `${prefix}m:${id}`,
+    rate: (key: string) => `${prefix}r:${key}`,
+    approvals: `${prefix}approvals`,
+    revoked: `${prefix}revoked`,
+    events: `${prefix}events`
+  };
+
+  const unavailable = (err: unknown): GatewayError =>
+    err instanceof GatewayError
+      ? err
+      : new GatewayError('state_unavailable', `shared state: ${(err as Error).message}`, { cause: err });
+  const guard = async <T>(work: () => Promise<T>): Promise<T> => {
+    try {
+      return await work();
+    } catch (err) {
+      throw unavailable(err);
+    }
+  };
+
+  // The mirror of revocations and held calls, kept by the subscriber connection.
+  const revoked = new Map<string, string>();
+  const changeListeners: Array<(held: HeldCall) => void> = [];
+  const resyncListeners: Array<() => void> = [];
+  let mirrorLive = false;
+  const resync = async () => {
+    try {
+      const all = await redis.hgetall(k.revoked);
+      revoked.clear();
+      for (const [id, at] of Object.entries(all)) revoked.set(id, at);
+      mirrorLive = true;
+      for (const fn of resyncListeners) fn();
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'shared state: resync failed; retrying');
+      setTimeout(() => void (sub.status === 'ready' && resync()), 500).unref();
+    }
+  };
+  sub.on('ready', () => {
+    sub.subscribe(k.events).then(
+      () => void resync(),
+      (err: Error) => log.warn({ err: err.message }, 'shared state: subscribe failed')
+    );
+  });
+  sub.on('close', () => {
+    mirrorLive = false;
+  });
+  sub.on('message', (_channel: string, text: string) => {
+    try {
+      const event = JSON.parse(text) as { type: string; id?: string; at?: string; held?: string };
+      if (event.type === 'revoked' && event.id) revoked.set(event.id, event.at ?? new Date().toISOString());
+      if (event.type === 'held' && event.held) {
+        const held = heldFromJson(event.held);
+        for (const fn of changeListeners) fn(held);
+      }
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'shared state: unreadable event ignored');
+    }
+  });
+
+  const applyCounts = (session: Session, fields: Record<string, string>) => {
+    session.counts.clear();
+    for (const [f, v] of Object.entries(fields)) {
+      if (f.startsWith('c:')) session.counts.set(f.slice(2), Number(v));
+    }
+    session.risk = Number(fields.risk ?? 0);
+    session.riskAt = Number(fields.risk_at ?? Date.now());
+  };
+
+  const approvals: ApprovalBus = {
+    async publish(held) {
+      const text = JSON.stringify(held);
+      await guard(() =>
+        redis
+          .multi()
+          .hset(k.approvals, held.id, text)
+          .publish(k.events, JSON.stringify({ type: 'held', held: text }))
+          .exec()
+      );
+    },
+    async decide(id, approver, decision, note) {
+      const [status, body] = await guard(() =>
+        redis.pcDecide(
+          k.approvals,
+          id,
+          approver.id,
+          JSON.stringify(approver.roles),
+          decision,
+          new Date().toISOString(),
+          note ? note.slice(0, 500) : ''
+        )
+      );
+      if (status !== '200') throw new DecideRefused(Number(status) as 403 | 404 | 409, body);
+      await guard(() => redis.publish(k.events, JSON.stringify({ type: 'held', held: body })));
+      return heldFromJson(body);
+    },
+    async settle(id, status) {
+      const body = await guard(() => redis.pcSettle(k.approvals, id, status, new Date().toISOString()));
+      if (!body) return undefined;
+      await guard(() => redis.publish(k.events, JSON.stringify({ type: 'held', held: body })));
+      return heldFromJson(body);
+    },
+    async load() {
+      const all = await guard(() => redis.hgetall(k.approvals));
+      return Object.values(all).map(heldFromJson);
+    },
+    async forget(ids) {
+      if (ids.length > 0) await guard(() => redis.hdel(k.approvals, ...ids));
+    },
+    onChange: (fn) => void changeListeners.push(fn),
+    onResync: (fn) => void resyncListeners.push(fn)
+  };
+
+  return {
+    kind: 'redis',
+    approvals,
+    async ready(timeoutMs) {
+      // Ready means commands go through and the mirror of revocations is current.
+      const deadline = Date.now() + timeoutMs;
+      while (Date.now() < deadline) {
+        if (connected && redis.status === 'ready' && mirrorLive) return true;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      return false;
+    },
+    async sync(session, history) {
+      const [fields, list] = await guard(async () => {
+        if (!history) return [await redis.hgetall(k.session(session.id)), undefined] as const;
+        const out = await redis
+          .multi()
+          .hgetall(k.session(session.id))
+          .lrange(k.history(session.id), 0, -1)
+          .exec();
+        if (!out) throw new Error('transaction aborted');
+        for (const [err] of out) if (err) throw err;
+        return [out[0]![1] as Record<string, string>, out[1]![1] as string[]] as const;
+      });
+      applyCounts(session, fields);
+      if (list) {
+        session.history.length = 0;
+        for (const item of list) session.history.push(JSON.parse(item) as CallRecordView);
+      }
+    },
+    async consume(session, counters, risk, now, settings) {
+      const sessionCounters = counters.filter((c) => c.kind === 'session');
+      const rateCounters = counters.filter((c) => c.kind !== 'session');
+      if (sessionCounters.length === 0 && rateCounters.length === 0 && risk <= 0) return;
+      const keys = [
+        k.session(session.id),
+        ...rateCounters.map((c) => k.rate(rateKey(c, session.identity, session.id)))
+      ];
+      const args: Array<string | number> = [
+        now,
+        options.sessionTtlMs,
+        sessionCounters.length,
+        rateCounters.length
+      ];
+      for (const c of sessionCounters) args.push(`c:${c.key}`, c.max);
+      for (const c of rateCounters) args.push(c.max, c.window_ms!);
+      args.push(risk, settings.budget ?? '', settings.halfLifeMs ?? '', settings.resetAfterMs ?? '');
+      const [verdict, value] = await guard(() => redis.pcConsume(keys.length, ...keys, ...args));
+      if (verdict === 'limit') {
+        const index = Number(value) - 1;
+        throw limitError([...sessionCounters, ...rateCounters][index]!);
+      }
+      if (verdict === 'budget') throw budgetError(Number(value), risk, settings.budget!);
+      for (const c of sessionCounters) session.counts.set(c.key, (session.counts.get(c.key) ?? 0) + 1);
+      if (risk > 0) {
+        session.risk = Number(value);
+        session.riskAt = now;
+      }
+    },
+    async addRisk(session, amount, now, s) {
+      const value = await guard(() =>
+        redis.pcAddRisk(
+          k.session(session.id),
+          now,
+          amount,
+          s.halfLifeMs ?? '',
+          s.resetAfterMs ?? '',
+          options.sessionTtlMs
+        )
+      );
+      session.risk = Number(value);
+      session.riskAt = now;
+      return session.risk;
+    },
+    async record(session, call) {
+      const key = k.history(session.id);
+      const out = await guard(() =>
+        redis
+          .multi()
+          .rpush(key, JSON.stringify(call))
+          .ltrim(key, -HISTORY_LIMIT, -1)
+          .pexpire(key, options.sessionTtlMs)
+          .exec()
+      );
+      for (const [err] of out ?? []) if (err) throw unavailable(err);
+      session.history.push(call);
+      if (session.history.length > HISTORY_LIMIT)
+        session.history.splice(0, session.history.length - HISTORY_LIMIT);
+    },
+    async saveSession(meta) {
+      await guard(() => redis.set(k.meta(meta.id), JSON.stringify(meta), 'PX', options.sessionTtlMs));
+    },
+    async findSession(id) {
+      const text = await guard(async () => {
+        const t = await redis.get(k.meta(id));
+        // Seen again: keep it alive as long as it is used.
+        if (t) await redis.pexpire(k.meta(id), options.sessionTtlMs);
+        return t;
+      });
+      return text ? (JSON.parse(text) as SessionMeta) : undefined;
+    },
+    async revoke(id, at = new Date()) {
+      const when = at.toISOString();
+      await guard(() =>
+        redis
+          .multi()
+          .hset(k.revoked, id, when)
+          .publish(k.events, JSON.stringify({ type: 'revoked', id, at: when }))
+          .exec()
+      );
+      revoked.set(id, when);
+    },
+    isRevoked: (id) => revoked.has(id),
+    healthy: () => connected && redis.status === 'ready' && mirrorLive,
+    async close() {
+      connected = false;
+      redis.disconnect();
+      sub.disconnect();
+    }
+  };
+}
+
+/** A Redis URL without its password, for logs. */
+function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'redis://?';
+  }
+}
