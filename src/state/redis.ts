@@ -27,7 +27,6 @@ import {
   budgetError,
   limitError,
   rateKey,
-  type RiskSettings,
   type SessionMeta,
   type SharedState
 } from './index.js';

@@ -36,7 +36,7 @@ interface Replica {
 }
 
 let redis: TestRedis;
-let replicas: Replica[] = [];
+const replicas: Replica[] = [];
 
 const tokens = `tokens:
   - { id: alice, identity: alice, roles: [admin], token: ${ADMIN_TOKEN} }
