@@ -23,13 +23,7 @@ import { HISTORY_LIMIT } from '../core/session.js';
 import { GatewayError } from '../errors.js';
 import type { CallRecordView } from '../policy/index.js';
 import { DecideRefused, type ApprovalBus } from './bus.js';
-import {
-  budgetError,
-  limitError,
-  rateKey,
-  type SessionMeta,
-  type SharedState
-} from './index.js';
+import { budgetError, limitError, rateKey, type SessionMeta, type SharedState } from './index.js';
 
 const CONSUME = `
 local now = tonumber(ARGV[1])
