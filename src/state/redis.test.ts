@@ -1,0 +1,273 @@
+/**
+ * The Redis store against a real redis-server: several store instances stand for several
+ * replicas. Budgets are exact under concurrency, decisions on held calls are atomic, revocations
+ * reach every instance, and an unreachable Redis is a refusal, never an admission.
+ */
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { HeldCall } from '../approval/index.js';
+import type { Identity } from '../auth/index.js';
+import { HISTORY_LIMIT, type Session } from '../core/session.js';
+import { GatewayError } from '../errors.js';
+import type { SessionCounter } from '../policy/index.js';
+import { startRedis, type TestRedis } from '../../test/support/redis.js';
+import { DecideRefused } from './bus.js';
+import { withLocalFallback } from './open.js';
+import { createRedisState, type RedisState } from './redis.js';
+
+const log = pino({ level: 'silent' });
+const NOON = Date.UTC(2026, 10, 25, 12);
+let redis: TestRedis;
+const open: RedisState[] = [];
+let prefixes = 0;
+
+/** `n` stores sharing one key prefix: `n` replicas. */
+async function replicas(n: number, timeoutMs = 2000): Promise<RedisState[]> {
+  const prefix = `t${++prefixes}:`;
+  const out = Array.from({ length: n }, () =>
+    createRedisState({ url: redis.url, prefix, timeoutMs, sessionTtlMs: 60_000, log })
+  );
+  open.push(...out);
+  for (const s of out) expect(await s.ready(5000)).toBe(true);
+  return out;
+}
+
+const alice: Identity = { id: 'alice', roles: ['analyst'], method: 'token', tokenId: 'tok-a' };
+const session = (id: string, identity = alice): Session => ({
+  id,
+  identity,
+  transport: 'http',
+  createdAt: NOON,
+  lastSeen: NOON,
+  counts: new Map(),
+  history: [],
+  risk: 0,
+  riskAt: NOON
+});
+const cap = (max: number): SessionCounter => ({ kind: 'session', key: 'cap', max });
+const rate = (max: number, scope: SessionCounter['scope'] = 'identity'): SessionCounter => ({
+  kind: 'rate',
+  key: 'rl',
+  max,
+  window_ms: 60_000,
+  scope
+});
+
+const outcome = async (work: () => unknown) => {
+  try {
+    await work();
+    return 'ok';
+  } catch (err) {
+    return err instanceof GatewayError ? err.code : `unexpected: ${String(err)}`;
+  }
+};
+
+const tally = (xs: string[]) =>
+  xs.reduce<Record<string, number>>((acc, x) => ({ ...acc, [x]: (acc[x] ?? 0) + 1 }), {});
+
+beforeAll(async () => {
+  redis = await startRedis();
+}, 30_000);
+
+afterAll(async () => {
+  await Promise.all(open.map((s) => s.close()));
+  await redis?.stop();
+});
+
+describe('budgets across replicas', () => {
+  it('a per-session cap: 60 concurrent takes from three replicas admit exactly the cap', async () => {
+    const rs = await replicas(3);
+    const results = await Promise.all(
+      Array.from({ length: 60 }, (_, i) =>
+        outcome(() => rs[i % 3]!.consume(session('s1'), [cap(7)], 0, NOON, {}))
+      )
+    );
+    expect(tally(results)).toEqual({ ok: 7, call_limit: 53 });
+    // Another session has its own count; the first one's count is visible to every replica.
+    expect(await outcome(() => rs[0]!.consume(session('s2'), [cap(7)], 0, NOON, {}))).toBe('ok');
+    const seen = session('s1');
+    await rs[2]!.sync(seen, false);
+    expect(seen.counts.get('cap')).toBe(7);
+  });
+
+  it('a rate window: exact under concurrency, shared by an identity, reopened when the window passes', async () => {
+    const rs = await replicas(2);
+    const results = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        outcome(() => rs[i % 2]!.consume(session(`s${i}`), [rate(9)], 0, NOON, {}))
+      )
+    );
+    expect(tally(results)).toEqual({ ok: 9, rate_limited: 31 });
+    const bob: Identity = { id: 'bob', roles: [], method: 'token' };
+    expect(await outcome(() => rs[0]!.consume(session('b', bob), [rate(9)], 0, NOON, {}))).toBe('ok');
+    expect(await outcome(() => rs[1]!.consume(session('x'), [rate(9)], 0, NOON + 59_999, {}))).toBe(
+      'rate_limited'
+    );
+    expect(await outcome(() => rs[1]!.consume(session('x'), [rate(9)], 0, NOON + 60_000, {}))).toBe('ok');
+  });
+
+  it('checks every budget before taking any: a full cap leaves the rate window untouched', async () => {
+    const [r] = await replicas(1);
+    const s = session('s1');
+    await r!.consume(s, [cap(1)], 0, NOON, {});
+    expect(await outcome(() => r!.consume(s, [rate(1, 'session'), cap(1)], 0, NOON, {}))).toBe('call_limit');
+    // The rate window was not spent by the refused call.
+    expect(await outcome(() => r!.consume(s, [rate(1, 'session')], 0, NOON, {}))).toBe('ok');
+  });
+
+  it('the risk budget: concurrent risky calls from two replicas never overspend it; risk decays', async () => {
+    const rs = await replicas(2);
+    const settings = { budget: 10, halfLifeMs: 60_000 };
+    const results = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        outcome(() => rs[i % 2]!.consume(session('r'), [], 3, NOON, settings))
+      )
+    );
+    expect(tally(results)).toEqual({ ok: 3, risk_budget: 9 });
+    const s = session('r');
+    await rs[1]!.sync(s, false);
+    expect(s.risk).toBe(9);
+    // One half-life later the risk is 4.5: one more call of 3 fits, the next does not.
+    expect(await outcome(() => rs[0]!.consume(session('r'), [], 3, NOON + 60_000, settings))).toBe('ok');
+    expect(await outcome(() => rs[1]!.consume(session('r'), [], 3, NOON + 60_000, settings))).toBe(
+      'risk_budget'
+    );
+    // Without a budget (observe mode), risk is only recorded.
+    expect(
+      await outcome(() => rs[1]!.consume(session('r'), [], 3, NOON + 60_000, { halfLifeMs: 60_000 }))
+    ).toBe('ok');
+    // Scanner findings add risk outside admission; reset_after returns it to zero.
+    const t = session('t');
+    expect(await rs[0]!.addRisk(t, 4, NOON, { resetAfterMs: 1000 })).toBe(4);
+    expect(await rs[1]!.addRisk(t, 1, NOON + 500, { resetAfterMs: 1000 })).toBe(5);
+    expect(await rs[1]!.addRisk(t, 1, NOON + 1500, { resetAfterMs: 1000 })).toBe(1);
+  });
+
+  it('history is shared and bounded', async () => {
+    const rs = await replicas(2);
+    const s = session('h');
+    for (let i = 0; i < HISTORY_LIMIT + 5; i++) {
+      await rs[i % 2]!.record(s, { server: 'files', tool: `t${i}`, at: NOON + i });
+    }
+    const seen = session('h');
+    await rs[0]!.sync(seen, true);
+    expect(seen.history).toHaveLength(HISTORY_LIMIT);
+    expect(seen.history[0]!.tool).toBe('t5');
+    expect(seen.history.at(-1)!.tool).toBe(`t${HISTORY_LIMIT + 4}`);
+  });
+
+  it('sessions published by one replica are found by another, and prefixes keep gateways apart', async () => {
+    const [a, b] = await replicas(2);
+    await a!.saveSession({
+      id: 'sess-1',
+      owner: 'token:alice',
+      identity: alice,
+      transport: 'http',
+      createdAt: NOON
+    });
+    expect(await b!.findSession('sess-1')).toMatchObject({ owner: 'token:alice', identity: { id: 'alice' } });
+    expect(await b!.findSession('nope')).toBeUndefined();
+    const [other] = await replicas(1);
+    expect(await other!.findSession('sess-1')).toBeUndefined();
+  });
+});
+
+describe('held calls across replicas', () => {
+  const held = (id: string): HeldCall => ({
+    id,
+    status: 'pending',
+    createdAt: new Date(NOON).toISOString(),
+    expiresAt: new Date(NOON + 60_000).toISOString(),
+    identity: 'bob',
+    roles: ['analyst'],
+    session: 's',
+    server: 'records',
+    tool: 'delete_record',
+    name: 'records__delete_record',
+    arguments: { id: 'r-1' },
+    rules: [],
+    reason: 'needs approval',
+    risk: 0,
+    policyVersion: 'v1',
+    required: 2,
+    approverRoles: ['admin'],
+    decisions: []
+  });
+  const carol = { id: 'carol', roles: ['admin'] };
+  const dave = { id: 'dave', roles: ['admin'] };
+
+  it('decisions are checked in the store: no self-approval, approver roles, one decision each, enough approvers', async () => {
+    const [a, b] = await replicas(2);
+    const changes: HeldCall[] = [];
+    a!.approvals.onChange((h) => changes.push(h));
+    await a!.approvals.publish(held('apr_1'));
+    const refused = async (work: Promise<unknown>) => {
+      try {
+        await work;
+        return undefined;
+      } catch (err) {
+        return err instanceof DecideRefused ? err.status : -1;
+      }
+    };
+    expect(await refused(b!.approvals.decide('apr_1', { id: 'bob', roles: ['admin'] }, 'approve'))).toBe(403);
+    expect(await refused(b!.approvals.decide('apr_1', { id: 'eve', roles: ['analyst'] }, 'approve'))).toBe(
+      403
+    );
+    expect(await refused(b!.approvals.decide('apr_404', carol, 'approve'))).toBe(404);
+    const first = await b!.approvals.decide('apr_1', carol, 'approve', 'fine');
+    expect(first).toMatchObject({
+      status: 'pending',
+      decisions: [{ by: 'carol', decision: 'approve', note: 'fine' }]
+    });
+    expect(await refused(a!.approvals.decide('apr_1', carol, 'approve'))).toBe(409);
+    // Two approvers racing for the second approval: exactly one decides it.
+    const race = await Promise.allSettled([
+      a!.approvals.decide('apr_1', dave, 'approve'),
+      b!.approvals.decide('apr_1', dave, 'approve')
+    ]);
+    expect(race.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    const stored = (await a!.approvals.load()).find((h) => h.id === 'apr_1')!;
+    expect(stored.status).toBe('approved');
+    expect(stored.decisions.map((d) => d.by)).toEqual(['carol', 'dave']);
+    // A timeout after the decision does not undo it.
+    expect((await a!.approvals.settle('apr_1', 'expired'))!.status).toBe('approved');
+    await expect.poll(() => changes.some((h) => h.id === 'apr_1' && h.status === 'approved')).toBe(true);
+  });
+});
+
+describe('revocations', () => {
+  it('a revocation through one replica reaches every other', async () => {
+    const [a, b, c] = await replicas(3);
+    expect(b!.isRevoked('tok-x')).toBe(false);
+    await a!.revoke('tok-x');
+    await expect.poll(() => b!.isRevoked('tok-x') && c!.isRevoked('tok-x')).toBe(true);
+    // A replica that starts later loads it.
+    const [late] = await replicas(1);
+    expect(late!.isRevoked('tok-x')).toBe(false); // another prefix: another gateway
+  });
+});
+
+describe('Redis unreachable', () => {
+  it('refuses with state_unavailable instead of admitting; local fallback only when asked; recovers', async () => {
+    const [r] = await replicas(1, 300);
+    const fallback = withLocalFallback((await replicas(1, 300))[0]!, log);
+    await redis.stop();
+    try {
+      expect(await outcome(() => r!.consume(session('u'), [cap(5)], 0, NOON, {}))).toBe('state_unavailable');
+      expect(await outcome(() => r!.sync(session('u'), true))).toBe('state_unavailable');
+      expect(await outcome(() => r!.record(session('u'), { server: 's', tool: 't', at: NOON }))).toBe(
+        'state_unavailable'
+      );
+      expect(r!.healthy()).toBe(false);
+      // Asked-for fallback: this replica's own budget, still a budget.
+      const s = session('f');
+      const local = [];
+      for (let i = 0; i < 4; i++) local.push(await outcome(() => fallback.consume(s, [cap(3)], 0, NOON, {})));
+      expect(local).toEqual(['ok', 'ok', 'ok', 'call_limit']);
+    } finally {
+      await redis.start();
+    }
+    await expect.poll(() => r!.healthy(), { timeout: 10_000 }).toBe(true);
+    expect(await outcome(() => r!.consume(session('u'), [cap(5)], 0, NOON, {}))).toBe('ok');
+  }, 30_000);
+});
