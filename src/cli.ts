@@ -816,29 +816,40 @@ export function buildProgram(): Command {
       .command('revoke')
       .description('revoke a token; a running gateway refuses it within a second')
       .argument('<id>')
-  ).action(async (id: string, opts: { file?: string; config?: string }) => {
-    const file = tokenFile(opts);
-    try {
-      revokeTokenEntry(file, id);
-    } catch (e) {
-      throw new UserError((e as Error).message);
-    }
-    // With shared state, every replica refuses it at once, whatever its own token file says.
+      .option(
+        '--jti',
+        'the id is an OAuth token id (`jti`): revoke it in the shared state only (needs --config)'
+      )
+  ).action(async (id: string, opts: { file?: string; config?: string; jti?: boolean }) => {
     const config = opts.config ? load(opts.config) : undefined;
-    if (config && config.state.store !== 'memory') {
-      const { openSharedState } = await import('./state/open.js');
-      const state = await openSharedState(config.state, createLogger());
+    const shared = config !== undefined && config.state.store !== 'memory';
+    if (opts.jti && !shared) {
+      throw new UserError('--jti revokes in the shared state: give --config F whose state.store is redis');
+    }
+    const file = opts.jti ? undefined : tokenFile(opts);
+    if (file) {
       try {
-        await state.revoke(id);
+        revokeTokenEntry(file, id);
       } catch (e) {
-        throw new UserError(`revoked in ${file}, but not on the other replicas: ${(e as Error).message}`);
-      } finally {
-        await state.close();
+        throw new UserError((e as Error).message);
       }
-      out(`revoked ${id} (token file and shared state)`);
+    }
+    if (!shared) {
+      out(`revoked ${id}`);
       return;
     }
-    out(`revoked ${id}`);
+    // With shared state, every replica refuses it at once, whatever its own token file says.
+    const { openSharedState } = await import('./state/open.js');
+    const state = await openSharedState(config.state, createLogger());
+    try {
+      await state.revoke(id);
+    } catch (e) {
+      const where = file ? `revoked in ${file}, but` : 'not revoked:';
+      throw new UserError(`${where} not on the other replicas: ${(e as Error).message}`);
+    } finally {
+      await state.close();
+    }
+    out(`revoked ${id} (${file ? 'token file and ' : ''}shared state)`);
   });
   fileOptions(
     token

@@ -197,3 +197,44 @@ describe('scopes', () => {
     expect(auth.missingScope(all, false)).toBeUndefined();
   });
 });
+
+describe('shared revocations', () => {
+  const revokedSet = new Set<string>();
+  let readable = true;
+  const shared = createAuthenticator(
+    {
+      ...base,
+      tokens: [{ id: 't1', identity: 'alice', roles: ['admin'], sha256: hashToken(TOKEN) }],
+      stdio: { token_env: 'PORTCULLIS_TOKEN', roles: [] }
+    },
+    { revoked: (id) => (readable ? revokedSet.has(id) : undefined) }
+  );
+
+  it("refuses a token another replica revoked, though this replica's token file still lists it", async () => {
+    expect((await shared.bearer(`Bearer ${TOKEN}`)).ok).toBe(true);
+    revokedSet.add('t1');
+    expect(await shared.bearer(`Bearer ${TOKEN}`)).toEqual({
+      ok: false,
+      reason: 'token revoked',
+      tokenId: 't1'
+    });
+    // The stdio identity taken from a token is checked the same way.
+    expect(shared.stdio({ PORTCULLIS_TOKEN: TOKEN }).ok).toBe(false);
+    revokedSet.delete('t1');
+  });
+
+  it("fails closed when revocations cannot be read, and says it is not the caller's fault", async () => {
+    readable = false;
+    try {
+      const r = await shared.bearer(`Bearer ${TOKEN}`);
+      expect(r).toMatchObject({ ok: false, unavailable: true, tokenId: 't1' });
+      // An unknown token is still just unknown.
+      expect(await shared.bearer('Bearer not-a-known-token-at-all')).toEqual({
+        ok: false,
+        reason: 'unknown token'
+      });
+    } finally {
+      readable = true;
+    }
+  });
+});
