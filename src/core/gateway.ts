@@ -217,7 +217,14 @@ export function createGateway(options: GatewayOptions): Gateway {
     upstreams.set(name, new Upstream(name, server, log.child({ server: name })));
   }
   const validator = createArgumentValidator();
-  const pins = config.scanning.pins.enabled ? createPinStore(config.scanning.pins.path, log) : undefined;
+  const pins = config.scanning.pins.enabled
+    ? createPinStore(
+        config.scanning.pins.path,
+        log,
+        undefined,
+        state.kind === 'redis' ? (state as RedisState).pins : undefined
+      )
+    : undefined;
 
   const metrics = createMetrics({
     upstreams: () =>

@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, unwatchFile, watchFile, writeFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { canonicalJson } from '../audit/canonical.js';
+import type { PinBus } from '../state/bus.js';
 
 export interface PinnableTool {
   name: string;
@@ -106,9 +107,32 @@ export interface PinStore {
   close(): void;
 }
 
-/** Pins in a file (or only in memory when `path` is undefined), reloaded when the file changes. */
-export function createPinStore(path: string | undefined, log: Logger, onChange?: () => void): PinStore {
+/**
+ * Pins in a file (or only in memory when `path` is undefined), reloaded when the file changes.
+ * With shared state, the store's pins win: a first use on two replicas keeps whichever pinned
+ * first, an approval on one replica is the pin on all, and the file is this replica's copy.
+ */
+export function createPinStore(
+  path: string | undefined,
+  log: Logger,
+  onChange?: () => void,
+  shared?: PinBus
+): PinStore {
   let pins: PinFile = { version: 1, servers: {} };
+  const save = () => {
+    if (!path) return;
+    try {
+      writePinFile(path, pins);
+    } catch (err) {
+      log.error({ file: path, err: (err as Error).message }, 'cannot write the pin file');
+    }
+  };
+  const adopt = (server: string, p: ServerPins) => {
+    if (JSON.stringify(pins.servers[server]) === JSON.stringify(p)) return;
+    pins = { version: 1, servers: { ...pins.servers, [server]: p } };
+    save();
+    onChange?.();
+  };
   const load = () => {
     if (!path) return;
     try {
@@ -122,6 +146,25 @@ export function createPinStore(path: string | undefined, log: Logger, onChange?:
     }
   };
   load();
+  if (shared) {
+    shared.onChange(adopt);
+    shared.onResync(() => {
+      shared.load().then(
+        (all) => {
+          for (const [server, p] of Object.entries(all)) adopt(server, p);
+          // Pinned here before this replica joined: offer them, first pin wins.
+          for (const [server, p] of Object.entries(pins.servers)) {
+            if (!(server in all))
+              void shared.claim(server, p).then(
+                (held) => adopt(server, held),
+                () => {}
+              );
+          }
+        },
+        (err: Error) => log.warn({ err: err.message }, 'pins: resync failed')
+      );
+    });
+  }
   if (path) {
     watchFile(path, { interval: 500, persistent: false }, (curr, prev) => {
       if (curr.mtimeMs !== prev.mtimeMs || curr.size !== prev.size) load();
@@ -130,14 +173,17 @@ export function createPinStore(path: string | undefined, log: Logger, onChange?:
   return {
     get: (server) => pins.servers[server],
     pin(server, tools, by) {
-      pins = { version: 1, servers: { ...pins.servers, [server]: pinsFor(tools, by) } };
-      if (path) {
-        try {
-          writePinFile(path, pins);
-        } catch (err) {
-          log.error({ file: path, err: (err as Error).message }, 'cannot write the pin file');
-        }
-      }
+      const firstUse = pins.servers[server] === undefined;
+      const next = pinsFor(tools, by);
+      pins = { version: 1, servers: { ...pins.servers, [server]: next } };
+      save();
+      if (!shared) return;
+      const shared_ = firstUse ? shared.claim(server, next) : shared.set(server, next).then(() => next);
+      shared_.then(
+        (held) => adopt(server, held),
+        (err: Error) =>
+          log.error({ server, err: err.message }, 'pins not shared: other replicas keep their own')
+      );
     },
     all: () => pins,
     close() {

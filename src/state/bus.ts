@@ -1,5 +1,21 @@
-/** What the approval queue needs from shared state; kept apart so memory-only use never loads a Redis client. */
+/**
+ * What the approval queue and the pin store need from shared state; kept apart so memory-only use
+ * never loads a Redis client.
+ */
 import type { HeldCall } from '../approval/index.js';
+import type { ServerPins } from '../pins/index.js';
+
+/** Shared tool pins: an approval on one replica is the pin on every replica. */
+export interface PinBus {
+  /** Every server's pins in the store. */
+  load(): Promise<Record<string, ServerPins>>;
+  /** First use: store these pins unless another replica pinned the server first; the pins that hold. */
+  claim(server: string, pins: ServerPins): Promise<ServerPins>;
+  /** An approval: replace the server's pins everywhere. */
+  set(server: string, pins: ServerPins): Promise<void>;
+  onChange(fn: (server: string, pins: ServerPins) => void): void;
+  onResync(fn: () => void): void;
+}
 
 /** Shared approvals: the queue keeps working locally and mirrors every replica's held calls. */
 export interface ApprovalBus {

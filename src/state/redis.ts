@@ -22,7 +22,8 @@ import type { Session } from '../core/session.js';
 import { HISTORY_LIMIT } from '../core/session.js';
 import { GatewayError } from '../errors.js';
 import type { CallRecordView } from '../policy/index.js';
-import { DecideRefused, type ApprovalBus } from './bus.js';
+import type { ServerPins } from '../pins/index.js';
+import { DecideRefused, type ApprovalBus, type PinBus } from './bus.js';
 import { budgetError, limitError, rateKey, type SessionMeta, type SharedState } from './index.js';
 
 const CONSUME = `
@@ -49,7 +50,8 @@ for j = 1, nr do
   local v = redis.call('HMGET', k, 'start', 'count')
   local start = tonumber(v[1])
   local count = tonumber(v[2] or '0')
-  if (not start) or now - start >= win or now < start then
+  -- A replica whose clock reads a little earlier stays in the current window, never resets it.
+  if (not start) or now - start >= win then
     start = now
     count = 0
   end
@@ -189,6 +191,7 @@ export interface RedisStateOptions {
 
 export interface RedisState extends SharedState {
   readonly approvals: ApprovalBus;
+  readonly pins: PinBus;
   /** Wait until connected (or the timeout passes); true when connected. */
   ready(timeoutMs: number): Promise<boolean>;
 }
@@ -245,6 +248,7 @@ export function createRedisState(options: RedisStateOptions): RedisState {
     rate: (key: string) => `${prefix}r:${key}`,
     approvals: `${prefix}approvals`,
     revoked: `${prefix}revoked`,
+    pins: `${prefix}pins`,
     events: `${prefix}events`
   };
 
@@ -263,8 +267,14 @@ export function createRedisState(options: RedisStateOptions): RedisState {
   // The mirror of revocations and held calls, kept by the subscriber connection.
   const revoked = new Map<string, string>();
   const changeListeners: Array<(held: HeldCall) => void> = [];
+  const pinListeners: Array<(server: string, pins: ServerPins) => void> = [];
   const resyncListeners: Array<() => void> = [];
   let mirrorLive = false;
+  /** Run on every resync, and now if the mirror is already live (the listener came late). */
+  const addResync = (fn: () => void) => {
+    resyncListeners.push(fn);
+    if (mirrorLive) queueMicrotask(fn);
+  };
   const resync = async () => {
     try {
       const all = await redis.hgetall(k.revoked);
@@ -288,7 +298,17 @@ export function createRedisState(options: RedisStateOptions): RedisState {
   });
   sub.on('message', (_channel: string, text: string) => {
     try {
-      const event = JSON.parse(text) as { type: string; id?: string; at?: string; held?: string };
+      const event = JSON.parse(text) as {
+        type: string;
+        id?: string;
+        at?: string;
+        held?: string;
+        server?: string;
+        pins?: ServerPins;
+      };
+      if (event.type === 'pins' && event.server && event.pins) {
+        for (const fn of pinListeners) fn(event.server, event.pins);
+      }
       if (event.type === 'revoked' && event.id) revoked.set(event.id, event.at ?? new Date().toISOString());
       if (event.type === 'held' && event.held) {
         const held = heldFromJson(event.held);
@@ -349,12 +369,43 @@ export function createRedisState(options: RedisStateOptions): RedisState {
       if (ids.length > 0) await guard(() => redis.hdel(k.approvals, ...ids));
     },
     onChange: (fn) => void changeListeners.push(fn),
-    onResync: (fn) => void resyncListeners.push(fn)
+    onResync: (fn) => addResync(fn)
+  };
+
+  const pins: PinBus = {
+    async load() {
+      const all = await guard(() => redis.hgetall(k.pins));
+      return Object.fromEntries(
+        Object.entries(all).map(([server, text]) => [server, JSON.parse(text) as ServerPins])
+      );
+    },
+    async claim(server, p) {
+      const text = JSON.stringify(p);
+      const won = await guard(() => redis.hsetnx(k.pins, server, text));
+      if (won === 1) {
+        await guard(() => redis.publish(k.events, JSON.stringify({ type: 'pins', server, pins: p })));
+        return p;
+      }
+      const stored = await guard(() => redis.hget(k.pins, server));
+      return stored ? (JSON.parse(stored) as ServerPins) : p;
+    },
+    async set(server, p) {
+      await guard(() =>
+        redis
+          .multi()
+          .hset(k.pins, server, JSON.stringify(p))
+          .publish(k.events, JSON.stringify({ type: 'pins', server, pins: p }))
+          .exec()
+      );
+    },
+    onChange: (fn) => void pinListeners.push(fn),
+    onResync: (fn) => addResync(fn)
   };
 
   return {
     kind: 'redis',
     approvals,
+    pins,
     async ready(timeoutMs) {
       // Ready means commands go through and the mirror of revocations is current.
       const deadline = Date.now() + timeoutMs;

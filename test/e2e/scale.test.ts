@@ -13,6 +13,7 @@ import {
   ADMIN_TOKEN,
   ANALYST_TOKEN,
   CLI,
+  FIXTURES,
   NODE,
   RECORDS,
   freePort,
@@ -44,9 +45,12 @@ const tokens = `tokens:
   - { id: carol, identity: carol, roles: [admin], token: ${CAROL} }
 `;
 
-const config = (prefix: string) => `
+const config = (prefix: string, extra = '') => `
 servers:
   records: { command: ${NODE}, args: ["${RECORDS}"] }
+  m: { command: ${NODE}, args: ["${join(FIXTURES, 'malicious-server.mjs')}"] }
+scanning: { descriptions: { enabled: false } }
+${extra}
 auth:
   tokens: ./tokens.yaml
 state:
@@ -66,12 +70,12 @@ rules:
   - { id: held, tool: delete_record, require_approval: true, risk: 20 }
 `;
 
-async function startReplica(prefix: string): Promise<Replica> {
+async function startReplica(prefix: string, extra = ''): Promise<Replica> {
   const dir = tempDir();
   const file = join(dir, 'portcullis.yaml');
   // Each replica has its own copy of the token file, as on separate hosts.
   writeFileSync(join(dir, 'tokens.yaml'), tokens, { mode: 0o600 });
-  writeFileSync(file, config(prefix), { mode: 0o600 });
+  writeFileSync(file, config(prefix, extra), { mode: 0o600 });
   const port = await freePort();
   const child = spawn(NODE, [CLI, 'serve', '--config', file, '--port', String(port)], {
     stdio: ['ignore', 'ignore', 'pipe']
@@ -261,6 +265,46 @@ describe('three replicas, one Redis', () => {
       }
     }
     await bob.close();
+  });
+});
+
+describe('tool pins', () => {
+  it('an approval of a changed tool set on one replica is the pin on every replica', async () => {
+    const rs = await startReplicas(2, 'pins:');
+    const [a, b] = await Promise.all(rs.map((r) => direct(r, ADMIN_TOKEN)));
+    const listed = async (c: Client) => (await c.listTools()).tools.map((t) => t.name);
+    // First use on both: one pin for the set, the same on both replicas.
+    expect(await listed(a!)).toContain('m__daily_quote');
+    expect(await listed(b!)).toContain('m__daily_quote');
+    // Replica 0's upstream changes its tool: withheld there until approved.
+    expect((await tryCall(a!, 'm__become_evil', {})).ok).toBe(true);
+    await waitFor(
+      async () => !(await listed(a!)).includes('m__daily_quote'),
+      10_000,
+      'the rug pull withheld'
+    );
+    const approve = await fetch(`${rs[0]!.url}/admin/api/tools/m/approve`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${ADMIN_API}`, 'Content-Type': 'application/json' },
+      body: '{}'
+    });
+    expect(approve.status).toBe(200);
+    expect(await listed(a!)).toContain('m__daily_quote');
+    // Replica 1 adopts the approved pin: its own upstream, still the old tool, no longer matches it.
+    await waitFor(
+      async () => !(await listed(b!)).includes('m__daily_quote'),
+      5_000,
+      'replica 1 to adopt the pin'
+    );
+    expect((await tryCall(b!, 'm__daily_quote', {})).ok).toBe(false);
+    // Once its upstream offers the approved set too, replica 1 serves it.
+    expect((await tryCall(b!, 'm__become_evil', {})).ok).toBe(true);
+    await waitFor(
+      async () => (await listed(b!)).includes('m__daily_quote'),
+      10_000,
+      'the approved set on replica 1'
+    );
+    await Promise.all([a!.close(), b!.close()]);
   });
 });
 
