@@ -116,7 +116,11 @@ export interface Gateway {
   complete(session: Session, params: Record<string, unknown>): Promise<unknown>;
   /** Capabilities to advertise downstream: what at least one upstream could offer. */
   capabilities(): Record<string, object>;
-  health(): { ok: boolean; upstreams: Record<string, { state: string; error?: string; restarts: number }> };
+  health(): {
+    ok: boolean;
+    upstreams: Record<string, { state: string; error?: string; restarts: number }>;
+    state: { store: string; ok: boolean };
+  };
   /**
    * For HTTP: would this request be refused for a missing scope? Returns the scope to ask for, so
    * the transport can answer 403 insufficient_scope before the call starts.
@@ -229,7 +233,8 @@ export function createGateway(options: GatewayOptions): Gateway {
   const metrics = createMetrics({
     upstreams: () =>
       [...upstreams.values()].map((u) => ({ name: u.name, state: u.state, restarts: u.restarts })),
-    sessions: () => sessions.size()
+    sessions: () => sessions.size(),
+    state: () => ({ store: state.kind, up: state.healthy() })
   });
   let inflight = 0;
   let draining = false;
@@ -626,7 +631,8 @@ export function createGateway(options: GatewayOptions): Gateway {
           ...(up.lastError ? { error: up.lastError } : {})
         };
       }
-      return { ok: true, upstreams: ups };
+      // The process is alive either way; `state.ok` says whether calls can be admitted.
+      return { ok: true, upstreams: ups, state: { store: state.kind, ok: state.healthy() } };
     },
 
     async preflight(identity, message) {

@@ -18,6 +18,8 @@ export interface Metrics {
 export interface MetricsSources {
   upstreams(): Array<{ name: string; state: string; restarts: number }>;
   sessions(): number;
+  /** The shared state store and whether it answers. */
+  state?(): { store: string; up: boolean };
 }
 
 const LATENCY_BUCKETS = [
@@ -96,6 +98,18 @@ export function createMetrics(sources: MetricsSources, options: { defaults?: boo
       for (const u of sources.upstreams()) this.set({ server: u.name }, u.restarts);
     }
   });
+  new Gauge({
+    name: 'portcullis_state_up',
+    help: 'Whether the state store answers (1) or not (0); memory always answers.',
+    labelNames: ['store'] as const,
+    registers: [registry],
+    collect() {
+      const s = sources.state?.() ?? { store: 'memory', up: true };
+      this.reset();
+      this.set({ store: s.store }, s.up ? 1 : 0);
+    }
+  });
+
   new Gauge({
     name: 'portcullis_sessions',
     help: 'Open gateway sessions.',
