@@ -272,6 +272,8 @@ export function createApprovalQueue(
 export interface ApprovalStageOptions {
   queue: ApprovalQueue;
   settings: ApprovalSettings;
+  /** Bring the session up to date before deciding again (shared state). */
+  refresh?(ctx: CallContext): void | Promise<void>;
   /** Decide the call again with the current policy, leaving out what this call already consumed. */
   redecide(ctx: CallContext): { decision: Decision; version: string };
 }
@@ -305,15 +307,23 @@ export function approvalStage(options: ApprovalStageOptions): Stage {
         ctx.signal
       );
       ctx.approval = held;
-      // Keep the agent's request alive: clients reset their timeout on progress.
+      // Keep the agent's request alive: clients reset their timeout on progress. The first notice
+      // goes at once, so a client whose timeout is nearly spent by the time the call is held
+      // still hears that it waits.
       const started = Date.now();
-      const ticker = setInterval(() => {
+      let last = -1;
+      const tick = () => {
+        // Progress must increase with every notification.
+        const progress = Math.max(last + 1, Math.round((Date.now() - started) / 1000));
+        last = progress;
         ctx.onprogress?.({
-          progress: Math.round((Date.now() - started) / 1000),
+          progress,
           total: settings.timeout_s,
           message: `waiting for approval (${held.id})`
         });
-      }, settings.progress_interval_s * 1000);
+      };
+      tick();
+      const ticker = setInterval(tick, settings.progress_interval_s * 1000);
       let status: HeldStatus;
       try {
         status = await done;
@@ -329,6 +339,7 @@ export function approvalStage(options: ApprovalStageOptions): Stage {
       if (status === 'cancelled')
         throw new GatewayError('approval_denied', `${held.id} cancelled: the agent went away`);
       // Approved: the policy may have changed while the call waited.
+      await options.refresh?.(ctx);
       const again = options.redecide(ctx);
       ctx.policyVersion = again.version;
       if (again.decision.effect === 'deny') {

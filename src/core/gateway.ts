@@ -162,6 +162,17 @@ export function openAuditSink(config: GatewayConfig, log: Logger): AuditSink {
   return sink;
 }
 
+/** Does the decision read the session's counts or risk (or history)? Rate windows need no read. */
+function usesSessionState(config: GatewayConfig): boolean {
+  const risk = config.policy.risk;
+  return (
+    usesHistory(config) ||
+    risk?.budget !== undefined ||
+    risk?.approval_at !== undefined ||
+    config.rules.some((r) => r.max_calls_per_session !== undefined)
+  );
+}
+
 /** Does any rule read the session's history (`after`, or CEL that may read `session`)? */
 function usesHistory(config: GatewayConfig): boolean {
   return config.rules.some((r) => r.after !== undefined || r.when !== undefined);
@@ -210,6 +221,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   let current = { policy: compilePolicy(config.rules, config.policy), version: policyVersion(config) };
   let riskSettings = riskSettingsOf(config.policy);
   let needsHistory = usesHistory(config);
+  let needsSession = usesSessionState(config);
   /** Risk from a scanner, added outside the call's admission; a store failure is logged, not thrown. */
   const addRisk = (session: Session, amount: number) => {
     Promise.resolve(state.addRisk(session, amount, Date.now(), riskSettings)).catch((err: Error) =>
@@ -328,7 +340,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     policyStage(
       () => current,
       (s, n) => decayedRisk(s.risk, s.riskAt, n, riskSettings),
-      (s) => state.sync(s, needsHistory)
+      // Only when the decision reads the session: caps, risk thresholds, history.
+      (s) => (needsSession ? state.sync(s, needsHistory) : undefined)
     ),
     lookup,
     scope,
@@ -338,6 +351,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     approvalStage({
       queue: approvals,
       settings: config.approvals,
+      // A call may wait minutes: read what other replicas changed meanwhile before deciding again.
+      refresh: (ctx) => state.sync(ctx.session, needsHistory),
       redecide: (ctx) => {
         const spent = new Set(ctx.decision!.counters.filter((c) => c.kind === 'session').map((c) => c.key));
         const now = Date.now();
@@ -434,6 +449,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       current = { policy, version };
       riskSettings = riskSettingsOf(next.policy);
       needsHistory = usesHistory(next);
+      needsSession = usesSessionState(next);
       writeAudit({
         event: 'config/reload',
         decision: 'allow',

@@ -60,11 +60,16 @@ describe('linear time on pathological input', () => {
       const small = make(UNIT);
       const large = make(UNIT * 4);
       scanText(small, { mode: 'definition' }); // warm up
-      const t1 = Math.max(
-        time(() => scanText(small, { mode: 'definition' })),
-        0.5
-      );
-      const t4 = time(() => scanText(large, { mode: 'definition' }));
+      // A quadratic scan is 16x slower every time; a busy machine only now and then: best of three rounds.
+      let t1 = 0;
+      let t4 = Infinity;
+      for (let round = 0; round < 3 && !(t4 < t1 * 12 + 30); round++) {
+        t1 = Math.max(
+          time(() => scanText(small, { mode: 'definition' })),
+          0.5
+        );
+        t4 = time(() => scanText(large, { mode: 'definition' }));
+      }
       expect(t4, `${t1.toFixed(1)}ms -> ${t4.toFixed(1)}ms`).toBeLessThan(t1 * 12 + 30);
       expect(t4).toBeLessThan(3000);
     });

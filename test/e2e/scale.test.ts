@@ -357,7 +357,7 @@ describe('Redis goes away', () => {
     const during = Promise.all(
       Array.from({ length: 40 }, async (_, i) => {
         await new Promise((r) => setTimeout(r, i * 10));
-        return tryCall(clients[i % 2]!, 'records__list_records', {});
+        return tryCall(clients[i % 2]!, 'm__add', { a: 1, b: 2 });
       })
     );
     await new Promise((r) => setTimeout(r, 100));
@@ -370,7 +370,7 @@ describe('Redis goes away', () => {
     expect(tally).toEqual({});
 
     const down = await Promise.all(
-      Array.from({ length: 6 }, (_, i) => tryCall(clients[i % 2]!, 'records__list_records', {}))
+      Array.from({ length: 6 }, (_, i) => tryCall(clients[i % 2]!, 'm__add', { a: 1, b: 2 }))
     );
     expect(codes(down)).toEqual({ [String(STATE_UNAVAILABLE)]: 6 });
     for (const r of rs) expect(r.child.exitCode).toBeNull();
@@ -382,12 +382,12 @@ describe('Redis goes away', () => {
     await redis.start();
     // The gateway reconnects by itself; a fresh Redis has empty state, so budgets start again.
     await waitFor(
-      async () => (await tryCall(clients[0]!, 'records__list_records', {})).ok,
+      async () => (await tryCall(clients[0]!, 'm__add', { a: 1, b: 2 })).ok,
       15_000,
       'replica 0 to recover'
     );
     await waitFor(
-      async () => (await tryCall(clients[1]!, 'records__list_records', {})).ok,
+      async () => (await tryCall(clients[1]!, 'm__add', { a: 1, b: 2 })).ok,
       15_000,
       'replica 1 to recover'
     );
