@@ -1,8 +1,9 @@
 /**
  * The audit log: one hash-chained JSON record per call, per denied call and per listing. Sinks: a
- * durable file (fsync policy, rotation, checkpoints, crash repair; ./file-sink.ts), a stream for
- * container logs (stdout/stderr), and memory (tests; audit disabled keeps nothing). The verifier
- * (./verify.ts) checks a log and names the first bad record. The format is described in
+ * durable file (fsync policy, rotation, checkpoints, crash repair; ./file-sink.ts), a PostgreSQL table
+ * that several replicas extend at once (./postgres-sink.ts), a stream for container logs
+ * (stdout/stderr), and memory (tests; audit disabled keeps nothing). The verifiers (./verify.ts,
+ * ./postgres-read.ts) check a log and name the first bad record. The format is described in
  * docs/audit.md; the schema is versioned (`v`).
  */
 import { writeSync } from 'node:fs';
@@ -16,7 +17,8 @@ export {
   type AuditRecord,
   type AuditRepair,
   type AuditSink,
-  type ChainHead
+  type ChainHead,
+  type QueuedAuditSink
 } from './types.js';
 export { canonicalJson } from './canonical.js';
 export { GENESIS_HASH, RECORD_DOMAIN } from './chain.js';
@@ -27,6 +29,22 @@ export {
   type FileAuditSink,
   type FileAuditSinkOptions
 } from './file-sink.js';
+export {
+  createPostgresAuditSink,
+  type PostgresAuditSink,
+  type PostgresAuditSinkOptions
+} from './postgres-sink.js';
+export {
+  matchesQuery,
+  queryPostgresAudit,
+  tailPostgresAudit,
+  verifyPostgresAudit,
+  type AuditQuery,
+  type PostgresAuditTarget,
+  type PostgresVerifyOptions,
+  type StoredAuditRecord
+} from './postgres-read.js';
+export { DEFAULT_AUDIT_TABLE, auditTables } from './postgres.js';
 export {
   formatVerifyReport,
   verifyAuditLog,
