@@ -112,6 +112,11 @@ export const ERRORS = {
     message: 'upstream server failed during the call',
     fix: 'The upstream closed or timed out while handling the call; it is restarted with backoff.'
   },
+  audit_unavailable: {
+    rpc: -32066,
+    message: 'audit log unavailable',
+    fix: 'The call was refused, or its reply withheld, because its audit record could not be stored: the audit database is unreachable or its queue is full, or the audit file failed. The gateway reconnects by itself and answers again once records can be stored; see its log and /healthz.'
+  },
   internal: {
     rpc: -32603,
     message: 'internal error',

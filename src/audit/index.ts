@@ -8,7 +8,7 @@
  */
 import { writeSync } from 'node:fs';
 import { genesis, nextRecord } from './chain.js';
-import type { AuditRecord, AuditSink, ChainHead } from './types.js';
+import type { AuditRecord, AuditSink, ChainHead, QueuedAuditSink } from './types.js';
 
 export {
   AUDIT_SCHEMA_VERSION,
@@ -54,6 +54,12 @@ export {
   type VerifyReport
 } from './verify.js';
 export { redactArguments, type ArgumentsMode } from './redact.js';
+export { auditReady, auditStage } from './stage.js';
+
+/** A sink that queues records for a shared store (PostgreSQL) rather than sealing them at once. */
+export function isQueuedSink(sink: AuditSink | QueuedAuditSink): sink is QueuedAuditSink {
+  return (sink as Partial<QueuedAuditSink>).queued === true;
+}
 
 /** Keeps records in memory (tests, and audit explicitly disabled keeps nothing); chained like a file. */
 export function createMemoryAuditSink(
