@@ -820,7 +820,9 @@ export function createGateway(options: GatewayOptions): Gateway {
         ...(ctx.upstreamMs !== undefined ? { upstream_ms: round(ctx.upstreamMs) } : {})
       };
       if (denied) log.info({ session: session.id, name, code: gw.code, reason: gw.detail }, 'call denied');
-      await writeAudit(record, true);
+      // A call refused because records cannot be stored does not wait for its own record: it stays
+      // queued, and is committed once the database is back.
+      await writeAudit(record, gw?.code !== 'audit_unavailable');
     }
   }
 
@@ -861,7 +863,7 @@ export function createGateway(options: GatewayOptions): Gateway {
           ...(gw ? { code: gw.code, reason: gw.detail } : failure ? { error: errorText(failure) } : {}),
           latency_ms: round(performance.now() - started)
         },
-        true
+        gw?.code !== 'audit_unavailable'
       );
     }
   }
