@@ -1,6 +1,7 @@
 // The PostgreSQL audit sink against a real PostgreSQL started for this file: one chain that verifies,
 // several writers at once on one table, tampering caught at the right seq, a database that goes
 // away and comes back, a bounded queue, and queries.
+import { createServer, connect as connectTcp } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, type TestPostgres } from '../../test/support/postgres.js';
@@ -273,6 +274,70 @@ describe('PostgreSQL audit sink', () => {
     expect(changes).toEqual([false, true]);
     await s.close();
     expectOk(await verifyPostgresAudit({ url, table }), 51);
+  });
+
+  it('stores a record once when the connection drops during its COMMIT (outcome unknown)', async () => {
+    const table = freshTable();
+    const creator = sink(table);
+    await creator.ready();
+    await creator.close();
+    // A proxy that forwards the first COMMIT, lets the server finish it, then cuts the connection
+    // before the answer reaches the sink.
+    let cut = false;
+    const proxy = createServer((downstream) => {
+      const upstream = connectTcp(server.port, '127.0.0.1');
+      downstream.on('error', () => undefined);
+      upstream.on('error', () => undefined);
+      upstream.pipe(downstream);
+      downstream.on('data', (chunk: Buffer) => {
+        upstream.write(chunk);
+        if (!cut && chunk.includes('COMMIT\0')) {
+          cut = true;
+          upstream.unpipe(downstream);
+          setTimeout(() => {
+            downstream.destroy();
+            upstream.destroy();
+          }, 200);
+        }
+      });
+      downstream.on('close', () => upstream.destroy());
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    const port = (proxy.address() as { port: number }).port;
+    const s = createPostgresAuditSink({
+      url: server.urlOf('sink').replace(`:${server.port}/`, `:${port}/`),
+      table,
+      checkpointEvery: 0,
+      retryMinMs: 50
+    });
+    try {
+      await s.ready();
+      const written = await Promise.all(Array.from({ length: 5 }, (_, i) => s.write(call(i))));
+      expect(cut).toBe(true);
+      expect(written.map((r) => r.seq).sort()).toEqual([1, 2, 3, 4, 5]);
+      await s.close();
+    } finally {
+      proxy.close();
+    }
+    expect(await rowsOf(table)).toHaveLength(5);
+    expectOk(await verifyPostgresAudit({ url, table }), 5);
+  });
+
+  it('starts while the database is down, and connects (creating its tables) once it is up', async () => {
+    const table = freshTable();
+    await server.stop();
+    const s = sink(table, { connectTimeoutMs: 1000, retryMaxMs: 200 });
+    let first: Promise<AuditRecord> | undefined;
+    try {
+      await expect(s.ready()).rejects.toThrow(/unreachable/);
+      first = s.write(call(1));
+    } finally {
+      await server.start();
+    }
+    expect((await first).seq).toBe(1);
+    await s.ready();
+    await s.close();
+    expectOk(await verifyPostgresAudit({ url, table }), 1);
   });
 
   it('close() gives up on a database that is gone, in bounded time, and says what was lost', async () => {
