@@ -267,16 +267,18 @@ class PostgresSink implements PostgresAuditSink {
   private async run(): Promise<void> {
     try {
       const client = await this.connection();
-      this.backoff = this.retryMinMs;
-      this.setState('available');
       for (;;) {
         if (this.queue.length === 0) {
+          // Connected, tables in place, nothing waiting: the database is usable.
+          this.backoff = this.retryMinMs;
+          this.setState('available');
           this.due = false;
           return;
         }
         if (this.mode === 'batch' && !this.due && this.queue.length < this.maxRecords) {
           const wait = this.queue[0]!.queuedAt + this.maxDelayMs - Date.now();
           if (wait > 0) {
+            if (this.state === 'starting') this.setState('available');
             this.batchTimer ??= setTimeout(() => this.onBatchTimer(), wait).unref();
             return;
           }
@@ -285,6 +287,10 @@ class PostgresSink implements PostgresAuditSink {
         const records = await this.commit(client, batch);
         this.queue.splice(0, batch.length);
         this.committed += batch.length;
+        // Available once a commit went through (a database that connects but refuses the commit,
+        // say for a permission, stays unavailable instead of flapping).
+        this.backoff = this.retryMinMs;
+        this.setState('available');
         batch.forEach((p, i) => p.resolve(records[i]!));
       }
     } catch (err) {
