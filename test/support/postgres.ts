@@ -109,7 +109,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     rmSync(dir, { recursive: true, force: true });
     throw new Error(`initdb failed: ${(err as { stderr?: Buffer }).stderr?.toString() ?? String(err)}`);
   }
-  const port = await freePort();
+  let port = await freePort();
   const settings = [
     '-c',
     'listen_addresses=127.0.0.1',
@@ -202,11 +202,19 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     }
   };
 
-  try {
-    await start();
-  } catch (err) {
-    rmSync(dir, { recursive: true, force: true });
-    throw err;
+  // Another process may take the free port before postgres binds it: then try another one.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await start();
+      break;
+    } catch (err) {
+      if (attempt < 3 && /could not (bind|create listen socket)/.test(log)) {
+        port = await freePort();
+        continue;
+      }
+      rmSync(dir, { recursive: true, force: true });
+      throw err;
+    }
   }
   return {
     url: urlOf('postgres'),
