@@ -70,8 +70,6 @@ export interface PostgresAuditSinkOptions {
 
 export interface PostgresAuditSink extends QueuedAuditSink {
   readonly table: string;
-  /** Records queued and not yet committed. */
-  pending(): number;
 }
 
 /** The columns a record is stored in, in the order `commit` fills them. */

@@ -129,6 +129,8 @@ export interface QueuedAuditSink {
   ready(): Promise<void>;
   /** Why records cannot be committed right now, or undefined when they can. */
   unavailable(): string | undefined;
+  /** Records queued and not committed yet. */
+  pending(): number;
   /** Resolves once every record queued so far is committed. */
   flush(): Promise<void>;
   /** Commit what is queued (for a bounded time), then disconnect. */

@@ -225,7 +225,10 @@ export function createGateway(options: GatewayOptions): Gateway {
   const metrics = createMetrics({
     upstreams: () =>
       [...upstreams.values()].map((u) => ({ name: u.name, state: u.state, restarts: u.restarts })),
-    sessions: () => sessions.size()
+    sessions: () => sessions.size(),
+    ...(queued
+      ? { audit: () => ({ available: queued.unavailable() === undefined, pending: queued.pending() }) }
+      : {})
   });
   let inflight = 0;
   let draining = false;

@@ -248,6 +248,13 @@ describe('audit to PostgreSQL', () => {
           body: (await res.json()) as { ok: boolean; audit: { ok: boolean; error?: string } }
         };
       };
+      const metric = async (name: string) => {
+        const res = await fetch(`http://127.0.0.1:${gw.port}/metrics`, {
+          headers: { Authorization: `Bearer ${ADMIN_TOKEN}` }
+        });
+        const line = (await res.text()).split('\n').find((l) => l.startsWith(`${name} `));
+        return line === undefined ? undefined : Number(line.slice(name.length + 1));
+      };
       const clients = await Promise.all(
         Array.from({ length: 3 }, () => connect(`http://127.0.0.1:${gw.port}/mcp`, ADMIN_TOKEN))
       );
@@ -277,6 +284,8 @@ describe('audit to PostgreSQL', () => {
           const before = tally.refused;
           await waitFor(() => tally.refused >= before + 10, 10_000, 'calls to be refused');
           expect(gw.child.exitCode).toBeNull();
+          expect(await metric('portcullis_audit_available')).toBe(0);
+          expect(await metric('portcullis_audit_pending_records')).toBeGreaterThanOrEqual(10);
         } finally {
           await pg.start();
         }
@@ -284,6 +293,7 @@ describe('audit to PostgreSQL', () => {
         await waitFor(async () => (await health()).status === 200, 15_000, 'the gateway to reconnect');
         const after = tally.ok;
         await waitFor(() => tally.ok >= after + 30, 15_000, 'calls after the outage');
+        expect(await metric('portcullis_audit_available')).toBe(1);
       } finally {
         running = false;
         await Promise.all(load);
