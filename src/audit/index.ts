@@ -54,7 +54,6 @@ export {
   type VerifyReport
 } from './verify.js';
 export { redactArguments, type ArgumentsMode } from './redact.js';
-export { auditReady, auditStage } from './stage.js';
 
 /** A sink that queues records for a shared store (PostgreSQL) rather than sealing them at once. */
 export function isQueuedSink(sink: AuditSink | QueuedAuditSink): sink is QueuedAuditSink {

@@ -9,8 +9,6 @@ import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import { approvalStage, createApprovalQueue, type ApprovalQueue } from '../approval/index.js';
 import {
-  auditReady,
-  auditStage,
   createFileAuditSink,
   createMemoryAuditSink,
   createPostgresAuditSink,
@@ -22,6 +20,7 @@ import {
   type AuditSink,
   type QueuedAuditSink
 } from '../audit/index.js';
+import { auditReady, auditStage } from '../audit/stage.js';
 import { createAuthenticator, type Authenticator, type Identity } from '../auth/index.js';
 import { watchTokenFile, type TokenWatch } from '../auth/token-watch.js';
 import { substituteEnvIn } from '../config/index.js';
