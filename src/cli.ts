@@ -39,6 +39,13 @@ const err = (text: string) => writeSync(2, text.endsWith('\n') ? text : `${text}
 
 class UserError extends Error {}
 
+interface AuditSourceOptions {
+  postgres?: string;
+  table?: string;
+  config?: string;
+}
+type AuditSource = { kind: 'file'; path: string } | { kind: 'postgres'; url: string; table: string };
+
 interface ExplainOptions {
   config: string;
   role: string[];
@@ -457,34 +464,94 @@ export function buildProgram(): Command {
     );
 
   const auditCmd = program.command('audit').description('verify, follow and search the audit log');
-  auditCmd
-    .command('verify')
-    .description('check the hash chain and checkpoints; name the first bad record (exit 1)')
-    .argument('<log>', 'the audit file (rotated files beside it are included)')
-    .option('--public-key <pem>', 'Ed25519 public key (PEM file) the checkpoints must be signed with')
-    .option('--checkpoints <file>', 'checkpoint file (default <log>.checkpoints)')
-    .option('--no-checkpoints', 'verify the chain only')
-    .option('--allow-truncated-start', 'the oldest rotated files were deleted on purpose')
-    .action(
-      async (
-        log: string,
-        opts: { publicKey?: string; checkpoints?: string | false; allowTruncatedStart?: boolean }
-      ) => {
-        const { verifyAuditLog, formatVerifyReport, listAuditFiles } = await import('./audit/index.js');
-        let report;
+  /** Where a log is, named the one way the user chose: a file, --postgres URL, or --config F. */
+  const auditSource = (log: string | undefined, opts: AuditSourceOptions): AuditSource => {
+    const given = [log, opts.postgres, opts.config].filter((x) => x !== undefined).length;
+    if (given !== 1)
+      throw new CommanderError(
+        2,
+        'portcullis.usage',
+        'name one audit log: a file, --postgres URL or --config FILE'
+      );
+    if (opts.table !== undefined && opts.postgres === undefined)
+      throw new CommanderError(
+        2,
+        'portcullis.usage',
+        '--table goes with --postgres (with --config, the config names the table)'
+      );
+    if (opts.postgres !== undefined) {
+      return { kind: 'postgres', url: opts.postgres, table: opts.table ?? 'portcullis_audit' };
+    }
+    if (opts.config !== undefined) {
+      const config = load(opts.config);
+      const pg = config.audit.postgres;
+      if (pg) return { kind: 'postgres', url: pg.url, table: pg.table };
+      if (!config.audit.enabled || config.audit.path === 'stderr' || config.audit.path === 'stdout')
+        throw new UserError(`${config.source} writes no audit file or table to read`);
+      return { kind: 'file', path: config.audit.path };
+    }
+    return { kind: 'file', path: log! };
+  };
+  const sourceOptions = (cmd: Command) =>
+    cmd
+      .option('--postgres <url>', 'read the log from PostgreSQL (password: PGPASSWORD or ~/.pgpass)')
+      .option('--table <name>', 'with --postgres: the audit table (default portcullis_audit)')
+      .option('--config <file>', "read the log the config's audit section names");
+  const unreachable = (e: unknown) =>
+    new UserError(`cannot read the audit database: ${(e as Error).message}`);
+
+  sourceOptions(
+    auditCmd
+      .command('verify')
+      .description('check the hash chain and checkpoints; name the first bad record (exit 1)')
+      .argument('[log]', 'the audit file (rotated files beside it are included)')
+      .option('--public-key <pem>', 'Ed25519 public key (PEM file) the checkpoints must be signed with')
+      .option('--checkpoints <file>', 'checkpoint file (default <log>.checkpoints)')
+      .option('--no-checkpoints', 'verify the chain only')
+      .option('--allow-truncated-start', 'the oldest rotated files (or rows) were deleted on purpose')
+  ).action(
+    async (
+      log: string | undefined,
+      opts: AuditSourceOptions & {
+        publicKey?: string;
+        checkpoints?: string | false;
+        allowTruncatedStart?: boolean;
+      }
+    ) => {
+      const audit = await import('./audit/index.js');
+      const source = auditSource(log, opts);
+      let report;
+      if (source.kind === 'postgres') {
+        if (typeof opts.checkpoints === 'string')
+          throw new UserError('--checkpoints FILE is for files; a table keeps its checkpoints beside it');
         try {
-          report = verifyAuditLog(listAuditFiles(log), {
-            ...(opts.checkpoints !== false ? { checkpoints: opts.checkpoints ?? `${log}.checkpoints` } : {}),
+          report = await audit.verifyPostgresAudit(
+            { url: source.url, table: source.table },
+            {
+              ...(opts.checkpoints === false ? { checkpoints: false } : {}),
+              ...(opts.publicKey ? { publicKey: opts.publicKey } : {}),
+              ...(opts.allowTruncatedStart ? { allowTruncatedStart: true } : {})
+            }
+          );
+        } catch (e) {
+          throw unreachable(e);
+        }
+      } else {
+        const path = source.path;
+        try {
+          report = audit.verifyAuditLog(audit.listAuditFiles(path), {
+            ...(opts.checkpoints !== false ? { checkpoints: opts.checkpoints ?? `${path}.checkpoints` } : {}),
             ...(opts.publicKey ? { publicKey: opts.publicKey } : {}),
             ...(opts.allowTruncatedStart ? { allowTruncatedStart: true } : {})
           });
         } catch (e) {
-          throw new UserError(`cannot verify ${log}: ${(e as Error).message}`);
+          throw new UserError(`cannot verify ${path}: ${(e as Error).message}`);
         }
-        out(formatVerifyReport(report));
-        if (!report.ok) throw new UserError('audit log verification failed');
       }
-    );
+      out(audit.formatVerifyReport(report));
+      if (!report.ok) throw new UserError('audit log verification failed');
+    }
+  );
   const formatRecord = (r: Record<string, unknown>) =>
     [
       String(r.time ?? ''),
@@ -496,15 +563,21 @@ export function buildProgram(): Command {
     ]
       .filter(Boolean)
       .join('  ');
-  auditCmd
-    .command('tail')
-    .description('print the last records, and follow new ones with --follow')
-    .argument('<log>')
-    .option('-n, --lines <n>', 'how many', '20')
-    .option('-f, --follow', 'keep printing records as they are written')
-    .option('--json', 'print records as JSON lines')
-    .action(async (log: string, opts: { lines: string; follow?: boolean; json?: boolean }) => {
-      const { readFileSync, statSync, watchFile, openSync, readSync } = await import('node:fs');
+  sourceOptions(
+    auditCmd
+      .command('tail')
+      .description('print the last records, and follow new ones with --follow')
+      .argument('[log]')
+      .option('-n, --lines <n>', 'how many', '20')
+      .option('-f, --follow', 'keep printing records as they are written')
+      .option('--json', 'print records as JSON lines')
+  ).action(
+    async (
+      log: string | undefined,
+      opts: AuditSourceOptions & { lines: string; follow?: boolean; json?: boolean }
+    ) => {
+      const source = auditSource(log, opts);
+      const count = Math.max(0, Number(opts.lines) || 0);
       const show = (line: string) => {
         if (!line.trim()) return;
         try {
@@ -513,22 +586,35 @@ export function buildProgram(): Command {
           out(line);
         }
       };
+      if (source.kind === 'postgres') {
+        const { tailPostgresAudit } = await import('./audit/index.js');
+        try {
+          await tailPostgresAudit({ url: source.url, table: source.table }, count, (r) => show(r.text), {
+            ...(opts.follow ? { follow: true } : {})
+          });
+        } catch (e) {
+          throw unreachable(e);
+        }
+        return;
+      }
+      const file = source.path;
+      const { readFileSync, statSync, watchFile, openSync, readSync } = await import('node:fs');
       let text: string;
       try {
-        text = readFileSync(log, 'utf8');
+        text = readFileSync(file, 'utf8');
       } catch (e) {
-        throw new UserError(`cannot read ${log}: ${(e as Error).message}`);
+        throw new UserError(`cannot read ${file}: ${(e as Error).message}`);
       }
       const lines = text.split('\n').filter(Boolean);
-      for (const line of lines.slice(-Math.max(0, Number(opts.lines) || 0))) show(line);
+      for (const line of lines.slice(-count)) show(line);
       if (!opts.follow) return;
-      let offset = statSync(log).size;
+      let offset = statSync(file).size;
       let partial = '';
       await new Promise<void>(() => {
-        watchFile(log, { interval: 250 }, (curr) => {
+        watchFile(file, { interval: 250 }, (curr) => {
           if (curr.size < offset) offset = 0;
           if (curr.size === offset) return;
-          const fd = openSync(log, 'r');
+          const fd = openSync(file, 'r');
           const buf = Buffer.alloc(curr.size - offset);
           readSync(fd, buf, 0, buf.length, offset);
           offset = curr.size;
@@ -538,41 +624,65 @@ export function buildProgram(): Command {
           for (const p of parts) show(p);
         });
       });
-    });
-  auditCmd
-    .command('query')
-    .description('filter records by time, identity, tool, decision')
-    .argument('<log>', 'the audit file (rotated files beside it are included)')
-    .option('--since <iso>', 'records at or after this time')
-    .option('--until <iso>', 'records before this time')
-    .option('--identity <id>')
-    .option('--tool <name>', 'tool name or <server>__<tool>')
-    .option('--server <name>')
-    .option('--decision <d>', 'allow, deny or approval')
-    .option('--event <e>', 'e.g. tools/call, auth/failure')
-    .option('--json', 'print records as JSON lines')
-    .action(
-      async (
-        log: string,
-        opts: {
-          since?: string;
-          until?: string;
-          identity?: string;
-          tool?: string;
-          server?: string;
-          decision?: string;
-          event?: string;
-          json?: boolean;
+    }
+  );
+  sourceOptions(
+    auditCmd
+      .command('query')
+      .description('filter records by time, identity, tool, decision')
+      .argument('[log]', 'the audit file (rotated files beside it are included)')
+      .option('--since <iso>', 'records at or after this time')
+      .option('--until <iso>', 'records before this time')
+      .option('--identity <id>')
+      .option('--tool <name>', 'tool name or <server>__<tool>')
+      .option('--server <name>')
+      .option('--decision <d>', 'allow, deny or approval')
+      .option('--event <e>', 'e.g. tools/call, auth/failure')
+      .option('--json', 'print records as JSON lines')
+  ).action(
+    async (
+      log: string | undefined,
+      opts: AuditSourceOptions & {
+        since?: string;
+        until?: string;
+        identity?: string;
+        tool?: string;
+        server?: string;
+        decision?: string;
+        event?: string;
+        json?: boolean;
+      }
+    ) => {
+      const { listAuditFiles, matchesQuery, queryPostgresAudit } = await import('./audit/index.js');
+      const source = auditSource(log, opts);
+      const since = opts.since ? Date.parse(opts.since) : undefined;
+      const until = opts.until ? Date.parse(opts.until) : undefined;
+      if (Number.isNaN(since) || Number.isNaN(until))
+        throw new UserError('--since/--until must be ISO date-times');
+      const query = {
+        ...(since !== undefined ? { since } : {}),
+        ...(until !== undefined ? { until } : {}),
+        ...(opts.identity ? { identity: opts.identity } : {}),
+        ...(opts.tool ? { tool: opts.tool } : {}),
+        ...(opts.server ? { server: opts.server } : {}),
+        ...(opts.decision ? { decision: opts.decision } : {}),
+        ...(opts.event ? { event: opts.event } : {})
+      };
+      let count = 0;
+      const show = (line: string, r: Record<string, unknown>) => {
+        count++;
+        out(opts.json ? line : formatRecord(r));
+      };
+      if (source.kind === 'postgres') {
+        try {
+          for await (const r of queryPostgresAudit({ url: source.url, table: source.table }, query))
+            show(r.text, r.record);
+        } catch (e) {
+          throw unreachable(e);
         }
-      ) => {
+      } else {
         const { readFileSync } = await import('node:fs');
-        const { listAuditFiles } = await import('./audit/index.js');
-        const since = opts.since ? Date.parse(opts.since) : undefined;
-        const until = opts.until ? Date.parse(opts.until) : undefined;
-        if (Number.isNaN(since) || Number.isNaN(until))
-          throw new UserError('--since/--until must be ISO date-times');
-        let count = 0;
-        for (const file of listAuditFiles(log)) {
+        for (const file of listAuditFiles(source.path)) {
           let text: string;
           try {
             text = readFileSync(file, 'utf8');
@@ -587,21 +697,13 @@ export function buildProgram(): Command {
             } catch {
               continue;
             }
-            const t = Date.parse(String(r.time ?? ''));
-            if (since !== undefined && t < since) continue;
-            if (until !== undefined && t >= until) continue;
-            if (opts.identity && r.identity !== opts.identity) continue;
-            if (opts.tool && r.tool !== opts.tool && r.name !== opts.tool) continue;
-            if (opts.server && r.server !== opts.server) continue;
-            if (opts.decision && r.decision !== opts.decision) continue;
-            if (opts.event && r.event !== opts.event) continue;
-            count++;
-            out(opts.json ? line : formatRecord(r));
+            if (matchesQuery(r, query)) show(line, r);
           }
         }
-        err(`${count} record(s)`);
       }
-    );
+      err(`${count} record(s)`);
+    }
+  );
   auditCmd
     .command('keygen')
     .description('make an Ed25519 key pair for signing audit checkpoints')
@@ -883,7 +985,7 @@ export async function main(argv: string[]): Promise<number> {
     if (e instanceof CommanderError) {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.exitCode === 0)
         return 0;
-      if (e.code === 'portcullis.port') err(`error: ${e.message}`);
+      if (e.code.startsWith('portcullis.')) err(`error: ${e.message}`);
       return 2;
     }
     if (e instanceof UserError) {

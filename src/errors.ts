@@ -117,6 +117,11 @@ export const ERRORS = {
     message: 'shared state unavailable',
     fix: 'The shared store (state.url, Redis) could not be reached in time; calls that need session counts, limits or risk are refused until it is back. Check Redis and the network; the gateway reconnects by itself.'
   },
+  audit_unavailable: {
+    rpc: -32066,
+    message: 'audit log unavailable',
+    fix: 'The call was refused, or its reply withheld, because its audit record could not be stored: the audit database is unreachable or its queue is full, or the audit file failed. The gateway reconnects by itself and answers again once records can be stored; see its log and /healthz.'
+  },
   internal: {
     rpc: -32603,
     message: 'internal error',

@@ -48,14 +48,19 @@ export function sealText(record: object): SealedText {
  * fields (which the caller cannot override). Does not move `head`: the sink does once it is stored.
  */
 export function nextRecord(input: AuditInput, head: ChainHead): { record: AuditRecord; line: string } {
-  const record = {
-    v: AUDIT_SCHEMA_VERSION,
-    id: randomUUID(),
-    time: new Date().toISOString(),
-    ...input,
-    seq: head.seq + 1,
-    prev: head.hash
-  } as AuditRecord;
+  return sealAfter(openRecord(input), head);
+}
+
+/** A record before it has a place in the chain: version, id, time and the caller's fields. */
+export type OpenRecord = Omit<AuditRecord, 'seq' | 'prev' | 'hash'>;
+
+export function openRecord(input: AuditInput): OpenRecord {
+  return { v: AUDIT_SCHEMA_VERSION, id: randomUUID(), time: new Date().toISOString(), ...input };
+}
+
+/** Give an open record its place after `head` and seal it. */
+export function sealAfter(open: OpenRecord, head: ChainHead): { record: AuditRecord; line: string } {
+  const record = { ...open, seq: head.seq + 1, prev: head.hash } as AuditRecord;
   const sealed = sealText(record);
   record.hash = sealed.hash;
   return { record, line: sealed.line + '\n' };

@@ -27,7 +27,8 @@ let keys: ReturnType<typeof generateAuditKeyPair>;
 beforeAll(() => {
   work = mkdtempSync(join(tmpdir(), 'portcullis-audit-crash-'));
   const out = join(work, 'build');
-  // Only this module, not the whole project: the audit module imports nothing but node:*.
+  // Only this module, not the whole project: the audit module imports nothing but node:* (and pg,
+  // which only the PostgreSQL sink loads, when it is used).
   execFileSync(
     process.execPath,
     [

@@ -1,13 +1,14 @@
 /**
  * The audit log: one hash-chained JSON record per call, per denied call and per listing. Sinks: a
- * durable file (fsync policy, rotation, checkpoints, crash repair; ./file-sink.ts), a stream for
- * container logs (stdout/stderr), and memory (tests; audit disabled keeps nothing). The verifier
- * (./verify.ts) checks a log and names the first bad record. The format is described in
+ * durable file (fsync policy, rotation, checkpoints, crash repair; ./file-sink.ts), a PostgreSQL table
+ * that several replicas extend at once (./postgres-sink.ts), a stream for container logs
+ * (stdout/stderr), and memory (tests; audit disabled keeps nothing). The verifiers (./verify.ts,
+ * ./postgres-read.ts) check a log and name the first bad record. The format is described in
  * docs/audit.md; the schema is versioned (`v`).
  */
 import { writeSync } from 'node:fs';
 import { genesis, nextRecord } from './chain.js';
-import type { AuditRecord, AuditSink, ChainHead } from './types.js';
+import type { AuditRecord, AuditSink, ChainHead, QueuedAuditSink } from './types.js';
 
 export {
   AUDIT_SCHEMA_VERSION,
@@ -16,7 +17,8 @@ export {
   type AuditRecord,
   type AuditRepair,
   type AuditSink,
-  type ChainHead
+  type ChainHead,
+  type QueuedAuditSink
 } from './types.js';
 export { canonicalJson } from './canonical.js';
 export { GENESIS_HASH, RECORD_DOMAIN } from './chain.js';
@@ -28,6 +30,22 @@ export {
   type FileAuditSinkOptions
 } from './file-sink.js';
 export {
+  createPostgresAuditSink,
+  type PostgresAuditSink,
+  type PostgresAuditSinkOptions
+} from './postgres-sink.js';
+export {
+  matchesQuery,
+  queryPostgresAudit,
+  tailPostgresAudit,
+  verifyPostgresAudit,
+  type AuditQuery,
+  type PostgresAuditTarget,
+  type PostgresVerifyOptions,
+  type StoredAuditRecord
+} from './postgres-read.js';
+export { DEFAULT_AUDIT_TABLE, auditTables } from './postgres.js';
+export {
   formatVerifyReport,
   verifyAuditLog,
   type VerifyOptions,
@@ -36,6 +54,11 @@ export {
   type VerifyReport
 } from './verify.js';
 export { redactArguments, type ArgumentsMode } from './redact.js';
+
+/** A sink that queues records for a shared store (PostgreSQL) rather than sealing them at once. */
+export function isQueuedSink(sink: AuditSink | QueuedAuditSink): sink is QueuedAuditSink {
+  return (sink as Partial<QueuedAuditSink>).queued === true;
+}
 
 /** Keeps records in memory (tests, and audit explicitly disabled keeps nothing); chained like a file. */
 export function createMemoryAuditSink(

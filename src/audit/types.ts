@@ -100,8 +100,40 @@ export interface AuditRecord {
 /** What callers pass to `write`: the sink adds the version, id, time and the chain fields. */
 export type AuditInput = Omit<AuditRecord, 'v' | 'id' | 'time' | 'seq' | 'prev' | 'hash'>;
 
+/** A sink that seals each record as it is written (a file, a stream, memory). */
 export interface AuditSink {
+  /** Seal and store one record; throws when it cannot (closed, failed). */
   write(record: AuditInput): AuditRecord;
+  close(): Promise<void>;
+}
+
+/**
+ * A sink whose chain lives in a store shared with other gateway replicas (PostgreSQL): `write`
+ * queues a record and its chain position (seq, prev, hash) is assigned when it is committed, in the
+ * same transaction that extends the shared chain.
+ */
+export interface QueuedAuditSink {
+  readonly queued: true;
+  /**
+   * Queue one record. Throws at once when it cannot be taken (closed, or the queue is full); the
+   * promise settles with the sealed record once it is committed, and rejects only if it never can be
+   * (the sink closed with the store unreachable).
+   */
+  write(record: AuditInput): Promise<AuditRecord>;
+  /** How long a reply waits for its record to be committed (flush: every); 0 when replies do not wait. */
+  readonly waitMs: number;
+  /**
+   * Resolves when records can be committed; rejects with the reason while the store is unreachable
+   * (right after start, it waits for the first connection attempt).
+   */
+  ready(): Promise<void>;
+  /** Why records cannot be committed right now, or undefined when they can. */
+  unavailable(): string | undefined;
+  /** Records queued and not committed yet. */
+  pending(): number;
+  /** Resolves once every record queued so far is committed. */
+  flush(): Promise<void>;
+  /** Commit what is queued (for a bounded time), then disconnect. */
   close(): Promise<void>;
 }
 

@@ -62,6 +62,8 @@ export interface VerifyProblem {
 export interface VerifyReport {
   ok: boolean;
   files: string[];
+  /** For a log that is not files: what was verified (a PostgreSQL table); problems then name rows. */
+  source?: string;
   /** Records that verified before the first problem (all of them when ok). */
   records: number;
   /** The last good record. */
@@ -86,8 +88,11 @@ export interface VerifyOptions {
   allowTruncatedStart?: boolean;
 }
 
-interface Entry {
+/** One stored line as the verifier meets it: where it is, and what parsing and resealing it gave. */
+export interface Entry {
+  /** The log file (for PostgreSQL: the table). */
   file: string;
+  /** 1-based line (for PostgreSQL: the row's seq column). */
   line: number;
   kind: 'record' | 'partial' | 'malformed';
   /** 'record' entries whose hash or canonical form is wrong. */
@@ -110,7 +115,14 @@ function* entries(files: string[]): Generator<Entry> {
   }
 }
 
-function parseEntry(file: string, line: number, text: string): Entry {
+/** Parse one stored record and check that it is sealed: its hash and its exact canonical bytes. */
+export function parseEntry(
+  file: string,
+  line: number,
+  text: string,
+  /** A further check of a sealed record (a store's own copies of its fields); returns what is wrong. */
+  check?: (record: Record<string, unknown>) => string | undefined
+): Entry {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -128,6 +140,7 @@ function parseEntry(file: string, line: number, text: string): Entry {
   let why: string | undefined;
   if (sealed.hash !== record.hash) why = 'its content does not match its hash';
   else if (sealed.line !== text) why = 'its bytes are not the canonical encoding (the line was edited)';
+  else if (check) why = check(record);
   return {
     file,
     line,
@@ -140,19 +153,55 @@ function parseEntry(file: string, line: number, text: string): Entry {
   };
 }
 
-interface LoadedCheckpoint extends Checkpoint {
+export interface LoadedCheckpoint extends Checkpoint {
+  /** Line in the checkpoint file (for PostgreSQL: the checkpoint's seq). */
   line: number;
 }
 
+export function emptyReport(files: string[]): VerifyReport {
+  return { ok: false, files: [...files], records: 0, checkpoints: 0, signed: false, warnings: [] };
+}
+
+/**
+ * Check one checkpoint's signature when a key is required; the problem, or undefined when it is
+ * fine (or no key was given).
+ */
+export function checkpointProblem(
+  cp: LoadedCheckpoint,
+  file: string,
+  key: KeyObject | undefined
+): VerifyProblem | undefined {
+  if (!key) return undefined;
+  const at = { file, line: cp.line, seq: cp.seq };
+  if (cp.sig === undefined) {
+    return {
+      reason: 'unsigned_checkpoint',
+      message: `checkpoint for seq ${cp.seq} is not signed`,
+      file,
+      line: cp.line,
+      seq: cp.seq,
+      checkpoint: at
+    };
+  }
+  if (!verifyCheckpointSignature(cp, key)) {
+    return {
+      reason: 'bad_signature',
+      message:
+        `checkpoint for seq ${cp.seq} has a signature that does not verify with this public key ` +
+        '(forged, altered, or signed by another key' +
+        (cp.kid ? `: it names key ${cp.kid}` : '') +
+        ')',
+      file,
+      line: cp.line,
+      seq: cp.seq,
+      checkpoint: at
+    };
+  }
+  return undefined;
+}
+
 export function verifyAuditLog(files: string[], options: VerifyOptions = {}): VerifyReport {
-  const report: VerifyReport = {
-    ok: false,
-    files: [...files],
-    records: 0,
-    checkpoints: 0,
-    signed: false,
-    warnings: []
-  };
+  const report = emptyReport(files);
   const fail = (problem: VerifyProblem): VerifyReport => ({ ...report, ok: false, problem });
 
   for (const file of files) {
@@ -204,99 +253,109 @@ export function verifyAuditLog(files: string[], options: VerifyOptions = {}): Ve
         continue;
       }
       checkpoints.push({ ...cp, line });
-      if (key && !cpProblem) {
-        const at = { file: cpFile, line, seq: cp.seq };
-        if (cp.sig === undefined) {
-          cpProblem = {
-            reason: 'unsigned_checkpoint',
-            message: `checkpoint for seq ${cp.seq} is not signed`,
-            file: cpFile,
-            line,
-            seq: cp.seq,
-            checkpoint: at
-          };
-        } else if (!verifyCheckpointSignature(cp, key)) {
-          cpProblem = {
-            reason: 'bad_signature',
-            message:
-              `checkpoint for seq ${cp.seq} has a signature that does not verify with this public key ` +
-              '(forged, altered, or signed by another key' +
-              (cp.kid ? `: it names key ${cp.kid}` : '') +
-              ')',
-            file: cpFile,
-            line,
-            seq: cp.seq,
-            checkpoint: at
-          };
-        }
-      }
+      cpProblem ??= checkpointProblem({ ...cp, line }, cpFile, key);
     }
   }
   report.checkpoints = checkpoints.length;
-  const bySeq = new Map<number, LoadedCheckpoint[]>();
-  for (const cp of checkpoints) {
-    const list = bySeq.get(cp.seq);
-    if (list) list.push(cp);
-    else bySeq.set(cp.seq, [cp]);
+
+  const walk = new ChainWalk(report, checkpoints, cpFile ?? '', options.allowTruncatedStart === true);
+  for (const entry of entries(files)) if (!walk.push(entry)) break;
+  const problem = earliest(
+    walk.finish(() => [...entries(files)]),
+    cpProblem
+  );
+  if (problem) return fail(problem);
+  return { ...report, ok: true };
+}
+
+/**
+ * The walk along a chain, one stored record at a time, in storage order: every record must be sealed,
+ * carry the next seq and link to the one before, and match the checkpoints at its seq. Fills in the
+ * report's record count and head; `finish` names the first problem, if any.
+ */
+export class ChainWalk {
+  private expectedSeq = 1;
+  private expectedPrev = GENESIS_HASH;
+  private first = true;
+  private lastGood: Entry | undefined;
+  private lastFile: string;
+  private lastLine = 0;
+  private index = 0;
+  private problem: VerifyProblem | undefined;
+  /** Set when the walk stopped at a record that is well formed but does not link. */
+  private unlinked = false;
+  private readonly bySeq = new Map<number, LoadedCheckpoint[]>();
+
+  constructor(
+    private readonly report: VerifyReport,
+    private readonly checkpoints: LoadedCheckpoint[],
+    private readonly cpFile: string,
+    private readonly allowTruncatedStart: boolean
+  ) {
+    this.lastFile = report.files[report.files.length - 1] ?? '';
+    for (const cp of checkpoints) {
+      const list = this.bySeq.get(cp.seq);
+      if (list) list.push(cp);
+      else this.bySeq.set(cp.seq, [cp]);
+    }
   }
 
-  // Walk the chain.
-  let expectedSeq = 1;
-  let expectedPrev = GENESIS_HASH;
-  let first = true;
-  let lastGood: Entry | undefined;
-  let lastFile = files[files.length - 1] ?? '';
-  let lastLine = 0;
-  let index = 0;
-  let chainProblem: VerifyProblem | undefined;
-  for (const entry of entries(files)) {
-    lastFile = entry.file;
-    lastLine = entry.line;
+  /** The walk stopped at a record that does not link: `finish` will need every stored record. */
+  get needsAll(): boolean {
+    return this.unlinked;
+  }
+
+  /** Check the next stored record; false once the walk has stopped at a problem. */
+  push(entry: Entry): boolean {
+    if (this.problem || this.unlinked) return false;
+    const { report } = this;
+    this.lastFile = entry.file;
+    this.lastLine = entry.line;
     if (entry.kind === 'partial') {
-      chainProblem = {
+      this.problem = {
         reason: 'partial_line',
         message: 'the line has no newline: a write that never completed, or the file was cut',
         file: entry.file,
         line: entry.line,
-        expectedSeq
+        expectedSeq: this.expectedSeq
       };
-      break;
+      return false;
     }
     if (entry.kind === 'malformed') {
-      chainProblem = {
+      this.problem = {
         reason: 'malformed',
         message: `not a chained audit record: ${entry.why}`,
         file: entry.file,
         line: entry.line,
-        expectedSeq
+        expectedSeq: this.expectedSeq
       };
-      break;
+      return false;
     }
     if (!entry.sealed) {
-      chainProblem = {
+      this.problem = {
         reason: 'modified',
         message: `record seq ${entry.seq} was modified: ${entry.why}`,
         file: entry.file,
         line: entry.line,
         seq: entry.seq!,
-        expectedSeq
+        expectedSeq: this.expectedSeq
       };
-      break;
+      return false;
     }
-    if (first && options.allowTruncatedStart) {
-      expectedSeq = entry.seq!;
-      expectedPrev = entry.prev!;
-      if (expectedSeq > 1) report.warnings.push(`the log starts at seq ${expectedSeq}, not 1`);
+    if (this.first && this.allowTruncatedStart) {
+      this.expectedSeq = entry.seq!;
+      this.expectedPrev = entry.prev!;
+      if (this.expectedSeq > 1) report.warnings.push(`the log starts at seq ${this.expectedSeq}, not 1`);
     }
-    first = false;
-    if (entry.seq !== expectedSeq || entry.prev !== expectedPrev) {
-      chainProblem = classify(files, index, expectedSeq, expectedPrev, lastGood);
-      break;
+    this.first = false;
+    if (entry.seq !== this.expectedSeq || entry.prev !== this.expectedPrev) {
+      this.unlinked = true;
+      return false;
     }
-    for (const cp of bySeq.get(entry.seq) ?? []) {
+    for (const cp of this.bySeq.get(entry.seq) ?? []) {
       if (cp.hash !== entry.hash) {
-        const before = checkpoints.filter((c) => c.seq < cp.seq).reduce((m, c) => Math.max(m, c.seq), 0);
-        chainProblem = {
+        const before = this.checkpoints.filter((c) => c.seq < cp.seq).reduce((m, c) => Math.max(m, c.seq), 0);
+        this.problem = {
           reason: 'checkpoint_mismatch',
           message:
             `record seq ${entry.seq} does not match the checkpoint for it: the log was rewritten ` +
@@ -305,54 +364,61 @@ export function verifyAuditLog(files: string[], options: VerifyOptions = {}): Ve
           file: entry.file,
           line: entry.line,
           seq: entry.seq,
-          expectedSeq,
-          checkpoint: { file: cpFile!, line: cp.line, seq: cp.seq }
+          expectedSeq: this.expectedSeq,
+          checkpoint: { file: this.cpFile, line: cp.line, seq: cp.seq }
         };
-        break;
+        return false;
       }
     }
-    if (chainProblem) break;
-    lastGood = entry;
+    this.lastGood = entry;
     report.records += 1;
-    expectedSeq += 1;
-    expectedPrev = entry.hash!;
-    index += 1;
-  }
-  if (lastGood) {
-    report.head = { seq: lastGood.seq!, hash: lastGood.hash!, file: lastGood.file, line: lastGood.line };
+    report.head = { seq: entry.seq!, hash: entry.hash!, file: entry.file, line: entry.line };
+    this.expectedSeq += 1;
+    this.expectedPrev = entry.hash!;
+    this.index += 1;
+    return true;
   }
 
-  // A log that verified but stops before a checkpoint has lost its tail.
-  if (!chainProblem) {
-    const lastSeq = lastGood?.seq ?? 0;
-    const beyond = checkpoints.filter((c) => c.seq > lastSeq).sort((a, b) => a.seq - b.seq)[0];
+  /**
+   * The first problem, or undefined. `all` gives every stored record again, in order: naming what
+   * happened at a record that does not link (deleted, reordered, inserted) needs the whole log.
+   */
+  finish(all: () => Entry[]): VerifyProblem | undefined {
+    if (this.unlinked) {
+      return classify(all(), this.index, this.expectedSeq, this.expectedPrev, this.lastGood);
+    }
+    if (this.problem) return this.problem;
+    // A log that verified but stops before a checkpoint has lost its tail.
+    const lastSeq = this.lastGood?.seq ?? 0;
+    const beyond = this.checkpoints.filter((c) => c.seq > lastSeq).sort((a, b) => a.seq - b.seq)[0];
+    if (this.allowTruncatedStart && this.lastGood) {
+      const firstSeq = this.lastGood.seq! - this.report.records + 1;
+      const skipped = this.checkpoints.filter((c) => c.seq < firstSeq).length;
+      if (skipped > 0)
+        this.report.warnings.push(`${skipped} checkpoint(s) before seq ${firstSeq} not checked`);
+    }
     if (beyond) {
-      chainProblem = {
+      return {
         reason: 'truncated',
         message:
           `the log ends at seq ${lastSeq} but a checkpoint records seq ${beyond.seq}: ` +
           `records ${lastSeq + 1}..${beyond.seq} were removed from the end`,
-        file: lastFile,
-        line: lastLine + 1,
+        file: this.lastFile,
+        line: this.lastLine + 1,
         seq: lastSeq + 1,
         expectedSeq: lastSeq + 1,
-        checkpoint: { file: cpFile!, line: beyond.line, seq: beyond.seq }
+        checkpoint: { file: this.cpFile, line: beyond.line, seq: beyond.seq }
       };
     }
-    if (options.allowTruncatedStart && lastGood) {
-      const firstSeq = lastGood.seq! - report.records + 1;
-      const skipped = checkpoints.filter((c) => c.seq < firstSeq).length;
-      if (skipped > 0) report.warnings.push(`${skipped} checkpoint(s) before seq ${firstSeq} not checked`);
-    }
+    return undefined;
   }
-
-  const problem = earliest(chainProblem, cpProblem);
-  if (problem) return fail(problem);
-  return { ...report, ok: true };
 }
 
 /** The problem at the lower seq; a record problem wins a tie (it is the cause). */
-function earliest(a: VerifyProblem | undefined, b: VerifyProblem | undefined): VerifyProblem | undefined {
+export function earliest(
+  a: VerifyProblem | undefined,
+  b: VerifyProblem | undefined
+): VerifyProblem | undefined {
   if (!a || !b) return a ?? b;
   const sa = a.seq ?? a.expectedSeq ?? 0;
   const sb = b.seq ?? 0;
@@ -364,13 +430,13 @@ function earliest(a: VerifyProblem | undefined, b: VerifyProblem | undefined): V
  * prev), using the whole log: where the expected record is, which records anything links to.
  */
 function classify(
-  files: string[],
+  stored: Entry[],
   at: number,
   expectedSeq: number,
   expectedPrev: string,
   previous: Entry | undefined
 ): VerifyProblem {
-  const all = [...entries(files)].map(({ file, line, kind, sealed, seq, prev, hash }) => ({
+  const all = stored.map(({ file, line, kind, sealed, seq, prev, hash }) => ({
     file,
     line,
     ok: kind === 'record' && sealed === true,
@@ -508,7 +574,7 @@ function classify(
 
 /** A human-readable report for the CLI: one summary line, then the problem or warnings. */
 export function formatVerifyReport(report: VerifyReport): string {
-  const files = `${report.files.length} file${report.files.length === 1 ? '' : 's'}`;
+  const files = report.source ?? `${report.files.length} file${report.files.length === 1 ? '' : 's'}`;
   const cps =
     report.checkpoints > 0
       ? `, ${report.checkpoints} checkpoint${report.checkpoints === 1 ? '' : 's'}${report.signed ? ' (signatures checked)' : ''}`

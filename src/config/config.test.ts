@@ -101,6 +101,29 @@ auth:
     expect(config.auth.tokens[0]).toMatchObject({ id: 'ops', identity: 'olga', roles: ['ops'] });
   });
 
+  it('reads an audit chain in PostgreSQL, with its defaults and the URL from the environment', () => {
+    const config = loadConfig(file(`audit:\n  postgres: { url: "\${PG_URL}" }\n`), {
+      env: { PG_URL: 'postgres://gw:secret@db.internal:5432/audit' }
+    });
+    expect(config.audit).toMatchObject({
+      path: '',
+      flush: 'every',
+      postgres: {
+        url: 'postgres://gw:secret@db.internal:5432/audit',
+        table: 'portcullis_audit',
+        queue_records: 10_000,
+        commit_timeout_s: 10,
+        connect_timeout_s: 5
+      }
+    });
+    const batch = loadConfig(
+      file(
+        `audit:\n  postgres: { url: "postgresql:///audit?host=/run/postgresql", table: ops.audit }\n  flush: batch\n`
+      )
+    );
+    expect(batch.audit).toMatchObject({ flush: 'batch', postgres: { table: 'ops.audit' } });
+  });
+
   it('accepts a rules-only file (a list of rules)', () => {
     const config = loadConfig(file(`- tool: read_file\n  allowed_roles: [analyst]\n`));
     expect(config.rules).toEqual([{ tool: 'read_file', allowed_roles: ['analyst'] }]);
@@ -219,6 +242,25 @@ audit:
       expect.stringMatching(/^F:3:\d+ auth.tokens\[0\].token: tokens must be at least 16 characters/),
       expect.stringMatching(/^F:4:\d+ auth.tokens\[1\].id: duplicate token id "a"/),
       expect.stringMatching(/^F:5:\d+ auth.tokens\[2\]: expected exactly one of "sha256" or "token"/)
+    ]);
+  });
+
+  it('rejects a PostgreSQL audit with file settings, flush: os, a bad URL or table name', () => {
+    expect(issues(`audit:\n  postgres: { url: "postgres://db/x", table: "Audit-Log" }\n`)).toEqual([
+      expect.stringMatching(/^F:2:\d+ audit\.postgres\.table: expected a string matching/)
+    ]);
+    expect(
+      issues(`audit:
+  path: ./a.jsonl
+  rotate_s: 60
+  flush: os
+  postgres: { url: "mysql://x/y" }
+`)
+    ).toEqual([
+      'F:2:3 audit.path: "path" applies only to an audit file, not postgres',
+      'F:3:3 audit.rotate_s: "rotate_s" applies only to an audit file, not postgres',
+      'F:4:10 audit.flush: with postgres, flush is "every" (the default) or "batch"',
+      'F:5:20 audit.postgres.url: expected a postgres:// or postgresql:// URL'
     ]);
   });
 

@@ -178,7 +178,29 @@ function build(
       issues.push(issueAt(src, ['auth', 'oauth'], problem));
   }
 
-  const audit = (data.audit ?? {}) as Partial<GatewayConfig['audit']>;
+  const audit = (data.audit ?? {}) as Partial<Omit<GatewayConfig['audit'], 'postgres'>> & {
+    postgres?: Partial<NonNullable<GatewayConfig['audit']['postgres']>> & { url: string };
+  };
+  if (audit.postgres) {
+    for (const key of ['path', 'rotate_bytes', 'rotate_s'] as const) {
+      if (key in audit)
+        issues.push(issueAt(src, ['audit'], `"${key}" applies only to an audit file, not postgres`, key));
+    }
+    if (audit.flush === 'os') {
+      issues.push(
+        issueAt(src, ['audit', 'flush'], 'with postgres, flush is "every" (the default) or "batch"')
+      );
+    }
+    let url: URL | undefined;
+    try {
+      url = new URL(audit.postgres.url);
+    } catch {
+      // reported below
+    }
+    if (!url || (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:')) {
+      issues.push(issueAt(src, ['audit', 'postgres', 'url'], 'expected a postgres:// or postgresql:// URL'));
+    }
+  }
   const listen = (data.listen ?? {}) as GatewayConfig['listen'] & {
     host?: string;
     port?: number;
@@ -251,11 +273,23 @@ function build(
     },
     audit: {
       enabled: audit.enabled ?? true,
-      path:
-        audit.path === 'stderr' || audit.path === 'stdout'
+      path: audit.postgres
+        ? ''
+        : audit.path === 'stderr' || audit.path === 'stdout'
           ? audit.path
           : resolve(dirname(file), audit.path ?? DEFAULT_AUDIT_PATH),
-      flush: audit.flush ?? 'os',
+      ...(audit.postgres
+        ? {
+            postgres: {
+              url: audit.postgres.url,
+              table: audit.postgres.table ?? 'portcullis_audit',
+              queue_records: audit.postgres.queue_records ?? 10_000,
+              commit_timeout_s: audit.postgres.commit_timeout_s ?? 10,
+              connect_timeout_s: audit.postgres.connect_timeout_s ?? 5
+            }
+          }
+        : {}),
+      flush: audit.flush ?? (audit.postgres ? 'every' : 'os'),
       ...(audit.batch_records !== undefined ? { batch_records: audit.batch_records } : {}),
       ...(audit.batch_ms !== undefined ? { batch_ms: audit.batch_ms } : {}),
       ...(audit.rotate_bytes !== undefined ? { rotate_bytes: audit.rotate_bytes } : {}),

@@ -347,13 +347,51 @@ export const configSchema = {
         path: {
           type: 'string',
           description:
-            'JSONL audit file (default ./portcullis-audit.jsonl), or "stderr" / "stdout" for container logs.'
+            'JSONL audit file (default ./portcullis-audit.jsonl), or "stderr" / "stdout" for container logs. Not with postgres.'
+        },
+        postgres: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['url'],
+          description:
+            'Write the audit chain to PostgreSQL instead of a file, for several replicas: each transaction locks the chain head, so replicas extend one chain and never fork it. Tables are created on first use. While the database is unreachable, calls are refused with audit_unavailable.',
+          properties: {
+            url: {
+              type: 'string',
+              description:
+                'postgres://user:password@host:5432/database, normally "${PG_URL}"; PG* environment variables (PGPASSWORD, ...) fill what it leaves out.'
+            },
+            table: {
+              type: 'string',
+              pattern: '^[a-z_][a-z0-9_]{0,47}(\\.[a-z_][a-z0-9_]{0,47})?$',
+              description:
+                'Table for the records (default portcullis_audit), optionally schema.table; <table>_head and <table>_checkpoints go beside it.'
+            },
+            queue_records: {
+              type: 'integer',
+              minimum: 1,
+              description:
+                'Records that may wait in memory for the database (default 10000); past it, calls are refused.'
+            },
+            commit_timeout_s: {
+              type: 'integer',
+              minimum: 1,
+              description:
+                'flush: every: how long a reply waits for its record to be committed before the call fails with audit_unavailable (default 10; the record stays queued).'
+            },
+            connect_timeout_s: {
+              type: 'integer',
+              minimum: 1,
+              description:
+                'Give up a connection attempt after this long (default 5); the gateway keeps retrying.'
+            }
+          }
         },
         enabled: { type: 'boolean', description: 'Turning audit off must be said (default true).' },
         flush: {
           enum: ['every', 'batch', 'os'],
           description:
-            'every: fsync each record; batch: fsync every batch_records or batch_ms; os (default): one write per record, no fsync.'
+            'File: every: fsync each record; batch: fsync every batch_records or batch_ms; os (default): one write per record, no fsync. PostgreSQL: every (default): each reply waits for the commit of its record; batch: commit every batch_records or batch_ms, replies do not wait.'
         },
         batch_records: { type: 'integer', minimum: 1 },
         batch_ms: { type: 'integer', minimum: 1 },

@@ -163,8 +163,16 @@ export interface GatewayConfig {
   };
   audit: {
     enabled: boolean;
-    /** A file path, or 'stderr' / 'stdout'. */
+    /** A file path, or 'stderr' / 'stdout'; empty when the audit goes to PostgreSQL. */
     path: string;
+    /** The audit chain in PostgreSQL, shared by every replica (instead of a file). */
+    postgres?: {
+      url: string;
+      table: string;
+      queue_records: number;
+      commit_timeout_s: number;
+      connect_timeout_s: number;
+    };
     flush: 'every' | 'batch' | 'os';
     batch_records?: number;
     batch_ms?: number;

@@ -11,12 +11,16 @@ import { approvalStage, createApprovalQueue, type ApprovalQueue } from '../appro
 import {
   createFileAuditSink,
   createMemoryAuditSink,
+  createPostgresAuditSink,
   createStreamAuditSink,
+  isQueuedSink,
   redactArguments,
   type AuditInput,
   type AuditRecord,
-  type AuditSink
+  type AuditSink,
+  type QueuedAuditSink
 } from '../audit/index.js';
+import { auditReady, auditStage } from '../audit/stage.js';
 import { createAuthenticator, type Authenticator, type Identity } from '../auth/index.js';
 import { watchTokenFile, type TokenWatch } from '../auth/token-watch.js';
 import { substituteEnvIn } from '../config/index.js';
@@ -42,8 +46,8 @@ import { joinName, parseResourceUri, resourceUri, splitName } from './names.js';
 export interface GatewayOptions {
   config: GatewayConfig;
   log: Logger;
-  /** Override the audit sink (tests); by default the config's file, or nothing when disabled. */
-  audit?: AuditSink;
+  /** Override the audit sink (tests); by default the config's file or database, or nothing when disabled. */
+  audit?: AuditSink | QueuedAuditSink;
   /**
    * Shared state, opened by `openSharedState` (the gateway closes it). Required when the config
    * names a shared store; memory by default.
@@ -116,9 +120,11 @@ export interface Gateway {
   complete(session: Session, params: Record<string, unknown>): Promise<unknown>;
   /** Capabilities to advertise downstream: what at least one upstream could offer. */
   capabilities(): Record<string, object>;
+  /** ok is false while calls are refused: the audit log cannot store records, or shared state is unreachable. */
   health(): {
     ok: boolean;
     upstreams: Record<string, { state: string; error?: string; restarts: number }>;
+    audit: { ok: boolean; error?: string };
     state: { store: string; ok: boolean };
   };
   /**
@@ -142,10 +148,29 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-/** The audit sink the config asks for: a hash-chained file, stderr/stdout, or nothing. */
-export function openAuditSink(config: GatewayConfig, log: Logger): AuditSink {
+/** The audit sink the config asks for: a hash-chained file or PostgreSQL table, stderr/stdout, or nothing. */
+export function openAuditSink(config: GatewayConfig, log: Logger): AuditSink | QueuedAuditSink {
   const a = config.audit;
   if (!a.enabled) return createMemoryAuditSink(false);
+  if (a.postgres) {
+    const pg = a.postgres;
+    return createPostgresAuditSink({
+      url: pg.url,
+      table: pg.table,
+      flush: a.flush === 'batch' ? 'batch' : 'every',
+      ...(a.batch_records !== undefined ? { maxRecords: a.batch_records } : {}),
+      ...(a.batch_ms !== undefined ? { maxDelayMs: a.batch_ms } : {}),
+      maxQueue: pg.queue_records,
+      waitMs: pg.commit_timeout_s * 1000,
+      connectTimeoutMs: pg.connect_timeout_s * 1000,
+      checkpointEvery: a.checkpoint_every,
+      ...(a.signing_key !== undefined ? { signingKey: a.signing_key } : {}),
+      onStateChange: (available, err) => {
+        if (available) log.info({ table: pg.table }, 'audit database reachable again; serving calls');
+        else log.error({ table: pg.table, err: err?.message }, 'audit database unreachable; refusing calls');
+      }
+    });
+  }
   if (a.path === 'stderr') return createStreamAuditSink(2);
   if (a.path === 'stdout') return createStreamAuditSink(1);
   const sink = createFileAuditSink(a.path, {
@@ -194,6 +219,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   }
   const state = options.state ?? createMemoryState();
   const auditSink = options.audit ?? openAuditSink(config, log);
+  const queued = isQueuedSink(auditSink) ? auditSink : undefined;
   const argumentModes = config.audit.overrides.map((o) => ({
     server: o.server ? compileGlob(o.server) : undefined,
     tool: o.tool ? compileGlob(o.tool) : undefined,
@@ -246,7 +272,10 @@ export function createGateway(options: GatewayOptions): Gateway {
     upstreams: () =>
       [...upstreams.values()].map((u) => ({ name: u.name, state: u.state, restarts: u.restarts })),
     sessions: () => sessions.size(),
-    state: () => ({ store: state.kind, up: state.healthy() })
+    state: () => ({ store: state.kind, up: state.healthy() }),
+    ...(queued
+      ? { audit: () => ({ available: queued.unavailable() === undefined, pending: queued.pending() }) }
+      : {})
   });
   let inflight = 0;
   let draining = false;
@@ -271,19 +300,53 @@ export function createGateway(options: GatewayOptions): Gateway {
     perMinute.set(minute, bucket);
     if (perMinute.size > 1500) for (const k of perMinute.keys()) if (k < minute - 1440) perMinute.delete(k);
   };
-  const writeAudit = (record: AuditInput) => {
+  const published = (written: AuditRecord) => {
+    recent.push(written);
+    if (recent.length > RECENT_LIMIT) recent.splice(0, recent.length - RECENT_LIMIT);
+    if (events.listenerCount('audit') > 0) events.emit('audit', written);
+  };
+  /**
+   * Write one record. The audit log is part of enforcement: a record that cannot be written fails
+   * the call with audit_unavailable. A queued sink (PostgreSQL) publishes the record once it is
+   * committed; with `wait` and flush: every, the promise returned settles then (or fails after the
+   * sink's wait), and the reply waits for it.
+   */
+  const writeAudit = (record: AuditInput, wait = false): Promise<void> | undefined => {
     metrics.record(record);
     count(record);
+    let written: AuditRecord | Promise<AuditRecord>;
     try {
-      const written = auditSink.write(record);
-      recent.push(written);
-      if (recent.length > RECENT_LIMIT) recent.splice(0, recent.length - RECENT_LIMIT);
-      if (events.listenerCount('audit') > 0) events.emit('audit', written);
+      written = auditSink.write(record);
     } catch (err) {
-      // The audit log is part of enforcement: if it cannot be written, say so loudly.
       log.error({ err: (err as Error).message }, 'audit write failed');
-      throw new GatewayError('internal', `audit write failed: ${(err as Error).message}`);
+      throw new GatewayError('audit_unavailable', `audit write failed: ${(err as Error).message}`);
     }
+    if (!(written instanceof Promise)) {
+      published(written);
+      return undefined;
+    }
+    const committed = written.then(published);
+    committed.catch((err: unknown) => log.error({ err: (err as Error).message }, 'audit record lost'));
+    const waitMs = queued?.waitMs ?? 0;
+    if (!wait || waitMs <= 0) return undefined;
+    return new Promise<void>((resolve, reject) => {
+      const refuse = (why: string) => reject(new GatewayError('audit_unavailable', why));
+      const timer = setTimeout(
+        () =>
+          refuse(`the audit record was not committed within ${waitMs} ms; it stays queued for the database`),
+        waitMs
+      );
+      committed.then(
+        () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        (err: unknown) => {
+          clearTimeout(timer);
+          refuse(`the audit record was not committed: ${(err as Error).message}`);
+        }
+      );
+    });
   };
 
   // Routing: `<server>__<tool>` to its upstream and the tool's own definition.
@@ -336,6 +399,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     }
   };
   const stages: Stage[] = [
+    ...(queued ? [auditStage(queued)] : []),
     route,
     policyStage(
       () => current,
@@ -483,15 +547,18 @@ export function createGateway(options: GatewayOptions): Gateway {
         .filter(({ server, item }) => current.policy.visible(roles, server, item.name))
         .filter(({ server, item }) => !auth.missingScope(session.identity, readOnly(server, item)))
         .map(({ server, item }) => ({ ...item, name: joinName(server, item.name) }));
-      writeAudit({
-        event: 'tools/list',
-        ...base(session),
-        decision: 'allow',
-        outcome: 'ok',
-        count: visible.length,
-        ...(failed.length ? { error: `unavailable: ${failed.join(', ')}` } : {}),
-        latency_ms: round(performance.now() - started)
-      });
+      await writeAudit(
+        {
+          event: 'tools/list',
+          ...base(session),
+          decision: 'allow',
+          outcome: 'ok',
+          count: visible.length,
+          ...(failed.length ? { error: `unavailable: ${failed.join(', ')}` } : {}),
+          latency_ms: round(performance.now() - started)
+        },
+        true
+      );
       return visible;
     },
 
@@ -525,13 +592,10 @@ export function createGateway(options: GatewayOptions): Gateway {
       const { items } = await fanOut<{ name: string }>('prompts', (up) =>
         paged(up, 'prompts/list', 'prompts')
       );
-      writeAudit({
-        event: 'prompts/list',
-        ...base(session),
-        decision: 'allow',
-        outcome: 'ok',
-        count: items.length
-      });
+      await writeAudit(
+        { event: 'prompts/list', ...base(session), decision: 'allow', outcome: 'ok', count: items.length },
+        true
+      );
       return {
         prompts: items
           .filter(({ server, item }) => !inspector.withholds('prompt', server, item))
@@ -557,13 +621,10 @@ export function createGateway(options: GatewayOptions): Gateway {
       const { items } = await fanOut<{ uri: string }>('resources', (up) =>
         paged(up, 'resources/list', 'resources')
       );
-      writeAudit({
-        event: 'resources/list',
-        ...base(session),
-        decision: 'allow',
-        outcome: 'ok',
-        count: items.length
-      });
+      await writeAudit(
+        { event: 'resources/list', ...base(session), decision: 'allow', outcome: 'ok', count: items.length },
+        true
+      );
       return {
         resources: items
           .filter(({ server, item }) => !inspector.withholds('resource', server, item))
@@ -575,13 +636,16 @@ export function createGateway(options: GatewayOptions): Gateway {
       const { items } = await fanOut<{ uriTemplate: string }>('resources', (up) =>
         paged(up, 'resources/templates/list', 'resourceTemplates')
       );
-      writeAudit({
-        event: 'resources/templates/list',
-        ...base(session),
-        decision: 'allow',
-        outcome: 'ok',
-        count: items.length
-      });
+      await writeAudit(
+        {
+          event: 'resources/templates/list',
+          ...base(session),
+          decision: 'allow',
+          outcome: 'ok',
+          count: items.length
+        },
+        true
+      );
       return {
         resourceTemplates: items.map(({ server, item }) => ({
           ...item,
@@ -647,8 +711,14 @@ export function createGateway(options: GatewayOptions): Gateway {
           ...(up.lastError ? { error: up.lastError } : {})
         };
       }
-      // The process is alive either way; `state.ok` says whether calls can be admitted.
-      return { ok: true, upstreams: ups, state: { store: state.kind, ok: state.healthy() } };
+      const auditError = queued?.unavailable();
+      const stateOk = state.healthy();
+      return {
+        ok: auditError === undefined && stateOk,
+        upstreams: ups,
+        audit: auditError === undefined ? { ok: true } : { ok: false, error: auditError },
+        state: { store: state.kind, ok: stateOk }
+      };
     },
 
     async preflight(identity, message) {
@@ -738,7 +808,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       return inflight;
     },
 
-    audit: (record) => writeAudit(record),
+    audit: (record) => void writeAudit(record),
 
     async close() {
       approvals.close();
@@ -817,7 +887,9 @@ export function createGateway(options: GatewayOptions): Gateway {
         ...(ctx.upstreamMs !== undefined ? { upstream_ms: round(ctx.upstreamMs) } : {})
       };
       if (denied) log.info({ session: session.id, name, code: gw.code, reason: gw.detail }, 'call denied');
-      writeAudit(record);
+      // A call refused because records cannot be stored does not wait for its own record: it stays
+      // queued, and is committed once the database is back.
+      await writeAudit(record, gw?.code !== 'audit_unavailable');
     }
   }
 
@@ -833,6 +905,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     const started = performance.now();
     let failure: unknown;
     try {
+      if (queued) await auditReady(queued);
       if (!up || target === undefined)
         throw new GatewayError('unknown_resource', `nothing routes ${JSON.stringify(what)}`);
       return await call();
@@ -841,18 +914,24 @@ export function createGateway(options: GatewayOptions): Gateway {
       throw err;
     } finally {
       const gw = failure instanceof GatewayError ? failure : undefined;
-      const refused = gw?.code === 'unknown_resource' || gw?.code === 'response_blocked';
-      writeAudit({
-        event,
-        ...base(session),
-        ...(up ? { server: up.name } : {}),
-        ...(what.name ? { name: what.name } : {}),
-        ...(what.uri ? { uri: what.uri } : {}),
-        decision: refused ? 'deny' : 'allow',
-        outcome: failure ? (refused ? 'denied' : 'error') : 'ok',
-        ...(gw ? { code: gw.code, reason: gw.detail } : failure ? { error: errorText(failure) } : {}),
-        latency_ms: round(performance.now() - started)
-      });
+      const refused =
+        gw?.code === 'unknown_resource' ||
+        gw?.code === 'response_blocked' ||
+        gw?.code === 'audit_unavailable';
+      await writeAudit(
+        {
+          event,
+          ...base(session),
+          ...(up ? { server: up.name } : {}),
+          ...(what.name ? { name: what.name } : {}),
+          ...(what.uri ? { uri: what.uri } : {}),
+          decision: refused ? 'deny' : 'allow',
+          outcome: failure ? (refused ? 'denied' : 'error') : 'ok',
+          ...(gw ? { code: gw.code, reason: gw.detail } : failure ? { error: errorText(failure) } : {}),
+          latency_ms: round(performance.now() - started)
+        },
+        gw?.code !== 'audit_unavailable'
+      );
     }
   }
 

@@ -2,7 +2,7 @@
  * Prometheus metrics (prom-client), derived from the same events the audit log records, so the
  * two never disagree: calls by server, tool and decision; denials by reason; approvals; auth
  * failures; rate-limit hits; the gateway's own overhead and upstream latency; upstream health;
- * open sessions; policy reloads. Each gateway has its own registry.
+ * open sessions; policy reloads; with an audit database, whether it is available and its queue. Each gateway has its own registry.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { AuditInput } from '../audit/index.js';
@@ -20,6 +20,8 @@ export interface MetricsSources {
   sessions(): number;
   /** The shared state store and whether it answers. */
   state?(): { store: string; up: boolean };
+  /** A queued audit sink (PostgreSQL): whether it can store records, and how many wait. */
+  audit?(): { available: boolean; pending: number };
 }
 
 const LATENCY_BUCKETS = [
@@ -118,6 +120,26 @@ export function createMetrics(sources: MetricsSources, options: { defaults?: boo
       this.set(sources.sessions());
     }
   });
+
+  const audit = sources.audit;
+  if (audit) {
+    new Gauge({
+      name: 'portcullis_audit_available',
+      help: 'Whether the audit database can store records (1); while 0, calls are refused.',
+      registers: [registry],
+      collect() {
+        this.set(audit().available ? 1 : 0);
+      }
+    });
+    new Gauge({
+      name: 'portcullis_audit_pending_records',
+      help: 'Audit records queued for the database and not committed yet.',
+      registers: [registry],
+      collect() {
+        this.set(audit().pending);
+      }
+    });
+  }
 
   return {
     registry,

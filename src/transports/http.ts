@@ -548,8 +548,9 @@ export async function serveHttp(gateway: Gateway, log: Logger, options: HttpOpti
     const route = async () => {
       if (url.pathname === '/healthz') {
         if (req.method !== 'GET') return jsonRpcError(res, 405, -32000, 'Method not allowed');
-        res.writeHead(200, { 'Content-Type': 'application/json' });
-        return res.end(JSON.stringify(gateway.health()));
+        const health = gateway.health();
+        res.writeHead(health.ok ? 200 : 503, { 'Content-Type': 'application/json' });
+        return res.end(JSON.stringify(health));
       }
       if (url.pathname.startsWith('/.well-known/oauth-protected-resource')) {
         if (!prm) return jsonRpcError(res, 404, -32000, 'Not found');

@@ -374,10 +374,13 @@ describe('Redis goes away', () => {
     );
     expect(codes(down)).toEqual({ [String(STATE_UNAVAILABLE)]: 6 });
     for (const r of rs) expect(r.child.exitCode).toBeNull();
-    const health = async () =>
-      ((await (await fetch(`${rs[0]!.url}/healthz`)).json()) as { state: { store: string; ok: boolean } })
-        .state;
-    expect(await health()).toEqual({ store: 'redis', ok: false });
+    const health = async () => {
+      const res = await fetch(`${rs[0]!.url}/healthz`);
+      const body = (await res.json()) as { state: { store: string; ok: boolean } };
+      return { status: res.status, state: body.state };
+    };
+    // Not ready while calls cannot be admitted: a balancer or an orchestrator can tell.
+    expect(await health()).toEqual({ status: 503, state: { store: 'redis', ok: false } });
 
     await redis.start();
     // The gateway reconnects by itself; a fresh Redis has empty state, so budgets start again.
@@ -391,7 +394,7 @@ describe('Redis goes away', () => {
       15_000,
       'replica 1 to recover'
     );
-    expect(await health()).toEqual({ store: 'redis', ok: true });
+    expect(await health()).toEqual({ status: 200, state: { store: 'redis', ok: true } });
     await Promise.all(clients.map((c) => c.close()));
 
     // The refusals are in each replica's audit log, with the reason.
