@@ -122,6 +122,7 @@ function build(
         ...(typeof s.cwd === 'string' ? { cwd: resolve(dirname(file), s.cwd) } : {}),
         timeout_ms,
         trust_annotations: s.trust_annotations === true,
+        namespace: s.namespace !== false,
         ...(s.sandbox ? { sandbox: s.sandbox as SandboxConfig } : {})
       };
     } else {
@@ -144,8 +145,21 @@ function build(
         transport: (s.transport as 'streamable-http' | 'sse' | undefined) ?? 'streamable-http',
         headers: (s.headers as Record<string, string> | undefined) ?? {},
         timeout_ms,
-        trust_annotations: s.trust_annotations === true
+        trust_annotations: s.trust_annotations === true,
+        namespace: s.namespace !== false
       };
+    }
+  }
+  const bare = Object.keys(servers).filter((name) => !servers[name]!.namespace);
+  if (bare.length > 0 && Object.keys(servers).length > 1) {
+    for (const name of bare) {
+      issues.push(
+        issueAt(
+          src,
+          ['servers', name, 'namespace'],
+          '"namespace: false" needs this to be the only server: names from two servers could collide'
+        )
+      );
     }
   }
 

@@ -159,6 +159,11 @@ const server = {
       type: 'boolean',
       description: "Let this server's readOnlyHint mark tools read-only (default false: only narrows)."
     },
+    namespace: {
+      type: 'boolean',
+      description:
+        "false: expose this server's tools, prompts and resources under their own names instead of <server>__<name> (only when it is the only server)."
+    },
     enabled: { type: 'boolean' }
   }
 } as const;

@@ -66,6 +66,8 @@ export interface StdioServerConfig {
   cwd?: string;
   timeout_ms: number;
   trust_annotations: boolean;
+  /** false: expose this (only) server's tools, prompts and resources under their own names. */
+  namespace: boolean;
   sandbox?: SandboxConfig;
 }
 
@@ -85,6 +87,8 @@ export interface HttpServerConfig {
   headers: Record<string, string>;
   timeout_ms: number;
   trust_annotations: boolean;
+  /** false: expose this (only) server's tools, prompts and resources under their own names. */
+  namespace: boolean;
 }
 
 export type ServerConfig = StdioServerConfig | HttpServerConfig;

@@ -35,7 +35,7 @@ import { upstreamStage } from '../upstream/stage.js';
 import { createArgumentValidator, validateStage } from '../validate/index.js';
 import { runPipeline, type CallContext, type Stage } from './pipeline.js';
 import { createSessionStore, type DownstreamTransport, type Session, type SessionStore } from './session.js';
-import { joinName, parseResourceUri, resourceUri, splitName } from './names.js';
+import { createNames } from './names.js';
 
 export interface GatewayOptions {
   config: GatewayConfig;
@@ -176,6 +176,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     return mode === 'full' ? args : redactArguments(args, mode);
   };
   const sessions = createSessionStore();
+  const names = createNames(config.servers);
   const auth = createAuthenticator(config.auth);
   const tokenWatch: TokenWatch | undefined = config.auth.tokens_file
     ? watchTokenFile(config.auth.tokens_file, auth.tokens, log, {
@@ -235,7 +236,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const route: Stage = {
     name: 'route',
     async run(ctx) {
-      const parts = splitName(ctx.name);
+      const parts = names.split(ctx.name);
       const upstream = parts && upstreams.get(parts.server);
       if (!parts || !upstream)
         throw new GatewayError('unknown_tool', `no server for tool name "${ctx.name}"`);
@@ -417,7 +418,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       const visible = items
         .filter(({ server, item }) => current.policy.visible(roles, server, item.name))
         .filter(({ server, item }) => !auth.missingScope(session.identity, readOnly(server, item)))
-        .map(({ server, item }) => ({ ...item, name: joinName(server, item.name) }));
+        .map(({ server, item }) => ({ ...item, name: names.join(server, item.name) }));
       writeAudit({
         event: 'tools/list',
         ...base(session),
@@ -470,12 +471,12 @@ export function createGateway(options: GatewayOptions): Gateway {
       return {
         prompts: items
           .filter(({ server, item }) => !inspector.withholds('prompt', server, item))
-          .map(({ server, item }) => ({ ...item, name: joinName(server, item.name) }))
+          .map(({ server, item }) => ({ ...item, name: names.join(server, item.name) }))
       };
     },
 
     async getPrompt(session, name, args) {
-      const parts = splitName(name);
+      const parts = names.split(name);
       const up = parts && upstreams.get(parts.server);
       return forward(session, 'prompts/get', { name }, up, parts?.name, async () =>
         inspector.scanReply(
@@ -502,7 +503,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       return {
         resources: items
           .filter(({ server, item }) => !inspector.withholds('resource', server, item))
-          .map(({ server, item }) => ({ ...item, uri: resourceUri(server, item.uri) }))
+          .map(({ server, item }) => ({ ...item, uri: names.resourceUri(server, item.uri) }))
       };
     },
 
@@ -520,13 +521,13 @@ export function createGateway(options: GatewayOptions): Gateway {
       return {
         resourceTemplates: items.map(({ server, item }) => ({
           ...item,
-          uriTemplate: resourceUri(server, item.uriTemplate)
+          uriTemplate: names.resourceUri(server, item.uriTemplate)
         }))
       };
     },
 
     async readResource(session, uri) {
-      const parts = parseResourceUri(uri);
+      const parts = names.parseResourceUri(uri);
       const up = parts && upstreams.get(parts.server);
       const result = (await forward(session, 'resources/read', { uri }, up, parts?.uri, async () =>
         inspector.scanReply(
@@ -541,7 +542,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       return {
         ...result,
         contents: (result.contents ?? []).map((c) =>
-          typeof c.uri === 'string' ? { ...c, uri: resourceUri(parts!.server, c.uri) } : c
+          typeof c.uri === 'string' ? { ...c, uri: names.resourceUri(parts!.server, c.uri) } : c
         )
       };
     },
@@ -551,13 +552,13 @@ export function createGateway(options: GatewayOptions): Gateway {
       let server: string | undefined;
       let upstreamRef: Record<string, unknown> | undefined;
       if (ref?.type === 'ref/prompt' && typeof ref.name === 'string') {
-        const p = splitName(ref.name);
+        const p = names.split(ref.name);
         if (p) {
           server = p.server;
           upstreamRef = { ...ref, name: p.name };
         }
       } else if (ref?.type === 'ref/resource' && typeof ref.uri === 'string') {
-        const p = parseResourceUri(ref.uri);
+        const p = names.parseResourceUri(ref.uri);
         if (p) {
           server = p.server;
           upstreamRef = { ...ref, uri: p.uri };
@@ -589,7 +590,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       const m = message as { method?: unknown; params?: { name?: unknown } } | null;
       if (!m || m.method !== 'tools/call' || typeof m.params?.name !== 'string') return undefined;
       if (identity.scopes === undefined) return undefined;
-      const parts = splitName(m.params.name);
+      const parts = names.split(m.params.name);
       const up = parts && upstreams.get(parts.server);
       if (!parts || !up) return undefined;
       try {
@@ -610,7 +611,7 @@ export function createGateway(options: GatewayOptions): Gateway {
               out.push({
                 server: up.name,
                 name: v.tool.name,
-                exposed: joinName(up.name, v.tool.name),
+                exposed: names.join(up.name, v.tool.name),
                 ...(v.tool.description ? { description: v.tool.description } : {}),
                 status: v.status,
                 findings: findingSummary(v.findings),
@@ -628,7 +629,7 @@ export function createGateway(options: GatewayOptions): Gateway {
               out.push({
                 server: up.name,
                 name,
-                exposed: joinName(up.name, name),
+                exposed: names.join(up.name, name),
                 status: 'removed',
                 findings: [],
                 pinnedDescription: pinned!.tools[name]!.description ?? ''
