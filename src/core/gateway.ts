@@ -30,7 +30,7 @@ import { compileGlob } from '../policy/glob.js';
 import { createRiskModel } from '../limits/risk.js';
 import { compilePolicy, type Policy } from '../policy/index.js';
 import { policyInputOf, policyStage } from '../policy/stage.js';
-import { Upstream, type UpstreamTool } from '../upstream/index.js';
+import { Upstream, type Relay, type UpstreamTool } from '../upstream/index.js';
 import { upstreamStage } from '../upstream/stage.js';
 import { createArgumentValidator, validateStage } from '../validate/index.js';
 import { runPipeline, type CallContext, type Stage } from './pipeline.js';
@@ -48,7 +48,12 @@ export interface CallOptions {
   signal?: AbortSignal;
   onprogress?: (p: { progress: number; total?: number; message?: string }) => void;
   meta?: Record<string, unknown>;
+  /** The agent, for what the upstream sends while the call runs (log messages, requests). */
+  peer?: Peer;
 }
+
+/** The agent's side of one call, as the downstream transport offers it. */
+export type Peer = Relay;
 
 export interface ListedTool extends UpstreamTool {
   name: string;
@@ -104,6 +109,13 @@ export interface Gateway {
   listResources(session: Session): Promise<{ resources: unknown[] }>;
   listResourceTemplates(session: Session): Promise<{ resourceTemplates: unknown[] }>;
   readResource(session: Session, uri: string): Promise<unknown>;
+  /** Subscribe a session to a resource; `updated` is told each time the upstream says it changed. */
+  subscribe(
+    session: Session,
+    uri: string,
+    updated: (params: Record<string, unknown>) => void
+  ): Promise<Record<string, never>>;
+  unsubscribe(session: Session, uri: string): Promise<Record<string, never>>;
   complete(session: Session, params: Record<string, unknown>): Promise<unknown>;
   /** Capabilities to advertise downstream: what at least one upstream could offer. */
   capabilities(): Record<string, object>;
@@ -188,7 +200,10 @@ export function createGateway(options: GatewayOptions): Gateway {
   const rates = createRateStore();
   const upstreams = new Map<string, Upstream>();
   for (const [name, server] of Object.entries(config.servers)) {
-    upstreams.set(name, new Upstream(name, server, log.child({ server: name })));
+    upstreams.set(
+      name,
+      new Upstream(name, server, log.child({ server: name }), { onNotification: upstreamNotification })
+    );
   }
   const validator = createArgumentValidator();
   const pins = config.scanning.pins.enabled ? createPinStore(config.scanning.pins.path, log) : undefined;
@@ -359,6 +374,68 @@ export function createGateway(options: GatewayOptions): Gateway {
     return all;
   }
 
+  /** Resource subscriptions, per upstream resource: the sessions that asked, and how to tell them. */
+  const subscriptions = new Map<
+    string,
+    { server: string; uri: string; updated: Map<string, (params: Record<string, unknown>) => void> }
+  >();
+
+  function upstreamNotification(server: string, method: string, params: unknown): void {
+    if (method !== 'notifications/resources/updated') return;
+    const uri = (params as { uri?: unknown } | undefined)?.uri;
+    if (typeof uri !== 'string') return;
+    for (const updated of subscriptions.get(`${server}\n${uri}`)?.updated.values() ?? []) {
+      updated({ ...(params as Record<string, unknown>), uri: names.resourceUri(server, uri) });
+    }
+  }
+
+  /**
+   * What an upstream sends about a call goes to the agent that made it, scanned like a response;
+   * its requests to the agent (sampling, elicitation) are audited. Nothing it sends can reach
+   * another session: the upstream module attributes each message to one call or drops it.
+   */
+  function relayTo(peer: Peer, ctx: CallContext): Relay {
+    const scanned = (params: Record<string, unknown> | undefined) =>
+      inspector.scanReply(ctx.server ?? '', ctx.tool ?? '', params ?? {}, ctx.session, (s, n) =>
+        risk.add(s, n, Date.now())
+      ) as Record<string, unknown>;
+    return {
+      notify(method, params) {
+        try {
+          peer.notify(method, scanned(params));
+        } catch (err) {
+          log.info(
+            { session: ctx.session.id, method, err: (err as Error).message },
+            'upstream message withheld'
+          );
+        }
+      },
+      async request(method, params) {
+        const started = performance.now();
+        let failure: unknown;
+        try {
+          return await peer.request(method, scanned(params));
+        } catch (err) {
+          failure = err;
+          throw err;
+        } finally {
+          const gw = failure instanceof GatewayError ? failure : undefined;
+          writeAudit({
+            event: method as 'sampling/createMessage' | 'elicitation/create',
+            ...base(ctx.session),
+            name: ctx.name,
+            ...(ctx.server ? { server: ctx.server } : {}),
+            ...(ctx.tool ? { tool: ctx.tool } : {}),
+            decision: gw ? 'deny' : 'allow',
+            outcome: gw ? 'denied' : failure ? 'error' : 'ok',
+            ...(gw ? { code: gw.code, reason: gw.detail } : failure ? { error: errorText(failure) } : {}),
+            latency_ms: round(performance.now() - started)
+          });
+        }
+      }
+    };
+  }
+
   const gateway: Gateway = {
     config,
     auth,
@@ -407,6 +484,14 @@ export function createGateway(options: GatewayOptions): Gateway {
 
     closeSession(session) {
       sessions.close(session.id);
+      for (const [key, subs] of subscriptions) {
+        if (!subs.updated.delete(session.id) || subs.updated.size > 0) continue;
+        subscriptions.delete(key);
+        upstreams
+          .get(subs.server)
+          ?.request('resources/unsubscribe', { uri: subs.uri })
+          .catch(() => undefined);
+      }
     },
 
     async listTools(session) {
@@ -547,6 +632,32 @@ export function createGateway(options: GatewayOptions): Gateway {
       };
     },
 
+    async subscribe(session, uri, updated) {
+      const parts = names.parseResourceUri(uri);
+      const up = parts && upstreams.get(parts.server);
+      await forward(session, 'resources/subscribe', { uri }, up, parts?.uri, async () => {
+        const key = `${parts!.server}\n${parts!.uri}`;
+        if (!subscriptions.has(key)) await up!.request('resources/subscribe', { uri: parts!.uri });
+        const subs = subscriptions.get(key) ?? { server: parts!.server, uri: parts!.uri, updated: new Map() };
+        subs.updated.set(session.id, updated);
+        subscriptions.set(key, subs);
+      });
+      return {};
+    },
+
+    async unsubscribe(session, uri) {
+      const parts = names.parseResourceUri(uri);
+      const up = parts && upstreams.get(parts.server);
+      await forward(session, 'resources/unsubscribe', { uri }, up, parts?.uri, async () => {
+        const key = `${parts!.server}\n${parts!.uri}`;
+        const subs = subscriptions.get(key);
+        if (!subs?.updated.delete(session.id) || subs.updated.size > 0) return;
+        subscriptions.delete(key);
+        await up!.request('resources/unsubscribe', { uri: parts!.uri });
+      });
+      return {};
+    },
+
     async complete(session, params) {
       const ref = params.ref as { type?: string; name?: string; uri?: string } | undefined;
       let server: string | undefined;
@@ -571,7 +682,13 @@ export function createGateway(options: GatewayOptions): Gateway {
     },
 
     capabilities() {
-      return { tools: { listChanged: false }, prompts: {}, resources: {}, completions: {} };
+      return {
+        tools: { listChanged: false },
+        prompts: {},
+        resources: { subscribe: true },
+        completions: {},
+        logging: {}
+      };
     },
 
     health() {
@@ -701,6 +818,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       ...(opts.onprogress ? { onprogress: opts.onprogress } : {}),
       ...(opts.meta ? { meta: opts.meta } : {})
     };
+    if (opts.peer) ctx.relay = relayTo(opts.peer, ctx);
     let failure: unknown;
     try {
       await runPipeline(stages, ctx);
@@ -758,7 +876,12 @@ export function createGateway(options: GatewayOptions): Gateway {
   /** Forward an unpoliced request to its upstream, with an audit record either way. */
   async function forward(
     session: Session,
-    event: 'prompts/get' | 'resources/read' | 'completion/complete',
+    event:
+      | 'prompts/get'
+      | 'resources/read'
+      | 'completion/complete'
+      | 'resources/subscribe'
+      | 'resources/unsubscribe',
     what: { name?: string; uri?: string },
     up: Upstream | null | undefined,
     target: string | undefined,

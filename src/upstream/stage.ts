@@ -14,7 +14,8 @@ export function upstreamStage(): Stage {
           { name: ctx.tool!, arguments: ctx.args, ...(ctx.meta ? { _meta: ctx.meta } : {}) },
           {
             ...(ctx.signal ? { signal: ctx.signal } : {}),
-            ...(ctx.onprogress ? { onprogress: ctx.onprogress } : {})
+            ...(ctx.onprogress ? { onprogress: ctx.onprogress } : {}),
+            ...(ctx.relay ? { relay: ctx.relay } : {})
           }
         );
       } finally {
