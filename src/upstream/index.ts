@@ -15,6 +15,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import {
   Client,
+  LOG_LEVEL_META_KEY,
   ProtocolError,
   ProtocolErrorCode,
   SSEClientTransport,
@@ -45,6 +46,9 @@ export interface Relay {
 const RELAYED_REQUESTS = ['sampling/createMessage', 'elicitation/create'] as const;
 
 const relays = new AsyncLocalStorage<Relay>();
+
+/** From this protocol revision on, a server logs for a request only when the request names a level. */
+const PER_REQUEST_LOG_LEVEL = '2026-07-28';
 
 export interface CallOptions {
   signal?: AbortSignal;
@@ -279,9 +283,15 @@ export class Upstream {
   ): Promise<unknown> {
     const client = await this.connect();
     const relay = options.relay;
+    // Ask a 2026-era server for every level: the agent's own level filters on the way down.
+    const version = client.getNegotiatedProtocolVersion();
+    const sent =
+      relay && version !== undefined && version >= PER_REQUEST_LOG_LEVEL
+        ? { ...params, _meta: { [LOG_LEVEL_META_KEY]: 'debug', ...(params?._meta as object | undefined) } }
+        : (params ?? {});
     const send = () =>
       client.request(
-        { method: method as 'tools/call', params: (params ?? {}) as never },
+        { method: method as 'tools/call', params: sent as never },
         {
           timeout: this.config.timeout_ms,
           resetTimeoutOnProgress: true,
