@@ -288,6 +288,7 @@ function build(
     limits: {
       max_sessions: limits.max_sessions ?? 10_000,
       max_sessions_per_identity: limits.max_sessions_per_identity ?? 256,
+      max_requests_per_identity: limits.max_requests_per_identity ?? 64,
       shutdown_grace_s: limits.shutdown_grace_s ?? 10
     },
     validation: { arguments: validation.arguments ?? true },

@@ -241,6 +241,12 @@ export const configSchema = {
           description: 'Open HTTP/SSE sessions in all (default 10000).'
         },
         max_sessions_per_identity: { type: 'integer', minimum: 1, description: 'Per caller (default 256).' },
+        max_requests_per_identity: {
+          type: 'integer',
+          minimum: 1,
+          description:
+            'HTTP requests open at once per caller (default 64); a response the client has not read yet stays open.'
+        },
         shutdown_grace_s: {
           type: 'integer',
           minimum: 0,

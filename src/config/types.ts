@@ -180,7 +180,13 @@ export interface GatewayConfig {
     tls?: { cert: string; key: string };
   };
   security: { check_permissions: boolean };
-  limits: { max_sessions: number; max_sessions_per_identity: number; shutdown_grace_s: number };
+  limits: {
+    max_sessions: number;
+    max_sessions_per_identity: number;
+    /** HTTP requests open at once per caller; an unread response keeps its request open. */
+    max_requests_per_identity: number;
+    shutdown_grace_s: number;
+  };
   validation: { arguments: boolean };
   metrics: { enabled: boolean; token_sha256?: string; roles: string[] };
   scanning: ScanningConfig;
