@@ -6,8 +6,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  CLIENT_SCENARIOS,
   failures,
   listScenarios,
+  runClientScenario,
   runSuite,
   startCredentialForwarder,
   startPortcullis,
@@ -30,12 +32,17 @@ beforeAll(async () => {
   // One after the other: both runs share the upstream and two cores.
   direct = await runSuite(upstream);
   gateway = await runSuite(through);
+  // CONFORMANCE_REPORT=1 prints the baseline table of docs/conformance.md; CONFORMANCE_NS=on runs
+  // the gateway with its default <server>__<name> namespacing instead.
   if (process.env.CONFORMANCE_REPORT) {
+    const cell = (r: ScenarioResult | undefined) => {
+      const count = (status: string) => r?.checks.filter((c) => c.status === status).length ?? 0;
+      return `${r?.passed ? 'pass' : 'FAIL'} ${count('SUCCESS')}/${count('FAILURE')}/${count('WARNING')}`;
+    };
     for (const name of scenarios) {
-      const d = direct.get(name);
       const g = gateway.get(name);
       process.stderr.write(
-        `${name.padEnd(32)} direct ${d?.passed ? 'pass' : 'FAIL'}  gateway ${g?.passed ? 'pass' : 'FAIL'}  ${failures(g).join(' | ')}\n`
+        `| ${name} | ${cell(direct.get(name))} | ${cell(g)} | ${failures(g).join('; ').slice(0, 120)} |\n`
       );
     }
   }
@@ -60,5 +67,13 @@ describe('MCP conformance suite', () => {
       .filter((s) => direct.get(s)?.passed && !gateway.get(s)?.passed)
       .map((s) => `${s}: ${failures(gateway.get(s)).join('; ')}`);
     expect(regressions).toEqual([]);
+  });
+});
+
+describe('MCP conformance suite, client scenarios, with the gateway as the client of its upstream', () => {
+  it.each(CLIENT_SCENARIOS)('%s', async (scenario) => {
+    const result = await runClientScenario(scenario);
+    expect(failures(result)).toEqual([]);
+    expect(result.passed).toBe(true);
   });
 });

@@ -13,6 +13,14 @@ import { CLI, FIXTURES, NODE, ROOT, freePort, tempDir, waitFor } from '../helper
 export const CONFORMANCE = join(ROOT, 'node_modules/@modelcontextprotocol/conformance/dist/index.js');
 export const REFERENCE = join(FIXTURES, 'conformance-server.mjs');
 export const TOKEN = 'conformance-token-0123456789abcdef';
+export const GATEWAY_CLIENT = join(ROOT, 'test/conformance/gateway-client.mjs');
+/** Client scenarios that apply to the gateway as a client of its upstreams (not its OAuth ones). */
+export const CLIENT_SCENARIOS = [
+  'initialize',
+  'tools_call',
+  'elicitation-sep1034-client-defaults',
+  'sse-retry'
+];
 
 export type CheckStatus = 'SUCCESS' | 'FAILURE' | 'WARNING' | 'INFO' | 'SKIPPED';
 
@@ -142,6 +150,26 @@ export async function runSuite(url: string): Promise<Map<string, ScenarioResult>
   }
   if (results.size === 0) throw new Error(`conformance suite produced no results\n${child.output()}`);
   return results;
+}
+
+/**
+ * Run one client scenario with the gateway as the client (gateway-client.mjs: Portcullis with the
+ * scenario's server as its upstream, driven by an SDK client through it).
+ */
+export async function runClientScenario(scenario: string): Promise<ScenarioResult> {
+  const out = tempDir('portcullis-conformance-client-');
+  const child = started(
+    spawn(
+      NODE,
+      [CONFORMANCE, 'client', '--command', `${NODE} ${GATEWAY_CLIENT}`, '--scenario', scenario, '-o', out],
+      { cwd: out, stdio: ['ignore', 'pipe', 'pipe'] }
+    )
+  );
+  await new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const entry = readdirSync(out).find((e) => e.startsWith(`${scenario}-`));
+  if (!entry) throw new Error(`client scenario ${scenario} produced no results\n${child.output()}`);
+  const checks = JSON.parse(readFileSync(join(out, entry, 'checks.json'), 'utf8')) as Check[];
+  return { scenario, passed: checks.length > 0 && !checks.some((c) => c.status === 'FAILURE'), checks };
 }
 
 /** The scenario names the installed suite knows (`conformance list --server`). */
