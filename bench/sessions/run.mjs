@@ -15,7 +15,7 @@
  * Target: 10,000 idle sessions in under 1 GiB of gateway RSS.
  */
 import { writeFileSync } from 'node:fs';
-import { WritableStream } from 'node:stream/web';
+import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import {
   CLI,
@@ -72,8 +72,18 @@ async function startSdk() {
   return { child, url: `http://127.0.0.1:${port}/mcp`, headers: {} };
 }
 
+/** fetch, tried again once when a kept-alive connection was closed just as it was reused. */
+async function request(url, init) {
+  try {
+    return await fetch(url, init);
+  } catch (err) {
+    if (err?.cause?.code !== 'UND_ERR_SOCKET') throw err;
+    return fetch(url, init);
+  }
+}
+
 const post = (target, body, sessionId) =>
-  fetch(target.url, {
+  request(target.url, {
     method: 'POST',
     headers: {
       ...target.headers,
@@ -103,28 +113,47 @@ async function openSession(target, streams) {
   await done.text();
   if (!done.ok) throw new Error(`initialized: HTTP ${done.status}`);
   let stream;
-  if (streams) {
-    const abort = new AbortController();
-    const res = await fetch(target.url, {
-      headers: {
-        ...target.headers,
-        Accept: 'text/event-stream',
-        'Mcp-Session-Id': id,
-        'Mcp-Protocol-Version': PROTOCOL
-      },
-      signal: abort.signal
-    });
-    if (!res.ok) throw new Error(`GET stream: HTTP ${res.status}`);
-    // Keep reading so the stream stays flowing; nothing arrives while the session is idle.
-    res.body.pipeTo(new WritableStream()).catch(() => undefined);
-    stream = abort;
-  }
+  if (streams) stream = await openStream(target, id);
   return { id, stream };
 }
 
+/**
+ * The standalone GET event stream of a session, on its own connection (node:http, no pool: a
+ * pool that scans its busy connections for a free one would make the client, not the server,
+ * the slow part at thousands of streams). Resolves once the stream is open; `destroy()` ends it.
+ */
+function openStream(target, id) {
+  const url = new URL(target.url);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      {
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        agent: false,
+        headers: {
+          ...target.headers,
+          Accept: 'text/event-stream',
+          'Mcp-Session-Id': id,
+          'Mcp-Protocol-Version': PROTOCOL
+        }
+      },
+      (res) => {
+        if (res.statusCode !== 200) return reject(new Error(`GET stream: HTTP ${res.statusCode}`));
+        // Keep reading so the stream stays flowing; nothing arrives while the session is idle.
+        res.resume();
+        res.on('error', () => undefined);
+        resolve(req);
+      }
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 async function closeSession(target, session) {
-  session.stream?.abort();
-  const res = await fetch(target.url, {
+  session.stream?.destroy();
+  const res = await request(target.url, {
     method: 'DELETE',
     headers: { ...target.headers, 'Mcp-Session-Id': session.id, 'Mcp-Protocol-Version': PROTOCOL }
   });
