@@ -71,9 +71,13 @@ describe('MCP conformance suite', () => {
 });
 
 describe('MCP conformance suite, client scenarios, with the gateway as the client of its upstream', () => {
-  it.each(CLIENT_SCENARIOS)('%s', async (scenario) => {
-    const result = await runClientScenario(scenario);
-    expect(failures(result)).toEqual([]);
-    expect(result.passed).toBe(true);
-  });
+  it.each(CLIENT_SCENARIOS)(
+    '%s',
+    async (scenario) => {
+      const result = await runClientScenario(scenario);
+      expect(failures(result)).toEqual([]);
+      expect(result.passed).toBe(true);
+    },
+    60_000
+  );
 });
