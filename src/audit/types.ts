@@ -14,6 +14,11 @@ export type AuditEvent =
   | 'resources/list'
   | 'resources/templates/list'
   | 'completion/complete'
+  | 'resources/subscribe'
+  | 'resources/unsubscribe'
+  /** A server asked the agent something while serving a call (relayed, scanned). */
+  | 'sampling/createMessage'
+  | 'elicitation/create'
   | 'session/open'
   | 'session/close'
   | 'auth/failure'

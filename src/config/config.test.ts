@@ -207,6 +207,18 @@ audit:
     );
   });
 
+  it('allows namespace: false only on a lone server', () => {
+    const lone = loadConfig(file(`servers:\n  files: { command: x, namespace: false }\n`), { env: {} });
+    expect(lone.servers.files?.namespace).toBe(false);
+    expect(issues(`servers:\n  a: { command: x, namespace: false }\n  b: { url: "http://h/mcp" }\n`)).toEqual(
+      [
+        expect.stringMatching(
+          /^F:2:\d+ servers.a.namespace: "namespace: false" needs this to be the only server/
+        )
+      ]
+    );
+  });
+
   it('rejects a rule naming a server that does not exist', () => {
     expect(issues(`servers:\n  files: { command: x }\nrules:\n  - { tool: t, server: fils }\n`)).toEqual([
       'F:4:24 rules[0].server: no configured server matches "fils"'

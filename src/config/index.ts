@@ -123,6 +123,7 @@ function build(
         ...(typeof s.cwd === 'string' ? { cwd: resolve(dirname(file), s.cwd) } : {}),
         timeout_ms,
         trust_annotations: s.trust_annotations === true,
+        namespace: s.namespace !== false,
         ...(s.sandbox ? { sandbox: s.sandbox as SandboxConfig } : {})
       };
     } else {
@@ -145,8 +146,21 @@ function build(
         transport: (s.transport as 'streamable-http' | 'sse' | undefined) ?? 'streamable-http',
         headers: (s.headers as Record<string, string> | undefined) ?? {},
         timeout_ms,
-        trust_annotations: s.trust_annotations === true
+        trust_annotations: s.trust_annotations === true,
+        namespace: s.namespace !== false
       };
+    }
+  }
+  const bare = Object.keys(servers).filter((name) => !servers[name]!.namespace);
+  if (bare.length > 0 && Object.keys(servers).length > 1) {
+    for (const name of bare) {
+      issues.push(
+        issueAt(
+          src,
+          ['servers', name, 'namespace'],
+          '"namespace: false" needs this to be the only server: names from two servers could collide'
+        )
+      );
     }
   }
 
@@ -325,6 +339,7 @@ function build(
     limits: {
       max_sessions: limits.max_sessions ?? 10_000,
       max_sessions_per_identity: limits.max_sessions_per_identity ?? 256,
+      max_requests_per_identity: limits.max_requests_per_identity ?? 64,
       shutdown_grace_s: limits.shutdown_grace_s ?? 10
     },
     validation: { arguments: validation.arguments ?? true },

@@ -159,6 +159,11 @@ const server = {
       type: 'boolean',
       description: "Let this server's readOnlyHint mark tools read-only (default false: only narrows)."
     },
+    namespace: {
+      type: 'boolean',
+      description:
+        "false: expose this server's tools, prompts and resources under their own names instead of <server>__<name> (only when it is the only server)."
+    },
     enabled: { type: 'boolean' }
   }
 } as const;
@@ -236,6 +241,12 @@ export const configSchema = {
           description: 'Open HTTP/SSE sessions in all (default 10000).'
         },
         max_sessions_per_identity: { type: 'integer', minimum: 1, description: 'Per caller (default 256).' },
+        max_requests_per_identity: {
+          type: 'integer',
+          minimum: 1,
+          description:
+            'HTTP requests open at once per caller (default 64); a response the client has not read yet stays open.'
+        },
         shutdown_grace_s: {
           type: 'integer',
           minimum: 0,

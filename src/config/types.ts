@@ -66,6 +66,8 @@ export interface StdioServerConfig {
   cwd?: string;
   timeout_ms: number;
   trust_annotations: boolean;
+  /** false: expose this (only) server's tools, prompts and resources under their own names. */
+  namespace: boolean;
   sandbox?: SandboxConfig;
 }
 
@@ -85,6 +87,8 @@ export interface HttpServerConfig {
   headers: Record<string, string>;
   timeout_ms: number;
   trust_annotations: boolean;
+  /** false: expose this (only) server's tools, prompts and resources under their own names. */
+  namespace: boolean;
 }
 
 export type ServerConfig = StdioServerConfig | HttpServerConfig;
@@ -194,7 +198,13 @@ export interface GatewayConfig {
   };
   security: { check_permissions: boolean };
   state: StateConfig;
-  limits: { max_sessions: number; max_sessions_per_identity: number; shutdown_grace_s: number };
+  limits: {
+    max_sessions: number;
+    max_sessions_per_identity: number;
+    /** HTTP requests open at once per caller; an unread response keeps its request open. */
+    max_requests_per_identity: number;
+    shutdown_grace_s: number;
+  };
   validation: { arguments: boolean };
   metrics: { enabled: boolean; token_sha256?: string; roles: string[] };
   scanning: ScanningConfig;

@@ -36,12 +36,12 @@ import { createMemoryState, decayedRisk, type SharedState } from '../state/index
 import type { RedisState } from '../state/redis.js';
 import { compilePolicy, type Policy } from '../policy/index.js';
 import { policyInputOf, policyStage } from '../policy/stage.js';
-import { Upstream, type UpstreamTool } from '../upstream/index.js';
+import { Upstream, type Relay, type UpstreamTool } from '../upstream/index.js';
 import { upstreamStage } from '../upstream/stage.js';
 import { createArgumentValidator, validateStage } from '../validate/index.js';
 import { runPipeline, type CallContext, type Stage } from './pipeline.js';
 import { createSessionStore, type DownstreamTransport, type Session, type SessionStore } from './session.js';
-import { joinName, parseResourceUri, resourceUri, splitName } from './names.js';
+import { createNames } from './names.js';
 
 export interface GatewayOptions {
   config: GatewayConfig;
@@ -59,7 +59,12 @@ export interface CallOptions {
   signal?: AbortSignal;
   onprogress?: (p: { progress: number; total?: number; message?: string }) => void;
   meta?: Record<string, unknown>;
+  /** The agent, for what the upstream sends while the call runs (log messages, requests). */
+  peer?: Peer;
 }
+
+/** The agent's side of one call, as the downstream transport offers it. */
+export type Peer = Relay;
 
 export interface ListedTool extends UpstreamTool {
   name: string;
@@ -117,6 +122,13 @@ export interface Gateway {
   listResources(session: Session): Promise<{ resources: unknown[] }>;
   listResourceTemplates(session: Session): Promise<{ resourceTemplates: unknown[] }>;
   readResource(session: Session, uri: string): Promise<unknown>;
+  /** Subscribe a session to a resource; `updated` is told each time the upstream says it changed. */
+  subscribe(
+    session: Session,
+    uri: string,
+    updated: (params: Record<string, unknown>) => void
+  ): Promise<Record<string, never>>;
+  unsubscribe(session: Session, uri: string): Promise<Record<string, never>>;
   complete(session: Session, params: Record<string, unknown>): Promise<unknown>;
   /** Capabilities to advertise downstream: what at least one upstream could offer. */
   capabilities(): Record<string, object>;
@@ -235,6 +247,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     return mode === 'full' ? args : redactArguments(args, mode);
   };
   const sessions = createSessionStore();
+  const names = createNames(config.servers);
   const auth = createAuthenticator(
     config.auth,
     state.kind === 'memory' ? {} : { revoked: (id) => (state.healthy() ? state.isRevoked(id) : undefined) }
@@ -256,7 +269,10 @@ export function createGateway(options: GatewayOptions): Gateway {
   };
   const upstreams = new Map<string, Upstream>();
   for (const [name, server] of Object.entries(config.servers)) {
-    upstreams.set(name, new Upstream(name, server, log.child({ server: name })));
+    upstreams.set(
+      name,
+      new Upstream(name, server, log.child({ server: name }), { onNotification: upstreamNotification })
+    );
   }
   const validator = createArgumentValidator();
   const pins = config.scanning.pins.enabled
@@ -353,7 +369,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const route: Stage = {
     name: 'route',
     async run(ctx) {
-      const parts = splitName(ctx.name);
+      const parts = names.split(ctx.name);
       const upstream = parts && upstreams.get(parts.server);
       if (!parts || !upstream)
         throw new GatewayError('unknown_tool', `no server for tool name "${ctx.name}"`);
@@ -484,6 +500,69 @@ export function createGateway(options: GatewayOptions): Gateway {
     return all;
   }
 
+  /** Resource subscriptions, per upstream resource: the sessions that asked, and how to tell them. */
+  const subscriptions = new Map<
+    string,
+    { server: string; uri: string; updated: Map<string, (params: Record<string, unknown>) => void> }
+  >();
+
+  function upstreamNotification(server: string, method: string, params: unknown): void {
+    if (method !== 'notifications/resources/updated') return;
+    const uri = (params as { uri?: unknown } | undefined)?.uri;
+    if (typeof uri !== 'string') return;
+    for (const updated of subscriptions.get(`${server}\n${uri}`)?.updated.values() ?? []) {
+      updated({ ...(params as Record<string, unknown>), uri: names.resourceUri(server, uri) });
+    }
+  }
+
+  /**
+   * What an upstream sends about a call goes to the agent that made it, scanned like a response;
+   * its requests to the agent (sampling, elicitation) are audited. Nothing it sends can reach
+   * another session: the upstream module attributes each message to one call or drops it.
+   */
+  function relayTo(peer: Peer, ctx: CallContext): Relay {
+    const scanned = (params: Record<string, unknown> | undefined) =>
+      inspector.scanReply(ctx.server ?? '', ctx.tool ?? '', params ?? {}, ctx.session, addRisk) as Record<
+        string,
+        unknown
+      >;
+    return {
+      notify(method, params) {
+        try {
+          peer.notify(method, scanned(params));
+        } catch (err) {
+          log.info(
+            { session: ctx.session.id, method, err: (err as Error).message },
+            'upstream message withheld'
+          );
+        }
+      },
+      async request(method, params) {
+        const started = performance.now();
+        let failure: unknown;
+        try {
+          return await peer.request(method, scanned(params));
+        } catch (err) {
+          failure = err;
+          throw err;
+        } finally {
+          const gw = failure instanceof GatewayError ? failure : undefined;
+          writeAudit({
+            event: method as 'sampling/createMessage' | 'elicitation/create',
+            ...base(ctx.session),
+            name: ctx.name,
+            ...(ctx.server ? { server: ctx.server } : {}),
+            ...(ctx.tool ? { tool: ctx.tool } : {}),
+            decision: gw ? 'deny' : 'allow',
+            outcome: gw ? 'denied' : failure ? 'error' : 'ok',
+            ...(gw ? { code: gw.code, reason: gw.detail } : failure ? { error: errorText(failure) } : {}),
+            latency_ms: round(performance.now() - started)
+          });
+        }
+      }
+    };
+  }
+
   const gateway: Gateway = {
     config,
     auth,
@@ -535,6 +614,14 @@ export function createGateway(options: GatewayOptions): Gateway {
 
     closeSession(session) {
       sessions.close(session.id);
+      for (const [key, subs] of subscriptions) {
+        if (!subs.updated.delete(session.id) || subs.updated.size > 0) continue;
+        subscriptions.delete(key);
+        upstreams
+          .get(subs.server)
+          ?.request('resources/unsubscribe', { uri: subs.uri })
+          .catch(() => undefined);
+      }
     },
 
     async listTools(session) {
@@ -546,7 +633,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       const visible = items
         .filter(({ server, item }) => current.policy.visible(roles, server, item.name))
         .filter(({ server, item }) => !auth.missingScope(session.identity, readOnly(server, item)))
-        .map(({ server, item }) => ({ ...item, name: joinName(server, item.name) }));
+        .map(({ server, item }) => ({ ...item, name: names.join(server, item.name) }));
       await writeAudit(
         {
           event: 'tools/list',
@@ -599,12 +686,12 @@ export function createGateway(options: GatewayOptions): Gateway {
       return {
         prompts: items
           .filter(({ server, item }) => !inspector.withholds('prompt', server, item))
-          .map(({ server, item }) => ({ ...item, name: joinName(server, item.name) }))
+          .map(({ server, item }) => ({ ...item, name: names.join(server, item.name) }))
       };
     },
 
     async getPrompt(session, name, args) {
-      const parts = splitName(name);
+      const parts = names.split(name);
       const up = parts && upstreams.get(parts.server);
       return forward(session, 'prompts/get', { name }, up, parts?.name, async () =>
         inspector.scanReply(
@@ -628,7 +715,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       return {
         resources: items
           .filter(({ server, item }) => !inspector.withholds('resource', server, item))
-          .map(({ server, item }) => ({ ...item, uri: resourceUri(server, item.uri) }))
+          .map(({ server, item }) => ({ ...item, uri: names.resourceUri(server, item.uri) }))
       };
     },
 
@@ -649,13 +736,13 @@ export function createGateway(options: GatewayOptions): Gateway {
       return {
         resourceTemplates: items.map(({ server, item }) => ({
           ...item,
-          uriTemplate: resourceUri(server, item.uriTemplate)
+          uriTemplate: names.resourceUri(server, item.uriTemplate)
         }))
       };
     },
 
     async readResource(session, uri) {
-      const parts = parseResourceUri(uri);
+      const parts = names.parseResourceUri(uri);
       const up = parts && upstreams.get(parts.server);
       const result = (await forward(session, 'resources/read', { uri }, up, parts?.uri, async () =>
         inspector.scanReply(
@@ -670,9 +757,35 @@ export function createGateway(options: GatewayOptions): Gateway {
       return {
         ...result,
         contents: (result.contents ?? []).map((c) =>
-          typeof c.uri === 'string' ? { ...c, uri: resourceUri(parts!.server, c.uri) } : c
+          typeof c.uri === 'string' ? { ...c, uri: names.resourceUri(parts!.server, c.uri) } : c
         )
       };
+    },
+
+    async subscribe(session, uri, updated) {
+      const parts = names.parseResourceUri(uri);
+      const up = parts && upstreams.get(parts.server);
+      await forward(session, 'resources/subscribe', { uri }, up, parts?.uri, async () => {
+        const key = `${parts!.server}\n${parts!.uri}`;
+        if (!subscriptions.has(key)) await up!.request('resources/subscribe', { uri: parts!.uri });
+        const subs = subscriptions.get(key) ?? { server: parts!.server, uri: parts!.uri, updated: new Map() };
+        subs.updated.set(session.id, updated);
+        subscriptions.set(key, subs);
+      });
+      return {};
+    },
+
+    async unsubscribe(session, uri) {
+      const parts = names.parseResourceUri(uri);
+      const up = parts && upstreams.get(parts.server);
+      await forward(session, 'resources/unsubscribe', { uri }, up, parts?.uri, async () => {
+        const key = `${parts!.server}\n${parts!.uri}`;
+        const subs = subscriptions.get(key);
+        if (!subs?.updated.delete(session.id) || subs.updated.size > 0) return;
+        subscriptions.delete(key);
+        await up!.request('resources/unsubscribe', { uri: parts!.uri });
+      });
+      return {};
     },
 
     async complete(session, params) {
@@ -680,13 +793,13 @@ export function createGateway(options: GatewayOptions): Gateway {
       let server: string | undefined;
       let upstreamRef: Record<string, unknown> | undefined;
       if (ref?.type === 'ref/prompt' && typeof ref.name === 'string') {
-        const p = splitName(ref.name);
+        const p = names.split(ref.name);
         if (p) {
           server = p.server;
           upstreamRef = { ...ref, name: p.name };
         }
       } else if (ref?.type === 'ref/resource' && typeof ref.uri === 'string') {
-        const p = parseResourceUri(ref.uri);
+        const p = names.parseResourceUri(ref.uri);
         if (p) {
           server = p.server;
           upstreamRef = { ...ref, uri: p.uri };
@@ -699,7 +812,13 @@ export function createGateway(options: GatewayOptions): Gateway {
     },
 
     capabilities() {
-      return { tools: { listChanged: false }, prompts: {}, resources: {}, completions: {} };
+      return {
+        tools: { listChanged: false },
+        prompts: {},
+        resources: { subscribe: true },
+        completions: {},
+        logging: {}
+      };
     },
 
     health() {
@@ -725,7 +844,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       const m = message as { method?: unknown; params?: { name?: unknown } } | null;
       if (!m || m.method !== 'tools/call' || typeof m.params?.name !== 'string') return undefined;
       if (identity.scopes === undefined) return undefined;
-      const parts = splitName(m.params.name);
+      const parts = names.split(m.params.name);
       const up = parts && upstreams.get(parts.server);
       if (!parts || !up) return undefined;
       try {
@@ -746,7 +865,7 @@ export function createGateway(options: GatewayOptions): Gateway {
               out.push({
                 server: up.name,
                 name: v.tool.name,
-                exposed: joinName(up.name, v.tool.name),
+                exposed: names.join(up.name, v.tool.name),
                 ...(v.tool.description ? { description: v.tool.description } : {}),
                 status: v.status,
                 findings: findingSummary(v.findings),
@@ -764,7 +883,7 @@ export function createGateway(options: GatewayOptions): Gateway {
               out.push({
                 server: up.name,
                 name,
-                exposed: joinName(up.name, name),
+                exposed: names.join(up.name, name),
                 status: 'removed',
                 findings: [],
                 pinnedDescription: pinned!.tools[name]!.description ?? ''
@@ -837,6 +956,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       ...(opts.onprogress ? { onprogress: opts.onprogress } : {}),
       ...(opts.meta ? { meta: opts.meta } : {})
     };
+    if (opts.peer) ctx.relay = relayTo(opts.peer, ctx);
     let failure: unknown;
     try {
       await runPipeline(stages, ctx);
@@ -896,7 +1016,12 @@ export function createGateway(options: GatewayOptions): Gateway {
   /** Forward an unpoliced request to its upstream, with an audit record either way. */
   async function forward(
     session: Session,
-    event: 'prompts/get' | 'resources/read' | 'completion/complete',
+    event:
+      | 'prompts/get'
+      | 'resources/read'
+      | 'completion/complete'
+      | 'resources/subscribe'
+      | 'resources/unsubscribe',
     what: { name?: string; uri?: string },
     up: Upstream | null | undefined,
     target: string | undefined,

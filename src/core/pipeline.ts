@@ -6,7 +6,7 @@
 import type { HeldCall } from '../approval/index.js';
 import type { Decision } from '../policy/index.js';
 import type { Session } from './session.js';
-import type { Upstream, UpstreamTool } from '../upstream/index.js';
+import type { Relay, Upstream, UpstreamTool } from '../upstream/index.js';
 
 export interface CallContext {
   readonly session: Session;
@@ -24,6 +24,8 @@ export interface CallContext {
   readonly onprogress?: (p: { progress: number; total?: number; message?: string }) => void;
   /** Extra `_meta` from the agent's request to pass upstream (progress token stripped). */
   readonly meta?: Record<string, unknown>;
+  /** Where the server's log messages and requests about this call go (the agent, scanned). */
+  relay?: Relay;
   server?: string;
   tool?: string;
   upstream?: Upstream;

@@ -187,6 +187,37 @@ export async function serveHttp(gateway: Gateway, log: Logger, options: HttpOpti
     if (n <= 0) perOwner.delete(owner);
     else perOwner.set(owner, n);
   };
+  // Requests open at once, per caller. A response stays open until the client has taken it, so a
+  // client that sends calls and never reads holds at most this many responses in the gateway.
+  const openRequests = new Map<string, number>();
+  const admitRequest = (owner: string, req: IncomingMessage, res: ServerResponse): boolean => {
+    const n = openRequests.get(owner) ?? 0;
+    if (n >= limits.max_requests_per_identity) {
+      jsonRpcError(res, 429, ERRORS.rate_limited.rpc, 'too many requests open for this identity', {
+        'Retry-After': '1'
+      });
+      return false;
+    }
+    openRequests.set(owner, n + 1);
+    const release = () => {
+      const left = (openRequests.get(owner) ?? 1) - 1;
+      if (left <= 0) openRequests.delete(owner);
+      else openRequests.set(owner, left);
+    };
+    res.once('close', () => {
+      // A response handed to a socket the client does not read from is still held here.
+      const socket = req.socket;
+      if (socket.destroyed || !socket.writableNeedDrain) return release();
+      const done = () => {
+        socket.off('drain', done);
+        socket.off('close', done);
+        release();
+      };
+      socket.on('drain', done);
+      socket.on('close', done);
+    });
+    return true;
+  };
   const loopback = isLoopback(options.host);
   const listen = gateway.config.listen;
   // DNS rebinding: a loopback listener answers only to loopback names unless told otherwise;
@@ -567,6 +598,8 @@ export async function serveHttp(gateway: Gateway, log: Logger, options: HttpOpti
       if (!known) return jsonRpcError(res, 404, -32000, 'Not found');
       const identity = await authenticate(req, res);
       if (!identity) return;
+      // Event streams (GET) are bounded by sessions, and their backlog by the transports.
+      if (req.method !== 'GET' && !admitRequest(ownerOf(identity), req, res)) return;
       if (url.pathname === '/mcp') {
         if (!['POST', 'GET', 'DELETE'].includes(req.method ?? '')) {
           return jsonRpcError(res, 405, -32000, 'Method not allowed');

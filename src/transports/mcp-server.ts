@@ -7,7 +7,7 @@
  */
 import { ProtocolError, Server, type ServerContext } from '@modelcontextprotocol/server';
 import type { Logger } from 'pino';
-import type { Gateway } from '../core/gateway.js';
+import type { Gateway, Peer } from '../core/gateway.js';
 import type { Session } from '../core/session.js';
 import { ERRORS, GatewayError } from '../errors.js';
 
@@ -42,12 +42,25 @@ export function createMcpServer(
     guard(async () => ({ tools: (await gateway.listTools(session(ctx))) as never }))
   );
 
+  /** The agent's side of a call: log messages at its chosen level, requests on its request's stream. */
+  const peerOf = (ctx: ServerContext): Peer => ({
+    notify(method, params) {
+      const sent =
+        method === 'notifications/message'
+          ? ctx.mcpReq.log(params?.level as never, params?.data, params?.logger as string | undefined)
+          : ctx.mcpReq.notify({ method, params } as never);
+      sent.catch(() => undefined);
+    },
+    request: (method, params) => ctx.mcpReq.send({ method: method as 'sampling/createMessage', params })
+  });
+
   server.setRequestHandler('tools/call', (req, ctx) =>
     guard(async () => {
       const progressToken = req.params._meta?.progressToken;
       const args = req.params.arguments ?? {};
       const result = await gateway.callTool(session(ctx), req.params.name, args as Record<string, unknown>, {
         signal: ctx.mcpReq.signal,
+        peer: peerOf(ctx),
         ...(progressToken !== undefined
           ? {
               onprogress: (p) => {
@@ -76,6 +89,18 @@ export function createMcpServer(
   );
   server.setRequestHandler('resources/read', (req, ctx) =>
     guard(async () => (await gateway.readResource(session(ctx), req.params.uri)) as never)
+  );
+  server.setRequestHandler('resources/subscribe', (req, ctx) =>
+    guard(() =>
+      gateway.subscribe(session(ctx), req.params.uri, (params) => {
+        server
+          .notification({ method: 'notifications/resources/updated', params } as never)
+          .catch(() => undefined);
+      })
+    )
+  );
+  server.setRequestHandler('resources/unsubscribe', (req, ctx) =>
+    guard(() => gateway.unsubscribe(session(ctx), req.params.uri))
   );
   server.setRequestHandler('completion/complete', (req, ctx) =>
     guard(async () => (await gateway.complete(session(ctx), req.params as never)) as never)

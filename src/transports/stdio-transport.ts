@@ -3,12 +3,23 @@
  * reader it answers what it cannot use instead of dropping it silently: a line that is not JSON
  * gets a -32700 parse error, JSON that is not a JSON-RPC message gets -32600, and a line longer
  * than the limit is discarded with an error. Nothing else is ever written to stdout.
+ *
+ * Bounded for an agent that does not read: at most MAX_REQUESTS_IN_FLIGHT requests are handed on
+ * at once (more wait here, and past MAX_HELD_BYTES of waiting requests stdin is not read), and
+ * while stdout has a backlog stdin is not read at all. Answers the agent sends back (to relayed
+ * sampling or elicitation requests) and notifications always go through.
  */
 import type { Readable, Writable } from 'node:stream';
 import { parseJSONRPCMessage, type JSONRPCMessage, type Transport } from '@modelcontextprotocol/server';
 import { MAX_JSON_DEPTH, nestedDeeperThan } from './limits.js';
 
 export const MAX_LINE_BYTES = 16 * 1024 * 1024;
+/** Requests handed to the server at once; the rest wait in order. */
+export const MAX_REQUESTS_IN_FLIGHT = 32;
+/** Waiting requests, in bytes, past which stdin is not read until some are answered. */
+export const MAX_HELD_BYTES = 4 * 1024 * 1024;
+
+type RequestId = string | number;
 
 export class LineStdioTransport implements Transport {
   onclose?: () => void;
@@ -18,6 +29,12 @@ export class LineStdioTransport implements Transport {
   private pendingBytes = 0;
   private discarding = false;
   private closed = false;
+  /** Requests handed on and not yet answered, by id (a count: ids may repeat). */
+  private readonly inflight = new Map<RequestId, number>();
+  private inflightCount = 0;
+  private held: Array<{ message: JSONRPCMessage; bytes: number }> = [];
+  private heldBytes = 0;
+  private drainWaiters: Array<() => void> = [];
 
   constructor(
     private readonly input: Readable = process.stdin,
@@ -34,6 +51,7 @@ export class LineStdioTransport implements Transport {
       this.onerror?.(err);
       void this.close();
     });
+    this.output.on('drain', this.onDrain);
   }
 
   private readonly onData = (chunk: Buffer) => {
@@ -66,6 +84,7 @@ export class LineStdioTransport implements Transport {
       this.reply(-32600, `message larger than ${this.maxLineBytes} bytes`, null);
       return;
     }
+    const bytes = this.pendingBytes;
     const line = Buffer.concat(this.pending).toString('utf8').replace(/\r$/, '');
     this.pending = [];
     this.pendingBytes = 0;
@@ -100,8 +119,71 @@ export class LineStdioTransport implements Transport {
       );
       return;
     }
+    this.deliver(message, bytes);
+  }
+
+  /** Hand a message on, or hold a request while too many are in flight. */
+  private deliver(message: JSONRPCMessage, bytes: number): void {
+    const m = message as { id?: RequestId; method?: string; params?: { requestId?: RequestId } };
+    if (m.method === undefined || m.id === undefined) {
+      // A cancellation of a request still waiting here: it is never handed on, nor answered.
+      if (m.method === 'notifications/cancelled' && this.dropHeld(m.params?.requestId)) return;
+      this.onmessage?.(message);
+      return;
+    }
+    if (this.held.length > 0 || this.inflightCount >= MAX_REQUESTS_IN_FLIGHT) {
+      this.held.push({ message, bytes });
+      this.heldBytes += bytes;
+      this.throttle();
+      return;
+    }
+    this.dispatch(message);
+  }
+
+  private dispatch(message: JSONRPCMessage): void {
+    const id = (message as { id: RequestId }).id;
+    this.inflight.set(id, (this.inflight.get(id) ?? 0) + 1);
+    this.inflightCount++;
     this.onmessage?.(message);
   }
+
+  private answered(id: RequestId): void {
+    const n = this.inflight.get(id);
+    if (n === undefined) return;
+    if (n <= 1) this.inflight.delete(id);
+    else this.inflight.set(id, n - 1);
+    this.inflightCount--;
+    while (this.held.length > 0 && this.inflightCount < MAX_REQUESTS_IN_FLIGHT) {
+      const next = this.held.shift()!;
+      this.heldBytes -= next.bytes;
+      this.dispatch(next.message);
+    }
+    this.throttle();
+  }
+
+  private dropHeld(id: RequestId | undefined): boolean {
+    const i = this.held.findIndex((h) => (h.message as { id?: RequestId }).id === id);
+    if (i < 0) return false;
+    this.heldBytes -= this.held[i]!.bytes;
+    this.held.splice(i, 1);
+    this.throttle();
+    return true;
+  }
+
+  /** Read stdin only while stdout has no backlog and not too much is waiting. */
+  private throttle(): void {
+    if (this.closed) return;
+    const stop = this.output.writableNeedDrain || this.heldBytes > MAX_HELD_BYTES;
+    if (stop) this.input.pause();
+    else if (this.input.isPaused()) this.input.resume();
+  }
+
+  private readonly onDrain = () => {
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const resolve of waiters) resolve();
+    this.throttle();
+  };
 
   private reply(code: number, message: string, id: string | number | null): void {
     this.onerror?.(new Error(message));
@@ -112,16 +194,21 @@ export class LineStdioTransport implements Transport {
 
   send(message: JSONRPCMessage): Promise<void> {
     if (this.closed) return Promise.resolve();
-    return new Promise((resolve) => {
-      if (this.output.write(`${JSON.stringify(message)}\n`)) resolve();
-      else this.output.once('drain', () => resolve());
-    });
+    const m = message as { id?: RequestId | null; method?: string };
+    const written = this.output.write(`${JSON.stringify(message)}\n`);
+    if (m.method === undefined && m.id !== undefined && m.id !== null) this.answered(m.id);
+    if (written) return Promise.resolve();
+    this.throttle();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.input.off('data', this.onData);
+    this.output.off('drain', this.onDrain);
+    for (const resolve of this.drainWaiters) resolve();
+    this.drainWaiters = [];
     this.onclose?.();
   }
 }

@@ -3,10 +3,21 @@
  * or SSE. A stdio server is started on first use and restarted with exponential backoff when it
  * dies; an HTTP server is reconnected the same way. Each upstream is independent: one failing
  * never disturbs the others.
+ *
+ * What a server sends while it serves a request (log messages, sampling and elicitation requests)
+ * is relayed to the agent whose request it serves, and to nobody else. Over Streamable HTTP the
+ * request is known by the async context its response stream is read in. A message that arrives
+ * uncorrelated (a stdio pipe, an HTTP server's standalone stream) goes to the one request the
+ * server is serving, if there is exactly one: a server request always (that request waits for the
+ * answer, so it cannot have finished), a notification only over stdio (where it is ordered before
+ * the response it precedes). Anything else is dropped, or refused to the server.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import {
   Client,
+  LOG_LEVEL_META_KEY,
   ProtocolError,
+  ProtocolErrorCode,
   SSEClientTransport,
   StreamableHTTPClientTransport,
   type Transport
@@ -25,9 +36,24 @@ export interface UpstreamTool {
 
 export type UpstreamState = 'idle' | 'starting' | 'ready' | 'backoff' | 'closed';
 
+/** The agent's side of one request: where the server's messages about it go. */
+export interface Relay {
+  notify(method: string, params: Record<string, unknown> | undefined): void;
+  request(method: string, params: Record<string, unknown> | undefined): Promise<unknown>;
+}
+
+/** Server-to-client requests the gateway relays; it offers no `roots` (the agent's paths stay its own). */
+const RELAYED_REQUESTS = ['sampling/createMessage', 'elicitation/create'] as const;
+
+const relays = new AsyncLocalStorage<Relay>();
+
+/** From this protocol revision on, a server logs for a request only when the request names a level. */
+const PER_REQUEST_LOG_LEVEL = '2026-07-28';
+
 export interface CallOptions {
   signal?: AbortSignal;
   onprogress?: (progress: { progress: number; total?: number; message?: string }) => void;
+  relay?: Relay;
 }
 
 const BACKOFF_MIN_MS = 250;
@@ -54,6 +80,9 @@ export class Upstream {
   private tools: UpstreamTool[] | undefined;
   private toolsLoading: Promise<UpstreamTool[]> | undefined;
   private transport: Transport | undefined;
+  /** Requests in flight, and those of them that carry a relay. */
+  private inflight = 0;
+  private readonly relaying = new Set<Relay>();
 
   constructor(
     readonly name: string,
@@ -74,9 +103,13 @@ export class Upstream {
         `${this.name}: ${this.lastError ?? 'unavailable'}; retrying in ${this.retryAt - Date.now()} ms`
       );
     }
-    this.connecting = this.open().finally(() => {
-      this.connecting = undefined;
-    });
+    // The connection outlives the request that opened it: none of its traffic may inherit that
+    // request's relay.
+    this.connecting = relays
+      .exit(() => this.open())
+      .finally(() => {
+        this.connecting = undefined;
+      });
     return this.connecting;
   }
 
@@ -88,7 +121,7 @@ export class Upstream {
     const client = new Client(
       { name: 'portcullis', version: '0.1.0' },
       {
-        capabilities: {},
+        capabilities: { sampling: {}, elicitation: { form: {} } },
         versionNegotiation: { mode: 'auto' },
         // Tool changes arrive as notifications (2025 era) or on a listen stream (2026-07-28); either
         // way the cache is dropped and the next listing is vetted again.
@@ -108,6 +141,21 @@ export class Upstream {
     client.fallbackNotificationHandler = async (n) => {
       this.events.onNotification?.(this.name, n.method, n.params);
     };
+    client.setNotificationHandler('notifications/message', (n) => {
+      this.relayFor('notification')?.notify(n.method, n.params as Record<string, unknown>);
+    });
+    for (const method of RELAYED_REQUESTS) {
+      client.setRequestHandler(method, async (req) => {
+        const relay = this.relayFor('request');
+        if (!relay) {
+          throw new ProtocolError(
+            ProtocolErrorCode.InvalidRequest,
+            `${method} cannot be attributed to a request in progress`
+          );
+        }
+        return (await relay.request(method, req.params as Record<string, unknown>)) as never;
+      });
+    }
     let settled = false;
     client.onclose = () => {
       if (!settled) return;
@@ -200,10 +248,13 @@ export class Upstream {
       const all: UpstreamTool[] = [];
       let cursor: string | undefined;
       do {
-        const page = (await client.request(
-          { method: 'tools/list', params: cursor ? { cursor } : {} },
-          { timeout: this.config.timeout_ms }
-        )) as { tools: UpstreamTool[]; nextCursor?: string };
+        this.inflight++;
+        const page = (await client
+          .request(
+            { method: 'tools/list', params: cursor ? { cursor } : {} },
+            { timeout: this.config.timeout_ms }
+          )
+          .finally(() => this.inflight--)) as { tools: UpstreamTool[]; nextCursor?: string };
         all.push(...page.tools);
         cursor = page.nextCursor;
       } while (cursor);
@@ -215,6 +266,15 @@ export class Upstream {
     return this.toolsLoading;
   }
 
+  /** The request a server message belongs to: by context, or the only one in flight. */
+  private relayFor(kind: 'request' | 'notification'): Relay | undefined {
+    const relay = relays.getStore();
+    if (relay) return relay;
+    if (this.inflight !== 1 || this.relaying.size !== 1) return undefined;
+    if (kind === 'notification' && this.config.kind !== 'stdio') return undefined;
+    return [...this.relaying][0];
+  }
+
   /** Forward one request; connection failures become upstream errors, JSON-RPC errors pass through. */
   async request(
     method: string,
@@ -222,9 +282,16 @@ export class Upstream {
     options: CallOptions = {}
   ): Promise<unknown> {
     const client = await this.connect();
-    try {
-      return await client.request(
-        { method: method as 'tools/call', params: (params ?? {}) as never },
+    const relay = options.relay;
+    // Ask a 2026-era server for every level: the agent's own level filters on the way down.
+    const version = client.getNegotiatedProtocolVersion();
+    const sent =
+      relay && version !== undefined && version >= PER_REQUEST_LOG_LEVEL
+        ? { ...params, _meta: { [LOG_LEVEL_META_KEY]: 'debug', ...(params?._meta as object | undefined) } }
+        : (params ?? {});
+    const send = () =>
+      client.request(
+        { method: method as 'tools/call', params: sent as never },
         {
           timeout: this.config.timeout_ms,
           resetTimeoutOnProgress: true,
@@ -232,8 +299,17 @@ export class Upstream {
           ...(options.onprogress ? { onprogress: options.onprogress } : {})
         }
       );
+    this.inflight++;
+    if (relay) this.relaying.add(relay);
+    try {
+      // Everything the client does for this request, reading its response stream included, runs
+      // in the relay's context: that is how the server's messages about it find their way back.
+      return await (relay ? relays.run(relay, send) : send());
     } catch (err) {
       throw upstreamFailure(this.name, err);
+    } finally {
+      this.inflight--;
+      if (relay) this.relaying.delete(relay);
     }
   }
 

@@ -19,7 +19,8 @@ export function upstreamStage(
           { name: ctx.tool!, arguments: ctx.args, ...(ctx.meta ? { _meta: ctx.meta } : {}) },
           {
             ...(ctx.signal ? { signal: ctx.signal } : {}),
-            ...(ctx.onprogress ? { onprogress: ctx.onprogress } : {})
+            ...(ctx.onprogress ? { onprogress: ctx.onprogress } : {}),
+            ...(ctx.relay ? { relay: ctx.relay } : {})
           }
         );
       } finally {

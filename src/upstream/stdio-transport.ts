@@ -41,6 +41,8 @@ export class ChildStdioTransport implements Transport {
   private readonly buffer = new ReadBuffer({ maxBufferSize: MAX_MESSAGE_BYTES });
   private stderrTail = '';
   private closed = false;
+  /** Sends waiting for the child's stdin to drain: one listener for all of them. */
+  private drainWaiters: Array<() => void> = [];
   /** Called with each line the child writes to stderr. */
   onstderr?: (line: string) => void;
   exitCode: number | null = null;
@@ -109,6 +111,11 @@ export class ChildStdioTransport implements Transport {
         for (const line of lines) if (line.trim()) this.onstderr?.(line);
       });
       child.stdin?.on('error', (err) => this.onerror?.(err));
+      child.stdin?.on('drain', () => {
+        const waiters = this.drainWaiters;
+        this.drainWaiters = [];
+        for (const resolve of waiters) resolve();
+      });
     });
   }
 
@@ -118,7 +125,7 @@ export class ChildStdioTransport implements Transport {
     return new Promise((resolve, reject) => {
       const ok = stdin.write(serializeMessage(message), (err) => (err ? reject(err) : undefined));
       if (ok) resolve();
-      else stdin.once('drain', resolve);
+      else this.drainWaiters.push(resolve);
     });
   }
 
@@ -138,6 +145,8 @@ export class ChildStdioTransport implements Transport {
     if (this.closed) return;
     this.closed = true;
     this.buffer.clear();
+    for (const resolve of this.drainWaiters) resolve();
+    this.drainWaiters = [];
     this.onclose?.();
   }
 }
