@@ -118,7 +118,7 @@ describe('portcullis audit', () => {
       .map((l) => JSON.parse(l) as { tool: string; decision: string });
     expect(found.length).toBe(5);
     expect(found.every((r) => r.tool === 'get_record' && r.decision === 'deny')).toBe(true);
-  });
+  }, 120_000);
 
   it('survives SIGKILL under load: after a restart the whole log verifies and nothing answered is lost', async () => {
     const dir = tempDir();
