@@ -448,7 +448,10 @@ export function createGateway(options: GatewayOptions): Gateway {
         return { decision, version: current.version };
       }
     }),
-    upstreamStage((session, call) => state.record(session, call)),
+    upstreamStage((session, call) =>
+      // A shared store keeps history only while some rule reads it: one round trip less per call.
+      state.kind === 'memory' || needsHistory ? state.record(session, call) : undefined
+    ),
     inspector.responseStage(addRisk)
   ];
 
