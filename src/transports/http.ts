@@ -17,11 +17,11 @@ import {
   type ServerResponse
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { NodeStreamableHTTPServerTransport, toNodeHandler, toWebRequest } from '@modelcontextprotocol/node';
+import { NodeStreamableHTTPServerTransport, toNodeHandler } from '@modelcontextprotocol/node';
 import {
+  classifyInboundRequest,
   createMcpHandler,
   isInitializeRequest,
-  isLegacyRequest,
   localhostAllowedHostnames,
   parseJSONRPCMessage,
   validateHostHeader,
@@ -117,6 +117,28 @@ function jsonRpcError(
 }
 
 class BodyTooLarge extends Error {}
+
+/** A request header as the web `Headers` of the SDK would give it: repeated values joined by ", ". */
+function headerValue(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
+/**
+ * Would the SDK's entry serve this POST as 2025-era traffic? The same classifier `isLegacyRequest`
+ * runs (`classifyInboundRequest` over the method, the three protocol headers and the parsed body),
+ * fed from the Node request directly instead of from a web `Request` built for the purpose.
+ */
+function isLegacyPost(req: IncomingMessage, body: unknown): boolean {
+  const outcome = classifyInboundRequest({
+    httpMethod: 'POST',
+    protocolVersionHeader: headerValue(req, 'mcp-protocol-version'),
+    mcpMethodHeader: headerValue(req, 'mcp-method'),
+    mcpNameHeader: headerValue(req, 'mcp-name'),
+    body
+  });
+  return outcome.kind === 'legacy';
+}
 
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -371,8 +393,7 @@ export async function serveHttp(gateway: Gateway, log: Logger, options: HttpOpti
       return entry.transport.handleRequest(req, res, body);
     }
     if (req.method !== 'POST') return jsonRpcError(res, 400, -32000, 'Bad Request: Mcp-Session-Id required');
-    const isLegacy = await isLegacyRequest(await toWebRequest(req, body), body);
-    if (!isLegacy) return modern(req, res, body);
+    if (!isLegacyPost(req, body)) return modern(req, res, body);
     if (!isInitializeRequest(body)) {
       return jsonRpcError(res, 400, -32000, 'Bad Request: Mcp-Session-Id required');
     }
