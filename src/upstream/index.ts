@@ -14,6 +14,7 @@ import {
 import type { Logger } from 'pino';
 import type { ServerConfig } from '../config/types.js';
 import { GatewayError } from '../errors.js';
+import { createUpstreamFetch, type UpstreamFetch } from './http-fetch.js';
 import { ChildStdioTransport } from './stdio-transport.js';
 
 export interface UpstreamTool {
@@ -54,6 +55,8 @@ export class Upstream {
   private tools: UpstreamTool[] | undefined;
   private toolsLoading: Promise<UpstreamTool[]> | undefined;
   private transport: Transport | undefined;
+  /** HTTP upstreams: one keep-alive connection pool, kept across reconnects. */
+  private http: UpstreamFetch | undefined;
 
   constructor(
     readonly name: string,
@@ -143,9 +146,11 @@ export class Upstream {
       return t;
     }
     const init = { headers: c.headers };
+    this.http ??= createUpstreamFetch();
+    const options = { requestInit: init, fetch: this.http.fetch };
     return c.transport === 'sse'
-      ? new SSEClientTransport(new URL(c.url), { requestInit: init })
-      : new StreamableHTTPClientTransport(new URL(c.url), { requestInit: init });
+      ? new SSEClientTransport(new URL(c.url), options)
+      : new StreamableHTTPClientTransport(new URL(c.url), options);
   }
 
   private describeFailure(transport: Transport, err: unknown): string {
@@ -257,6 +262,7 @@ export class Upstream {
     this.client = undefined;
     await client?.close().catch(() => undefined);
     await this.transport?.close().catch(() => undefined);
+    this.http?.close();
   }
 }
 
