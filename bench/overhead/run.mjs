@@ -73,6 +73,8 @@ const SESSIONS = list('BENCH_SESSIONS', '1,16,64').map(Number);
 const STDIO_SESSIONS = list('BENCH_STDIO_SESSIONS', '1,16').map(Number);
 const ONLY = process.env.BENCH_ONLY ? list('BENCH_ONLY', '') : undefined;
 const PROFILE = process.env.BENCH_PROFILE === '1';
+// Another build's dist/cli.js (say, of the main branch) to measure next to this one, in the same run.
+const BASELINE = process.env.BENCH_BASELINE ? resolve(process.env.BENCH_BASELINE) : undefined;
 const PAYLOAD = { text: 'hello from the overhead benchmark' };
 
 // ---------------------------------------------------------------------------------------------
@@ -313,13 +315,13 @@ async function echoHttp() {
   return sharedEcho;
 }
 
-async function startPortcullisServe(name, checks, upstream, features) {
+async function startPortcullisServe(name, checks, upstream, features, cli = CLI) {
   const { file, dir } = portcullisConfig(name, { checks, upstream, features });
   const port = await freePort();
   const profDir = join(HERE, 'profiles', name);
   const nodeArgs = PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
   if (PROFILE) mkdirSync(profDir, { recursive: true });
-  const child = start(NODE, [...nodeArgs, CLI, 'serve', '--config', file, '--port', String(port)], {
+  const child = start(NODE, [...nodeArgs, cli, 'serve', '--config', file, '--port', String(port)], {
     cwd: dir,
     env: { PORTCULLIS_LOG_LEVEL: process.env.PORTCULLIS_LOG_LEVEL ?? 'info' }
   });
@@ -350,25 +352,34 @@ function variants(features) {
       };
     }
   });
-  for (const [name, checks, upstreamKind, era] of [
+  const builds = [{ cli: CLI }, ...(BASELINE ? [{ cli: BASELINE, build: 'baseline' }] : [])];
+  for (const [name, checks, upstreamKind, era, build] of [
     ['portcullis', true, 'http', 'auto'],
     ['portcullis', true, 'stdio', 'auto'],
     ['portcullis', true, 'stdio', LEGACY_ERA],
-    ['portcullis-off', false, 'http', 'auto']
+    ['portcullis-off', false, 'http', 'auto'],
+    ...(BASELINE
+      ? [
+          ['portcullis', true, 'http', 'auto', builds[1]],
+          ['portcullis', true, 'stdio', 'auto', builds[1]]
+        ]
+      : [])
   ]) {
     all.push({
       transport: 'http',
       name,
       upstream: upstreamKind,
       era,
+      build: build?.build,
       tool: 'echo__echo',
       async setup() {
         const echo = upstreamKind === 'http' ? await echoHttp() : undefined;
         const gw = await startPortcullisServe(
-          `${name}-${upstreamKind}${era === LEGACY_ERA ? '-legacy' : ''}`,
+          `${name}-${upstreamKind}${era === LEGACY_ERA ? '-legacy' : ''}${build ? '-baseline' : ''}`,
           checks,
           echo ? { kind: 'http', url: echo.url } : { kind: 'stdio' },
-          features
+          features,
+          build?.cli
         );
         return {
           open: async () => ({ client: await httpClient(gw.url, { token: TOKEN, mode: era }) }),
@@ -450,18 +461,20 @@ function variants(features) {
       };
     }
   });
-  for (const [name, checks] of [
+  for (const [name, checks, build] of [
     ['portcullis', true],
-    ['portcullis-off', false]
+    ['portcullis-off', false],
+    ...(BASELINE ? [['portcullis', true, builds[1]]] : [])
   ]) {
     all.push({
       transport: 'stdio',
       name,
       upstream: 'stdio',
       era: 'auto',
+      build: build?.build,
       tool: 'echo__echo',
       async setup() {
-        const { file } = portcullisConfig(`${name}-stdio-downstream`, {
+        const { file } = portcullisConfig(`${name}-stdio-downstream${build ? '-baseline' : ''}`, {
           checks,
           upstream: { kind: 'stdio' },
           features
@@ -472,7 +485,8 @@ function variants(features) {
             const profDir = join(HERE, 'profiles', `${name}-stdio-downstream`);
             if (PROFILE) mkdirSync(profDir, { recursive: true });
             const nodeArgs = PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
-            const session = await stdioClient(NODE, [...nodeArgs, CLI, 'stdio', '--config', file]);
+            const cli = build?.cli ?? CLI;
+            const session = await stdioClient(NODE, [...nodeArgs, cli, 'stdio', '--config', file]);
             pids.add(session.pid);
             session.onClose = () => pids.delete(session.pid);
             return session;
@@ -500,7 +514,9 @@ function variants(features) {
     (v) =>
       !ONLY ||
       ONLY.some((o) =>
-        `${v.transport}:${v.name}:${v.upstream ?? ''}${v.era === LEGACY_ERA ? ':legacy' : ''}`.startsWith(o)
+        `${v.transport}:${v.name}:${v.upstream ?? ''}${v.era === LEGACY_ERA ? ':legacy' : ''}${v.build ? ':baseline' : ''}`.startsWith(
+          o
+        )
       )
   );
 }
@@ -656,7 +672,14 @@ async function runAll(list) {
   const rows = [];
   const live = [];
   for (const v of list) {
-    const row = { transport: v.transport, name: v.name, upstream: v.upstream, era: v.era, note: v.note };
+    const row = {
+      transport: v.transport,
+      name: v.name,
+      upstream: v.upstream,
+      era: v.era,
+      build: v.build,
+      note: v.note
+    };
     rows.push(row);
     if (v.unavailable) {
       row.unavailable = v.unavailable;
@@ -696,7 +719,7 @@ const int = (x) => (x === undefined ? '—' : Math.round(x).toLocaleString('en-U
 function label(r) {
   const up = r.upstream && r.name !== 'direct' ? `${r.upstream} upstream` : '';
   const era = r.era === LEGACY_ERA && r.name.startsWith('portcullis') ? '2025-era client' : '';
-  const detail = [up, era].filter(Boolean).join(', ');
+  const detail = [up, era, r.build ? `${r.build} build` : ''].filter(Boolean).join(', ');
   return `${r.name}${detail ? ` (${detail})` : ''}`;
 }
 
@@ -739,6 +762,7 @@ function targets(rows) {
         r.name === name &&
         (upstream === undefined || r.upstream === upstream) &&
         r.era === era &&
+        !r.build &&
         r.latency
     );
   const lines = [];
@@ -837,6 +861,7 @@ async function main() {
       (features.metrics ? ', metrics off' : '') +
       '; bearer auth stays (it cannot be turned off for HTTP)'
   );
+  if (BASELINE) console.log(`- baseline build (rows marked "baseline build"): ${BASELINE}`);
   console.log(
     `- the load generator (all clients) runs in this one process, on the same ${cpus().length} cores as the proxies; ` +
       `load average at start: ${loadavg()
