@@ -17,13 +17,14 @@ import {
   type ServerResponse
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { NodeStreamableHTTPServerTransport, toNodeHandler } from '@modelcontextprotocol/node';
+import { NodeStreamableHTTPServerTransport } from '@modelcontextprotocol/node';
 import {
   classifyInboundRequest,
   createMcpHandler,
   isInitializeRequest,
   localhostAllowedHostnames,
   parseJSONRPCMessage,
+  PROTOCOL_VERSION_META_KEY,
   validateHostHeader,
   validateOriginHeader,
   type AuthInfo
@@ -37,6 +38,7 @@ import { createAdminHandler } from '../admin/index.js';
 import { createMcpServer } from './mcp-server.js';
 import { MAX_JSON_DEPTH, nestedDeeperThan } from './limits.js';
 import { SseServerTransport } from './sse.js';
+import { parsedBodyHandler } from './web-handler.js';
 
 const LEGACY_IDLE_MS = 30 * 60_000;
 
@@ -124,12 +126,23 @@ function headerValue(req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(value) ? value.join(', ') : value;
 }
 
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === 'object' && !Array.isArray(v);
+
 /**
  * Would the SDK's entry serve this POST as 2025-era traffic? The same classifier `isLegacyRequest`
  * runs (`classifyInboundRequest` over the method, the three protocol headers and the parsed body),
  * fed from the Node request directly instead of from a web `Request` built for the purpose.
+ *
+ * One case is decided without it, the way it would decide: a message with a `method` other than
+ * `initialize` whose `params._meta` holds the protocol-version claim is never legacy (it is served,
+ * or refused, by the modern entry, which classifies it again in full).
  */
 function isLegacyPost(req: IncomingMessage, body: unknown): boolean {
+  if (isObject(body) && typeof body.method === 'string' && body.method !== 'initialize') {
+    const meta = isObject(body.params) ? body.params._meta : undefined;
+    if (isObject(meta) && PROTOCOL_VERSION_META_KEY in meta) return false;
+  }
   const outcome = classifyInboundRequest({
     httpMethod: 'POST',
     protocolVersionHeader: headerValue(req, 'mcp-protocol-version'),
@@ -227,15 +240,15 @@ export async function serveHttp(gateway: Gateway, log: Logger, options: HttpOpti
   };
 
   // 2026-07-28 clients: one fresh server per request, bound to the caller's credential session.
-  const modern = toNodeHandler(
+  // The body is read, bounded and parsed here before the handler sees it.
+  const modern = parsedBodyHandler(
     createMcpHandler(
       (ctx) => {
         const identity = ctx.authInfo?.extra?.identity as Identity;
         return createMcpServer(gateway, () => modernSession(identity), log);
       },
       { legacy: 'reject', onerror: (err) => log.debug({ err: err.message }, 'modern handler error') }
-    ),
-    { maxRequestBodySize: gateway.config.listen.max_body_bytes }
+    )
   );
   const modernSession = (identity: Identity): Session => {
     const id = `cred:${ownerOf(identity)}`;
