@@ -89,6 +89,26 @@ describe('upstream fetch', () => {
     }
   });
 
+  it('keeps a quiet stream open past the idle timeout, and closes idle connections', async () => {
+    const up = createUpstreamFetch(100);
+    try {
+      const res = await up.fetch(`${base}/stream`, { redirect: 'manual' });
+      const reader = res.body!.getReader();
+      await reader.read();
+      await new Promise((r) => setTimeout(r, 400));
+      release!();
+      const { value } = await reader.read();
+      expect(Buffer.from(value!).toString()).toBe('data: two\n\n');
+      seen.length = 0;
+      await (await up.fetch(`${base}/json`, { method: 'POST', body: '1', redirect: 'manual' })).text();
+      await new Promise((r) => setTimeout(r, 400));
+      await (await up.fetch(`${base}/json`, { method: 'POST', body: '2', redirect: 'manual' })).text();
+      expect(seen[0]!.port).not.toBe(seen[1]!.port);
+    } finally {
+      up.close();
+    }
+  });
+
   it('answers statuses without a body, and leaves redirects to the caller', async () => {
     const up = createUpstreamFetch();
     try {

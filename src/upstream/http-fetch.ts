@@ -26,9 +26,10 @@ const IDLE_MS = 4000;
 /** Statuses whose responses never have a body (a `Response` refuses one). */
 const NULL_BODY = new Set([101, 103, 204, 205, 304]);
 
-export function createUpstreamFetch(): UpstreamFetch {
-  const http = new HttpAgent({ keepAlive: true, timeout: IDLE_MS, scheduling: 'lifo', noDelay: true });
-  const https = new HttpsAgent({ keepAlive: true, timeout: IDLE_MS, scheduling: 'lifo', noDelay: true });
+export function createUpstreamFetch(idleMs = IDLE_MS): UpstreamFetch {
+  // `timeout` closes idle kept-alive sockets; on a socket in use it only emits an event nobody acts on.
+  const http = new HttpAgent({ keepAlive: true, timeout: idleMs, scheduling: 'lifo', noDelay: true });
+  const https = new HttpsAgent({ keepAlive: true, timeout: idleMs, scheduling: 'lifo', noDelay: true });
 
   const fetchOne: FetchLike = (input, init = {}) => {
     const url = typeof input === 'string' ? new URL(input) : input;
