@@ -14,13 +14,21 @@
  * throughput with 1, 16 and 64 concurrent sessions (each its own client, a fixed time each), and
  * the peak RSS of the proxy process (VmHWM). Then it checks the targets and says which are met.
  *
+ * Side by side: every variant is started first, then each measurement visits all of them in rounds
+ * whose order rotates, so load from elsewhere on the machine falls on every variant alike. Every
+ * variant uses the same SDK client; the comparisons with the plain proxies use the same protocol
+ * era on the client side (supergateway's sessions are 2025-era only, so Portcullis is measured
+ * with a 2025-era client too).
+ *
  *   npm run build && node bench/overhead/run.mjs
  *
- * Environment: BENCH_SECONDS (per throughput level, default 2), BENCH_CALLS (latency samples,
- * default 500), BENCH_WARMUP (default 100), BENCH_SESSIONS (HTTP, default 1,16,64),
+ * Environment: BENCH_SECONDS (per throughput level and variant, default 2), BENCH_CALLS (latency
+ * samples per variant, default 500), BENCH_WARMUP (default 100), BENCH_ROUNDS (latency rounds,
+ * default 10), BENCH_THROUGHPUT_ROUNDS (slots per throughput level, default 2),
+ * BENCH_THROUGHPUT_WARMUP_MS (default 500), BENCH_SESSIONS (HTTP, default 1,16,64),
  * BENCH_STDIO_SESSIONS (default 1,16: each stdio session is two processes), BENCH_ONLY
- * (comma-separated `transport:name:upstream` prefixes, e.g. `http:direct,http:portcullis:stdio`), BENCH_PROFILE=1
- * (run `portcullis serve` with --cpu-prof; profiles land in bench/overhead/profiles).
+ * (comma-separated `transport:name:upstream[:legacy]` prefixes, e.g. `http:direct,http:portcullis:stdio`),
+ * BENCH_PROFILE=1 (run the Portcullis processes with --cpu-prof; profiles land in bench/overhead/profiles).
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -54,11 +62,19 @@ const list = (name, dflt) =>
 const SECONDS = num('BENCH_SECONDS', 2);
 const CALLS = num('BENCH_CALLS', 500);
 const WARMUP = num('BENCH_WARMUP', 100);
+// Latency samples are taken in this many rounds, and each throughput level in this many slots per
+// variant, with the order of the variants rotating from one round to the next.
+const ROUNDS = num('BENCH_ROUNDS', 10);
+const THROUGHPUT_ROUNDS = num('BENCH_THROUGHPUT_ROUNDS', 2);
+// Closed-loop calls on freshly opened sessions before a throughput level is timed.
+const THROUGHPUT_WARMUP_MS = num('BENCH_THROUGHPUT_WARMUP_MS', 500);
 const SESSIONS = list('BENCH_SESSIONS', '1,16,64').map(Number);
 // A stdio session is a gateway process and its upstream child: 64 of them is 128 Node processes.
 const STDIO_SESSIONS = list('BENCH_STDIO_SESSIONS', '1,16').map(Number);
 const ONLY = process.env.BENCH_ONLY ? list('BENCH_ONLY', '') : undefined;
 const PROFILE = process.env.BENCH_PROFILE === '1';
+// Another build's dist/cli.js (say, of the main branch) to measure next to this one, in the same run.
+const BASELINE = process.env.BENCH_BASELINE ? resolve(process.env.BENCH_BASELINE) : undefined;
 const PAYLOAD = { text: 'hello from the overhead benchmark' };
 
 // ---------------------------------------------------------------------------------------------
@@ -268,7 +284,9 @@ function portcullisConfig(name, { checks, upstream, features }) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Variants: how to start the proxy, how to open one client session, which pid is the proxy.
+// Variants: how to start the proxy, how to open one client session, which pids are the proxy.
+
+const LEGACY_ERA = 'legacy';
 
 const httpClient = async (url, { token, mode = 'auto' } = {}) => {
   const client = new Client({ name: 'bench', version: '1.0.0' }, { versionNegotiation: { mode } });
@@ -290,13 +308,20 @@ async function startEchoHttp() {
   return { child, url: `http://127.0.0.1:${port}/mcp` };
 }
 
-async function startPortcullisServe(name, checks, upstream, features) {
+/** One echo HTTP server for every variant that reaches the HTTP upstream: the same process for all. */
+let sharedEcho;
+async function echoHttp() {
+  sharedEcho ??= startEchoHttp();
+  return sharedEcho;
+}
+
+async function startPortcullisServe(name, checks, upstream, features, cli = CLI) {
   const { file, dir } = portcullisConfig(name, { checks, upstream, features });
   const port = await freePort();
   const profDir = join(HERE, 'profiles', name);
   const nodeArgs = PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
   if (PROFILE) mkdirSync(profDir, { recursive: true });
-  const child = start(NODE, [...nodeArgs, CLI, 'serve', '--config', file, '--port', String(port)], {
+  const child = start(NODE, [...nodeArgs, cli, 'serve', '--config', file, '--port', String(port)], {
     cwd: dir,
     env: { PORTCULLIS_LOG_LEVEL: process.env.PORTCULLIS_LOG_LEVEL ?? 'info' }
   });
@@ -305,8 +330,9 @@ async function startPortcullisServe(name, checks, upstream, features) {
 }
 
 /**
- * Each variant: `transport`, `name`, `tool` (the name the client calls), `setup()` returning
- * { open(): Promise<{ client, pid? }>, proxyPids(): number[], teardown() }.
+ * Each variant: `transport`, `name`, `upstream`, `era` ('auto' lets the SDK client negotiate, which
+ * gives 2026-07-28 wherever the server offers it; 'legacy' is the 2025 handshake), `tool` (the name
+ * the client calls), `setup()` returning { open(): Promise<{ client, pid? }>, proxyPids(), teardown() }.
  */
 function variants(features) {
   const all = [];
@@ -315,41 +341,50 @@ function variants(features) {
     transport: 'http',
     name: 'direct',
     upstream: 'http',
+    era: 'auto',
     tool: 'echo',
     async setup() {
-      const echo = await startEchoHttp();
+      const echo = await echoHttp();
       return {
         open: async () => ({ client: await httpClient(echo.url) }),
         proxyPids: () => [],
-        teardown: () => stop(echo.child)
+        teardown: async () => undefined
       };
     }
   });
-  for (const [name, checks, upstreamKind] of [
-    ['portcullis', true, 'http'],
-    ['portcullis', true, 'stdio'],
-    ['portcullis-off', false, 'http']
+  const builds = [{ cli: CLI }, ...(BASELINE ? [{ cli: BASELINE, build: 'baseline' }] : [])];
+  for (const [name, checks, upstreamKind, era, build] of [
+    ['portcullis', true, 'http', 'auto'],
+    ['portcullis', true, 'stdio', 'auto'],
+    ['portcullis', true, 'stdio', LEGACY_ERA],
+    ['portcullis-off', false, 'http', 'auto'],
+    ...(BASELINE
+      ? [
+          ['portcullis', true, 'http', 'auto', builds[1]],
+          ['portcullis', true, 'stdio', 'auto', builds[1]]
+        ]
+      : [])
   ]) {
     all.push({
       transport: 'http',
       name,
       upstream: upstreamKind,
+      era,
+      build: build?.build,
       tool: 'echo__echo',
       async setup() {
-        const echo = upstreamKind === 'http' ? await startEchoHttp() : undefined;
+        const echo = upstreamKind === 'http' ? await echoHttp() : undefined;
         const gw = await startPortcullisServe(
-          `${name}-${upstreamKind}`,
+          `${name}-${upstreamKind}${era === LEGACY_ERA ? '-legacy' : ''}${build ? '-baseline' : ''}`,
           checks,
           echo ? { kind: 'http', url: echo.url } : { kind: 'stdio' },
-          features
+          features,
+          build?.cli
         );
         return {
-          open: async () => ({ client: await httpClient(gw.url, { token: TOKEN }) }),
+          open: async () => ({ client: await httpClient(gw.url, { token: TOKEN, mode: era }) }),
           proxyPids: () => [gw.child.pid],
-          teardown: async () => {
-            await stop(gw.child);
-            await stop(echo?.child);
-          }
+          teardown: () => stop(gw.child)
         };
       }
     });
@@ -358,8 +393,9 @@ function variants(features) {
     transport: 'http',
     name: 'supergateway',
     upstream: 'stdio',
+    era: LEGACY_ERA,
     tool: 'echo',
-    note: 'stateful sessions, 2025-era clients: in 2026-07-28 mode it spawns the stdio server per request',
+    note: 'stateful sessions, so 2025-era clients (in 2026-07-28 mode it spawns the stdio server per request); compared with Portcullis under 2025-era clients too',
     async setup() {
       const port = await freePort();
       const child = start(NODE, [
@@ -377,7 +413,7 @@ function variants(features) {
       await waitForPort(port, child, 'supergateway');
       const url = `http://127.0.0.1:${port}/mcp`;
       return {
-        open: async () => ({ client: await httpClient(url, { mode: 'legacy' }) }),
+        open: async () => ({ client: await httpClient(url, { mode: LEGACY_ERA }) }),
         proxyPids: () => [child.pid],
         teardown: () => stop(child)
       };
@@ -387,6 +423,7 @@ function variants(features) {
     transport: 'http',
     name: 'mcp-proxy',
     upstream: 'stdio',
+    era: 'auto',
     tool: 'echo',
     async setup() {
       const port = await freePort();
@@ -414,6 +451,7 @@ function variants(features) {
     transport: 'stdio',
     name: 'direct',
     upstream: 'stdio',
+    era: 'auto',
     tool: 'echo',
     async setup() {
       return {
@@ -423,32 +461,37 @@ function variants(features) {
       };
     }
   });
-  for (const [name, checks] of [
+  for (const [name, checks, build] of [
     ['portcullis', true],
-    ['portcullis-off', false]
+    ['portcullis-off', false],
+    ...(BASELINE ? [['portcullis', true, builds[1]]] : [])
   ]) {
     all.push({
       transport: 'stdio',
       name,
       upstream: 'stdio',
+      era: 'auto',
+      build: build?.build,
       tool: 'echo__echo',
       async setup() {
-        const { file } = portcullisConfig(`${name}-stdio-downstream`, {
+        const { file } = portcullisConfig(`${name}-stdio-downstream${build ? '-baseline' : ''}`, {
           checks,
           upstream: { kind: 'stdio' },
           features
         });
-        const pids = [];
+        const pids = new Set();
         return {
           open: async () => {
             const profDir = join(HERE, 'profiles', `${name}-stdio-downstream`);
             if (PROFILE) mkdirSync(profDir, { recursive: true });
             const nodeArgs = PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
-            const session = await stdioClient(NODE, [...nodeArgs, CLI, 'stdio', '--config', file]);
-            pids.push(session.pid);
+            const cli = build?.cli ?? CLI;
+            const session = await stdioClient(NODE, [...nodeArgs, cli, 'stdio', '--config', file]);
+            pids.add(session.pid);
+            session.onClose = () => pids.delete(session.pid);
             return session;
           },
-          proxyPids: () => pids,
+          proxyPids: () => [...pids],
           // Each session's client closes its own gateway process, which reaps its upstream.
           teardown: async () => undefined
         };
@@ -468,12 +511,20 @@ function variants(features) {
     }
   }
   return all.filter(
-    (v) => !ONLY || ONLY.some((o) => `${v.transport}:${v.name}:${v.upstream ?? ''}`.startsWith(o))
+    (v) =>
+      !ONLY ||
+      ONLY.some((o) =>
+        `${v.transport}:${v.name}:${v.upstream ?? ''}${v.era === LEGACY_ERA ? ':legacy' : ''}${v.build ? ':baseline' : ''}`.startsWith(
+          o
+        )
+      )
   );
 }
 
 // ---------------------------------------------------------------------------------------------
-// Measurements
+// Measurements. Every variant is set up first; then each measurement visits the variants in turn,
+// in rounds whose order rotates, so that whatever else the machine does during the run falls on
+// all of them alike instead of on whichever happened to run at that moment.
 
 async function call(client, tool) {
   const r = await client.callTool({ name: tool, arguments: PAYLOAD });
@@ -484,25 +535,56 @@ async function call(client, tool) {
 
 const quantile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 
-async function latency(client, tool) {
-  for (let i = 0; i < WARMUP; i++) await call(client, tool);
-  const samples = new Float64Array(CALLS);
-  for (let i = 0; i < CALLS; i++) {
-    const t0 = performance.now();
-    await call(client, tool);
-    samples[i] = performance.now() - t0;
+/** The order of round `r`: the list rotated by `r`, so every variant goes first once in a while. */
+const rotated = (list, r) => list.map((_, i) => list[(i + r) % list.length]);
+
+/** Run `fn` on a variant, recording a failure on its row instead of ending the run. */
+async function guarded(row, fn) {
+  if (row.failed) return;
+  try {
+    await fn();
+  } catch (err) {
+    row.failed = err.message.split('\n').slice(0, 6).join(' | ');
   }
-  samples.sort();
-  return { median: quantile(samples, 0.5), p99: quantile(samples, 0.99) };
 }
 
-async function throughput(sessions, tool, pids) {
+async function measureLatency(live) {
+  const samples = new Map(live.map((x) => [x, []]));
+  for (const x of live) {
+    await guarded(x.row, async () => {
+      [x.first] = await openSessions(x.v, x.h, 1);
+      x.row.protocol = x.first.client.getNegotiatedProtocolVersion?.() ?? '?';
+      for (let i = 0; i < WARMUP; i++) await call(x.first.client, x.v.tool);
+    });
+  }
+  const perRound = Math.max(1, Math.ceil(CALLS / ROUNDS));
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const x of rotated(live, r)) {
+      await guarded(x.row, async () => {
+        const out = samples.get(x);
+        for (let i = 0; i < perRound; i++) {
+          const t0 = performance.now();
+          await call(x.first.client, x.v.tool);
+          out.push(performance.now() - t0);
+        }
+      });
+    }
+  }
+  for (const x of live) {
+    if (x.first) await closeSessions([x.first]);
+    const s = samples.get(x).sort((a, b) => a - b);
+    if (!x.row.failed && s.length) x.row.latency = { median: quantile(s, 0.5), p99: quantile(s, 0.99) };
+  }
+}
+
+/** Closed-loop calls on every session of one variant for `ms`; calls done and proxy CPU used. */
+async function closedLoop(sessions, tool, pids, ms) {
   const cpuBefore = pids.map(cpuMs);
   let done = 0;
   let errors = 0;
   let firstError;
   const started = performance.now();
-  const end = started + SECONDS * 1000;
+  const end = started + ms;
   await Promise.all(
     sessions.map(async ({ client }) => {
       while (performance.now() < end) {
@@ -516,9 +598,51 @@ async function throughput(sessions, tool, pids) {
       }
     })
   );
-  const elapsed = (performance.now() - started) / 1000;
+  const elapsed = performance.now() - started;
   const cpu = pids.reduce((sum, pid, i) => sum + ((cpuMs(pid) ?? 0) - (cpuBefore[i] ?? 0)), 0);
-  return { rate: done / elapsed, calls: done, cpu, errors, firstError };
+  return { calls: done, elapsed, cpu, errors, firstError };
+}
+
+async function measureThroughput(live, n) {
+  // Every variant's sessions are open (and warm) before the first one is timed.
+  for (const x of live) {
+    await guarded(x.row, async () => {
+      x.sessions = await openSessions(x.v, x.h, n);
+      await closedLoop(x.sessions, x.v.tool, [], THROUGHPUT_WARMUP_MS);
+      x.level = { calls: 0, elapsed: 0 };
+    });
+  }
+  const slot = (SECONDS * 1000) / THROUGHPUT_ROUNDS;
+  for (let r = 0; r < THROUGHPUT_ROUNDS; r++) {
+    for (const x of rotated(live, r)) {
+      if (!x.sessions) continue;
+      await guarded(x.row, async () => {
+        const t = await closedLoop(x.sessions, x.v.tool, x.h.proxyPids(), slot);
+        x.level.calls += t.calls;
+        x.level.elapsed += t.elapsed;
+        if (x.h.proxyPids().length) {
+          x.row.cpu = { ms: (x.row.cpu?.ms ?? 0) + t.cpu, calls: (x.row.cpu?.calls ?? 0) + t.calls };
+        }
+        if (t.errors) x.row.errors = `${t.errors} failed calls at ${n} sessions: ${t.firstError?.message}`;
+      });
+    }
+  }
+  for (const x of live) {
+    if (!x.sessions) continue;
+    if (!x.row.failed) {
+      x.row.throughput ??= {};
+      x.row.throughput[n] = x.level.calls / (x.level.elapsed / 1000);
+    }
+    // Read the peak while the processes are alive.
+    const rss = x.h
+      .proxyPids()
+      .map(peakRssMiB)
+      .filter((v) => v !== undefined);
+    if (rss.length) x.row.rss = Math.max(x.row.rss ?? 0, ...rss);
+    if (rss.length > 1) x.row.rssNote = `per process, max of ${rss.length}`;
+    await closeSessions(x.sessions);
+    x.sessions = undefined;
+  }
 }
 
 /** Open `n` sessions, a few at a time (stdio sessions each start processes). */
@@ -536,44 +660,54 @@ async function openSessions(v, h, n) {
 }
 
 async function closeSessions(sessions) {
-  await Promise.all(sessions.map((s) => s.client.close().catch(() => undefined)));
+  await Promise.all(
+    sessions.map(async (s) => {
+      await s.client.close().catch(() => undefined);
+      s.onClose?.();
+    })
+  );
 }
 
-async function runVariant(v) {
-  const row = { transport: v.transport, name: v.name, upstream: v.upstream, note: v.note };
-  if (v.unavailable) return { ...row, unavailable: v.unavailable };
-  const t0 = performance.now();
-  const h = await v.setup();
-  try {
-    const [first] = await openSessions(v, h, 1);
-    row.latency = await latency(first.client, v.tool);
-    await closeSessions([first]);
-    row.throughput = {};
-    const levels = v.transport === 'stdio' ? STDIO_SESSIONS : SESSIONS;
-    for (const n of levels) {
-      const sessions = await openSessions(v, h, n);
-      const t = await throughput(sessions, v.tool, h.proxyPids());
-      row.throughput[n] = t.rate;
-      if (h.proxyPids().length) {
-        row.cpu = { ms: (row.cpu?.ms ?? 0) + t.cpu, calls: (row.cpu?.calls ?? 0) + t.calls };
-      }
-      if (t.errors) row.errors = `${t.errors} failed calls at ${n} sessions: ${t.firstError?.message}`;
-      // Read the peak while the processes are alive.
-      const rss = h
-        .proxyPids()
-        .map(peakRssMiB)
-        .filter((x) => x !== undefined);
-      if (rss.length) row.rss = Math.max(row.rss ?? 0, ...rss);
-      if (rss.length > 1) row.rssNote = `per process, max of ${rss.length}`;
-      await closeSessions(sessions);
+async function runAll(list) {
+  const rows = [];
+  const live = [];
+  for (const v of list) {
+    const row = {
+      transport: v.transport,
+      name: v.name,
+      upstream: v.upstream,
+      era: v.era,
+      build: v.build,
+      note: v.note
+    };
+    rows.push(row);
+    if (v.unavailable) {
+      row.unavailable = v.unavailable;
+      continue;
     }
-  } catch (err) {
-    row.failed = err.message.split('\n').slice(0, 6).join(' | ');
-  } finally {
-    await h.teardown().catch(() => undefined);
+    process.stderr.write(`starting ${label(row)} over ${v.transport}...\n`);
+    try {
+      live.push({ v, row, h: await v.setup() });
+    } catch (err) {
+      row.failed = err.message.split('\n').slice(0, 6).join(' | ');
+    }
   }
-  row.seconds = (performance.now() - t0) / 1000;
-  return row;
+  try {
+    for (const transport of ['http', 'stdio']) {
+      const group = live.filter((x) => x.v.transport === transport);
+      if (group.length === 0) continue;
+      process.stderr.write(`${transport}: latency, ${group.length} variants in ${ROUNDS} rounds...\n`);
+      await measureLatency(group);
+      for (const n of transport === 'stdio' ? STDIO_SESSIONS : SESSIONS) {
+        process.stderr.write(`${transport}: throughput with ${n} sessions each...\n`);
+        await measureThroughput(group, n);
+      }
+    }
+  } finally {
+    for (const x of live) await x.h.teardown().catch(() => undefined);
+    if (sharedEcho) await stop((await sharedEcho).child);
+  }
+  return rows;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -583,8 +717,10 @@ const f = (x, digits = 3) => (x === undefined ? '—' : x.toFixed(digits));
 const int = (x) => (x === undefined ? '—' : Math.round(x).toLocaleString('en-US'));
 
 function label(r) {
-  const up = r.upstream ? ` (${r.upstream} upstream)` : '';
-  return `${r.name}${r.name === 'direct' ? '' : up}`;
+  const up = r.upstream && r.name !== 'direct' ? `${r.upstream} upstream` : '';
+  const era = r.era === LEGACY_ERA && r.name.startsWith('portcullis') ? '2025-era client' : '';
+  const detail = [up, era, r.build ? `${r.build} build` : ''].filter(Boolean).join(', ');
+  return `${r.name}${detail ? ` (${detail})` : ''}`;
 }
 
 function table(rows) {
@@ -592,6 +728,7 @@ function table(rows) {
   const head = [
     'transport',
     'path',
+    'protocol',
     'median ms',
     'p99 ms',
     ...levels.map((n) => `calls/s @${n}`),
@@ -602,14 +739,14 @@ function table(rows) {
   for (const r of rows) {
     if (r.unavailable || r.failed) {
       const why = r.unavailable ? `n/a: ${r.unavailable}` : `failed: ${r.failed}`;
-      out.push(`| ${r.transport} | ${label(r)} | ${why} |${' |'.repeat(head.length - 3)}`);
+      out.push(`| ${r.transport} | ${label(r)} | | ${why} |${' |'.repeat(head.length - 4)}`);
       continue;
     }
     const rss = r.name === 'direct' ? 'no proxy' : `${f(r.rss, 1)}${r.rssNote ? ` (${r.rssNote})` : ''}`;
     const cpu =
       r.cpu && r.cpu.calls > 0 ? int((r.cpu.ms * 1000) / r.cpu.calls) : r.name === 'direct' ? '—' : '?';
     out.push(
-      `| ${r.transport} | ${label(r)} | ${f(r.latency?.median)} | ${f(r.latency?.p99)} | ${levels
+      `| ${r.transport} | ${label(r)} | ${r.protocol ?? '?'} | ${f(r.latency?.median)} | ${f(r.latency?.p99)} | ${levels
         .map((n) => (r.throughput?.[n] === undefined ? 'not run' : int(r.throughput[n])))
         .join(' | ')} | ${cpu} | ${rss} |`
     );
@@ -618,12 +755,14 @@ function table(rows) {
 }
 
 function targets(rows) {
-  const find = (transport, name, upstream) =>
+  const find = (transport, name, upstream, era = 'auto') =>
     rows.find(
       (r) =>
         r.transport === transport &&
         r.name === name &&
         (upstream === undefined || r.upstream === upstream) &&
+        r.era === era &&
+        !r.build &&
         r.latency
     );
   const lines = [];
@@ -655,10 +794,11 @@ function targets(rows) {
       );
     }
   }
-  // Faster than the plain proxies: same downstream (HTTP) and the same upstream (stdio echo).
-  const pcStdioUp = find('http', 'portcullis', 'stdio');
+  // Faster than the plain proxies: same downstream (HTTP), the same upstream (stdio echo) and the
+  // same protocol era on the client side (supergateway serves sessions to 2025-era clients only).
   for (const other of ['supergateway', 'mcp-proxy']) {
-    const o = find('http', other);
+    const o = rows.find((r) => r.transport === 'http' && r.name === other && r.latency);
+    const pcStdioUp = o && find('http', 'portcullis', 'stdio', o.era);
     if (!pcStdioUp || !o) {
       lines.push(`- http: no comparison with ${other} (missing data)`);
       continue;
@@ -668,7 +808,10 @@ function targets(rows) {
     const pt = pcStdioUp.throughput?.[top];
     const ot = o.throughput?.[top];
     lines.push(
-      `- http: Portcullis (all checks, stdio upstream) median ${f(pcStdioUp.latency.median)} ms vs ${other} ` +
+      `- http: Portcullis (${label(pcStdioUp)
+        .replace(/^portcullis \(/, 'all checks, ')
+        .replace(/\)$/, '')}) median ` +
+        `${f(pcStdioUp.latency.median)} ms vs ${other} ` +
         `${f(o.latency.median)} ms; faster: ${verdict(faster)}` +
         (faster ? '' : ` (slower by ${f(pcStdioUp.latency.median - o.latency.median)} ms)`) +
         (pt && ot
@@ -692,8 +835,15 @@ async function main() {
   );
   console.log(`- node: ${process.version} (${process.platform}/${process.arch})`);
   console.log(
-    `- settings: ${CALLS} sequential calls after ${WARMUP} warm-up for latency; ${SECONDS} s per throughput level; ` +
-      `sessions ${SESSIONS.join('/')} (HTTP), ${STDIO_SESSIONS.join('/')} (stdio); payload ${JSON.stringify(PAYLOAD)}`
+    `- settings: ${CALLS} sequential calls per variant after ${WARMUP} warm-up for latency, in ${ROUNDS} rounds; ` +
+      `${SECONDS} s per throughput level and variant, in ${THROUGHPUT_ROUNDS} slots after ${THROUGHPUT_WARMUP_MS} ms ` +
+      `of warm-up; sessions ${SESSIONS.join('/')} (HTTP), ${STDIO_SESSIONS.join('/')} (stdio); ` +
+      `payload ${JSON.stringify(PAYLOAD)}`
+  );
+  console.log(
+    '- every variant is started before the first measurement; rounds visit them in turn, the order rotating, ' +
+      'so load from elsewhere on the machine falls on all of them alike; one echo HTTP server serves every ' +
+      'variant with an HTTP upstream'
   );
   console.log(
     `- Portcullis all checks: bearer token (HTTP) / stdio identity, rule with role + maxLength on text, ` +
@@ -711,21 +861,14 @@ async function main() {
       (features.metrics ? ', metrics off' : '') +
       '; bearer auth stays (it cannot be turned off for HTTP)'
   );
+  if (BASELINE) console.log(`- baseline build (rows marked "baseline build"): ${BASELINE}`);
   console.log(
     `- the load generator (all clients) runs in this one process, on the same ${cpus().length} cores as the proxies; ` +
       `load average at start: ${loadavg()
         .map((x) => x.toFixed(2))
         .join(' ')}\n`
   );
-  const rows = [];
-  for (const v of variants(features)) {
-    process.stderr.write(
-      `running ${v.transport} ${v.name}${v.upstream ? ` (${v.upstream} upstream)` : ''}...\n`
-    );
-    const row = await runVariant(v);
-    if (row.seconds) process.stderr.write(`  done in ${row.seconds.toFixed(1)} s\n`);
-    rows.push(row);
-  }
+  const rows = await runAll(variants(features));
   console.log(table(rows));
   const notes = rows.filter((r) => r.note || r.errors);
   if (notes.length) {

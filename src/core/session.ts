@@ -66,6 +66,6 @@ export function createSessionStore(): SessionStore {
 
 export function recordCall(session: Session, call: CallRecordView): void {
   session.history.push(call);
-  if (session.history.length > HISTORY_LIMIT)
-    session.history.splice(0, session.history.length - HISTORY_LIMIT);
+  // shift() drops the oldest in constant time; splice(0, n) would move the whole history every call.
+  while (session.history.length > HISTORY_LIMIT) session.history.shift();
 }

@@ -489,8 +489,7 @@ export function createRedisState(options: RedisStateOptions): RedisState {
       );
       for (const [err] of out ?? []) if (err) throw unavailable(err);
       session.history.push(call);
-      if (session.history.length > HISTORY_LIMIT)
-        session.history.splice(0, session.history.length - HISTORY_LIMIT);
+      while (session.history.length > HISTORY_LIMIT) session.history.shift();
     },
     async saveSession(meta) {
       await guard(() => redis.set(k.meta(meta.id), JSON.stringify(meta), 'PX', options.sessionTtlMs));

@@ -17,13 +17,14 @@ import {
   type ServerResponse
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { NodeStreamableHTTPServerTransport, toNodeHandler, toWebRequest } from '@modelcontextprotocol/node';
+import { NodeStreamableHTTPServerTransport } from '@modelcontextprotocol/node';
 import {
+  classifyInboundRequest,
   createMcpHandler,
   isInitializeRequest,
-  isLegacyRequest,
   localhostAllowedHostnames,
   parseJSONRPCMessage,
+  PROTOCOL_VERSION_META_KEY,
   validateHostHeader,
   validateOriginHeader,
   type AuthInfo
@@ -37,6 +38,7 @@ import { createAdminHandler } from '../admin/index.js';
 import { createMcpServer } from './mcp-server.js';
 import { MAX_JSON_DEPTH, nestedDeeperThan } from './limits.js';
 import { SseServerTransport } from './sse.js';
+import { parsedBodyHandler } from './web-handler.js';
 
 const LEGACY_IDLE_MS = 30 * 60_000;
 
@@ -135,6 +137,39 @@ function jsonRpcError(
 }
 
 class BodyTooLarge extends Error {}
+
+/** A request header as the web `Headers` of the SDK would give it: repeated values joined by ", ". */
+function headerValue(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/**
+ * Would the SDK's entry serve this POST as 2025-era traffic? The same classifier `isLegacyRequest`
+ * runs (`classifyInboundRequest` over the method, the three protocol headers and the parsed body),
+ * fed from the Node request directly instead of from a web `Request` built for the purpose.
+ *
+ * One case is decided without it, the way it would decide: a message with a `method` other than
+ * `initialize` whose `params._meta` holds the protocol-version claim is never legacy (it is served,
+ * or refused, by the modern entry, which classifies it again in full).
+ */
+function isLegacyPost(req: IncomingMessage, body: unknown): boolean {
+  if (isObject(body) && typeof body.method === 'string' && body.method !== 'initialize') {
+    const meta = isObject(body.params) ? body.params._meta : undefined;
+    if (isObject(meta) && PROTOCOL_VERSION_META_KEY in meta) return false;
+  }
+  const outcome = classifyInboundRequest({
+    httpMethod: 'POST',
+    protocolVersionHeader: headerValue(req, 'mcp-protocol-version'),
+    mcpMethodHeader: headerValue(req, 'mcp-method'),
+    mcpNameHeader: headerValue(req, 'mcp-name'),
+    body
+  });
+  return outcome.kind === 'legacy';
+}
 
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -254,15 +289,15 @@ export async function serveHttp(gateway: Gateway, log: Logger, options: HttpOpti
   };
 
   // 2026-07-28 clients: one fresh server per request, bound to the caller's credential session.
-  const modern = toNodeHandler(
+  // The body is read, bounded and parsed here before the handler sees it.
+  const modern = parsedBodyHandler(
     createMcpHandler(
       (ctx) => {
         const identity = ctx.authInfo?.extra?.identity as Identity;
         return createMcpServer(gateway, () => modernSession(identity), log);
       },
       { legacy: 'reject', onerror: (err) => log.debug({ err: err.message }, 'modern handler error') }
-    ),
-    { maxRequestBodySize: gateway.config.listen.max_body_bytes }
+    )
   );
   const modernSession = (identity: Identity): Session => {
     const id = `cred:${ownerOf(identity)}`;
@@ -454,8 +489,7 @@ export async function serveHttp(gateway: Gateway, log: Logger, options: HttpOpti
       return entry.transport.handleRequest(req, res, body);
     }
     if (req.method !== 'POST') return jsonRpcError(res, 400, -32000, 'Bad Request: Mcp-Session-Id required');
-    const isLegacy = await isLegacyRequest(await toWebRequest(req, body), body);
-    if (!isLegacy) return modern(req, res, body);
+    if (!isLegacyPost(req, body)) return modern(req, res, body);
     if (!isInitializeRequest(body)) {
       return jsonRpcError(res, 400, -32000, 'Bad Request: Mcp-Session-Id required');
     }

@@ -25,6 +25,7 @@ import {
 import type { Logger } from 'pino';
 import type { ServerConfig } from '../config/types.js';
 import { GatewayError } from '../errors.js';
+import { createUpstreamFetch, type UpstreamFetch } from './http-fetch.js';
 import { ChildStdioTransport } from './stdio-transport.js';
 
 export interface UpstreamTool {
@@ -83,6 +84,8 @@ export class Upstream {
   /** Requests in flight, and those of them that carry a relay. */
   private inflight = 0;
   private readonly relaying = new Set<Relay>();
+  /** HTTP upstreams: one keep-alive connection pool, kept across reconnects. */
+  private http: UpstreamFetch | undefined;
 
   constructor(
     readonly name: string,
@@ -191,9 +194,11 @@ export class Upstream {
       return t;
     }
     const init = { headers: c.headers };
+    this.http ??= createUpstreamFetch();
+    const options = { requestInit: init, fetch: this.http.fetch };
     return c.transport === 'sse'
-      ? new SSEClientTransport(new URL(c.url), { requestInit: init })
-      : new StreamableHTTPClientTransport(new URL(c.url), { requestInit: init });
+      ? new SSEClientTransport(new URL(c.url), options)
+      : new StreamableHTTPClientTransport(new URL(c.url), options);
   }
 
   private describeFailure(transport: Transport, err: unknown): string {
@@ -333,6 +338,7 @@ export class Upstream {
     this.client = undefined;
     await client?.close().catch(() => undefined);
     await this.transport?.close().catch(() => undefined);
+    this.http?.close();
   }
 }
 

@@ -28,11 +28,19 @@ export function createArgumentValidator(): ArgumentValidator {
   addFormats(draft7);
   addFormats(draft2020);
   const cache = new Map<string, ValidateFunction | Error>();
+  // Upstream tool lists are cached, so the same schema object comes back call after call: look it
+  // up by identity first, and hash its text only the first time it is seen.
+  const byObject = new WeakMap<object, ValidateFunction | Error>();
 
   const compile = (schema: Record<string, unknown>): ValidateFunction | Error => {
+    const known = byObject.get(schema);
+    if (known) return known;
     const key = createHash('sha256').update(JSON.stringify(schema)).digest('base64');
     const hit = cache.get(key);
-    if (hit) return hit;
+    if (hit) {
+      byObject.set(schema, hit);
+      return hit;
+    }
     let out: ValidateFunction | Error;
     try {
       const { $id: _ignored, ...body } = schema;
@@ -45,6 +53,7 @@ export function createArgumentValidator(): ArgumentValidator {
     }
     if (cache.size > 5000) cache.clear();
     cache.set(key, out);
+    byObject.set(schema, out);
     return out;
   };
 
