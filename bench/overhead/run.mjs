@@ -617,6 +617,15 @@ async function measureThroughput(live, n) {
   for (const x of live) {
     await guarded(x.row, async () => {
       x.sessions = await openSessions(x.v, x.h, n);
+      // A stdio session is a fresh process of its own (gateway and upstream): give each one the
+      // same warm-up the latency client had, not just a share of a short window.
+      if (x.v.transport === 'stdio') {
+        await Promise.all(
+          x.sessions.map(async ({ client }) => {
+            for (let i = 0; i < WARMUP; i++) await call(client, x.v.tool);
+          })
+        );
+      }
       await closedLoop(x.sessions, x.v.tool, [], THROUGHPUT_WARMUP_MS);
       x.level = { calls: 0, elapsed: 0 };
     });
