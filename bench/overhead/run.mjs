@@ -15,20 +15,21 @@
  * the peak RSS of the proxy process (VmHWM). Then it checks the targets and says which are met.
  *
  * Side by side: every variant is started first, then each measurement visits all of them in rounds
- * whose order rotates, so load from elsewhere on the machine falls on every variant alike. Every
- * variant uses the same SDK client; the comparisons with the plain proxies use the same protocol
- * era on the client side (supergateway's sessions are 2025-era only, so Portcullis is measured
- * with a 2025-era client too).
+ * whose order changes (mirrored pairs, see `rotated`), so load from elsewhere on the machine falls
+ * on every variant alike. Every variant uses the same SDK client; the comparisons with the plain
+ * proxies use the same protocol era on the client side (supergateway's sessions are 2025-era only,
+ * so Portcullis is measured with a 2025-era client too).
  *
  *   npm run build && node bench/overhead/run.mjs
  *
  * Environment: BENCH_SECONDS (per throughput level and variant, default 2), BENCH_CALLS (latency
  * samples per variant, default 500), BENCH_WARMUP (default 100), BENCH_ROUNDS (latency rounds,
- * default 10), BENCH_THROUGHPUT_ROUNDS (slots per throughput level, default 2),
+ * default 10), BENCH_THROUGHPUT_ROUNDS (slots per throughput level, default 4),
  * BENCH_THROUGHPUT_WARMUP_MS (default 500), BENCH_SESSIONS (HTTP, default 1,16,64),
  * BENCH_STDIO_SESSIONS (default 1,16: each stdio session is two processes), BENCH_ONLY
  * (comma-separated `transport:name:upstream[:legacy]` prefixes, e.g. `http:direct,http:portcullis:stdio`),
- * BENCH_PROFILE=1 (run the Portcullis processes with --cpu-prof; profiles land in bench/overhead/profiles).
+ * BENCH_PROFILE=1 (run the Portcullis processes with --cpu-prof; profiles land in bench/overhead/profiles),
+ * BENCH_BASELINE (another build's dist/cli.js, whose Portcullis rows are measured in the same run).
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -63,9 +64,9 @@ const SECONDS = num('BENCH_SECONDS', 2);
 const CALLS = num('BENCH_CALLS', 500);
 const WARMUP = num('BENCH_WARMUP', 100);
 // Latency samples are taken in this many rounds, and each throughput level in this many slots per
-// variant, with the order of the variants rotating from one round to the next.
+// variant, the order of the variants changing from one round to the next (see `rotated`).
 const ROUNDS = num('BENCH_ROUNDS', 10);
-const THROUGHPUT_ROUNDS = num('BENCH_THROUGHPUT_ROUNDS', 2);
+const THROUGHPUT_ROUNDS = num('BENCH_THROUGHPUT_ROUNDS', 4);
 // Closed-loop calls on freshly opened sessions before a throughput level is timed.
 const THROUGHPUT_WARMUP_MS = num('BENCH_THROUGHPUT_WARMUP_MS', 500);
 const SESSIONS = list('BENCH_SESSIONS', '1,16,64').map(Number);
@@ -523,7 +524,7 @@ function variants(features) {
 
 // ---------------------------------------------------------------------------------------------
 // Measurements. Every variant is set up first; then each measurement visits the variants in turn,
-// in rounds whose order rotates, so that whatever else the machine does during the run falls on
+// in rounds whose order changes (see `rotated`), so that whatever else the machine does during the run falls on
 // all of them alike instead of on whichever happened to run at that moment.
 
 async function call(client, tool) {
@@ -535,8 +536,16 @@ async function call(client, tool) {
 
 const quantile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 
-/** The order of round `r`: the list rotated by `r`, so every variant goes first once in a while. */
-const rotated = (list, r) => list.map((_, i) => list[(i + r) % list.length]);
+/**
+ * The order of round `r`: rounds come in mirrored pairs (A B C, then C B A) so that a load that
+ * rises or falls steadily during the run weighs on every variant alike, and each pair starts one
+ * place further along the list so that every variant leads now and then.
+ */
+const rotated = (list, r) => {
+  const shift = Math.floor(r / 2);
+  const order = list.map((_, i) => list[(i + shift) % list.length]);
+  return r % 2 === 0 ? order : order.reverse();
+};
 
 /** Run `fn` on a variant, recording a failure on its row instead of ending the run. */
 async function guarded(row, fn) {
@@ -608,6 +617,15 @@ async function measureThroughput(live, n) {
   for (const x of live) {
     await guarded(x.row, async () => {
       x.sessions = await openSessions(x.v, x.h, n);
+      // A stdio session is a fresh process of its own (gateway and upstream): give each one the
+      // same warm-up the latency client had, not just a share of a short window.
+      if (x.v.transport === 'stdio') {
+        await Promise.all(
+          x.sessions.map(async ({ client }) => {
+            for (let i = 0; i < WARMUP; i++) await call(client, x.v.tool);
+          })
+        );
+      }
       await closedLoop(x.sessions, x.v.tool, [], THROUGHPUT_WARMUP_MS);
       x.level = { calls: 0, elapsed: 0 };
     });
@@ -841,7 +859,7 @@ async function main() {
       `payload ${JSON.stringify(PAYLOAD)}`
   );
   console.log(
-    '- every variant is started before the first measurement; rounds visit them in turn, the order rotating, ' +
+    '- every variant is started before the first measurement; rounds visit them in turn, in mirrored pairs of orders, ' +
       'so load from elsewhere on the machine falls on all of them alike; one echo HTTP server serves every ' +
       'variant with an HTTP upstream'
   );
