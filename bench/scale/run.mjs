@@ -18,19 +18,21 @@
  * Environment: BENCH_SECONDS (per throughput level, default 3), BENCH_CALLS (latency samples,
  * default 1000), BENCH_WARMUP (default 200), BENCH_SESSIONS (default 16,64).
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { cpus, loadavg, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import {
+  CLI,
+  ECHO_STDIO as ECHO,
+  NODE,
+  freePort,
+  start,
+  stop,
+  waitForOutput,
+  workDir
+} from '../support/processes.mjs';
 
-const HERE = dirname(fileURLToPath(import.meta.url));
-const ROOT = resolve(HERE, '../..');
-const NODE = process.execPath;
-const CLI = join(ROOT, 'dist/cli.js');
-const ECHO = join(ROOT, 'bench/overhead/echo-stdio.mjs');
 const TOKEN = 'bench-token-0123456789abcdef';
 const num = (name, dflt) => {
   const v = Number(process.env[name]);
@@ -40,53 +42,6 @@ const SECONDS = num('BENCH_SECONDS', 3);
 const CALLS = num('BENCH_CALLS', 1000);
 const WARMUP = num('BENCH_WARMUP', 200);
 const SESSIONS = (process.env.BENCH_SESSIONS ?? '16,64').split(',').map(Number).filter(Boolean);
-
-const work = mkdtempSync(join(tmpdir(), 'portcullis-scale-'));
-const children = new Set();
-const cleanup = () => {
-  for (const c of children) c.kill('SIGKILL');
-  rmSync(work, { recursive: true, force: true });
-};
-process.on('exit', cleanup);
-process.on('SIGINT', () => process.exit(130));
-
-function freePort() {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => res(port));
-    });
-  });
-}
-
-function start(command, args, ready) {
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  let out = '';
-  return new Promise((res, rej) => {
-    const timer = setTimeout(() => rej(new Error(`${command} did not start: ${out.slice(-2000)}`)), 30_000);
-    const check = (d) => {
-      out += d.toString();
-      if (ready.test(out)) {
-        clearTimeout(timer);
-        res(child);
-      }
-    };
-    child.stdout.on('data', check);
-    child.stderr.on('data', check);
-    child.once('exit', (code) => rej(new Error(`${command} exited ${code}: ${out.slice(-2000)}`)));
-  });
-}
-
-async function stop(child) {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await exited;
-}
 
 const config = (state) => `
 servers:
@@ -106,18 +61,21 @@ rules:
     risk: 1
 `;
 
+/** Start a process and wait for the output that says it serves. */
+async function started(command, args, ready, what) {
+  const child = start(command, args);
+  await waitForOutput(child, ready, what);
+  return child;
+}
+
 async function replica(name, state) {
-  const dir = join(work, `${name}-${Math.random().toString(36).slice(2, 8)}`);
-  rmSync(dir, { recursive: true, force: true });
-  await import('node:fs').then((fs) => fs.mkdirSync(dir));
+  const dir = join(workDir(), `${name}-${Math.random().toString(36).slice(2, 8)}`);
+  mkdirSync(dir);
   const file = join(dir, 'portcullis.yaml');
   writeFileSync(file, config(state), { mode: 0o600 });
   const port = await freePort();
-  const child = await start(
-    NODE,
-    [CLI, 'serve', '--config', file, '--port', String(port)],
-    /"msg":"serving"/
-  );
+  const args = [CLI, 'serve', '--config', file, '--port', String(port)];
+  const child = await started(NODE, args, /"msg":"serving"/, name);
   return { url: `http://127.0.0.1:${port}/mcp`, child };
 }
 
@@ -178,10 +136,22 @@ async function throughput(urls, sessions) {
 }
 
 const redisPort = await freePort();
-await start(
+await started(
   'redis-server',
-  ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-  /Ready to accept connections/
+  [
+    '--port',
+    String(redisPort),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--dir',
+    workDir()
+  ],
+  /Ready to accept connections/,
+  'redis-server'
 );
 const redisState = (prefix) =>
   `state: { store: redis, url: "redis://127.0.0.1:${redisPort}", prefix: "${prefix}" }`;

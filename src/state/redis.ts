@@ -26,6 +26,25 @@ import type { ServerPins } from '../pins/index.js';
 import { DecideRefused, type ApprovalBus, type PinBus } from './bus.js';
 import { budgetError, limitError, rateKey, type SessionMeta, type SharedState } from './index.js';
 
+/**
+ * The session's risk decayed to `now` into `cur` (as decayedRisk in ./index.ts does), from the
+ * session hash KEYS[1]; expects `now`, `half` and `reset` to be set.
+ */
+const DECAYED_RISK = `local v = redis.call('HMGET', KEYS[1], 'risk', 'risk_at')
+local risk = tonumber(v[1] or '0')
+local at = tonumber(v[2] or ARGV[1])
+local cur = risk
+if risk ~= 0 then
+  local el = now - at
+  if el < 0 then el = 0 end
+  if reset and el >= reset then
+    cur = 0
+  elseif half and half > 0 then
+    cur = risk * math.pow(0.5, el / half)
+  end
+end
+`;
+
 const CONSUME = `
 local now = tonumber(ARGV[1])
 local ttl = tonumber(ARGV[2])
@@ -62,20 +81,7 @@ local amount = tonumber(ARGV[i])
 local budget = tonumber(ARGV[i + 1])
 local half = tonumber(ARGV[i + 2])
 local reset = tonumber(ARGV[i + 3])
-local v = redis.call('HMGET', KEYS[1], 'risk', 'risk_at')
-local risk = tonumber(v[1] or '0')
-local at = tonumber(v[2] or ARGV[1])
-local cur = risk
-if risk ~= 0 then
-  local el = now - at
-  if el < 0 then el = 0 end
-  if reset and el >= reset then
-    cur = 0
-  elseif half and half > 0 then
-    cur = risk * math.pow(0.5, el / half)
-  end
-end
-if amount > 0 and budget and cur + amount > budget then return {'budget', tostring(cur)} end
+${DECAYED_RISK}if amount > 0 and budget and cur + amount > budget then return {'budget', tostring(cur)} end
 for j = 1, ns do redis.call('HINCRBY', KEYS[1], fields[j], 1) end
 for j = 1, nr do
   local x = rates[j]
@@ -97,20 +103,7 @@ local now = tonumber(ARGV[1])
 local amount = tonumber(ARGV[2])
 local half = tonumber(ARGV[3])
 local reset = tonumber(ARGV[4])
-local v = redis.call('HMGET', KEYS[1], 'risk', 'risk_at')
-local risk = tonumber(v[1] or '0')
-local at = tonumber(v[2] or ARGV[1])
-local cur = risk
-if risk ~= 0 then
-  local el = now - at
-  if el < 0 then el = 0 end
-  if reset and el >= reset then
-    cur = 0
-  elseif half and half > 0 then
-    cur = risk * math.pow(0.5, el / half)
-  end
-end
-cur = cur + amount
+${DECAYED_RISK}cur = cur + amount
 redis.call('HSET', KEYS[1], 'risk', tostring(cur), 'risk_at', ARGV[1])
 redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[5]))
 return tostring(cur)
