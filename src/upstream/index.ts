@@ -25,6 +25,7 @@ import {
 import type { Logger } from 'pino';
 import type { ServerConfig } from '../config/types.js';
 import { GatewayError } from '../errors.js';
+import { DirectCallError, DirectCalls, NeedsClient } from './direct.js';
 import { createUpstreamFetch, type UpstreamFetch } from './http-fetch.js';
 import { ChildStdioTransport } from './stdio-transport.js';
 
@@ -86,6 +87,8 @@ export class Upstream {
   private readonly relaying = new Set<Relay>();
   /** HTTP upstreams: one keep-alive connection pool, kept across reconnects. */
   private http: UpstreamFetch | undefined;
+  /** Tool calls sent beside the SDK client on the current connection (see direct.ts). */
+  private direct: DirectCalls | undefined;
 
   constructor(
     readonly name: string,
@@ -176,6 +179,7 @@ export class Upstream {
     }
     settled = true;
     this.client = client;
+    this.direct = directCalls(client, transport);
     this.state = 'ready';
     this.connectedAt = Date.now();
     this.lastError = undefined;
@@ -219,6 +223,7 @@ export class Upstream {
   /** The connection dropped after it was up: forget it and restart with backoff. */
   private lost(transport: Transport): void {
     this.client = undefined;
+    this.direct = undefined;
     this.tools = undefined;
     const reason = this.describeFailure(transport, new Error('connection closed'));
     if (Date.now() - this.connectedAt > STABLE_MS) this.attempts = 0;
@@ -294,7 +299,8 @@ export class Upstream {
       relay && version !== undefined && version >= PER_REQUEST_LOG_LEVEL
         ? { ...params, _meta: { [LOG_LEVEL_META_KEY]: 'debug', ...(params?._meta as object | undefined) } }
         : (params ?? {});
-    const send = () =>
+    const direct = method === 'tools/call' ? this.direct : undefined;
+    const viaClient = () =>
       client.request(
         { method: method as 'tools/call', params: sent as never },
         {
@@ -309,6 +315,20 @@ export class Upstream {
     try {
       // Everything the client does for this request, reading its response stream included, runs
       // in the relay's context: that is how the server's messages about it find their way back.
+      const send = direct
+        ? () =>
+            direct
+              .call(sent, {
+                timeoutMs: this.config.timeout_ms,
+                ...(options.signal ? { signal: options.signal } : {}),
+                ...(options.onprogress ? { onprogress: options.onprogress } : {})
+              })
+              .catch((err: unknown) => {
+                if (err instanceof NeedsClient) return viaClient();
+                if (err instanceof DirectCallError) throw new ProtocolError(err.code, err.message, err.data);
+                throw err;
+              })
+        : viaClient;
       return await (relay ? relays.run(relay, send) : send());
     } catch (err) {
       throw upstreamFailure(this.name, err);
@@ -336,6 +356,8 @@ export class Upstream {
     clearTimeout(this.retryTimer);
     const client = this.client;
     this.client = undefined;
+    this.direct?.fail(new Error('gateway is stopping'));
+    this.direct = undefined;
     await client?.close().catch(() => undefined);
     await this.transport?.close().catch(() => undefined);
     this.http?.close();
@@ -348,4 +370,18 @@ function upstreamFailure(server: string, err: unknown): unknown {
   if (err instanceof ProtocolError) return err;
   const message = err instanceof Error ? err.message : String(err);
   return new GatewayError('upstream_failed', `${server}: ${message}`, { cause: err });
+}
+
+/**
+ * Direct tool calls for a connection, when the client's outbound envelope can be reproduced: every
+ * era before 2026-07-28 needs none, and 2026-07-28 takes the client's own (not part of its typed
+ * surface, so its absence falls back to the client for every call).
+ */
+function directCalls(client: Client, transport: Transport): DirectCalls | undefined {
+  const version = client.getNegotiatedProtocolVersion();
+  if (version === undefined) return undefined;
+  const envelope = (client as unknown as { _envelopeOutbound?: (m: object) => Record<string, unknown> })
+    ._envelopeOutbound;
+  if (typeof envelope !== 'function') return undefined;
+  return new DirectCalls(transport, version, (m) => envelope.call(client, m));
 }
