@@ -31,22 +31,29 @@
  * BENCH_PROFILE=1 (run the Portcullis processes with --cpu-prof; profiles land in bench/overhead/profiles),
  * BENCH_BASELINE (another build's dist/cli.js, whose Portcullis rows are measured in the same run).
  */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, connect as netConnect } from 'node:net';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect as netConnect } from 'node:net';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import {
+  CLI,
+  ECHO_HTTP,
+  ECHO_STDIO,
+  NODE,
+  ROOT,
+  freePort,
+  start,
+  stop,
+  stopAll,
+  waitForOutput,
+  workDir
+} from '../support/processes.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const ROOT = resolve(HERE, '../..');
-const NODE = process.execPath;
-const CLI = join(ROOT, 'dist/cli.js');
-const ECHO_STDIO = join(HERE, 'echo-stdio.mjs');
-const ECHO_HTTP = join(HERE, 'echo-http.mjs');
+
 const SUPERGATEWAY = join(ROOT, 'node_modules/supergateway/dist/index.js');
 const MCP_PROXY = join(ROOT, 'node_modules/mcp-proxy/dist/bin/mcp-proxy.mjs');
 const TOKEN = 'bench-token-0123456789abcdef';
@@ -78,95 +85,6 @@ const PROFILE = process.env.BENCH_PROFILE === '1';
 const BASELINE = process.env.BENCH_BASELINE ? resolve(process.env.BENCH_BASELINE) : undefined;
 const PAYLOAD = { text: 'hello from the overhead benchmark' };
 
-// ---------------------------------------------------------------------------------------------
-// Child processes: every one we start is a process group leader, and every group is ended on exit.
-
-const children = new Set();
-
-function start(command, args, options = {}) {
-  const child = spawn(command, args, {
-    cwd: options.cwd ?? ROOT,
-    env: { ...process.env, ...options.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true
-  });
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  child.output = '';
-  const keep = (d) => {
-    child.output = (child.output + d.toString()).slice(-64 * 1024);
-  };
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
-  return child;
-}
-
-async function stop(child) {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, 'exit');
-  try {
-    process.kill(-child.pid, 'SIGTERM');
-  } catch {
-    return;
-  }
-  const timer = setTimeout(() => {
-    try {
-      process.kill(-child.pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }, 3000);
-  await exited;
-  clearTimeout(timer);
-}
-
-function killAllNow() {
-  for (const child of children) {
-    try {
-      process.kill(-child.pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-}
-process.on('exit', killAllNow);
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.on(signal, () => {
-    killAllNow();
-    process.exit(130);
-  });
-}
-
-function waitForOutput(child, pattern, what, ms = 30_000) {
-  return new Promise((resolveWait, reject) => {
-    const timer = setTimeout(() => {
-      cleanup();
-      reject(new Error(`${what}: not ready after ${ms} ms\n${child.output.slice(-2000)}`));
-    }, ms);
-    const check = () => {
-      const m = pattern.exec(child.output);
-      if (m) {
-        cleanup();
-        resolveWait(m);
-      }
-    };
-    const onExit = (code) => {
-      cleanup();
-      reject(new Error(`${what}: exited with ${code}\n${child.output.slice(-2000)}`));
-    };
-    const cleanup = () => {
-      clearTimeout(timer);
-      child.stdout.off('data', check);
-      child.stderr.off('data', check);
-      child.off('exit', onExit);
-    };
-    child.stdout.on('data', check);
-    child.stderr.on('data', check);
-    child.once('exit', onExit);
-    check();
-  });
-}
-
 async function waitForPort(port, child, what, ms = 30_000) {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
@@ -182,17 +100,6 @@ async function waitForPort(port, child, what, ms = 30_000) {
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`${what}: port ${port} not open after ${ms} ms\n${child.output.slice(-2000)}`);
-}
-
-function freePort() {
-  return new Promise((resolvePort, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolvePort(port));
-    });
-  });
 }
 
 /** Peak resident set size of a process, in MiB (VmHWM), or undefined when it is gone. */
@@ -220,8 +127,7 @@ function cpuMs(pid) {
 // ---------------------------------------------------------------------------------------------
 // Portcullis configs
 
-const work = mkdtempSync(join(tmpdir(), 'portcullis-bench-'));
-chmodSync(work, 0o700);
+const work = workDir();
 
 /** Which optional config sections this build has (the schema is the source of truth). */
 async function configFeatures() {
@@ -911,6 +817,6 @@ try {
   console.error(err.stack ?? String(err));
   process.exitCode = 1;
 } finally {
-  await Promise.all([...children].map((c) => stop(c)));
+  await stopAll();
   if (!PROFILE) rmSync(work, { recursive: true, force: true });
 }

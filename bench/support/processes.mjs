@@ -68,6 +68,11 @@ export async function stop(child) {
   clearTimeout(timer);
 }
 
+/** Stop every child still running (SIGTERM, so a profiled process can write its profile). */
+export function stopAll() {
+  return Promise.all([...children].map((c) => stop(c)));
+}
+
 function killAllNow() {
   for (const child of children) {
     try {
