@@ -32,6 +32,8 @@ export interface SessionMeta {
   transport: DownstreamTransport;
   createdAt: number;
   protocolVersion?: string;
+  /** What the agent said of itself at initialize: a replica resuming the session needs it too. */
+  client?: { capabilities?: Record<string, unknown>; info?: Record<string, unknown> };
 }
 
 export interface Revocation {

@@ -27,13 +27,15 @@ import {
   PROTOCOL_VERSION_META_KEY,
   validateHostHeader,
   validateOriginHeader,
-  type AuthInfo
+  type AuthInfo,
+  type Server
 } from '@modelcontextprotocol/server';
 import type { Logger } from 'pino';
 import { identityKey, type Identity } from '../auth/index.js';
 import type { Gateway } from '../core/gateway.js';
 import type { Session } from '../core/session.js';
 import { ERRORS } from '../errors.js';
+import type { SessionMeta } from '../state/index.js';
 import { createAdminHandler } from '../admin/index.js';
 import { createMcpServer } from './mcp-server.js';
 import { MAX_JSON_DEPTH, nestedDeeperThan } from './limits.js';
@@ -115,6 +117,28 @@ function markInitialized(transport: NodeStreamableHTTPServerTransport, id: strin
   }
   inner.sessionId = id;
   inner._initialized = true;
+}
+
+type HandshakeFields = {
+  _clientCapabilities?: unknown;
+  _clientVersion?: unknown;
+  _negotiatedProtocolVersion?: unknown;
+};
+
+/**
+ * Give a server serving a resumed session what the agent said at initialize on the replica that
+ * opened it: its capabilities (without them, relayed sampling and elicitation requests are
+ * refused) and the protocol version. The SDK keeps these in fields it sets only while handling
+ * `initialize`; a version of it without them fails loudly here rather than serving half a session.
+ */
+function restoreHandshake(server: Server, meta: SessionMeta): void {
+  const fields = server as unknown as HandshakeFields;
+  if (!('_clientCapabilities' in fields) || !('_negotiatedProtocolVersion' in fields)) {
+    throw new Error('this SDK version cannot resume sessions');
+  }
+  if (meta.client?.capabilities) fields._clientCapabilities = meta.client.capabilities;
+  if (meta.client?.info) fields._clientVersion = meta.client.info;
+  if (meta.protocolVersion) fields._negotiatedProtocolVersion = meta.protocolVersion;
 }
 
 function isLoopback(host: string): boolean {
@@ -500,7 +524,21 @@ export async function serveHttp(gateway: Gateway, log: Logger, options: HttpOpti
   };
 
   /** A 2025-era session: a new one (id given at initialize), or one resumed under `resumeId`. */
-  const legacyEntry = async (identity: Identity, owner: string, resumeId?: string): Promise<LegacyEntry> => {
+  const legacyEntry = async (
+    identity: Identity,
+    owner: string,
+    resumed?: SessionMeta
+  ): Promise<LegacyEntry> => {
+    const resumeId = resumed?.id;
+    const share = (meta: SessionMeta) =>
+      gateway.state
+        .saveSession(meta)
+        .catch((err: Error) =>
+          log.warn(
+            { session: meta.id, err: err.message },
+            'session not shared: other replicas cannot resume it'
+          )
+        );
     const opened = (id: string) => {
       legacy.set(id, entry);
       entry.session = gateway.openSession(identity, 'http', id);
@@ -514,14 +552,7 @@ export async function serveHttp(gateway: Gateway, log: Logger, options: HttpOpti
           opened(id);
           // Shared state: another replica behind the same load balancer can resume it.
           if (gateway.state.kind === 'memory') return;
-          await gateway.state
-            .saveSession({ id, owner, identity, transport: 'http', createdAt: Date.now() })
-            .catch((err: Error) =>
-              log.warn(
-                { session: id, err: err.message },
-                'session not shared: other replicas cannot resume it'
-              )
-            );
+          await share({ id, owner, identity, transport: 'http', createdAt: Date.now() });
         }
       })
     };
@@ -538,6 +569,29 @@ export async function serveHttp(gateway: Gateway, log: Logger, options: HttpOpti
       opened(resumeId);
     }
     const server = createMcpServer(gateway, () => entry.session ?? modernSession(identity), log);
+    if (resumed) restoreHandshake(server, resumed);
+    else if (gateway.state.kind !== 'memory') {
+      // Once the handshake is done, what the agent declared goes with the session.
+      server.oninitialized = () => {
+        const id = entry.transport.sessionId;
+        if (!id) return;
+        const version = server.getNegotiatedProtocolVersion();
+        const capabilities = server.getClientCapabilities();
+        const info = server.getClientVersion();
+        void share({
+          id,
+          owner,
+          identity,
+          transport: 'http',
+          createdAt: Date.now(),
+          ...(version ? { protocolVersion: version } : {}),
+          client: {
+            ...(capabilities ? { capabilities: capabilities as Record<string, unknown> } : {}),
+            ...(info ? { info: info as unknown as Record<string, unknown> } : {})
+          }
+        });
+      };
+    }
     entry.ready = server.connect(entry.transport);
     await entry.ready;
     return entry;
@@ -557,7 +611,7 @@ export async function serveHttp(gateway: Gateway, log: Logger, options: HttpOpti
     const existing = legacy.get(id);
     if (existing) return existing;
     if (!admitSession(owner, res)) return 'full';
-    return legacyEntry(identity, owner, id);
+    return legacyEntry(identity, owner, meta);
   };
 
   const handleSse = async (req: AuthedRequest, res: ServerResponse, identity: Identity) => {

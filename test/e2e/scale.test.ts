@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ADMIN_TOKEN,
@@ -45,10 +46,11 @@ const tokens = `tokens:
   - { id: carol, identity: carol, roles: [admin], token: ${CAROL} }
 `;
 
-const config = (prefix: string, extra = '') => `
+const config = (prefix: string, extra = '', servers = '') => `
 servers:
   records: { command: ${NODE}, args: ["${RECORDS}"] }
   m: { command: ${NODE}, args: ["${join(FIXTURES, 'malicious-server.mjs')}"] }
+${servers}
 scanning: { descriptions: { enabled: false } }
 ${extra}
 auth:
@@ -70,12 +72,12 @@ rules:
   - { id: held, tool: delete_record, require_approval: true, risk: 20 }
 `;
 
-async function startReplica(prefix: string, extra = ''): Promise<Replica> {
+async function startReplica(prefix: string, extra = '', servers = ''): Promise<Replica> {
   const dir = tempDir();
   const file = join(dir, 'portcullis.yaml');
   // Each replica has its own copy of the token file, as on separate hosts.
   writeFileSync(join(dir, 'tokens.yaml'), tokens, { mode: 0o600 });
-  writeFileSync(file, config(prefix, extra), { mode: 0o600 });
+  writeFileSync(file, config(prefix, extra, servers), { mode: 0o600 });
   const port = await freePort();
   const child = spawn(NODE, [CLI, 'serve', '--config', file, '--port', String(port)], {
     stdio: ['ignore', 'ignore', 'pipe']
@@ -265,6 +267,59 @@ describe('three replicas, one Redis', () => {
       }
     }
     await bob.close();
+  });
+});
+
+describe('a session that fails over to another replica', () => {
+  it('keeps what the agent declared at initialize: a sampling request reaches it there', async () => {
+    const conf = `  conf: { command: ${NODE}, args: ["${join(FIXTURES, 'conformance-server.mjs')}", "--stdio"] }`;
+    const [a, b] = await Promise.all([
+      startReplica('failover:', '', conf),
+      startReplica('failover:', '', conf)
+    ]);
+    replicas.push(a!, b!);
+    // The handshake goes to the first replica; once it is done, the balancer sends everything to
+    // the second (the first went away, or the balancer moved the session).
+    let moved = false;
+    const route: typeof fetch = (input, init) => {
+      const target = new URL(input instanceof Request ? input.url : String(input));
+      target.host = new URL((moved ? b : a)!.url).host;
+      return fetch(target, init);
+    };
+    const client = new Client(
+      { name: 'failover', version: '1.0.0' },
+      { capabilities: { sampling: {} }, versionNegotiation: { mode: 'legacy' } }
+    );
+    const asked: string[] = [];
+    client.setRequestHandler('sampling/createMessage', async (req) => {
+      const first = req.params.messages[0]?.content;
+      asked.push(first && 'text' in first ? String(first.text) : '');
+      return { role: 'assistant', content: { type: 'text', text: 'sampled' }, model: 'test-model' };
+    });
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(`${a!.url}/mcp`), {
+        fetch: route,
+        requestInit: { headers: { Authorization: `Bearer ${ANALYST_TOKEN}` } }
+      })
+    );
+    // The session's metadata is written once the handshake completes; wait until it is there.
+    const sessionId = (client as unknown as { transport: { sessionId?: string } }).transport.sessionId!;
+    const store = new Redis(redis.url);
+    try {
+      await waitFor(
+        async () => ((await store.get(`failover:m:${sessionId}`)) ?? '').includes('"sampling"'),
+        5_000,
+        'the session with its capabilities in Redis'
+      );
+    } finally {
+      store.disconnect();
+    }
+    moved = true;
+    const result = await tryCall(client, 'conf__test_sampling', { prompt: 'after the move' });
+    expect(result).toMatchObject({ ok: true, result: { content: [{ text: 'LLM response: sampled' }] } });
+    expect(asked).toEqual(['after the move']);
+    expect(b!.stderr()).not.toContain('does not support sampling');
+    await client.close();
   });
 });
 
