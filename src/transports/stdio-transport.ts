@@ -7,10 +7,20 @@
  * Bounded for an agent that does not read: at most MAX_REQUESTS_IN_FLIGHT requests are handed on
  * at once (more wait here, and past MAX_HELD_BYTES of waiting requests stdin is not read), and
  * while stdout has a backlog stdin is not read at all. Answers the agent sends back (to relayed
- * sampling or elicitation requests) and notifications always go through.
+ * sampling or elicitation requests) and notifications always go through. A request the agent
+ * cancels stops counting: no answer will come for it.
+ *
+ * A `lean` path, when set, answers some requests itself instead of the server (lean-call.ts): it
+ * picks them with a structural check of the parsed line, which replaces the schema parse for
+ * them, and they count against the same bound.
  */
 import type { Readable, Writable } from 'node:stream';
-import { parseJSONRPCMessage, type JSONRPCMessage, type Transport } from '@modelcontextprotocol/server';
+import {
+  parseJSONRPCMessage,
+  type JSONRPCMessage,
+  type JSONRPCRequest,
+  type Transport
+} from '@modelcontextprotocol/server';
 import { MAX_JSON_DEPTH, nestedDeeperThan } from './limits.js';
 
 export const MAX_LINE_BYTES = 16 * 1024 * 1024;
@@ -21,10 +31,21 @@ export const MAX_HELD_BYTES = 4 * 1024 * 1024;
 
 type RequestId = string | number;
 
+/** Requests answered beside the server, under the transport's bounds. */
+export interface LeanPath {
+  /** Whether a parsed line is a well-formed request this path answers: a check of its structure. */
+  takes(value: unknown): boolean;
+  /** Answer one request it took: the response, or undefined when none is due (it was cancelled). */
+  answer(request: JSONRPCRequest): Promise<JSONRPCMessage | undefined>;
+  /** A cancellation from the agent: true when it named a request this path is answering. */
+  cancel(requestId: RequestId, reason: unknown): boolean;
+}
+
 export class LineStdioTransport implements Transport {
   onclose?: () => void;
   onerror?: (error: Error) => void;
   onmessage?: (message: JSONRPCMessage) => void;
+  lean?: LeanPath;
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private discarding = false;
@@ -32,7 +53,7 @@ export class LineStdioTransport implements Transport {
   /** Requests handed on and not yet answered, by id (a count: ids may repeat). */
   private readonly inflight = new Map<RequestId, number>();
   private inflightCount = 0;
-  private held: Array<{ message: JSONRPCMessage; bytes: number }> = [];
+  private held: Array<{ message: JSONRPCMessage; bytes: number; lean: boolean }> = [];
   private heldBytes = 0;
   private drainWaiters: Array<() => void> = [];
 
@@ -105,6 +126,10 @@ export class LineStdioTransport implements Transport {
       );
       return;
     }
+    if (this.lean?.takes(value)) {
+      this.deliver(value as JSONRPCMessage, bytes, true);
+      return;
+    }
     let message: JSONRPCMessage;
     try {
       // Validate the shape, but deliver the message as parsed: exactly what the client sent.
@@ -119,32 +144,58 @@ export class LineStdioTransport implements Transport {
       );
       return;
     }
-    this.deliver(message, bytes);
+    this.deliver(message, bytes, false);
   }
 
   /** Hand a message on, or hold a request while too many are in flight. */
-  private deliver(message: JSONRPCMessage, bytes: number): void {
-    const m = message as { id?: RequestId; method?: string; params?: { requestId?: RequestId } };
+  private deliver(message: JSONRPCMessage, bytes: number, lean: boolean): void {
+    const m = message as {
+      id?: RequestId;
+      method?: string;
+      params?: { requestId?: RequestId; reason?: unknown };
+    };
     if (m.method === undefined || m.id === undefined) {
-      // A cancellation of a request still waiting here: it is never handed on, nor answered.
-      if (m.method === 'notifications/cancelled' && this.dropHeld(m.params?.requestId)) return;
+      if (m.method === 'notifications/cancelled' && this.cancelled(m.params?.requestId, m.params?.reason))
+        return;
       this.onmessage?.(message);
       return;
     }
     if (this.held.length > 0 || this.inflightCount >= MAX_REQUESTS_IN_FLIGHT) {
-      this.held.push({ message, bytes });
+      this.held.push({ message, bytes, lean });
       this.heldBytes += bytes;
       this.throttle();
       return;
     }
-    this.dispatch(message);
+    this.dispatch(message, lean);
   }
 
-  private dispatch(message: JSONRPCMessage): void {
+  /** A cancellation; true when it is settled here and goes no further. */
+  private cancelled(id: RequestId | undefined, reason: unknown): boolean {
+    if (id === undefined) return false;
+    // A request still waiting here is never handed on, nor answered.
+    if (this.dropHeld(id)) return true;
+    // The lean path aborts its own; its slot is freed when the call has stopped.
+    if (this.lean?.cancel(id, reason)) return true;
+    // The server aborts the request and never answers it, so its slot is free now.
+    this.answered(id);
+    return false;
+  }
+
+  private dispatch(message: JSONRPCMessage, lean: boolean): void {
     const id = (message as { id: RequestId }).id;
     this.inflight.set(id, (this.inflight.get(id) ?? 0) + 1);
     this.inflightCount++;
-    this.onmessage?.(message);
+    if (!lean || !this.lean) {
+      this.onmessage?.(message);
+      return;
+    }
+    this.lean.answer(message as JSONRPCRequest).then(
+      (response) => (response ? void this.send(response) : this.answered(id)),
+      (err: unknown) => {
+        this.onerror?.(err instanceof Error ? err : new Error(String(err)));
+        this.reply(-32603, 'Internal error', id);
+      }
+    );
   }
 
   private answered(id: RequestId): void {
@@ -156,7 +207,7 @@ export class LineStdioTransport implements Transport {
     while (this.held.length > 0 && this.inflightCount < MAX_REQUESTS_IN_FLIGHT) {
       const next = this.held.shift()!;
       this.heldBytes -= next.bytes;
-      this.dispatch(next.message);
+      this.dispatch(next.message, next.lean);
     }
     this.throttle();
   }

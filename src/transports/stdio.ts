@@ -1,12 +1,15 @@
 /**
  * stdio downstream: serve one agent on stdin/stdout. stdout carries protocol messages only; all
  * logs go to stderr. The connection is one gateway session with the identity the config names.
- * When the agent closes stdin, the gateway stops and reaps every upstream child.
+ * When the agent closes stdin, the gateway stops and reaps every upstream child. The SDK serves the
+ * connection in whichever era the agent opens; on a 2025-era connection, tools/call takes the
+ * lean path (lean-call.ts) once the handshake is complete.
  */
 import { serveStdio } from '@modelcontextprotocol/server/stdio';
 import type { Logger } from 'pino';
 import type { Gateway } from '../core/gateway.js';
 import { GatewayError } from '../errors.js';
+import { createLeanCalls } from './lean-call.js';
 import { createMcpServer } from './mcp-server.js';
 import { LineStdioTransport } from './stdio-transport.js';
 
@@ -37,9 +40,18 @@ export function serveGatewayStdio(gateway: Gateway, log: Logger): StdioHandle {
     transport: 'stdio',
     outcome: 'ok'
   });
-  const handle = serveStdio(() => createMcpServer(gateway, () => session, log), {
+  const transport = new LineStdioTransport();
+  const lean = createLeanCalls(gateway, session, log, (message) => transport.send(message));
+  transport.lean = lean;
+  const factory = ({ era }: { era: 'legacy' | 'modern' }) => {
+    const server = createMcpServer(gateway, () => session, log);
+    // Once the 2025-era handshake is complete, tools/call is answered beside the server.
+    if (era === 'legacy') server.oninitialized = () => lean.serve(server);
+    return server;
+  };
+  const handle = serveStdio(factory, {
     legacy: 'serve',
-    transport: new LineStdioTransport(),
+    transport,
     onerror: (err) => log.warn({ err: err.message }, 'stdio protocol error')
   });
   let resolveClosed!: () => void;

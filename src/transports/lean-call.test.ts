@@ -1,0 +1,189 @@
+import fc from 'fast-check';
+import {
+  ProtocolError,
+  isJSONRPCRequest,
+  isSpecType,
+  type JSONRPCMessage
+} from '@modelcontextprotocol/server';
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import type { CallOptions, Gateway } from '../core/gateway.js';
+import type { Session } from '../core/session.js';
+import { GatewayError } from '../errors.js';
+import { createLeanCalls, isPlainToolCall } from './lean-call.js';
+
+const call = (params: unknown, extra: Record<string, unknown> = {}) => ({
+  jsonrpc: '2.0',
+  id: 7,
+  method: 'tools/call',
+  params,
+  ...extra
+});
+
+describe('isPlainToolCall', () => {
+  it('takes well-formed calls and leaves everything it is not sure of to the server', () => {
+    expect(isPlainToolCall(call({ name: 'a__b' }))).toBe(true);
+    expect(
+      isPlainToolCall(call({ name: 'a__b', arguments: { x: [1] }, _meta: { progressToken: 't' } }))
+    ).toBe(true);
+    expect(isPlainToolCall({ ...call({ name: 'a' }), id: 'x' })).toBe(true);
+    for (const v of [
+      call({ name: 1 }),
+      call({ name: 'a', arguments: [] }),
+      call({ name: 'a', arguments: null }),
+      call([]),
+      call(undefined),
+      call({ name: 'a' }, { extra: 1 }),
+      call({ name: 'a', task: { ttl: 1 } }),
+      call({ name: 'a', requestState: 's' }),
+      call({ name: 'a', _meta: { progressToken: 1.5 } }),
+      call({ name: 'a', _meta: [] }),
+      call({ name: 'a', _meta: { 'io.modelcontextprotocol/related-task': { taskId: 'x' } } }),
+      { ...call({ name: 'a' }), id: null },
+      { ...call({ name: 'a' }), id: 2 ** 60 },
+      { ...call({ name: 'a' }), jsonrpc: '1.0' },
+      { ...call({ name: 'a' }), method: 'tools/list' },
+      [call({ name: 'a' })],
+      null
+    ]) {
+      expect(isPlainToolCall(v), JSON.stringify(v)).toBe(false);
+    }
+  });
+
+  it('takes only what the SDK schemas accept as a tools/call request', () => {
+    const anyValue = fc.oneof(fc.constant(undefined), fc.jsonValue({ maxDepth: 2 }));
+    const shape = fc.record(
+      {
+        jsonrpc: fc.oneof(fc.constant('2.0'), anyValue),
+        id: fc.oneof(fc.integer(), fc.string(), fc.double(), anyValue),
+        method: fc.oneof(fc.constant('tools/call'), fc.string()),
+        params: fc.oneof(
+          fc.record(
+            {
+              name: fc.oneof(fc.string(), anyValue),
+              arguments: fc.oneof(fc.dictionary(fc.string(), fc.jsonValue({ maxDepth: 1 })), anyValue),
+              _meta: fc.oneof(
+                fc.record(
+                  { progressToken: fc.oneof(fc.integer(), fc.string(), anyValue), other: anyValue },
+                  { requiredKeys: [] }
+                ),
+                anyValue
+              ),
+              task: anyValue
+            },
+            { requiredKeys: [] }
+          ),
+          anyValue
+        ),
+        extra: anyValue
+      },
+      { requiredKeys: [] }
+    );
+    let taken = 0;
+    fc.assert(
+      fc.property(shape, (raw) => {
+        // As a line would hold it: JSON, so no undefined values.
+        const value = JSON.parse(JSON.stringify(raw)) as { method?: unknown; params?: unknown };
+        if (!isPlainToolCall(value)) return true;
+        taken++;
+        return (
+          isJSONRPCRequest(value) &&
+          isSpecType.CallToolRequest({ method: value.method, params: value.params })
+        );
+      }),
+      { numRuns: 2000 }
+    );
+    expect(taken).toBeGreaterThan(0);
+  });
+});
+
+describe('createLeanCalls', () => {
+  const log = pino({ level: 'silent' });
+  const session = { id: 's' } as Session;
+  const request = (params: Record<string, unknown>) =>
+    ({ jsonrpc: '2.0', id: 3, method: 'tools/call', params }) as never;
+
+  function lean(callTool: (name: string, args: unknown, opts: CallOptions) => Promise<unknown>) {
+    const written: JSONRPCMessage[] = [];
+    const gateway = { callTool: (_s: Session, n: string, a: unknown, o: CallOptions) => callTool(n, a, o) };
+    const calls = createLeanCalls(
+      gateway as unknown as Gateway,
+      session,
+      log,
+      async (m) => void written.push(m)
+    );
+    return { calls, written };
+  }
+
+  it('answers with the result, as the 2025 wire has it', async () => {
+    const { calls } = lean(async (name, args) => ({
+      content: [{ type: 'text', text: `${name} ${JSON.stringify(args)}` }]
+    }));
+    expect(await calls.answer(request({ name: 'a__b', arguments: { x: 1 } }))).toEqual({
+      jsonrpc: '2.0',
+      id: 3,
+      result: { content: [{ type: 'text', text: 'a__b {"x":1}' }] }
+    });
+    const bare = lean(async () => ({ structuredContent: { a: 1 } }));
+    expect(await bare.calls.answer(request({ name: 'a__b' }))).toEqual({
+      jsonrpc: '2.0',
+      id: 3,
+      result: { structuredContent: { a: 1 }, content: [] }
+    });
+  });
+
+  it('maps errors as the server does', async () => {
+    const answer = (err: unknown) => lean(() => Promise.reject(err)).calls.answer(request({ name: 'a__b' }));
+    expect(await answer(new GatewayError('policy_denied', 'rule r'))).toEqual({
+      jsonrpc: '2.0',
+      id: 3,
+      error: { code: -32051, message: 'denied by policy', data: { code: 'policy_denied' } }
+    });
+    expect(await answer(new ProtocolError(-32010, 'upstream says no', { why: 1 }))).toEqual({
+      jsonrpc: '2.0',
+      id: 3,
+      error: { code: -32010, message: 'upstream says no', data: { why: 1 } }
+    });
+    expect(await answer(new ProtocolError(-32002, 'not found'))).toEqual({
+      jsonrpc: '2.0',
+      id: 3,
+      error: { code: -32602, message: 'not found' }
+    });
+    expect(await answer(new Error('secret detail'))).toEqual({
+      jsonrpc: '2.0',
+      id: 3,
+      error: { code: -32603, message: 'internal error' }
+    });
+  });
+
+  it('reports progress under the agent token, and answers nothing once cancelled', async () => {
+    let started!: () => void;
+    const running = new Promise<void>((r) => (started = r));
+    const { calls, written } = lean(
+      (_n, _a, opts) =>
+        new Promise((_resolve, reject) => {
+          opts.onprogress?.({ progress: 1, total: 2 });
+          opts.signal?.addEventListener('abort', () => reject(new GatewayError('upstream_failed')));
+          started();
+        })
+    );
+    const answered = calls.answer(request({ name: 'a__b', _meta: { progressToken: 'tok' } }));
+    await running;
+    expect(written).toEqual([
+      {
+        jsonrpc: '2.0',
+        method: 'notifications/progress',
+        params: { progressToken: 'tok', progress: 1, total: 2 }
+      }
+    ]);
+    expect(calls.cancel(4, 'other')).toBe(false);
+    expect(calls.cancel(3, 'stop')).toBe(true);
+    expect(await answered).toBeUndefined();
+    expect(calls.cancel(3, 'again')).toBe(false);
+  });
+
+  it('takes nothing until a 2025-era server has completed its handshake', () => {
+    const { calls } = lean(async () => ({ content: [] }));
+    expect(calls.takes(call({ name: 'a__b' }))).toBe(false);
+  });
+});
