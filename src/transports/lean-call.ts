@@ -16,7 +16,7 @@ import type { JSONRPCMessage, JSONRPCRequest, RequestId, Server } from '@modelco
 import type { Logger } from 'pino';
 import type { Gateway, Peer } from '../core/gateway.js';
 import type { Session } from '../core/session.js';
-import { toWireError } from './mcp-server.js';
+import { checkRelayTo, toWireError } from './mcp-server.js';
 import type { LeanPath } from './stdio-transport.js';
 
 export interface LeanCalls extends LeanPath {
@@ -53,11 +53,19 @@ export function isPlainToolCall(value: unknown): value is JSONRPCRequest {
   return meta.progressToken === undefined || isId(meta.progressToken);
 }
 
-/** A tool result as the 2025 wire has it: one without `content` gets an empty one (as the SDK does). */
+/**
+ * A tool result as the 2025 wire has it: one without `content` gets an empty one (as the SDK does),
+ * and structured content that is not an object (a 2026-era upstream may send any value) is wrapped
+ * as `{ result: value }`, as the SDK client does for a 2025-era caller.
+ */
 function withContent(result: unknown): unknown {
-  if (!isObject(result) || result.content !== undefined) return result;
-  if ('task' in result || 'inputRequests' in result || 'requestState' in result) return result;
-  return { ...result, content: [] };
+  if (!isObject(result)) return result;
+  let out = result;
+  const sc = result.structuredContent;
+  if (sc !== undefined && !isObject(sc)) out = { ...out, structuredContent: { result: sc } };
+  if (out.content !== undefined) return out;
+  if ('task' in out || 'inputRequests' in out || 'requestState' in out) return out;
+  return { ...out, content: [] };
 }
 
 export function createLeanCalls(
@@ -87,8 +95,10 @@ export function createLeanCalls(
               : server.notification({ method, params } as never);
           sent.catch(() => undefined);
         },
-        request: (method, params) =>
-          server.request({ method: method as 'sampling/createMessage', params } as never)
+        request: async (method, params) => {
+          checkRelayTo(server, method);
+          return server.request({ method: method as 'sampling/createMessage', params } as never);
+        }
       };
       const closed = server.onclose;
       server.onclose = () => {

@@ -5,13 +5,39 @@
  * gateway refusals become JSON-RPC errors with their registry code, upstream JSON-RPC errors pass
  * through, and anything unexpected becomes -32603.
  */
-import { ProtocolError, Server, type ServerContext } from '@modelcontextprotocol/server';
+import { ProtocolError, ProtocolErrorCode, Server, type ServerContext } from '@modelcontextprotocol/server';
 import type { Logger } from 'pino';
 import type { Gateway, Peer } from '../core/gateway.js';
 import type { Session } from '../core/session.js';
 import { ERRORS, GatewayError } from '../errors.js';
 
 export const SERVER_INFO = { name: 'portcullis', version: '0.1.0' } as const;
+
+/** From this revision on, what an agent supports travels with each request, and the SDK checks it. */
+const PER_REQUEST_CAPABILITIES = '2026-07-28';
+
+/**
+ * Refuse to relay a request the agent never said it can answer. A 2025-era agent declares
+ * `sampling` and `elicitation` at initialize; a server's request for either goes to an agent
+ * that did, and any other gets an error back upstream instead of a request it cannot handle.
+ */
+export function checkRelayTo(server: Server, method: string): void {
+  const version = server.getNegotiatedProtocolVersion();
+  if (version !== undefined && version >= PER_REQUEST_CAPABILITIES) return;
+  const declared = server.getClientCapabilities() as Record<string, unknown> | undefined;
+  const needs =
+    method === 'sampling/createMessage'
+      ? 'sampling'
+      : method === 'elicitation/create'
+        ? 'elicitation'
+        : undefined;
+  if (needs && !declared?.[needs]) {
+    throw new ProtocolError(
+      ProtocolErrorCode.InvalidRequest,
+      `the agent did not declare the ${needs} capability`
+    );
+  }
+}
 
 export function toWireError(err: unknown, log: Logger): ProtocolError {
   if (err instanceof GatewayError) return new ProtocolError(err.rpc, err.message, { code: err.code });
@@ -51,7 +77,10 @@ export function createMcpServer(
           : ctx.mcpReq.notify({ method, params } as never);
       sent.catch(() => undefined);
     },
-    request: (method, params) => ctx.mcpReq.send({ method: method as 'sampling/createMessage', params })
+    request: async (method, params) => {
+      checkRelayTo(server, method);
+      return ctx.mcpReq.send({ method: method as 'sampling/createMessage', params });
+    }
   });
 
   server.setRequestHandler('tools/call', (req, ctx) =>

@@ -185,6 +185,8 @@ ${tokens}`);
     const plain = await connect(gw.mcp, ADMIN_TOKEN, 'legacy');
     const r = await tryCall(plain, 'conf__test_sampling', { prompt: 'nobody to ask' });
     expect(r.ok).toBe(false);
+    // The gateway refuses the server's request itself: the agent is never sent one it cannot answer.
+    expect(!r.ok && r.message).toContain('the agent did not declare the sampling capability');
     await plain.close();
   });
 });
