@@ -521,8 +521,10 @@ export function createGateway(options: GatewayOptions): Gateway {
 
   /**
    * What an upstream sends about a call goes to the agent that made it, scanned like a response;
-   * its requests to the agent (sampling, elicitation) are audited. Nothing it sends can reach
-   * another session: the upstream module attributes each message to one call or drops it.
+   * its requests to the agent (sampling, elicitation) are audited, and the agent's answers go back
+   * scanned like the call's arguments (a secret in them is blocked by default, as in arguments).
+   * Nothing it sends can reach another session: the upstream module attributes each message to
+   * one call or drops it.
    */
   function relayTo(peer: Peer, ctx: CallContext): Relay {
     const scanned = (params: Record<string, unknown> | undefined) =>
@@ -545,7 +547,8 @@ export function createGateway(options: GatewayOptions): Gateway {
         const started = performance.now();
         let failure: unknown;
         try {
-          return await peer.request(method, scanned(params));
+          const answer = await peer.request(method, scanned(params));
+          return inspector.scanAnswer(ctx.server ?? '', ctx.tool ?? '', answer, ctx.session, addRisk);
         } catch (err) {
           failure = err;
           throw err;

@@ -52,6 +52,17 @@ export interface Inspector {
     session: Session,
     addRisk: (s: Session, n: number) => void
   ): unknown;
+  /**
+   * Scan what the agent sends back to a server (its answer to a relayed sampling or elicitation
+   * request) as the arguments of the server's tool are scanned; may redact or throw.
+   */
+  scanAnswer(
+    server: string,
+    name: string,
+    value: unknown,
+    session: Session,
+    addRisk: (s: Session, n: number) => void
+  ): unknown;
 }
 
 /** Findings as they go into audit records: never the matched text itself. */
@@ -292,6 +303,13 @@ export function createInspector(
       const scanned = scanFor('responses', server, name, value);
       if (!scanned) return value;
       const out = enforce('responses', server, name, scanned, value);
+      if (out.risk > 0) addRisk(session, out.risk);
+      return out.value;
+    },
+    scanAnswer(server, name, value, session, addRisk) {
+      const scanned = scanFor('arguments', server, name, value);
+      if (!scanned) return value;
+      const out = enforce('arguments', server, name, scanned, value);
       if (out.risk > 0) addRisk(session, out.risk);
       return out.value;
     },

@@ -181,6 +181,26 @@ ${tokens}`);
     await a.close();
   });
 
+  it("scans the agent's answer on its way back: a secret in it is blocked, as in arguments", async () => {
+    const a = await legacyClient(gw, ADMIN_TOKEN);
+    a.setRequestHandler('sampling/createMessage', async () => ({
+      role: 'assistant',
+      content: { type: 'text', text: 'the deploy key is AKIAIOSFODNN7EXAMPLE' },
+      model: 'test-model'
+    }));
+    const r = await tryCall(a, 'conf__test_sampling', { prompt: 'tell me a key' });
+    // The server never gets the answer: its request fails, and so does the call.
+    const text = r.ok ? JSON.stringify(r.result) : r.message;
+    expect(r.ok ? r.result.isError : true).toBe(true);
+    expect(text).not.toContain('AKIAIOSFODNN7EXAMPLE');
+    const record = gw
+      .audit()
+      .find((x) => x.event === 'sampling/createMessage' && x.identity === 'alice' && x.code);
+    expect(record).toMatchObject({ decision: 'deny', code: 'argument_blocked', tool: 'test_sampling' });
+    expect(JSON.stringify(gw.audit())).not.toContain('AKIAIOSFODNN7EXAMPLE');
+    await a.close();
+  });
+
   it('is not asked by an agent that never declared sampling', async () => {
     const plain = await connect(gw.mcp, ADMIN_TOKEN, 'legacy');
     const r = await tryCall(plain, 'conf__test_sampling', { prompt: 'nobody to ask' });
