@@ -287,10 +287,10 @@ describe('tools/call over stdio once the 2025-era handshake is complete', () => 
 });
 
 describe('what an upstream sends during a call over stdio, once the 2025-era handshake is complete', () => {
-  async function sdkClient() {
+  async function sdkClient(capabilities: Record<string, object> = { sampling: {}, elicitation: {} }) {
     const client = new Client(
       { name: 'stdio-relay-test', version: '1.0.0' },
-      { capabilities: { sampling: {}, elicitation: {} }, versionNegotiation: { mode: 'legacy' } }
+      { capabilities, versionNegotiation: { mode: 'legacy' } }
     );
     await client.connect(
       new StdioClientTransport({
@@ -352,5 +352,14 @@ describe('what an upstream sends during a call over stdio, once the 2025-era han
       ['sampling/createMessage', 'test_sampling', 'ok'],
       ['elicitation/create', 'test_elicitation', 'ok']
     ]);
+  }, 60_000);
+
+  it('asks an agent only for what it declared, and the server learns why it was not asked', async () => {
+    const client = await sdkClient({ elicitation: {} });
+    const sampled = await tryCall(client, 'conf__test_sampling', { prompt: 'nobody to ask' });
+    const said = sampled.ok ? JSON.stringify(sampled.result) : sampled.message;
+    expect(sampled.ok ? sampled.result.isError : true).toBe(true);
+    expect(said).toContain('the agent did not declare the sampling capability');
+    await client.close();
   }, 60_000);
 });
