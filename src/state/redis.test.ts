@@ -233,6 +233,19 @@ describe('held calls across replicas', () => {
     expect((await a!.approvals.settle('apr_1', 'expired'))!.status).toBe('approved');
     await expect.poll(() => changes.some((h) => h.id === 'apr_1' && h.status === 'approved')).toBe(true);
   });
+
+  it('keeps the arguments exactly as sent through every decision, empty lists and objects included', async () => {
+    const [a, b] = await replicas(2);
+    const args = { ids: [], filter: {}, nested: { list: [[], [{}]], n: 1.5, s: 'x' } };
+    await a!.approvals.publish({ ...held('apr_args'), arguments: args });
+    const decided = await b!.approvals.decide('apr_args', carol, 'approve');
+    expect(decided.arguments).toEqual(args);
+    const settled = await a!.approvals.settle('apr_args', 'expired');
+    expect(settled!.arguments).toEqual(args);
+    const loaded = (await b!.approvals.load()).find((h) => h.id === 'apr_args')!;
+    expect(loaded.arguments).toEqual(args);
+    expect(JSON.stringify(loaded.arguments)).toBe(JSON.stringify(args));
+  });
 });
 
 describe('revocations', () => {

@@ -189,9 +189,21 @@ export interface RedisState extends SharedState {
   ready(timeoutMs: number): Promise<boolean>;
 }
 
-/** cjson writes an empty array as `{}`: put the lists back. */
+/**
+ * A held call as stored: its arguments as a JSON string, so the scripts that decide on it (which
+ * decode and re-encode the record with cjson) pass them through untouched. cjson cannot tell an
+ * empty array from an empty object, and would turn `[]` in the arguments into `{}`.
+ */
+function heldToJson(held: HeldCall): string {
+  const { arguments: args, ...rest } = held;
+  return JSON.stringify({ ...rest, argumentsJson: JSON.stringify(args ?? null) });
+}
+
+/** cjson writes an empty array as `{}`: put the lists back, and the arguments as they were sent. */
 function heldFromJson(text: string): HeldCall {
-  const h = JSON.parse(text) as HeldCall;
+  const stored = JSON.parse(text) as HeldCall & { argumentsJson?: string };
+  const { argumentsJson, ...h } = stored;
+  if (typeof argumentsJson === 'string') h.arguments = JSON.parse(argumentsJson) as unknown;
   for (const key of ['roles', 'rules', 'approverRoles', 'decisions'] as const) {
     if (!Array.isArray(h[key])) (h as unknown as Record<string, unknown>)[key] = [];
   }
@@ -323,7 +335,7 @@ export function createRedisState(options: RedisStateOptions): RedisState {
 
   const approvals: ApprovalBus = {
     async publish(held) {
-      const text = JSON.stringify(held);
+      const text = heldToJson(held);
       await guard(() =>
         redis
           .multi()
