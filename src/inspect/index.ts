@@ -250,10 +250,12 @@ export function createInspector(
   const scanFor = (direction: 'responses' | 'arguments', server: string, name: string, value: unknown) => {
     const actions = actionsFor(direction, server, name);
     if (actions.secrets === 'off' && actions.pii === 'off' && actions.injection === 'off') return undefined;
+    // Only the findings are used (enforce redacts the original itself), so nothing is copied.
     const scanned = redactValue(value, {
       secrets: actions.secrets !== 'off',
       pii: actions.pii !== 'off',
-      injection: actions.injection !== 'off'
+      injection: actions.injection !== 'off',
+      reportOnly: true
     });
     return scanned.findings.length > 0 ? scanned : undefined;
   };
