@@ -408,16 +408,19 @@ class FileSink implements FileAuditSink {
     if (this.fd === undefined) throw new Error('audit log is closed');
     if (this.failed) throw new Error(`audit log failed earlier: ${this.failed.message}`);
     const { record, line } = nextRecord(input, this.chain);
-    const bytes = Buffer.byteLength(line);
-    if (this.rotationDue(bytes)) this.rotate();
     if (this.s.mode === 'batch') {
+      const bytes = Buffer.byteLength(line);
+      if (this.rotationDue(bytes)) this.rotate();
       this.buffer.push(line);
       this.bufferedBytes += bytes;
       this.chain = { seq: record.seq, hash: record.hash };
       if (this.buffer.length >= this.s.maxRecords) this.flush();
       else this.timer ??= setTimeout(() => this.flushInBackground(), this.s.maxDelayMs).unref();
     } else {
-      this.append(Buffer.from(line), this.s.mode === 'every');
+      // Encoded once: its length is the byte count the rotation check needs.
+      const data = Buffer.from(line);
+      if (this.rotationDue(data.length)) this.rotate();
+      this.append(data, this.s.mode === 'every');
       this.chain = { seq: record.seq, hash: record.hash };
     }
     if (this.s.checkpointEvery > 0 && record.seq % this.s.checkpointEvery === 0) this.checkpoint();

@@ -383,12 +383,16 @@ export function createGateway(options: GatewayOptions): Gateway {
   const inspector = createInspector(config.scanning, pins, log.child({ stage: 'scan' }), (r) =>
     writeAudit(r)
   );
-  /** Tool names of every other server, for shadowing checks. */
-  const otherTools = (server: string) => () =>
-    [...upstreams.values()]
-      .filter((u) => u.name !== server)
-      .flatMap((u) => (u.cachedTools() ?? []).map((t) => t.name));
-  const vetted = async (up: Upstream) => inspector.vet(up.name, await up.listTools(), otherTools(up.name));
+  /** The tool lists of every other server as last listed, for shadowing checks. */
+  const otherTools = (server: string) => {
+    const lists: Array<readonly UpstreamTool[] | undefined> = [];
+    for (const u of upstreams.values()) if (u.name !== server) lists.push(u.cachedTools());
+    return lists;
+  };
+  const vetted = async (up: Upstream) => {
+    const tools = await up.listTools();
+    return inspector.vet(up.name, tools, otherTools(up.name));
+  };
   const lookup: Stage = {
     name: 'lookup',
     async run(ctx) {

@@ -36,8 +36,15 @@ export interface VettedTool {
 }
 
 export interface Inspector {
-  /** Vet a server's tools: scan findings and pin status, by tool name. */
-  vet(server: string, tools: readonly UpstreamTool[], others: () => string[]): Map<string, VettedTool>;
+  /**
+   * Vet a server's tools: scan findings and pin status, by tool name. `others` are the tool lists
+   * of the other servers (undefined where not listed yet), for shadowing checks.
+   */
+  vet(
+    server: string,
+    tools: readonly UpstreamTool[],
+    others: ReadonlyArray<readonly UpstreamTool[] | undefined>
+  ): Map<string, VettedTool>;
   argumentStage(): Stage;
   responseStage(addRisk: (session: Session, amount: number) => void): Stage;
   /** Approve a server's current tool set (re-pin it). */
@@ -96,26 +103,41 @@ export function createInspector(
     return actions;
   };
 
-  // Vetting is cached per server until its tool set or its pins change.
+  // Vetting is cached per server until what it reads changes: the server's tool list, its pins, or
+  // another server's tool list (the names a description could shadow). Lists and pins are replaced,
+  // never changed in place, so comparing them by identity is enough.
   const cache = new Map<
     string,
     {
       key: string;
       tools: readonly UpstreamTool[];
       pins: ServerPins | undefined;
+      others: ReadonlyArray<readonly UpstreamTool[] | undefined>;
       vetted: Map<string, VettedTool>;
     }
   >();
   const reported = new Set<string>();
+  const sameLists = (
+    a: ReadonlyArray<readonly UpstreamTool[] | undefined>,
+    b: ReadonlyArray<readonly UpstreamTool[] | undefined>
+  ) => a.length === b.length && a.every((list, i) => list === b[i]);
 
   const vet: Inspector['vet'] = (server, tools, others) => {
     const serverPins = config.pins.enabled ? pins?.get(server) : undefined;
-    // The hot path: the same cached tool list and the same pins as last time need no hashing.
+    // The hot path: the same cached tool lists and the same pins as last time need no hashing.
     const hit = cache.get(server);
-    if (hit && hit.tools === tools && hit.pins === serverPins) return hit.vetted;
+    const sameOthers = hit !== undefined && sameLists(hit.others, others);
+    if (hit && sameOthers && hit.tools === tools && hit.pins === serverPins) return hit.vetted;
     const check = checkPins(serverPins, tools);
-    const key = `${[...check.hashes.values()].join(',')}|${serverPins?.pinnedAt ?? ''}`;
-    if (hit && hit.key === key) {
+    // A list or pins that are new objects with the same content: the same tools, the same status.
+    const key = [
+      [...check.hashes.values()].join(','),
+      [...check.status.values()].join(','),
+      check.removed.join(','),
+      check.firstUse,
+      serverPins?.pinnedAt ?? ''
+    ].join('|');
+    if (hit && sameOthers && hit.key === key) {
       cache.set(server, { ...hit, tools, pins: serverPins });
       return hit.vetted;
     }
@@ -134,7 +156,7 @@ export function createInspector(
     }
     const setChanged =
       !check.firstUse && (check.removed.length > 0 || [...check.status.values()].some((s) => s !== 'pinned'));
-    const otherNames = others();
+    const otherNames = others.flatMap((list) => (list ?? []).map((t) => t.name));
     const vetted = new Map<string, VettedTool>();
     for (const tool of tools) {
       const findings = config.descriptions.enabled
@@ -204,7 +226,13 @@ export function createInspector(
         });
       }
     }
-    cache.set(server, { key, tools, pins: config.pins.enabled ? pins?.get(server) : undefined, vetted });
+    cache.set(server, {
+      key,
+      tools,
+      pins: config.pins.enabled ? pins?.get(server) : undefined,
+      others: [...others],
+      vetted
+    });
     return vetted;
   };
 
@@ -261,10 +289,12 @@ export function createInspector(
   const scanFor = (direction: 'responses' | 'arguments', server: string, name: string, value: unknown) => {
     const actions = actionsFor(direction, server, name);
     if (actions.secrets === 'off' && actions.pii === 'off' && actions.injection === 'off') return undefined;
+    // Only the findings are used (enforce redacts the original itself), so nothing is copied.
     const scanned = redactValue(value, {
       secrets: actions.secrets !== 'off',
       pii: actions.pii !== 'off',
-      injection: actions.injection !== 'off'
+      injection: actions.injection !== 'off',
+      reportOnly: true
     });
     return scanned.findings.length > 0 ? scanned : undefined;
   };

@@ -33,12 +33,13 @@ export function policyStage(
     ctx.policyVersion = version;
     const session = ctx.session;
     const now = Date.now();
-    const decision = policy.decide({
-      ...policyInputOf(ctx),
-      now,
-      risk: risk(session, now),
-      sessionCount: (key) => session.counts.get(key) ?? 0
-    });
+    // The input object is fresh: completing it costs nothing, where `{ ...policyInputOf(ctx), now }`
+    // makes V8 build a new hidden class on every call.
+    const input = policyInputOf(ctx) as PolicyInput;
+    input.now = now;
+    input.risk = risk(session, now);
+    input.sessionCount = (key) => session.counts.get(key) ?? 0;
+    const decision = policy.decide(input);
     ctx.decision = decision;
     if (decision.effect === 'deny') throw new GatewayError(decision.code ?? 'policy_denied', decision.reason);
   };

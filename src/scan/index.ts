@@ -82,15 +82,38 @@ export function normalizeFindings(findings: Finding[]): Finding[] {
   return out;
 }
 
+/**
+ * Short strings recently found clean, per set of scans: results and arguments repeat the same few
+ * (`"text"` in every content block, status words, names, an argument the tool echoes back), and a
+ * scan depends on nothing but the text and the options. Bounded: cleared when full.
+ */
+const CLEAN_MAX_LENGTH = 64;
+const CLEAN_MAX_ENTRIES = 1024;
+const recentlyClean = new Map<string, Set<string>>();
+
 /** Scan a string. Findings are sorted by offset. */
 export function scanText(text: string, opts: ScanTextOptions = {}): Finding[] {
   const mode = opts.mode ?? 'content';
   const injection = opts.injection !== false;
+  const hidden = opts.hidden ?? injection;
+  const secrets = opts.secrets !== false;
+  const pii = opts.pii !== false;
+  let clean: Set<string> | undefined;
+  if (text.length <= CLEAN_MAX_LENGTH) {
+    const key = `${mode}${+hidden}${+injection}${+secrets}${+pii}`;
+    clean = recentlyClean.get(key);
+    if (clean === undefined) recentlyClean.set(key, (clean = new Set()));
+    else if (clean.has(text)) return [];
+  }
   const out: Finding[] = [];
-  if (opts.hidden ?? injection) scanHidden(text, mode, out);
+  if (hidden) scanHidden(text, mode, out);
   if (injection) scanInjection(text, mode, out);
-  if (opts.secrets !== false) scanSecrets(text, out);
-  if (opts.pii !== false) scanPii(text, out);
+  if (secrets) scanSecrets(text, out);
+  if (pii) scanPii(text, out);
+  if (clean !== undefined && out.length === 0) {
+    if (clean.size >= CLEAN_MAX_ENTRIES) clean.clear();
+    clean.add(text);
+  }
   return normalizeFindings(out);
 }
 

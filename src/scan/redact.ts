@@ -87,9 +87,17 @@ function isBinaryField(parent: Record<string, unknown>, key: string): boolean {
   return key === 'data' && (parent.type === 'image' || parent.type === 'audio');
 }
 
+/** Where a value sits, spelled out (`joinPath`) only when a finding needs it. */
+interface PathRef {
+  readonly parent: PathRef | undefined;
+  readonly key: string | number;
+  text?: string;
+}
+
 /**
  * Walk a JSON value, scanning every string with `scan` and redacting secrets and PII.
  * Object keys are kept as they are (and in the same order); non-JSON leaves are returned as is.
+ * With `reportOnly`, nothing is copied.
  */
 export function redactValueWith(
   value: unknown,
@@ -99,9 +107,13 @@ export function redactValueWith(
   const findings: Finding[] = [];
   const skipBinary = opts.skipBinary !== false;
   const keyContext = opts.keyContext !== false;
+  const reportOnly = opts.reportOnly === true;
+  const root = opts.path ?? '';
   const seen = new WeakSet<object>();
+  const pathText = (ref: PathRef | undefined): string =>
+    ref === undefined ? root : (ref.text ??= joinPath(pathText(ref.parent), ref.key));
 
-  const visitString = (s: string, path: string, key: string | undefined): string => {
+  const visitString = (s: string, ref: PathRef | undefined, key: string | undefined): string => {
     const found = scan(s);
     if (
       keyContext &&
@@ -122,39 +134,47 @@ export function redactValueWith(
         });
       }
     }
+    if (found.length === 0) return s;
+    const path = pathText(ref);
     for (const f of found) {
       f.field = path;
       findings.push(f);
     }
-    return opts.reportOnly ? s : redact(s, found);
+    return reportOnly ? s : redact(s, found);
   };
 
-  const visit = (v: unknown, path: string, key: string | undefined, depth: number): unknown => {
-    if (typeof v === 'string') return visitString(v, path, key);
+  const visit = (v: unknown, ref: PathRef | undefined, key: string | undefined, depth: number): unknown => {
+    if (typeof v === 'string') return visitString(v, ref, key);
     if (v === null || typeof v !== 'object' || depth > MAX_DEPTH) return v;
     if (seen.has(v)) return v;
     if (Array.isArray(v)) {
       seen.add(v);
-      const copy = v.map((item, i) => visit(item, joinPath(path, i), key, depth + 1));
+      let out: unknown = v;
+      if (reportOnly) {
+        for (let i = 0; i < v.length; i++) visit(v[i], { parent: ref, key: i }, key, depth + 1);
+      } else {
+        out = v.map((item, i) => visit(item, { parent: ref, key: i }, key, depth + 1));
+      }
       seen.delete(v);
-      return opts.reportOnly ? v : copy;
+      return out;
     }
     const proto = Object.getPrototypeOf(v) as unknown;
     if (proto !== Object.prototype && proto !== null) return v;
     seen.add(v);
     const obj = v as Record<string, unknown>;
-    const copy: Record<string, unknown> = {};
+    const copy: Record<string, unknown> | undefined = reportOnly ? undefined : {};
     for (const k of Object.keys(obj)) {
       const child = obj[k];
-      copy[k] =
+      const out =
         skipBinary && typeof child === 'string' && isBinaryField(obj, k)
           ? child
-          : visit(child, joinPath(path, k), k, depth + 1);
+          : visit(child, { parent: ref, key: k }, k, depth + 1);
+      if (copy) copy[k] = out;
     }
     seen.delete(v);
-    return opts.reportOnly ? v : copy;
+    return copy ?? v;
   };
 
-  const out = visit(value, opts.path ?? '', undefined, 0);
+  const out = visit(value, undefined, undefined, 0);
   return { value: out, findings };
 }

@@ -25,6 +25,35 @@ export function registeredPatterns(): readonly RegExp[] {
 }
 
 /**
+ * A proof of absence for a set of patterns, in one pass instead of one per pattern: their union
+ * (one regex per set of flags), registered like every other pattern. `false` means none of them
+ * matches anywhere in the text, so a scanner whose findings all start from one of these matches
+ * can skip them; `true` means one may, and the scanner runs as before. An alternation matches at a
+ * position exactly when one of its alternatives does, so this is exact; a backreference would
+ * point at another group once the sources are joined, so patterns with one are refused.
+ */
+export function anyMatch(patterns: readonly RegExp[]): (text: string) => boolean {
+  const byFlags = new Map<string, string[]>();
+  for (const re of patterns) {
+    if (/\\(?:[1-9]|k<)/.test(re.source)) {
+      throw new Error(`anyMatch: a pattern with a backreference cannot join a union: ${re.source}`);
+    }
+    const flags = re.flags.replace('g', '');
+    const sources = byFlags.get(flags) ?? [];
+    sources.push(`(?:${re.source})`);
+    byFlags.set(flags, sources);
+  }
+  const unions = [...byFlags].map(([flags, sources]) => rx(sources.join('|'), flags));
+  return (text) => {
+    for (const union of unions) {
+      union.lastIndex = 0;
+      if (union.test(text)) return true;
+    }
+    return false;
+  };
+}
+
+/**
  * Problems that would make a pattern's cost per position unbounded: `*`, `+` or `{n,}` outside a
  * character class. Returns the offending fragments (empty when the pattern is bounded).
  */
