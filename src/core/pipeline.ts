@@ -45,6 +45,8 @@ export interface Stage {
 
 export async function runPipeline(stages: readonly Stage[], ctx: CallContext): Promise<void> {
   for (const stage of stages) {
-    await stage.run(ctx);
+    // A stage that finished synchronously is not awaited: the next one runs in the same turn.
+    const pending = stage.run(ctx);
+    if (pending !== undefined) await pending;
   }
 }

@@ -138,8 +138,14 @@ export function createInspector(
       serverPins?.pinnedAt ?? ''
     ].join('|');
     if (hit && sameOthers && hit.key === key) {
-      cache.set(server, { ...hit, tools, pins: serverPins });
-      return hit.vetted;
+      // The verdicts stand, but the tools are the new ones: what the hash does not cover (an
+      // output schema, _meta) is served as the server now lists it.
+      const current = new Map(tools.map((t) => [t.name, t]));
+      const vetted = new Map(
+        [...hit.vetted].map(([name, v]) => [name, { ...v, tool: current.get(name) ?? v.tool }] as const)
+      );
+      cache.set(server, { ...hit, tools, pins: serverPins, vetted });
+      return vetted;
     }
 
     if (config.pins.enabled && pins && check.firstUse && config.pins.trust_on_first_use) {

@@ -44,7 +44,27 @@ describe('vetting cache', () => {
     // first time after trust on first use it is vetted once more, against the pins it just made).
     const pinned = inspector.vet('calc', [tool('add', 'Adds two numbers.')], others);
     expect(pinned.get('add')?.status).toBe('pinned');
-    expect(inspector.vet('calc', [tool('add', 'Adds two numbers.')], others)).toBe(pinned);
+    const again = [tool('add', 'Adds two numbers.')];
+    const relisted = inspector.vet('calc', again, others);
+    expect(relisted.get('add')).toMatchObject({ status: 'pinned', blocked: false });
+    expect(relisted.get('add')?.tool).toBe(again[0]);
+  });
+
+  it('serves the tools as the server lists them now, even where the verdict needs no new vetting', () => {
+    const { inspector } = setup();
+    const v1 = {
+      ...tool('add', 'Adds two numbers.'),
+      outputSchema: { type: 'object', properties: { a: {} } }
+    };
+    inspector.vet('calc', [v1], []);
+    inspector.vet('calc', [{ ...v1 }], []); // vetted once more against the pins trust on first use made
+    const v2 = {
+      ...tool('add', 'Adds two numbers.'),
+      outputSchema: { type: 'object', properties: { b: {} } }
+    };
+    const vetted = inspector.vet('calc', [v2], []);
+    expect(vetted.get('add')).toMatchObject({ status: 'pinned', blocked: false });
+    expect(vetted.get('add')?.tool.outputSchema).toEqual({ type: 'object', properties: { b: {} } });
   });
 
   it("vets again when the server's tools change: a changed tool is withheld", () => {
