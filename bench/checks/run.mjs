@@ -25,14 +25,14 @@
  * the echo server does, so the figures hold only the gateway's own work, without the pipe to the
  * child and the SDK client; the tool list still comes from the echo process).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { configFeatures, writeBenchConfig } from '../support/configs.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '../..');
-const ECHO_STDIO = join(ROOT, 'bench/overhead/echo-stdio.mjs');
 
 const num = (name, dflt) => {
   const v = Number(process.env[name]);
@@ -59,41 +59,6 @@ const BASELINE_DIST = process.env.BENCH_BASELINE_DIST ? resolve(process.env.BENC
 
 const work = mkdtempSync(join(tmpdir(), 'portcullis-checks-'));
 
-/** The overhead benchmark's two configs (see bench/overhead/run.mjs, "Portcullis configs"). */
-function configText(name, checks) {
-  const lines = [
-    'servers:',
-    '  echo:',
-    `    command: ${JSON.stringify(process.execPath)}`,
-    `    args: [${JSON.stringify(ECHO_STDIO)}]`,
-    'auth:',
-    '  stdio: { identity: bench, roles: [bench] }'
-  ];
-  if (checks) {
-    lines.push(
-      `audit: { path: ${JSON.stringify(join(work, `${name}-audit.jsonl`))} }`,
-      `scanning: { pins: { path: ${JSON.stringify(join(work, `${name}-pins.json`))} } }`,
-      'rules:',
-      '  - id: echo-bench',
-      '    tool: echo',
-      '    allowed_roles: [bench]',
-      '    parameter_constraints:',
-      '      text: { maxLength: 1000 }'
-    );
-  } else {
-    const off = '{ injection: off, secrets: off, pii: off }';
-    lines.push(
-      'validation: { arguments: false }',
-      'audit: { enabled: false }',
-      'rules:',
-      '  - { tool: "*", allowed_roles: ["*"] }',
-      `scanning: { descriptions: { enabled: false }, pins: { enabled: false }, responses: ${off}, arguments: ${off} }`,
-      'metrics: { enabled: false }'
-    );
-  }
-  return `${lines.join('\n')}\n`;
-}
-
 async function openVariant(label, dist, checks) {
   const load = (p) => import(pathToFileURL(join(dist, p)).href);
   const [{ loadConfig }, { createGateway }, { createLogger }] = await Promise.all([
@@ -102,8 +67,8 @@ async function openVariant(label, dist, checks) {
     load('log.js')
   ]);
   const name = label.replace(/[^\w-]/g, '_');
-  const file = join(work, `${name}.yaml`);
-  writeFileSync(file, configText(name, checks), { mode: 0o600 });
+  // The overhead benchmark's two configs, each in a directory of its own (its audit and pins files).
+  const file = writeBenchConfig(join(work, name), { checks, features: await configFeatures(dist) });
   const gateway = createGateway({ config: loadConfig(file), log: createLogger('silent') });
   const who = gateway.auth.stdio();
   if (!who.ok) throw new Error(`${label}: ${who.reason}`);

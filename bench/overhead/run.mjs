@@ -31,7 +31,7 @@
  * BENCH_PROFILE=1 (run the Portcullis processes with --cpu-prof; profiles land in bench/overhead/profiles),
  * BENCH_BASELINE (another build's dist/cli.js, whose Portcullis rows are measured in the same run).
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -51,6 +51,7 @@ import {
   waitForOutput,
   workDir
 } from '../support/processes.mjs';
+import { configFeatures, writeBenchConfig } from '../support/configs.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 
@@ -129,65 +130,9 @@ function cpuMs(pid) {
 
 const work = workDir();
 
-/** Which optional config sections this build has (the schema is the source of truth). */
-async function configFeatures() {
-  const { configSchema } = await import(join(ROOT, 'dist/config/schema.js'));
-  const props = configSchema.properties ?? {};
-  return {
-    scanning: props.scanning ? Object.keys(props.scanning.properties ?? {}) : undefined,
-    metrics: Boolean(props.metrics),
-    auditFlush: props.audit?.properties?.flush?.enum
-  };
-}
-
 function portcullisConfig(name, { checks, upstream, features }) {
   const dir = join(work, name);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const server =
-    upstream.kind === 'stdio'
-      ? `    command: ${JSON.stringify(NODE)}\n    args: [${JSON.stringify(ECHO_STDIO)}]`
-      : `    url: ${JSON.stringify(upstream.url)}`;
-  const lines = [
-    'servers:',
-    '  echo:',
-    server,
-    'auth:',
-    '  tokens:',
-    `    - { id: bench, identity: bench, roles: [bench], token: ${JSON.stringify(TOKEN)} }`,
-    '  stdio: { identity: bench, roles: [bench] }'
-  ];
-  if (checks) {
-    lines.push(
-      'audit: { path: ./audit.jsonl }',
-      'rules:',
-      '  - id: echo-bench',
-      '    tool: echo',
-      '    allowed_roles: [bench]',
-      '    parameter_constraints:',
-      '      text: { maxLength: 1000 }'
-    );
-    // Scanning, where this build has it, stays at its defaults ("everything starts on").
-  } else {
-    lines.push(
-      'validation: { arguments: false }',
-      'audit: { enabled: false }',
-      'rules:',
-      '  - { tool: "*", allowed_roles: ["*"] }'
-    );
-    if (features.scanning) {
-      const off = '{ injection: off, secrets: off, pii: off }';
-      const parts = [];
-      if (features.scanning.includes('descriptions')) parts.push('descriptions: { enabled: false }');
-      if (features.scanning.includes('pins')) parts.push('pins: { enabled: false }');
-      if (features.scanning.includes('responses')) parts.push(`responses: ${off}`);
-      if (features.scanning.includes('arguments')) parts.push(`arguments: ${off}`);
-      lines.push(`scanning: { ${parts.join(', ')} }`);
-    }
-    if (features.metrics) lines.push('metrics: { enabled: false }');
-  }
-  const file = join(dir, 'portcullis.yaml');
-  writeFileSync(file, `${lines.join('\n')}\n`, { mode: 0o600 });
-  return { file, dir };
+  return { file: writeBenchConfig(dir, { checks, upstream, token: TOKEN, features }), dir };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -750,7 +695,7 @@ function targets(rows) {
 
 async function main() {
   if (!existsSync(CLI)) throw new Error('dist/cli.js is missing: run `npm run build` first');
-  const features = await configFeatures();
+  const features = await configFeatures(join(ROOT, 'dist'));
   const started = performance.now();
   console.log('# Portcullis overhead benchmark\n');
   console.log(`- date: ${new Date().toISOString()}`);
