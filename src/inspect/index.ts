@@ -52,25 +52,22 @@ export interface Inspector {
   /** Should a prompt or resource from this server be withheld from listings? */
   withholds(kind: 'prompt' | 'resource', server: string, item: Record<string, unknown>): boolean;
   /** Scan a prompt or resource the agent asked for, as responses are; may redact or throw. */
-  scanReply(
-    server: string,
-    name: string,
-    value: unknown,
-    session: Session,
-    addRisk: (s: Session, n: number) => void
-  ): unknown;
+  scanReply: ValueScan;
   /**
    * Scan what the agent sends back to a server (its answer to a relayed sampling or elicitation
    * request) as the arguments of the server's tool are scanned; may redact or throw.
    */
-  scanAnswer(
-    server: string,
-    name: string,
-    value: unknown,
-    session: Session,
-    addRisk: (s: Session, n: number) => void
-  ): unknown;
+  scanAnswer: ValueScan;
 }
+
+/** Scan one value on its way to the agent or to a server; returns it (maybe redacted) or throws. */
+export type ValueScan = (
+  server: string,
+  name: string,
+  value: unknown,
+  session: Session,
+  addRisk: (s: Session, n: number) => void
+) => unknown;
 
 /** Findings as they go into audit records: never the matched text itself. */
 export function findingSummary(findings: readonly Finding[]): Array<Record<string, unknown>> {
@@ -305,6 +302,17 @@ export function createInspector(
     return scanned.findings.length > 0 ? scanned : undefined;
   };
 
+  /** One value scanned with a direction's actions, its risk added to the session. */
+  const valueScan =
+    (direction: 'responses' | 'arguments'): ValueScan =>
+    (server, name, value, session, addRisk) => {
+      const scanned = scanFor(direction, server, name, value);
+      if (!scanned) return value;
+      const out = enforce(direction, server, name, scanned, value);
+      if (out.risk > 0) addRisk(session, out.risk);
+      return out.value;
+    };
+
   return {
     vet,
     withholds(kind, server, item) {
@@ -335,20 +343,8 @@ export function createInspector(
       }
       return true;
     },
-    scanReply(server, name, value, session, addRisk) {
-      const scanned = scanFor('responses', server, name, value);
-      if (!scanned) return value;
-      const out = enforce('responses', server, name, scanned, value);
-      if (out.risk > 0) addRisk(session, out.risk);
-      return out.value;
-    },
-    scanAnswer(server, name, value, session, addRisk) {
-      const scanned = scanFor('arguments', server, name, value);
-      if (!scanned) return value;
-      const out = enforce('arguments', server, name, scanned, value);
-      if (out.risk > 0) addRisk(session, out.risk);
-      return out.value;
-    },
+    scanReply: valueScan('responses'),
+    scanAnswer: valueScan('arguments'),
     approve(server, tools, by) {
       pins?.pin(server, tools, by);
       cache.delete(server);
