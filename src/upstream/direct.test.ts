@@ -285,7 +285,19 @@ describe('checkCallToolResult', () => {
           { type: 'image', data: 1 }
         ]
       })
-    ).toBe('content[1]: data and mimeType must be strings');
+    ).toBe('content[1]: data must be base64 and mimeType a string');
+    expect(
+      checkCallToolResult({ content: [{ type: 'image', data: 'not base64!', mimeType: 'image/png' }] })
+    ).toBe('content[0]: data must be base64 and mimeType a string');
+    expect(
+      checkCallToolResult({ content: [{ type: 'resource', resource: { uri: 'u', blob: '%%%' } }] })
+    ).toBe('content[0]: resource blob is not base64');
+    expect(
+      checkCallToolResult({ content: [{ type: 'text', text: 'a', annotations: { priority: 2 } }] })
+    ).toBe('content[0]: annotations.priority must be a number from 0 to 1');
+    expect(
+      checkCallToolResult({ content: [{ type: 'text', text: 'a', annotations: { audience: ['system'] } }] })
+    ).toBe('content[0]: annotations.audience must list user or assistant');
     expect(checkCallToolResult({ content: [{ type: 'resource', resource: { uri: 'u' } }] })).toBe(
       'content[0]: resource needs text or blob'
     );

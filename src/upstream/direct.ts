@@ -255,22 +255,48 @@ export function checkCallToolResult(r: Record<string, unknown>, modern = false):
 
 const str = (v: unknown) => typeof v === 'string';
 
+/** Base64 as the protocol's schema accepts it: whatever `atob` decodes. */
+function base64(v: unknown): boolean {
+  if (typeof v !== 'string') return false;
+  try {
+    atob(v);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function checkAnnotations(a: unknown): string | undefined {
+  if (a === undefined) return undefined;
+  if (!isPlainObject(a)) return 'annotations is not an object';
+  if (a.audience !== undefined) {
+    if (!Array.isArray(a.audience) || !a.audience.every((r) => r === 'user' || r === 'assistant'))
+      return 'annotations.audience must list user or assistant';
+  }
+  if (a.priority !== undefined && !(typeof a.priority === 'number' && a.priority >= 0 && a.priority <= 1))
+    return 'annotations.priority must be a number from 0 to 1';
+  if (a.lastModified !== undefined && !str(a.lastModified)) return 'annotations.lastModified is not a string';
+  return undefined;
+}
+
 function checkContentBlock(b: unknown): string | undefined {
   if (!isPlainObject(b)) return 'not an object';
   if (b._meta !== undefined && !isPlainObject(b._meta)) return '_meta is not an object';
-  if (b.annotations !== undefined && !isPlainObject(b.annotations)) return 'annotations is not an object';
+  const annotations = checkAnnotations(b.annotations);
+  if (annotations) return annotations;
   switch (b.type) {
     case 'text':
       return str(b.text) ? undefined : 'text is not a string';
     case 'image':
     case 'audio':
-      return str(b.data) && str(b.mimeType) ? undefined : 'data and mimeType must be strings';
+      return base64(b.data) && str(b.mimeType) ? undefined : 'data must be base64 and mimeType a string';
     case 'resource_link':
       return str(b.uri) && str(b.name) ? undefined : 'uri and name must be strings';
     case 'resource': {
       const res = b.resource;
       if (!isPlainObject(res) || !str(res.uri)) return 'resource needs a uri';
-      return str(res.text) || str(res.blob) ? undefined : 'resource needs text or blob';
+      if (res.blob !== undefined) return base64(res.blob) ? undefined : 'resource blob is not base64';
+      return str(res.text) ? undefined : 'resource needs text or blob';
     }
     default:
       return `unknown content type ${JSON.stringify(b.type)}`;
