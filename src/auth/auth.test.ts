@@ -159,6 +159,28 @@ describe('lockout and rate limits', () => {
     expect(a.lockedOut('10.0.0.1')).toBeUndefined();
   });
 
+  it('shares every failure, and honours a lockout that failures on other replicas caused', () => {
+    const now = 0;
+    const recorded: string[] = [];
+    const elsewhere = new Map([['10.0.0.7', 120_000]]);
+    const a = createAuthenticator(
+      { ...base, tokens: [] },
+      {
+        now: () => now,
+        lockouts: { record: (s) => void recorded.push(s), lockedUntil: (s) => elsewhere.get(s) }
+      }
+    );
+    // One failure here, none before: locked out all the same, because the others saw enough.
+    expect(a.lockedOut('10.0.0.7')).toBe(120_000);
+    expect(a.lockedOut('10.0.0.8')).toBeUndefined();
+    a.fail('10.0.0.8');
+    a.fail('10.0.0.8');
+    expect(recorded).toEqual(['10.0.0.8', '10.0.0.8']);
+    // Its own count still locks out on its own when the shared store knows nothing.
+    a.fail('10.0.0.8');
+    expect(a.lockedOut('10.0.0.8')).toBe(300_000);
+  });
+
   it('does not lock out for failures spread beyond the window', () => {
     let now = 0;
     const a = createAuthenticator({ ...base, tokens: [] }, { now: () => now });

@@ -116,6 +116,14 @@ export function createAuthenticator(
     fetch?: typeof fetch;
     /** Shared revocations (gateway token ids and JWT `jti`s); undefined when they cannot be read now. */
     revoked?: (id: string) => boolean | undefined;
+    /**
+     * Lockouts shared by every replica: each failure is also counted there, and a source locked
+     * out by failures seen anywhere is locked out here too. Local counting goes on regardless.
+     */
+    lockouts?: {
+      record(source: string): void;
+      lockedUntil(source: string): number | undefined;
+    };
   } = {}
 ): Authenticator {
   const now = options.now ?? Date.now;
@@ -229,13 +237,11 @@ export function createAuthenticator(
 
     lockedOut(source) {
       const until = lockedUntil.get(source);
-      if (until === undefined) return undefined;
-      if (until <= now()) {
+      if (until !== undefined && until <= now()) {
         lockedUntil.delete(source);
         failures.delete(source);
-        return undefined;
-      }
-      return until;
+      } else if (until !== undefined) return until;
+      return options.lockouts?.lockedUntil(source);
     },
 
     fail(source) {
@@ -246,6 +252,7 @@ export function createAuthenticator(
       if (failures.size >= MAX_TRACKED && !failures.has(source)) failures.clear();
       failures.set(source, recent);
       if (recent.length >= auth.lockout.failures) lockedUntil.set(source, t + auth.lockout.duration_s * 1000);
+      options.lockouts?.record(source);
     },
 
     admit(identity) {

@@ -248,9 +248,31 @@ export function createGateway(options: GatewayOptions): Gateway {
   };
   const sessions = createSessionStore();
   const names = createNames(config.servers);
+  const lockout = {
+    failures: config.auth.lockout.failures,
+    windowMs: config.auth.lockout.window_s * 1000,
+    durationMs: config.auth.lockout.duration_s * 1000
+  };
   const auth = createAuthenticator(
     config.auth,
-    state.kind === 'memory' ? {} : { revoked: (id) => (state.healthy() ? state.isRevoked(id) : undefined) }
+    state.kind === 'memory'
+      ? {}
+      : {
+          revoked: (id) => (state.healthy() ? state.isRevoked(id) : undefined),
+          // Failures count on every replica, so a balancer does not multiply an attacker's tries.
+          lockouts: {
+            record: (source) =>
+              void state
+                .recordAuthFailure(source, lockout, Date.now())
+                .catch((err: Error) =>
+                  log.warn(
+                    { source, err: err.message },
+                    'authentication failure not shared: counted here only'
+                  )
+                ),
+            lockedUntil: (source) => state.lockedUntil(source, Date.now())
+          }
+        }
   );
   const tokenWatch: TokenWatch | undefined = config.auth.tokens_file
     ? watchTokenFile(config.auth.tokens_file, auth.tokens, log, {

@@ -68,9 +68,23 @@ export interface SharedState {
   revoke(id: string, at?: Date): Promise<void>;
   /** Is this credential id revoked? Answers from a local mirror kept current by the store. */
   isRevoked(id: string): boolean;
+  /**
+   * Count an authentication failure from a source address on every replica: at `failures` within
+   * `windowMs`, the source is locked out everywhere for `durationMs`. The memory store counts
+   * nothing here (the authenticator's own count is the whole story on one process).
+   */
+  recordAuthFailure(source: string, lockout: LockoutSettings, now: number): Promise<void>;
+  /** Until when a source is locked out by failures seen on any replica (a local mirror), if it is. */
+  lockedUntil(source: string, now: number): number | undefined;
   /** Is the store reachable right now? */
   healthy(): boolean;
   close(): Promise<void>;
+}
+
+export interface LockoutSettings {
+  failures: number;
+  windowMs: number;
+  durationMs: number;
 }
 
 /** Risk decayed from `risk` at `riskAt` to `now`. */
@@ -146,6 +160,8 @@ export function createMemoryState(rates: RateStore = createRateStore()): SharedS
       revoked.set(id, at.toISOString());
     },
     isRevoked: (id) => revoked.has(id),
+    recordAuthFailure: async () => {},
+    lockedUntil: () => undefined,
     healthy: () => true,
     close: async () => {}
   };

@@ -248,6 +248,41 @@ describe('held calls across replicas', () => {
   });
 });
 
+describe('authentication lockouts', () => {
+  const lockout = { failures: 3, windowMs: 60_000, durationMs: 30_000 };
+
+  it('failures counted on three replicas lock the source out on all of them, for the lockout only', async () => {
+    const [a, b, c] = await replicas(3);
+    const t = Date.now();
+    await a!.recordAuthFailure('10.0.0.1', lockout, t);
+    await b!.recordAuthFailure('10.0.0.1', lockout, t);
+    // Two failures in all: nobody is locked out yet, here or anywhere.
+    for (const r of [a, b, c]) expect(r!.lockedUntil('10.0.0.1', t)).toBeUndefined();
+    // Two at the same millisecond from one replica count as two.
+    await c!.recordAuthFailure('10.0.0.9', lockout, t);
+    await c!.recordAuthFailure('10.0.0.9', lockout, t);
+    expect(c!.lockedUntil('10.0.0.9', t)).toBeUndefined();
+    await c!.recordAuthFailure('10.0.0.1', lockout, t);
+    await expect
+      .poll(() => [a, b, c].map((r) => r!.lockedUntil('10.0.0.1', Date.now())))
+      .toEqual([t + 30_000, t + 30_000, t + 30_000]);
+    // Another source is not affected, and the lock ends when its time is up.
+    expect(a!.lockedUntil('10.0.0.2', Date.now())).toBeUndefined();
+    expect(a!.lockedUntil('10.0.0.1', t + 30_001)).toBeUndefined();
+  });
+
+  it('forgets failures older than the window', async () => {
+    const [a, b] = await replicas(2);
+    const t = Date.now();
+    await a!.recordAuthFailure('10.0.0.3', { ...lockout, windowMs: 1000 }, t - 5000);
+    await a!.recordAuthFailure('10.0.0.3', { ...lockout, windowMs: 1000 }, t - 4000);
+    await b!.recordAuthFailure('10.0.0.3', { ...lockout, windowMs: 1000 }, t);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(a!.lockedUntil('10.0.0.3', t)).toBeUndefined();
+    expect(b!.lockedUntil('10.0.0.3', t)).toBeUndefined();
+  });
+});
+
 describe('revocations', () => {
   it('a revocation through one replica reaches every other', async () => {
     const [a, b, c] = await replicas(3);

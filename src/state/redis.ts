@@ -15,6 +15,7 @@
  * after `state.timeout_ms`), the call is refused with `state_unavailable`, and the client
  * reconnects in the background. Not for Redis Cluster: the scripts touch keys in several slots.
  */
+import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { HeldCall } from '../approval/index.js';
@@ -167,7 +168,26 @@ redis.call('HSET', KEYS[1], ARGV[1], out)
 return out
 `;
 
+/**
+ * One authentication failure from a source: its failures are a sorted set of times, trimmed to the
+ * window; at the threshold the source is locked (a key that expires) and every replica is told.
+ * Returns the time the lock ends, or '' when the source is not locked by this failure.
+ */
+const AUTH_FAILURE = `
+local now = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+redis.call('ZADD', KEYS[1], now, ARGV[5])
+redis.call('PEXPIRE', KEYS[1], window)
+if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[3]) then return '' end
+local untilAt = now + tonumber(ARGV[4])
+redis.call('SET', KEYS[2], tostring(untilAt), 'PX', tonumber(ARGV[4]))
+redis.call('PUBLISH', KEYS[3], cjson.encode({type = 'locked', source = ARGV[6], ['until'] = untilAt}))
+return tostring(untilAt)
+`;
+
 interface Scripted {
+  pcAuthFailure(...args: Array<string | number>): Promise<string>;
   pcConsume(...args: Array<string | number>): Promise<[string, string]>;
   pcAddRisk(...args: Array<string | number>): Promise<string>;
   pcDecide(...args: Array<string | number>): Promise<[string, string]>;
@@ -210,6 +230,9 @@ function heldFromJson(text: string): HeldCall {
   return h;
 }
 
+/** Lockouts mirrored at most (a flood of sources clears the mirror rather than grow it). */
+const MAX_LOCKED = 100_000;
+
 export function createRedisState(options: RedisStateOptions): RedisState {
   const { prefix, log } = options;
   const common = {
@@ -227,6 +250,7 @@ export function createRedisState(options: RedisStateOptions): RedisState {
   redis.defineCommand('pcAddRisk', { numberOfKeys: 1, lua: ADD_RISK });
   redis.defineCommand('pcDecide', { numberOfKeys: 1, lua: DECIDE });
   redis.defineCommand('pcSettle', { numberOfKeys: 1, lua: SETTLE });
+  redis.defineCommand('pcAuthFailure', { numberOfKeys: 3, lua: AUTH_FAILURE });
 
   let connected = false;
   let warned = false;
@@ -254,7 +278,9 @@ export function createRedisState(options: RedisStateOptions): RedisState {
     approvals: `${prefix}approvals`,
     revoked: `${prefix}revoked`,
     pins: `${prefix}pins`,
-    events: `${prefix}events`
+    events: `${prefix}events`,
+    failures: (source: string) => `${prefix}f:${source}`,
+    lock: (source: string) => `${prefix}l:${source}`
   };
 
   const unavailable = (err: unknown): GatewayError =>
@@ -269,8 +295,10 @@ export function createRedisState(options: RedisStateOptions): RedisState {
     }
   };
 
-  // The mirror of revocations and held calls, kept by the subscriber connection.
+  // The mirror of revocations, lockouts and held calls, kept by the subscriber connection.
   const revoked = new Map<string, string>();
+  /** Sources locked out by failures counted on any replica, until when (ms). */
+  const locked = new Map<string, number>();
   const changeListeners: Array<(held: HeldCall) => void> = [];
   const pinListeners: Array<(server: string, pins: ServerPins) => void> = [];
   const resyncListeners: Array<() => void> = [];
@@ -308,6 +336,8 @@ export function createRedisState(options: RedisStateOptions): RedisState {
         id?: string;
         at?: string;
         held?: string;
+        source?: string;
+        until?: number;
         server?: string;
         pins?: ServerPins;
       };
@@ -315,6 +345,10 @@ export function createRedisState(options: RedisStateOptions): RedisState {
         for (const fn of pinListeners) fn(event.server, event.pins);
       }
       if (event.type === 'revoked' && event.id) revoked.set(event.id, event.at ?? new Date().toISOString());
+      if (event.type === 'locked' && typeof event.source === 'string' && typeof event.until === 'number') {
+        if (locked.size >= MAX_LOCKED) locked.clear();
+        locked.set(event.source, event.until);
+      }
       if (event.type === 'held' && event.held) {
         const held = heldFromJson(event.held);
         for (const fn of changeListeners) fn(held);
@@ -520,6 +554,31 @@ export function createRedisState(options: RedisStateOptions): RedisState {
       revoked.set(id, when);
     },
     isRevoked: (id) => revoked.has(id),
+    async recordAuthFailure(source, lockout, now) {
+      // A unique member per failure: two at the same millisecond, from any replica, both count.
+      const member = `${now}:${randomUUID()}`;
+      const until = await guard(() =>
+        redis.pcAuthFailure(
+          k.failures(source),
+          k.lock(source),
+          k.events,
+          now,
+          lockout.windowMs,
+          lockout.failures,
+          lockout.durationMs,
+          member,
+          source
+        )
+      );
+      if (until) locked.set(source, Number(until));
+    },
+    lockedUntil(source, now) {
+      const until = locked.get(source);
+      if (until === undefined) return undefined;
+      if (until > now) return until;
+      locked.delete(source);
+      return undefined;
+    },
     healthy: () => connected && redis.status === 'ready' && mirrorLive,
     async close() {
       connected = false;

@@ -46,7 +46,7 @@ const tokens = `tokens:
   - { id: carol, identity: carol, roles: [admin], token: ${CAROL} }
 `;
 
-const config = (prefix: string, extra = '', servers = '') => `
+const config = (prefix: string, extra = '', servers = '', authExtra = '') => `
 servers:
   records: { command: ${NODE}, args: ["${RECORDS}"] }
   m: { command: ${NODE}, args: ["${join(FIXTURES, 'malicious-server.mjs')}"] }
@@ -55,6 +55,7 @@ scanning: { descriptions: { enabled: false } }
 ${extra}
 auth:
   tokens: ./tokens.yaml
+${authExtra}
 state:
   store: redis
   url: ${redis.url}
@@ -72,12 +73,12 @@ rules:
   - { id: held, tool: delete_record, require_approval: true, risk: 20 }
 `;
 
-async function startReplica(prefix: string, extra = '', servers = ''): Promise<Replica> {
+async function startReplica(prefix: string, extra = '', servers = '', authExtra = ''): Promise<Replica> {
   const dir = tempDir();
   const file = join(dir, 'portcullis.yaml');
   // Each replica has its own copy of the token file, as on separate hosts.
   writeFileSync(join(dir, 'tokens.yaml'), tokens, { mode: 0o600 });
-  writeFileSync(file, config(prefix, extra, servers), { mode: 0o600 });
+  writeFileSync(file, config(prefix, extra, servers, authExtra), { mode: 0o600 });
   const port = await freePort();
   const child = spawn(NODE, [CLI, 'serve', '--config', file, '--port', String(port)], {
     stdio: ['ignore', 'ignore', 'pipe']
@@ -320,6 +321,41 @@ describe('a session that fails over to another replica', () => {
     expect(asked).toEqual(['after the move']);
     expect(b!.stderr()).not.toContain('does not support sampling');
     await client.close();
+  });
+});
+
+describe('authentication lockouts', () => {
+  it('failures spread over three replicas lock the source out of all of them', async () => {
+    const lockout = '  lockout: { failures: 4, window_s: 60, duration_s: 60 }';
+    const rs = await Promise.all([0, 1, 2].map(() => startReplica('lockout:', '', '', lockout)));
+    replicas.push(...rs);
+    const post = (r: Replica, token: string) =>
+      fetch(`${r.url}/mcp`, {
+        method: 'POST',
+        headers: {
+          Authorization: `Bearer ${token}`,
+          'Content-Type': 'application/json',
+          Accept: 'application/json, text/event-stream'
+        },
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'initialize',
+          params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'x', version: '1' } }
+        })
+      }).then((res) => res.status);
+    const wrong = 'not-a-token-0123456789abcdef';
+    // Three wrong tokens, one per replica: no replica has seen enough on its own, nor all together.
+    expect(await Promise.all(rs.map((r) => post(r, wrong)))).toEqual([401, 401, 401]);
+    expect(await post(rs[1]!, ANALYST_TOKEN)).toBe(200);
+    // The fourth, on the first replica again: now the source is locked out everywhere, even with
+    // a valid token, on replicas that saw one failure each.
+    expect(await post(rs[0]!, wrong)).toBe(401);
+    await waitFor(
+      async () => (await Promise.all(rs.map((r) => post(r, ANALYST_TOKEN)))).every((s) => s === 429),
+      5_000,
+      'every replica to lock the source out'
+    );
   });
 });
 
