@@ -3,6 +3,7 @@
  * replicas. Budgets are exact under concurrency, decisions on held calls are atomic, revocations
  * reach every instance, and an unreachable Redis is a refusal, never an admission.
  */
+import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HeldCall } from '../approval/index.js';
@@ -269,6 +270,30 @@ describe('authentication lockouts', () => {
     // Another source is not affected, and the lock ends when its time is up.
     expect(a!.lockedUntil('10.0.0.2', Date.now())).toBeUndefined();
     expect(a!.lockedUntil('10.0.0.1', t + 30_001)).toBeUndefined();
+  });
+
+  it('keeps no more failures per source than the threshold, however many arrive', async () => {
+    const state = createRedisState({
+      url: redis.url,
+      prefix: 'cap:',
+      timeoutMs: 2000,
+      sessionTtlMs: 60_000,
+      log
+    });
+    open.push(state);
+    expect(await state.ready(5000)).toBe(true);
+    const t = Date.now();
+    for (let i = 0; i < 25; i++) await state.recordAuthFailure('10.0.0.5', lockout, t + i);
+    const raw = new Redis(redis.url);
+    try {
+      expect(await raw.zcard('cap:f:10.0.0.5')).toBe(lockout.failures);
+      // The newest are the ones kept.
+      expect(Number(await raw.zscore('cap:f:10.0.0.5', (await raw.zrange('cap:f:10.0.0.5', 0, 0))[0]!))).toBe(
+        t + 22
+      );
+    } finally {
+      raw.disconnect();
+    }
   });
 
   it('forgets failures older than the window', async () => {

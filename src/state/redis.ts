@@ -179,6 +179,8 @@ local window = tonumber(ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 redis.call('ZADD', KEYS[1], now, ARGV[5])
 redis.call('PEXPIRE', KEYS[1], window)
+-- Only the newest threshold-many failures matter: the set never grows past them.
+redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -(tonumber(ARGV[3]) + 1))
 if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[3]) then return '' end
 local untilAt = now + tonumber(ARGV[4])
 redis.call('SET', KEYS[2], tostring(untilAt), 'PX', tonumber(ARGV[4]))
