@@ -92,7 +92,7 @@ export interface Authenticator {
   lockedOut(source: string): number | undefined;
   fail(source: string): void;
   /** Take one request from the identity's budget; false when over the rate limit. */
-  admit(identity: Identity): boolean;
+  admit(identity: Identity): boolean | Promise<boolean>;
   /**
    * For surfaces with their own credential (/metrics, /admin): the surface's token (by its
    * SHA-256, constant-time) gives `own`; otherwise a gateway or OAuth token must carry one of `roles`.
@@ -124,6 +124,11 @@ export function createAuthenticator(
       record(source: string): void;
       lockedUntil(source: string): number | undefined;
     };
+    /**
+     * The request rate per identity, counted on every replica instead of here; may reject with
+     * `state_unavailable` when the count cannot be kept.
+     */
+    requests?: (key: string, limit: number, windowMs: number) => Promise<boolean>;
   } = {}
 ): Authenticator {
   const now = options.now ?? Date.now;
@@ -259,6 +264,7 @@ export function createAuthenticator(
       const limit = auth.rate_limit;
       if (!limit) return true;
       const key = `${identity.method}:${identity.id}`;
+      if (options.requests) return options.requests(key, limit.limit, limit.window_ms);
       const t = now();
       const w = windows.get(key);
       if (!w || t - w.start >= limit.window_ms) {

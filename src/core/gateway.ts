@@ -271,7 +271,8 @@ export function createGateway(options: GatewayOptions): Gateway {
                   )
                 ),
             lockedUntil: (source) => state.lockedUntil(source, Date.now())
-          }
+          },
+          requests: (key, limit, windowMs) => state.admitRequest(key, limit, windowMs, Date.now())
         }
   );
   const tokenWatch: TokenWatch | undefined = config.auth.tokens_file

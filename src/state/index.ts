@@ -76,6 +76,11 @@ export interface SharedState {
   recordAuthFailure(source: string, lockout: LockoutSettings, now: number): Promise<void>;
   /** Until when a source is locked out by failures seen on any replica (a local mirror), if it is. */
   lockedUntil(source: string, now: number): number | undefined;
+  /**
+   * One request against a fixed window shared by every replica (`auth.rate_limit`, per identity):
+   * true while the window has room. The window opens with its first request.
+   */
+  admitRequest(key: string, limit: number, windowMs: number, now: number): Promise<boolean>;
   /** Is the store reachable right now? */
   healthy(): boolean;
   close(): Promise<void>;
@@ -130,6 +135,8 @@ const round = (n: number) => Math.round(n * 1000) / 1000;
  */
 export function createMemoryState(rates: RateStore = createRateStore()): SharedState {
   const revoked = new Map<string, string>();
+  /** Request windows per identity, for `on_unavailable: local` (the authenticator keeps its own). */
+  const requestWindows = new Map<string, { start: number; count: number }>();
   return {
     kind: 'memory',
     sync() {},
@@ -162,6 +169,15 @@ export function createMemoryState(rates: RateStore = createRateStore()): SharedS
     isRevoked: (id) => revoked.has(id),
     recordAuthFailure: async () => {},
     lockedUntil: () => undefined,
+    async admitRequest(key, limit, windowMs, now) {
+      const w = requestWindows.get(key);
+      if (!w || now - w.start >= windowMs) {
+        if (requestWindows.size >= 100_000) requestWindows.clear();
+        requestWindows.set(key, { start: now, count: 1 });
+        return true;
+      }
+      return ++w.count <= limit;
+    },
     healthy: () => true,
     close: async () => {}
   };

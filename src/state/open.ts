@@ -65,6 +65,11 @@ export function withLocalFallback(shared: RedisState, log: Logger): RedisState {
         () => shared.record(session, call),
         () => local.record(session, call)
       ),
+    admitRequest: (key, limit, windowMs, now) =>
+      attempt(
+        () => shared.admitRequest(key, limit, windowMs, now),
+        () => local.admitRequest(key, limit, windowMs, now)
+      ),
     // Revocations known before the outage still hold; the mirror counts as readable.
     healthy: () => true
   };

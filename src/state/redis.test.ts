@@ -296,6 +296,21 @@ describe('authentication lockouts', () => {
     }
   });
 
+  it('a request rate per identity: 30 concurrent requests on three replicas admit exactly the limit', async () => {
+    const rs = await replicas(3);
+    const t = Date.now();
+    const admitted = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => rs[i % 3]!.admitRequest('token:alice', 7, 60_000, t))
+    );
+    expect(admitted.filter(Boolean)).toHaveLength(7);
+    // Another identity has its own window; a window that has passed opens again.
+    expect(await rs[0]!.admitRequest('token:bob', 7, 60_000, t)).toBe(true);
+    expect(await rs[1]!.admitRequest('token:carol', 1, 150, t)).toBe(true);
+    expect(await rs[2]!.admitRequest('token:carol', 1, 150, t)).toBe(false);
+    await new Promise((r) => setTimeout(r, 250));
+    expect(await rs[0]!.admitRequest('token:carol', 1, 150, Date.now())).toBe(true);
+  });
+
   it('forgets failures older than the window', async () => {
     const [a, b] = await replicas(2);
     const t = Date.now();

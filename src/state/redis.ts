@@ -188,7 +188,15 @@ redis.call('PUBLISH', KEYS[3], cjson.encode({type = 'locked', source = ARGV[6], 
 return tostring(untilAt)
 `;
 
+/** One request in a fixed window that opens with its first request; returns the count so far. */
+const REQUEST = `
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1])) end
+return n
+`;
+
 interface Scripted {
+  pcRequest(...args: Array<string | number>): Promise<number>;
   pcAuthFailure(...args: Array<string | number>): Promise<string>;
   pcConsume(...args: Array<string | number>): Promise<[string, string]>;
   pcAddRisk(...args: Array<string | number>): Promise<string>;
@@ -253,6 +261,7 @@ export function createRedisState(options: RedisStateOptions): RedisState {
   redis.defineCommand('pcDecide', { numberOfKeys: 1, lua: DECIDE });
   redis.defineCommand('pcSettle', { numberOfKeys: 1, lua: SETTLE });
   redis.defineCommand('pcAuthFailure', { numberOfKeys: 3, lua: AUTH_FAILURE });
+  redis.defineCommand('pcRequest', { numberOfKeys: 1, lua: REQUEST });
 
   let connected = false;
   let warned = false;
@@ -282,7 +291,8 @@ export function createRedisState(options: RedisStateOptions): RedisState {
     pins: `${prefix}pins`,
     events: `${prefix}events`,
     failures: (source: string) => `${prefix}f:${source}`,
-    lock: (source: string) => `${prefix}l:${source}`
+    lock: (source: string) => `${prefix}l:${source}`,
+    requests: (key: string) => `${prefix}q:${key}`
   };
 
   const unavailable = (err: unknown): GatewayError =>
@@ -573,6 +583,10 @@ export function createRedisState(options: RedisStateOptions): RedisState {
         )
       );
       if (until) locked.set(source, Number(until));
+    },
+    async admitRequest(key, limit, windowMs) {
+      const n = await guard(() => redis.pcRequest(k.requests(key), windowMs));
+      return n <= limit;
     },
     lockedUntil(source, now) {
       const until = locked.get(source);

@@ -34,7 +34,7 @@ import type { Logger } from 'pino';
 import { identityKey, type Identity } from '../auth/index.js';
 import type { Gateway } from '../core/gateway.js';
 import type { Session } from '../core/session.js';
-import { ERRORS } from '../errors.js';
+import { ERRORS, GatewayError } from '../errors.js';
 import type { SessionMeta } from '../state/index.js';
 import { createAdminHandler } from '../admin/index.js';
 import { createMcpServer } from './mcp-server.js';
@@ -346,7 +346,27 @@ export async function serveHttp(gateway: Gateway, log: Logger, options: HttpOpti
     }
     const result = await gateway.auth.bearer(req.headers.authorization);
     if (result.ok) {
-      if (!gateway.auth.admit(result.identity)) {
+      let admitted: boolean;
+      try {
+        admitted = await gateway.auth.admit(result.identity);
+      } catch (err) {
+        if (!(err instanceof GatewayError) || err.code !== 'state_unavailable') throw err;
+        // The shared request count cannot be kept: not the caller's fault, and not admitted either.
+        gateway.audit({
+          event: 'auth/failure',
+          identity: result.identity.id,
+          source,
+          reason: 'request rate cannot be counted: shared state unreachable',
+          outcome: 'denied',
+          decision: 'deny',
+          code: 'state_unavailable'
+        });
+        jsonRpcError(res, 503, ERRORS.state_unavailable.rpc, ERRORS.state_unavailable.message, {
+          'Retry-After': '1'
+        });
+        return undefined;
+      }
+      if (!admitted) {
         gateway.audit({
           event: 'auth/failure',
           identity: result.identity.id,

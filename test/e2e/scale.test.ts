@@ -359,6 +359,35 @@ describe('authentication lockouts', () => {
   });
 });
 
+describe('the request rate per identity', () => {
+  it('holds exactly across replicas behind a round-robin balancer', async () => {
+    const limit = '  rate_limit: 5/min';
+    const rs = await Promise.all([0, 1, 2].map(() => startReplica('requests:', '', '', limit)));
+    replicas.push(...rs);
+    const statuses: number[] = [];
+    for (let i = 0; i < 9; i++) {
+      const res = await fetch(`${rs[i % 3]!.url}/mcp`, {
+        method: 'POST',
+        headers: {
+          Authorization: `Bearer ${ANALYST_TOKEN}`,
+          'Content-Type': 'application/json',
+          Accept: 'application/json, text/event-stream'
+        },
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'initialize',
+          params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'x', version: '1' } }
+        })
+      });
+      statuses.push(res.status);
+    }
+    // Five in the minute, on whichever replicas they landed; one replica alone would have let all
+    // three of its own through each time.
+    expect(statuses).toEqual([200, 200, 200, 200, 200, 429, 429, 429, 429]);
+  });
+});
+
 describe('tool pins', () => {
   it('an approval of a changed tool set on one replica is the pin on every replica', async () => {
     const rs = await startReplicas(2, 'pins:');
