@@ -348,19 +348,35 @@ class PostgresSink implements PostgresAuditSink {
     }
   }
 
+  /**
+   * Run `work` in one transaction that holds the chain's end locked (opened, and the head read, in
+   * one round trip); committed when it returns, rolled back when it throws.
+   */
+  private async withHead<T>(
+    client: Client,
+    work: (head: { seq: string; hash: string } | undefined) => Promise<T>
+  ): Promise<T> {
+    try {
+      const opened = (await client.query(
+        `BEGIN; SELECT seq, hash FROM ${this.t.head} FOR UPDATE`
+      )) as unknown as Array<{
+        rows: Array<{ seq: string; hash: string }>;
+      }>;
+      const out = await work(opened[1]?.rows[0]);
+      await client.query('COMMIT');
+      return out;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+  }
+
   /** One transaction: lock the head, seal the batch after it, store records, checkpoints and head. */
   private async commit(client: Client, batch: Pending[]): Promise<AuditRecord[]> {
     const retry = batch.some((p) => p.tried);
     for (const p of batch) p.tried = true;
     const t = this.t;
-    try {
-      // One round trip to open the transaction and lock the chain's end.
-      const opened = (await client.query(
-        `BEGIN; SELECT seq, hash FROM ${t.head} FOR UPDATE`
-      )) as unknown as Array<{
-        rows: Array<{ seq: string; hash: string }>;
-      }>;
-      const headRow = opened[1]?.rows[0];
+    return this.withHead(client, async (headRow) => {
       if (!headRow) throw new Error(`${t.head} has no row: the audit tables were changed by hand`);
       let head = { seq: Number(headRow.seq), hash: headRow.hash };
 
@@ -419,24 +435,14 @@ class PostgresSink implements PostgresAuditSink {
           head.hash
         ]);
       }
-      await client.query('COMMIT');
       return out;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    }
+    });
   }
 
   /** A checkpoint of the chain's end, unless the last checkpoint already names it. */
   private async closingCheckpoint(client: Client): Promise<void> {
     const t = this.t;
-    try {
-      const opened = (await client.query(
-        `BEGIN; SELECT seq, hash FROM ${t.head} FOR UPDATE`
-      )) as unknown as Array<{
-        rows: Array<{ seq: string; hash: string }>;
-      }>;
-      const head = opened[1]?.rows[0];
+    await this.withHead(client, async (head) => {
       const last = await client.query<{ seq: string | null }>(`SELECT max(seq) AS seq FROM ${t.checkpoints}`);
       const seq = Number(head?.seq ?? 0);
       if (head && seq > 0 && seq > Number(last.rows[0]?.seq ?? 0)) {
@@ -446,11 +452,7 @@ class PostgresSink implements PostgresAuditSink {
           [cp.seq, cp.hash, cp.time, cp.sig ?? null, cp.kid ?? null]
         );
       }
-      await client.query('COMMIT');
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    }
+    });
   }
 }
 

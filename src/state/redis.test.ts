@@ -352,6 +352,17 @@ describe('Redis unreachable', () => {
       const local = [];
       for (let i = 0; i < 4; i++) local.push(await outcome(() => fallback.consume(s, [cap(3)], 0, NOON, {})));
       expect(local).toEqual(['ok', 'ok', 'ok', 'call_limit']);
+      // The request rate and failure counts are refused too, never admitted unseen; the asked-for
+      // fallback keeps a request window of its own.
+      expect(await outcome(() => r!.admitRequest('token:alice', 5, 60_000, NOON))).toBe('state_unavailable');
+      expect(
+        await outcome(() =>
+          r!.recordAuthFailure('10.0.0.1', { failures: 3, windowMs: 60_000, durationMs: 60_000 }, NOON)
+        )
+      ).toBe('state_unavailable');
+      const admitted = [];
+      for (let i = 0; i < 3; i++) admitted.push(await fallback.admitRequest('token:f', 2, 60_000, NOON));
+      expect(admitted).toEqual([true, true, false]);
     } finally {
       await redis.start();
     }

@@ -334,6 +334,29 @@ export async function serveHttp(gateway: Gateway, log: Logger, options: HttpOpti
   const challenge = (extra = '') =>
     `Bearer realm="portcullis"${prm ? `, resource_metadata="${prm.metadataUrl}"` : ''}${extra}`;
 
+  /** Refuse a request at authentication, without a lockout strike: audited, and answered to retry later. */
+  const refuse = (
+    res: ServerResponse,
+    code: 'rate_limited' | 'state_unavailable',
+    source: string,
+    reason: string,
+    who: { identity?: string; token_id?: string }
+  ): undefined => {
+    gateway.audit({
+      event: 'auth/failure',
+      ...who,
+      source,
+      reason,
+      outcome: 'denied',
+      decision: 'deny',
+      code
+    });
+    jsonRpcError(res, code === 'rate_limited' ? 429 : 503, ERRORS[code].rpc, ERRORS[code].message, {
+      'Retry-After': '1'
+    });
+    return undefined;
+  };
+
   const authenticate = async (req: IncomingMessage, res: ServerResponse): Promise<Identity | undefined> => {
     const source = req.socket.remoteAddress ?? 'unknown';
     const lockedUntil = gateway.auth.lockedOut(source);
@@ -352,50 +375,30 @@ export async function serveHttp(gateway: Gateway, log: Logger, options: HttpOpti
       } catch (err) {
         if (!(err instanceof GatewayError) || err.code !== 'state_unavailable') throw err;
         // The shared request count cannot be kept: not the caller's fault, and not admitted either.
-        gateway.audit({
-          event: 'auth/failure',
-          identity: result.identity.id,
+        return refuse(
+          res,
+          'state_unavailable',
           source,
-          reason: 'request rate cannot be counted: shared state unreachable',
-          outcome: 'denied',
-          decision: 'deny',
-          code: 'state_unavailable'
-        });
-        jsonRpcError(res, 503, ERRORS.state_unavailable.rpc, ERRORS.state_unavailable.message, {
-          'Retry-After': '1'
-        });
-        return undefined;
+          'request rate cannot be counted: shared state unreachable',
+          {
+            identity: result.identity.id
+          }
+        );
       }
       if (!admitted) {
-        gateway.audit({
-          event: 'auth/failure',
-          identity: result.identity.id,
-          source,
-          reason: 'rate limit exceeded',
-          outcome: 'denied',
-          decision: 'deny',
-          code: 'rate_limited'
-        });
-        jsonRpcError(res, 429, ERRORS.rate_limited.rpc, ERRORS.rate_limited.message, { 'Retry-After': '1' });
-        return undefined;
+        return refuse(res, 'rate_limited', source, 'rate limit exceeded', { identity: result.identity.id });
       }
       return result.identity;
     }
     if (result.unavailable) {
       // Not the caller's fault: no lockout strike, and a status that says try again.
-      gateway.audit({
-        event: 'auth/failure',
+      return refuse(
+        res,
+        'state_unavailable',
         source,
-        reason: result.reason,
-        ...(result.tokenId ? { token_id: result.tokenId } : {}),
-        outcome: 'denied',
-        decision: 'deny',
-        code: 'state_unavailable'
-      });
-      jsonRpcError(res, 503, ERRORS.state_unavailable.rpc, ERRORS.state_unavailable.message, {
-        'Retry-After': '1'
-      });
-      return undefined;
+        result.reason,
+        result.tokenId ? { token_id: result.tokenId } : {}
+      );
     }
     gateway.auth.fail(source);
     const nowLocked = gateway.auth.lockedOut(source) !== undefined;

@@ -85,7 +85,8 @@ async function startReplica(prefix: string, extra = '', servers = '', authExtra 
   });
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  await waitFor(() => err.includes('"msg":"serving"'), 20_000, 'replica to serve');
+  // Starting takes seconds on a busy machine: replicas are whole processes with their upstreams.
+  await waitFor(() => err.includes('"msg":"serving"'), 40_000, 'replica to serve');
   return { url: `http://127.0.0.1:${port}`, dir, config: file, child, stderr: () => err };
 }
 
@@ -272,116 +273,110 @@ describe('three replicas, one Redis', () => {
 });
 
 describe('a session that fails over to another replica', () => {
-  it('keeps what the agent declared at initialize: a sampling request reaches it there', async () => {
-    const conf = `  conf: { command: ${NODE}, args: ["${join(FIXTURES, 'conformance-server.mjs')}", "--stdio"] }`;
-    const [a, b] = await Promise.all([
-      startReplica('failover:', '', conf),
-      startReplica('failover:', '', conf)
-    ]);
-    replicas.push(a!, b!);
-    // The handshake goes to the first replica; once it is done, the balancer sends everything to
-    // the second (the first went away, or the balancer moved the session).
-    let moved = false;
-    const route: typeof fetch = (input, init) => {
-      const target = new URL(input instanceof Request ? input.url : String(input));
-      target.host = new URL((moved ? b : a)!.url).host;
-      return fetch(target, init);
-    };
-    const client = new Client(
-      { name: 'failover', version: '1.0.0' },
-      { capabilities: { sampling: {} }, versionNegotiation: { mode: 'legacy' } }
-    );
-    const asked: string[] = [];
-    client.setRequestHandler('sampling/createMessage', async (req) => {
-      const first = req.params.messages[0]?.content;
-      asked.push(first && 'text' in first ? String(first.text) : '');
-      return { role: 'assistant', content: { type: 'text', text: 'sampled' }, model: 'test-model' };
-    });
-    await client.connect(
-      new StreamableHTTPClientTransport(new URL(`${a!.url}/mcp`), {
-        fetch: route,
-        requestInit: { headers: { Authorization: `Bearer ${ANALYST_TOKEN}` } }
-      })
-    );
-    // The session's metadata is written once the handshake completes; wait until it is there.
-    const sessionId = (client as unknown as { transport: { sessionId?: string } }).transport.sessionId!;
-    const store = new Redis(redis.url);
-    try {
-      await waitFor(
-        async () => ((await store.get(`failover:m:${sessionId}`)) ?? '').includes('"sampling"'),
-        5_000,
-        'the session with its capabilities in Redis'
+  it(
+    'keeps what the agent declared at initialize: a sampling request reaches it there',
+    { timeout: 90_000 },
+    async () => {
+      const conf = `  conf: { command: ${NODE}, args: ["${join(FIXTURES, 'conformance-server.mjs')}", "--stdio"] }`;
+      const [a, b] = await Promise.all([
+        startReplica('failover:', '', conf),
+        startReplica('failover:', '', conf)
+      ]);
+      replicas.push(a!, b!);
+      // The handshake goes to the first replica; once it is done, the balancer sends everything to
+      // the second (the first went away, or the balancer moved the session).
+      let moved = false;
+      const route: typeof fetch = (input, init) => {
+        const target = new URL(input instanceof Request ? input.url : String(input));
+        target.host = new URL((moved ? b : a)!.url).host;
+        return fetch(target, init);
+      };
+      const client = new Client(
+        { name: 'failover', version: '1.0.0' },
+        { capabilities: { sampling: {} }, versionNegotiation: { mode: 'legacy' } }
       );
-    } finally {
-      store.disconnect();
+      const asked: string[] = [];
+      client.setRequestHandler('sampling/createMessage', async (req) => {
+        const first = req.params.messages[0]?.content;
+        asked.push(first && 'text' in first ? String(first.text) : '');
+        return { role: 'assistant', content: { type: 'text', text: 'sampled' }, model: 'test-model' };
+      });
+      await client.connect(
+        new StreamableHTTPClientTransport(new URL(`${a!.url}/mcp`), {
+          fetch: route,
+          requestInit: { headers: { Authorization: `Bearer ${ANALYST_TOKEN}` } }
+        })
+      );
+      // The session's metadata is written once the handshake completes; wait until it is there.
+      const sessionId = (client as unknown as { transport: { sessionId?: string } }).transport.sessionId!;
+      const store = new Redis(redis.url);
+      try {
+        await waitFor(
+          async () => ((await store.get(`failover:m:${sessionId}`)) ?? '').includes('"sampling"'),
+          5_000,
+          'the session with its capabilities in Redis'
+        );
+      } finally {
+        store.disconnect();
+      }
+      moved = true;
+      const result = await tryCall(client, 'conf__test_sampling', { prompt: 'after the move' });
+      expect(result).toMatchObject({ ok: true, result: { content: [{ text: 'LLM response: sampled' }] } });
+      expect(asked).toEqual(['after the move']);
+      expect(b!.stderr()).not.toContain('does not support sampling');
+      await client.close();
     }
-    moved = true;
-    const result = await tryCall(client, 'conf__test_sampling', { prompt: 'after the move' });
-    expect(result).toMatchObject({ ok: true, result: { content: [{ text: 'LLM response: sampled' }] } });
-    expect(asked).toEqual(['after the move']);
-    expect(b!.stderr()).not.toContain('does not support sampling');
-    await client.close();
-  });
+  );
 });
 
+/** The HTTP status a replica answers a 2025-era initialize with, for this bearer token. */
+const initialize = (r: Replica, token: string) =>
+  fetch(`${r.url}/mcp`, {
+    method: 'POST',
+    headers: {
+      Authorization: `Bearer ${token}`,
+      'Content-Type': 'application/json',
+      Accept: 'application/json, text/event-stream'
+    },
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'x', version: '1' } }
+    })
+  }).then((res) => res.status);
+
 describe('authentication lockouts', () => {
-  it('failures spread over three replicas lock the source out of all of them', async () => {
-    const lockout = '  lockout: { failures: 4, window_s: 60, duration_s: 60 }';
-    const rs = await Promise.all([0, 1, 2].map(() => startReplica('lockout:', '', '', lockout)));
-    replicas.push(...rs);
-    const post = (r: Replica, token: string) =>
-      fetch(`${r.url}/mcp`, {
-        method: 'POST',
-        headers: {
-          Authorization: `Bearer ${token}`,
-          'Content-Type': 'application/json',
-          Accept: 'application/json, text/event-stream'
-        },
-        body: JSON.stringify({
-          jsonrpc: '2.0',
-          id: 1,
-          method: 'initialize',
-          params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'x', version: '1' } }
-        })
-      }).then((res) => res.status);
-    const wrong = 'not-a-token-0123456789abcdef';
-    // Three wrong tokens, one per replica: no replica has seen enough on its own, nor all together.
-    expect(await Promise.all(rs.map((r) => post(r, wrong)))).toEqual([401, 401, 401]);
-    expect(await post(rs[1]!, ANALYST_TOKEN)).toBe(200);
-    // The fourth, on the first replica again: now the source is locked out everywhere, even with
-    // a valid token, on replicas that saw one failure each.
-    expect(await post(rs[0]!, wrong)).toBe(401);
-    await waitFor(
-      async () => (await Promise.all(rs.map((r) => post(r, ANALYST_TOKEN)))).every((s) => s === 429),
-      5_000,
-      'every replica to lock the source out'
-    );
-  });
+  it(
+    'failures spread over three replicas lock the source out of all of them',
+    { timeout: 90_000 },
+    async () => {
+      const lockout = '  lockout: { failures: 4, window_s: 60, duration_s: 60 }';
+      const rs = await Promise.all([0, 1, 2].map(() => startReplica('lockout:', '', '', lockout)));
+      replicas.push(...rs);
+      const wrong = 'not-a-token-0123456789abcdef';
+      // Three wrong tokens, one per replica: no replica has seen enough on its own, nor all together.
+      expect(await Promise.all(rs.map((r) => initialize(r, wrong)))).toEqual([401, 401, 401]);
+      expect(await initialize(rs[1]!, ANALYST_TOKEN)).toBe(200);
+      // The fourth, on the first replica again: now the source is locked out everywhere, even with
+      // a valid token, on replicas that saw one failure each.
+      expect(await initialize(rs[0]!, wrong)).toBe(401);
+      await waitFor(
+        async () => (await Promise.all(rs.map((r) => initialize(r, ANALYST_TOKEN)))).every((s) => s === 429),
+        5_000,
+        'every replica to lock the source out'
+      );
+    }
+  );
 });
 
 describe('the request rate per identity', () => {
-  it('holds exactly across replicas behind a round-robin balancer', async () => {
+  it('holds exactly across replicas behind a round-robin balancer', { timeout: 90_000 }, async () => {
     const limit = '  rate_limit: 5/min';
     const rs = await Promise.all([0, 1, 2].map(() => startReplica('requests:', '', '', limit)));
     replicas.push(...rs);
     const statuses: number[] = [];
-    for (let i = 0; i < 9; i++) {
-      const res = await fetch(`${rs[i % 3]!.url}/mcp`, {
-        method: 'POST',
-        headers: {
-          Authorization: `Bearer ${ANALYST_TOKEN}`,
-          'Content-Type': 'application/json',
-          Accept: 'application/json, text/event-stream'
-        },
-        body: JSON.stringify({
-          jsonrpc: '2.0',
-          id: 1,
-          method: 'initialize',
-          params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'x', version: '1' } }
-        })
-      });
-      statuses.push(res.status);
-    }
+    for (let i = 0; i < 9; i++) statuses.push(await initialize(rs[i % 3]!, ANALYST_TOKEN));
     // Five in the minute, on whichever replicas they landed; one replica alone would have let all
     // three of its own through each time.
     expect(statuses).toEqual([200, 200, 200, 200, 200, 429, 429, 429, 429]);
