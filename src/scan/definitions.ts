@@ -1,12 +1,17 @@
 /**
- * Scanning of what a server declares at tools/list (and prompts/list, resources/list, server
- * instructions): every text field a model reads is checked for hidden characters, phrases
- * addressed to the model, exfiltration requests, secrets, references to other servers' tools
- * (shadowing) and oversized text. Findings carry the field they came from, e.g.
- * `inputSchema.properties.path.description`, and offsets into that field's string.
+ * Scanning of what a server declares at tools/list (and prompts/list, resources/list, resource
+ * templates, server instructions). Every string a model reads is checked for hidden characters and
+ * secrets (with the field and offsets, e.g. `inputSchema.properties.path.description`); the whole
+ * definition, canonicalised and joined into one document, is judged by the learned scorer
+ * (./model), which decides whether it is poisoned. The phrase rules, references to other servers'
+ * tools and oversize are kept as explanations: informational (`low`) on their own, named in the
+ * scorer's finding when it fires.
  */
+import { canonicalize } from './canonical.js';
 import { scanHidden } from './hidden.js';
 import { scanInjection } from './injection.js';
+import { definitionDocument, TEXT_KEYS, VALUE_KEYS, type DefinitionLike } from './model/document.js';
+import { scoreText } from './model/index.js';
 import { scanSecrets } from './secrets.js';
 import type { Finding, Severity, ToolLike } from './types.js';
 
@@ -26,6 +31,7 @@ export interface PromptLike {
   title?: string;
   description?: string;
   arguments?: Array<{ name: string; title?: string; description?: string }>;
+  _meta?: unknown;
 }
 
 export interface ResourceLike {
@@ -35,6 +41,8 @@ export interface ResourceLike {
   uri?: string;
   uriTemplate?: string;
   mimeType?: string;
+  annotations?: unknown;
+  _meta?: unknown;
 }
 
 export interface DefinitionScanner {
@@ -46,13 +54,8 @@ export interface DefinitionScanner {
 
 export const DEFAULT_MAX_DESCRIPTION_BYTES = 4096;
 
-/** Schema keys whose string values are prose the model reads. */
-const TEXT_KEYS = new Set(['description', 'title', '$comment', 'markdownDescription', 'errorMessage']);
-/** Schema keys whose string values (or arrays of strings) are shown to the model as values. */
-const VALUE_KEYS = new Set(['enum', 'examples', 'default', 'const']);
 const MAX_DEPTH = 32;
 
-const TOOL_WORDS = /^(?:tool|tools|function|command|method|endpoint)$/i;
 const DIRECTIVE_WORDS =
   /\b(?:always|must|never|instead|before|after|when(?:ever)?|first|also|ignore|replace|override|redirect|send|cc|bcc|forward|do not|don't)\b/i;
 const SERVER_FOLLOW = /^\s{1,3}(?:server|mcp|tools?|integration|plugin|connector)\b/i;
@@ -70,16 +73,6 @@ function quotedAt(text: string, start: number, end: number): boolean {
   const before = text[start - 1];
   const after = text[end];
   return (before === '`' || before === '"' || before === "'") && before === after;
-}
-
-function wordBefore(text: string, start: number): string {
-  const m = /([A-Za-z]{1,20})\s{1,3}$/.exec(text.slice(Math.max(0, start - 24), start));
-  return m ? m[1]! : '';
-}
-
-function wordAfter(text: string, end: number): string {
-  const m = /^\s{1,3}([A-Za-z]{1,20})/.exec(text.slice(end, end + 24));
-  return m ? m[1]! : '';
 }
 
 /** The sentence around an offset (for deciding whether a mention comes with a directive). */
@@ -124,11 +117,8 @@ function scanReferences(text: string, self: string | undefined, index: NameIndex
     const token = text.slice(start, i);
     const tool = index.tools.get(token);
     if (tool !== undefined && token !== self) {
-      const ctxOk =
-        distinctive(token) ||
-        quotedAt(text, start, i) ||
-        TOOL_WORDS.test(wordAfter(text, i)) ||
-        TOOL_WORDS.test(wordBefore(text, start));
+      // A common word ("search") is a reference only when quoted; a distinctive name always is.
+      const ctxOk = distinctive(token) || quotedAt(text, start, i);
       if (ctxOk) {
         const severity: Severity = DIRECTIVE_WORDS.test(sentenceAround(text, start, i)) ? 'high' : 'medium';
         out.push({
@@ -167,6 +157,34 @@ function withField(findings: Finding[], field: string): Finding[] {
   return findings;
 }
 
+/** The scorer's verdict on a whole definition, as a finding that names what raised it. */
+function scoreFinding(
+  text: string,
+  ctx: Parameters<typeof scoreText>[2],
+  explanations: readonly Finding[],
+  field: string
+): Finding | undefined {
+  const score = scoreText(text, 'definition', ctx);
+  if (!score.flagged) return undefined;
+  const rules = [...new Set(explanations.map((f) => f.rule))];
+  return {
+    kind: 'injection',
+    rule: 'poisoned-definition',
+    severity: 'high',
+    message:
+      `reads as instructions that steer the model (score ${score.probability.toFixed(2)}` +
+      `${score.behaviours.length ? `; ${score.behaviours.join(', ')}` : ''}` +
+      `${rules.length ? `; rules: ${rules.join(', ')}` : ''})`,
+    field
+  };
+}
+
+/** Phrase rules and references, run on canonical text: explanations, informational alone. */
+function explain(found: Finding[]): Finding[] {
+  for (const f of found) f.severity = 'low';
+  return found;
+}
+
 /**
  * Create a scanner for definitions, with the other servers' names indexed once. Use one scanner
  * for every definition of a server.
@@ -174,20 +192,33 @@ function withField(findings: Finding[], field: string): Finding[] {
 export function createDefinitionScanner(ctx: DefinitionContext = {}): DefinitionScanner {
   const index = buildIndex(ctx);
   const maxBytes = ctx.maxDescriptionBytes ?? DEFAULT_MAX_DESCRIPTION_BYTES;
+  // Bare names of other servers' tools, lower case, for the scorer's `other-server-tool` behaviour.
+  const otherTools = new Set([...index.tools.keys()].map((n) => n.toLowerCase()));
 
-  /** Prose the model reads: everything. */
+  /** Prose the model reads: hidden characters and secrets as they are; rules on canonical text. */
   const scanProse = (text: string, field: string, self: string | undefined, out: Finding[]): void => {
     const found: Finding[] = [];
     scanHidden(text, 'definition', found);
-    scanInjection(text, 'definition', found);
     scanSecrets(text, found);
-    scanReferences(text, self, index, found);
+    const canonical = canonicalize(text);
+    const rules: Finding[] = [];
+    scanInjection(canonical.text, 'definition', rules);
+    scanReferences(canonical.text, self, index, rules);
+    if (canonical.changed) {
+      // Offsets into the canonical text do not point into the original.
+      for (const f of rules) {
+        delete f.start;
+        delete f.end;
+      }
+    }
+    found.push(...explain(rules));
     const bytes = Buffer.byteLength(text, 'utf8');
     if (bytes > maxBytes) {
+      // Long text alone is informational: real servers write long descriptions.
       found.push({
         kind: 'oversize',
         rule: 'oversize-description',
-        severity: 'medium',
+        severity: 'low',
         message: `${bytes} bytes of text (limit ${maxBytes})`,
         start: 0,
         end: text.length
@@ -201,25 +232,29 @@ export function createDefinitionScanner(ctx: DefinitionContext = {}): Definition
     out.push(...withField(scanHidden(text, 'definition'), field));
   };
 
-  const walkSchema = (node: unknown, path: string, self: string, out: Finding[], depth: number): void => {
+  /** Every string of a schema or a free-form object: keys are identifiers, text values prose. */
+  const walk = (node: unknown, path: string, self: string, out: Finding[], depth: number, schema: boolean): void => {
     if (depth > MAX_DEPTH || node === null || typeof node !== 'object') return;
     if (Array.isArray(node)) {
-      node.forEach((v, i) => walkSchema(v, `${path}[${i}]`, self, out, depth + 1));
+      node.forEach((v, i) => {
+        if (typeof v === 'string') scanProse(v, `${path}[${i}]`, self, out);
+        else walk(v, `${path}[${i}]`, self, out, depth + 1, schema);
+      });
       return;
     }
     for (const [key, value] of Object.entries(node as Record<string, unknown>)) {
       const field = `${path}.${key}`;
       scanIdentifier(key, `${field}(key)`, out);
       if (typeof value === 'string') {
-        if (TEXT_KEYS.has(key) || VALUE_KEYS.has(key)) scanProse(value, field, self, out);
+        if (!schema || TEXT_KEYS.has(key) || VALUE_KEYS.has(key)) scanProse(value, field, self, out);
         else scanIdentifier(value, field, out);
-      } else if (VALUE_KEYS.has(key) && Array.isArray(value)) {
+      } else if (schema && VALUE_KEYS.has(key) && Array.isArray(value)) {
         value.forEach((v, i) => {
           if (typeof v === 'string') scanProse(v, `${field}[${i}]`, self, out);
-          else walkSchema(v, `${field}[${i}]`, self, out, depth + 1);
+          else walk(v, `${field}[${i}]`, self, out, depth + 1, schema);
         });
       } else {
-        walkSchema(value, field, self, out, depth + 1);
+        walk(value, field, self, out, depth + 1, schema);
       }
     }
   };
@@ -230,10 +265,23 @@ export function createDefinitionScanner(ctx: DefinitionContext = {}): Definition
     out.push({
       kind: 'shadowing',
       rule: 'tool-name-collision',
-      severity: distinctive(name) ? 'medium' : 'low',
+      severity: 'low',
       message: `has the same name as "${other}" on another server`,
       field: 'name'
     });
+  };
+
+  /** Judge the whole document and add the verdict. */
+  const judge = (def: DefinitionLike, out: Finding[]): Finding[] => {
+    const doc = definitionDocument(def);
+    const verdict = scoreFinding(
+      doc.text,
+      { ownNames: doc.ownNames, otherTools, hiddenRuns: doc.hiddenRuns, decodedSpans: doc.decodedSpans },
+      out.filter((f) => f.severity === 'low'),
+      'definition'
+    );
+    if (verdict) out.push(verdict);
+    return out;
   };
 
   return {
@@ -243,9 +291,11 @@ export function createDefinitionScanner(ctx: DefinitionContext = {}): Definition
       nameCollision(tool.name, out);
       if (typeof tool.title === 'string') scanProse(tool.title, 'title', tool.name, out);
       if (typeof tool.description === 'string') scanProse(tool.description, 'description', tool.name, out);
-      walkSchema(tool.inputSchema, 'inputSchema', tool.name, out, 0);
-      walkSchema(tool.annotations, 'annotations', tool.name, out, 0);
-      return out;
+      walk(tool.inputSchema, 'inputSchema', tool.name, out, 0, true);
+      walk(tool.outputSchema, 'outputSchema', tool.name, out, 0, true);
+      walk(tool.annotations, 'annotations', tool.name, out, 0, false);
+      walk(tool._meta, '_meta', tool.name, out, 0, false);
+      return judge(tool, out);
     },
     prompt(prompt) {
       const out: Finding[] = [];
@@ -260,7 +310,14 @@ export function createDefinitionScanner(ctx: DefinitionContext = {}): Definition
           scanProse(a.description, `arguments[${i}].description`, prompt.name, out);
         }
       });
-      return out;
+      walk(prompt._meta, '_meta', prompt.name, out, 0, false);
+      const properties = Object.fromEntries(
+        (prompt.arguments ?? []).map((a) => [a.name, { title: a.title, description: a.description }])
+      );
+      return judge(
+        { name: prompt.name, title: prompt.title, description: prompt.description, inputSchema: { properties }, _meta: prompt._meta },
+        out
+      );
     },
     resource(resource) {
       const out: Finding[] = [];
@@ -273,13 +330,23 @@ export function createDefinitionScanner(ctx: DefinitionContext = {}): Definition
         const v = resource[key];
         if (typeof v === 'string') scanIdentifier(v, key, out);
       }
-      return out;
+      walk(resource.annotations, 'annotations', resource.name, out, 0, false);
+      walk(resource._meta, '_meta', resource.name, out, 0, false);
+      return judge(
+        {
+          name: resource.name,
+          title: resource.title,
+          description: resource.description,
+          annotations: resource.annotations,
+          _meta: resource._meta
+        },
+        out
+      );
     },
     instructions(text) {
       const out: Finding[] = [];
       scanProse(text, 'instructions', undefined, out);
-      // Server instructions are addressed to the model by design.
-      return out.filter((f) => f.rule !== 'addressed-to-model');
+      return judge({ description: text }, out);
     }
   };
 }

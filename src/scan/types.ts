@@ -27,7 +27,9 @@ export interface ToolLike {
   title?: string;
   description?: string;
   inputSchema?: unknown;
+  outputSchema?: unknown;
   annotations?: unknown;
+  _meta?: unknown;
 }
 
 const RANK: Record<Severity, number> = { low: 0, medium: 1, high: 2, critical: 3 };

@@ -1,0 +1,61 @@
+// How the corpus is used: which sources were looked at while the scorer's features were written
+// (development sources), and the gateway context a definition is scored in.
+//
+// Every other source was held out of development: its results were first seen in the full
+// leave-one-source-out report, after the features and settings were frozen.
+export const DEV_SOURCES = new Set([
+  'cisco-ai-defense/mcp-scanner',
+  'Wapiti08/mcp-attack-suite',
+  'harishsg993010/damn-vulnerable-MCP-server',
+  'npm:@cloudflare/mcp-server-cloudflare',
+  'npm:@modelcontextprotocol/server-github',
+  'npm:@modelcontextprotocol/server-filesystem',
+  'npm:@modelcontextprotocol/server-everything',
+  'npm:@modelcontextprotocol/server-memory',
+  'npm:@modelcontextprotocol/server-puppeteer',
+  'npm:@modelcontextprotocol/server-slack',
+  'ReversecLabs/spikee',
+  'microsoft/BIPIA',
+  'fastify/fastify',
+  'modelcontextprotocol/typescript-sdk',
+  'npm-readmes/1',
+  'npm-readmes/2'
+]);
+
+/**
+ * Definitions are scored as behind one gateway with every other source's servers: a definition's
+ * `otherTools` are the tool names of all definitions from other sources.
+ */
+export function withGatewayContext(items) {
+  const namesBySource = new Map();
+  for (const it of items) {
+    if (it.domain !== 'definition' || typeof it.name !== 'string') continue;
+    if (!namesBySource.has(it.source)) namesBySource.set(it.source, new Set());
+    namesBySource.get(it.source).add(it.name.toLowerCase());
+  }
+  for (const it of items) {
+    if (it.domain !== 'definition') continue;
+    const others = new Set();
+    for (const [source, names] of namesBySource) if (source !== it.source) for (const n of names) others.add(n);
+    it.ctx = { ...it.ctx, otherTools: others };
+  }
+  return items;
+}
+
+/**
+ * Folds for leave-source-out evaluation: each poisoned-definition source is held out on its own (they
+ * are the scarce positives), and every other source is dealt into those folds in name order, so each
+ * item is scored by a model trained without its source (and without the few others in its fold).
+ */
+export function sourceFolds(items) {
+  const kind = new Map();
+  for (const it of items) {
+    if (it.group === 'poisoned-definitions') kind.set(it.source, 'poison');
+    else if (!kind.has(it.source)) kind.set(it.source, 'other');
+  }
+  const sorted = [...kind.keys()].sort();
+  const poison = sorted.filter((s) => kind.get(s) === 'poison');
+  const folds = poison.map((s) => [s]);
+  sorted.filter((s) => kind.get(s) !== 'poison').forEach((s, i) => folds[i % folds.length].push(s));
+  return folds;
+}

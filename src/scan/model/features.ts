@@ -1,0 +1,566 @@
+/**
+ * Features of the learned injection scorer: what a text asks its reader to do, measured in a way
+ * that does not depend on any one attack's wording. Two families:
+ * - hashed word unigrams and bigrams and character 3- and 4-grams of the words (so a typo, an
+ *   inflection or a paraphrase still shares most of its features with the original);
+ * - named behaviours (`BEHAVIOURS`): text addressed to the model, imperatives, overriding its
+ *   instructions, secrecy towards the user, authority banners, references to tools, sequencing
+ *   ("before using this tool"), conditional triggers, shell commands, sensitive files and secrets,
+ *   URLs that carry data, changes of parameters or destinations, and so on. A finding names the
+ *   behaviours that raised its score, never the matched text.
+ *
+ * Everything here is linear in the input: one pass to tokenize, bounded patterns for the
+ * behaviours (registered with `rx`, so the linear-time test covers them), and a fixed-size hashed
+ * vector. The same code computes the features when the model is trained (`npm run train:scanner`)
+ * and when it scores, so the two cannot drift.
+ */
+import { rx } from '../util.js';
+
+/** Hashed features live in [0, HASH_SIZE). */
+export const HASH_BITS = 16;
+export const HASH_SIZE = 1 << HASH_BITS;
+
+/** Where a text sits: a server's own definition, or data flowing through a call. */
+export type Domain = 'definition' | 'content';
+
+export interface FeatureContext {
+  /** Names that belong to the text's own tool (its name and parameter names): not references. */
+  ownNames?: ReadonlySet<string>;
+  /** Tool names of the other servers behind the gateway (bare, lower case). */
+  otherTools?: ReadonlySet<string>;
+  /** Invisible characters removed and encodings decoded by canonicalisation. */
+  hiddenRuns?: number;
+  decodedSpans?: number;
+}
+
+interface Behaviour {
+  name: string;
+  /** What it means, for findings and the README. */
+  describe: string;
+  /**
+   * `attack`: evidence of an attack wherever it appears; training starts its weight from a positive
+   * prior and never lets it count against a finding. `neutral`: its sign is learned (imperatives,
+   * URLs and mentions of the model are as common in honest tool descriptions as in attacks).
+   */
+  prior: 'attack' | 'neutral';
+  patterns?: RegExp[];
+}
+
+const G = '[\\s,]{1,3}';
+const ANY = (n: number): string => `(?:${G}[\\w'’.-]{1,30}){0,${n}}`;
+const MODEL_WORDS =
+  '(?:ai|a\\.i\\.|assistants?|llms?|language${G}models?|chatbots?|agents?|models?|claude|gpt|chatgpt|gemini|copilot|bots?)';
+const CALL_WORDS =
+  '(?:use|using|call|calling|invoke|invoking|run|running|execute|executing|trigger|triggering|access|accessing)';
+
+const pattern = (p: string): RegExp => rx(p.replaceAll('${G}', G), 'i');
+/** An attack behaviour. */
+const b = (name: string, describe: string, ...patterns: string[]): Behaviour => ({
+  name,
+  describe,
+  prior: 'attack',
+  patterns: patterns.map(pattern)
+});
+/** A neutral behaviour: its weight, either sign, is learned. */
+const n = (name: string, describe: string, ...patterns: string[]): Behaviour => ({
+  name,
+  describe,
+  prior: 'neutral',
+  patterns: patterns.map(pattern)
+});
+
+/**
+ * Behaviours computed with patterns on the canonical text: 1 for one match, up to 1.5 for many.
+ */
+const PATTERN_BEHAVIOURS: readonly Behaviour[] = [
+  n(
+    'mentions-model',
+    'mentions the model, the assistant or the agent',
+    `\\b${MODEL_WORDS}\\b`
+  ),
+  b(
+    'override-instructions',
+    'asks the model to ignore, forget or override what it was told',
+    `\\b(?:ignore|ignoring|disregard|disregarding|forget|forgetting|override|overriding|bypass|bypassing|neglect|abandon|skip)${ANY(4)}${G}(?:instructions?|prompts?|rules|directions?|directives?|guidelines?|guidance|programming|constraints?|restrictions?|polic(?:y|ies)|context|above|previous(?:ly)?|prior|earlier|before|everything|all|orders|system|training)\\b`
+  ),
+  b(
+    'secrecy',
+    'asks for something to be kept from the user',
+    `\\b(?:do${G}not|don[’']?t|never|without|no${G}need${G}to|must${G}not|should${G}not)${ANY(4)}${G}(?:tell(?:ing)?|inform(?:ing)?|mention(?:ing)?|reveal(?:ing)?|notify(?:ing)?|alert(?:ing)?|disclos(?:e|ing)|show(?:ing)?|explain(?:ing)?|report(?:ing)?|let(?:ting)?|acknowledg(?:e|ing)|indicat(?:e|ing)|reference|referencing)\\b${ANY(5)}${G}(?:users?|humans?|customers?|operators?|anyone|them|they|him|her)\\b`,
+    `\\b(?:users?|humans?)${G}(?:must|should|shall|will|does|do|need|needs)${G}(?:not|never|n[’']?t)${G}(?:ever${G})?(?:know|notice|see|be${G}(?:told|informed|aware|notified))\\b`,
+    `\\b(?:keep|hide|conceal)${ANY(4)}${G}from${G}(?:the${G})?(?:users?|humans?|customers?)\\b`,
+    `\\bwithout${G}(?:the${G})?(?:user[’']?s?|their|anyone[’']?s?)${G}(?:knowledge|consent|awareness|approval|noticing|knowing)\\b`
+  ),
+  b(
+    'covert-action',
+    'asks for an action to be done silently or in secret',
+    `\\b(?:silently|secretly|covertly|quietly|discreetly|stealthily|invisibly|surreptitiously|behind${G}the${G}scenes|in${G}the${G}background|transparently)\\b`
+  ),
+  n(
+    'authority-banner',
+    'an authority banner or urgent heading addressed to the reader',
+    `(?:^|[\\n>\\[(*#:"])[\\s*#\\[(<]{0,4}(?:important|critical|urgent|attention|warning|notice|mandatory|system|admin|administrator|override|security|alert|priority|directive|emergency|action${G}required)\\b[^\\n]{0,40}?[:!\\])>*]`
+  ),
+  n(
+    'markup-tag',
+    'markup tags or role markers in prose (<IMPORTANT>, [SYSTEM], <|im_start|>)',
+    `<\\s{0,2}/?\\s{0,2}[a-z][\\w -]{1,30}\\s{0,2}>`,
+    `\\[\\s{0,2}/?[a-z][\\w -]{1,24}\\s{0,2}\\]`,
+    `<\\|[\\w-]{1,30}\\|>`
+  ),
+  n(
+    'tool-sequencing',
+    'ties an action to using a tool ("before using this tool", "after each call")',
+    `\\b(?:before|after|prior${G}to|whenever|when|each${G}time|every${G}time|once|while|until)${G}(?:you${G})?(?:have${G})?(?:first${G})?${CALL_WORDS}\\b`,
+    `\\b(?:first|beforehand|before${G}(?:anything|proceeding|continuing|answering|responding))\\b${ANY(6)}${G}(?:call|use|invoke|run|read|send|fetch|execute|check|open)\\b`
+  ),
+  n(
+    'calls-tool',
+    'tells the model to call a tool or function',
+    `\\b(?:call|invoke|use|run|execute|trigger|launch)${G}(?:the${G}|another${G}|a${G}|this${G})?[\`'"]?[\\w.:/-]{2,60}[\`'"]?${G}(?:tool|function|command|endpoint|method|server|api|plugin)\\b`,
+    `\\b(?:call|invoke|execute|trigger)${G}[\`'"]?[a-z]{1,30}(?:_[a-z0-9]{1,30}){1,6}[\`'"]?`
+  ),
+  b(
+    'tool-unavailable',
+    'claims a tool is disabled or replaced, steering to another',
+    `\\b(?:tools?|functions?|services?|servers?|apis?|features?|endpoints?|versions?|methods?)${ANY(4)}${G}(?:is|are|has${G}been|have${G}been|was|were)${G}(?:now${G}|currently${G}|temporarily${G}|permanently${G})?(?:disabled|deprecated|unavailable|broken|down|removed|retired|discontinued|obsolete|compromised|unsafe|blocked|offline|not${G}(?:working|available|functional|supported))\\b`,
+    `\\bno${G}longer${G}(?:works?|available|supported|functional|in${G}use)\\b`
+  ),
+  n(
+    'instead',
+    'redirects to something else ("instead", "rather than")',
+    `\\b(?:instead|rather${G}than|in${G}place${G}of|in${G}lieu${G}of)\\b`
+  ),
+  n(
+    'shell-command',
+    'a shell command or code execution',
+    `(?:^|[\\s\`'"(;|&])(?:curl|wget|bash|zsh|sh${G}-c|sudo|chmod|chown|rm${G}-r[f]?|nc|netcat|ncat|powershell|pwsh|cmd(?:\\.exe)?${G}/c|python3?${G}-c|node${G}-e|perl${G}-e|eval|exec|base64${G}-d|certutil|mshta|crontab|ssh-keygen|scp|rsync)(?=[\\s\`'"();|&]|$)`,
+    `\\b(?:os\\.system|subprocess|child_process|popen|shell_exec|system\\(|/bin/(?:ba)?sh|/dev/tcp)`,
+    `\\|${G}?(?:sh|bash|zsh|python3?|node)\\b`
+  ),
+  n(
+    'run-command',
+    'asks for a command, script or code to be run',
+    `\\b(?:run|execute|executing|running|exec|launch|type|paste|enter)${ANY(3)}${G}(?:commands?|scripts?|code|snippet|shell|terminal|console|payload|program|binary|one-?liner)\\b`
+  ),
+  b(
+    'sensitive-path',
+    'names a sensitive file (SSH keys, .env, credentials, client configs)',
+    `(?:~/\\.ssh\\b|\\.ssh/|\\bid_(?:rsa|dsa|ecdsa|ed25519)\\b|\\bauthorized_keys\\b|\\.env\\b|\\.aws/|\\bcredentials(?:\\.json)?\\b|\\.npmrc\\b|\\.pypirc\\b|\\.netrc\\b|\\.pgpass\\b|\\.git-credentials\\b|\\.docker/config|\\.kube/config|/etc/(?:passwd|shadow|sudoers|hosts)\\b|_history\\b|\\bmcp\\.json\\b|claude_desktop_config|\\.cursor/|\\.gnupg\\b|\\bwallet\\.dat\\b|\\bsecrets?\\.(?:json|ya?ml|toml)\\b|\\bkeychain\\b|\\.config/|\\bshadow\\b|\\bprivate\\.key\\b|\\.pem\\b)`
+  ),
+  n(
+    'secret-data',
+    'asks about secrets: passwords, keys, tokens, credentials',
+    `\\b(?:passwords?|passwd|passphrases?|api${G}keys?|apikeys?|secret${G}keys?|private${G}keys?|ssh${G}keys?|access${G}(?:keys?|tokens?)|auth(?:entication)?${G}tokens?|bearer${G}tokens?|session${G}(?:tokens?|ids?|cookies?)|cookies|credentials?|seed${G}phrases?|mnemonics?|recovery${G}phrases?|environment${G}variables?|env${G}vars?|secrets?)\\b`
+  ),
+  b(
+    'context-data',
+    "asks about the model's own context: the conversation, its instructions, the user's data",
+    `\\b(?:conversation|chat|message)${G}history\\b`,
+    `\\b(?:previous|prior|earlier|all|every|the${G}user[’']?s)${G}(?:messages|conversations?|chats|prompts|emails|files|documents)\\b`,
+    `\\b(?:system${G}(?:prompt|message|instructions?)|initial${G}(?:prompt|instructions?)|(?:your|the)${G}(?:instructions|prompt|rules|guidelines)${G}(?:above|you${G}(?:were|have${G}been)${G}given))\\b`,
+    `\\b(?:the${G}(?:whole|entire|full)${G}(?:conversation|context|chat|transcript)|everything${G}(?:above|so${G}far|you${G}know))\\b`
+  ),
+  n('url', 'contains a URL', `\\b(?:https?|ftp|wss?)://[\\w-]{1,63}(?:\\.[\\w-]{1,63}){0,8}`),
+  b(
+    'url-carries-data',
+    'a URL whose query or path is meant to carry data (placeholders, data parameters)',
+    `(?:https?:)?//[^\\s)"'<>]{1,200}?[?&/](?:data|q|query|content|text|msg|message|payload|secret|key|token|password|info|d|c|p|s|x|history|conversation|chat|log|leak|exfil|dump|user|email|prompt|input|output|summary|code|session)=`,
+    `(?:https?:)?//[^\\s)"'<>]{1,200}?(?:[{<\\[$]|%7b|%3c)`,
+    `(?:https?:)?//[^\\s)"'<>]{1,200}?\\b(?:append|attach|add|include|insert|encode)\\b`
+  ),
+  n(
+    'markdown-image',
+    'a Markdown image or link (rendered, it fetches a URL)',
+    `!\\[[^\\]\\n]{0,200}\\]\\(`,
+    `\\]\\(\\s{0,2}(?:https?:)?//`
+  ),
+  n(
+    'send-out',
+    'asks for data to be sent, posted or forwarded somewhere',
+    `\\b(?:send|sending|post|posting|upload|uploading|forward|forwarding|transmit|transmitting|exfiltrate|exfiltrating|email|e-mail|submit|submitting|leak|leaking|relay|relaying|mirror|mirroring|sync|syncing|beacon|report|reporting|copy|copying|share|sharing|deliver|delivering|dump|dumping)\\b${ANY(8)}${G}(?:to|at|into|via|through|towards)${G}(?:the${G}|this${G}|our${G}|my${G}|an?${G})?(?:url|http|https|webhook|server|endpoint|address|email|e-mail|inbox|host|domain|site|website|api|channel|bucket|[\\w.+-]{1,64}@|[\\w-]{1,63}\\.(?:com|net|org|io|ai|xyz|ru|cn|co|me|site|dev|app)\\b)`
+  ),
+  n('email-address', 'contains an e-mail address', `\\b[\\w.+-]{1,64}@[\\w-]{1,63}(?:\\.[\\w-]{1,63}){0,4}\\.[a-z]{2,24}\\b`),
+  n(
+    'parameter-change',
+    'asks for a parameter, argument or field to be set, changed or filled',
+    `\\b(?:set|change|replace|override|modify|alter|add|include|put|pass|append|prepend|insert|fill|embed|encode|attach|supply|provide|place|store|hide)\\b${ANY(8)}${G}(?:the${G})?(?:parameters?|params?|arguments?|args?|fields?|propert(?:y|ies)|inputs?|values?|query${G}string|headers?|recipients?|cc|bcc|destination|account|amount|address|to${G}field)\\b`,
+    `\\b(?:parameters?|params?|arguments?|fields?)\\b${ANY(6)}${G}(?:must|should|shall|will|needs?${G}to)${G}(?:always${G})?(?:be|contain|include|hold|carry|equal)\\b`
+  ),
+  n(
+    'output-control',
+    "dictates the model's answer (its content, form or first words)",
+    `\\byour${G}(?:(?:next|final|entire|whole|first|every|each|following)${G})?(?:responses?|answers?|repl(?:y|ies)|outputs?|messages?|summar(?:y|ies)|completions?)\\b`,
+    `\\b(?:respond|reply|answer|start|begin|end|finish|conclude|prefix|preface)${G}(?:only${G}|always${G}|just${G})?(?:with|by)\\b`,
+    `\\b(?:print|say|output|write|repeat|return|type|display|show)${G}(?:exactly|only|verbatim|just|the${G}(?:following|word|phrase|text|string|sentence)|this${G}(?:word|phrase|text|string|sentence))\\b`
+  ),
+  b(
+    'persona',
+    'asks the model to take on another persona or drop its limits',
+    `\\b(?:you${G}are${G}now|from${G}now${G}on|act${G}as|acting${G}as|pretend|pretending|role-?play|roleplaying|immerse${G}yourself|stay${G}in${G}character|simulate|jailbr(?:eak|oken)|developer${G}mode|do${G}anything${G}now|no${G}(?:restrictions|limits|filters|rules|guidelines)|unfiltered|uncensored|unrestricted|amoral|dan)\\b`
+  ),
+  n(
+    'urgency',
+    'urgency ("immediately", "right now")',
+    `\\b(?:immediately|urgent(?:ly)?|asap|right${G}(?:now|away)|at${G}once|without${G}delay|emergency|as${G}soon${G}as${G}possible)\\b`
+  ),
+  n(
+    'conditional-trigger',
+    'a trigger condition ("if the user asks about", "when you see")',
+    `\\b(?:if|when|whenever|once|in${G}case|should)${G}(?:the${G}|a${G}|any${G})?(?:users?|humans?|customers?|someone|anyone|people|they|requester)${G}(?:ever${G})?(?:asks?|requests?|mentions?|says?|wants?|types?|inquires?|quer(?:y|ies)|tries|attempts?|is${G}asking)\\b`,
+    `\\bif${G}you${G}(?:are|re|[’']re)${G}(?:an?${G}|the${G})?${MODEL_WORDS}\\b`,
+    `\\b(?:when|whenever|if|once)${G}you${G}(?:see|read|receive|encounter|get|process|summari[sz]e|are${G}asked|are${G}told)\\b`
+  ),
+  b(
+    'task-hijack',
+    'replaces the task at hand ("new task", "before you can answer")',
+    `\\b(?:new|different|updated|real|actual|true|additional|special|secret|hidden|revised|only|primary|main)${G}(?:tasks?|instructions?|objectives?|goals?|missions?|priorit(?:y|ies)|directives?|orders|assignments?|purpose)\\b`,
+    `\\bbefore${G}(?:you${G})?(?:can${G}|could${G}|may${G})?(?:answer|respond|reply|continue|proceed|solve|finish|complete|summari[sz]e|translate|do${G}(?:that|this|anything)|help)\\b`,
+    `\\b(?:stop|cease|halt|abort|pause)${G}(?:what${G}you|everything|the${G}task|your${G}(?:task|work|current))\\b`,
+    `\\binstead${G}of${G}(?:answering|responding|summari[sz]ing|translating|doing|completing|following)\\b`
+  ),
+  b(
+    'message-to-reader',
+    'the author speaks to whoever reads the text ("this is a message to you")',
+    `\\b(?:this${G}is|here${G}is|here[’']s)${G}(?:an?${G})?(?:(?:important|urgent|special|critical|private|personal|secret)${G})?(?:message|note|notice|reminder|request|instruction)${G}(?:from|to|for)\\b`,
+    `\\b(?:dear|hey|hi|hello|attention|note${G}(?:to|for)|message${G}(?:to|for)|instructions?${G}(?:to|for)|reminder${G}(?:to|for))${G}(?:the${G}|any${G}|all${G})?(?:${MODEL_WORDS}|reader|readers|whoever|you)\\b`
+  ),
+  n(
+    'obligation',
+    'obligation words ("must", "always", "never", "make sure")',
+    `\\b(?:must|always|never|required|mandatory|shall|have${G}to|need${G}to|make${G}sure|ensure|be${G}sure|it${G}is${G}(?:essential|crucial|vital|critical|imperative))\\b`
+  ),
+  n(
+    'destructive',
+    'asks for data to be deleted or destroyed',
+    `\\b(?:delete|remove|erase|wipe|destroy|drop|truncate|overwrite|purge|format)${ANY(3)}${G}(?:all|every|everything|files?|folders?|director(?:y|ies)|databases?|tables?|repositor(?:y|ies)|records?|backups?|logs?|history|data|disk|accounts?)\\b`
+  ),
+  n(
+    'money',
+    'moves or advises on money (payments, transfers, crypto, investments)',
+    `\\b(?:transfer|wire|send|pay|deposit|invest|buy|sell|purchase)${ANY(4)}${G}(?:money|funds|payments?|bitcoin|btc|ethereum|eth|crypto(?:currenc(?:y|ies))?|tokens|stocks?|shares|dollars|usd|euros?|\\$\\d)`,
+    `\\b(?:iban|swift${G}code|routing${G}number|bank${G}account|wallet${G}address|seed${G}phrase)\\b`
+  ),
+  b(
+    'script-injection',
+    'HTML or script meant to run where the text is shown',
+    `<\\s{0,2}(?:script|iframe|img|svg|object|embed|link|meta|form|input|body|style)\\b`,
+    `\\b(?:javascript|vbscript|data):`,
+    `\\bon(?:error|load|click|mouseover|focus)\\s{0,2}=`
+  ),
+  b(
+    'data-leaves',
+    'describes data leaving for somewhere outside (a remote server, third parties, an attacker)',
+    `\\b(?:sent|sends|forward(?:ed|s)|stream(?:ed|s)|upload(?:ed|s)|sync(?:ed|s|hronized)|shared|transmit(?:ted|s)|post(?:ed|s)|logged|cached|stored|reported|exfiltrat(?:ed|es|ing)|beacon(?:ed|s)|copied|mirrored|relayed|leaked|delivered)\\b${ANY(5)}${G}(?:to|with|via|on|at|in|by|across)${G}(?:an?${G}|the${G}|our${G}|its${G})?(?:external|remote|third[- ]?part(?:y|ies)|cloud|attacker|offsite|outside|analytics|marketing|partners?|advertis\\w{0,8}|(?:another|a${G}different|other)${G}(?:server|host|party|service)|our${G}(?:servers?|team|backend|database))\\b`,
+    `\\b(?:externally|remotely)${G}(?:for|to|on|in|by)\\b`,
+    `\\b(?:to|with)${G}(?:an?${G})?(?:external|remote|attacker[’']?s?)${G}(?:servers?|endpoints?|hosts?|urls?|databases?|logging|services?|storage|controlled)\\b`
+  ),
+  b(
+    'harvest',
+    'collects sensitive data (credentials, personal records, keystrokes, machine identity)',
+    `\\b(?:harvest\\w{0,4}|collect\\w{0,4}|gather\\w{0,4}|extract\\w{0,4}|captur\\w{1,4}|index\\w{0,4}|scrap\\w{1,4}|record\\w{0,4}|log(?:s|ged|ging)?|steal\\w{0,4}|grab\\w{0,4}|dump\\w{0,4}|fingerprint\\w{0,4}|track\\w{0,4}|monitor\\w{0,4}|incorporates?|includ\\w{1,4})\\b${ANY(6)}${G}(?:credentials|passwords?|tokens|api${G}keys|private${G}keys|cookies|social${G}security|ssns?|credit${G}cards?|card${G}numbers|account${G}numbers|pii|phi|keystrokes|clipboard|location${G}history|contacts|mac${G}address|hostnames?|usernames?|running${G}processes|browsing${G}history|sensitive${G}(?:data|information|documents|emails|files))\\b`
+  ),
+  b(
+    'skip-confirmation',
+    "acts without the user's confirmation or approval",
+    `\\b(?:without|skip(?:ping)?|bypass(?:ing)?|no${G}need${G}(?:for|to)|never${G}ask|do${G}not${G}ask|don[’']?t${G}ask|no)${G}(?:the${G}|any${G}|asking${G}(?:the${G})?(?:user${G})?(?:for${G})?)?(?:users?[’']?s?${G})?(?:confirm\\w{0,7}|approv\\w{1,5}|permission|consent|review|verification|authori[sz]ation|prompts?)\\b`,
+    `\\bnever${G}ask${G}(?:the${G})?(?:users?|humans?)\\b`
+  ),
+  b(
+    'declares-danger',
+    'presents itself as dangerous or malicious (arbitrary commands, backdoors, attackers)',
+    `\\b(?:dangerous|malicious|malware|backdoors?|attackers?|arbitrary${G}(?:system${G}|shell${G}|os${G})?(?:commands?|code)|full${G}privileges|root${G}access|privilege${G}escalation|exploit(?:s|ing)?|reverse${G}shell|rootkit|ransomware|keylogger|steal(?:s|ing)?|exfiltrat\\w{1,6}|persistent${G}access)\\b`
+  ),
+  b(
+    'repeat-or-flood',
+    'asks for output to be repeated many times',
+    `\\b(?:repeat|say|write|print|output)${ANY(6)}${G}\\d{2,6}${G}times\\b`
+  )
+];
+
+/** Behaviours computed from counts rather than patterns. */
+const COUNT_BEHAVIOURS: readonly Behaviour[] = [
+  { name: 'second-person', describe: 'addresses the reader as "you"', prior: 'neutral' },
+  { name: 'imperative', describe: 'sentences that open with a command', prior: 'neutral' },
+  { name: 'tool-identifier', describe: 'refers to tools or functions by identifier', prior: 'neutral' },
+  { name: 'other-server-tool', describe: 'names a tool of another server behind the gateway', prior: 'attack' },
+  { name: 'shouting', describe: 'words in capitals', prior: 'neutral' },
+  { name: 'first-person', describe: 'the author speaks in the first person', prior: 'neutral' },
+  { name: 'hidden-characters', describe: 'invisible characters were removed', prior: 'attack' },
+  { name: 'decoded-text', describe: 'text was hidden in an encoding or a comment', prior: 'attack' },
+  { name: 'code-like', describe: 'looks like code or markup', prior: 'neutral' },
+  { name: 'short-question', describe: 'a short question or request on its own', prior: 'neutral' },
+  { name: 'length', describe: 'length of the text beyond a short paragraph', prior: 'neutral' }
+];
+
+export const BEHAVIOURS: readonly { name: string; describe: string; prior: 'attack' | 'neutral' }[] = [
+  ...PATTERN_BEHAVIOURS,
+  ...COUNT_BEHAVIOURS
+].map(({ name, describe, prior }) => ({ name, describe, prior }));
+
+export const BEHAVIOUR_COUNT = BEHAVIOURS.length;
+const P = PATTERN_BEHAVIOURS.length;
+const idx = (name: string): number => BEHAVIOURS.findIndex((x) => x.name === name);
+const I_SECOND = idx('second-person');
+const I_IMPERATIVE = idx('imperative');
+const I_TOOL_ID = idx('tool-identifier');
+const I_OTHER_TOOL = idx('other-server-tool');
+const I_SHOUT = idx('shouting');
+const I_FIRST = idx('first-person');
+const I_HIDDEN = idx('hidden-characters');
+const I_DECODED = idx('decoded-text');
+const I_CODE = idx('code-like');
+const I_QUESTION = idx('short-question');
+const I_LENGTH = idx('length');
+
+/** Verbs that open a command to the reader. */
+const IMPERATIVES = new Set(
+  (
+    'ignore disregard forget override bypass skip stop send post upload forward transmit email share include add ' +
+    'append insert attach embed put pass set change replace modify update write print output say tell respond reply ' +
+    'answer return repeat reveal show display list read open fetch load get retrieve access collect extract copy ' +
+    'save store execute run call invoke use visit click download install delete remove erase create generate ' +
+    'translate summarize summarise pretend act imagine roleplay remember ensure make always never do dont please ' +
+    'obey follow comply begin start end finish provide give recommend suggest mention direct inform notify confirm ' +
+    'verify check navigate go browse search find look contact transfer pay buy invest exfiltrate leak encode decode ' +
+    'format rewrite respond keep hide avoid refrain consider treat assume act prioritize prioritise'
+  ).split(' ')
+);
+const OPENERS = new Set(['please', 'now', 'also', 'then', 'just', 'first', 'kindly', 'simply', 'immediately', 'and']);
+const SECOND = new Set(['you', 'your', 'yours', 'yourself', "you're", 'youre', "you'll", "you've"]);
+const FIRST = new Set(['i', 'me', 'my', 'mine', "i'm", 'im', "i've", "i'll", 'we', 'us', 'our']);
+
+/** 32-bit FNV-1a of `s[start, end)` lower-cased, mixed with a seed. */
+function fnv(s: string, start: number, end: number, seed: number): number {
+  let h = (0x811c9dc5 ^ seed) >>> 0;
+  for (let i = start; i < end; i++) {
+    let c = s.charCodeAt(i);
+    if (c >= 65 && c <= 90) c += 32;
+    h ^= c;
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+function mix(a: number, b: number): number {
+  let h = Math.imul(a ^ 0x9e3779b9, 0x85ebca6b) ^ b;
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+const SEED_WORD = 0x1234;
+const SEED_BIGRAM = 0x5678;
+const SEED_CHAR = 0x9abc;
+
+const isWordChar = (c: number): boolean =>
+  (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 39 || c === 0x2019 || c > 0xbf;
+
+/** A sparse feature vector: hashed indices and dense behaviour values, before weighting. */
+export interface Features {
+  /** Hashed index -> value (already normalised). */
+  hashed: Map<number, number>;
+  /** One value per entry of `BEHAVIOURS`, each in [0, 1]. */
+  behaviours: Float64Array;
+}
+
+/** Words of the text (lower case), with sentence starts marked. */
+function tokenize(text: string): { starts: number[]; ends: number[]; sentenceStart: boolean[] } {
+  const starts: number[] = [];
+  const ends: number[] = [];
+  const sentenceStart: boolean[] = [];
+  let newSentence = true;
+  let i = 0;
+  const n = text.length;
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (!isWordChar(c)) {
+      // `.`, `!`, `?`, `:`, `;`, a newline or a bullet end a sentence.
+      if (c === 46 || c === 33 || c === 63 || c === 10 || c === 58 || c === 59 || c === 0x2022) {
+        const next = text.charCodeAt(i + 1);
+        if (c !== 46 || !(next >= 97 && next <= 122)) newSentence = true;
+      }
+      i++;
+      continue;
+    }
+    const s = i;
+    while (i < n && isWordChar(text.charCodeAt(i))) i++;
+    starts.push(s);
+    ends.push(i);
+    sentenceStart.push(newSentence);
+    newSentence = false;
+  }
+  return { starts, ends, sentenceStart };
+}
+
+function addHashed(map: Map<number, number>, h: number, v: number): void {
+  const k = h & (HASH_SIZE - 1);
+  map.set(k, (map.get(k) ?? 0) + v);
+}
+
+function normaliseInto(out: Map<number, number>, counts: Map<number, number>, scale: number): void {
+  // sqrt-TF, L2-normalised: long texts do not outweigh short ones.
+  let sq = 0;
+  for (const v of counts.values()) sq += v;
+  if (sq === 0) return;
+  const inv = scale / Math.sqrt(sq);
+  for (const [k, v] of counts) out.set(k, (out.get(k) ?? 0) + Math.sqrt(v) * inv);
+}
+
+/** 0 for none, 1 for one, a little more for several (1.5 at most). */
+const saturate = (n: number): number => (n <= 0 ? 0 : Math.min(1.5, 1 + 0.25 * Math.log2(n)));
+
+/** Count the matches of a global pattern (bounded, so the text is scanned once per pattern). */
+function countMatches(re: RegExp, text: string, cap: number): number {
+  re.lastIndex = 0;
+  let n = 0;
+  let m: RegExpExecArray | null;
+  while (n < cap && (m = re.exec(text)) !== null) {
+    n++;
+    if (m[0].length === 0) re.lastIndex++;
+  }
+  return n;
+}
+
+/**
+ * The features of one canonical text. `domain` does not change the features themselves; the model
+ * weighs behaviours differently for each domain.
+ */
+export function featurize(text: string, ctx: FeatureContext = {}): Features {
+  const behaviours = new Float64Array(BEHAVIOUR_COUNT);
+  for (let i = 0; i < P; i++) {
+    let n = 0;
+    for (const re of PATTERN_BEHAVIOURS[i]!.patterns!) n += countMatches(re, text, 8);
+    behaviours[i] = saturate(n);
+  }
+
+  const { starts, ends, sentenceStart } = tokenize(text);
+  const words = starts.length;
+  const wordCounts = new Map<number, number>();
+  const charCounts = new Map<number, number>();
+  let prev = -1;
+  let second = 0;
+  let first = 0;
+  let sentences = 0;
+  let imperative = 0;
+  let pendingOpener = false;
+  let toolIds = 0;
+  let otherTools = 0;
+  let caps = 0;
+  for (let w = 0; w < words; w++) {
+    const s = starts[w]!;
+    const e = ends[w]!;
+    const h = fnv(text, s, e, SEED_WORD);
+    addHashed(wordCounts, h, 1);
+    if (prev !== -1) addHashed(wordCounts, mix(prev, h ^ SEED_BIGRAM), 1);
+    prev = h;
+    const len = e - s;
+    const lower = len <= 24 ? text.slice(s, e).toLowerCase() : '';
+    if (SECOND.has(lower)) second++;
+    if (FIRST.has(lower)) first++;
+    if (sentenceStart[w]) {
+      sentences++;
+      if (IMPERATIVES.has(lower)) imperative++;
+      else pendingOpener = OPENERS.has(lower);
+    } else if (pendingOpener) {
+      if (IMPERATIVES.has(lower)) imperative++;
+      pendingOpener = false;
+    }
+    // Capitals: a word of 5+ letters, all upper case (not an acronym such as SMTP).
+    if (len >= 5) {
+      let upper = 0;
+      for (let i = s; i < e; i++) {
+        const c = text.charCodeAt(i);
+        if (c >= 65 && c <= 90) upper++;
+        else if (c >= 97 && c <= 122) {
+          upper = -1;
+          break;
+        }
+      }
+      if (upper >= 5) caps++;
+    }
+    // Character n-grams of the word with boundaries, for words of ordinary length.
+    if (len >= 2 && len <= 20) {
+      for (const g of [3, 4]) {
+        for (let i = s - 1; i + g <= e + 1; i++) {
+          let hh = (0x811c9dc5 ^ (SEED_CHAR + g)) >>> 0;
+          for (let j = i; j < i + g; j++) {
+            let c = j < s || j >= e ? 32 : text.charCodeAt(j);
+            if (c >= 65 && c <= 90) c += 32;
+            hh = Math.imul(hh ^ c, 0x01000193);
+          }
+          addHashed(charCounts, hh >>> 0, 1);
+        }
+      }
+    }
+    // Identifiers: snake_case, camelCase or dotted names that are not the tool's own.
+    // camelCase names (underscored ones are counted below: `_` splits words here).
+    if (len >= 4 && lower !== '' && text.charCodeAt(e) !== 95 && text.charCodeAt(s - 1) !== 95) {
+      if (/[a-z][A-Z]/.test(text.slice(s, e)) && !ctx.ownNames?.has(lower)) {
+        toolIds++;
+        if (ctx.otherTools?.has(lower)) otherTools++;
+      }
+    }
+  }
+  // Identifiers with underscores are split by the tokenizer (`_` is not a word char): scan them.
+  toolIds += countIdentifiers(text, ctx.ownNames, ctx.otherTools, (n) => (otherTools += n));
+
+  const hashed = new Map<number, number>();
+  normaliseInto(hashed, wordCounts, 1);
+  normaliseInto(hashed, charCounts, 1);
+
+  const rate = (k: number, per: number): number => (per === 0 ? 0 : Math.min(1, k / per));
+  behaviours[I_SECOND] = rate(second * 8, Math.max(words, 8));
+  behaviours[I_FIRST] = rate(first * 8, Math.max(words, 8));
+  behaviours[I_IMPERATIVE] = Math.max(saturate(imperative) * 0.5, rate(imperative, Math.max(sentences, 2)));
+  behaviours[I_TOOL_ID] = saturate(toolIds);
+  behaviours[I_OTHER_TOOL] = saturate(otherTools);
+  behaviours[I_SHOUT] = Math.max(saturate(caps) * 0.5, rate(caps * 4, Math.max(words, 8)));
+  behaviours[I_HIDDEN] = saturate(ctx.hiddenRuns ?? 0);
+  behaviours[I_DECODED] = saturate(ctx.decodedSpans ?? 0);
+  let code = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 123 || c === 125 || c === 59 || c === 61 || c === 40 || c === 41) code++;
+  }
+  behaviours[I_CODE] = rate(code * 10, Math.max(text.length, 40));
+  behaviours[I_QUESTION] = words > 0 && words <= 40 && /\?\s{0,3}$/.test(text.slice(-8)) ? 1 : 0;
+  behaviours[I_LENGTH] = Math.min(1, Math.log1p(Math.max(0, words - 40)) / Math.log1p(2000));
+  return { hashed, behaviours };
+}
+
+/** Identifiers joined by `_`, `__`, `.` or `/` (tool-like names), counted once each occurrence. */
+function countIdentifiers(
+  text: string,
+  own: ReadonlySet<string> | undefined,
+  others: ReadonlySet<string> | undefined,
+  onOther: (n: number) => void
+): number {
+  let n = 0;
+  let other = 0;
+  let i = 0;
+  const len = text.length;
+  const isId = (c: number) =>
+    (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95 || c === 45;
+  while (i < len) {
+    if (!isId(text.charCodeAt(i))) {
+      i++;
+      continue;
+    }
+    const s = i;
+    let underscore = false;
+    while (i < len && isId(text.charCodeAt(i))) {
+      if (text.charCodeAt(i) === 95) underscore = true;
+      i++;
+    }
+    if (underscore && i - s >= 4 && i - s <= 64) {
+      const id = text.slice(s, i).toLowerCase();
+      const bare = id.includes('__') ? id.slice(id.lastIndexOf('__') + 2) : id;
+      if (!own?.has(id) && !own?.has(bare)) {
+        n++;
+        if (others?.has(bare)) other++;
+      }
+    }
+  }
+  if (other > 0) onOther(other);
+  return n;
+}
