@@ -791,28 +791,41 @@ export function buildProgram(): Command {
     });
   }
 
-  const pinsCmd = program.command('pins').description("review and approve servers' tool sets");
+  const pinsCmd = program
+    .command('pins')
+    .description("review and approve servers' tools, prompts, resources and resource templates");
   adminOptions(
     pinsCmd
       .command('list')
-      .description('every tool with its pin status and findings')
+      .description('every tool, prompt, resource and resource template with its pin status and findings')
       .option('--json', 'as JSON')
   ).action(async (opts: { url: string; token?: string; json?: boolean }) => {
     const data = await adminCall(opts, '/tools');
-    const tools = data.tools as Array<{
+    type Entry = {
       exposed: string;
+      kind?: string;
       status: string;
       description?: string;
       pinnedDescription?: string;
       reason?: string;
       findings: Array<{ rule: string; severity: string }>;
-    }>;
+    };
+    const tools = data.tools as Entry[];
+    // Gateways before prompts and resources were pinned answer with tools alone.
+    const definitions = (data.definitions as Entry[] | undefined) ?? [];
     if (opts.json) {
-      out(JSON.stringify(tools, null, 2));
+      // One array, as before: tools first, then the rest, each with its `kind`.
+      out(JSON.stringify([...tools, ...definitions], null, 2));
       return;
     }
-    for (const t of tools) {
-      out(`${t.status.padEnd(11)} ${t.exposed}${t.reason ? `  (${t.reason})` : ''}`);
+    const KIND: Record<string, string> = {
+      prompt: 'prompt',
+      resource: 'resource',
+      resourceTemplate: 'resource template'
+    };
+    for (const t of [...tools, ...definitions]) {
+      const kind = t.kind ? `  [${KIND[t.kind] ?? t.kind}]` : '';
+      out(`${t.status.padEnd(11)} ${t.exposed}${kind}${t.reason ? `  (${t.reason})` : ''}`);
       for (const f of t.findings) out(`            ${f.severity}: ${f.rule}`);
       // What changed since the pin: the description it was approved with, and the one now.
       if (t.pinnedDescription !== undefined) {
@@ -822,10 +835,18 @@ export function buildProgram(): Command {
     }
   });
   adminOptions(
-    pinsCmd.command('approve').description("approve a server's current tool set").argument('<server>')
+    pinsCmd
+      .command('approve')
+      .description('approve what a server offers now: its tools, prompts, resources and resource templates')
+      .argument('<server>')
   ).action(async (server: string, opts: { url: string; token?: string }) => {
     const data = await adminCall(opts, `/tools/${encodeURIComponent(server)}/approve`, {});
-    out(`pinned ${String(data.pinned)} tool(s) of ${server}`);
+    const others = (['prompts', 'resources', 'resourceTemplates'] as const)
+      .filter((k) => typeof data[k] === 'number')
+      .map(
+        (k) => `${String(data[k])} ${k === 'resourceTemplates' ? 'resource template' : k.slice(0, -1)}(s)`
+      );
+    out(`pinned ${String(data.pinned)} tool(s)${others.length ? `, ${others.join(', ')}` : ''} of ${server}`);
   });
 
   const token = program.command('token').description('manage hashed, scoped bearer tokens');

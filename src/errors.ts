@@ -60,7 +60,7 @@ export const ERRORS = {
   tool_blocked: {
     rpc: -32063,
     message: 'tool withheld by content scanning',
-    fix: 'The tool description has findings, or the server changed its tools since they were pinned; review with `portcullis pins list` and approve.'
+    fix: 'The definition of the tool, prompt or resource (or the template a resource comes from) has findings, or the server changed it since it was pinned; review with `portcullis pins list` and approve.'
   },
   response_blocked: {
     rpc: -32064,

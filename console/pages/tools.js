@@ -1,4 +1,7 @@
-/** Tools: every upstream tool with its exposed name, pin status and scanner findings. */
+/**
+ * Tools: every upstream tool with its exposed name, pin status and scanner findings; below them the
+ * servers' prompts, resources and resource templates, pinned and vetted the same way.
+ */
 import { h, replace } from '../dom.js';
 import { pageHeader, emptyState, errorBox, statusBadge, code, loading } from '../ui.js';
 import { dateTime, num, pretty, shortHash } from '../format.js';
@@ -10,16 +13,22 @@ const STATUS_HELP = {
   new: 'First seen; not pinned yet.',
   changed: 'The definition changed since it was pinned.',
   blocked: 'Blocked: agents cannot see or call it.',
-  unavailable: 'The upstream server could not be reached.'
+  unavailable: 'The upstream server could not be reached.',
+  removed: 'Pinned, and no longer offered by the server.'
 };
+
+const KIND_LABEL = { prompt: 'Prompt', resource: 'Resource', resourceTemplate: 'Resource template' };
 
 export function toolsPage(root, ctx) {
   const { api } = ctx;
   let disposed = false;
   let tools = [];
+  let definitions = [];
   const open = new Set();
   const wrap = h('div', { class: 'table-wrap' }, loading());
   const count = h('span', { class: 'section-count', role: 'status' });
+  const definitionsWrap = h('div', { class: 'table-wrap' }, loading());
+  const definitionsCount = h('span', { class: 'section-count', role: 'status' });
   const summary = h('div', { class: 'summary-row' });
   const error = h('div');
   const refresh = h(
@@ -42,6 +51,12 @@ export function toolsPage(root, ctx) {
       { class: 'section', 'aria-label': 'Tools' },
       h('div', { class: 'section-head' }, h('h2', null, 'Upstream tools'), count),
       wrap
+    ),
+    h(
+      'section',
+      { class: 'section', 'aria-label': 'Prompts and resources' },
+      h('div', { class: 'section-head' }, h('h2', null, 'Prompts and resources'), definitionsCount),
+      definitionsWrap
     )
   );
 
@@ -51,6 +66,10 @@ export function toolsPage(root, ctx) {
       if (disposed) return;
       tools = (data.tools ?? []).sort(
         (a, b) => a.server.localeCompare(b.server) || a.name.localeCompare(b.name)
+      );
+      definitions = (data.definitions ?? []).sort(
+        (a, b) =>
+          a.server.localeCompare(b.server) || a.kind.localeCompare(b.kind) || a.name.localeCompare(b.name)
       );
       replace(error);
       render();
@@ -68,6 +87,7 @@ export function toolsPage(root, ctx) {
   }
 
   function render() {
+    renderDefinitions();
     count.textContent = `${num(tools.length)} tool${tools.length === 1 ? '' : 's'}`;
     const byStatus = {};
     for (const t of tools) byStatus[t.status] = (byStatus[t.status] ?? 0) + 1;
@@ -116,11 +136,45 @@ export function toolsPage(root, ctx) {
     );
   }
 
+  function renderDefinitions() {
+    definitionsCount.textContent = `${num(definitions.length)} item${definitions.length === 1 ? '' : 's'}`;
+    if (definitions.length === 0) {
+      replace(
+        definitionsWrap,
+        emptyState('No prompts or resources.', 'None of the upstream servers lists any.')
+      );
+      return;
+    }
+    replace(
+      definitionsWrap,
+      h(
+        'table',
+        { class: 'table', id: 'definitions-table' },
+        h('caption', { class: 'visually-hidden' }, 'Prompts, resources and resource templates'),
+        h(
+          'thead',
+          null,
+          h(
+            'tr',
+            null,
+            h('th', { scope: 'col' }, 'Server'),
+            h('th', { scope: 'col' }, 'Name'),
+            h('th', { scope: 'col' }, 'Exposed as'),
+            h('th', { scope: 'col' }, 'Status'),
+            h('th', { scope: 'col', class: 'right' }, 'Findings'),
+            h('th', { scope: 'col' }, 'Pinned')
+          )
+        ),
+        h('tbody', null, definitions.flatMap(rows))
+      )
+    );
+  }
+
   function rows(t) {
-    const key = `${t.server}\u0000${t.name}`;
+    const key = `${t.kind ?? 'tool'}\u0000${t.server}\u0000${t.name}`;
     const findings = findingsOf(t);
     const isOpen = open.has(key);
-    const detailsId = `tool-${t.server}-${t.name}`.replace(/[^\w-]/g, '_');
+    const detailsId = `${t.kind ?? 'tool'}-${t.server}-${t.name}`.replace(/[^\w-]/g, '_');
     const toggle = () => {
       if (open.has(key)) open.delete(key);
       else open.add(key);
@@ -150,7 +204,11 @@ export function toolsPage(root, ctx) {
           );
     const main = h(
       'tr',
-      { dataset: { tool: t.exposed ?? `${t.server}__${t.name}`, status: t.status } },
+      {
+        dataset: t.kind
+          ? { definition: t.exposed ?? t.name, kind: t.kind, status: t.status }
+          : { tool: t.exposed ?? `${t.server}__${t.name}`, status: t.status }
+      },
       h('td', null, t.server),
       h(
         'td',
@@ -159,7 +217,11 @@ export function toolsPage(root, ctx) {
           'div',
           { class: 'tool-cell' },
           h('span', { class: 'mono' }, t.name),
+          t.kind ? h('span', { class: 'cell-sub' }, KIND_LABEL[t.kind] ?? t.kind) : null,
           t.description ? h('span', { class: 'cell-sub' }, t.description) : null,
+          t.pinnedDescription !== undefined
+            ? h('span', { class: 'cell-sub' }, `Pinned as: ${t.pinnedDescription || '(no description)'}`)
+            : null,
           t.error ? h('span', { class: 'cell-sub cell-error' }, t.error) : null
         )
       ),

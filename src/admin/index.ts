@@ -219,14 +219,26 @@ export function createAdminHandler(gateway: Gateway, log: Logger): AdminHandler 
       }));
       return send(res, 200, { sessions });
     }
-    if (method === 'GET' && path === '/tools')
-      return send(res, 200, { tools: await gateway.toolInventory() });
+    if (method === 'GET' && path === '/tools') {
+      const [tools, definitions] = await Promise.all([
+        gateway.toolInventory(),
+        gateway.definitionInventory()
+      ]);
+      return send(res, 200, { tools, definitions });
+    }
     const approveTools = /^\/tools\/([A-Za-z0-9_-]+)\/approve$/.exec(path);
     if (approveTools && method === 'POST') {
       const server = approveTools[1]!;
       if (!gateway.upstreams.has(server)) return fail(res, 404, `no server "${server}"`);
-      const count = await gateway.approveTools(server, who.id);
-      return send(res, 200, { server, pinned: count, by: who.id });
+      const counts = await gateway.approveTools(server, who.id);
+      return send(res, 200, {
+        server,
+        pinned: counts.tools,
+        prompts: counts.prompts,
+        resources: counts.resources,
+        resourceTemplates: counts.resourceTemplates,
+        by: who.id
+      });
     }
     if (method === 'GET' && path === '/policy') {
       const { policy, version } = gateway.policy();

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { UriTemplate } from '@modelcontextprotocol/client';
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import { approvalStage, createApprovalQueue, type ApprovalQueue } from '../approval/index.js';
@@ -27,9 +28,14 @@ import { substituteEnvIn } from '../config/index.js';
 import type { GatewayConfig } from '../config/types.js';
 import { GatewayError } from '../errors.js';
 import { limitsStage } from '../limits/index.js';
-import { createInspector, findingSummary } from '../inspect/index.js';
+import {
+  createInspector,
+  findingSummary,
+  type DefinitionKind,
+  type DefinitionVetting
+} from '../inspect/index.js';
 import { createMetrics, type Metrics } from '../metrics/index.js';
-import { createPinStore } from '../pins/index.js';
+import { createPinStore, type PinSets } from '../pins/index.js';
 import { compileGlob } from '../policy/glob.js';
 import { riskSettingsOf } from '../limits/risk.js';
 import { createMemoryState, decayedRisk, type SharedState } from '../state/index.js';
@@ -84,6 +90,34 @@ export interface ToolInventoryEntry {
   approvedBy?: string;
   reason?: string;
   error?: string;
+}
+
+/** A prompt, resource or resource template with what the gateway knows about it. */
+export interface DefinitionInventoryEntry {
+  server: string;
+  kind: 'prompt' | 'resource' | 'resourceTemplate';
+  /** The prompt's name, the resource's URI or the template, as the server lists it. */
+  name: string;
+  /** As agents see it: `server__prompt`, or the resource URI or template in the gateway's namespace. */
+  exposed: string;
+  description?: string;
+  status: 'pinned' | 'new' | 'changed' | 'blocked' | 'unavailable' | 'removed';
+  /** For an item that differs from its pin: the description it was pinned with. */
+  pinnedDescription?: string;
+  findings: unknown[];
+  hash?: string;
+  pinnedAt?: string;
+  approvedBy?: string;
+  reason?: string;
+  error?: string;
+}
+
+/** How many of each kind an approval pinned. */
+export interface ApprovedCounts {
+  tools: number;
+  prompts: number;
+  resources: number;
+  resourceTemplates: number;
 }
 
 export interface Gateway {
@@ -146,8 +180,13 @@ export interface Gateway {
   preflight(identity: Identity, message: unknown): Promise<string | undefined>;
   /** Every upstream tool with what the gateway knows about it (for the console and admin API). */
   toolInventory(): Promise<ToolInventoryEntry[]>;
-  /** Approve (re-pin) a server's current tool set. */
-  approveTools(server: string, by: string): Promise<number>;
+  /** Every upstream prompt, resource and resource template, likewise (listed now). */
+  definitionInventory(): Promise<DefinitionInventoryEntry[]>;
+  /**
+   * Approve (re-pin) what a server offers now: its tool set, and its prompts, resources and
+   * resource templates (each kind it offers; none for a kind it does not).
+   */
+  approveTools(server: string, by: string): Promise<ApprovedCounts>;
   /** Calls in progress right now. */
   inflight(): number;
   /**
@@ -416,6 +455,58 @@ export function createGateway(options: GatewayOptions): Gateway {
     const tools = await up.listTools();
     return inspector.vet(up.name, tools, otherTools(up.name));
   };
+  /** A server's prompts, resources or templates vetted: listed now, or as last listed when `fresh` is false. */
+  const definitionsOf = async (up: Upstream, kind: DefinitionKind, fresh: boolean) => {
+    const items = (fresh ? undefined : up.cachedDefinitions(kind)) ?? (await up.listDefinitions(kind));
+    return inspector.vetDefinitions(kind, up.name, items);
+  };
+  /** The server-side capability each kind is listed under. */
+  const CAPABILITY: Record<DefinitionKind, 'prompts' | 'resources'> = {
+    prompts: 'prompts',
+    resources: 'resources',
+    resourceTemplates: 'resources'
+  };
+  /** Does a URI template (RFC 6570, as the protocol uses them) produce this URI? */
+  const produces = (template: string, uri: string) => {
+    try {
+      return new UriTemplate(template).match(uri) !== null;
+    } catch {
+      return template === uri;
+    }
+  };
+  /**
+   * Refuse a prompt or resource the agent may not have: withheld from its listing (findings, or a
+   * change since the server was pinned) or removed since pinned, as the server last listed it (or
+   * lists it now, if not since it last changed); a resource also when a withheld template produces
+   * its URI.
+   */
+  const refuseWithheld = async (
+    up: Upstream,
+    kind: 'prompts' | 'resources',
+    key: string,
+    exposed: string
+  ) => {
+    await up.connect();
+    if (!up.capabilities()?.[kind]) return;
+    const refuse = (why: string) => new GatewayError('tool_blocked', `${exposed}: ${why}`);
+    const removed = (v: DefinitionVetting, k: string) => v.refusesRemoved && v.removed.includes(k);
+    const vetting = await definitionsOf(up, kind, false);
+    const listed = vetting.items.get(key);
+    if (listed?.blocked) throw refuse(listed.reason ?? 'withheld');
+    if (listed) return;
+    if (removed(vetting, key))
+      throw refuse("removed since the server was pinned; approve the server's new definitions");
+    if (kind !== 'resources') return;
+    const templates = await definitionsOf(up, 'resourceTemplates', false);
+    for (const t of templates.items.values()) {
+      if (t.blocked && produces(t.key, key))
+        throw refuse(`resource template ${t.key}: ${t.reason ?? 'withheld'}`);
+    }
+    for (const template of templates.removed) {
+      if (removed(templates, template) && produces(template, key))
+        throw refuse(`resource template ${template} removed since the server was pinned`);
+    }
+  };
   const lookup: Stage = {
     name: 'lookup',
     async run(ctx) {
@@ -520,15 +611,10 @@ export function createGateway(options: GatewayOptions): Gateway {
     return { items, failed };
   }
 
-  async function paged<T>(up: Upstream, method: string, key: string): Promise<T[]> {
-    const all: T[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = (await up.request(method, cursor ? { cursor } : {})) as Record<string, unknown>;
-      all.push(...((page[key] as T[] | undefined) ?? []));
-      cursor = page.nextCursor as string | undefined;
-    } while (cursor);
-    return all;
+  /** A server's prompts, resources or templates listed now, without those vetting withholds. */
+  async function allowed(up: Upstream, kind: DefinitionKind): Promise<Array<Record<string, unknown>>> {
+    const vetting = await definitionsOf(up, kind, true);
+    return [...vetting.items.values()].filter((v) => !v.blocked).map((v) => ({ ...v.item }));
   }
 
   /** Resource subscriptions, per upstream resource: the sessions that asked, and how to tell them. */
@@ -710,53 +796,47 @@ export function createGateway(options: GatewayOptions): Gateway {
     },
 
     async listPrompts(session) {
-      const { items } = await fanOut<{ name: string }>('prompts', (up) =>
-        paged(up, 'prompts/list', 'prompts')
-      );
+      const { items } = await fanOut('prompts', (up) => allowed(up, 'prompts'));
       await writeAudit(
         { event: 'prompts/list', ...base(session), decision: 'allow', outcome: 'ok', count: items.length },
         true
       );
       return {
-        prompts: items
-          .filter(({ server, item }) => !inspector.withholds('prompt', server, item))
-          .map(({ server, item }) => ({ ...item, name: names.join(server, item.name) }))
+        prompts: items.map(({ server, item }) => ({ ...item, name: names.join(server, String(item.name)) }))
       };
     },
 
     async getPrompt(session, name, args) {
       const parts = names.split(name);
       const up = parts && upstreams.get(parts.server);
-      return forward(session, 'prompts/get', { name }, up, parts?.name, async () =>
-        inspector.scanReply(
+      return forward(session, 'prompts/get', { name }, up, parts?.name, async () => {
+        await refuseWithheld(up!, 'prompts', parts!.name, name);
+        return inspector.scanReply(
           parts!.server,
           parts!.name,
           await up!.request('prompts/get', { name: parts!.name, ...(args ? { arguments: args } : {}) }),
           session,
           addRisk
-        )
-      );
+        );
+      });
     },
 
     async listResources(session) {
-      const { items } = await fanOut<{ uri: string }>('resources', (up) =>
-        paged(up, 'resources/list', 'resources')
-      );
+      const { items } = await fanOut('resources', (up) => allowed(up, 'resources'));
       await writeAudit(
         { event: 'resources/list', ...base(session), decision: 'allow', outcome: 'ok', count: items.length },
         true
       );
       return {
-        resources: items
-          .filter(({ server, item }) => !inspector.withholds('resource', server, item))
-          .map(({ server, item }) => ({ ...item, uri: names.resourceUri(server, item.uri) }))
+        resources: items.map(({ server, item }) => ({
+          ...item,
+          uri: names.resourceUri(server, String(item.uri))
+        }))
       };
     },
 
     async listResourceTemplates(session) {
-      const { items } = await fanOut<{ uriTemplate: string }>('resources', (up) =>
-        paged(up, 'resources/templates/list', 'resourceTemplates')
-      );
+      const { items } = await fanOut('resources', (up) => allowed(up, 'resourceTemplates'));
       await writeAudit(
         {
           event: 'resources/templates/list',
@@ -770,7 +850,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       return {
         resourceTemplates: items.map(({ server, item }) => ({
           ...item,
-          uriTemplate: names.resourceUri(server, item.uriTemplate)
+          uriTemplate: names.resourceUri(server, String(item.uriTemplate))
         }))
       };
     },
@@ -778,15 +858,16 @@ export function createGateway(options: GatewayOptions): Gateway {
     async readResource(session, uri) {
       const parts = names.parseResourceUri(uri);
       const up = parts && upstreams.get(parts.server);
-      const result = (await forward(session, 'resources/read', { uri }, up, parts?.uri, async () =>
-        inspector.scanReply(
+      const result = (await forward(session, 'resources/read', { uri }, up, parts?.uri, async () => {
+        await refuseWithheld(up!, 'resources', parts!.uri, uri);
+        return inspector.scanReply(
           parts!.server,
           parts!.uri,
           await up!.request('resources/read', { uri: parts!.uri }),
           session,
           addRisk
-        )
-      )) as { contents?: Array<{ uri?: string }> };
+        );
+      })) as { contents?: Array<{ uri?: string }> };
       // Contents name their URI; give them back in the gateway's namespace.
       return {
         ...result,
@@ -894,8 +975,12 @@ export function createGateway(options: GatewayOptions): Gateway {
       await Promise.all(
         [...upstreams.values()].map(async (up) => {
           try {
+            const tools = await vetted(up);
+            // Read after vetting: a first use or a rewrite of older pins is in them now.
             const pinned = pins?.get(up.name);
-            for (const v of (await vetted(up)).values()) {
+            const section = pinned?.tools ?? {};
+            for (const v of tools.values()) {
+              const entry = Object.hasOwn(section, v.tool.name) ? section[v.tool.name] : undefined;
               out.push({
                 server: up.name,
                 name: v.tool.name,
@@ -906,21 +991,19 @@ export function createGateway(options: GatewayOptions): Gateway {
                 hash: v.hash,
                 ...(v.reason ? { reason: v.reason } : {}),
                 ...(pinned ? { pinnedAt: pinned.pinnedAt, approvedBy: pinned.approvedBy } : {}),
-                ...(pinned?.tools[v.tool.name] && pinned.tools[v.tool.name]!.hash !== v.hash
-                  ? { pinnedDescription: pinned.tools[v.tool.name]!.description ?? '' }
-                  : {})
+                ...(entry && v.pin === 'changed' ? { pinnedDescription: entry.description ?? '' } : {})
               });
             }
             // Pinned tools the server no longer offers are a change too.
-            for (const name of Object.keys(pinned?.tools ?? {})) {
-              if (out.some((t) => t.server === up.name && t.name === name)) continue;
+            for (const [name, entry] of Object.entries(section)) {
+              if (tools.has(name)) continue;
               out.push({
                 server: up.name,
                 name,
                 exposed: names.join(up.name, name),
                 status: 'removed',
                 findings: [],
-                pinnedDescription: pinned!.tools[name]!.description ?? ''
+                pinnedDescription: entry.description ?? ''
               });
             }
           } catch (err) {
@@ -938,12 +1021,87 @@ export function createGateway(options: GatewayOptions): Gateway {
       return out.sort((a, b) => a.exposed.localeCompare(b.exposed));
     },
 
+    async definitionInventory() {
+      const out: DefinitionInventoryEntry[] = [];
+      const KIND = {
+        prompts: 'prompt',
+        resources: 'resource',
+        resourceTemplates: 'resourceTemplate'
+      } as const;
+      const exposedAs = (server: string, kind: DefinitionKind, key: string) =>
+        kind === 'prompts' ? names.join(server, key) : names.resourceUri(server, key);
+      await Promise.all(
+        [...upstreams.values()].flatMap((up) =>
+          (['prompts', 'resources', 'resourceTemplates'] as const).map(async (kind) => {
+            try {
+              await up.connect();
+              if (!up.capabilities()?.[CAPABILITY[kind]]) return;
+              const vetting = await definitionsOf(up, kind, true);
+              const pinned = pins?.get(up.name);
+              const section = pinned?.[kind] ?? {};
+              for (const v of vetting.items.values()) {
+                const entry = Object.hasOwn(section, v.key) ? section[v.key] : undefined;
+                out.push({
+                  server: up.name,
+                  kind: KIND[kind],
+                  name: v.key,
+                  exposed: exposedAs(up.name, kind, v.key),
+                  ...(typeof v.item.description === 'string' ? { description: v.item.description } : {}),
+                  status: v.status,
+                  findings: findingSummary(v.findings),
+                  hash: v.hash,
+                  ...(v.reason ? { reason: v.reason } : {}),
+                  ...(pinned ? { pinnedAt: pinned.pinnedAt, approvedBy: pinned.approvedBy } : {}),
+                  ...(entry && v.pin === 'changed' ? { pinnedDescription: entry.description ?? '' } : {})
+                });
+              }
+              for (const key of vetting.removed) {
+                out.push({
+                  server: up.name,
+                  kind: KIND[kind],
+                  name: key,
+                  exposed: exposedAs(up.name, kind, key),
+                  status: 'removed',
+                  findings: [],
+                  pinnedDescription: section[key]?.description ?? ''
+                });
+              }
+            } catch (err) {
+              out.push({
+                server: up.name,
+                kind: KIND[kind],
+                name: '*',
+                exposed: kind === 'prompts' ? `${up.name}__*` : names.resourceUri(up.name, '*'),
+                status: 'unavailable',
+                findings: [],
+                error: err instanceof GatewayError ? err.detail : (err as Error).message
+              });
+            }
+          })
+        )
+      );
+      return out.sort((a, b) => a.kind.localeCompare(b.kind) || a.exposed.localeCompare(b.exposed));
+    },
+
     async approveTools(server, by) {
       const up = upstreams.get(server);
       if (!up) throw new GatewayError('unknown_tool', `no server "${server}"`);
       const tools = await up.listTools();
-      inspector.approve(server, tools, by);
-      return tools.length;
+      const sets: PinSets = { tools };
+      // Everything else the server offers now, listed fresh: a kind it does not offer is pinned
+      // empty, so one it starts offering later is a change to review, not a first use.
+      await up.connect();
+      const caps = up.capabilities() ?? {};
+      for (const kind of ['prompts', 'resources', 'resourceTemplates'] as const) {
+        sets[kind] = caps[CAPABILITY[kind]] ? await up.listDefinitions(kind) : [];
+      }
+      inspector.approve(server, sets, by);
+      return {
+        tools: tools.length,
+        prompts: sets.prompts!.length,
+        resources: sets.resources!.length,
+        resourceTemplates: sets.resourceTemplates!.length
+      };
     },
 
     inflight: () => inflight,
@@ -1075,6 +1233,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       const gw = failure instanceof GatewayError ? failure : undefined;
       const refused =
         gw?.code === 'unknown_resource' ||
+        gw?.code === 'tool_blocked' ||
         gw?.code === 'response_blocked' ||
         gw?.code === 'audit_unavailable';
       await writeAudit(

@@ -1,8 +1,9 @@
 /**
  * Content inspection in the call path, built on the scanners in ../scan:
- * - tool vetting at tools/list: descriptions (and schemas, annotations) scanned for instructions to
- *   the model, hidden text, shadowing and exfiltration; the tool set pinned and compared with its
- *   pins. A poisoned or changed tool is withheld from tools/list and its calls refused.
+ * - definition vetting when a server's tools, prompts, resources or resource templates are listed:
+ *   definitions scanned for instructions to the model, hidden text, shadowing and exfiltration;
+ *   each kind pinned and compared with its pins. A poisoned or changed definition is withheld from
+ *   its listing, and calls, prompts/get and resources/read of it are refused.
  * - argument scanning before a call leaves: secrets or PII going out are blocked, redacted or flagged.
  * - response scanning after it returns: injections addressed to the model, secrets and PII are
  *   blocked, redacted (the result stays valid MCP content) or flagged (adding to session risk).
@@ -14,7 +15,18 @@ import type { ScanAction, ScanActions, ScanningConfig } from '../config/types.js
 import type { Stage } from '../core/pipeline.js';
 import type { Session } from '../core/session.js';
 import { GatewayError } from '../errors.js';
-import { checkPins, type PinStatus, type PinStore, type ServerPins } from '../pins/index.js';
+import {
+  checkPins,
+  pinKey,
+  upgradedEntries,
+  type Definition,
+  type PinCheck,
+  type PinKind,
+  type PinSets,
+  type PinStatus,
+  type PinStore,
+  type ServerPins
+} from '../pins/index.js';
 import { compileGlob } from '../policy/glob.js';
 import {
   atLeast,
@@ -26,13 +38,39 @@ import {
 } from '../scan/index.js';
 import type { UpstreamTool } from '../upstream/index.js';
 
-export interface VettedTool {
-  tool: UpstreamTool;
+/** What vetting decided about one definition. */
+export interface Verdict {
+  /** `blocked` when withheld, its pin status otherwise. */
   status: PinStatus | 'blocked';
+  /** Its pin status, withheld or not. */
+  pin: PinStatus;
   blocked: boolean;
   reason?: string;
   findings: Finding[];
+  /** Its current pin hash. */
   hash: string;
+}
+
+export interface VettedTool extends Verdict {
+  tool: UpstreamTool;
+}
+
+/** Prompts, resources and resource templates: what is vetted beside tools. */
+export type DefinitionKind = Exclude<PinKind, 'tools'>;
+
+export interface VettedDefinition extends Verdict {
+  item: Definition;
+  /** Its name (prompts), URI (resources) or URI template. */
+  key: string;
+}
+
+export interface DefinitionVetting {
+  /** By key, in the order listed. */
+  items: Map<string, VettedDefinition>;
+  /** Pinned items the server no longer lists. */
+  removed: string[];
+  /** Are removed items refused (pins enforced, the kind pinned)? */
+  refusesRemoved: boolean;
 }
 
 export interface Inspector {
@@ -45,12 +83,12 @@ export interface Inspector {
     tools: readonly UpstreamTool[],
     others: ReadonlyArray<readonly UpstreamTool[] | undefined>
   ): Map<string, VettedTool>;
+  /** Vet a server's prompts, resources or resource templates as listed, as tools are. */
+  vetDefinitions(kind: DefinitionKind, server: string, items: readonly Definition[]): DefinitionVetting;
   argumentStage(): Stage;
   responseStage(addRisk: (session: Session, amount: number) => void): Stage;
-  /** Approve a server's current tool set (re-pin it). */
-  approve(server: string, tools: readonly UpstreamTool[], by: string): void;
-  /** Should a prompt or resource from this server be withheld from listings? */
-  withholds(kind: 'prompt' | 'resource', server: string, item: Record<string, unknown>): boolean;
+  /** Approve (re-pin) what a server offers now: its tools, and each other kind it offers. */
+  approve(server: string, sets: PinSets, by: string): void;
   /** Scan a prompt or resource the agent asked for, as responses are; may redact or throw. */
   scanReply: ValueScan;
   /**
@@ -100,10 +138,143 @@ export function createInspector(
     return actions;
   };
 
-  // Vetting is cached per server until what it reads changes: the server's tool list, its pins, or
-  // another server's tool list (the names a description could shadow). Lists and pins are replaced,
-  // never changed in place, so comparing them by identity is enough.
-  const cache = new Map<
+  const LABEL: Record<PinKind, string> = {
+    tools: 'tool',
+    prompts: 'prompt',
+    resources: 'resource',
+    resourceTemplates: 'resource template'
+  };
+  const enforcing = config.pins.enabled && config.pins.on_change === 'block';
+  const pinsOf = (server: string) => (config.pins.enabled ? pins?.get(server) : undefined);
+  const reported = new Set<string>();
+  /** Audit (and log) something once for as long as it stays the same. */
+  const once = (key: string, fn: () => void) => {
+    if (reported.has(key)) return;
+    reported.add(key);
+    fn();
+  };
+
+  /**
+   * The verdicts on one kind of a server's items, given their pin check: a first use is pinned
+   * (trust on first use), pins of an earlier hash version that still match are rewritten, and each
+   * item is blocked for findings at or above `block_at`, or for differing from a pinned set.
+   */
+  const judge = <T extends Definition>(
+    kind: PinKind,
+    server: string,
+    items: readonly T[],
+    check: PinCheck,
+    serverPins: ServerPins | undefined,
+    scan: (item: T) => Finding[],
+    keyOf: (item: T) => string
+  ): Map<string, Verdict & { item: T }> => {
+    const label = LABEL[kind];
+    if (config.pins.enabled && pins && serverPins && check.upgraded.length > 0) {
+      pins.upgrade(server, kind, upgradedEntries(kind, serverPins, items, check));
+      log.info({ server, kind, items: check.upgraded }, 'pins of an earlier hash version rewritten');
+      audit({
+        event: 'tools/pinned',
+        server,
+        outcome: 'ok',
+        decision: 'allow',
+        count: check.upgraded.length,
+        reason: `${kind} pinned with an earlier hash version still match; pins rewritten with the current hash: ${check.upgraded.join(', ')}`
+      });
+    }
+    if (config.pins.enabled && pins && check.firstUse && config.pins.trust_on_first_use) {
+      pins.pin(server, { [kind]: items }, 'trust-on-first-use');
+      for (const key of check.status.keys()) check.status.set(key, 'pinned');
+      audit({
+        event: 'tools/pinned',
+        server,
+        outcome: 'ok',
+        decision: 'allow',
+        count: items.length,
+        reason: kind === 'tools' ? 'trust on first use' : `trust on first use (${kind})`
+      });
+    }
+    const setChanged =
+      !check.firstUse && (check.removed.length > 0 || [...check.status.values()].some((s) => s !== 'pinned'));
+    const verdicts = new Map<string, Verdict & { item: T }>();
+    for (const item of items) {
+      const key = keyOf(item);
+      const findings = config.descriptions.enabled ? scan(item) : [];
+      const pin = check.status.get(key) ?? 'new';
+      // Two servers offering a tool of the same name cannot shadow each other behind the gateway
+      // (names are namespaced), so a bare name collision is recorded but never blocks.
+      const serious = findings.filter(
+        (f) => atLeast(f.severity, config.descriptions.block_at) && f.rule !== 'tool-name-collision'
+      );
+      let reason: string | undefined;
+      if (serious.length > 0) {
+        reason = `description findings: ${serious.map((f) => f.rule).join(', ')}`;
+      } else if (enforcing && setChanged && pin !== 'pinned') {
+        reason =
+          kind === 'tools'
+            ? `tool ${pin === 'new' ? 'appeared' : 'changed'} since the server was pinned; approve the new tool set`
+            : `${label} ${pin === 'new' ? 'appeared' : 'changed'} since the server was pinned; approve the server's new definitions`;
+      } else if (enforcing && check.firstUse && !config.pins.trust_on_first_use) {
+        reason = 'server not yet approved (trust on first use is off)';
+      }
+      const verdict: Verdict & { item: T } = {
+        item,
+        status: reason ? 'blocked' : pin,
+        pin,
+        blocked: reason !== undefined,
+        ...(reason ? { reason } : {}),
+        findings,
+        hash: check.hashes.get(key) ?? ''
+      };
+      verdicts.set(key, verdict);
+      if (verdict.blocked || findings.length > 0 || pin === 'changed') {
+        once(`${kind}|${server}|${key}|${verdict.hash}|${verdict.status}`, () => {
+          log.warn(
+            { server, kind, name: key, status: verdict.status, reason, findings: findingSummary(findings) },
+            'definition vetting'
+          );
+          audit({
+            event: 'tools/vetted',
+            server,
+            ...(kind === 'tools' ? { tool: key } : { name: key }),
+            decision: verdict.blocked ? 'deny' : 'allow',
+            outcome: verdict.blocked ? 'denied' : 'ok',
+            ...(reason ? { reason: kind === 'tools' ? reason : `${label} withheld: ${reason}` } : {}),
+            code: verdict.blocked ? 'tool_blocked' : undefined,
+            findings: findingSummary(findings)
+          });
+        });
+      }
+    }
+    if (setChanged && check.removed.length > 0) {
+      once(`${kind}|${server}|removed|${check.removed.join(',')}`, () =>
+        audit({
+          event: 'tools/vetted',
+          server,
+          decision: 'allow',
+          outcome: 'ok',
+          reason: `${kind} removed since pinned: ${check.removed.join(', ')}`
+        })
+      );
+    }
+    return verdicts;
+  };
+
+  /** What a cached verdict depends on besides the identity of the lists: hashes, pin status, pins. */
+  const cacheKey = (check: PinCheck, serverPins: ServerPins | undefined) =>
+    [
+      [...check.hashes.values()].join(','),
+      [...check.status.values()].join(','),
+      check.removed.join(','),
+      check.upgraded.join(','),
+      check.firstUse,
+      serverPins?.pinnedAt ?? ''
+    ].join('|');
+
+  // Vetting is cached per server (and kind) until what it reads changes: the server's list, its
+  // pins, or (tools) another server's tool list, the names a description could shadow. Lists and
+  // pins are replaced, never changed in place, so comparing them by identity is enough; a new list
+  // with the same content (every field a hash covers) keeps its verdicts.
+  const toolCache = new Map<
     string,
     {
       key: string;
@@ -113,130 +284,93 @@ export function createInspector(
       vetted: Map<string, VettedTool>;
     }
   >();
-  const reported = new Set<string>();
   const sameLists = (
     a: ReadonlyArray<readonly UpstreamTool[] | undefined>,
     b: ReadonlyArray<readonly UpstreamTool[] | undefined>
   ) => a.length === b.length && a.every((list, i) => list === b[i]);
 
   const vet: Inspector['vet'] = (server, tools, others) => {
-    const serverPins = config.pins.enabled ? pins?.get(server) : undefined;
+    const serverPins = pinsOf(server);
     // The hot path: the same cached tool lists and the same pins as last time need no hashing.
-    const hit = cache.get(server);
+    const hit = toolCache.get(server);
     const sameOthers = hit !== undefined && sameLists(hit.others, others);
     if (hit && sameOthers && hit.tools === tools && hit.pins === serverPins) return hit.vetted;
-    const check = checkPins(serverPins, tools);
-    // A list or pins that are new objects with the same content: the same tools, the same status.
-    const key = [
-      [...check.hashes.values()].join(','),
-      [...check.status.values()].join(','),
-      check.removed.join(','),
-      check.firstUse,
-      serverPins?.pinnedAt ?? ''
-    ].join('|');
+    const check = checkPins(serverPins, tools, 'tools');
+    const key = cacheKey(check, serverPins);
     if (hit && sameOthers && hit.key === key) {
-      // The verdicts stand, but the tools are the new ones: what the hash does not cover (an
-      // output schema, _meta) is served as the server now lists it.
+      // The same verdicts: the hash covers every field a model reads. Fields it does not cover
+      // (icons, execution hints) are served as the server lists them now.
       const current = new Map(tools.map((t) => [t.name, t]));
       const vetted = new Map(
         [...hit.vetted].map(([name, v]) => [name, { ...v, tool: current.get(name) ?? v.tool }] as const)
       );
-      cache.set(server, { ...hit, tools, pins: serverPins, vetted });
+      toolCache.set(server, { ...hit, tools, pins: serverPins, vetted });
       return vetted;
     }
-
-    if (config.pins.enabled && pins && check.firstUse && config.pins.trust_on_first_use) {
-      pins.pin(server, tools, 'trust-on-first-use');
-      for (const name of check.status.keys()) check.status.set(name, 'pinned');
-      audit({
-        event: 'tools/pinned',
-        server,
-        outcome: 'ok',
-        decision: 'allow',
-        count: tools.length,
-        reason: 'trust on first use'
-      });
-    }
-    const setChanged =
-      !check.firstUse && (check.removed.length > 0 || [...check.status.values()].some((s) => s !== 'pinned'));
     const otherNames = others.flatMap((list) => (list ?? []).map((t) => t.name));
-    const vetted = new Map<string, VettedTool>();
-    for (const tool of tools) {
-      const findings = config.descriptions.enabled
-        ? scanToolDefinition(tool, {
-            server,
-            otherTools: otherNames,
-            maxDescriptionBytes: config.descriptions.max_bytes
-          })
-        : [];
-      const pin = check.status.get(tool.name) ?? 'new';
-      // Two servers offering a tool of the same name cannot shadow each other behind the gateway
-      // (names are namespaced), so a bare name collision is recorded but never blocks.
-      const serious = findings.filter(
-        (f) => atLeast(f.severity, config.descriptions.block_at) && f.rule !== 'tool-name-collision'
-      );
-      let reason: string | undefined;
-      if (serious.length > 0) {
-        reason = `description findings: ${serious.map((f) => f.rule).join(', ')}`;
-      } else if (config.pins.enabled && config.pins.on_change === 'block' && setChanged && pin !== 'pinned') {
-        reason = `tool ${pin === 'new' ? 'appeared' : 'changed'} since the server was pinned; approve the new tool set`;
-      } else if (
-        config.pins.enabled &&
-        config.pins.on_change === 'block' &&
-        check.firstUse &&
-        !config.pins.trust_on_first_use
-      ) {
-        reason = 'server not yet approved (trust on first use is off)';
-      }
-      const entry: VettedTool = {
-        tool,
-        status: reason ? 'blocked' : pin,
-        blocked: reason !== undefined,
-        ...(reason ? { reason } : {}),
-        findings,
-        hash: check.hashes.get(tool.name) ?? ''
-      };
-      vetted.set(tool.name, entry);
-      const reportKey = `${server}|${tool.name}|${entry.hash}|${entry.status}`;
-      if ((entry.blocked || findings.length > 0 || pin === 'changed') && !reported.has(reportKey)) {
-        reported.add(reportKey);
-        log.warn(
-          { server, tool: tool.name, status: entry.status, reason, findings: findingSummary(findings) },
-          'tool vetting'
-        );
-        audit({
-          event: 'tools/vetted',
-          server,
-          tool: tool.name,
-          decision: entry.blocked ? 'deny' : 'allow',
-          outcome: entry.blocked ? 'denied' : 'ok',
-          ...(reason ? { reason } : {}),
-          code: entry.blocked ? 'tool_blocked' : undefined,
-          findings: findingSummary(findings)
-        });
-      }
-    }
-    if (setChanged && check.removed.length > 0) {
-      const reportKey = `${server}|removed|${check.removed.join(',')}`;
-      if (!reported.has(reportKey)) {
-        reported.add(reportKey);
-        audit({
-          event: 'tools/vetted',
-          server,
-          decision: 'allow',
-          outcome: 'ok',
-          reason: `tools removed since pinned: ${check.removed.join(', ')}`
-        });
-      }
-    }
-    cache.set(server, {
-      key,
+    const verdicts = judge(
+      'tools',
+      server,
       tools,
-      pins: config.pins.enabled ? pins?.get(server) : undefined,
-      others: [...others],
-      vetted
-    });
+      check,
+      serverPins,
+      (tool) =>
+        scanToolDefinition(tool, {
+          server,
+          otherTools: otherNames,
+          maxDescriptionBytes: config.descriptions.max_bytes
+        }),
+      (tool) => tool.name
+    );
+    const vetted = new Map<string, VettedTool>();
+    for (const [name, { item, ...verdict }] of verdicts) vetted.set(name, { tool: item, ...verdict });
+    toolCache.set(server, { key, tools, pins: pinsOf(server), others: [...others], vetted });
     return vetted;
+  };
+
+  const definitionCache = new Map<
+    string,
+    { key: string; items: readonly Definition[]; pins: ServerPins | undefined; vetting: DefinitionVetting }
+  >();
+  const vetDefinitions: Inspector['vetDefinitions'] = (kind, server, items) => {
+    const serverPins = pinsOf(server);
+    const cacheId = `${kind}\n${server}`;
+    const hit = definitionCache.get(cacheId);
+    if (hit && hit.items === items && hit.pins === serverPins) return hit.vetting;
+    const check = checkPins(serverPins, items, kind);
+    const key = cacheKey(check, serverPins);
+    const keyOf = (item: Definition) => pinKey(kind, item);
+    if (hit && hit.key === key) {
+      const current = new Map(items.map((item) => [keyOf(item), item]));
+      const vetting: DefinitionVetting = {
+        ...hit.vetting,
+        items: new Map(
+          [...hit.vetting.items].map(([k, v]) => [k, { ...v, item: current.get(k) ?? v.item }] as const)
+        )
+      };
+      definitionCache.set(cacheId, { ...hit, items, pins: serverPins, vetting });
+      return vetting;
+    }
+    const ctx = { server, maxDescriptionBytes: config.descriptions.max_bytes };
+    const verdicts = judge(
+      kind,
+      server,
+      items,
+      check,
+      serverPins,
+      (item) =>
+        kind === 'prompts'
+          ? scanPromptDefinition(item as never, ctx)
+          : scanResourceDefinition(item as never, ctx),
+      keyOf
+    );
+    const vetting: DefinitionVetting = {
+      items: new Map([...verdicts].map(([k, v]) => [k, { ...v, key: k }] as const)),
+      removed: check.removed,
+      refusesRemoved: enforcing && !check.firstUse
+    };
+    definitionCache.set(cacheId, { key, items, pins: pinsOf(server), vetting });
+    return vetting;
   };
 
   /** Apply actions to the findings of one scan; returns the value to use, or throws. */
@@ -315,46 +449,22 @@ export function createInspector(
 
   return {
     vet,
-    withholds(kind, server, item) {
-      if (!config.descriptions.enabled) return false;
-      const ctx = { server, maxDescriptionBytes: config.descriptions.max_bytes };
-      const findings =
-        kind === 'prompt'
-          ? scanPromptDefinition(item as never, ctx)
-          : scanResourceDefinition(item as never, ctx);
-      const serious = findings.filter(
-        (f) => atLeast(f.severity, config.descriptions.block_at) && f.rule !== 'tool-name-collision'
-      );
-      if (serious.length === 0) return false;
-      const name = String(item.name ?? item.uri ?? '');
-      const reportKey = `${kind}|${server}|${name}|${serious.map((f) => f.rule).join(',')}`;
-      if (!reported.has(reportKey)) {
-        reported.add(reportKey);
-        audit({
-          event: 'tools/vetted',
-          server,
-          name,
-          decision: 'deny',
-          outcome: 'denied',
-          code: 'tool_blocked',
-          reason: `${kind} withheld: ${serious.map((f) => f.rule).join(', ')}`,
-          findings: findingSummary(findings)
-        });
-      }
-      return true;
-    },
+    vetDefinitions,
     scanReply: valueScan('responses'),
     scanAnswer: valueScan('arguments'),
-    approve(server, tools, by) {
-      pins?.pin(server, tools, by);
-      cache.delete(server);
+    approve(server, sets, by) {
+      pins?.pin(server, sets, by);
+      toolCache.delete(server);
+      for (const kind of ['prompts', 'resources', 'resourceTemplates'] as const)
+        definitionCache.delete(`${kind}\n${server}`);
+      const counts = (Object.keys(sets) as PinKind[]).map((kind) => `${sets[kind]!.length} ${kind}`);
       audit({
         event: 'tools/pinned',
         server,
         outcome: 'ok',
         decision: 'allow',
-        count: tools.length,
-        reason: `approved by ${by}`
+        count: sets.tools?.length ?? 0,
+        reason: `approved by ${by}${counts.length ? ` (${counts.join(', ')})` : ''}`
       });
     },
     argumentStage() {

@@ -159,7 +159,7 @@ export async function scanServers(
         add(`portcullis://${server}/${String(r.uri)}`, f.rule, f.severity, f.message);
     }
     const pinned = pins.servers[server];
-    if (!pinned) {
+    if (!pinned?.tools) {
       add(
         server,
         'not-pinned',
@@ -182,7 +182,9 @@ export async function scanServers(
           'the tool disappeared since the server was pinned'
         );
     }
-    if (options.updatePins) pins.servers[server] = pinsFor(tools, 'portcullis scan');
+    // The tool set is pinned anew; what else the gateway pinned for the server is kept.
+    if (options.updatePins)
+      pins.servers[server] = { ...pins.servers[server], ...pinsFor({ tools }, 'portcullis scan') };
   }
   if (options.updatePins) writePinFile(pinsPath, pins);
   report.findings.sort(

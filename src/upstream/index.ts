@@ -36,6 +36,14 @@ export interface UpstreamTool {
   [key: string]: unknown;
 }
 
+/** What a server lists beside its tools. */
+export type DefinitionKind = 'prompts' | 'resources' | 'resourceTemplates';
+const DEFINITION_LISTS: Record<DefinitionKind, { method: string; key: string }> = {
+  prompts: { method: 'prompts/list', key: 'prompts' },
+  resources: { method: 'resources/list', key: 'resources' },
+  resourceTemplates: { method: 'resources/templates/list', key: 'resourceTemplates' }
+};
+
 export type UpstreamState = 'idle' | 'starting' | 'ready' | 'backoff' | 'closed';
 
 /** The agent's side of one request: where the server's messages about it go. */
@@ -81,6 +89,9 @@ export class Upstream {
   private connectedAt = 0;
   private tools: UpstreamTool[] | undefined;
   private toolsLoading: Promise<UpstreamTool[]> | undefined;
+  /** Prompts, resources and resource templates as last listed, and how often they were dropped. */
+  private definitions = new Map<DefinitionKind, Array<Record<string, unknown>>>();
+  private definitionsDropped = 0;
   private transport: Transport | undefined;
   /** Requests in flight, and those of them that carry a relay. */
   private inflight = 0;
@@ -129,8 +140,8 @@ export class Upstream {
       {
         capabilities: { sampling: {}, elicitation: { form: {} } },
         versionNegotiation: { mode: 'auto' },
-        // Tool changes arrive as notifications (2025 era) or on a listen stream (2026-07-28); either
-        // way the cache is dropped and the next listing is vetted again.
+        // List changes arrive as notifications (2025 era) or on a listen stream (2026-07-28); either
+        // way the cache is dropped and the next listing (or lookup) is vetted again.
         listChanged: {
           tools: {
             autoRefresh: false,
@@ -139,6 +150,12 @@ export class Upstream {
               this.tools = undefined;
               this.events.onToolsChanged?.(this.name);
             }
+          },
+          prompts: { autoRefresh: false, debounceMs: 0, onChanged: () => this.dropDefinitions(['prompts']) },
+          resources: {
+            autoRefresh: false,
+            debounceMs: 0,
+            onChanged: () => this.dropDefinitions(['resources', 'resourceTemplates'])
           }
         }
       }
@@ -225,6 +242,7 @@ export class Upstream {
     this.client = undefined;
     this.direct = undefined;
     this.tools = undefined;
+    this.dropDefinitions();
     const reason = this.describeFailure(transport, new Error('connection closed'));
     if (Date.now() - this.connectedAt > STABLE_MS) this.attempts = 0;
     this.log.warn({ reason }, 'upstream lost; restarting with backoff');
@@ -274,6 +292,41 @@ export class Upstream {
       this.toolsLoading = undefined;
     });
     return this.toolsLoading;
+  }
+
+  /**
+   * A server's prompts, resources or resource templates, every page, listed now. The list is kept
+   * for `cachedDefinitions` until the server says that kind changed, or reconnects. A server that
+   * does not implement the method offers none.
+   */
+  async listDefinitions(kind: DefinitionKind): Promise<Array<Record<string, unknown>>> {
+    const dropped = this.definitionsDropped;
+    const { method, key } = DEFINITION_LISTS[kind];
+    const all: Array<Record<string, unknown>> = [];
+    try {
+      let cursor: string | undefined;
+      do {
+        const page = (await this.request(method, cursor ? { cursor } : {})) as Record<string, unknown>;
+        const items = page[key];
+        if (Array.isArray(items)) all.push(...(items as Array<Record<string, unknown>>));
+        cursor = typeof page.nextCursor === 'string' ? page.nextCursor : undefined;
+      } while (cursor);
+    } catch (err) {
+      if (!(err instanceof ProtocolError && err.code === ProtocolErrorCode.MethodNotFound)) throw err;
+    }
+    // A change announced while listing: the list may predate it, so it is not kept.
+    if (dropped === this.definitionsDropped) this.definitions.set(kind, all);
+    return all;
+  }
+
+  /** The prompts, resources or templates last listed (undefined when not listed since they changed). */
+  cachedDefinitions(kind: DefinitionKind): ReadonlyArray<Record<string, unknown>> | undefined {
+    return this.definitions.get(kind);
+  }
+
+  private dropDefinitions(kinds: readonly DefinitionKind[] = ['prompts', 'resources', 'resourceTemplates']) {
+    this.definitionsDropped++;
+    for (const kind of kinds) this.definitions.delete(kind);
   }
 
   /** The request a server message belongs to: by context, or the only one in flight. */
@@ -354,6 +407,7 @@ export class Upstream {
   async close(): Promise<void> {
     this.state = 'closed';
     clearTimeout(this.retryTimer);
+    this.dropDefinitions();
     const client = this.client;
     this.client = undefined;
     this.direct?.fail(new Error('gateway is stopping'));
