@@ -9,20 +9,28 @@
 export const SETTINGS = {
   epochs: 150,
   learningRate: 0.08,
-  l2Hashed: 1e-3,
+  l2Hashed: Number(process.env.SCANNER_L2_HASHED ?? 1e-3),
   l2Behaviours: 1e-4,
   /** Attack behaviours start from this weight and are pulled back towards it (a prior). */
   attackPrior: 2.0,
   l2AttackPrior: 1e-2,
   innerFolds: 5,
-  /** Largest share of benign items (out-of-source, in training) allowed over the threshold. */
+  /**
+   * Largest share of benign items (scored out of source, in training) allowed over the threshold.
+   * For definitions the budget is counted on real servers' tools: the benign tools of attack servers
+   * often describe themselves as malicious and are reported, not budgeted.
+   */
   fpBudget: { definition: 0.005, content: 0.005 },
+  budgetGroups: {
+    definition: ['real-benign-definitions'],
+    content: ['clean-results', 'hard-negatives', 'real-documents']
+  },
   thresholdFloor: 0.5,
   thresholdCeiling: 0.99
 };
 
 export function createTrainer(model) {
-  const { featurize, windows, HASH_SIZE, BEHAVIOURS } = model;
+  const { windowFeatures, HASH_SIZE, BEHAVIOURS } = model;
   const B = BEHAVIOURS.length;
   const OFF_SHARED = HASH_SIZE;
   const OFF_DOMAIN = { definition: HASH_SIZE + B, content: HASH_SIZE + 2 * B };
@@ -30,14 +38,15 @@ export function createTrainer(model) {
   const DIM = HASH_SIZE + 3 * B + 2;
   const ATTACK = BEHAVIOURS.map((b) => b.prior === 'attack');
 
-  /** Sparse vector of one window, in the layout above. */
-  function vectorOf(text, ctx, domain) {
-    const f = featurize(text, ctx);
+  /** Sparse vector of one window's features, in the layout above. */
+  function vectorOf(f, domain) {
     const idx = [];
     const val = [];
-    for (const [k, v] of f.hashed) {
-      idx.push(k);
-      val.push(v);
+    if (!process.env.SCANNER_NO_HASHED) {
+      for (const [k, v] of f.hashed) {
+        idx.push(k);
+        val.push(v);
+      }
     }
     for (let i = 0; i < B; i++) {
       const v = f.behaviours[i];
@@ -59,8 +68,9 @@ export function createTrainer(model) {
   /** The windows of every item, featurised once. */
   function prepare(items) {
     return items.map((it) => {
-      const spans = windows(it.text);
-      const vecs = spans.map(([s, e]) => vectorOf(it.text.slice(s, e), it.ctx, it.domain));
+      const feats = windowFeatures(it.text, it.ctx);
+      const spans = feats.map((f) => f.span);
+      const vecs = feats.map((f) => vectorOf(f, it.domain));
       let positive = vecs.map(() => true);
       if (it.label === 1 && spans.length > 1 && it.injection) {
         const probe = it.injection.slice(0, 40);
@@ -162,11 +172,16 @@ export function createTrainer(model) {
       const test = prepared.filter((p) => foldOf.get(p.item.source) === f);
       if (test.length === 0) continue;
       const w = fit(train);
-      for (const p of test) scored.push({ p: scoreItem(w, p), y: p.item.label, domain: p.item.domain });
+      for (const p of test) {
+        scored.push({ p: scoreItem(w, p), y: p.item.label, domain: p.item.domain, group: p.item.group, id: p.item.id });
+      }
     }
     const out = {};
     for (const domain of ['definition', 'content']) {
-      const neg = scored.filter((s) => s.domain === domain && s.y === 0).map((s) => s.p).sort((a, b) => b - a);
+      const neg = scored
+        .filter((s) => s.domain === domain && s.y === 0 && SETTINGS.budgetGroups[domain].includes(s.group))
+        .map((s) => s.p)
+        .sort((a, b) => b - a);
       const allowed = Math.floor(neg.length * SETTINGS.fpBudget[domain]);
       // The lowest threshold with at most `allowed` benign items at or above it.
       const boundary = neg[allowed] ?? 0;

@@ -1,9 +1,14 @@
 /**
- * Content scanners for the gateway, deterministic and linear in the input (no model, no network):
- * tool definitions at tools/list (poisoning, hidden text, shadowing, exfiltration requests,
+ * Content scanners for the gateway, deterministic and linear in the input (no network, no native
+ * code): tool definitions at tools/list (poisoning, hidden text, shadowing, exfiltration requests,
  * oversize), tool results and resource reads (injection addressed to the model, secrets, personal
- * data), and outgoing arguments (secrets, personal data). `createScanner` compiles nothing new at
- * call time: every pattern is compiled once when this module loads.
+ * data), and outgoing arguments (secrets, personal data).
+ *
+ * Every detector of injections sees one canonical text (./canonical: invisible characters removed
+ * and reported, NFKC, confusables folded, hidden encodings decoded). Whether text is an injection
+ * is decided by the learned scorer (./model); the phrase rules (./injection) explain its verdict,
+ * and decide alone only where the signal is structural (a Markdown image whose URL carries data).
+ * `createScanner` compiles nothing at call time: every pattern is compiled when this module loads.
  */
 import {
   createDefinitionScanner,
@@ -12,9 +17,11 @@ import {
   type PromptLike,
   type ResourceLike
 } from './definitions.js';
+import { canonicalize } from './canonical.js';
 import { scanHidden } from './hidden.js';
 import { canonicalToolHash, canonicalJson } from './hash.js';
-import { scanInjection, type TextMode } from './injection.js';
+import { DECIDING_CONTENT_RULES, scanInjection, type TextMode } from './injection.js';
+import { scoreText } from './model/index.js';
 import { scanPii } from './pii.js';
 import { redact, redactValueWith, type RedactValueOptions, type RedactValueResult } from './redact.js';
 import { scanSecrets } from './secrets.js';
@@ -91,6 +98,44 @@ const CLEAN_MAX_LENGTH = 64;
 const CLEAN_MAX_ENTRIES = 1024;
 const recentlyClean = new Map<string, Set<string>>();
 
+/**
+ * Judge a text for injections: the learned scorer on its canonical form decides; the phrase rules
+ * that fired are named in the finding. Rules that decide on their own (structural exfiltration
+ * markup) are always applied. Findings carry no offsets when canonicalisation changed the text.
+ */
+export function judgeInjection(text: string, mode: TextMode, out: Finding[] = []): Finding[] {
+  const canonical = canonicalize(text);
+  const rules: Finding[] = [];
+  scanInjection(canonical.text, mode, rules, DECIDING_CONTENT_RULES);
+  const score = scoreText(canonical.text, mode, {
+    hiddenRuns: canonical.hidden.length,
+    decodedSpans: canonical.decoded.length
+  });
+  if (score.flagged) {
+    const explanation: Finding[] = [];
+    scanInjection(canonical.text, mode, explanation);
+    const named = [...new Set(explanation.map((f) => f.rule))];
+    out.push({
+      kind: 'injection',
+      rule: mode === 'definition' ? 'poisoned-definition' : 'injection-score',
+      severity: 'high',
+      message:
+        `${mode === 'definition' ? 'reads as instructions that steer the model' : 'text addressed to the model, asking it to act'}` +
+        ` (score ${score.probability.toFixed(2)}` +
+        `${score.behaviours.length ? `; ${score.behaviours.join(', ')}` : ''}` +
+        `${named.length ? `; rules: ${named.join(', ')}` : ''})`
+    });
+  }
+  if (canonical.changed) {
+    for (const f of rules) {
+      delete f.start;
+      delete f.end;
+    }
+  }
+  out.push(...rules);
+  return out;
+}
+
 /** Scan a string. Findings are sorted by offset. */
 export function scanText(text: string, opts: ScanTextOptions = {}): Finding[] {
   const mode = opts.mode ?? 'content';
@@ -107,7 +152,7 @@ export function scanText(text: string, opts: ScanTextOptions = {}): Finding[] {
   }
   const out: Finding[] = [];
   if (hidden) scanHidden(text, mode, out);
-  if (injection) scanInjection(text, mode, out);
+  if (injection) judgeInjection(text, mode, out);
   if (secrets) scanSecrets(text, out);
   if (pii) scanPii(text, out);
   if (clean !== undefined && out.length === 0) {
@@ -143,15 +188,43 @@ export type ValueScanOptions = RedactValueOptions;
  * (never redacted) when `injection` is set.
  */
 export function redactValue(value: unknown, opts: RedactValueOptions = {}): RedactValueResult {
+  const injection = opts.injection === true;
+  // Strings are scanned one by one for hidden characters, secrets and personal data; injections
+  // are judged once on all of them joined, so an instruction split across content blocks or fields
+  // is read as the model reads it.
   const textOpts: ScanTextOptions = {
-    injection: opts.injection === true,
+    injection: false,
+    hidden: injection,
     secrets: opts.secrets !== false,
     pii: opts.pii !== false
   };
-  const result = redactValueWith(value, (s) => scanText(s, textOpts), opts);
+  const parts: string[] = [];
+  let joinedLength = 0;
+  const scan = injection
+    ? (s: string, key?: string): Finding[] => {
+        if (key !== 'type' && key !== 'mimeType' && joinedLength < MAX_JOINED) {
+          parts.push(s);
+          joinedLength += s.length + 1;
+        }
+        return scanText(s, textOpts);
+      }
+    : (s: string): Finding[] => scanText(s, textOpts);
+  const result = redactValueWith(value, scan, opts);
+  if (injection && parts.length > 0) {
+    const found = judgeInjection(parts.join('\n'), 'content');
+    for (const f of found) {
+      f.field = opts.path ?? '(all text)';
+      delete f.start;
+      delete f.end;
+    }
+    result.findings.push(...found);
+  }
   result.findings = normalizeFindings(result.findings);
   return result;
 }
+
+/** Text judged for injections per value: beyond this, further strings are scanned one by one. */
+const MAX_JOINED = 16 * 1024 * 1024;
 
 /** Findings for a JSON value without building a redacted copy (e.g. outgoing arguments). */
 export function scanValue(value: unknown, opts: RedactValueOptions = {}): Finding[] {

@@ -515,9 +515,21 @@ export const PHRASE_RULE_LIST: readonly PhraseRule[] = RULES;
 /** Rule ids of every phrase rule. */
 export const PHRASE_RULES: readonly string[] = [...new Set(RULES.map((x) => x.rule))];
 
-/** Apply every phrase rule to `text`. */
-export function scanInjection(text: string, mode: TextMode, out: Finding[] = []): Finding[] {
+/**
+ * Rules that decide on their own in content: structural, not phrasing (an image that a renderer
+ * fetches with data in its URL is exfiltration whatever the words around it).
+ */
+export const DECIDING_CONTENT_RULES: ReadonlySet<string> = new Set(['markdown-image-exfil']);
+
+/** Apply every phrase rule (or only those named in `only`) to `text`. */
+export function scanInjection(
+  text: string,
+  mode: TextMode,
+  out: Finding[] = [],
+  only?: ReadonlySet<string>
+): Finding[] {
   for (const rule of RULES) {
+    if (only !== undefined && !only.has(rule.rule)) continue;
     const base = rule.severity[mode];
     if (base === false) continue;
     eachMatch(rule.re, text, (m) => {

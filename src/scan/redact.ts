@@ -8,7 +8,8 @@
 import { looksLikeSecretValue } from './secrets.js';
 import { severityRank, type Finding } from './types.js';
 
-export type ScanFn = (text: string) => Finding[];
+/** Scan one string; `key` is the object key it sits under, when there is one. */
+export type ScanFn = (text: string, key?: string) => Finding[];
 
 const REDACTED_KINDS = new Set(['secret', 'pii']);
 
@@ -114,7 +115,7 @@ export function redactValueWith(
     ref === undefined ? root : (ref.text ??= joinPath(pathText(ref.parent), ref.key));
 
   const visitString = (s: string, ref: PathRef | undefined, key: string | undefined): string => {
-    const found = scan(s);
+    const found = scan(s, key);
     if (
       keyContext &&
       key !== undefined &&

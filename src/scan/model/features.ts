@@ -73,11 +73,7 @@ const n = (name: string, describe: string, ...patterns: string[]): Behaviour => 
  * Behaviours computed with patterns on the canonical text: 1 for one match, up to 1.5 for many.
  */
 const PATTERN_BEHAVIOURS: readonly Behaviour[] = [
-  n(
-    'mentions-model',
-    'mentions the model, the assistant or the agent',
-    `\\b${MODEL_WORDS}\\b`
-  ),
+  n('mentions-model', 'mentions the model, the assistant or the agent', `\\b${MODEL_WORDS}\\b`),
   b(
     'override-instructions',
     'asks the model to ignore, forget or override what it was told',
@@ -89,7 +85,7 @@ const PATTERN_BEHAVIOURS: readonly Behaviour[] = [
     `\\b(?:do${G}not|don[’']?t|never|without|no${G}need${G}to|must${G}not|should${G}not)${ANY(4)}${G}(?:tell(?:ing)?|inform(?:ing)?|mention(?:ing)?|reveal(?:ing)?|notify(?:ing)?|alert(?:ing)?|disclos(?:e|ing)|show(?:ing)?|explain(?:ing)?|report(?:ing)?|let(?:ting)?|acknowledg(?:e|ing)|indicat(?:e|ing)|reference|referencing)\\b${ANY(5)}${G}(?:users?|humans?|customers?|operators?|anyone|them|they|him|her)\\b`,
     `\\b(?:users?|humans?)${G}(?:must|should|shall|will|does|do|need|needs)${G}(?:not|never|n[’']?t)${G}(?:ever${G})?(?:know|notice|see|be${G}(?:told|informed|aware|notified))\\b`,
     `\\b(?:keep|hide|conceal)${ANY(4)}${G}from${G}(?:the${G})?(?:users?|humans?|customers?)\\b`,
-    `\\bwithout${G}(?:the${G})?(?:user[’']?s?|their|anyone[’']?s?)${G}(?:knowledge|consent|awareness|approval|noticing|knowing)\\b`
+    `(?<!\\b(?:not|never|n[’']t|cannot)(?:${G}[\\w'’-]{1,20}){0,5}${G})\\bwithout${G}(?:the${G})?(?:user[’']?s?|their|anyone[’']?s?)${G}(?:knowledge|consent|awareness|approval|noticing|knowing)\\b`
   ),
   b(
     'covert-action',
@@ -104,8 +100,8 @@ const PATTERN_BEHAVIOURS: readonly Behaviour[] = [
   n(
     'markup-tag',
     'markup tags or role markers in prose (<IMPORTANT>, [SYSTEM], <|im_start|>)',
-    `<\\s{0,2}/?\\s{0,2}[a-z][\\w -]{1,30}\\s{0,2}>`,
-    `\\[\\s{0,2}/?[a-z][\\w -]{1,24}\\s{0,2}\\]`,
+    `<\\s{0,2}/?\\s{0,2}(?!(?:a|b|i|p|u|s|br|hr|em|li|ul|ol|dl|dt|dd|tr|td|th|h[1-6]|div|pre|sub|sup|img|code|span|kbd|strong|small|table|tbody|thead|details|summary|blockquote)\\s{0,2}/?>)[a-z][\\w -]{1,30}\\s{0,2}>`,
+    `\\[\\s{0,2}/?(?:system|sys|inst|admin|important|assistant|user|ai|note${G}to${G}ai|instructions?|override|hidden)\\s{0,2}\\]`,
     `<\\|[\\w-]{1,30}\\|>`
   ),
   n(
@@ -146,7 +142,7 @@ const PATTERN_BEHAVIOURS: readonly Behaviour[] = [
   b(
     'sensitive-path',
     'names a sensitive file (SSH keys, .env, credentials, client configs)',
-    `(?:~/\\.ssh\\b|\\.ssh/|\\bid_(?:rsa|dsa|ecdsa|ed25519)\\b|\\bauthorized_keys\\b|\\.env\\b|\\.aws/|\\bcredentials(?:\\.json)?\\b|\\.npmrc\\b|\\.pypirc\\b|\\.netrc\\b|\\.pgpass\\b|\\.git-credentials\\b|\\.docker/config|\\.kube/config|/etc/(?:passwd|shadow|sudoers|hosts)\\b|_history\\b|\\bmcp\\.json\\b|claude_desktop_config|\\.cursor/|\\.gnupg\\b|\\bwallet\\.dat\\b|\\bsecrets?\\.(?:json|ya?ml|toml)\\b|\\bkeychain\\b|\\.config/|\\bshadow\\b|\\bprivate\\.key\\b|\\.pem\\b)`
+    `(?:~/\\.ssh\\b|\\.ssh/|\\bid_(?:rsa|dsa|ecdsa|ed25519)\\b|\\bauthorized_keys\\b|(?<![\\w$])\\.env\\b|\\.aws/|\\bcredentials\\.(?:json|ya?ml|txt)\\b|\\.npmrc\\b|\\.pypirc\\b|\\.netrc\\b|\\.pgpass\\b|\\.git-credentials\\b|\\.docker/config|\\.kube/config|/etc/(?:passwd|shadow|sudoers|hosts)\\b|\\.\\w{1,12}_history\\b|\\bmcp\\.json\\b|claude_desktop_config|\\.cursor/|\\.gnupg\\b|\\bwallet\\.dat\\b|\\bsecrets?\\.(?:json|ya?ml|toml)\\b|\\bkeychain\\b|\\.config/(?:gh|gcloud|solana|rclone)\\b|\\bprivate\\.key\\b|\\.pem\\b)`
   ),
   n(
     'secret-data',
@@ -180,11 +176,15 @@ const PATTERN_BEHAVIOURS: readonly Behaviour[] = [
     'asks for data to be sent, posted or forwarded somewhere',
     `\\b(?:send|sending|post|posting|upload|uploading|forward|forwarding|transmit|transmitting|exfiltrate|exfiltrating|email|e-mail|submit|submitting|leak|leaking|relay|relaying|mirror|mirroring|sync|syncing|beacon|report|reporting|copy|copying|share|sharing|deliver|delivering|dump|dumping)\\b${ANY(8)}${G}(?:to|at|into|via|through|towards)${G}(?:the${G}|this${G}|our${G}|my${G}|an?${G})?(?:url|http|https|webhook|server|endpoint|address|email|e-mail|inbox|host|domain|site|website|api|channel|bucket|[\\w.+-]{1,64}@|[\\w-]{1,63}\\.(?:com|net|org|io|ai|xyz|ru|cn|co|me|site|dev|app)\\b)`
   ),
-  n('email-address', 'contains an e-mail address', `\\b[\\w.+-]{1,64}@[\\w-]{1,63}(?:\\.[\\w-]{1,63}){0,4}\\.[a-z]{2,24}\\b`),
+  n(
+    'email-address',
+    'contains an e-mail address',
+    `\\b[\\w.+-]{1,64}@[\\w-]{1,63}(?:\\.[\\w-]{1,63}){0,4}\\.[a-z]{2,24}\\b`
+  ),
   n(
     'parameter-change',
     'asks for a parameter, argument or field to be set, changed or filled',
-    `\\b(?:set|change|replace|override|modify|alter|add|include|put|pass|append|prepend|insert|fill|embed|encode|attach|supply|provide|place|store|hide)\\b${ANY(8)}${G}(?:the${G})?(?:parameters?|params?|arguments?|args?|fields?|propert(?:y|ies)|inputs?|values?|query${G}string|headers?|recipients?|cc|bcc|destination|account|amount|address|to${G}field)\\b`,
+    `\\b(?:set|change|replace|override|modify|alter|add|include|put|pass|append|prepend|insert|embed|encode|attach|place|hide)\\b${ANY(8)}${G}(?:the${G})?(?:parameters?|params?|arguments?|args?|query${G}string|headers?|recipients?|cc|bcc|destination|to${G}field)\\b`,
     `\\b(?:parameters?|params?|arguments?|fields?)\\b${ANY(6)}${G}(?:must|should|shall|will|needs?${G}to)${G}(?:always${G})?(?:be|contain|include|hold|carry|equal)\\b`
   ),
   n(
@@ -197,7 +197,7 @@ const PATTERN_BEHAVIOURS: readonly Behaviour[] = [
   b(
     'persona',
     'asks the model to take on another persona or drop its limits',
-    `\\b(?:you${G}are${G}now|from${G}now${G}on|act${G}as|acting${G}as|pretend|pretending|role-?play|roleplaying|immerse${G}yourself|stay${G}in${G}character|simulate|jailbr(?:eak|oken)|developer${G}mode|do${G}anything${G}now|no${G}(?:restrictions|limits|filters|rules|guidelines)|unfiltered|uncensored|unrestricted|amoral|dan)\\b`
+    `\\b(?:you${G}are${G}now|from${G}now${G}on|act${G}as${G}(?:if${G}you|though${G}you|an?${G}(?:ai|assistant|unfiltered|evil|different|new)|my)|pretend${G}(?:to${G}be|that${G}you|you)|role-?play|roleplaying|immerse${G}yourself|stay${G}in${G}character|jailbr(?:eak|oken)|developer${G}mode|do${G}anything${G}now|(?:without|have${G}no|with${G}no)${G}(?:any${G})?(?:restrictions|limits|filters|rules|guidelines|censorship)|unfiltered|uncensored|unrestricted|amoral)\\b`
   ),
   n(
     'urgency',
@@ -214,7 +214,8 @@ const PATTERN_BEHAVIOURS: readonly Behaviour[] = [
   b(
     'task-hijack',
     'replaces the task at hand ("new task", "before you can answer")',
-    `\\b(?:new|different|updated|real|actual|true|additional|special|secret|hidden|revised|only|primary|main)${G}(?:tasks?|instructions?|objectives?|goals?|missions?|priorit(?:y|ies)|directives?|orders|assignments?|purpose)\\b`,
+    `\\b(?:new|updated|revised|real|actual|true|secret|hidden|priority|urgent)${G}(?:instructions?|objectives?|missions?|directives?|orders)\\b`,
+    `\\b(?:real|actual|true|secret|hidden|priority|urgent)${G}(?:tasks?|goals?|assignments?)\\b`,
     `\\bbefore${G}(?:you${G})?(?:can${G}|could${G}|may${G})?(?:answer|respond|reply|continue|proceed|solve|finish|complete|summari[sz]e|translate|do${G}(?:that|this|anything)|help)\\b`,
     `\\b(?:stop|cease|halt|abort|pause)${G}(?:what${G}you|everything|the${G}task|your${G}(?:task|work|current))\\b`,
     `\\binstead${G}of${G}(?:answering|responding|summari[sz]ing|translating|doing|completing|following)\\b`
@@ -249,6 +250,11 @@ const PATTERN_BEHAVIOURS: readonly Behaviour[] = [
     `\\bon(?:error|load|click|mouseover|focus)\\s{0,2}=`
   ),
   b(
+    'data-into-parameter',
+    'asks for secrets or context to be put into a parameter, a URL or a message',
+    `\\b(?:include|put|pass|append|prepend|add|insert|embed|encode|attach|paste|place|copy|send|supply|provide|hide)\\b${ANY(4)}${G}(?:the${G}|its${G}|their${G}|all${G}|any${G}|your${G}|full${G}|entire${G}|whole${G}){0,2}(?:contents?|data|keys?|tokens?|credentials|passwords?|secrets?|history|conversation|messages|prompt|instructions|context|environment|files?)\\b${ANY(6)}${G}(?:in|into|as|inside|within|to)${G}(?:the${G}|a${G}|an${G}|this${G})?[\`'"]?[\\w-]{0,30}[\`'"]?${G}?(?:parameters?|params?|arguments?|args?|fields?|query|url|header|notes?|comments?|metadata|body)\\b`
+  ),
+  b(
     'data-leaves',
     'describes data leaving for somewhere outside (a remote server, third parties, an attacker)',
     `\\b(?:sent|sends|forward(?:ed|s)|stream(?:ed|s)|upload(?:ed|s)|sync(?:ed|s|hronized)|shared|transmit(?:ted|s)|post(?:ed|s)|logged|cached|stored|reported|exfiltrat(?:ed|es|ing)|beacon(?:ed|s)|copied|mirrored|relayed|leaked|delivered)\\b${ANY(5)}${G}(?:to|with|via|on|at|in|by|across)${G}(?:an?${G}|the${G}|our${G}|its${G})?(?:external|remote|third[- ]?part(?:y|ies)|cloud|attacker|offsite|outside|analytics|marketing|partners?|advertis\\w{0,8}|(?:another|a${G}different|other)${G}(?:server|host|party|service)|our${G}(?:servers?|team|backend|database))\\b`,
@@ -263,7 +269,7 @@ const PATTERN_BEHAVIOURS: readonly Behaviour[] = [
   b(
     'skip-confirmation',
     "acts without the user's confirmation or approval",
-    `\\b(?:without|skip(?:ping)?|bypass(?:ing)?|no${G}need${G}(?:for|to)|never${G}ask|do${G}not${G}ask|don[’']?t${G}ask|no)${G}(?:the${G}|any${G}|asking${G}(?:the${G})?(?:user${G})?(?:for${G})?)?(?:users?[’']?s?${G})?(?:confirm\\w{0,7}|approv\\w{1,5}|permission|consent|review|verification|authori[sz]ation|prompts?)\\b`,
+    `(?<!\\b(?:not|never|n[’']t|cannot)(?:${G}[\\w'’-]{1,20}){0,5}${G})\\b(?:without|skip(?:ping)?|bypass(?:ing)?|no${G}need${G}(?:for|to)|never${G}ask|do${G}not${G}ask|don[’']?t${G}ask|no)${G}(?:the${G}|any${G}|asking${G}(?:the${G})?(?:user${G})?(?:for${G})?)?(?:users?[’']?s?${G})?(?:confirm\\w{0,7}|approv\\w{1,5}|permission|consent|review|verification|authori[sz]ation|prompts?)\\b`,
     `\\bnever${G}ask${G}(?:the${G})?(?:users?|humans?)\\b`
   ),
   b(
@@ -283,7 +289,11 @@ const COUNT_BEHAVIOURS: readonly Behaviour[] = [
   { name: 'second-person', describe: 'addresses the reader as "you"', prior: 'neutral' },
   { name: 'imperative', describe: 'sentences that open with a command', prior: 'neutral' },
   { name: 'tool-identifier', describe: 'refers to tools or functions by identifier', prior: 'neutral' },
-  { name: 'other-server-tool', describe: 'names a tool of another server behind the gateway', prior: 'attack' },
+  {
+    name: 'other-server-tool',
+    describe: 'names a tool of another server behind the gateway',
+    prior: 'attack'
+  },
   { name: 'shouting', describe: 'words in capitals', prior: 'neutral' },
   { name: 'first-person', describe: 'the author speaks in the first person', prior: 'neutral' },
   { name: 'hidden-characters', describe: 'invisible characters were removed', prior: 'attack' },
@@ -326,9 +336,20 @@ const IMPERATIVES = new Set(
     'format rewrite respond keep hide avoid refrain consider treat assume act prioritize prioritise'
   ).split(' ')
 );
-const OPENERS = new Set(['please', 'now', 'also', 'then', 'just', 'first', 'kindly', 'simply', 'immediately', 'and']);
+const OPENERS = new Set([
+  'please',
+  'now',
+  'also',
+  'then',
+  'just',
+  'first',
+  'kindly',
+  'simply',
+  'immediately',
+  'and'
+]);
 const SECOND = new Set(['you', 'your', 'yours', 'yourself', "you're", 'youre', "you'll", "you've"]);
-const FIRST = new Set(['i', 'me', 'my', 'mine', "i'm", 'im', "i've", "i'll", 'we', 'us', 'our']);
+const FIRST = new Set(['i', 'me', 'my', 'mine', "i'm", "i've", "i'll"]);
 
 /** 32-bit FNV-1a of `s[start, end)` lower-cased, mixed with a seed. */
 function fnv(s: string, start: number, end: number, seed: number): number {
@@ -353,24 +374,114 @@ const SEED_BIGRAM = 0x5678;
 const SEED_CHAR = 0x9abc;
 
 const isWordChar = (c: number): boolean =>
-  (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 39 || c === 0x2019 || c > 0xbf;
+  (c >= 97 && c <= 122) ||
+  (c >= 65 && c <= 90) ||
+  (c >= 48 && c <= 57) ||
+  c === 39 ||
+  c === 0x2019 ||
+  c > 0xbf;
 
 /** A sparse feature vector: hashed indices and dense behaviour values, before weighting. */
 export interface Features {
   /** Hashed index -> value (already normalised). */
   hashed: Map<number, number>;
-  /** One value per entry of `BEHAVIOURS`, each in [0, 1]. */
+  /** One value per entry of `BEHAVIOURS`, each in [0, 1.5]. */
   behaviours: Float64Array;
+  /** The window's character range in the text. */
+  span?: [number, number];
 }
 
-/** Words of the text (lower case), with sentence starts marked. */
-function tokenize(text: string): { starts: number[]; ends: number[]; sentenceStart: boolean[] } {
-  const starts: number[] = [];
-  const ends: number[] = [];
-  const sentenceStart: boolean[] = [];
-  let newSentence = true;
-  let i = 0;
+/**
+ * One pass over a text: its words, what each word contributes, and where every behaviour pattern
+ * matched. Windows of the text are then cut from it without reading the text again, so scoring a
+ * long text costs one analysis plus a constant per window.
+ */
+export interface Analysis {
+  text: string;
+  ctx: FeatureContext;
+  /** Word `i` spans `[wordStart[i], wordEnd[i])`. */
+  wordStart: Int32Array;
+  wordEnd: Int32Array;
+  /** Hashed index of each word, and of the bigram it ends (-1 for the first word). */
+  unigram: Int32Array;
+  bigram: Int32Array;
+  /** Character n-gram indices of word `i`: `grams[gramStart[i] .. gramStart[i + 1])`. */
+  gramStart: Int32Array;
+  grams: Int32Array;
+  /** Per-word flags (bit set) and sentence starts. */
+  flags: Uint8Array;
+  /** Start offsets of the matches of each pattern behaviour, ascending. */
+  matches: Int32Array[];
+  /** Start offsets of identifiers that are not the tool's own, and of those naming another server's tool. */
+  identifiers: Int32Array;
+  otherTools: Int32Array;
+  /** `code[i]`: code punctuation characters in `text[0, i)`. */
+  code: Int32Array;
+}
+
+const F_SECOND = 1;
+const F_FIRST = 2;
+const F_SENTENCE = 4;
+const F_IMPERATIVE = 8;
+const F_CAPS = 16;
+
+const MAX_MATCHES = 1 << 16;
+
+function matchStarts(re: RegExp, text: string, into: number[]): void {
+  re.lastIndex = 0;
+  let m: RegExpExecArray | null;
+  while (into.length < MAX_MATCHES && (m = re.exec(text)) !== null) {
+    into.push(m.index);
+    if (m[0].length === 0) re.lastIndex++;
+  }
+}
+
+const isIdChar = (c: number): boolean =>
+  (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95 || c === 45;
+
+/** Lexicon membership by the words' lower-case hash, so a word is looked up without a copy. */
+const LEXICON = new Map<number, number>();
+function addWords(words: Iterable<string>, flag: number): void {
+  for (const w of words)
+    LEXICON.set(fnv(w, 0, w.length, SEED_WORD), (LEXICON.get(fnv(w, 0, w.length, SEED_WORD)) ?? 0) | flag);
+}
+const L_SECOND = 1;
+const L_FIRST = 2;
+const L_IMPERATIVE = 4;
+const L_OPENER = 8;
+addWords(SECOND, L_SECOND);
+addWords(FIRST, L_FIRST);
+addWords(IMPERATIVES, L_IMPERATIVE);
+addWords(OPENERS, L_OPENER);
+
+/** Analyse a canonical text once. */
+export function analyze(text: string, ctx: FeatureContext = {}): Analysis {
+  // Pattern behaviours: every match start, once over the whole text.
+  const matches: Int32Array[] = [];
+  for (let b = 0; b < P; b++) {
+    const starts: number[] = [];
+    for (const re of PATTERN_BEHAVIOURS[b]!.patterns!) matchStarts(re, text, starts);
+    matches.push(Int32Array.from(starts).sort());
+  }
+
   const n = text.length;
+  const cap = (n >> 1) + 1;
+  const ws = new Int32Array(cap);
+  const we = new Int32Array(cap);
+  const uni = new Int32Array(cap);
+  const bi = new Int32Array(cap);
+  const gramStart = new Int32Array(cap + 1);
+  const flags = new Uint8Array(cap);
+  const grams = new Int32Array(2 * n + 2);
+  let count = 0;
+  let gramCount = 0;
+  const identifiers: number[] = [];
+  const otherTools: number[] = [];
+  const MASK = HASH_SIZE - 1;
+  let newSentence = true;
+  let pendingOpener = false;
+  let prev = -1;
+  let i = 0;
   while (i < n) {
     const c = text.charCodeAt(i);
     if (!isWordChar(c)) {
@@ -383,184 +494,252 @@ function tokenize(text: string): { starts: number[]; ends: number[]; sentenceSta
       continue;
     }
     const s = i;
-    while (i < n && isWordChar(text.charCodeAt(i))) i++;
-    starts.push(s);
-    ends.push(i);
-    sentenceStart.push(newSentence);
+    // One pass over the word: its hash, whether it is all capitals, whether it is camelCase.
+    let h = (0x811c9dc5 ^ SEED_WORD) >>> 0;
+    let upper = 0;
+    let lowerSeen = false;
+    let camel = false;
+    let lastLower = false;
+    while (i < n) {
+      let ch = text.charCodeAt(i);
+      if (!isWordChar(ch)) break;
+      if (ch >= 65 && ch <= 90) {
+        upper++;
+        if (lastLower) camel = true;
+        lastLower = false;
+        ch += 32;
+      } else {
+        lastLower = ch >= 97 && ch <= 122;
+        if (lastLower) lowerSeen = true;
+      }
+      h = Math.imul(h ^ ch, 0x01000193);
+      i++;
+    }
+    h >>>= 0;
+    const e = i;
+    const len = e - s;
+    ws[count] = s;
+    we[count] = e;
+    uni[count] = h & MASK;
+    bi[count] = prev === -1 ? -1 : mix(prev, h ^ SEED_BIGRAM) & MASK;
+    prev = h;
+    const lex = len <= 12 ? (LEXICON.get(h) ?? 0) : 0;
+    let f = 0;
+    if (lex & L_SECOND) f |= F_SECOND;
+    if (lex & L_FIRST) f |= F_FIRST;
+    if (newSentence) {
+      f |= F_SENTENCE;
+      if (lex & L_IMPERATIVE) f |= F_IMPERATIVE;
+      else pendingOpener = (lex & L_OPENER) !== 0;
+    } else if (pendingOpener) {
+      if (lex & L_IMPERATIVE) f |= F_IMPERATIVE;
+      pendingOpener = false;
+    }
     newSentence = false;
+    // Capitals: a word of 5+ letters, all upper case (not an acronym such as SMTP).
+    if (len >= 5 && upper >= 5 && !lowerSeen) f |= F_CAPS;
+    flags[count] = f;
+    // Character 3- and 4-grams of the word with its boundaries, for words of ordinary length.
+    gramStart[count] = gramCount;
+    if (len >= 2 && len <= 20) {
+      for (let g = 3; g <= 4; g++) {
+        for (let j = s - 1; j + g <= e + 1; j++) {
+          let hh = (0x811c9dc5 ^ (SEED_CHAR + g)) >>> 0;
+          for (let k = j; k < j + g; k++) {
+            let ch = k < s || k >= e ? 32 : text.charCodeAt(k);
+            if (ch >= 65 && ch <= 90) ch += 32;
+            hh = Math.imul(hh ^ ch, 0x01000193);
+          }
+          grams[gramCount++] = (hh >>> 0) & MASK;
+        }
+      }
+    }
+    // camelCase names (underscored ones are found below: `_` splits words here).
+    if (camel && len >= 4 && text.charCodeAt(e) !== 95 && text.charCodeAt(s - 1) !== 95) {
+      const lower = text.slice(s, e).toLowerCase();
+      if (!ctx.ownNames?.has(lower)) {
+        identifiers.push(s);
+        if (ctx.otherTools?.has(lower)) otherTools.push(s);
+      }
+    }
+    count++;
   }
-  return { starts, ends, sentenceStart };
+  gramStart[count] = gramCount;
+
+  // Identifiers joined by `_` (tool-like names), not the tool's own.
+  for (let j = 0; j < n;) {
+    if (!isIdChar(text.charCodeAt(j))) {
+      j++;
+      continue;
+    }
+    const s = j;
+    let underscore = false;
+    while (j < n && isIdChar(text.charCodeAt(j))) {
+      if (text.charCodeAt(j) === 95) underscore = true;
+      j++;
+    }
+    if (underscore && j - s >= 4 && j - s <= 64) {
+      const id = text.slice(s, j).toLowerCase();
+      const bare = id.includes('__') ? id.slice(id.lastIndexOf('__') + 2) : id;
+      if (!ctx.ownNames?.has(id) && !ctx.ownNames?.has(bare)) {
+        identifiers.push(s);
+        if (ctx.otherTools?.has(bare)) otherTools.push(s);
+      }
+    }
+  }
+
+  const code = new Int32Array(n + 1);
+  for (let j = 0; j < n; j++) {
+    const c = text.charCodeAt(j);
+    code[j + 1] = code[j]! + (c === 123 || c === 125 || c === 59 || c === 61 || c === 40 || c === 41 ? 1 : 0);
+  }
+  return {
+    text,
+    ctx,
+    wordStart: ws.subarray(0, count),
+    wordEnd: we.subarray(0, count),
+    unigram: uni.subarray(0, count),
+    bigram: bi.subarray(0, count),
+    gramStart: gramStart.subarray(0, count + 1),
+    grams: grams.subarray(0, gramCount),
+    flags: flags.subarray(0, count),
+    matches,
+    identifiers: Int32Array.from(identifiers).sort(),
+    otherTools: Int32Array.from(otherTools).sort(),
+    code
+  };
 }
 
-function addHashed(map: Map<number, number>, h: number, v: number): void {
-  const k = h & (HASH_SIZE - 1);
-  map.set(k, (map.get(k) ?? 0) + v);
+/** Words per window, and the step between windows. */
+export const WINDOW_WORDS = 96;
+const STEP_WORDS = WINDOW_WORDS / 2;
+
+/** Windows of the text as word ranges `[first, last)`; one window for a short text. */
+export function windowsOf(a: Analysis): Array<[number, number]> {
+  const words = a.wordStart.length;
+  if (words <= WINDOW_WORDS + STEP_WORDS / 2) return [[0, words]];
+  const out: Array<[number, number]> = [];
+  for (let w = 0; w < words; w += STEP_WORDS) {
+    out.push([w, Math.min(words, w + WINDOW_WORDS)]);
+    if (w + WINDOW_WORDS >= words) break;
+  }
+  return out;
 }
 
-function normaliseInto(out: Map<number, number>, counts: Map<number, number>, scale: number): void {
-  // sqrt-TF, L2-normalised: long texts do not outweigh short ones.
-  let sq = 0;
-  for (const v of counts.values()) sq += v;
-  if (sq === 0) return;
-  const inv = scale / Math.sqrt(sq);
-  for (const [k, v] of counts) out.set(k, (out.get(k) ?? 0) + Math.sqrt(v) * inv);
+/** Character range of a window: from its first word to the start of the next window's text. */
+function charRange(a: Analysis, first: number, last: number): [number, number] {
+  const whole = first === 0 && last === a.wordStart.length;
+  if (whole) return [0, a.text.length];
+  const start = first === 0 ? 0 : a.wordStart[first]!;
+  const end = last >= a.wordStart.length ? a.text.length : a.wordStart[last]!;
+  return [start, end];
+}
+
+/** Entries of a sorted array in `[lo, hi)`. */
+function countIn(sorted: Int32Array, lo: number, hi: number): number {
+  const lower = (x: number): number => {
+    let l = 0;
+    let h = sorted.length;
+    while (l < h) {
+      const m = (l + h) >>> 1;
+      if (sorted[m]! < x) l = m + 1;
+      else h = m;
+    }
+    return l;
+  };
+  return lower(hi) - lower(lo);
 }
 
 /** 0 for none, 1 for one, a little more for several (1.5 at most). */
 const saturate = (n: number): number => (n <= 0 ? 0 : Math.min(1.5, 1 + 0.25 * Math.log2(n)));
+const rate = (k: number, per: number): number => (per === 0 ? 0 : Math.min(1, k / per));
 
-/** Count the matches of a global pattern (bounded, so the text is scanned once per pattern). */
-function countMatches(re: RegExp, text: string, cap: number): number {
-  re.lastIndex = 0;
-  let n = 0;
-  let m: RegExpExecArray | null;
-  while (n < cap && (m = re.exec(text)) !== null) {
-    n++;
-    if (m[0].length === 0) re.lastIndex++;
+/** The behaviour values of one window. */
+export function windowBehaviours(a: Analysis, first: number, last: number): Float64Array {
+  const out = new Float64Array(BEHAVIOUR_COUNT);
+  const [lo, hi] = charRange(a, first, last);
+  for (let b = 0; b < P; b++) out[b] = saturate(countIn(a.matches[b]!, lo, hi));
+  let second = 0;
+  let firstPerson = 0;
+  let sentences = 0;
+  let imperative = 0;
+  let caps = 0;
+  for (let w = first; w < last; w++) {
+    const f = a.flags[w]!;
+    if (f & F_SECOND) second++;
+    if (f & F_FIRST) firstPerson++;
+    if (f & F_SENTENCE) sentences++;
+    if (f & F_IMPERATIVE) imperative++;
+    if (f & F_CAPS) caps++;
   }
-  return n;
+  const words = last - first;
+  out[I_SECOND] = rate(second * 8, Math.max(words, 8));
+  out[I_FIRST] = rate(firstPerson * 8, Math.max(words, 8));
+  out[I_IMPERATIVE] = Math.max(imperative > 0 ? 0.5 : 0, rate(imperative, Math.max(sentences, 2)));
+  out[I_TOOL_ID] = saturate(countIn(a.identifiers, lo, hi));
+  out[I_OTHER_TOOL] = saturate(countIn(a.otherTools, lo, hi));
+  out[I_SHOUT] = Math.max(caps > 0 ? 0.5 : 0, rate(caps * 4, Math.max(words, 8)));
+  out[I_HIDDEN] = saturate(a.ctx.hiddenRuns ?? 0);
+  out[I_DECODED] = saturate(a.ctx.decodedSpans ?? 0);
+  out[I_CODE] = rate((a.code[hi]! - a.code[lo]!) * 10, Math.max(hi - lo, 40));
+  out[I_QUESTION] =
+    words > 0 && words <= 40 && /\?\s{0,3}$/.test(a.text.slice(Math.max(lo, hi - 8), hi)) ? 1 : 0;
+  out[I_LENGTH] = Math.min(1, Math.log1p(Math.max(0, words - 40)) / Math.log1p(2000));
+  return out;
 }
 
 /**
- * The features of one canonical text. `domain` does not change the features themselves; the model
- * weighs behaviours differently for each domain.
+ * Hashed features of one window: word unigrams and bigrams as one family, character n-grams as
+ * another, each count divided by the square root of its family's size (so the score of a window
+ * is a sum over its words, which `scoreText` computes with prefix sums).
  */
-export function featurize(text: string, ctx: FeatureContext = {}): Features {
-  const behaviours = new Float64Array(BEHAVIOUR_COUNT);
-  for (let i = 0; i < P; i++) {
-    let n = 0;
-    for (const re of PATTERN_BEHAVIOURS[i]!.patterns!) n += countMatches(re, text, 8);
-    behaviours[i] = saturate(n);
+export function windowHashed(a: Analysis, first: number, last: number): Map<number, number> {
+  const out = new Map<number, number>();
+  const words = last - first;
+  if (words === 0) return out;
+  const wordNorm = 1 / Math.sqrt(2 * words - 1);
+  for (let w = first; w < last; w++) {
+    out.set(a.unigram[w]!, (out.get(a.unigram[w]!) ?? 0) + wordNorm);
+    if (w > first) out.set(a.bigram[w]!, (out.get(a.bigram[w]!) ?? 0) + wordNorm);
   }
-
-  const { starts, ends, sentenceStart } = tokenize(text);
-  const words = starts.length;
-  const wordCounts = new Map<number, number>();
-  const charCounts = new Map<number, number>();
-  let prev = -1;
-  let second = 0;
-  let first = 0;
-  let sentences = 0;
-  let imperative = 0;
-  let pendingOpener = false;
-  let toolIds = 0;
-  let otherTools = 0;
-  let caps = 0;
-  for (let w = 0; w < words; w++) {
-    const s = starts[w]!;
-    const e = ends[w]!;
-    const h = fnv(text, s, e, SEED_WORD);
-    addHashed(wordCounts, h, 1);
-    if (prev !== -1) addHashed(wordCounts, mix(prev, h ^ SEED_BIGRAM), 1);
-    prev = h;
-    const len = e - s;
-    const lower = len <= 24 ? text.slice(s, e).toLowerCase() : '';
-    if (SECOND.has(lower)) second++;
-    if (FIRST.has(lower)) first++;
-    if (sentenceStart[w]) {
-      sentences++;
-      if (IMPERATIVES.has(lower)) imperative++;
-      else pendingOpener = OPENERS.has(lower);
-    } else if (pendingOpener) {
-      if (IMPERATIVES.has(lower)) imperative++;
-      pendingOpener = false;
-    }
-    // Capitals: a word of 5+ letters, all upper case (not an acronym such as SMTP).
-    if (len >= 5) {
-      let upper = 0;
-      for (let i = s; i < e; i++) {
-        const c = text.charCodeAt(i);
-        if (c >= 65 && c <= 90) upper++;
-        else if (c >= 97 && c <= 122) {
-          upper = -1;
-          break;
-        }
-      }
-      if (upper >= 5) caps++;
-    }
-    // Character n-grams of the word with boundaries, for words of ordinary length.
-    if (len >= 2 && len <= 20) {
-      for (const g of [3, 4]) {
-        for (let i = s - 1; i + g <= e + 1; i++) {
-          let hh = (0x811c9dc5 ^ (SEED_CHAR + g)) >>> 0;
-          for (let j = i; j < i + g; j++) {
-            let c = j < s || j >= e ? 32 : text.charCodeAt(j);
-            if (c >= 65 && c <= 90) c += 32;
-            hh = Math.imul(hh ^ c, 0x01000193);
-          }
-          addHashed(charCounts, hh >>> 0, 1);
-        }
-      }
-    }
-    // Identifiers: snake_case, camelCase or dotted names that are not the tool's own.
-    // camelCase names (underscored ones are counted below: `_` splits words here).
-    if (len >= 4 && lower !== '' && text.charCodeAt(e) !== 95 && text.charCodeAt(s - 1) !== 95) {
-      if (/[a-z][A-Z]/.test(text.slice(s, e)) && !ctx.ownNames?.has(lower)) {
-        toolIds++;
-        if (ctx.otherTools?.has(lower)) otherTools++;
-      }
-    }
+  const g0 = a.gramStart[first]!;
+  const g1 = a.gramStart[last]!;
+  if (g1 > g0) {
+    const gramNorm = 1 / Math.sqrt(g1 - g0);
+    for (let g = g0; g < g1; g++) out.set(a.grams[g]!, (out.get(a.grams[g]!) ?? 0) + gramNorm);
   }
-  // Identifiers with underscores are split by the tokenizer (`_` is not a word char): scan them.
-  toolIds += countIdentifiers(text, ctx.ownNames, ctx.otherTools, (n) => (otherTools += n));
-
-  const hashed = new Map<number, number>();
-  normaliseInto(hashed, wordCounts, 1);
-  normaliseInto(hashed, charCounts, 1);
-
-  const rate = (k: number, per: number): number => (per === 0 ? 0 : Math.min(1, k / per));
-  behaviours[I_SECOND] = rate(second * 8, Math.max(words, 8));
-  behaviours[I_FIRST] = rate(first * 8, Math.max(words, 8));
-  behaviours[I_IMPERATIVE] = Math.max(saturate(imperative) * 0.5, rate(imperative, Math.max(sentences, 2)));
-  behaviours[I_TOOL_ID] = saturate(toolIds);
-  behaviours[I_OTHER_TOOL] = saturate(otherTools);
-  behaviours[I_SHOUT] = Math.max(saturate(caps) * 0.5, rate(caps * 4, Math.max(words, 8)));
-  behaviours[I_HIDDEN] = saturate(ctx.hiddenRuns ?? 0);
-  behaviours[I_DECODED] = saturate(ctx.decodedSpans ?? 0);
-  let code = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 123 || c === 125 || c === 59 || c === 61 || c === 40 || c === 41) code++;
-  }
-  behaviours[I_CODE] = rate(code * 10, Math.max(text.length, 40));
-  behaviours[I_QUESTION] = words > 0 && words <= 40 && /\?\s{0,3}$/.test(text.slice(-8)) ? 1 : 0;
-  behaviours[I_LENGTH] = Math.min(1, Math.log1p(Math.max(0, words - 40)) / Math.log1p(2000));
-  return { hashed, behaviours };
+  return out;
 }
 
-/** Identifiers joined by `_`, `__`, `.` or `/` (tool-like names), counted once each occurrence. */
-function countIdentifiers(
-  text: string,
-  own: ReadonlySet<string> | undefined,
-  others: ReadonlySet<string> | undefined,
-  onOther: (n: number) => void
-): number {
-  let n = 0;
-  let other = 0;
-  let i = 0;
-  const len = text.length;
-  const isId = (c: number) =>
-    (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95 || c === 45;
-  while (i < len) {
-    if (!isId(text.charCodeAt(i))) {
-      i++;
-      continue;
-    }
-    const s = i;
-    let underscore = false;
-    while (i < len && isId(text.charCodeAt(i))) {
-      if (text.charCodeAt(i) === 95) underscore = true;
-      i++;
-    }
-    if (underscore && i - s >= 4 && i - s <= 64) {
-      const id = text.slice(s, i).toLowerCase();
-      const bare = id.includes('__') ? id.slice(id.lastIndexOf('__') + 2) : id;
-      if (!own?.has(id) && !own?.has(bare)) {
-        n++;
-        if (others?.has(bare)) other++;
+/** Features of every window of a text (for training, and to check the fast scorer against). */
+export function windowFeatures(text: string, ctx: FeatureContext = {}): Features[] {
+  const a = analyze(text, ctx);
+  return windowsOf(a).map(([f, l]) => ({
+    hashed: windowHashed(a, f, l),
+    behaviours: windowBehaviours(a, f, l),
+    span: charRange(a, f, l)
+  }));
+}
+
+/** Features of a text as one window, however long. */
+export function featurize(text: string, ctx: FeatureContext = {}): Features {
+  const a = analyze(text, ctx);
+  const words = a.wordStart.length;
+  return { hashed: windowHashed(a, 0, words), behaviours: windowBehaviours(a, 0, words) };
+}
+
+/** The text each pattern behaviour matched (for tests and for studying the corpus; never logged). */
+export function behaviourMatches(text: string): Array<{ name: string; matches: string[] }> {
+  return PATTERN_BEHAVIOURS.map((b) => {
+    const matches: string[] = [];
+    for (const re of b.patterns!) {
+      re.lastIndex = 0;
+      let m: RegExpExecArray | null;
+      while (matches.length < 8 && (m = re.exec(text)) !== null) {
+        matches.push(m[0]);
+        if (m[0].length === 0) re.lastIndex++;
       }
     }
-  }
-  if (other > 0) onOther(other);
-  return n;
+    return { name: b.name, matches };
+  }).filter((x) => x.matches.length > 0);
 }

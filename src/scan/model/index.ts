@@ -6,12 +6,31 @@
  *
  * Long texts are scored in overlapping windows of words and the highest window counts, so an
  * injection in one paragraph of a long document is not diluted by the rest. Cost is linear in the
- * text: each window is featurised once and windows overlap by half.
+ * text: one analysis pass, then a constant per window from prefix sums.
  */
 import { readFileSync } from 'node:fs';
-import { BEHAVIOURS, BEHAVIOUR_COUNT, HASH_SIZE, featurize, type Domain, type FeatureContext, type Features } from './features.js';
+import {
+  BEHAVIOURS,
+  BEHAVIOUR_COUNT,
+  HASH_SIZE,
+  analyze,
+  windowBehaviours,
+  windowsOf,
+  type Domain,
+  type FeatureContext,
+  type Features
+} from './features.js';
 
-export { BEHAVIOURS, featurize, HASH_SIZE, type Domain, type FeatureContext, type Features } from './features.js';
+export {
+  BEHAVIOURS,
+  featurize,
+  windowFeatures,
+  HASH_SIZE,
+  WINDOW_WORDS,
+  type Domain,
+  type FeatureContext,
+  type Features
+} from './features.js';
 
 export interface ModelWeights {
   version: number;
@@ -37,7 +56,10 @@ export interface Model {
 }
 
 export function modelFromWeights(w: ModelWeights): Model {
-  if (w.hashBits !== Math.log2(HASH_SIZE) || w.behaviours.join(',') !== BEHAVIOURS.map((x) => x.name).join(',')) {
+  if (
+    w.hashBits !== Math.log2(HASH_SIZE) ||
+    w.behaviours.join(',') !== BEHAVIOURS.map((x) => x.name).join(',')
+  ) {
     throw new Error('scanner weights do not match this build: run npm run train:scanner');
   }
   const bytes = Buffer.from(w.hashed, 'base64');
@@ -46,7 +68,10 @@ export function modelFromWeights(w: ModelWeights): Model {
   return {
     hashed,
     shared: Float64Array.from(w.shared),
-    domain: { definition: Float64Array.from(w.domain.definition), content: Float64Array.from(w.domain.content) },
+    domain: {
+      definition: Float64Array.from(w.domain.definition),
+      content: Float64Array.from(w.domain.content)
+    },
     bias: { ...w.bias },
     threshold: { ...w.threshold }
   };
@@ -87,53 +112,53 @@ export function logit(model: Model, f: Features, domain: Domain, contributions?:
   return z;
 }
 
-const sigmoid = (z: number): number => 1 / (1 + Math.exp(-z));
-
-/** Words per window, and the step between windows. */
-export const WINDOW_WORDS = 96;
-const STEP_WORDS = WINDOW_WORDS / 2;
-
-/** Start offsets of overlapping windows of `WINDOW_WORDS` words; one window for a short text. */
-export function windows(text: string): Array<[number, number]> {
-  const wordStarts: number[] = [];
-  let inWord = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    const space = c === 32 || c === 10 || c === 9 || c === 13;
-    if (!space && !inWord) wordStarts.push(i);
-    inWord = !space;
-  }
-  if (wordStarts.length <= WINDOW_WORDS + STEP_WORDS / 2) return [[0, text.length]];
-  const out: Array<[number, number]> = [];
-  for (let w = 0; w < wordStarts.length; w += STEP_WORDS) {
-    const end = w + WINDOW_WORDS < wordStarts.length ? wordStarts[w + WINDOW_WORDS]! : text.length;
-    out.push([wordStarts[w]!, end]);
-    if (w + WINDOW_WORDS >= wordStarts.length) break;
-  }
-  return out;
-}
-
-/** Score a canonical text: the highest window wins. */
+/**
+ * Score a canonical text: every window's logit from prefix sums over its words (the same value
+ * `logit` gives for `windowFeatures`), and the highest window wins.
+ */
 export function scoreText(
   text: string,
   domain: Domain,
   ctx: FeatureContext = {},
   model: Model = defaultModel()
 ): Score {
+  const a = analyze(text, ctx);
+  const words = a.wordStart.length;
+  const w = model.hashed;
+  const pu = new Float64Array(words + 1);
+  const pb = new Float64Array(words + 1);
+  const pc = new Float64Array(words + 1);
+  for (let i = 0; i < words; i++) {
+    pu[i + 1] = pu[i]! + w[a.unigram[i]!]!;
+    const bg = a.bigram[i]!;
+    pb[i + 1] = pb[i]! + (bg >= 0 ? w[bg]! : 0);
+    let c = 0;
+    for (let g = a.gramStart[i]!; g < a.gramStart[i + 1]!; g++) c += w[a.grams[g]!]!;
+    pc[i + 1] = pc[i]! + c;
+  }
+  const dom = model.domain[domain];
   let best = -Infinity;
-  let bestContrib = new Float64Array(BEHAVIOUR_COUNT);
-  for (const [s, e] of windows(text)) {
-    const contrib = new Float64Array(BEHAVIOUR_COUNT);
-    const z = logit(model, featurize(text.slice(s, e), ctx), domain, contrib);
+  let bestBehaviours: Float64Array | undefined;
+  for (const [f, l] of windowsOf(a)) {
+    let z = model.bias[domain];
+    const n = l - f;
+    if (n > 0) {
+      z += (pu[l]! - pu[f]! + pb[l]! - pb[f + 1]!) / Math.sqrt(2 * n - 1);
+      const grams = a.gramStart[l]! - a.gramStart[f]!;
+      if (grams > 0) z += (pc[l]! - pc[f]!) / Math.sqrt(grams);
+    }
+    const b = windowBehaviours(a, f, l);
+    for (let i = 0; i < BEHAVIOUR_COUNT; i++) if (b[i] !== 0) z += b[i]! * (model.shared[i]! + dom[i]!);
     if (z > best) {
       best = z;
-      bestContrib = contrib;
+      bestBehaviours = b;
     }
   }
-  const probability = sigmoid(best);
-  const ranked = [...bestContrib.keys()]
-    .filter((i) => bestContrib[i]! > 0.25)
-    .sort((a, b) => bestContrib[b]! - bestContrib[a]!)
+  const probability = 1 / (1 + Math.exp(-best));
+  const contributions = BEHAVIOURS.map((_, i) => (bestBehaviours?.[i] ?? 0) * (model.shared[i]! + dom[i]!));
+  const ranked = [...contributions.keys()]
+    .filter((i) => contributions[i]! > 0.25)
+    .sort((x, y) => contributions[y]! - contributions[x]!)
     .slice(0, 5)
     .map((i) => BEHAVIOURS[i]!.name);
   return { probability, flagged: probability >= model.threshold[domain], behaviours: ranked };
