@@ -1,66 +1,31 @@
 /**
  * Hidden-text detectors: characters a person reviewing a tool description (or a terminal showing
- * a result) does not see but the model reads. Zero-width characters, bidirectional overrides,
- * Unicode tag characters (invisible ASCII, decoded into the message), runs of variation
- * selectors, ANSI escape sequences, other control characters, and whitespace padding that pushes
- * text off-screen. Legitimate uses are left alone: emoji joiners, joiners inside scripts that need
- * them, a leading byte-order mark, flag tag sequences, and (in content) plain terminal colours.
+ * a result) does not see but the model reads. What counts as invisible is decided in one place,
+ * `canonical.ts` (every format character, zero-width and bidirectional controls and marks, soft
+ * hyphens, Unicode tag characters, variation selectors, Hangul fillers, line and paragraph
+ * separators, ANSI escape sequences, other control characters); this module turns its runs into
+ * findings with a severity, and adds what only matters here: bare carriage returns, whitespace
+ * padding that pushes text off-screen, and HTML comments. Legitimate uses are left alone: emoji
+ * joiners, joiners inside scripts that need them, a leading byte-order mark, emoji presentation
+ * selectors, flag tag sequences, and (in content) plain terminal colours, which are reported low.
+ *
+ * Severity: in a definition nothing hidden is legitimate, so every run is at least medium, and
+ * high when it sits inside or between ASCII letters or digits (splitting a word a pattern would
+ * match) or spells text. In content (tool results), the class decides.
  */
-import type { Detect, Finding, Severity } from './types.js';
+import { ansiSequenceEnd, hiddenRuns, type HiddenRun } from './canonical.js';
+import { severityRank, type Detect, type Finding, type Severity } from './types.js';
 import { eachMatch, rx } from './util.js';
 
 /** `definition`: tool/prompt/resource text, where nothing hidden is legitimate. `content`: results. */
 export type HiddenMode = 'definition' | 'content';
 
-const CANDIDATE = rx(
-  '[\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F-\\x9F\\u180E\\u200B-\\u200D\\u202A-\\u202E\\u2060-\\u2064\\u2066-\\u2069\\uFE00-\\uFE0F\\uFEFF\\uDB40\\r]'
-);
 const PADDING = rx('[ \\t\\r\\n\\u00A0\\u2000-\\u200A\\u3000\\u2800\\u3164]{12,4096}');
 /** Padding: at least this many line breaks, or this many blank characters, in one run. */
 const PADDING_LINES = 12;
 const PADDING_CHARS = 120;
 
-const PICTOGRAPHIC = /\p{Extended_Pictographic}|\u{FE0F}|[\u{1F3FB}-\u{1F3FF}]/u;
-const SCRIPT_LETTER = /[\p{L}\p{M}]/u;
-
-type Cls = 'zw' | 'bidi' | 'tag' | 'vs' | 'esc' | 'ctl' | 'cr' | 'none';
-
-function classify(text: string, i: number): Cls {
-  const c = text.charCodeAt(i);
-  if (c === 0x1b) return 'esc';
-  if (c === 0x0d) return 'cr';
-  if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) return 'ctl';
-  if ((c >= 0x200b && c <= 0x200d) || (c >= 0x2060 && c <= 0x2064) || c === 0xfeff || c === 0x180e)
-    return 'zw';
-  if ((c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069)) return 'bidi';
-  if (c >= 0xfe00 && c <= 0xfe0f) return 'vs';
-  if (c === 0xdb40) {
-    const lo = text.charCodeAt(i + 1);
-    if (lo >= 0xdc00 && lo <= 0xdc7f) return 'tag';
-    if (lo >= 0xdd00 && lo <= 0xddef) return 'vs';
-  }
-  return 'none';
-}
-
-function vsCount(text: string, start: number, end: number): number {
-  let n = 0;
-  for (let i = start; i < end; i += text.charCodeAt(i) === 0xdb40 ? 2 : 1) n++;
-  return n;
-}
-
-const width = (cls: Cls): number => (cls === 'tag' || cls === 'vs' ? 2 : 1);
-
-function codePointBefore(text: string, i: number): string {
-  if (i <= 0) return '';
-  const lo = text.charCodeAt(i - 1);
-  if (lo >= 0xdc00 && lo <= 0xdfff && i >= 2) return text.slice(i - 2, i);
-  return text.slice(i - 1, i);
-}
-
-function codePointAt(text: string, i: number): string {
-  const cp = text.codePointAt(i);
-  return cp === undefined ? '' : String.fromCodePoint(cp);
-}
+const RTL = /[\u0590-\u08FF\uFB1D-\uFDFF\uFE70-\uFEFC]/;
 
 function finding(rule: string, severity: Severity, message: string, start: number, end: number): Finding {
   return { kind: 'hidden_text', rule, severity, message, start, end };
@@ -71,157 +36,151 @@ function preview(s: string): string {
   return flat.length > 80 ? `${flat.slice(0, 77)}...` : flat;
 }
 
-/** A joiner between two pictographs (emoji ZWJ sequence) or two letters of a non-Latin script. */
-function legitimateJoiner(text: string, start: number, end: number): boolean {
-  if (end - start !== 1) return false;
-  const c = text.charCodeAt(start);
-  if (c !== 0x200d && c !== 0x200c) return false;
-  const before = codePointBefore(text, start);
-  const after = codePointAt(text, end);
-  if (c === 0x200d && PICTOGRAPHIC.test(before) && PICTOGRAPHIC.test(after)) return true;
-  const nonAscii = (s: string) => s.length > 0 && s.charCodeAt(0) > 0x7f && SCRIPT_LETTER.test(s);
-  return nonAscii(before) && nonAscii(after);
-}
+const max = (a: Severity, b: Severity): Severity => (severityRank(a) >= severityRank(b) ? a : b);
 
-function zeroWidth(text: string, start: number, end: number, mode: HiddenMode, out: Finding[]): void {
-  if (start === 0 && end === 1 && text.charCodeAt(0) === 0xfeff) return; // byte-order mark
-  if (legitimateJoiner(text, start, end)) return;
-  const n = end - start;
-  const severity: Severity = mode === 'definition' || n >= 3 ? 'high' : 'medium';
-  out.push(finding('zero-width', severity, `${n} zero-width character(s)`, start, end));
-}
+const isWordChar = (c: number): boolean =>
+  (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
 
-function bidi(text: string, start: number, end: number, mode: HiddenMode, out: Finding[]): void {
-  const around = text.slice(Math.max(0, start - 40), Math.min(text.length, end + 40));
-  const rtlText = /[\u0590-\u08FF\uFB1D-\uFDFF\uFE70-\uFEFC]/.test(around);
+/** An ASCII letter or digit right before and right after the run: it splits a word. */
+const insideWord = (text: string, start: number, end: number): boolean =>
+  isWordChar(text.charCodeAt(start - 1)) && isWordChar(text.charCodeAt(end));
+
+/** Bidirectional controls: high for an override or isolate in left-to-right text. */
+function bidiSeverity(text: string, start: number, end: number, mode: HiddenMode): Severity {
   let override = false;
+  let marksOnly = true;
   for (let i = start; i < end; i++) {
     const c = text.charCodeAt(i);
     if (c === 0x202d || c === 0x202e) override = true;
+    if (c !== 0x200e && c !== 0x200f && c !== 0x061c) marksOnly = false;
   }
-  let severity: Severity = 'high';
-  if (rtlText && !override) severity = mode === 'definition' ? 'medium' : 'low';
-  out.push(
-    finding(
-      'bidi-control',
-      severity,
-      'bidirectional text control character(s) (can reorder what is shown)',
-      start,
-      end
-    )
-  );
+  // Marks change the direction of neutral characters next to them, not the order of words.
+  if (marksOnly) return mode === 'definition' ? 'medium' : 'low';
+  const rtlText = RTL.test(text.slice(Math.max(0, start - 40), Math.min(text.length, end + 40)));
+  if (rtlText && !override) return mode === 'definition' ? 'medium' : 'low';
+  return 'high';
 }
 
-function tags(text: string, start: number, end: number, out: Finding[]): void {
-  let decoded = '';
-  for (let i = start; i < end; i += 2) decoded += String.fromCharCode(text.charCodeAt(i + 1) - 0xdc00);
-  // Emoji subdivision flags: U+1F3F4 followed by a few tag letters and the cancel tag.
-  const flag =
-    text.slice(start - 2, start) === '\uD83C\uDFF4' && decoded.endsWith('\x7f') && decoded.length <= 7;
-  if (flag) return;
-  const visible = [...decoded].filter((c) => c >= ' ' && c !== '\x7f').join('');
-  out.push(
-    finding(
-      'unicode-tags',
-      'critical',
-      `invisible Unicode tag characters spelling "${preview(visible)}"`,
-      start,
-      end
-    )
-  );
-}
-
-function escape(text: string, start: number, mode: HiddenMode, out: Finding[]): number {
-  let end = start + 1;
-  const next = text[end];
-  let dangerous = false;
-  if (next === '[') {
-    end++;
-    while (end < text.length && end - start < 64 && /[0-9;?<=>!]/.test(text[end]!)) end++;
-    const final = text[end];
-    if (final !== undefined && final >= '@' && final <= '~') {
-      end++;
-      const params = text.slice(start + 2, end - 1);
-      // Colours are routine in logs; concealment (8), cursor moves and erasing are not.
-      dangerous = final !== 'm' || /(?:^|;)8(?:;|$)/.test(params);
-    }
-  } else if (next === ']') {
-    end++;
-    while (end < text.length && end - start < 512 && text.charCodeAt(end) !== 7 && text[end] !== '\x1b')
-      end++;
-    if (text.charCodeAt(end) === 7) end++;
-    else if (text.slice(end, end + 2) === '\x1b\\') end += 2;
-    dangerous = true;
-  } else if (next !== undefined) {
-    end++;
-    dangerous = true;
+/** A run of ANSI sequences: colours and plain styles are routine in logs; the rest is not. */
+function ansiDangerous(text: string, start: number, end: number): boolean {
+  for (let i = start; i < end;) {
+    const next = ansiSequenceEnd(text, i);
+    const csi = text.charCodeAt(i) === 0x9b ? i + 1 : text.charCodeAt(i + 1) === 0x5b ? i + 2 : -1;
+    // Concealment (8), cursor moves, erasing, titles, hyperlinks...
+    if (csi < 0 || text.charCodeAt(next - 1) !== 0x6d || /(?:^|;)8(?:;|$)/.test(text.slice(csi, next - 1)))
+      return true;
+    i = Math.max(next, i + 1);
   }
-  let severity: Severity = 'low';
-  if (mode === 'definition') severity = 'high';
-  else if (dangerous) severity = 'medium';
-  out.push(finding('ansi-escape', severity, 'ANSI terminal escape sequence', start, end));
-  return end;
+  return false;
 }
 
-/** Scan `text` for hidden characters. Runs of the same class become one finding. */
-export function scanHidden(text: string, mode: HiddenMode, out: Finding[] = []): Finding[] {
-  eachMatch(CANDIDATE, text, (m) => {
-    const start = m.index;
-    const cls = classify(text, start);
-    if (cls === 'none') return start + 1;
-    if (cls === 'esc') return escape(text, start, mode, out);
-    let end = start + width(cls);
-    while (end < text.length && classify(text, end) === cls) end += width(cls);
+const RULE: Record<HiddenRun['cls'], string> = {
+  'zero-width': 'zero-width',
+  bidi: 'bidi-control',
+  'soft-hyphen': 'soft-hyphen',
+  tag: 'unicode-tags',
+  'variation-selector': 'variation-selectors',
+  filler: 'hangul-filler',
+  separator: 'line-separator',
+  control: 'control-chars',
+  ansi: 'ansi-escape',
+  format: 'invisible-format'
+};
+
+const MESSAGE: Record<HiddenRun['cls'], string> = {
+  'zero-width': 'zero-width character(s)',
+  bidi: 'bidirectional text control character(s) (can reorder what is shown)',
+  'soft-hyphen': 'soft hyphen(s) (invisible unless a line breaks there)',
+  tag: 'invisible Unicode tag characters',
+  'variation-selector': 'variation selector(s) (a run can smuggle data)',
+  filler: 'Hangul filler character(s) (blank)',
+  separator: 'line or paragraph separator(s)',
+  control: 'control character(s)',
+  ansi: 'ANSI terminal escape sequence(s)',
+  format: 'invisible format character(s)'
+};
+
+/** One finding for one run of hidden characters, or none for a routine one in content. */
+function runFinding(text: string, run: HiddenRun, mode: HiddenMode): Finding | undefined {
+  const { cls, start, end, count } = run;
+  const def = mode === 'definition';
+  let severity: Severity;
+  let message = `${count} ${MESSAGE[cls]}`;
+  if (run.via !== undefined) {
+    // Found inside decoded text (an entity, percent-encoding, base64...): hidden on purpose.
+    severity = cls === 'tag' ? 'critical' : def ? 'high' : 'medium';
+    message += ` encoded as ${run.via}`;
+  } else {
     switch (cls) {
-      case 'zw':
-        zeroWidth(text, start, end, mode, out);
+      case 'zero-width':
+        severity = def || count >= 3 ? 'high' : 'medium';
         break;
       case 'bidi':
-        bidi(text, start, end, mode, out);
+        severity = bidiSeverity(text, start, end, mode);
         break;
       case 'tag':
-        tags(text, start, end, out);
+        severity = 'critical';
         break;
-      case 'vs':
-        // One or two selectors after a character are ordinary (a doubled emoji VS16 is common);
-        // data smuggled in selectors needs a long run, or supplementary selectors in a row.
-        if (end - start >= 4 && (vsCount(text, start, end) >= 4 || text.charCodeAt(start) === 0xdb40)) {
-          out.push(
-            finding(
-              'variation-selectors',
-              'high',
-              'a run of variation selectors (can smuggle data)',
-              start,
-              end
-            )
-          );
-        }
+      case 'variation-selector': {
+        const supplementary = text.charCodeAt(start) === 0xdb40;
+        // One or two selectors after a character select a glyph; data needs a run.
+        if (count >= 4 || (supplementary && count >= 2)) severity = 'high';
+        else severity = def ? 'medium' : 'low';
         break;
-      case 'cr':
-        // A carriage return not followed by a newline overwrites the line on a terminal.
-        if (mode === 'definition' && text.charCodeAt(end) !== 10) {
-          out.push(finding('control-chars', 'medium', 'carriage return without newline', start, end));
-        } else if (text.charCodeAt(end) === 10) {
-          end = start + 1;
-        }
+      }
+      case 'ansi':
+        severity = def ? 'high' : ansiDangerous(text, start, end) ? 'medium' : 'low';
+        message = 'ANSI terminal escape sequence' + (count > 1 ? `s (${count})` : '');
         break;
-      case 'ctl':
-        if (!(end - start === 1 && text.charCodeAt(start) === 0 && mode === 'content')) {
-          out.push(
-            finding(
-              'control-chars',
-              mode === 'definition' ? 'high' : 'medium',
-              'control character(s)',
-              start,
-              end
-            )
-          );
-        }
+      case 'control':
+        // A lone NUL in a result is a common artefact of C strings.
+        if (!def && count === 1 && text.charCodeAt(start) === 0) return undefined;
+        severity = def ? 'high' : 'medium';
+        break;
+      case 'soft-hyphen':
+      case 'separator':
+        severity = def ? 'medium' : 'low';
+        break;
+      case 'filler':
+      case 'format':
+        severity = 'medium';
         break;
     }
-    return end;
-  });
+  }
+  if (cls === 'tag' && run.decoded !== undefined) {
+    message = `invisible Unicode tag characters spelling "${preview(run.decoded)}"`;
+  }
+  if (def) severity = max(severity, insideWord(text, start, end) ? 'high' : 'medium');
+  return finding(RULE[cls], severity, message, start, end);
+}
+
+/** Carriage returns not followed by a newline: on a terminal they overwrite the line. */
+function carriageReturns(text: string, out: Finding[]): void {
+  for (let i = text.indexOf('\r'); i !== -1; i = text.indexOf('\r', i + 1)) {
+    if (text.charCodeAt(i + 1) === 0x0a) continue;
+    let end = i + 1;
+    while (text.charCodeAt(end) === 0x0d && text.charCodeAt(end + 1) !== 0x0a) end++;
+    out.push(finding('control-chars', 'medium', 'carriage return without newline', i, end));
+    i = end - 1;
+  }
+}
+
+/**
+ * Scan `text` for hidden characters. Runs of the same class become one finding. `runs` may be
+ * passed when the caller already has them (`canonicalize(text).hidden` or `hiddenRuns(text)`).
+ */
+export function scanHidden(
+  text: string,
+  mode: HiddenMode,
+  out: Finding[] = [],
+  runs: readonly HiddenRun[] = hiddenRuns(text)
+): Finding[] {
+  for (const run of runs) {
+    const f = runFinding(text, run, mode);
+    if (f !== undefined) out.push(f);
+  }
   if (mode === 'definition') {
+    carriageReturns(text, out);
     padding(text, out);
     htmlComments(text, out);
   }
@@ -282,8 +241,12 @@ function padding(text: string, out: Finding[]): void {
 export const HIDDEN_RULES = [
   'zero-width',
   'bidi-control',
+  'soft-hyphen',
   'unicode-tags',
   'variation-selectors',
+  'hangul-filler',
+  'line-separator',
+  'invisible-format',
   'ansi-escape',
   'control-chars',
   'whitespace-padding',
