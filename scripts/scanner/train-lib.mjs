@@ -81,17 +81,37 @@ export function createTrainer(model) {
     });
   }
 
+  /**
+   * Evidence the features can see: an attack behaviour, or text that dictates the model's output or
+   * names the model. A positive in content without any (a plain question or task planted in data,
+   * text in a language the behaviours do not read) is left out of training: learning it would teach
+   * that unfamiliar text is an injection. It is still scored and counted in every evaluation.
+   */
+  const EVIDENCE = BEHAVIOURS.map(
+    (b) => b.prior === 'attack' || b.name === 'output-control' || b.name === 'mentions-model'
+  );
+  const hasEvidence = (vec) => {
+    for (let j = 0; j < vec.idx.length; j++) {
+      const k = vec.idx[j] - OFF_SHARED;
+      if (k >= 0 && k < B && EVIDENCE[k] && vec.val[j] > 0) return true;
+    }
+    return false;
+  };
+
   /** Training samples with weights: each class of each domain weighs the same, sources evenly. */
   function samples(prepared) {
     const perSourceLabel = new Map();
     for (const p of prepared) {
+      if (p.item.label === 1 && p.item.domain === 'content' && !p.vecs.some(hasEvidence)) continue;
       const k = `${p.item.source}|${p.item.label}`;
       perSourceLabel.set(k, (perSourceLabel.get(k) ?? 0) + 1);
     }
     const out = [];
     for (const p of prepared) {
       const base = 1 / Math.sqrt(perSourceLabel.get(`${p.item.source}|${p.item.label}`));
-      const chosen = p.vecs.filter((_, i) => p.item.label === 0 || p.positive[i]);
+      let chosen = p.vecs.filter((_, i) => p.item.label === 0 || p.positive[i]);
+      if (p.item.label === 1 && p.item.domain === 'content') chosen = chosen.filter(hasEvidence);
+      if (chosen.length === 0) continue;
       const per = p.item.label === 1 ? base / chosen.length : base / Math.sqrt(chosen.length);
       for (const v of chosen) out.push({ ...v, y: p.item.label, w: per, domain: p.item.domain });
     }
