@@ -17,10 +17,11 @@ import {
   type PromptLike,
   type ResourceLike
 } from './definitions.js';
-import { canonicalize } from './canonical.js';
+import { canonicalize, type Canonical } from './canonical.js';
 import { scanHidden } from './hidden.js';
 import { canonicalToolHash, canonicalJson } from './hash.js';
 import { DECIDING_CONTENT_RULES, scanInjection, type TextMode } from './injection.js';
+import { concealment } from './model/document.js';
 import { scoreText } from './model/index.js';
 import { scanPii } from './pii.js';
 import { redact, redactValueWith, type RedactValueOptions, type RedactValueResult } from './redact.js';
@@ -103,14 +104,15 @@ const recentlyClean = new Map<string, Set<string>>();
  * that fired are named in the finding. Rules that decide on their own (structural exfiltration
  * markup) are always applied. Findings carry no offsets when canonicalisation changed the text.
  */
-export function judgeInjection(text: string, mode: TextMode, out: Finding[] = []): Finding[] {
-  const canonical = canonicalize(text);
+export function judgeInjection(
+  text: string,
+  mode: TextMode,
+  out: Finding[] = [],
+  canonical: Canonical = canonicalize(text)
+): Finding[] {
   const rules: Finding[] = [];
   scanInjection(canonical.text, mode, rules, DECIDING_CONTENT_RULES);
-  const score = scoreText(canonical.text, mode, {
-    hiddenRuns: canonical.hidden.length,
-    decodedSpans: canonical.decoded.length
-  });
+  const score = scoreText(canonical.text, mode, concealment(canonical));
   if (score.flagged) {
     const explanation: Finding[] = [];
     scanInjection(canonical.text, mode, explanation);
@@ -151,8 +153,10 @@ export function scanText(text: string, opts: ScanTextOptions = {}): Finding[] {
     else if (clean.has(text)) return [];
   }
   const out: Finding[] = [];
-  if (hidden) scanHidden(text, mode, out);
-  if (injection) judgeInjection(text, mode, out);
+  // One canonical form serves both: the hidden runs it removed are the hidden-text findings.
+  const canonical = injection ? canonicalize(text) : undefined;
+  if (hidden) scanHidden(text, mode, out, canonical?.hidden);
+  if (injection) judgeInjection(text, mode, out, canonical);
   if (secrets) scanSecrets(text, out);
   if (pii) scanPii(text, out);
   if (clean !== undefined && out.length === 0) {

@@ -4,7 +4,7 @@
  * description, title, enum, default and example, property names, annotations and `_meta`), so an
  * attack split across fields is judged as a whole.
  */
-import { canonicalize } from '../canonical.js';
+import { canonicalize, type Canonical } from '../canonical.js';
 
 export interface ScoredText {
   /** The canonical text. */
@@ -15,9 +15,23 @@ export interface ScoredText {
   decodedSpans: number;
 }
 
+/**
+ * What canonicalisation undid that nobody writes by accident: runs of invisible characters, and
+ * decoded spans that hid letters (a comment, base64 or hex, entities or percent-escapes spelling
+ * words). `&amp;` in HTML or `%20` in a URL is routine and does not count.
+ */
+export function concealment(c: Canonical): { hiddenRuns: number; decodedSpans: number } {
+  let decodedSpans = 0;
+  for (const d of c.decoded) {
+    if (d.kind === 'html-comment' || d.kind === 'base64' || d.kind === 'hex') decodedSpans++;
+    else if (/[A-Za-z0-9]{2}/.test(d.text)) decodedSpans++;
+  }
+  return { hiddenRuns: c.hidden.length, decodedSpans };
+}
+
 export function canonicalText(text: string): ScoredText {
   const c = canonicalize(text);
-  return { text: c.text, hiddenRuns: c.hidden.length, decodedSpans: c.decoded.length };
+  return { text: c.text, ...concealment(c) };
 }
 
 /** Schema keys whose string values are prose the model reads. */
