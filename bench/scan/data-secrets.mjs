@@ -66,6 +66,37 @@ const b64url = (buf) => Buffer.from(buf).toString('base64url');
 // Secret generators: each returns the secret string
 // ---------------------------------------------------------------------------------------------
 
+// Passwords people write down: a word with digits and a symbol, random characters, or a short
+// mix of letters and digits. Never a trailing `.`/`,`/`;`/`:` (a sentence's own punctuation).
+const WORDS = [
+  'falcon',
+  'summer',
+  'orange',
+  'river',
+  'maple',
+  'tiger',
+  'winter',
+  'coffee',
+  'purple',
+  'rocket'
+];
+const PASSWORD_SYMBOLS = '!@#^&-_+?';
+function password(r) {
+  return r.pick([
+    () => {
+      const w = r.pick(WORDS);
+      return `${w[0].toUpperCase()}${w.slice(1)}${r.int(1, 9999)}${r.chars(PASSWORD_SYMBOLS, 1)}`;
+    },
+    () => {
+      let s;
+      do s = r.chars(BASE62 + PASSWORD_SYMBOLS, r.int(8, 16));
+      while (!/[A-Za-z]/.test(s) || !/[0-9]/.test(s));
+      return s;
+    },
+    () => `${r.chars(LOWER, r.int(4, 6))}${r.chars(DIGITS, r.int(2, 4))}`
+  ])();
+}
+
 const GEN = {
   'aws-access-key-id': (r) =>
     r.pick(['AKIA', 'AKIA', 'ASIA']) + r.chars('ABCDEFGHIJKLMNOPQRSTUVWXYZ234567', 16),
@@ -134,7 +165,22 @@ const GEN = {
   'basic-auth': (r) =>
     Buffer.from(
       `${r.pick(['deploy', 'ci', 'admin', 'svc-backup'])}:${r.chars(BASE62, r.int(12, 24))}`
-    ).toString('base64')
+    ).toString('base64'),
+  // Hugging Face: `hf_` + 34 letters (user access tokens); `api_org_` + 34 (older org tokens).
+  'huggingface-token': (r) => `${r.pick(['hf_', 'hf_', 'hf_', 'api_org_'])}${r.chars(UPPER + LOWER, 34)}`,
+  // SendGrid: `SG.` + 22 + `.` + 43, base64url.
+  'sendgrid-api-key': (r) => `SG.${r.chars(BASE64URL, 22)}.${r.chars(BASE64URL, 43)}`,
+  // Azure Storage account keys are 512 random bits in base64 (88 characters, `==` at the end).
+  'azure-storage-key': (r) => r.bytes(64).toString('base64'),
+  // Service Bus / Event Hubs / IoT Hub keys: 256 random bits in base64 (44 characters).
+  'azure-shared-access-key': (r) => r.bytes(32).toString('base64'),
+  // A SAS `sig`: base64 of an HMAC-SHA256, usually percent-encoded in the query string.
+  'azure-sas-signature': (r) => {
+    const sig = r.bytes(32).toString('base64');
+    return r.chance(0.8) ? encodeURIComponent(sig) : sig;
+  },
+  'password-in-prose': (r) => password(r),
+  'credential-pair': (r) => password(r)
 };
 
 /** Record a second real secret a context adds (so a finding on it is not counted as a false positive). */
@@ -252,6 +298,67 @@ const CONTEXTS = {
   'basic-auth': [
     (s) => `Authorization: Basic ${s}`,
     (s) => `curl -H "Authorization: Basic ${s}" https://registry.acme-corp.io/v2/_catalog`
+  ],
+  'huggingface-token': [
+    (s) => `HF_TOKEN=${s}`,
+    (s) => `huggingface-cli login --token ${s} --add-to-git-credential`,
+    (s) => `from huggingface_hub import login\nlogin(token="${s}")`,
+    (s) => `curl https://huggingface.co/api/whoami-v2 -H "Authorization: Bearer ${s}"`,
+    (s) => `model = AutoModel.from_pretrained("acme/internal-ranker", use_auth_token="${s}")`
+  ],
+  'sendgrid-api-key': [
+    (s) => `SENDGRID_API_KEY=${s}`,
+    (s) => `sg = sendgrid.SendGridAPIClient(api_key='${s}')`,
+    (s) =>
+      `curl --request POST --url https://api.sendgrid.com/v3/mail/send --header 'Authorization: Bearer ${s}'`,
+    (s) => `sgMail.setApiKey("${s}");`
+  ],
+  'azure-storage-key': [
+    (s) =>
+      `DefaultEndpointsProtocol=https;AccountName=acmelogs;AccountKey=${s};EndpointSuffix=core.windows.net`,
+    (s) => `export AZURE_STORAGE_KEY=${s}`,
+    (s) =>
+      `{"ConnectionStrings": {"Storage": "DefaultEndpointsProtocol=https;AccountName=acmeprod;AccountKey=${s}"}}`,
+    (s) =>
+      `AZURE_STORAGE_CONNECTION_STRING='DefaultEndpointsProtocol=https;AccountName=acmebackup;AccountKey=${s};EndpointSuffix=core.windows.net'`
+  ],
+  'azure-shared-access-key': [
+    (s) =>
+      `Endpoint=sb://acme-bus.servicebus.windows.net/;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=${s}`,
+    (s) =>
+      `EVENTHUB_CONNECTION=Endpoint=sb://acme-events.servicebus.windows.net/;SharedAccessKeyName=send;SharedAccessKey=${s};EntityPath=clicks`,
+    (s) => `HostName=acme-iot.azure-devices.net;SharedAccessKeyName=iothubowner;SharedAccessKey=${s}`
+  ],
+  'azure-sas-signature': [
+    (s) =>
+      `https://acmelogs.blob.core.windows.net/exports/2025-03.csv?sp=r&st=2025-03-14T10:00:00Z&se=2025-03-21T18:00:00Z&spr=https&sv=2022-11-02&sr=b&sig=${s}`,
+    (s) =>
+      `AZURE_STORAGE_SAS_TOKEN="?sv=2022-11-02&ss=bfqt&srt=sco&sp=rwdlacupiytfx&se=2025-12-31T23:59:59Z&st=2025-01-01T00:00:00Z&spr=https&sig=${s}"`,
+    (s) =>
+      `BlobEndpoint=https://acmelogs.blob.core.windows.net/;SharedAccessSignature=sv=2022-11-02&ss=b&srt=co&sp=rl&se=2025-06-30T00:00:00Z&sig=${s}`,
+    (s) =>
+      `az storage blob download --account-name acmelogs -c exports -n q3.csv --sas-token "sv=2021-08-06&sr=c&sp=rl&se=2025-04-01&sig=${s}"`,
+    (s) =>
+      `Authorization: SharedAccessSignature sr=acme-bus.servicebus.windows.net%2Forders&sig=${s}&se=1742000000&skn=send-only`
+  ],
+  'password-in-prose': [
+    (s) => `Hi Sam, the password is ${s} - please change it after your first login.`,
+    (s) => `Wifi for the offsite: network "Acme-Guest", password: ${s}`,
+    (s) => `db pwd = ${s}`,
+    (s) => `My passphrase is ${s}, I wrote it on the sticky note.`,
+    (s) => `The root password for the staging db was reset to ${s} yesterday.`,
+    (s) => `{"role": "assistant", "content": "Sure! The admin password is \\"${s}\\"."}`,
+    (s) => `Log in with password ${s} and set up 2FA.`,
+    (s) => `- temp password: \`${s}\``
+  ],
+  'credential-pair': [
+    (s) => `You can log in with admin / ${s} until SSO is set up.`,
+    (s) => `curl -u deploy:${s} https://registry.acme-corp.io/v2/_catalog`,
+    (s) => `docker login -u ci-bot -p ${s} registry.acme-corp.io`,
+    (s) => `Staging uses basic auth with tester:${s}`,
+    (s) => `mysql -u report -p${s} -h db.internal reports`,
+    (s) => `Login: support@acme-corp.io / ${s}`,
+    (s) => `Grafana credentials: ops:${s}`
   ]
 };
 
@@ -377,6 +484,116 @@ export function secretNegatives(seed = 11) {
   add('arn', 'arn:aws:iam::123456789012:role/ci-deployer');
   add('arn', `arn:aws:s3:::acme-logs-${r.int(1000, 9999)}/2025/*`);
   add('docker-digest', `ghcr.io/acme/api@sha256:${r.chars(HEX, 64)}`);
+
+  // Keys that vendors print in their documentation as the example: not secrets.
+  for (const t of [
+    '[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+    'Access key ID,Secret access key\nAKIAIOSFODNN7EXAMPLE,wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+    '{"Credentials": {"AccessKeyId": "ASIAIOSFODNN7EXAMPLE", "SecretAccessKey": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}}',
+    'export AWS_ACCESS_KEY_ID=AKIAI44QH8DHBEXAMPLE\nexport AWS_SECRET_ACCESS_KEY=je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY'
+  ])
+    add('aws-documented-example', t);
+  for (const t of [
+    "const stripe = require('stripe')('sk_test_4eC39HqLyjWDarjtT1zdp7dc');",
+    'curl https://api.stripe.com/v1/charges -u sk_test_BQokikJOvBiI2HlWgH4olfQ2:',
+    'STRIPE_SECRET_KEY=sk_test_4eC39HqLyjWDarjtT1zdp7dc\nSTRIPE_PUBLISHABLE_KEY=pk_test_TYooMQauvdEDq54NiTphI7jx',
+    'stripe.api_key = "sk_test_BQokikJOvBiI2HlWgH4olfQ2"  # publishable: pk_test_6pRNASCoBOKtIshFeQd4XMUh'
+  ])
+    add('stripe-documented-test-key', t);
+  for (const t of [
+    'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;',
+    'BlobEndpoint=https://storagesample.blob.core.windows.net;\nSharedAccessSignature=sv=2015-04-05&sr=b&si=tutorial-policy-635959936145100803&sig=9aCzs76n0E7y5BpEi2GvsSv433BZa22leDOZXX%2BXXIU%3D',
+    'SharedAccessSignature=sv=2015-07-08&amp;sig=iCvQmdZngZNW%2F4vw43j6%2BVz6fndHF5LI639QJba4r8o%3D&amp;spr=https&amp;st=2016-04-12T03%3A24%3A31Z&amp;se=2016-04-13T03%3A29%3A31Z&amp;srt=s&amp;ss=bf&amp;sp=rwl',
+    'Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c'
+  ])
+    add('other-documented-example', t);
+
+  // Near misses of the Hugging Face, SendGrid and Azure formats.
+  const letters = UPPER + LOWER;
+  add('huggingface-wrong-length', `HF_TOKEN=hf_${r.chars(letters, 33)}`);
+  add('huggingface-wrong-length', `HF_TOKEN=hf_${r.chars(letters, 35)}`);
+  add(
+    'huggingface-digits',
+    `token = "hf_${r.chars(letters, 20)}${r.chars(DIGITS, 4)}${r.chars(letters, 10)}"`
+  );
+  add('huggingface-lowercase', `hf_${r.chars(LOWER, 34)}`);
+  add('huggingface-identifier', 'from huggingface_hub import hf_hub_download, snapshot_download');
+  add('huggingface-identifier', 'def 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(repo_id):');
+  add('huggingface-placeholder', 'HF_TOKEN=hf_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx');
+  add('huggingface-placeholder', 'export HF_TOKEN=hf_YOUR_TOKEN_HERE');
+  add('sendgrid-wrong-length', `SENDGRID_API_KEY=SG.${r.chars(BASE64URL, 22)}.${r.chars(BASE64URL, 42)}`);
+  add('sendgrid-wrong-length', `SENDGRID_API_KEY=SG.${r.chars(BASE64URL, 20)}.${r.chars(BASE64URL, 43)}`);
+  add(
+    'sendgrid-wrong-alphabet',
+    `SG.${r.chars(BASE64URL, 22)}.${r.chars(BASE64URL, 20)}+${r.chars(BASE64URL, 22)}`
+  );
+  add(
+    'sendgrid-placeholder',
+    'SENDGRID_API_KEY=SG.xxxxxxxxxxxxxxxxxxxxxx.xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'
+  );
+  add(
+    'azure-placeholder',
+    'DefaultEndpointsProtocol=https;AccountName=storagesample;AccountKey=<account-key>'
+  );
+  add('azure-placeholder', 'AZURE_STORAGE_CONNECTION_STRING=UseDevelopmentStorage=true');
+  add(
+    'azure-placeholder',
+    'Endpoint=sb://<namespace>.servicebus.windows.net/;SharedAccessKeyName=<key-name>;SharedAccessKey=<key>'
+  );
+  add('azure-wrong-length', `AccountKey=${r.bytes(63).toString('base64')}`);
+  add(
+    'azure-sas-without-version',
+    `https://cdn.acme-corp.io/img/42.png?w=640&sig=${encodeURIComponent(r.bytes(32).toString('base64'))}`
+  );
+  add('azure-sas-short-signature', `?sv=2022-11-02&ss=b&sp=r&se=2025-01-01&sig=${r.chars(BASE64URL, 24)}`);
+  add('azure-sas-placeholder', '?sv=2022-11-02&ss=b&srt=co&sp=rl&se=2025-06-30&sig=<signature>');
+  add('sha512-integrity', `"integrity": "sha512-${r.bytes(64).toString('base64')}"`);
+
+  // Text about passwords that holds none.
+  for (const t of [
+    `Passwords must be at least ${r.int(8, 16)} characters and contain a digit.`,
+    'Enter your password and press Sign in.',
+    'Password is required.',
+    'Error: the password is incorrect. You have 2 attempts left.',
+    'The password is case-sensitive.',
+    'Forgot your password? Click "Reset password" and check your inbox.',
+    'Your password was reset. If this was not you, contact support.',
+    'The password is hashed with SHA-256 before it is stored.',
+    'the password is stored in ~/.pgpass (mode 0600)',
+    `password is set to expire in ${r.int(30, 180)} days`,
+    'The new password must differ from the last 5 passwords.',
+    'Password: ********',
+    'password: ${DB_PASSWORD}',
+    'password: "<your password>"',
+    'DB_PASSWORD=%DB_PASSWORD%',
+    'password: (hidden)',
+    'pwd: /home/ada/projects/portcullis',
+    'password: op://vault/postgres/password',
+    'const password = await promptPassword("Password: ");',
+    'if (!password) throw new Error("password is required")',
+    "| password | string | yes | The user's password (8-64 characters). |",
+    'Use a passphrase of four or more random words.'
+  ])
+    add('password-prose', t);
+
+  // Colons that are not user:password.
+  add(
+    'pair-lookalike',
+    `last login at ${r.int(10, 23)}:${r.int(10, 59)}:${r.int(10, 59)} from 10.0.${r.int(0, 255)}.${r.int(1, 254)}`
+  );
+  add('pair-lookalike', `Login: Mon Mar 14 ${r.int(10, 23)}:${r.int(10, 59)}:${r.int(10, 59)} 2025`);
+  add('pair-lookalike', `auth success ratio ${r.int(2, 9)}:1`);
+  add('pair-lookalike', 'auth: enabled:true');
+  add('pair-lookalike', 'login from fe80::1ff:fe23:4567:890a');
+  add('pair-lookalike', `login: db.internal:${r.int(1024, 65535)}`);
+  add('pair-lookalike', 'auth C:\\Users\\ada\\AppData');
+  add('pair-lookalike', 'auth std::string token_;');
+  add('pair-lookalike', 'login :tada: :rocket:');
+  add('pair-lookalike', `auth: sha256:${r.chars(HEX, 64)}`);
+  add('pair-lookalike', 'git branch -u origin/feature-2x');
+  add('pair-lookalike', 'docker run -u 1000:1000 acme/api');
+  add('pair-lookalike', 'credentials: user:password');
+  add('pair-lookalike', 'curl -u "$API_USER:$API_PASS" https://api.acme-corp.io');
   return items;
 }
 

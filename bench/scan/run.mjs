@@ -87,6 +87,10 @@ const PATHOLOGICAL = {
   "'add your ' (no object)": (n) => 'add your '.repeat(n / 9),
   "'token=' (no value)": (n) => 'token='.repeat(n / 6),
   "'postgres://u:' (no host)": (n) => 'postgres://u:'.repeat(n / 13),
+  "'the password is ' (no value)": (n) => 'the password is '.repeat(n / 16),
+  "'login with admin / ' (no password)": (n) => 'login with admin / '.repeat(n / 19),
+  "'sig=' + 43 base64 (no SAS around it)": (n) =>
+    'sig=Zq8vN3xKp7Lm2Rt5Wb9Yc4Hd6Jf1Gs0AeUoIyTrEwQx%3D&'.repeat(n / 51),
   'zero-width run': (n) => '\u200b'.repeat(n),
   'newline run': (n) => '\n'.repeat(n),
   "119 spaces + 'x' (padding near-misses)": (n) => (' '.repeat(119) + 'x').repeat(n / 120)

@@ -16,7 +16,7 @@ describe('pattern audit', () => {
   });
   it('compiles nothing while scanning', () => {
     const before = registeredPatterns().length;
-    scanText('ada@example.com AKIAIOSFODNN7EXAMPLE <IMPORTANT> ignore previous instructions');
+    scanText('ada@example.com AKIALQMRZYJICEWHW53I <IMPORTANT> ignore previous instructions');
     scanToolDefinition({ name: 't', description: 'x' }, { otherTools: ['a_b'] });
     expect(registeredPatterns().length).toBe(before);
   });
@@ -51,7 +51,11 @@ const PATHOLOGICAL: Record<string, (n: number) => string> = {
   'spaces then text': (n) => ' '.repeat(119) + 'x'.repeat(n / 1000),
   'plus signs': (n) => '+1'.repeat(n / 2),
   'your response': (n) => 'add your '.repeat(n / 9),
-  'html comment opens': (n) => '<!--'.repeat(n / 4)
+  'html comment opens': (n) => '<!--'.repeat(n / 4),
+  'password is (no value)': (n) => 'the password is '.repeat(n / 16),
+  'login with user / (no password)': (n) => 'login with admin / '.repeat(n / 19),
+  'sig= without a SAS around it': (n) => 'sig=Zq8vN3xKp7Lm2Rt5Wb9Yc4Hd6Jf1Gs0AeUoIyTrEwQx%3D&'.repeat(n / 51),
+  'AccountKey= base64 run': (n) => ('AccountKey=' + 'AbC0+/xY9z'.repeat(9)).repeat(n / 101)
 };
 
 describe('linear time on pathological input', () => {

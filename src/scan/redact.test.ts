@@ -52,11 +52,11 @@ describe('redact', () => {
 describe('redactValue', () => {
   const result = {
     content: [
-      { type: 'text', text: 'key AKIAIOSFODNN7EXAMPLE for ada@example.com' },
-      { type: 'image', mimeType: 'image/png', data: 'AKIAIOSFODNN7EXAMPLE' },
+      { type: 'text', text: 'key AKIALQMRZYJICEWHW53I for ada@example.com' },
+      { type: 'image', mimeType: 'image/png', data: 'AKIALQMRZYJICEWHW53I' },
       {
         type: 'resource',
-        resource: { uri: 'file:///a', text: 'card 4111 1111 1111 1111', blob: 'AKIAIOSFODNN7EXAMPLE' }
+        resource: { uri: 'file:///a', text: 'card 4111 1111 1111 1111', blob: 'AKIALQMRZYJICEWHW53I' }
       }
     ],
     structuredContent: {
@@ -72,10 +72,10 @@ describe('redactValue', () => {
     expect(value).toEqual({
       content: [
         { type: 'text', text: 'key [REDACTED:aws-access-key-id] for [REDACTED:email]' },
-        { type: 'image', mimeType: 'image/png', data: 'AKIAIOSFODNN7EXAMPLE' },
+        { type: 'image', mimeType: 'image/png', data: 'AKIALQMRZYJICEWHW53I' },
         {
           type: 'resource',
-          resource: { uri: 'file:///a', text: 'card [REDACTED:payment-card]', blob: 'AKIAIOSFODNN7EXAMPLE' }
+          resource: { uri: 'file:///a', text: 'card [REDACTED:payment-card]', blob: 'AKIALQMRZYJICEWHW53I' }
         }
       ],
       structuredContent: {

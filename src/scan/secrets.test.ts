@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { scanText, type Finding } from './index.js';
-import { looksLikeSecretValue } from './secrets.js';
+import { redact } from './redact.js';
+import { isVendorExample, looksLikePassword, looksLikeSecretValue } from './secrets.js';
 import { base62ChecksumValid, crc32, toBase62 } from './util.js';
 
 const secrets = (text: string): Finding[] => scanText(text, { injection: false, pii: false });
@@ -31,26 +32,68 @@ describe('checksum helpers', () => {
   });
 });
 
+// Made-up keys of the right shape (not AWS's documented examples, which are not findings).
+const AWS_ID = 'AKIALQMRZYJICEWHW53I';
+const AWS_SECRET = '8eRgNtvwOEc3uH55aGFIgG89/od2u34dYTC8ySr0';
+
 describe('AWS', () => {
   it('finds access key ids (AKIA/ASIA + 16)', () => {
-    expect(rules('aws_access_key_id = AKIAIOSFODNN7EXAMPLE')).toEqual(['aws-access-key-id']);
+    expect(rules(`aws_access_key_id = ${AWS_ID}`)).toEqual(['aws-access-key-id']);
     expect(spans('creds ASIAQWERTYUIOPASDFGH in env')).toEqual(['ASIAQWERTYUIOPASDFGH']);
   });
   it('ignores near misses', () => {
-    expect(rules('AKIAIOSFODNN7EXAMPL')).toEqual([]); // 15 chars
-    expect(rules('AKIAIOSFODNN7EXAMPLEX')).toEqual([]); // 17 chars
-    expect(rules('akiaiosfodnn7example')).toEqual([]);
-    expect(rules('XAKIAIOSFODNN7EXAMPLE')).toEqual([]);
+    expect(rules(AWS_ID.slice(0, -1))).toEqual([]); // 15 chars
+    expect(rules(`${AWS_ID}X`)).toEqual([]); // 17 chars
+    expect(rules(AWS_ID.toLowerCase())).toEqual([]);
+    expect(rules(`X${AWS_ID}`)).toEqual([]);
   });
   it('finds a secret access key next to AWS context', () => {
-    const key = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
-    expect(spans(`aws_secret_access_key = ${key}`)).toContain(key);
-    expect(rules(`{"SecretAccessKey": "${key}"}`)).toContain('aws-secret-access-key');
-    expect(rules(`AKIAIOSFODNN7EXAMPLE,${key}`)).toEqual(['aws-access-key-id', 'aws-secret-access-key']);
+    expect(spans(`aws_secret_access_key = ${AWS_SECRET}`)).toEqual([AWS_SECRET]);
+    expect(rules(`{"SecretAccessKey": "${AWS_SECRET}"}`)).toEqual(['aws-secret-access-key']);
+    expect(rules(`${AWS_ID},${AWS_SECRET}`)).toEqual(['aws-access-key-id', 'aws-secret-access-key']);
   });
   it('does not take a 40-char hex sha or a context-free token for a secret key', () => {
     expect(rules(`aws_secret_access_key = ${'a1b2c3d4e5'.repeat(4)}`)).not.toContain('aws-secret-access-key');
-    expect(rules('checksum wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY')).toEqual([]);
+    expect(rules(`checksum ${AWS_SECRET}`)).toEqual([]);
+  });
+});
+
+describe("vendors' documented example keys", () => {
+  it("are not findings: AWS's examples, and any AWS-shaped value marked EXAMPLE", () => {
+    for (const t of [
+      'AKIAIOSFODNN7EXAMPLE',
+      'aws_access_key_id = AKIAIOSFODNN7EXAMPLE',
+      'aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+      'AKIAIOSFODNN7EXAMPLE,wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+      '{"AccessKeyId": "ASIAIOSFODNN7EXAMPLE", "SecretAccessKey": "je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY"}',
+      'export AWS_ACCESS_KEY_ID=AKIAI44QH8DHBEXAMPLE'
+    ]) {
+      expect(rules(t), t).toEqual([]);
+    }
+  });
+  it("are not findings: Stripe's test keys, the Azure Storage emulator's key, jwt.io's token", () => {
+    for (const t of [
+      'STRIPE_SECRET_KEY=sk_test_4eC39HqLyjWDarjtT1zdp7dc',
+      'curl https://api.stripe.com/v1/charges -u sk_test_BQokikJOvBiI2HlWgH4olfQ2:',
+      'stripe.api_key = "sk_test_BQokikJOvBiI2HlWgH4olfQ2"',
+      "const stripe = Stripe('pk_test_TYooMQauvdEDq54NiTphI7jx');",
+      'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;',
+      'SharedAccessSignature=sv=2015-07-08&sig=iCvQmdZngZNW%2F4vw43j6%2BVz6fndHF5LI639QJba4r8o%3D&spr=https&st=2016-04-12T03%3A24%3A31Z&se=2016-04-13T03%3A29%3A31Z&srt=s&ss=bf&sp=rwl',
+      'Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c'
+    ]) {
+      expect(rules(t), t).toEqual([]);
+    }
+    expect(isVendorExample('sk_test_4eC39HqLyjWDarjtT1zdp7dc')).toBe(true);
+    expect(looksLikeSecretValue('wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY')).toBe(false);
+  });
+  it('leave a real key next to an example reported, at its own offsets', () => {
+    const text = `AKIAIOSFODNN7EXAMPLE,${AWS_SECRET}`;
+    const found = secrets(text);
+    expect(found.map((f) => f.rule)).toEqual(['aws-secret-access-key']);
+    expect(found[0]!.start).toBe(21);
+    expect(redact(text, found)).toBe('AKIAIOSFODNN7EXAMPLE,[REDACTED:aws-secret-access-key]');
+    // A key that merely resembles an example is still a key.
+    expect(rules('STRIPE_SECRET_KEY=sk_live_4eC39HqLyjWDarjtT1zdp7dc')).toEqual(['stripe-live-key']);
   });
 });
 
@@ -114,6 +157,268 @@ describe('SaaS keys', () => {
     expect(rules('sk-1234')).toEqual([]);
     expect(rules(`sk-${'a'.repeat(48)}`)).toEqual([]);
     expect(rules('sk-linear-regression-pipeline-default-settings-v2')).toEqual([]);
+  });
+});
+
+describe('Hugging Face tokens', () => {
+  const token = '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';
+  it('finds user access tokens (hf_ + 34 letters) and the older org tokens (api_org_ + 34)', () => {
+    expect(spans(`HF_TOKEN=${token}`)).toEqual([token]);
+    expect(spans(`huggingface-cli login --token ${token} --add-to-git-credential`)).toEqual([token]);
+    expect(rules(`headers = {"Authorization": "Bearer ${token}"}`)).toContain('huggingface-token');
+    const org = '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';
+    expect(spans(`use_auth_token='${org}'`)).toEqual([org]);
+  });
+  it('ignores the wrong length, digits or underscores in the body, and identifiers', () => {
+    for (const t of [
+      token.slice(0, -1), // 33 letters
+      `${token}Q`, // 35 letters
+      `${token.slice(0, -1)}7`, // a digit
+      `hf_${'abcdefghijklmnopq'.repeat(2)}`, // lower case only
+      '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', // camelCase, never two capitals in a row
+      'from huggingface_hub import hf_hub_download',
+      'HF_TOKEN=hf_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx',
+      `x${token}`
+    ]) {
+      expect(rules(t), t).toEqual([]);
+    }
+  });
+});
+
+describe('SendGrid keys', () => {
+  const key = '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';
+  it('finds the whole key: SG. + 22 + . + 43 (base64url)', () => {
+    expect(spans(`SENDGRID_API_KEY=${key}`)).toEqual([key]);
+    const text = `sg = SendGridAPIClient("${key}")`;
+    const [f] = secrets(text);
+    expect(f).toMatchObject({ rule: 'sendgrid-api-key', start: 24, end: 24 + key.length });
+    expect(redact(text, [f!])).toBe('sg = SendGridAPIClient("[REDACTED:sendgrid-api-key]")');
+  });
+  it('ignores the wrong lengths, the wrong alphabet and placeholders', () => {
+    for (const t of [
+      key.slice(0, -1), // 42 after the second dot
+      `${key}x`,
+      key.replace('SG.EkFgXgATbWTN', 'SG.EkFgXgATbW'), // 20 before it
+      key.replace('aZvbmg5FKuVg', 'aZvbmg5F+uVg'), // + is not base64url
+      'SENDGRID_API_KEY=SG.xxxxxxxxxxxxxxxxxxxxxx.xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx',
+      'SENDGRID_API_KEY=SG.your-api-key'
+    ]) {
+      expect(rules(t), t).toEqual([]);
+    }
+  });
+});
+
+describe('Azure', () => {
+  const accountKey =
+    'YPMc9224tVm8kagaFzAyqq+2/9xLfzoSpJSQDFPRSqlg8rBXZp4AOQQZ14ZvlV1Z/ODhl9dHQKw15f2w+EUzcw==';
+  const sharedKey = 'bbpvbgVugkTiMAKiuEry+wWUJu1FG0cZb5Rp/Nj5CyM=';
+  const sig = 'XVem%2F06QyYb9VGKBZPnCq5zNkBQ6Va2%2Bem%2BqFdUvz7E%3D';
+  it('finds the account key of a storage connection string, and only the key', () => {
+    const text = `AZURE_STORAGE_CONNECTION_STRING="DefaultEndpointsProtocol=https;AccountName=acmelogs;AccountKey=${accountKey};EndpointSuffix=core.windows.net"`;
+    const found = secrets(text);
+    expect(found.map((f) => f.rule)).toEqual(['azure-storage-key']);
+    expect(text.slice(found[0]!.start, found[0]!.end)).toBe(accountKey);
+    expect(redact(text, found)).toContain('AccountKey=[REDACTED:azure-storage-key];EndpointSuffix');
+    expect(spans(`export AZURE_STORAGE_KEY=${accountKey}`)).toEqual([accountKey]);
+    expect(spans(`{"storageAccountKey": "${accountKey}"}`)).toEqual([accountKey]);
+  });
+  it('finds SharedAccessKey in Service Bus and Event Hubs connection strings, not the key name', () => {
+    const text = `Endpoint=sb://acme-bus.servicebus.windows.net/;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=${sharedKey};EntityPath=orders`;
+    expect(secrets(text).map((f) => [f.rule, text.slice(f.start, f.end)])).toEqual([
+      ['azure-shared-access-key', sharedKey]
+    ]);
+  });
+  it('finds the signature of a SAS token, percent-encoded or not, in any parameter order', () => {
+    const url = `https://acmelogs.blob.core.windows.net/exports/q3.csv?sv=2022-11-02&ss=b&srt=co&sp=rl&se=2025-06-30T23:59:59Z&spr=https&sig=${sig}`;
+    expect(spans(url)).toEqual([sig]);
+    const [f] = secrets(url);
+    expect(redact(url, [f!])).toMatch(/&sig=\[REDACTED:azure-sas-signature\]$/);
+    const plain =
+      'sig=XVem/06QyYb9VGKBZPnCq5zNkBQ6Va2+em+qFdUvz7E=&sv=2021-08-06&sr=c&sp=racwdl&se=2025-01-01';
+    expect(spans(`sas_url: https://a.blob.core.windows.net/c?${plain}`)).toEqual([
+      'XVem/06QyYb9VGKBZPnCq5zNkBQ6Va2+em+qFdUvz7E='
+    ]);
+    expect(
+      spans(
+        `BlobEndpoint=https://a.blob.core.windows.net;SharedAccessSignature=sv=2015-04-05&amp;sr=b&amp;sig=${sig}`
+      )
+    ).toEqual([sig]);
+    // Service Bus and Event Hubs SAS: sr, sig, se, skn.
+    expect(
+      rules(
+        `Authorization: SharedAccessSignature sr=acme-bus.servicebus.windows.net%2Forders&sig=${sig}&se=1735689600&skn=send`
+      )
+    ).toEqual(['azure-sas-signature']);
+  });
+  it('ignores account keys of the wrong length or alphabet, placeholders, and sig= outside a SAS', () => {
+    for (const t of [
+      `AccountKey=${accountKey.slice(2)}`, // 86 characters
+      `AccountKey=${accountKey.replace(/==$/, 'A=')}`, // not 512 bits
+      'DefaultEndpointsProtocol=https;AccountName=storagesample;AccountKey=<account-key>',
+      `AccountKey=${'A'.repeat(86)}==`,
+      'SharedAccessKeyName=RootManageSharedAccessKey',
+      `https://example.com/download?id=42&sig=${sig}`, // no sv= or skn=
+      `?sv=2022-11-02&ss=b&sig=${sig.slice(3)}`, // 40 characters, not an HMAC-SHA256
+      '?sv=2022-11-02&sp=r&se=2025-01-01&sig=<signature>',
+      '"integrity": "sha512-YPMc9224tVm8kagaFzAyqq+2/9xLfzoSpJSQDFPRSqlg8rBXZp4AOQQZ14ZvlV1Z/ODhl9dHQKw15f2w+EUzcw=="'
+    ]) {
+      expect(rules(t), t).toEqual([]);
+    }
+    // 43 characters: not a key Azure generates (the generic rule may still report the value).
+    expect(rules(`SharedAccessKey=${sharedKey.slice(1)}`)).not.toContain('azure-shared-access-key');
+  });
+});
+
+describe('passwords written in prose', () => {
+  it('finds the password after "is", ":", "=", "set to", "with password", and reports only it', () => {
+    const cases: [string, string][] = [
+      ['the password is hunter2!Xy', 'hunter2!Xy'],
+      ['Password: Ab3!xy', 'Ab3!xy'],
+      ['pwd = Xk9#mQ', 'Xk9#mQ'],
+      ['my passphrase is Blue-Horse-42!', 'Blue-Horse-42!'],
+      ['The wifi password is "c0ffee-Sh0p".', 'c0ffee-Sh0p'],
+      ['the password for the staging db is Qw3rty!9, ask me for the other one', 'Qw3rty!9'],
+      ["root's password was reset to tmp-8842-QZ yesterday", 'tmp-8842-QZ'],
+      ['Log in with password Tr0ub4dor&3 and change it.', 'Tr0ub4dor&3'],
+      ['{"text": "the password is \\"hunter2!Xy\\""}', 'hunter2!Xy'],
+      ['new password: P@ss99', 'P@ss99'],
+      ['The password is hunter2.', 'hunter2']
+    ];
+    for (const [text, password] of cases) {
+      const found = secrets(text);
+      expect(
+        found.map((f) => f.rule),
+        text
+      ).toEqual(['password-in-prose']);
+      expect(text.slice(found[0]!.start, found[0]!.end), text).toBe(password);
+      expect(redact(text, found)).toBe(text.replace(password, '[REDACTED:password-in-prose]'));
+    }
+  });
+  it('is not documentation prose about passwords', () => {
+    for (const t of [
+      'The password must be at least 8 characters long.',
+      'Enter your password and press Login.',
+      'Password is required.',
+      'Error: password is incorrect',
+      'The password is case-sensitive.',
+      'the password is stored in ~/.pgpass',
+      'The password is hashed with SHA-256 before it is stored.',
+      'The password is SHA-256 hashed.',
+      'Your password was reset. Check your email.',
+      'password is set to expire in 90 days',
+      'Forgot your password? Click "Reset password".',
+      'the password is 8-64 characters',
+      'the password is the same as the username',
+      'password: ${DB_PASSWORD}',
+      'password: $DB_PASSWORD',
+      'password: %DB_PASSWORD%',
+      'password: "<your password>"',
+      'password: ********',
+      'password: hunt****',
+      'password: (hidden)',
+      'password: [REDACTED]',
+      'pwd: /home/ada/projects',
+      'PWD=/usr/src/app',
+      'password: op://vault/db/password',
+      'password: vault:secret/db',
+      'password: {{ .Values.db.password }}',
+      'input[type=password] { border: 1px solid }',
+      'const password = await getPassword(user);',
+      'password = bcrypt.hashSync(pw, 10)',
+      'password: hashed_pw2,',
+      'password: newPass1,',
+      'if (password == "x") return',
+      'passwords are rotated every 90 days',
+      'Use password "password-for-30001" for 30001',
+      'the password is changeme42'
+    ]) {
+      expect(rules(t), t).toEqual([]);
+    }
+  });
+  it('judges a string literal in source code by the assignment rule, not as prose', () => {
+    // A password in data (JSON, YAML, a config line) is prose enough; an object literal in code
+    // with an example password (`password: 'secret1' },`) is left to the stricter assignment rule.
+    expect(spans('{"username": "svc_report", "password": "hunter2x"}')).toEqual(['hunter2x']);
+    expect(spans('smtp:\n  password: "mail42go"\n  port: 587')).toEqual(['mail42go']);
+    expect(spans('DB_PASSWORD = "hunter2x"')).toEqual(['hunter2x']);
+    for (const t of [
+      "const obj = { username: 'john', password: 'secret123' }",
+      "users.push({ name: 'jane', password: 'secret2' });",
+      "auth: {\n  username: 'janedoe',\n  password: 's00pers3cret'\n}",
+      "connect(user='app', password='hunter2x')",
+      'let n=this,{password:r,strength:a,ready:s}=n;',
+      'email:!0,month:!0,number:!0,password:!0,range:!0,search:!0',
+      'const password = (password: string): Buffer => {'
+    ]) {
+      expect(rules(t), t).toEqual([]);
+    }
+  });
+  it('reports a password once when an assignment rule already covers it', () => {
+    expect(secrets('password = "Summer2024!x"').map((f) => f.rule)).toEqual(['secret-assignment']);
+  });
+  it('judges values by shape', () => {
+    expect(looksLikePassword('hunter2')).toBe(true);
+    expect(looksLikePassword('S3cr3t!')).toBe(true);
+    expect(looksLikePassword('Ab1!')).toBe(false); // too short
+    expect(looksLikePassword('incorrect')).toBe(false);
+    expect(looksLikePassword('bcrypt-hashed')).toBe(false);
+    expect(looksLikePassword('123456789')).toBe(false);
+    expect(looksLikePassword('aaaa11')).toBe(false);
+    expect(looksLikePassword('hashedPw1', true)).toBe(false);
+    expect(looksLikePassword('hashedPw1')).toBe(true);
+    expect(looksLikePassword('Password1!')).toBe(false); // names itself: an example
+  });
+});
+
+describe('user:password pairs', () => {
+  it('finds pairs after credential words, in curl -u and in -u/-p, and reports the password', () => {
+    const cases: [string, string][] = [
+      ['login with admin / S3cr3t!pass', 'S3cr3t!pass'],
+      ['Log in as ops@acme.io:Sup3rS3cret! to see the dashboard', 'Sup3rS3cret!'],
+      ['basic auth deploy:Xy7kq2Lm9p', 'Xy7kq2Lm9p'],
+      ['creds are admin / Adm1n!2024', 'Adm1n!2024'],
+      ['Authentication: backup:R3store-Me', 'R3store-Me'],
+      ['curl -u deploy:Xy7kq2Lm9 https://registry.acme.io/v2/_catalog', 'Xy7kq2Lm9'],
+      ['curl --user "ci-bot:Tk3n!Qz" https://x', 'Tk3n!Qz'],
+      ['docker login -u ci -p Gh7!pLm2qz registry.acme.io', 'Gh7!pLm2qz'],
+      ['mysql -u root -pS3cr3tPw reports', 'S3cr3tPw']
+    ];
+    for (const [text, password] of cases) {
+      const found = secrets(text);
+      expect(
+        found.map((f) => f.rule),
+        text
+      ).toEqual(['credential-pair']);
+      expect(text.slice(found[0]!.start, found[0]!.end), text).toBe(password);
+    }
+  });
+  it('leaves times, ratios, addresses, paths, C++, emoji and config words alone', () => {
+    for (const t of [
+      'last login at 12:30:45 from 10.0.0.5',
+      'Login: Mon Mar 14 10:22:01 2025',
+      'auth success ratio 3:1',
+      'auth: enabled:true',
+      'login: route:home',
+      'login from fe80::1ff:fe23:4567:890a',
+      'login: db.internal:5432',
+      'login: db:5432/app2',
+      'auth C:\\Users\\ada\\creds.txt',
+      'auth std::string token',
+      'login :smile: :rocket:',
+      'auth: sha256:9f86d081884c7d659a2feaa0c55ad015',
+      'login: https://login.acme.io/callback',
+      'credentials: user:password',
+      'login: admin:admin',
+      'git branch -u origin/feature-2x',
+      'docker run -u 1000:1000 app',
+      'curl -u "$USER:$PASS" https://x',
+      'curl -u user:${TOKEN} https://x'
+    ]) {
+      expect(rules(t), t).toEqual([]);
+    }
+  });
+  it('leaves credentials in URLs to the URL rules', () => {
+    expect(rules('login: https://bot:Zm9vYmFyYmF6cXV4@git.acme.io/x.git')).toEqual(['url-credentials']);
   });
 });
 

@@ -185,19 +185,19 @@ ${tokens}`);
     const a = await legacyClient(gw, ADMIN_TOKEN);
     a.setRequestHandler('sampling/createMessage', async () => ({
       role: 'assistant',
-      content: { type: 'text', text: 'the deploy key is AKIAIOSFODNN7EXAMPLE' },
+      content: { type: 'text', text: 'the deploy key is AKIALQMRZYJICEWHW53I' },
       model: 'test-model'
     }));
     const r = await tryCall(a, 'conf__test_sampling', { prompt: 'tell me a key' });
     // The server never gets the answer: its request fails, and so does the call.
     const text = r.ok ? JSON.stringify(r.result) : r.message;
     expect(r.ok ? r.result.isError : true).toBe(true);
-    expect(text).not.toContain('AKIAIOSFODNN7EXAMPLE');
+    expect(text).not.toContain('AKIALQMRZYJICEWHW53I');
     const record = gw
       .audit()
       .find((x) => x.event === 'sampling/createMessage' && x.identity === 'alice' && x.code);
     expect(record).toMatchObject({ decision: 'deny', code: 'argument_blocked', tool: 'test_sampling' });
-    expect(JSON.stringify(gw.audit())).not.toContain('AKIAIOSFODNN7EXAMPLE');
+    expect(JSON.stringify(gw.audit())).not.toContain('AKIALQMRZYJICEWHW53I');
     await a.close();
   });
 

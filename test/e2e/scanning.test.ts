@@ -132,13 +132,13 @@ describe('responses', () => {
     const r = await tryCall(client, 'm__show_config', {});
     expect(r.ok).toBe(true);
     const text = r.ok ? (r.result.content?.[0]?.text ?? '') : '';
-    expect(text).not.toContain('AKIAIOSFODNN7EXAMPLE');
+    expect(text).not.toContain('AKIALQMRZYJICEWHW53I');
     expect(text).not.toContain('Sup3rS3cret!');
     expect(text).toContain('[REDACTED:');
     expect(text).toContain('region: eu-west-1');
     const record = gw.audit().find((x) => x.tool === 'show_config');
     expect((record?.findings as Array<{ kind: string }>).some((f) => f.kind === 'secret')).toBe(true);
-    expect(JSON.stringify(gw.audit())).not.toContain('AKIAIOSFODNN7EXAMPLE');
+    expect(JSON.stringify(gw.audit())).not.toContain('AKIALQMRZYJICEWHW53I');
     await client.close();
   });
 });
@@ -152,7 +152,7 @@ describe('resources', () => {
     const read = await client.readResource({ uri: 'portcullis://m/config://deploy' });
     const text = (read.contents[0] as { text: string }).text;
     expect(text).toContain('region: eu-west-1');
-    expect(text).not.toContain('AKIAIOSFODNN7EXAMPLE');
+    expect(text).not.toContain('AKIALQMRZYJICEWHW53I');
     await client.close();
   });
 });
@@ -162,10 +162,18 @@ describe('arguments', () => {
     gw = await startGateway(base());
     const client = await connect(gw.mcp, ADMIN_TOKEN);
     // A well-formed AWS key id is a secret whatever the tool.
-    const r = await tryCall(client, 'm__add', { a: 1, b: 2, note: 'AKIAIOSFODNN7EXAMPLE' });
+    const r = await tryCall(client, 'm__add', { a: 1, b: 2, note: 'AKIALQMRZYJICEWHW53I' });
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.code).toBe(-32065);
-    expect(JSON.stringify(gw.audit())).not.toContain('AKIAIOSFODNN7EXAMPLE');
+    expect(JSON.stringify(gw.audit())).not.toContain('AKIALQMRZYJICEWHW53I');
+    await client.close();
+  });
+
+  it("lets AWS's documented example key through: it opens nothing", async () => {
+    gw = await startGateway(base());
+    const client = await connect(gw.mcp, ADMIN_TOKEN);
+    const r = await tryCall(client, 'm__add', { a: 1, b: 2, note: 'AKIAIOSFODNN7EXAMPLE' });
+    expect(r.ok).toBe(true);
     await client.close();
   });
 });
