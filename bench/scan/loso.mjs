@@ -9,7 +9,10 @@
 // recall on poisoned definitions and injections, withheld or flagged share of benign items.
 // `--dev` prints only the development sources (the ones looked at while the features were written);
 // `--fast` skips the inner threshold search (threshold 0.5), for development only.
-import { writeFileSync } from 'node:fs';
+import { fork } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as scan from '../../dist/scan/model/document.js';
 import * as model from '../../dist/scan/model/index.js';
 import { GROUPS, loadCorpus } from '../../scripts/scanner/corpus.mjs';
@@ -20,14 +23,35 @@ const args = process.argv.slice(2);
 const devOnly = args.includes('--dev');
 const fast = args.includes('--fast');
 const jsonOut = args.includes('--json') ? args[args.indexOf('--json') + 1] : undefined;
+// Folds run in WORKERS processes (default 2); a worker gets `--worker i/n --out FILE`.
+const WORKERS = Number(process.env.SCANNER_EVAL_WORKERS ?? 2);
+const worker = args.includes('--worker') ? args[args.indexOf('--worker') + 1].split('/').map(Number) : undefined;
+const workerOut = args.includes('--out') ? args[args.indexOf('--out') + 1] : undefined;
 
 const started = Date.now();
 const items = withGatewayContext(loadCorpus(scan));
 const trainer = createTrainer(model);
 const prepared = trainer.prepare(items);
-const results = [];
+let results = [];
 
-for (const fold of sourceFolds(items)) {
+const folds = sourceFolds(items);
+if (!worker && WORKERS > 1) {
+  const files = [];
+  await Promise.all(
+    Array.from({ length: WORKERS }, (_, i) => {
+      const file = join(tmpdir(), `portcullis-loso-${process.pid}-${i}.json`);
+      files.push(file);
+      const child = fork(process.argv[1], [...args, '--worker', `${i}/${WORKERS}`, '--out', file]);
+      return new Promise((resolve, reject) =>
+        child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`worker ${i} exited ${code}`))))
+      );
+    })
+  );
+  for (const f of files) results.push(...JSON.parse(readFileSync(f, 'utf8')));
+}
+for (const [n, fold] of folds.entries()) {
+  if (!worker && WORKERS > 1) break;
+  if (worker && n % worker[1] !== worker[0]) continue;
   const held = new Set(devOnly ? fold.filter((s) => DEV_SOURCES.has(s)) : fold);
   if (held.size === 0) continue;
   const train = prepared.filter((p) => !fold.includes(p.item.source));
@@ -53,6 +77,11 @@ for (const fold of sourceFolds(items)) {
   process.stderr.write(`${fold.join(', ')}: ${test.length} items, ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
 }
 
+if (worker) {
+  writeFileSync(workerOut, JSON.stringify(results));
+  process.exit(0);
+}
+results = results.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 const pct = (a, b) => (b === 0 ? 'n/a' : `${((100 * a) / b).toFixed(1)}%`);
 const lines = [];
 const print = (s = '') => lines.push(s);

@@ -35,7 +35,8 @@ export const DEV_SOURCES = new Set([
 
 /**
  * Definitions are scored as behind one gateway with every other source's servers: a definition's
- * `otherTools` are the tool names of all definitions from other sources.
+ * `otherTools` are the tool names of all definitions from other sources, its `siblingTools` the
+ * other tools of its own file (its server).
  */
 export function withGatewayContext(items) {
   const namesBySource = new Map();
@@ -44,11 +45,22 @@ export function withGatewayContext(items) {
     if (!namesBySource.has(it.source)) namesBySource.set(it.source, new Set());
     namesBySource.get(it.source).add(it.name.toLowerCase());
   }
+  // The same server: the other tools listed in the same corpus file.
+  const namesByFile = new Map();
+  const fileOf = (it) => it.id.split('#')[0];
+  for (const it of items) {
+    if (it.domain !== 'definition' || typeof it.name !== 'string') continue;
+    if (!namesByFile.has(fileOf(it))) namesByFile.set(fileOf(it), new Set());
+    namesByFile.get(fileOf(it)).add(it.name.toLowerCase());
+  }
   for (const it of items) {
     if (it.domain !== 'definition') continue;
     const others = new Set();
     for (const [source, names] of namesBySource) if (source !== it.source) for (const n of names) others.add(n);
-    it.ctx = { ...it.ctx, otherTools: others };
+    const own = typeof it.name === 'string' ? it.name.toLowerCase() : undefined;
+    const siblings = new Set([...(namesByFile.get(fileOf(it)) ?? [])].filter((n) => n !== own));
+    for (const n of siblings) others.delete(n);
+    it.ctx = { ...it.ctx, otherTools: others, siblingTools: siblings };
   }
   return items;
 }

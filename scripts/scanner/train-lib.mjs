@@ -20,7 +20,7 @@ export const SETTINGS = {
    * For definitions the budget is counted on real servers' tools: the benign tools of attack servers
    * often describe themselves as malicious and are reported, not budgeted.
    */
-  fpBudget: { definition: 0.005, content: 0.005 },
+  fpBudget: { definition: 0.01, content: 0.01 },
   budgetGroups: {
     definition: ['real-benign-definitions'],
     content: ['clean-results', 'hard-negatives', 'real-documents']

@@ -308,6 +308,7 @@ export function createInspector(
       return vetted;
     }
     const otherNames = others.flatMap((list) => (list ?? []).map((t) => t.name));
+    const siblingNames = tools.map((t) => t.name);
     const verdicts = judge(
       'tools',
       server,
@@ -318,6 +319,7 @@ export function createInspector(
         scanToolDefinition(tool, {
           server,
           otherTools: otherNames,
+          siblingTools: siblingNames,
           maxDescriptionBytes: config.descriptions.max_bytes
         }),
       (tool) => tool.name

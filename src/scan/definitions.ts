@@ -22,6 +22,8 @@ export interface DefinitionContext {
   otherServers?: string[];
   /** Tool names that belong to other servers (bare `send_email` or qualified `mail.send_email`). */
   otherTools?: string[];
+  /** Names of the same server's tools: naming them is a workflow, not shadowing. */
+  siblingTools?: string[];
   /** Largest description (any text field) in UTF-8 bytes before an `oversize` finding. Default 4096. */
   maxDescriptionBytes?: number;
 }
@@ -194,6 +196,7 @@ export function createDefinitionScanner(ctx: DefinitionContext = {}): Definition
   const maxBytes = ctx.maxDescriptionBytes ?? DEFAULT_MAX_DESCRIPTION_BYTES;
   // Bare names of other servers' tools, lower case, for the scorer's `other-server-tool` behaviour.
   const otherTools = new Set([...index.tools.keys()].map((n) => n.toLowerCase()));
+  const siblings = new Set((ctx.siblingTools ?? []).map((n) => n.toLowerCase()));
 
   /** Prose the model reads: hidden characters and secrets as they are; rules on canonical text. */
   const scanProse = (text: string, field: string, self: string | undefined, out: Finding[]): void => {
@@ -274,9 +277,16 @@ export function createDefinitionScanner(ctx: DefinitionContext = {}): Definition
   /** Judge the whole document and add the verdict. */
   const judge = (def: DefinitionLike, out: Finding[]): Finding[] => {
     const doc = definitionDocument(def);
+    const siblingTools = new Set([...siblings].filter((n) => !doc.ownNames.has(n)));
     const verdict = scoreFinding(
       doc.text,
-      { ownNames: doc.ownNames, otherTools, hiddenRuns: doc.hiddenRuns, decodedSpans: doc.decodedSpans },
+      {
+        ownNames: doc.ownNames,
+        otherTools,
+        siblingTools,
+        hiddenRuns: doc.hiddenRuns,
+        decodedSpans: doc.decodedSpans
+      },
       out.filter((f) => f.severity === 'low'),
       'definition'
     );

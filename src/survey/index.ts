@@ -120,6 +120,7 @@ export async function scanServers(
       for (const f of scanToolDefinition(tool, {
         server,
         otherTools,
+        siblingTools: tools.map((t) => t.name),
         maxDescriptionBytes: config.scanning.descriptions.max_bytes
       })) {
         // Names are namespaced behind the gateway: a bare name collision cannot shadow anything.

@@ -28,6 +28,8 @@ export interface FeatureContext {
   ownNames?: ReadonlySet<string>;
   /** Tool names of the other servers behind the gateway (bare, lower case). */
   otherTools?: ReadonlySet<string>;
+  /** Names of the other tools of the same server (lower case): a workflow, not shadowing. */
+  siblingTools?: ReadonlySet<string>;
   /** Invisible characters removed and encodings decoded by canonicalisation. */
   hiddenRuns?: number;
   decodedSpans?: number;
@@ -220,7 +222,7 @@ const PATTERN_BEHAVIOURS: readonly Behaviour[] = [
     `\\b(?:stop|cease|halt|abort|pause)${G}(?:what${G}you|everything|the${G}task|your${G}(?:task|work|current))\\b`,
     `\\binstead${G}of${G}(?:answering|responding|summari[sz]ing|translating|doing|completing|following)\\b`
   ),
-  b(
+  n(
     'message-to-reader',
     'the author speaks to whoever reads the text ("this is a message to you")',
     `\\b(?:this${G}is|here${G}is|here[’']s)${G}(?:an?${G})?(?:(?:important|urgent|special|critical|private|personal|secret)${G})?(?:message|note|notice|reminder|request|instruction)${G}(?:from|to|for)\\b`,
@@ -294,6 +296,7 @@ const COUNT_BEHAVIOURS: readonly Behaviour[] = [
     describe: 'names a tool of another server behind the gateway',
     prior: 'attack'
   },
+  { name: 'sibling-tool', describe: 'names another tool of the same server (a workflow)', prior: 'neutral' },
   { name: 'shouting', describe: 'words in capitals', prior: 'neutral' },
   { name: 'first-person', describe: 'the author speaks in the first person', prior: 'neutral' },
   { name: 'hidden-characters', describe: 'invisible characters were removed', prior: 'attack' },
@@ -315,6 +318,7 @@ const I_SECOND = idx('second-person');
 const I_IMPERATIVE = idx('imperative');
 const I_TOOL_ID = idx('tool-identifier');
 const I_OTHER_TOOL = idx('other-server-tool');
+const I_SIBLING = idx('sibling-tool');
 const I_SHOUT = idx('shouting');
 const I_FIRST = idx('first-person');
 const I_HIDDEN = idx('hidden-characters');
@@ -405,9 +409,13 @@ export interface Analysis {
   /** Hashed index of each word, and of the bigram it ends (-1 for the first word). */
   unigram: Int32Array;
   bigram: Int32Array;
-  /** Character n-gram indices of word `i`: `grams[gramStart[i] .. gramStart[i + 1])`. */
+  /**
+   * Character n-gram indices of word `i`: `grams[gramStart[i] .. gramStart[i + 1])`; when the text
+   * was analysed with weights, `grams` is empty and `gramSum[i]` holds the sum of their weights.
+   */
   gramStart: Int32Array;
   grams: Int32Array;
+  gramSum: Float64Array;
   /** Per-word flags (bit set) and sentence starts. */
   flags: Uint8Array;
   /** Start offsets of the matches of each pattern behaviour, ascending. */
@@ -415,6 +423,7 @@ export interface Analysis {
   /** Start offsets of identifiers that are not the tool's own, and of those naming another server's tool. */
   identifiers: Int32Array;
   otherTools: Int32Array;
+  siblings: Int32Array;
   /** `code[i]`: code punctuation characters in `text[0, i)`. */
   code: Int32Array;
 }
@@ -455,7 +464,7 @@ addWords(IMPERATIVES, L_IMPERATIVE);
 addWords(OPENERS, L_OPENER);
 
 /** Analyse a canonical text once. */
-export function analyze(text: string, ctx: FeatureContext = {}): Analysis {
+export function analyze(text: string, ctx: FeatureContext = {}, gramWeights?: Float32Array): Analysis {
   // Pattern behaviours: every match start, once over the whole text.
   const matches: Int32Array[] = [];
   for (let b = 0; b < P; b++) {
@@ -465,18 +474,43 @@ export function analyze(text: string, ctx: FeatureContext = {}): Analysis {
   }
 
   const n = text.length;
-  const cap = (n >> 1) + 1;
-  const ws = new Int32Array(cap);
-  const we = new Int32Array(cap);
-  const uni = new Int32Array(cap);
-  const bi = new Int32Array(cap);
-  const gramStart = new Int32Array(cap + 1);
-  const flags = new Uint8Array(cap);
-  const grams = new Int32Array(2 * n + 2);
+  // Per-word arrays start at a typical word density and grow when a text has more words.
+  let cap = (n >> 2) + 16;
+  let ws = new Int32Array(cap);
+  let we = new Int32Array(cap);
+  let uni = new Int32Array(cap);
+  let bi = new Int32Array(cap);
+  let gramStart = new Int32Array(cap + 1);
+  let flags = new Uint8Array(cap);
+  // With weights, each word's n-grams are summed at once and not kept (the scoring path).
+  let gramSum = new Float64Array(gramWeights ? cap : 0);
+  const grams = new Int32Array(gramWeights ? 0 : 2 * n + 2);
+  const grow = (): void => {
+    cap *= 2;
+    const g32 = (a: Int32Array<ArrayBuffer>, extra = 0): Int32Array<ArrayBuffer> => {
+      const b = new Int32Array(cap + extra);
+      b.set(a);
+      return b;
+    };
+    ws = g32(ws);
+    we = g32(we);
+    uni = g32(uni);
+    bi = g32(bi);
+    gramStart = g32(gramStart, 1);
+    const f = new Uint8Array(cap);
+    f.set(flags);
+    flags = f;
+    if (gramWeights) {
+      const gs = new Float64Array(cap);
+      gs.set(gramSum);
+      gramSum = gs;
+    }
+  };
   let count = 0;
   let gramCount = 0;
   const identifiers: number[] = [];
   const otherTools: number[] = [];
+  const siblings: number[] = [];
   const MASK = HASH_SIZE - 1;
   let newSentence = true;
   let pendingOpener = false;
@@ -493,6 +527,7 @@ export function analyze(text: string, ctx: FeatureContext = {}): Analysis {
       i++;
       continue;
     }
+    if (count === cap) grow();
     const s = i;
     // One pass over the word: its hash, whether it is all capitals, whether it is camelCase.
     let h = (0x811c9dc5 ^ SEED_WORD) >>> 0;
@@ -541,6 +576,7 @@ export function analyze(text: string, ctx: FeatureContext = {}): Analysis {
     flags[count] = f;
     // Character 3- and 4-grams of the word with its boundaries, for words of ordinary length.
     gramStart[count] = gramCount;
+    let sum = 0;
     if (len >= 2 && len <= 20) {
       for (let g = 3; g <= 4; g++) {
         for (let j = s - 1; j + g <= e + 1; j++) {
@@ -550,14 +586,18 @@ export function analyze(text: string, ctx: FeatureContext = {}): Analysis {
             if (ch >= 65 && ch <= 90) ch += 32;
             hh = Math.imul(hh ^ ch, 0x01000193);
           }
-          grams[gramCount++] = (hh >>> 0) & MASK;
+          if (gramWeights) sum += gramWeights[(hh >>> 0) & MASK]!;
+          else grams[gramCount] = (hh >>> 0) & MASK;
+          gramCount++;
         }
       }
     }
+    if (gramWeights) gramSum[count] = sum;
     // camelCase names (underscored ones are found below: `_` splits words here).
     if (camel && len >= 4 && text.charCodeAt(e) !== 95 && text.charCodeAt(s - 1) !== 95) {
       const lower = text.slice(s, e).toLowerCase();
-      if (!ctx.ownNames?.has(lower)) {
+      if (ctx.siblingTools?.has(lower)) siblings.push(s);
+      else if (!ctx.ownNames?.has(lower)) {
         identifiers.push(s);
         if (ctx.otherTools?.has(lower)) otherTools.push(s);
       }
@@ -581,7 +621,8 @@ export function analyze(text: string, ctx: FeatureContext = {}): Analysis {
     if (underscore && j - s >= 4 && j - s <= 64) {
       const id = text.slice(s, j).toLowerCase();
       const bare = id.includes('__') ? id.slice(id.lastIndexOf('__') + 2) : id;
-      if (!ctx.ownNames?.has(id) && !ctx.ownNames?.has(bare)) {
+      if (ctx.siblingTools?.has(id) || ctx.siblingTools?.has(bare)) siblings.push(s);
+      else if (!ctx.ownNames?.has(id) && !ctx.ownNames?.has(bare)) {
         identifiers.push(s);
         if (ctx.otherTools?.has(bare)) otherTools.push(s);
       }
@@ -601,11 +642,13 @@ export function analyze(text: string, ctx: FeatureContext = {}): Analysis {
     unigram: uni.subarray(0, count),
     bigram: bi.subarray(0, count),
     gramStart: gramStart.subarray(0, count + 1),
-    grams: grams.subarray(0, gramCount),
+    grams: gramWeights ? grams : grams.subarray(0, gramCount),
+    gramSum: gramSum.subarray(0, gramWeights ? count : 0),
     flags: flags.subarray(0, count),
     matches,
     identifiers: Int32Array.from(identifiers).sort(),
     otherTools: Int32Array.from(otherTools).sort(),
+    siblings: Int32Array.from(siblings).sort(),
     code
   };
 }
@@ -678,6 +721,7 @@ export function windowBehaviours(a: Analysis, first: number, last: number): Floa
   out[I_IMPERATIVE] = Math.max(imperative > 0 ? 0.5 : 0, rate(imperative, Math.max(sentences, 2)));
   out[I_TOOL_ID] = saturate(countIn(a.identifiers, lo, hi));
   out[I_OTHER_TOOL] = saturate(countIn(a.otherTools, lo, hi));
+  out[I_SIBLING] = saturate(countIn(a.siblings, lo, hi));
   out[I_SHOUT] = Math.max(caps > 0 ? 0.5 : 0, rate(caps * 4, Math.max(words, 8)));
   out[I_HIDDEN] = saturate(a.ctx.hiddenRuns ?? 0);
   out[I_DECODED] = saturate(a.ctx.decodedSpans ?? 0);

@@ -122,7 +122,7 @@ export function scoreText(
   ctx: FeatureContext = {},
   model: Model = defaultModel()
 ): Score {
-  const a = analyze(text, ctx);
+  const a = analyze(text, ctx, model.hashed);
   const words = a.wordStart.length;
   const w = model.hashed;
   const pu = new Float64Array(words + 1);
@@ -132,9 +132,7 @@ export function scoreText(
     pu[i + 1] = pu[i]! + w[a.unigram[i]!]!;
     const bg = a.bigram[i]!;
     pb[i + 1] = pb[i]! + (bg >= 0 ? w[bg]! : 0);
-    let c = 0;
-    for (let g = a.gramStart[i]!; g < a.gramStart[i + 1]!; g++) c += w[a.grams[g]!]!;
-    pc[i + 1] = pc[i]! + c;
+    pc[i + 1] = pc[i]! + a.gramSum[i]!;
   }
   const dom = model.domain[domain];
   let best = -Infinity;
