@@ -25,7 +25,9 @@ const fast = args.includes('--fast');
 const jsonOut = args.includes('--json') ? args[args.indexOf('--json') + 1] : undefined;
 // Folds run in WORKERS processes (default 2); a worker gets `--worker i/n --out FILE`.
 const WORKERS = Number(process.env.SCANNER_EVAL_WORKERS ?? 2);
-const worker = args.includes('--worker') ? args[args.indexOf('--worker') + 1].split('/').map(Number) : undefined;
+const worker = args.includes('--worker')
+  ? args[args.indexOf('--worker') + 1].split('/').map(Number)
+  : undefined;
 const workerOut = args.includes('--out') ? args[args.indexOf('--out') + 1] : undefined;
 
 const started = Date.now();
@@ -74,7 +76,9 @@ for (const [n, fold] of folds.entries()) {
       dev: DEV_SOURCES.has(p.item.source)
     });
   }
-  process.stderr.write(`${fold.join(', ')}: ${test.length} items, ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
+  process.stderr.write(
+    `${fold.join(', ')}: ${test.length} items, ${((Date.now() - started) / 1000).toFixed(0)} s\n`
+  );
 }
 
 if (worker) {
@@ -85,13 +89,17 @@ results = results.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 const pct = (a, b) => (b === 0 ? 'n/a' : `${((100 * a) / b).toFixed(1)}%`);
 const lines = [];
 const print = (s = '') => lines.push(s);
-print(`Leave-one-source-out, ${new Date().toISOString().slice(0, 10)}, ${results.length} items${fast ? ' (fast: threshold 0.5)' : ''}`);
+print(
+  `Leave-one-source-out, ${new Date().toISOString().slice(0, 10)}, ${results.length} items${fast ? ' (fast: threshold 0.5)' : ''}`
+);
 print();
 for (const [group, title] of Object.entries(GROUPS)) {
   const rows = results.filter((r) => r.group === group);
   if (rows.length === 0) continue;
   const positive = rows[0].label === 1;
-  print(`### ${title}: ${positive ? 'recall' : 'flagged'} ${pct(rows.filter((r) => r.flagged).length, rows.length)} (${rows.filter((r) => r.flagged).length}/${rows.length})`);
+  print(
+    `### ${title}: ${positive ? 'recall' : 'flagged'} ${pct(rows.filter((r) => r.flagged).length, rows.length)} (${rows.filter((r) => r.flagged).length}/${rows.length})`
+  );
   print();
   print(`| source | dev? | items | ${positive ? 'caught' : 'flagged'} |`);
   print('|---|---|---|---|');
@@ -104,10 +112,15 @@ for (const [group, title] of Object.entries(GROUPS)) {
 }
 const spikee = results.filter((r) => r.source === 'ReversecLabs/spikee' && r.label === 1);
 if (spikee.length > 0) {
-  print('spikee by language: ' + [...new Set(spikee.map((r) => r.lang))].map((l) => {
-    const rs = spikee.filter((r) => r.lang === l);
-    return `${l} ${pct(rs.filter((r) => r.flagged).length, rs.length)}`;
-  }).join(', '));
+  print(
+    'spikee by language: ' +
+      [...new Set(spikee.map((r) => r.lang))]
+        .map((l) => {
+          const rs = spikee.filter((r) => r.lang === l);
+          return `${l} ${pct(rs.filter((r) => r.flagged).length, rs.length)}`;
+        })
+        .join(', ')
+  );
 }
 print(`\n${((Date.now() - started) / 1000).toFixed(0)} s`);
 console.log(lines.join('\n'));

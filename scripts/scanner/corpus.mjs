@@ -35,7 +35,10 @@ export function corpusDir() {
 
 const readJson = (path) => JSON.parse(readFileSync(path, 'utf8'));
 /** `owner/repo@commit:path` or `npm:pkg@version` -> the repository or package. */
-const repoOf = (source) => String(source).replace(/@[0-9a-f]{7,40}:.*$/, '').replace(/@[^@/]*$/, '');
+const repoOf = (source) =>
+  String(source)
+    .replace(/@[0-9a-f]{7,40}:.*$/, '')
+    .replace(/@[^@/]*$/, '');
 
 /** Minimal RFC 4180 CSV reader (quoted fields, doubled quotes, newlines inside quotes). */
 function parseCsv(text) {
@@ -68,7 +71,9 @@ function parseCsv(text) {
     rows.push(row);
   }
   const [head, ...body] = rows;
-  return body.filter((r) => r.length === head.length).map((r) => Object.fromEntries(head.map((h, i) => [h, r[i]])));
+  return body
+    .filter((r) => r.length === head.length)
+    .map((r) => Object.fromEntries(head.map((h, i) => [h, r[i]])));
 }
 
 /**
@@ -95,12 +100,22 @@ export function loadCorpus(scan) {
       category: x.category
     });
   };
-  for (const f of readdirSync(join(dir, 'tool-poisoning')).filter((f) => f.endsWith('.json')).sort()) {
+  for (const f of readdirSync(join(dir, 'tool-poisoning'))
+    .filter((f) => f.endsWith('.json'))
+    .sort()) {
     readJson(join(dir, 'tool-poisoning', f)).forEach((x, i) =>
-      defItem(`tool-poisoning/${f}`, x, i, repoOf(x.source), x.label === 'poisoned' ? 'poisoned-definitions' : 'attack-server-benign')
+      defItem(
+        `tool-poisoning/${f}`,
+        x,
+        i,
+        repoOf(x.source),
+        x.label === 'poisoned' ? 'poisoned-definitions' : 'attack-server-benign'
+      )
     );
   }
-  for (const f of readdirSync(join(dir, 'benign-tools')).filter((f) => f.endsWith('.json')).sort()) {
+  for (const f of readdirSync(join(dir, 'benign-tools'))
+    .filter((f) => f.endsWith('.json'))
+    .sort()) {
     readJson(join(dir, 'benign-tools', f)).forEach((x, i) =>
       defItem(`benign-tools/${f}`, x, i, repoOf(x.source), 'real-benign-definitions')
     );
@@ -122,7 +137,10 @@ export function loadCorpus(scan) {
   };
   const ri = (f) => readJson(join(dir, 'result-injections', f));
   ri('spikee-injections.json').forEach((x, i) =>
-    textItem(`spikee#${i}`, 'ReversecLabs/spikee', 1, 'result-injections', x.text, { lang: x.lang, category: x.category })
+    textItem(`spikee#${i}`, 'ReversecLabs/spikee', 1, 'result-injections', x.text, {
+      lang: x.lang,
+      category: x.category
+    })
   );
   ri('spikee-clean-documents.json').forEach((x, i) =>
     textItem(`spikee-clean#${i}`, 'ReversecLabs/spikee', 0, 'clean-results', x.text)
@@ -154,7 +172,9 @@ export function loadCorpus(scan) {
       );
     }
   }
-  npmDocuments().forEach((d, i) => textItem(`npm-readme#${i}:${d.package}`, d.source, 0, 'real-documents', d.text));
+  npmDocuments().forEach((d, i) =>
+    textItem(`npm-readme#${i}:${d.package}`, d.source, 0, 'real-documents', d.text)
+  );
   return items;
 }
 

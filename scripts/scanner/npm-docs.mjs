@@ -24,7 +24,10 @@ function packages(dir) {
 }
 
 function chunks(text) {
-  const paragraphs = text.split(/\n\s*\n/).map((p) => p.trim()).filter((p) => p.length >= 80);
+  const paragraphs = text
+    .split(/\n\s*\n/)
+    .map((p) => p.trim())
+    .filter((p) => p.length >= 80);
   const out = [];
   let cur = '';
   for (const p of paragraphs) {
@@ -42,7 +45,9 @@ function chunks(text) {
 export function npmDocuments(nodeModules = join(ROOT, 'node_modules')) {
   const docs = [];
   for (const pkg of packages(nodeModules)) {
-    const file = ['README.md', 'readme.md', 'Readme.md'].map((f) => join(nodeModules, pkg, f)).find(existsSync);
+    const file = ['README.md', 'readme.md', 'Readme.md']
+      .map((f) => join(nodeModules, pkg, f))
+      .find(existsSync);
     if (!file) continue;
     const bucket = createHash('sha256').update(pkg).digest()[0] % NPM_DOC_SOURCES;
     const list = chunks(readFileSync(file, 'utf8'));

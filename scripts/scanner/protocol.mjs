@@ -56,7 +56,8 @@ export function withGatewayContext(items) {
   for (const it of items) {
     if (it.domain !== 'definition') continue;
     const others = new Set();
-    for (const [source, names] of namesBySource) if (source !== it.source) for (const n of names) others.add(n);
+    for (const [source, names] of namesBySource)
+      if (source !== it.source) for (const n of names) others.add(n);
     const own = typeof it.name === 'string' ? it.name.toLowerCase() : undefined;
     const siblings = new Set([...(namesByFile.get(fileOf(it)) ?? [])].filter((n) => n !== own));
     for (const n of siblings) others.delete(n);

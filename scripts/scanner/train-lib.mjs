@@ -12,7 +12,7 @@ export const SETTINGS = {
   l2Hashed: Number(process.env.SCANNER_L2_HASHED ?? 1e-3),
   l2Behaviours: 1e-4,
   /** Attack behaviours start from this weight and are pulled back towards it (a prior). */
-  attackPrior: 2.0,
+  attackPrior: 4.0,
   l2AttackPrior: 1e-2,
   innerFolds: 5,
   /**
@@ -193,7 +193,13 @@ export function createTrainer(model) {
       if (test.length === 0) continue;
       const w = fit(train);
       for (const p of test) {
-        scored.push({ p: scoreItem(w, p), y: p.item.label, domain: p.item.domain, group: p.item.group, id: p.item.id });
+        scored.push({
+          p: scoreItem(w, p),
+          y: p.item.label,
+          domain: p.item.domain,
+          group: p.item.group,
+          id: p.item.id
+        });
       }
     }
     const out = {};

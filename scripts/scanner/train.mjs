@@ -15,7 +15,9 @@ import { SETTINGS, createTrainer } from './train-lib.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const args = process.argv.slice(2);
-const out = args.includes('--out') ? resolve(args[args.indexOf('--out') + 1]) : join(ROOT, 'src/scan/model/weights.json');
+const out = args.includes('--out')
+  ? resolve(args[args.indexOf('--out') + 1])
+  : join(ROOT, 'src/scan/model/weights.json');
 
 /** A digest of every corpus file, so the weights say what they were trained on. */
 function corpusDigest(dir) {
@@ -41,8 +43,14 @@ const count = (pred) => items.filter(pred).length;
 const weights = trainer.toWeights(w, thresholds, {
   corpus: corpusDigest(corpusDir()),
   items: items.length,
-  positives: { definition: count((i) => i.domain === 'definition' && i.label === 1), content: count((i) => i.domain === 'content' && i.label === 1) },
-  negatives: { definition: count((i) => i.domain === 'definition' && i.label === 0), content: count((i) => i.domain === 'content' && i.label === 0) },
+  positives: {
+    definition: count((i) => i.domain === 'definition' && i.label === 1),
+    content: count((i) => i.domain === 'content' && i.label === 1)
+  },
+  negatives: {
+    definition: count((i) => i.domain === 'definition' && i.label === 0),
+    content: count((i) => i.domain === 'content' && i.label === 0)
+  },
   sources: new Set(items.map((i) => i.source)).size,
   settings: SETTINGS
 });

@@ -236,7 +236,14 @@ export function createDefinitionScanner(ctx: DefinitionContext = {}): Definition
   };
 
   /** Every string of a schema or a free-form object: keys are identifiers, text values prose. */
-  const walk = (node: unknown, path: string, self: string, out: Finding[], depth: number, schema: boolean): void => {
+  const walk = (
+    node: unknown,
+    path: string,
+    self: string,
+    out: Finding[],
+    depth: number,
+    schema: boolean
+  ): void => {
     if (depth > MAX_DEPTH || node === null || typeof node !== 'object') return;
     if (Array.isArray(node)) {
       node.forEach((v, i) => {
@@ -325,7 +332,13 @@ export function createDefinitionScanner(ctx: DefinitionContext = {}): Definition
         (prompt.arguments ?? []).map((a) => [a.name, { title: a.title, description: a.description }])
       );
       return judge(
-        { name: prompt.name, title: prompt.title, description: prompt.description, inputSchema: { properties }, _meta: prompt._meta },
+        {
+          name: prompt.name,
+          title: prompt.title,
+          description: prompt.description,
+          inputSchema: { properties },
+          _meta: prompt._meta
+        },
         out
       );
     },

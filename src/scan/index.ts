@@ -111,7 +111,16 @@ export function judgeInjection(
   canonical: Canonical = canonicalize(text)
 ): Finding[] {
   const rules: Finding[] = [];
-  scanInjection(canonical.text, mode, rules, DECIDING_CONTENT_RULES);
+  // Structural rules read the text as written too: decoding can change the URL they judge.
+  scanInjection(text, mode, rules, DECIDING_CONTENT_RULES);
+  if (canonical.changed && rules.length === 0) {
+    scanInjection(canonical.text, mode, rules, DECIDING_CONTENT_RULES);
+    // Offsets into the canonical text do not point into the original.
+    for (const f of rules) {
+      delete f.start;
+      delete f.end;
+    }
+  }
   const score = scoreText(canonical.text, mode, concealment(canonical));
   if (score.flagged) {
     const explanation: Finding[] = [];
@@ -128,13 +137,63 @@ export function judgeInjection(
         `${named.length ? `; rules: ${named.join(', ')}` : ''})`
     });
   }
-  if (canonical.changed) {
-    for (const f of rules) {
-      delete f.start;
-      delete f.end;
+  out.push(...rules);
+  return out;
+}
+
+/** Keys whose strings are not text a model reads as such: protocol metadata and labels. */
+const NOT_PROSE = new Set(['_meta', 'type', 'mimeType', 'uri', 'annotations']);
+
+/**
+ * The strings of a value that a model reads, joined (protocol metadata such as `_meta`, content
+ * types and URIs left out), at most `max` characters.
+ */
+function proseOf(value: unknown, max: number): string {
+  const parts: string[] = [];
+  let length = 0;
+  const walk = (v: unknown, depth: number): void => {
+    if (length >= max || depth > 64) return;
+    if (typeof v === 'string') {
+      parts.push(v);
+      length += v.length + 1;
+    } else if (Array.isArray(v)) {
+      for (const x of v) walk(x, depth + 1);
+    } else if (v !== null && typeof v === 'object') {
+      for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+        if (NOT_PROSE.has(k)) continue;
+        if ((k === 'data' || k === 'blob') && typeof x === 'string') continue;
+        walk(x, depth + 1);
+      }
+    }
+  };
+  walk(value, 0);
+  return parts.join('\n');
+}
+
+/**
+ * Runs of hidden characters of one rule in one field are reported once, with their number: text with
+ * a zero-width character between every letter is one finding, not a hundred.
+ */
+function collapseHidden(findings: Finding[]): Finding[] {
+  const first = new Map<string, { f: Finding; n: number }>();
+  const out: Finding[] = [];
+  for (const f of findings) {
+    if (f.kind !== 'hidden_text') {
+      out.push(f);
+      continue;
+    }
+    const key = `${f.field ?? ''}\u0000${f.rule}`;
+    const seen = first.get(key);
+    if (seen === undefined) {
+      first.set(key, { f, n: 1 });
+      out.push(f);
+    } else {
+      seen.n++;
+      if (atLeast(f.severity, seen.f.severity) && f.severity !== seen.f.severity)
+        seen.f.severity = f.severity;
     }
   }
-  out.push(...rules);
+  for (const { f, n } of first.values()) if (n > 1) f.message = `${f.message} (${n} runs)`;
   return out;
 }
 
@@ -163,24 +222,24 @@ export function scanText(text: string, opts: ScanTextOptions = {}): Finding[] {
     if (clean.size >= CLEAN_MAX_ENTRIES) clean.clear();
     clean.add(text);
   }
-  return normalizeFindings(out);
+  return normalizeFindings(collapseHidden(out));
 }
 
 /** Scan one tool definition (name, title, description, inputSchema, annotations). */
 export function scanToolDefinition(tool: ToolLike, ctx: DefinitionContext = {}): Finding[] {
-  return normalizeFindings(createDefinitionScanner(ctx).tool(tool));
+  return normalizeFindings(collapseHidden(createDefinitionScanner(ctx).tool(tool)));
 }
 
 export function scanPromptDefinition(prompt: PromptLike, ctx: DefinitionContext = {}): Finding[] {
-  return normalizeFindings(createDefinitionScanner(ctx).prompt(prompt));
+  return normalizeFindings(collapseHidden(createDefinitionScanner(ctx).prompt(prompt)));
 }
 
 export function scanResourceDefinition(resource: ResourceLike, ctx: DefinitionContext = {}): Finding[] {
-  return normalizeFindings(createDefinitionScanner(ctx).resource(resource));
+  return normalizeFindings(collapseHidden(createDefinitionScanner(ctx).resource(resource)));
 }
 
 export function scanServerInstructions(text: string, ctx: DefinitionContext = {}): Finding[] {
-  return normalizeFindings(createDefinitionScanner(ctx).instructions(text));
+  return normalizeFindings(collapseHidden(createDefinitionScanner(ctx).instructions(text)));
 }
 
 export type ValueScanOptions = RedactValueOptions;
@@ -202,20 +261,10 @@ export function redactValue(value: unknown, opts: RedactValueOptions = {}): Reda
     secrets: opts.secrets !== false,
     pii: opts.pii !== false
   };
-  const parts: string[] = [];
-  let joinedLength = 0;
-  const scan = injection
-    ? (s: string, key?: string): Finding[] => {
-        if (key !== 'type' && key !== 'mimeType' && joinedLength < MAX_JOINED) {
-          parts.push(s);
-          joinedLength += s.length + 1;
-        }
-        return scanText(s, textOpts);
-      }
-    : (s: string): Finding[] => scanText(s, textOpts);
-  const result = redactValueWith(value, scan, opts);
-  if (injection && parts.length > 0) {
-    const found = judgeInjection(parts.join('\n'), 'content');
+  const result = redactValueWith(value, (s) => scanText(s, textOpts), opts);
+  const prose = injection ? proseOf(value, MAX_JOINED) : '';
+  if (prose.length > 0) {
+    const found = judgeInjection(prose, 'content');
     for (const f of found) {
       f.field = opts.path ?? '(all text)';
       delete f.start;
@@ -223,7 +272,7 @@ export function redactValue(value: unknown, opts: RedactValueOptions = {}): Reda
     }
     result.findings.push(...found);
   }
-  result.findings = normalizeFindings(result.findings);
+  result.findings = normalizeFindings(collapseHidden(result.findings));
   return result;
 }
 
