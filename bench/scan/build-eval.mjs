@@ -10,6 +10,7 @@
 //   - project-written benign tool definitions and tool results (bench/scan/data-*.mjs);
 //   - third-party attack text: Giskard prompt injections and BIPIA text/code attacks (MIT), read
 //     from CORPUS_DIR (default ../shared/corpus next to the repository).
+import { parseCsvRows as parseCsv } from '../../scripts/scanner/corpus.mjs';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -29,39 +30,6 @@ const CORPUS = resolve(process.env.CORPUS_DIR ?? join(ROOT, '../shared/corpus'))
 // ---------------------------------------------------------------------------------------------
 // Corpus
 // ---------------------------------------------------------------------------------------------
-
-/** RFC 4180 CSV (quoted fields, doubled quotes, newlines inside quotes). */
-function parseCsv(text) {
-  const rows = [];
-  let row = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') {
-      row.push(field);
-      field = '';
-    } else if (c === '\n' || c === '\r') {
-      if (c === '\r' && text[i + 1] === '\n') i++;
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = '';
-    } else field += c;
-  }
-  if (field !== '' || row.length) {
-    row.push(field);
-    rows.push(row);
-  }
-  return rows.filter((r) => r.length > 1);
-}
 
 function loadCorpus() {
   const csv = parseCsv(readFileSync(join(CORPUS, 'giskard-prompt-injections.csv'), 'utf8'));

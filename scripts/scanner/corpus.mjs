@@ -40,8 +40,8 @@ const repoOf = (source) =>
     .replace(/@[0-9a-f]{7,40}:.*$/, '')
     .replace(/@[^@/]*$/, '');
 
-/** Minimal RFC 4180 CSV reader (quoted fields, doubled quotes, newlines inside quotes). */
-function parseCsv(text) {
+/** RFC 4180 CSV (quoted fields, doubled quotes, newlines inside quotes): rows of fields, header first. */
+export function parseCsvRows(text) {
   const rows = [];
   let row = [];
   let field = '';

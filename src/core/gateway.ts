@@ -76,29 +76,10 @@ export interface ListedTool extends UpstreamTool {
   name: string;
 }
 
-export interface ToolInventoryEntry {
+/** What the gateway knows about one listed definition: its pin status, findings and approval. */
+interface InventoryEntry {
   server: string;
-  name: string;
-  exposed: string;
-  description?: string;
-  status: 'pinned' | 'new' | 'changed' | 'blocked' | 'unavailable' | 'removed';
-  /** For a tool that differs from its pin: the description it was pinned with. */
-  pinnedDescription?: string;
-  findings: unknown[];
-  hash?: string;
-  pinnedAt?: string;
-  approvedBy?: string;
-  reason?: string;
-  error?: string;
-}
-
-/** A prompt, resource or resource template with what the gateway knows about it. */
-export interface DefinitionInventoryEntry {
-  server: string;
-  kind: 'prompt' | 'resource' | 'resourceTemplate';
-  /** The prompt's name, the resource's URI or the template, as the server lists it. */
-  name: string;
-  /** As agents see it: `server__prompt`, or the resource URI or template in the gateway's namespace. */
+  /** As agents see it: `server__name`, or the resource URI or template in the gateway's namespace. */
   exposed: string;
   description?: string;
   status: 'pinned' | 'new' | 'changed' | 'blocked' | 'unavailable' | 'removed';
@@ -110,6 +91,17 @@ export interface DefinitionInventoryEntry {
   approvedBy?: string;
   reason?: string;
   error?: string;
+}
+
+export interface ToolInventoryEntry extends InventoryEntry {
+  name: string;
+}
+
+/** A prompt, resource or resource template with what the gateway knows about it. */
+export interface DefinitionInventoryEntry extends InventoryEntry {
+  kind: 'prompt' | 'resource' | 'resourceTemplate';
+  /** The prompt's name, the resource's URI or the template, as the server lists it. */
+  name: string;
 }
 
 /** How many of each kind an approval pinned. */

@@ -25,9 +25,11 @@ describe('canonicalToolHash', () => {
     expect(canonicalToolHash({ ...tool, description: 'Read a file.\u200b' })).not.toBe(base);
     expect(canonicalToolHash({ ...tool, title: 'Read' })).not.toBe(base);
     expect(canonicalToolHash({ ...tool, inputSchema: { ...tool.inputSchema, required: [] } })).not.toBe(base);
+    expect(canonicalToolHash({ ...tool, outputSchema: { type: 'object' } })).not.toBe(base);
+    expect(canonicalToolHash({ ...tool, _meta: { x: 1 } })).not.toBe(base);
   });
   it('ignores fields outside the pinned set and undefined members', () => {
-    const extra = { ...tool, title: undefined, _meta: { x: 1 } } as typeof tool;
+    const extra = { ...tool, title: undefined, icons: [{ src: 'x' }] } as typeof tool;
     expect(canonicalToolHash(extra)).toBe(canonicalToolHash(tool));
   });
   it('writes canonical JSON with sorted keys', () => {

@@ -1,7 +1,7 @@
 /**
  * Pinning support: a SHA-256 over a canonical JSON of the parts of a tool definition the model
- * reads (name, title, description, inputSchema, annotations). Keys are sorted at every level and
- * absent fields are left out, so the hash changes exactly when what the model sees changes (a
+ * reads (name, title, description, inputSchema, outputSchema, annotations, _meta). Keys are sorted
+ * at every level and absent fields are left out, so the hash changes exactly when what the model sees changes (a
  * hidden character included), not when a server reorders keys.
  */
 import { createHash } from 'node:crypto';
@@ -27,7 +27,9 @@ export function canonicalToolHash(tool: ToolLike): string {
     title: tool.title,
     description: tool.description,
     inputSchema: tool.inputSchema,
-    annotations: tool.annotations
+    outputSchema: tool.outputSchema,
+    annotations: tool.annotations,
+    _meta: tool._meta
   };
   return createHash('sha256').update(canonicalJson(pinned), 'utf8').digest('hex');
 }
