@@ -70,7 +70,12 @@ export function parseCsvRows(text) {
     row.push(field);
     rows.push(row);
   }
-  const [head, ...body] = rows;
+  return rows.filter((r) => r.length > 1);
+}
+
+/** CSV rows as objects keyed by the header. */
+function parseCsv(text) {
+  const [head, ...body] = parseCsvRows(text);
   return body
     .filter((r) => r.length === head.length)
     .map((r) => Object.fromEntries(head.map((h, i) => [h, r[i]])));
