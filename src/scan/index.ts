@@ -123,8 +123,9 @@ export function judgeInjection(
   }
   const score = scoreText(canonical.text, mode, concealment(canonical));
   if (score.flagged) {
+    // The rules that explain it are those of the window that scored highest.
     const explanation: Finding[] = [];
-    scanInjection(canonical.text, mode, explanation);
+    scanInjection(canonical.text.slice(score.span[0], score.span[1]), mode, explanation);
     const named = [...new Set(explanation.map((f) => f.rule))];
     out.push({
       kind: 'injection',

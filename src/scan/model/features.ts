@@ -448,6 +448,11 @@ function matchStarts(re: RegExp, text: string, into: number[]): void {
 const isIdChar = (c: number): boolean =>
   (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95 || c === 45;
 
+/** Scratch space for the word whose n-grams are being hashed. */
+const WORD = new Int32Array(24);
+const GRAM3_SEED = (0x811c9dc5 ^ (SEED_CHAR + 3)) >>> 0;
+const GRAM4_SEED = (0x811c9dc5 ^ (SEED_CHAR + 4)) >>> 0;
+
 /** Lexicon membership by the words' lower-case hash, so a word is looked up without a copy. */
 const LEXICON = new Map<number, number>();
 function addWords(words: Iterable<string>, flag: number): void {
@@ -548,6 +553,7 @@ export function analyze(text: string, ctx: FeatureContext = {}, gramWeights?: Fl
         if (lastLower) lowerSeen = true;
       }
       h = Math.imul(h ^ ch, 0x01000193);
+      if (i - s < 21) WORD[1 + i - s] = ch;
       i++;
     }
     h >>>= 0;
@@ -578,14 +584,14 @@ export function analyze(text: string, ctx: FeatureContext = {}, gramWeights?: Fl
     gramStart[count] = gramCount;
     let sum = 0;
     if (len >= 2 && len <= 20) {
+      // The word, lower case, between two spaces (filled while it was hashed above).
+      WORD[0] = 32;
+      WORD[len + 1] = 32;
       for (let g = 3; g <= 4; g++) {
-        for (let j = s - 1; j + g <= e + 1; j++) {
-          let hh = (0x811c9dc5 ^ (SEED_CHAR + g)) >>> 0;
-          for (let k = j; k < j + g; k++) {
-            let ch = k < s || k >= e ? 32 : text.charCodeAt(k);
-            if (ch >= 65 && ch <= 90) ch += 32;
-            hh = Math.imul(hh ^ ch, 0x01000193);
-          }
+        const seed = g === 3 ? GRAM3_SEED : GRAM4_SEED;
+        for (let j = 0; j + g <= len + 2; j++) {
+          let hh = seed;
+          for (let k = j; k < j + g; k++) hh = Math.imul(hh ^ WORD[k]!, 0x01000193);
           if (gramWeights) sum += gramWeights[(hh >>> 0) & MASK]!;
           else grams[gramCount] = (hh >>> 0) & MASK;
           gramCount++;
@@ -670,6 +676,10 @@ export function windowsOf(a: Analysis): Array<[number, number]> {
 }
 
 /** Character range of a window: from its first word to the start of the next window's text. */
+export function windowSpan(a: Analysis, first: number, last: number): [number, number] {
+  return charRange(a, first, last);
+}
+
 function charRange(a: Analysis, first: number, last: number): [number, number] {
   const whole = first === 0 && last === a.wordStart.length;
   if (whole) return [0, a.text.length];

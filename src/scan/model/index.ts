@@ -15,6 +15,7 @@ import {
   HASH_SIZE,
   analyze,
   windowBehaviours,
+  windowSpan,
   windowsOf,
   type Domain,
   type FeatureContext,
@@ -95,6 +96,8 @@ export interface Score {
   flagged: boolean;
   /** Behaviours that raised the score most, strongest first. */
   behaviours: string[];
+  /** The character range of the window that scored highest. */
+  span: [number, number];
 }
 
 /** The linear score of one feature vector, and each behaviour's contribution. */
@@ -137,6 +140,7 @@ export function scoreText(
   const dom = model.domain[domain];
   let best = -Infinity;
   let bestBehaviours: Float64Array | undefined;
+  let bestWindow: [number, number] = [0, words];
   for (const [f, l] of windowsOf(a)) {
     let z = model.bias[domain];
     const n = l - f;
@@ -150,6 +154,7 @@ export function scoreText(
     if (z > best) {
       best = z;
       bestBehaviours = b;
+      bestWindow = [f, l];
     }
   }
   const probability = 1 / (1 + Math.exp(-best));
@@ -159,5 +164,10 @@ export function scoreText(
     .sort((x, y) => contributions[y]! - contributions[x]!)
     .slice(0, 5)
     .map((i) => BEHAVIOURS[i]!.name);
-  return { probability, flagged: probability >= model.threshold[domain], behaviours: ranked };
+  return {
+    probability,
+    flagged: probability >= model.threshold[domain],
+    behaviours: ranked,
+    span: windowSpan(a, bestWindow[0], bestWindow[1])
+  };
 }
