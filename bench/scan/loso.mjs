@@ -76,6 +76,17 @@ for (const [n, fold] of folds.entries()) {
       dev: DEV_SOURCES.has(p.item.source)
     });
   }
+  // A definition also scored as its server's alone, with no other server behind the gateway.
+  const alone = trainer.prepare(
+    test
+      .filter((p) => p.item.domain === 'definition')
+      .map((p) => ({ ...p.item, ctx: { ...p.item.ctx, otherTools: new Set() } }))
+  );
+  for (const p of alone) {
+    const prob = trainer.scoreItem(w, p);
+    const r = results.find((x) => x.id === p.item.id);
+    r.aloneFlagged = prob >= t.definition;
+  }
   process.stderr.write(
     `${fold.join(', ')}: ${test.length} items, ${((Date.now() - started) / 1000).toFixed(0)} s\n`
   );
@@ -101,6 +112,13 @@ for (const [group, title] of Object.entries(GROUPS)) {
     `### ${title}: ${positive ? 'recall' : 'flagged'} ${pct(rows.filter((r) => r.flagged).length, rows.length)} (${rows.filter((r) => r.flagged).length}/${rows.length})`
   );
   print();
+  if (rows[0].domain === 'definition') {
+    const n = rows.filter((r) => r.aloneFlagged).length;
+    print(
+      `Each server alone (no other server behind the gateway): ${pct(n, rows.length)} (${n}/${rows.length})`
+    );
+    print();
+  }
   print(`| source | dev? | items | ${positive ? 'caught' : 'flagged'} |`);
   print('|---|---|---|---|');
   for (const s of [...new Set(rows.map((r) => r.source))]) {
