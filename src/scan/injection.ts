@@ -172,7 +172,15 @@ const targetNotExample: Check = (m) => (EXAMPLE_TARGET.test(m[0]) ? false : unde
 
 const markdownImageCheck: Check = (m) => {
   const url = m[0].slice(m[0].indexOf('(') + 1);
-  if (/[{}<>]|%7B|%3C/i.test(url)) return undefined;
+  // A placeholder for the model to fill: {data}, {{x}}, <SECRET>, [QUERY], $VAR, or their escapes. A
+  // stray `</>` in a badge's label is not one.
+  if (
+    /\{[^{}\s]{1,60}\}|%7B[^%\s]{1,60}%7D|<[A-Za-z][\w -]{1,40}>|%3C[A-Za-z][\w-]{1,40}%3E|\[[A-Z][A-Z_ -]{1,40}\]|\$[A-Z][A-Z_]{1,40}/i.test(
+      url
+    )
+  ) {
+    return undefined;
+  }
   const q =
     /[?&](?:data|q|query|content|text|msg|message|conversation|history|secret|key|token|password|info|d|p|prompt|exfil|payload|c|s)=([^&)\s]{0,400})/i.exec(
       url
