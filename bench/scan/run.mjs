@@ -11,31 +11,13 @@
 // Optional env: BENCH_RUNS (timed runs per case, best is reported; default 3).
 import os from 'node:os';
 import { scanText, redactValue } from '../../dist/scan/index.js';
-import { benignResults } from './data-results.mjs';
-import { secretPositives, piiPositives } from './data-secrets.mjs';
+import { MB, RUNS, best, pii, secrets, texts } from './inputs.mjs';
 
-const RUNS = Number(process.env.BENCH_RUNS ?? 3);
-const MB = 1024 * 1024;
-
-function best(fn, runs = RUNS) {
-  let t = Infinity;
-  for (let i = 0; i < runs; i++) {
-    const start = process.hrtime.bigint();
-    fn();
-    t = Math.min(t, Number(process.hrtime.bigint() - start) / 1e6);
-  }
-  return t;
-}
 const mbps = (bytes, ms) => (bytes / MB / (ms / 1000)).toFixed(1);
 
 // ---------------------------------------------------------------------------------------------
 // Realistic input
 // ---------------------------------------------------------------------------------------------
-
-const results = benignResults(99, 5);
-const secrets = secretPositives(5, 3);
-const pii = piiPositives(6, 4);
-const texts = results.map((r) => r.result.content?.[0]?.text ?? r.result.contents?.[0]?.text ?? '');
 
 function mixedText(bytes) {
   let out = '';
