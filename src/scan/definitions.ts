@@ -13,6 +13,7 @@ import { scanInjection } from './injection.js';
 import { definitionDocument, TEXT_KEYS, VALUE_KEYS, type DefinitionLike } from './model/document.js';
 import { scoreText } from './model/index.js';
 import { scanSecrets } from './secrets.js';
+import { verdictFinding } from './verdict.js';
 import type { Finding, Severity, ToolLike } from './types.js';
 
 export interface DefinitionContext {
@@ -167,18 +168,7 @@ function scoreFinding(
   field: string
 ): Finding | undefined {
   const score = scoreText(text, 'definition', ctx);
-  if (!score.flagged) return undefined;
-  const rules = [...new Set(explanations.map((f) => f.rule))];
-  return {
-    kind: 'injection',
-    rule: 'poisoned-definition',
-    severity: 'high',
-    message:
-      `reads as instructions that steer the model (score ${score.probability.toFixed(2)}` +
-      `${score.behaviours.length ? `; ${score.behaviours.join(', ')}` : ''}` +
-      `${rules.length ? `; rules: ${rules.join(', ')}` : ''})`,
-    field
-  };
+  return score.flagged ? { ...verdictFinding(score, 'definition', explanations), field } : undefined;
 }
 
 /** Phrase rules and references, run on canonical text: explanations, informational alone. */

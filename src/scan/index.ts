@@ -23,6 +23,7 @@ import { canonicalToolHash, canonicalJson } from './hash.js';
 import { DECIDING_CONTENT_RULES, scanInjection, type TextMode } from './injection.js';
 import { concealment } from './model/document.js';
 import { scoreText } from './model/index.js';
+import { verdictFinding } from './verdict.js';
 import { scanPii } from './pii.js';
 import { redact, redactValueWith, type RedactValueOptions, type RedactValueResult } from './redact.js';
 import { scanSecrets } from './secrets.js';
@@ -126,17 +127,7 @@ export function judgeInjection(
     // The rules that explain it are those of the window that scored highest.
     const explanation: Finding[] = [];
     scanInjection(canonical.text.slice(score.span[0], score.span[1]), mode, explanation);
-    const named = [...new Set(explanation.map((f) => f.rule))];
-    out.push({
-      kind: 'injection',
-      rule: mode === 'definition' ? 'poisoned-definition' : 'injection-score',
-      severity: 'high',
-      message:
-        `${mode === 'definition' ? 'reads as instructions that steer the model' : 'text addressed to the model, asking it to act'}` +
-        ` (score ${score.probability.toFixed(2)}` +
-        `${score.behaviours.length ? `; ${score.behaviours.join(', ')}` : ''}` +
-        `${named.length ? `; rules: ${named.join(', ')}` : ''})`
-    });
+    out.push(verdictFinding(score, mode, explanation));
   }
   out.push(...rules);
   return out;
