@@ -424,8 +424,9 @@ export interface Analysis {
   identifiers: Int32Array;
   otherTools: Int32Array;
   siblings: Int32Array;
-  /** `code[i]`: code punctuation characters in `text[0, i)`. */
-  code: Int32Array;
+  /** Code punctuation (`{ } ; = ( )`) before each word's start, and in the whole text. */
+  codeBefore: Int32Array;
+  codeTotal: number;
 }
 
 const F_SECOND = 1;
@@ -487,6 +488,8 @@ export function analyze(text: string, ctx: FeatureContext = {}, gramWeights?: Fl
   let bi = new Int32Array(cap);
   let gramStart = new Int32Array(cap + 1);
   let flags = new Uint8Array(cap);
+  let codeBefore = new Int32Array(cap);
+  let codeSoFar = 0;
   // With weights, each word's n-grams are summed at once and not kept (the scoring path).
   let gramSum = new Float64Array(gramWeights ? cap : 0);
   const grams = new Int32Array(gramWeights ? 0 : 2 * n + 2);
@@ -502,6 +505,7 @@ export function analyze(text: string, ctx: FeatureContext = {}, gramWeights?: Fl
     uni = g32(uni);
     bi = g32(bi);
     gramStart = g32(gramStart, 1);
+    codeBefore = g32(codeBefore);
     const f = new Uint8Array(cap);
     f.set(flags);
     flags = f;
@@ -524,6 +528,7 @@ export function analyze(text: string, ctx: FeatureContext = {}, gramWeights?: Fl
   while (i < n) {
     const c = text.charCodeAt(i);
     if (!isWordChar(c)) {
+      if (c === 123 || c === 125 || c === 59 || c === 61 || c === 40 || c === 41) codeSoFar++;
       // `.`, `!`, `?`, `:`, `;`, a newline or a bullet end a sentence.
       if (c === 46 || c === 33 || c === 63 || c === 10 || c === 58 || c === 59 || c === 0x2022) {
         const next = text.charCodeAt(i + 1);
@@ -533,6 +538,7 @@ export function analyze(text: string, ctx: FeatureContext = {}, gramWeights?: Fl
       continue;
     }
     if (count === cap) grow();
+    codeBefore[count] = codeSoFar;
     const s = i;
     // One pass over the word: its hash, whether it is all capitals, whether it is camelCase.
     let h = (0x811c9dc5 ^ SEED_WORD) >>> 0;
@@ -635,11 +641,6 @@ export function analyze(text: string, ctx: FeatureContext = {}, gramWeights?: Fl
     }
   }
 
-  const code = new Int32Array(n + 1);
-  for (let j = 0; j < n; j++) {
-    const c = text.charCodeAt(j);
-    code[j + 1] = code[j]! + (c === 123 || c === 125 || c === 59 || c === 61 || c === 40 || c === 41 ? 1 : 0);
-  }
   return {
     text,
     ctx,
@@ -655,7 +656,8 @@ export function analyze(text: string, ctx: FeatureContext = {}, gramWeights?: Fl
     identifiers: Int32Array.from(identifiers).sort(),
     otherTools: Int32Array.from(otherTools).sort(),
     siblings: Int32Array.from(siblings).sort(),
-    code
+    codeBefore: codeBefore.subarray(0, count),
+    codeTotal: codeSoFar
   };
 }
 
@@ -735,7 +737,9 @@ export function windowBehaviours(a: Analysis, first: number, last: number): Floa
   out[I_SHOUT] = Math.max(caps > 0 ? 0.5 : 0, rate(caps * 4, Math.max(words, 8)));
   out[I_HIDDEN] = saturate(a.ctx.hiddenRuns ?? 0);
   out[I_DECODED] = saturate(a.ctx.decodedSpans ?? 0);
-  out[I_CODE] = rate((a.code[hi]! - a.code[lo]!) * 10, Math.max(hi - lo, 40));
+  const words0 = a.wordStart.length;
+  const codeIn = (last >= words0 ? a.codeTotal : a.codeBefore[last]!) - (lo === 0 ? 0 : a.codeBefore[first]!);
+  out[I_CODE] = rate(codeIn * 10, Math.max(hi - lo, 40));
   out[I_QUESTION] =
     words > 0 && words <= 40 && /\?\s{0,3}$/.test(a.text.slice(Math.max(lo, hi - 8), hi)) ? 1 : 0;
   out[I_LENGTH] = Math.min(1, Math.log1p(Math.max(0, words - 40)) / Math.log1p(2000));
