@@ -122,7 +122,7 @@ export function judgeInjection(
       delete f.end;
     }
   }
-  const score = scoreText(canonical.text, mode, concealment(canonical));
+  const score = scoreText(canonical.text, mode, concealment(canonical, text));
   if (score.flagged) {
     // The rules that explain it are those of the window that scored highest.
     const explanation: Finding[] = [];

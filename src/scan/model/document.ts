@@ -16,22 +16,39 @@ export interface ScoredText {
 }
 
 /**
- * What canonicalisation undid that nobody writes by accident: runs of invisible characters, and
- * decoded spans that hid letters (a comment, base64 or hex, entities or percent-escapes spelling
- * words). `&amp;` in HTML or `%20` in a URL is routine and does not count.
+ * What canonicalisation undid that nobody writes by accident: runs of invisible characters that hide
+ * or reorder text, and decoded spans that hid letters (a comment, base64 or hex, entities or
+ * percent-escapes spelling words). Typography is not concealment: soft hyphens, line separators and
+ * bidi marks (LRM, RLM, ALM) are how German, Hebrew or Arabic text is written; `&amp;` in HTML or `%20`
+ * in a URL is routine. Bidi overrides, embeddings and isolates count; so does anything found inside
+ * decoded text.
  */
-export function concealment(c: Canonical): { hiddenRuns: number; decodedSpans: number } {
+export function concealment(c: Canonical, original: string): { hiddenRuns: number; decodedSpans: number } {
+  let hiddenRuns = 0;
+  for (const run of c.hidden) {
+    if (run.via !== undefined) hiddenRuns++;
+    else if (run.cls === 'soft-hyphen' || run.cls === 'separator') continue;
+    else if (run.cls === 'bidi') {
+      for (let i = run.start; i < run.end; i++) {
+        const ch = original.charCodeAt(i);
+        if ((ch >= 0x202a && ch <= 0x202e) || (ch >= 0x2066 && ch <= 0x2069)) {
+          hiddenRuns++;
+          break;
+        }
+      }
+    } else hiddenRuns++;
+  }
   let decodedSpans = 0;
   for (const d of c.decoded) {
     if (d.kind === 'html-comment' || d.kind === 'base64' || d.kind === 'hex') decodedSpans++;
     else if (/[A-Za-z0-9]{2}/.test(d.text)) decodedSpans++;
   }
-  return { hiddenRuns: c.hidden.length, decodedSpans };
+  return { hiddenRuns, decodedSpans };
 }
 
 export function canonicalText(text: string): ScoredText {
   const c = canonicalize(text);
-  return { text: c.text, ...concealment(c) };
+  return { text: c.text, ...concealment(c, text) };
 }
 
 /** Schema keys whose string values are prose the model reads. */
