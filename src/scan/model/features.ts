@@ -14,7 +14,7 @@
  * vector. The same code computes the features when the model is trained (`npm run train:scanner`)
  * and when it scores, so the two cannot drift.
  */
-import { rx } from '../util.js';
+import { anyMatch, rx } from '../util.js';
 
 /** Hashed features live in [0, HASH_SIZE). */
 export const HASH_BITS = 16;
@@ -469,13 +469,18 @@ addWords(FIRST, L_FIRST);
 addWords(IMPERATIVES, L_IMPERATIVE);
 addWords(OPENERS, L_OPENER);
 
+/** Whether any behaviour pattern may match: exact, one pass (see `anyMatch`). */
+const anyBehaviour = anyMatch(PATTERN_BEHAVIOURS.flatMap((b) => b.patterns!));
+
 /** Analyse a canonical text once. */
 export function analyze(text: string, ctx: FeatureContext = {}, gramWeights?: Float32Array): Analysis {
-  // Pattern behaviours: every match start, once over the whole text.
+  // Pattern behaviours: every match start, once over the whole text; none at all when one pass of
+  // their union proves that no pattern matches (most data a tool returns).
   const matches: Int32Array[] = [];
+  const maybe = anyBehaviour(text);
   for (let b = 0; b < P; b++) {
     const starts: number[] = [];
-    for (const re of PATTERN_BEHAVIOURS[b]!.patterns!) matchStarts(re, text, starts);
+    if (maybe) for (const re of PATTERN_BEHAVIOURS[b]!.patterns!) matchStarts(re, text, starts);
     matches.push(Int32Array.from(starts).sort());
   }
 
