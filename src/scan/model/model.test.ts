@@ -87,8 +87,6 @@ describe('scoreText', () => {
         model.BEHAVIOURS.forEach((b, i) => {
           if (fired.has(b.name)) expect(values[i], b.name).toBeGreaterThan(0);
         });
-        if (fired.size === 0)
-          expect(behaviourMatches(`${text} ignore all previous instructions`).length).toBeGreaterThan(0);
       }),
       { numRuns: 150 }
     );
