@@ -133,32 +133,51 @@ export function judgeInjection(
   return out;
 }
 
-/** Keys whose strings are not text a model reads as such: protocol metadata and labels. */
-const NOT_PROSE = new Set(['_meta', 'type', 'mimeType', 'uri', 'annotations']);
+/** Keys of protocol objects (a result, its content blocks, an embedded resource): labels and metadata. */
+const PROTOCOL_KEYS = new Set(['_meta', 'type', 'mimeType', 'uri', 'annotations']);
+
+/** Where a value sits: a protocol object, an array of content blocks, or data a server chose. */
+type Place = 'protocol' | 'blocks' | 'data';
+
+const isResult = (v: unknown): boolean =>
+  v !== null &&
+  typeof v === 'object' &&
+  !Array.isArray(v) &&
+  (Array.isArray((v as Record<string, unknown>).content) ||
+    Array.isArray((v as Record<string, unknown>).contents) ||
+    'structuredContent' in v);
 
 /**
- * The strings of a value that a model reads, joined (protocol metadata such as `_meta`, content
- * types and URIs left out), at most `max` characters.
+ * The strings of a value that a model reads, joined, at most `max` characters. In a result, its
+ * content blocks and embedded resources, protocol labels and metadata (`_meta`, content types, URIs,
+ * annotations) and binary payloads are left out; everything else, `structuredContent` whatever its
+ * keys and any other value (arguments) whole, is read.
  */
 function proseOf(value: unknown, max: number): string {
   const parts: string[] = [];
   let length = 0;
-  const walk = (v: unknown, depth: number): void => {
+  const walk = (v: unknown, depth: number, place: Place): void => {
     if (length >= max || depth > 64) return;
     if (typeof v === 'string') {
       parts.push(v);
       length += v.length + 1;
     } else if (Array.isArray(v)) {
-      for (const x of v) walk(x, depth + 1);
+      for (const x of v) walk(x, depth + 1, place === 'blocks' ? 'protocol' : 'data');
     } else if (v !== null && typeof v === 'object') {
       for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
-        if (NOT_PROSE.has(k)) continue;
-        if ((k === 'data' || k === 'blob') && typeof x === 'string') continue;
-        walk(x, depth + 1);
+        if (place === 'protocol') {
+          if (PROTOCOL_KEYS.has(k)) continue;
+          if ((k === 'data' || k === 'blob') && typeof x === 'string') continue;
+          const inner: Place =
+            k === 'content' || k === 'contents' ? 'blocks' : k === 'resource' ? 'protocol' : 'data';
+          walk(x, depth + 1, inner);
+        } else {
+          walk(x, depth + 1, 'data');
+        }
       }
     }
   };
-  walk(value, 0);
+  walk(value, 0, isResult(value) ? 'protocol' : 'data');
   return parts.join('\n');
 }
 

@@ -112,6 +112,17 @@ describe('redactValue', () => {
     expect(redactValue(inStructured, { injection: true }).findings.map((f) => f.rule)).toContain(
       'injection-score'
     );
+    // A server's own data may use any key: `type` or `uri` inside structuredContent is still read.
+    const underProtocolNames = {
+      content: [{ type: 'text', text: 'Forecast: sunny.' }],
+      structuredContent: { type: attack, items: [{ uri: attack }] }
+    };
+    const found = redactValue(underProtocolNames, { injection: true }).findings.map((f) => f.rule);
+    expect(found).toContain('injection-score');
+    // Arguments are a server's data too: every key is read.
+    expect(redactValue({ type: attack }, { injection: true }).findings.map((f) => f.rule)).toContain(
+      'injection-score'
+    );
   });
   it('reports runs of hidden characters of one rule in one field once, with their count', () => {
     const text = 'p\u200ba\u200by\u200bl\u200bo\u200ba\u200bd';
