@@ -1,14 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ERRORS, GatewayError, type ErrorCode } from './errors.js';
+import { ERRORS, GatewayError, type ErrorCode, type ErrorEntry } from './errors.js';
 import { MAX_JSON_DEPTH } from './transports/limits.js';
 
 /**
  * HTTP-level answers that carry the SDK transport's codes (-32000, -32001) or JSON-RPC's (-32600,
  * -32700), as the SDK answers such requests itself.
  */
-const SDK_ANSWERS = new Set<ErrorCode>([
+const SDK_ANSWERS = new Set<string>([
   'host_refused',
   'origin_refused',
   'session_foreign',
@@ -43,17 +43,17 @@ describe('the error registry', () => {
 
   it("uses the SDK's or JSON-RPC's codes only for answers at the HTTP level", () => {
     for (const code of SDK_ANSWERS) {
-      const e: { rpc: number; status?: number } = ERRORS[code];
+      const e: ErrorEntry = ERRORS[code as ErrorCode];
       expect(e.status, code).toBeGreaterThanOrEqual(400);
       expect([-32000, -32001, -32600, -32700], code).toContain(e.rpc);
     }
   });
 
   it('gives every HTTP-level entry a client or server error status and a kind', () => {
-    const http = Object.entries(ERRORS).filter(([, e]) => 'status' in e);
+    const entries: Array<[string, ErrorEntry]> = Object.entries(ERRORS);
+    const http = entries.filter(([, e]) => e.status !== undefined);
     expect(http.length).toBeGreaterThan(0);
-    for (const [code, e] of http) {
-      const entry: { status?: number; kind?: string } = e;
+    for (const [code, entry] of http) {
       expect(entry.status, code).toBeGreaterThanOrEqual(400);
       expect(entry.status, code).toBeLessThan(600);
       expect(['refusal', 'fault'], code).toContain(entry.kind);

@@ -253,7 +253,7 @@ export const ERRORS = {
 } as const satisfies Record<string, ErrorEntry>;
 
 /** One registry entry. */
-interface ErrorEntry {
+export interface ErrorEntry {
   /** The JSON-RPC error code. */
   rpc: number;
   /** Public: names the kind of refusal, never its internals. */
