@@ -114,8 +114,8 @@ describe('authenticateRequest', () => {
       'admin API: no admin credential; source locked out'
     ]);
     advance(100_000);
-    for (const surface of SURFACES) {
-      const before = records.length;
+    const before = records.length;
+    for (const surface of [...SURFACES, ...SURFACES]) {
       // A credential every surface would take is refused all the same.
       const outcome = await authenticate(`Bearer ${ADMIN}`, '10.0.0.9', surface);
       expect(outcome, surface).toEqual({
@@ -124,21 +124,28 @@ describe('authenticateRequest', () => {
         code: 'locked_out',
         retryAfter: 200
       });
-      expect(records.slice(before), surface).toEqual([
-        {
-          event: 'auth/failure',
-          source: '10.0.0.9',
-          reason: `${{ mcp: '', metrics: 'metrics: ', admin: 'admin API: ' }[surface]}too many failed authentication attempts`,
-          outcome: 'denied',
-          decision: 'deny',
-          code: 'locked_out'
-        }
-      ]);
     }
+    // Recorded once per lockout (the first refusal), not once per request.
+    expect(records.slice(before)).toEqual([
+      {
+        event: 'auth/failure',
+        source: '10.0.0.9',
+        reason: 'too many failed authentication attempts',
+        outcome: 'denied',
+        decision: 'deny',
+        code: 'locked_out'
+      }
+    ]);
     // Another source is unaffected; the lockout ends when its time is up.
     expect((await authenticate(`Bearer ${ADMIN}`, '10.0.0.10')).ok).toBe(true);
     advance(200_000);
     expect((await authenticate(`Bearer ${ADMIN}`, '10.0.0.9')).ok).toBe(true);
+    // A later lockout of the same source is recorded again.
+    for (let i = 0; i < 3; i++) await authenticate('Bearer pcl_wrong-0123456789abcdef', '10.0.0.9');
+    const again = records.length;
+    await authenticate(`Bearer ${ADMIN}`, '10.0.0.9');
+    await authenticate(`Bearer ${ADMIN}`, '10.0.0.9', 'admin');
+    expect(records.slice(again).map((r) => r.code)).toEqual(['locked_out']);
   });
 
   it('admits /mcp requests against the identity rate, and refuses beyond it with the identity named', async () => {

@@ -48,6 +48,9 @@ export type AuthenticateRequest = (
   surface?: AuthSurface
 ) => Promise<AuthOutcome>;
 
+/** Sources whose lockout has been recorded, remembered at most this many at once. */
+const MAX_RECORDED_LOCKOUTS = 10_000;
+
 /** What each surface answers a missing or invalid credential with, and how its records read. */
 const SURFACES = {
   mcp: { unauthenticated: 'unauthenticated', prefix: '' },
@@ -133,10 +136,26 @@ export function createRequestAuthentication(options: {
     return { ok: true, identity };
   };
 
+  // A locked-out source is refused on every request, but recorded once per lockout: a flood from a
+  // locked-out address must not grow the audit log at its request rate.
+  const recordedLockouts = new Map<string, number>();
+  const firstRefusalOf = (source: string, lockedUntil: number): boolean => {
+    if (recordedLockouts.get(source) === lockedUntil) return false;
+    if (recordedLockouts.size >= MAX_RECORDED_LOCKOUTS) {
+      const t = now();
+      for (const [s, until] of recordedLockouts) if (until <= t) recordedLockouts.delete(s);
+      if (recordedLockouts.size >= MAX_RECORDED_LOCKOUTS) recordedLockouts.clear();
+    }
+    recordedLockouts.set(source, lockedUntil);
+    return true;
+  };
+
   return async (header, source, surface = 'mcp') => {
     const lockedUntil = auth.lockedOut(source);
     if (lockedUntil !== undefined) {
       const retryAfter = Math.max(1, Math.ceil((lockedUntil - now()) / 1000));
+      if (!firstRefusalOf(source, lockedUntil))
+        return { ok: false, reason: 'locked-out', code: 'locked_out', retryAfter };
       return refuse(surface, source, 'locked-out', 'locked_out', 'too many failed authentication attempts', {
         retryAfter
       });

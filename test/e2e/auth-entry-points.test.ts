@@ -124,13 +124,13 @@ describe('one authentication for every entry point', () => {
     expect(JSON.stringify(records)).not.toContain('wrong-token');
   });
 
-  it('refuses a locked-out address the same way on /mcp, /metrics and the admin API, with one record each', async () => {
+  it('refuses a locked-out address the same way on /mcp, /metrics and the admin API, recording the lockout once', async () => {
     const from = '127.0.0.8';
     for (let i = 0; i < 3; i++) {
       expect((await SURFACES['/mcp'](from, `pcl_bad-${i}-0123456789abcdef`)).status).toBe(401);
     }
-    for (const [path, ask] of Object.entries(SURFACES)) {
-      const before = failuresFrom(from).length;
+    const before = failuresFrom(from).length;
+    for (const [path, ask] of [...Object.entries(SURFACES), ...Object.entries(SURFACES)]) {
       // A credential good on every surface is refused all the same.
       const reply = await ask(from, ADMIN_TOKEN);
       expect(reply.status, path).toBe(429);
@@ -138,10 +138,11 @@ describe('one authentication for every entry point', () => {
       expect(Number.isInteger(retry) && retry >= 1 && retry <= 60, `${path} Retry-After ${retry}`).toBe(true);
       expect(reply.headers['www-authenticate'], path).toBeUndefined();
       expect(message(reply), path).toBe('too many failed authentication attempts');
-      const added = failuresFrom(from).slice(before);
-      expect(added, path).toHaveLength(1);
-      expect(added[0], path).toMatchObject({ decision: 'deny', outcome: 'denied', code: 'locked_out' });
     }
+    // Six refusals, one record: a locked-out address cannot grow the audit log at its request rate.
+    const added = failuresFrom(from).slice(before);
+    expect(added).toHaveLength(1);
+    expect(added[0]).toMatchObject({ decision: 'deny', outcome: 'denied', code: 'locked_out' });
     // Refused before the credential is looked at: the lockout is not extended, and no record says
     // the admin token failed.
     expect(failuresFrom(from).filter((r) => r.reason?.includes('locked out'))).toHaveLength(1);
