@@ -2,8 +2,15 @@
 import { writeFileSync } from 'node:fs';
 import { ERRORS } from '../dist/errors.js';
 
-const rows = Object.entries(ERRORS)
-  .map(([code, e]) => `| \`${code}\` | ${e.rpc} | ${e.message} | ${e.fix.replace(/\|/g, '\\|')} |`)
+const cell = (text) => text.replace(/\|/g, '\\|');
+const entries = Object.entries(ERRORS);
+const rows = entries
+  .filter(([, e]) => e.status === undefined)
+  .map(([code, e]) => `| \`${code}\` | ${e.rpc} | ${cell(e.message)} | ${cell(e.fix)} |`)
+  .join('\n');
+const httpRows = entries
+  .filter(([, e]) => e.status !== undefined)
+  .map(([code, e]) => `| \`${code}\` | ${e.rpc} | ${cell(e.message)} | ${e.status} | ${cell(e.fix)} |`)
   .join('\n');
 
 const text = `# Errors
@@ -17,16 +24,23 @@ reason. \`error.data.code\` holds the stable string code. Gateway codes live in 
 |---|---|---|---|
 ${rows}
 
-HTTP answers given before any JSON-RPC handling:
+HTTP answers given before any JSON-RPC handling, from the same registry. The body is a JSON-RPC
+error (the admin API answers \`{ "error": message }\`); \`429\` and \`503\` carry \`Retry-After\`, \`401\`
+carries \`WWW-Authenticate: Bearer\` (on \`/mcp\` with \`resource_metadata\` when OAuth is configured,
+and \`error="invalid_token"\` when a token was sent). Authentication refusals on \`/mcp\` (\`unauthenticated\`
+401, \`rate_limited\` 429, \`state_unavailable\` 503), \`/metrics\` and the admin API, including those of a
+locked-out address, are written to the audit log as \`auth/failure\`. A \`tools/call\` that needs a scope
+the token lacks gets \`403\` with \`WWW-Authenticate: Bearer error="insufficient_scope", scope="..."\`
+and \`insufficient_scope\` in the body. Where the SDK's own transport gives the same answer, the
+JSON-RPC code is the SDK's (-32000, -32001) or JSON-RPC's (-32600, -32700).
 
-| status | when |
-|---|---|
-| 400 | the body is not JSON (\`-32700\`), a 2025-era request without \`Mcp-Session-Id\`, or headers and body disagree |
-| 401 | no bearer token, or an unknown one; the response carries \`WWW-Authenticate: Bearer\` |
-| 403 | a session id presented by an identity other than the one that opened it; a foreign \`Host\` or \`Origin\` on a loopback listener |
-| 404 | an unknown session id (start a new session) or an unknown path |
-| 405 | a method the endpoint does not take |
-| 413 | a request body over 4 MiB |
+| code | JSON-RPC | message | HTTP status | how to fix |
+|---|---|---|---|---|
+${httpRows}
+
+The SDK answers some malformed requests itself, with its own codes: \`400\` when the protocol headers and
+the body disagree, \`406\` without an acceptable \`Accept\`, \`415\` for a body that is not
+\`application/json\`.
 
 On stdio, a line that is not JSON gets \`-32700\` and JSON that is not a JSON-RPC message gets
 \`-32600\`. Errors an upstream server returns itself pass through unchanged.

@@ -1,7 +1,26 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ERRORS, GatewayError } from './errors.js';
+import { ERRORS, GatewayError, type ErrorCode, type ErrorEntry } from './errors.js';
+import { MAX_JSON_DEPTH } from './transports/limits.js';
+
+/**
+ * HTTP-level answers that carry the SDK transport's codes (-32000, -32001) or JSON-RPC's (-32600,
+ * -32700), as the SDK answers such requests itself.
+ */
+const SDK_ANSWERS = new Set<string>([
+  'host_refused',
+  'origin_refused',
+  'session_foreign',
+  'session_required',
+  'session_not_found',
+  'not_found',
+  'method_not_allowed',
+  'body_too_large',
+  'body_not_json',
+  'message_not_jsonrpc',
+  'nested_too_deep'
+]);
 
 describe('the error registry', () => {
   it('is documented in docs/errors.md, row for row', () => {
@@ -16,10 +35,35 @@ describe('the error registry', () => {
 
   it('keeps gateway codes clear of the codes the SDK uses', () => {
     for (const [code, e] of Object.entries(ERRORS)) {
-      if (code === 'invalid_arguments' || code === 'internal') continue;
+      if (code === 'invalid_arguments' || code === 'internal' || SDK_ANSWERS.has(code)) continue;
       expect(e.rpc, code).toBeGreaterThanOrEqual(-32069);
       expect(e.rpc, code).toBeLessThanOrEqual(-32050);
     }
+  });
+
+  it("uses the SDK's or JSON-RPC's codes only for answers at the HTTP level", () => {
+    for (const code of SDK_ANSWERS) {
+      const e: ErrorEntry = ERRORS[code as ErrorCode];
+      expect(e.status, code).toBeGreaterThanOrEqual(400);
+      expect([-32000, -32001, -32600, -32700], code).toContain(e.rpc);
+    }
+  });
+
+  it('gives every HTTP-level entry a client or server error status and a kind', () => {
+    const entries: Array<[string, ErrorEntry]> = Object.entries(ERRORS);
+    const http = entries.filter(([, e]) => e.status !== undefined);
+    expect(http.length).toBeGreaterThan(0);
+    for (const [code, entry] of http) {
+      expect(entry.status, code).toBeGreaterThanOrEqual(400);
+      expect(entry.status, code).toBeLessThan(600);
+      expect(['refusal', 'fault'], code).toContain(entry.kind);
+    }
+  });
+
+  it('names the nesting bound the transports enforce', () => {
+    expect(ERRORS.nested_too_deep.message).toBe(
+      `Invalid Request: nested deeper than ${MAX_JSON_DEPTH} levels`
+    );
   });
 
   it('never puts the detail on the wire message', () => {

@@ -126,8 +126,144 @@ export const ERRORS = {
     rpc: -32603,
     message: 'internal error',
     fix: 'A fault inside the gateway; the log has the stack. Please report it.'
+  },
+
+  // Answered at the HTTP level, before any JSON-RPC handling: `status` is the HTTP status. Where the
+  // SDK's own transport gives the same answer, the JSON-RPC code is the SDK's, so a client sees one
+  // code whichever layer refused it.
+  locked_out: {
+    rpc: -32059,
+    status: 429,
+    kind: 'refusal',
+    message: 'too many failed authentication attempts',
+    fix: 'Too many failed authentications came from this address (auth.lockout); wait for Retry-After, then send a valid token.'
+  },
+  metrics_unauthenticated: {
+    rpc: -32050,
+    status: 401,
+    kind: 'refusal',
+    message: 'metrics need their own credential',
+    fix: 'Scrape /metrics with the metrics token (metrics.token), or a gateway or OAuth token carrying one of metrics.roles.'
+  },
+  admin_unauthenticated: {
+    rpc: -32050,
+    status: 401,
+    kind: 'refusal',
+    message: 'admin credentials required',
+    fix: 'Call the admin API with the admin token (admin.token), or a gateway or OAuth token carrying one of admin.roles.'
+  },
+  sessions_full: {
+    rpc: -32059,
+    status: 503,
+    kind: 'refusal',
+    message: 'too many sessions on this gateway',
+    fix: 'The gateway holds limits.max_sessions sessions; retry after Retry-After, close idle sessions, or raise the limit.'
+  },
+  identity_sessions_full: {
+    rpc: -32059,
+    status: 429,
+    kind: 'refusal',
+    message: 'too many sessions for this identity',
+    fix: 'This identity holds limits.max_sessions_per_identity sessions; close some (DELETE the session) or raise the limit.'
+  },
+  identity_requests_full: {
+    rpc: -32059,
+    status: 429,
+    kind: 'refusal',
+    message: 'too many requests open for this identity',
+    fix: 'This identity has limits.max_requests_per_identity requests open; read the responses before sending more.'
+  },
+  host_refused: {
+    rpc: -32000,
+    status: 403,
+    kind: 'refusal',
+    message: 'Invalid Host',
+    fix: 'The Host header names a host this listener does not answer to (DNS rebinding guard); add it to listen.allowed_hosts. The message names the Host sent.'
+  },
+  origin_refused: {
+    rpc: -32000,
+    status: 403,
+    kind: 'refusal',
+    message: 'Invalid Origin',
+    fix: 'A browser Origin other than the host itself; add it to listen.allowed_origins. The message names the Origin sent.'
+  },
+  session_foreign: {
+    rpc: -32001,
+    status: 403,
+    kind: 'refusal',
+    message: 'session belongs to another identity',
+    fix: 'A session is bound to the exact credential that opened it; use that credential, or open a new session.'
+  },
+  session_required: {
+    rpc: -32000,
+    status: 400,
+    kind: 'refusal',
+    message: 'Bad Request: Mcp-Session-Id required',
+    fix: 'A 2025-era request other than initialize needs the Mcp-Session-Id the initialize response gave.'
+  },
+  session_not_found: {
+    rpc: -32001,
+    status: 404,
+    kind: 'refusal',
+    message: 'Session not found',
+    fix: 'The session ended, expired (30 minutes idle) or never existed; initialize a new one.'
+  },
+  not_found: {
+    rpc: -32000,
+    status: 404,
+    kind: 'refusal',
+    message: 'Not found',
+    fix: 'Use /mcp, /sse and /messages, /healthz, /metrics (when enabled) or /admin (when enabled).'
+  },
+  method_not_allowed: {
+    rpc: -32000,
+    status: 405,
+    kind: 'refusal',
+    message: 'Method not allowed',
+    fix: '/mcp takes POST, GET and DELETE; /sse, /healthz and /metrics take GET; /messages takes POST.'
+  },
+  body_too_large: {
+    rpc: -32600,
+    status: 413,
+    kind: 'refusal',
+    message: 'request body too large',
+    fix: 'The body is over listen.max_body_bytes (4 MiB by default); send less, or raise the limit.'
+  },
+  body_not_json: {
+    rpc: -32700,
+    status: 400,
+    kind: 'refusal',
+    message: 'Parse error: request body is not JSON',
+    fix: 'Send a JSON-RPC message (or a batch) as UTF-8 JSON.'
+  },
+  message_not_jsonrpc: {
+    rpc: -32700,
+    status: 400,
+    kind: 'refusal',
+    message: 'Parse error: not a JSON-RPC message',
+    fix: 'POST to /messages one JSON-RPC message as UTF-8 JSON.'
+  },
+  nested_too_deep: {
+    rpc: -32600,
+    status: 400,
+    kind: 'refusal',
+    message: 'Invalid Request: nested deeper than 100 levels',
+    fix: 'No MCP message nests this deep; deep nesting is refused before anything parses it further.'
   }
-} as const satisfies Record<string, { rpc: number; message: string; fix: string }>;
+} as const satisfies Record<string, ErrorEntry>;
+
+/** One registry entry. */
+export interface ErrorEntry {
+  /** The JSON-RPC error code. */
+  rpc: number;
+  /** Public: names the kind of refusal, never its internals. */
+  message: string;
+  fix: string;
+  /** HTTP status, for errors answered at the HTTP level before any JSON-RPC handling. */
+  status?: number;
+  /** A refusal (the caller's request is not allowed) or a fault (the gateway could not serve it). */
+  kind?: 'refusal' | 'fault';
+}
 
 export type ErrorCode = keyof typeof ERRORS;
 

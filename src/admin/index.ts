@@ -15,6 +15,7 @@ import type { Identity } from '../auth/index.js';
 import type { Gateway } from '../core/gateway.js';
 import { ERRORS } from '../errors.js';
 import { compilePolicy } from '../policy/index.js';
+import { authAnswer } from '../transports/auth-answer.js';
 
 const CONSOLE_DIR = fileURLToPath(new URL('../../console/', import.meta.url));
 const MAX_BODY = 64 * 1024;
@@ -81,29 +82,13 @@ export function createAdminHandler(gateway: Gateway, log: Logger): AdminHandler 
   const admin = gateway.config.admin;
   const streams = new Set<ServerResponse>();
 
+  /** The admin token, or a gateway or OAuth token with an admin role; a refusal is answered here. */
   const authenticate = async (req: IncomingMessage, res: ServerResponse): Promise<Identity | undefined> => {
     const source = req.socket.remoteAddress ?? 'unknown';
-    if (gateway.auth.lockedOut(source) !== undefined) {
-      fail(res, 429, 'too many failed authentication attempts');
-      return undefined;
-    }
-    const who = await gateway.auth.surface(req.headers.authorization, admin.token_sha256, admin.roles, {
-      id: admin.identity,
-      roles: [...admin.roles],
-      method: 'token',
-      tokenId: 'admin'
-    });
-    if (who) return who;
-    gateway.auth.fail(source);
-    gateway.audit({
-      event: 'auth/failure',
-      source,
-      reason: 'admin API: no admin credential',
-      outcome: 'denied',
-      decision: 'deny',
-      code: 'unauthenticated'
-    });
-    fail(res, 401, 'admin credentials required', { 'WWW-Authenticate': 'Bearer realm="portcullis-admin"' });
+    const outcome = await gateway.authenticateRequest(req.headers.authorization, source, 'admin');
+    if (outcome.ok) return outcome.identity;
+    const answer = authAnswer(outcome, () => 'Bearer realm="portcullis-admin"');
+    fail(res, answer.status, answer.message, answer.headers);
     return undefined;
   };
 

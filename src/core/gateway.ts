@@ -23,6 +23,7 @@ import {
 } from '../audit/index.js';
 import { auditReady, auditStage } from '../audit/stage.js';
 import { createAuthenticator, type Authenticator, type Identity } from '../auth/index.js';
+import { createRequestAuthentication, type AuthenticateRequest } from '../auth/request.js';
 import { watchTokenFile, type TokenWatch } from '../auth/token-watch.js';
 import { substituteEnvIn } from '../config/index.js';
 import type { GatewayConfig } from '../config/types.js';
@@ -115,6 +116,11 @@ export interface ApprovedCounts {
 export interface Gateway {
   readonly config: GatewayConfig;
   readonly auth: Authenticator;
+  /**
+   * Authenticate an HTTP request (`/mcp`, `/metrics` or the admin API): lockout, verification, rate
+   * admission and the audit record of a refusal, in one place; transports map the outcome to a status.
+   */
+  readonly authenticateRequest: AuthenticateRequest;
   readonly sessions: SessionStore;
   readonly upstreams: ReadonlyMap<string, Upstream>;
   readonly metrics: Metrics;
@@ -166,10 +172,15 @@ export interface Gateway {
     state: { store: string; ok: boolean };
   };
   /**
-   * For HTTP: would this request be refused for a missing scope? Returns the scope to ask for, so
-   * the transport can answer 403 insufficient_scope before the call starts.
+   * For HTTP: would this request be refused for a missing scope? Decided by the scope stage's own
+   * check and audited here, as the call's one record; returns the scope to ask for, so the transport
+   * can answer 403 insufficient_scope with a step-up challenge before the call starts.
    */
-  preflight(identity: Identity, message: unknown): Promise<string | undefined>;
+  preflight(
+    identity: Identity,
+    message: unknown,
+    transport?: DownstreamTransport
+  ): Promise<string | undefined>;
   /** Every upstream tool with what the gateway knows about it (for the console and admin API). */
   toolInventory(): Promise<ToolInventoryEntry[]>;
   /** Every upstream prompt, resource and resource template, likewise (listed now). */
@@ -517,12 +528,18 @@ export function createGateway(options: GatewayOptions): Gateway {
     if (current.policy.marksReadOnly(server, tool.name)) return true;
     return config.servers[server]?.trust_annotations === true && a.readOnlyHint === true;
   };
+  /** The scope check of a call, for the stage and the HTTP preflight alike. */
+  const scopeRefusal = (identity: Identity, server: string, tool: UpstreamTool, name: string) => {
+    const missing = auth.missingScope(identity, readOnly(server, tool));
+    if (!missing) return undefined;
+    const error = new GatewayError('insufficient_scope', `credential lacks scope "${missing}" for ${name}`);
+    return { scope: missing, error };
+  };
   const scope: Stage = {
     name: 'scope',
     run(ctx) {
-      const missing = auth.missingScope(ctx.session.identity, readOnly(ctx.server!, ctx.toolDef!));
-      if (missing)
-        throw new GatewayError('insufficient_scope', `credential lacks scope "${missing}" for ${ctx.name}`);
+      const refused = scopeRefusal(ctx.session.identity, ctx.server!, ctx.toolDef!, ctx.name);
+      if (refused) throw refused.error;
     }
   };
   const stages: Stage[] = [
@@ -678,6 +695,12 @@ export function createGateway(options: GatewayOptions): Gateway {
   const gateway: Gateway = {
     config,
     auth,
+    authenticateRequest: createRequestAuthentication({
+      auth,
+      config,
+      audit: (record) => void writeAudit(record),
+      log
+    }),
     sessions,
     upstreams,
     metrics,
@@ -947,19 +970,52 @@ export function createGateway(options: GatewayOptions): Gateway {
       };
     },
 
-    async preflight(identity, message) {
+    async preflight(identity, message, transport = 'http') {
+      const started = performance.now();
       const m = message as { method?: unknown; params?: { name?: unknown } } | null;
       if (!m || m.method !== 'tools/call' || typeof m.params?.name !== 'string') return undefined;
       if (identity.scopes === undefined) return undefined;
-      const parts = names.split(m.params.name);
+      const name = m.params.name;
+      const parts = names.split(name);
       const up = parts && upstreams.get(parts.server);
       if (!parts || !up) return undefined;
+      let refused;
       try {
         const def = (await up.listTools()).find((t) => t.name === parts.name);
-        return def ? auth.missingScope(identity, readOnly(parts.server, def)) : undefined;
+        refused = def && scopeRefusal(identity, parts.server, def, name);
       } catch {
         return undefined;
       }
+      if (!refused) return undefined;
+      // The call's record, as the pipeline writes it for a refusal at the scope stage, less what
+      // only a session and the later stages know (the arguments are not recorded: unscanned). The
+      // refusal stands whether or not the record can be stored (a failed write is logged).
+      log.info(
+        { identity: identity.id, name, code: refused.error.code, reason: refused.error.detail },
+        'call denied'
+      );
+      const record: AuditInput = {
+        event: 'tools/call',
+        identity: identity.id,
+        ...(identity.agent ? { agent: identity.agent } : {}),
+        auth: identity.method,
+        roles: identity.roles,
+        transport,
+        name,
+        server: parts.server,
+        tool: parts.name,
+        decision: 'deny',
+        code: refused.error.code,
+        reason: refused.error.detail,
+        outcome: 'denied',
+        latency_ms: round(performance.now() - started)
+      };
+      try {
+        void writeAudit(record);
+      } catch {
+        // writeAudit has logged it.
+      }
+      return refused.scope;
     },
 
     async toolInventory() {

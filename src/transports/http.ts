@@ -34,11 +34,12 @@ import type { Logger } from 'pino';
 import { identityKey, type Identity } from '../auth/index.js';
 import type { Gateway } from '../core/gateway.js';
 import type { Session } from '../core/session.js';
-import { ERRORS, GatewayError } from '../errors.js';
+import { ERRORS, type ErrorCode } from '../errors.js';
 import type { SessionMeta } from '../state/index.js';
 import { createAdminHandler } from '../admin/index.js';
+import { authAnswer } from './auth-answer.js';
 import { createMcpServer } from './mcp-server.js';
-import { MAX_JSON_DEPTH, nestedDeeperThan } from './limits.js';
+import { nestedDeeperThan } from './limits.js';
 import { SseServerTransport } from './sse.js';
 import { parsedBodyHandler } from './web-handler.js';
 
@@ -160,6 +161,21 @@ function jsonRpcError(
   res.end(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null }));
 }
 
+/** The registry entries answered at the HTTP level (those with a status). */
+type HttpErrorCode = {
+  [K in ErrorCode]: (typeof ERRORS)[K] extends { status: number } ? K : never;
+}[ErrorCode];
+
+/** Answer with a registry entry answered at the HTTP level: its status, JSON-RPC code and message. */
+function httpError(
+  res: ServerResponse,
+  code: HttpErrorCode,
+  options: { message?: string; headers?: Record<string, string> } = {}
+): void {
+  const e = ERRORS[code];
+  jsonRpcError(res, e.status, e.rpc, options.message ?? e.message, options.headers);
+}
+
 class BodyTooLarge extends Error {}
 
 /** A request header as the web `Headers` of the SDK would give it: repeated values joined by ", ". */
@@ -227,15 +243,11 @@ export async function serveHttp(gateway: Gateway, log: Logger, options: HttpOpti
   const limits = gateway.config.limits;
   const admitSession = (owner: string, res: ServerResponse): boolean => {
     if (legacy.size + sse.size >= limits.max_sessions) {
-      jsonRpcError(res, 503, ERRORS.rate_limited.rpc, 'too many sessions on this gateway', {
-        'Retry-After': '5'
-      });
+      httpError(res, 'sessions_full', { headers: { 'Retry-After': '5' } });
       return false;
     }
     if ((perOwner.get(owner) ?? 0) >= limits.max_sessions_per_identity) {
-      jsonRpcError(res, 429, ERRORS.rate_limited.rpc, 'too many sessions for this identity', {
-        'Retry-After': '5'
-      });
+      httpError(res, 'identity_sessions_full', { headers: { 'Retry-After': '5' } });
       return false;
     }
     perOwner.set(owner, (perOwner.get(owner) ?? 0) + 1);
@@ -252,9 +264,7 @@ export async function serveHttp(gateway: Gateway, log: Logger, options: HttpOpti
   const admitRequest = (owner: string, req: IncomingMessage, res: ServerResponse): boolean => {
     const n = openRequests.get(owner) ?? 0;
     if (n >= limits.max_requests_per_identity) {
-      jsonRpcError(res, 429, ERRORS.rate_limited.rpc, 'too many requests open for this identity', {
-        'Retry-After': '1'
-      });
+      httpError(res, 'identity_requests_full', { headers: { 'Retry-After': '1' } });
       return false;
     }
     openRequests.set(owner, n + 1);
@@ -286,7 +296,7 @@ export async function serveHttp(gateway: Gateway, log: Logger, options: HttpOpti
     if (allowedHosts) {
       const host = validateHostHeader(req.headers.host, allowedHosts);
       if (!host.ok) {
-        jsonRpcError(res, 403, -32000, host.message);
+        httpError(res, 'host_refused', { message: host.message });
         return false;
       }
     }
@@ -305,7 +315,7 @@ export async function serveHttp(gateway: Gateway, log: Logger, options: HttpOpti
       const checked = validateOriginHeader(origin, allowed);
       if (!checked.ok) {
         log.warn({ origin, source: req.socket.remoteAddress }, 'foreign Origin refused');
-        jsonRpcError(res, 403, -32000, checked.message);
+        httpError(res, 'origin_refused', { message: checked.message });
         return false;
       }
     }
@@ -334,98 +344,31 @@ export async function serveHttp(gateway: Gateway, log: Logger, options: HttpOpti
   const challenge = (extra = '') =>
     `Bearer realm="portcullis"${prm ? `, resource_metadata="${prm.metadataUrl}"` : ''}${extra}`;
 
-  /** Refuse a request at authentication, without a lockout strike: audited, and answered to retry later. */
-  const refuse = (
-    res: ServerResponse,
-    code: 'rate_limited' | 'state_unavailable',
-    source: string,
-    reason: string,
-    who: { identity?: string; token_id?: string }
-  ): undefined => {
-    gateway.audit({
-      event: 'auth/failure',
-      ...who,
-      source,
-      reason,
-      outcome: 'denied',
-      decision: 'deny',
-      code
-    });
-    jsonRpcError(res, code === 'rate_limited' ? 429 : 503, ERRORS[code].rpc, ERRORS[code].message, {
-      'Retry-After': '1'
-    });
-    return undefined;
-  };
-
+  /** Authenticate a request to /mcp, /sse or /messages; a refusal is answered here, and undefined returned. */
   const authenticate = async (req: IncomingMessage, res: ServerResponse): Promise<Identity | undefined> => {
-    const source = req.socket.remoteAddress ?? 'unknown';
-    const lockedUntil = gateway.auth.lockedOut(source);
-    if (lockedUntil !== undefined) {
-      const retry = Math.max(1, Math.ceil((lockedUntil - Date.now()) / 1000));
-      jsonRpcError(res, 429, ERRORS.rate_limited.rpc, 'too many failed authentication attempts', {
-        'Retry-After': String(retry)
-      });
-      return undefined;
-    }
-    const result = await gateway.auth.bearer(req.headers.authorization);
-    if (result.ok) {
-      let admitted: boolean;
-      try {
-        admitted = await gateway.auth.admit(result.identity);
-      } catch (err) {
-        if (!(err instanceof GatewayError) || err.code !== 'state_unavailable') throw err;
-        // The shared request count cannot be kept: not the caller's fault, and not admitted either.
-        return refuse(
-          res,
-          'state_unavailable',
-          source,
-          'request rate cannot be counted: shared state unreachable',
-          {
-            identity: result.identity.id
-          }
-        );
-      }
-      if (!admitted) {
-        return refuse(res, 'rate_limited', source, 'rate limit exceeded', { identity: result.identity.id });
-      }
-      return result.identity;
-    }
-    if (result.unavailable) {
-      // Not the caller's fault: no lockout strike, and a status that says try again.
-      return refuse(
-        res,
-        'state_unavailable',
-        source,
-        result.reason,
-        result.tokenId ? { token_id: result.tokenId } : {}
-      );
-    }
-    gateway.auth.fail(source);
-    const nowLocked = gateway.auth.lockedOut(source) !== undefined;
-    gateway.audit({
-      event: 'auth/failure',
-      source,
-      reason: nowLocked ? `${result.reason}; source locked out` : result.reason,
-      ...(result.tokenId ? { token_id: result.tokenId } : {}),
-      outcome: 'denied',
-      decision: 'deny',
-      code: 'unauthenticated'
-    });
-    log.info({ source, reason: result.reason, tokenId: result.tokenId }, 'authentication failed');
-    const error = req.headers.authorization ? ', error="invalid_token"' : '';
-    jsonRpcError(res, 401, ERRORS.unauthenticated.rpc, ERRORS.unauthenticated.message, {
-      'WWW-Authenticate': challenge(error)
-    });
+    const outcome = await gateway.authenticateRequest(
+      req.headers.authorization,
+      req.socket.remoteAddress ?? 'unknown'
+    );
+    if (outcome.ok) return outcome.identity;
+    const answer = authAnswer(outcome, (reason) =>
+      challenge(reason === 'invalid' ? ', error="invalid_token"' : '')
+    );
+    jsonRpcError(res, answer.status, ERRORS[answer.code].rpc, answer.message, answer.headers);
     return undefined;
   };
 
-  /** 403 with a step-up challenge when the call needs a scope the credential lacks. */
+  /**
+   * 403 with a step-up challenge when the call needs a scope the credential lacks. The gateway
+   * decides, by the scope stage's own check, and writes the call's audit record.
+   */
   const insufficientScope = async (
     res: ServerResponse,
     identity: Identity,
-    body: unknown
+    body: unknown,
+    transport: 'http' | 'sse'
   ): Promise<boolean> => {
-    const scope = await gateway.preflight(identity, body);
+    const scope = await gateway.preflight(identity, body, transport);
     if (!scope) return false;
     const id = (body as { id?: unknown }).id;
     res.writeHead(403, {
@@ -443,37 +386,17 @@ export async function serveHttp(gateway: Gateway, log: Logger, options: HttpOpti
         }
       })
     );
-    gateway.audit({
-      event: 'tools/call',
-      identity: identity.id,
-      roles: identity.roles,
-      name: String((body as { params?: { name?: unknown } }).params?.name),
-      decision: 'deny',
-      code: 'insufficient_scope',
-      reason: `credential lacks scope "${scope}"`,
-      outcome: 'denied'
-    });
     return true;
   };
 
   /** /metrics takes its own credential: the scrape token, or a gateway token with a metrics role. */
   const handleMetrics = async (req: IncomingMessage, res: ServerResponse) => {
-    const m = gateway.config.metrics;
-    if (!m.enabled) return jsonRpcError(res, 404, -32000, 'Not found');
-    if (gateway.auth.lockedOut(req.socket.remoteAddress ?? 'unknown') !== undefined) {
-      return jsonRpcError(res, 429, ERRORS.rate_limited.rpc, 'too many failed authentication attempts');
-    }
-    const allowed = await gateway.auth.surface(req.headers.authorization, m.token_sha256, m.roles, {
-      id: 'metrics',
-      roles: [],
-      method: 'token',
-      tokenId: 'metrics'
-    });
-    if (!allowed) {
-      gateway.auth.fail(req.socket.remoteAddress ?? 'unknown');
-      return jsonRpcError(res, 401, ERRORS.unauthenticated.rpc, 'metrics need their own credential', {
-        'WWW-Authenticate': 'Bearer realm="portcullis-metrics"'
-      });
+    if (!gateway.config.metrics.enabled) return httpError(res, 'not_found');
+    const source = req.socket.remoteAddress ?? 'unknown';
+    const outcome = await gateway.authenticateRequest(req.headers.authorization, source, 'metrics');
+    if (!outcome.ok) {
+      const answer = authAnswer(outcome, () => 'Bearer realm="portcullis-metrics"');
+      return jsonRpcError(res, answer.status, ERRORS[answer.code].rpc, answer.message, answer.headers);
     }
     const { contentType, body } = await gateway.metrics.render();
     res.writeHead(200, { 'Content-Type': contentType });
@@ -493,18 +416,18 @@ export async function serveHttp(gateway: Gateway, log: Logger, options: HttpOpti
       try {
         raw = await readBody(req, maxBody);
       } catch (err) {
-        if (err instanceof BodyTooLarge) return jsonRpcError(res, 413, -32600, 'request body too large');
+        if (err instanceof BodyTooLarge) return httpError(res, 'body_too_large');
         throw err;
       }
       try {
         body = JSON.parse(raw.toString('utf8'));
       } catch {
-        return jsonRpcError(res, 400, -32700, 'Parse error: request body is not JSON');
+        return httpError(res, 'body_not_json');
       }
       if (nestedDeeperThan(body)) {
-        return jsonRpcError(res, 400, -32600, `Invalid Request: nested deeper than ${MAX_JSON_DEPTH} levels`);
+        return httpError(res, 'nested_too_deep');
       }
-      if (await insufficientScope(res, identity, body)) return;
+      if (await insufficientScope(res, identity, body, 'http')) return;
     }
     const sessionId = req.headers['mcp-session-id'];
     if (typeof sessionId === 'string') {
@@ -520,25 +443,25 @@ export async function serveHttp(gateway: Gateway, log: Logger, options: HttpOpti
         }
         if (resumed === 'foreign') {
           log.warn({ session: sessionId, identity: identity.id }, 'session presented by another identity');
-          return jsonRpcError(res, 403, -32001, 'session belongs to another identity');
+          return httpError(res, 'session_foreign');
         }
         if (resumed === 'full') return;
         entry = resumed;
       }
-      if (!entry) return jsonRpcError(res, 404, -32001, 'Session not found');
+      if (!entry) return httpError(res, 'session_not_found');
       if (entry.owner !== ownerOf(identity)) {
         log.warn({ session: sessionId, identity: identity.id }, 'session presented by another identity');
-        return jsonRpcError(res, 403, -32001, 'session belongs to another identity');
+        return httpError(res, 'session_foreign');
       }
       entry.lastSeen = Date.now();
       // A session resumed by a concurrent request may still be connecting.
       if (entry.ready) await entry.ready;
       return entry.transport.handleRequest(req, res, body);
     }
-    if (req.method !== 'POST') return jsonRpcError(res, 400, -32000, 'Bad Request: Mcp-Session-Id required');
+    if (req.method !== 'POST') return httpError(res, 'session_required');
     if (!isLegacyPost(req, body)) return modern(req, res, body);
     if (!isInitializeRequest(body)) {
-      return jsonRpcError(res, 400, -32000, 'Bad Request: Mcp-Session-Id required');
+      return httpError(res, 'session_required');
     }
     const owner = ownerOf(identity);
     if (!admitSession(owner, res)) return;
@@ -655,27 +578,26 @@ export async function serveHttp(gateway: Gateway, log: Logger, options: HttpOpti
 
   const handleMessages = async (req: AuthedRequest, res: ServerResponse, identity: Identity, url: URL) => {
     const entry = sse.get(url.searchParams.get('sessionId') ?? '');
-    if (!entry) return jsonRpcError(res, 404, -32001, 'Session not found');
-    if (entry.owner !== ownerOf(identity))
-      return jsonRpcError(res, 403, -32001, 'session belongs to another identity');
+    if (!entry) return httpError(res, 'session_not_found');
+    if (entry.owner !== ownerOf(identity)) return httpError(res, 'session_foreign');
     let raw: Buffer;
     try {
       raw = await readBody(req, maxBody);
     } catch (err) {
-      if (err instanceof BodyTooLarge) return jsonRpcError(res, 413, -32600, 'request body too large');
+      if (err instanceof BodyTooLarge) return httpError(res, 'body_too_large');
       throw err;
     }
     let message;
     try {
       const parsed = JSON.parse(raw.toString('utf8')) as unknown;
       if (nestedDeeperThan(parsed)) {
-        return jsonRpcError(res, 400, -32600, `Invalid Request: nested deeper than ${MAX_JSON_DEPTH} levels`);
+        return httpError(res, 'nested_too_deep');
       }
       message = parseJSONRPCMessage(parsed);
     } catch {
-      return jsonRpcError(res, 400, -32700, 'Parse error: not a JSON-RPC message');
+      return httpError(res, 'message_not_jsonrpc');
     }
-    if (await insufficientScope(res, identity, message)) return;
+    if (await insufficientScope(res, identity, message, 'sse')) return;
     res.writeHead(202).end('Accepted');
     entry.transport.receive(message, {
       token: identity.tokenId ?? identity.id,
@@ -689,39 +611,39 @@ export async function serveHttp(gateway: Gateway, log: Logger, options: HttpOpti
     const url = new URL(req.url ?? '/', 'http://gateway.invalid');
     const route = async () => {
       if (url.pathname === '/healthz') {
-        if (req.method !== 'GET') return jsonRpcError(res, 405, -32000, 'Method not allowed');
+        if (req.method !== 'GET') return httpError(res, 'method_not_allowed');
         const health = gateway.health();
         res.writeHead(health.ok ? 200 : 503, { 'Content-Type': 'application/json' });
         return res.end(JSON.stringify(health));
       }
       if (url.pathname.startsWith('/.well-known/oauth-protected-resource')) {
-        if (!prm) return jsonRpcError(res, 404, -32000, 'Not found');
+        if (!prm) return httpError(res, 'not_found');
         res.writeHead(200, { 'Content-Type': 'application/json', 'Access-Control-Allow-Origin': '*' });
         return res.end(JSON.stringify(prm.document));
       }
       if (!hostAndOriginOk(req, res)) return;
       if (await admin.handle(req, res, url)) return;
       if (url.pathname === '/metrics') {
-        if (req.method !== 'GET') return jsonRpcError(res, 405, -32000, 'Method not allowed');
+        if (req.method !== 'GET') return httpError(res, 'method_not_allowed');
         return handleMetrics(req, res);
       }
       const known = url.pathname === '/mcp' || url.pathname === '/sse' || url.pathname === '/messages';
-      if (!known) return jsonRpcError(res, 404, -32000, 'Not found');
+      if (!known) return httpError(res, 'not_found');
       const identity = await authenticate(req, res);
       if (!identity) return;
       // Event streams (GET) are bounded by sessions, and their backlog by the transports.
       if (req.method !== 'GET' && !admitRequest(ownerOf(identity), req, res)) return;
       if (url.pathname === '/mcp') {
         if (!['POST', 'GET', 'DELETE'].includes(req.method ?? '')) {
-          return jsonRpcError(res, 405, -32000, 'Method not allowed');
+          return httpError(res, 'method_not_allowed');
         }
         return handleMcp(req, res, identity);
       }
       if (url.pathname === '/sse') {
-        if (req.method !== 'GET') return jsonRpcError(res, 405, -32000, 'Method not allowed');
+        if (req.method !== 'GET') return httpError(res, 'method_not_allowed');
         return handleSse(req, res, identity);
       }
-      if (req.method !== 'POST') return jsonRpcError(res, 405, -32000, 'Method not allowed');
+      if (req.method !== 'POST') return httpError(res, 'method_not_allowed');
       return handleMessages(req, res, identity, url);
     };
     route().catch((err: unknown) => {
@@ -729,7 +651,7 @@ export async function serveHttp(gateway: Gateway, log: Logger, options: HttpOpti
         { err: err instanceof Error ? err.stack : String(err), path: url.pathname },
         'http handler failed'
       );
-      jsonRpcError(res, 500, -32603, 'internal error');
+      jsonRpcError(res, 500, ERRORS.internal.rpc, ERRORS.internal.message);
     });
   };
   const server: HttpServer = listen.tls
