@@ -27,8 +27,7 @@ import {
   PROTOCOL_VERSION_META_KEY,
   validateHostHeader,
   validateOriginHeader,
-  type AuthInfo,
-  type Server
+  type AuthInfo
 } from '@modelcontextprotocol/server';
 import type { Logger } from 'pino';
 import { identityKey, type Identity } from '../auth/index.js';
@@ -38,6 +37,8 @@ import { ERRORS, type ErrorCode } from '../errors.js';
 import type { SessionMeta } from '../state/index.js';
 import { createAdminHandler } from '../admin/index.js';
 import { authAnswer } from './auth-answer.js';
+import { isObject } from '../protocol/index.js';
+import { markInitialized, restoreHandshake } from '../protocol/sdk-private.js';
 import { createMcpServer } from './mcp-server.js';
 import { nestedDeeperThan } from './limits.js';
 import { SseServerTransport } from './sse.js';
@@ -104,44 +105,6 @@ interface SseEntry {
 
 const ownerOf = (identity: Identity) => identityKey(identity);
 
-/**
- * Let a new transport serve a session that was initialized on another replica. The SDK keeps the
- * session id and the initialized flag private; without them the request would be refused as
- * uninitialized. If the SDK's shape changes, resuming fails (the client is told to start anew)
- * rather than serving a half-made session.
- */
-function markInitialized(transport: NodeStreamableHTTPServerTransport, id: string): void {
-  const inner = (transport as unknown as { _webStandardTransport?: Record<string, unknown> })
-    ._webStandardTransport;
-  if (!inner || !('_initialized' in inner) || !('sessionId' in inner)) {
-    throw new Error('this SDK version cannot resume sessions');
-  }
-  inner.sessionId = id;
-  inner._initialized = true;
-}
-
-type HandshakeFields = {
-  _clientCapabilities?: unknown;
-  _clientVersion?: unknown;
-  _negotiatedProtocolVersion?: unknown;
-};
-
-/**
- * Give a server serving a resumed session what the agent said at initialize on the replica that
- * opened it: its capabilities (without them, relayed sampling and elicitation requests are
- * refused) and the protocol version. The SDK keeps these in fields it sets only while handling
- * `initialize`; a version of it without them fails loudly here rather than serving half a session.
- */
-function restoreHandshake(server: Server, meta: SessionMeta): void {
-  const fields = server as unknown as HandshakeFields;
-  if (!('_clientCapabilities' in fields) || !('_negotiatedProtocolVersion' in fields)) {
-    throw new Error('this SDK version cannot resume sessions');
-  }
-  if (meta.client?.capabilities) fields._clientCapabilities = meta.client.capabilities;
-  if (meta.client?.info) fields._clientVersion = meta.client.info;
-  if (meta.protocolVersion) fields._negotiatedProtocolVersion = meta.protocolVersion;
-}
-
 function isLoopback(host: string): boolean {
   return host === '127.0.0.1' || host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
@@ -183,9 +146,6 @@ function headerValue(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name];
   return Array.isArray(value) ? value.join(', ') : value;
 }
-
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /**
  * Would the SDK's entry serve this POST as 2025-era traffic? The same classifier `isLegacyRequest`

@@ -12,11 +12,14 @@
  * answers stay the server's; a cancelled call is aborted and never answered, and calls still
  * running when the server closes are aborted too. Errors map as in mcp-server.ts.
  */
-import type { JSONRPCMessage, JSONRPCRequest, RequestId, Server } from '@modelcontextprotocol/server';
+import type { JSONRPCMessage, RequestId, Server } from '@modelcontextprotocol/server';
 import type { Logger } from 'pino';
 import type { Gateway, Peer } from '../core/gateway.js';
 import type { Session } from '../core/session.js';
-import { checkRelayTo, toWireError } from './mcp-server.js';
+import { isObject, isPlainToolCall, withEmptyContent } from '../protocol/index.js';
+import { createPeer, serverChannel } from '../protocol/peer.js';
+import { chainServerClose } from '../protocol/sdk-private.js';
+import { toWireError } from './mcp-server.js';
 import type { LeanPath } from './stdio-transport.js';
 
 export interface LeanCalls extends LeanPath {
@@ -26,46 +29,20 @@ export interface LeanCalls extends LeanPath {
 
 type Json = Record<string, unknown>;
 
-/** The keys of a JSON-RPC request (the SDK's request schema is strict) and of `tools/call` params. */
-const REQUEST_KEYS = new Set(['jsonrpc', 'id', 'method', 'params']);
-const CALL_KEYS = new Set(['name', 'arguments', '_meta']);
-/** `_meta` keys the SDK reads itself (envelope, tasks): a call that has any goes to the server. */
-const RESERVED_META = 'io.modelcontextprotocol/';
 /** A resource-not-found code the 2025 wire spells as invalid params, as the SDK writes it. */
 const RESOURCE_NOT_FOUND = -32002;
 
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
-const isId = (v: unknown): v is RequestId => typeof v === 'string' || Number.isSafeInteger(v);
-
-/** A request the SDK would take as a valid `tools/call`, checked without a schema library. */
-export function isPlainToolCall(value: unknown): value is JSONRPCRequest {
-  if (!isObject(value) || value.method !== 'tools/call' || value.jsonrpc !== '2.0' || !isId(value.id))
-    return false;
-  for (const key in value) if (!REQUEST_KEYS.has(key)) return false;
-  const params = value.params;
-  if (!isObject(params) || typeof params.name !== 'string') return false;
-  for (const key in params) if (!CALL_KEYS.has(key)) return false;
-  if (params.arguments !== undefined && !isObject(params.arguments)) return false;
-  const meta = params._meta;
-  if (meta === undefined) return true;
-  if (!isObject(meta)) return false;
-  for (const key in meta) if (key.startsWith(RESERVED_META)) return false;
-  return meta.progressToken === undefined || isId(meta.progressToken);
-}
-
 /**
- * A tool result as the 2025 wire has it: one without `content` gets an empty one (as the SDK does),
- * and structured content that is not an object (a 2026-era upstream may send any value) is wrapped
- * as `{ result: value }`, as the SDK client does for a 2025-era caller.
+ * A tool result as the 2025 wire has it: structured content that is not an object (a 2026-era
+ * upstream may send any value) is wrapped as `{ result: value }`, as the SDK client does for a
+ * 2025-era caller, and one without `content` gets an empty one, as the SDK does.
  */
 function withContent(result: unknown): unknown {
   if (!isObject(result)) return result;
-  let out = result;
   const sc = result.structuredContent;
-  if (sc !== undefined && !isObject(sc)) out = { ...out, structuredContent: { result: sc } };
-  if (out.content !== undefined) return out;
-  if ('task' in out || 'inputRequests' in out || 'requestState' in out) return out;
-  return { ...out, content: [] };
+  return withEmptyContent(
+    sc !== undefined && !isObject(sc) ? { ...result, structuredContent: { result: sc } } : result
+  );
 }
 
 export function createLeanCalls(
@@ -83,29 +60,11 @@ export function createLeanCalls(
     serve(server) {
       if (served === server) return;
       served = server;
-      peer = {
-        notify(method, params) {
-          const sent =
-            method === 'notifications/message'
-              ? server.sendLoggingMessage({
-                  level: params?.level,
-                  data: params?.data,
-                  logger: params?.logger
-                } as never)
-              : server.notification({ method, params } as never);
-          sent.catch(() => undefined);
-        },
-        request: async (method, params) => {
-          checkRelayTo(server, method);
-          return server.request({ method: method as 'sampling/createMessage', params } as never);
-        }
-      };
-      const closed = server.onclose;
-      server.onclose = () => {
+      peer = createPeer(server, serverChannel(server));
+      chainServerClose(server, () => {
         peer = undefined;
         for (const controller of running.values()) controller.abort(new Error('Connection closed'));
-        closed?.();
-      };
+      });
     },
 
     takes: (value) => peer !== undefined && isPlainToolCall(value),

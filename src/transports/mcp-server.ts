@@ -5,39 +5,14 @@
  * gateway refusals become JSON-RPC errors with their registry code, upstream JSON-RPC errors pass
  * through, and anything unexpected becomes -32603.
  */
-import { ProtocolError, ProtocolErrorCode, Server, type ServerContext } from '@modelcontextprotocol/server';
+import { ProtocolError, Server, type ServerContext } from '@modelcontextprotocol/server';
 import type { Logger } from 'pino';
-import type { Gateway, Peer } from '../core/gateway.js';
+import type { Gateway } from '../core/gateway.js';
 import type { Session } from '../core/session.js';
 import { ERRORS, GatewayError } from '../errors.js';
+import { createPeer } from '../protocol/peer.js';
 
 export const SERVER_INFO = { name: 'portcullis', version: '0.1.0' } as const;
-
-/** From this revision on, what an agent supports travels with each request, and the SDK checks it. */
-const PER_REQUEST_CAPABILITIES = '2026-07-28';
-
-/**
- * Refuse to relay a request the agent never said it can answer. A 2025-era agent declares
- * `sampling` and `elicitation` at initialize; a server's request for either goes to an agent
- * that did, and any other gets an error back upstream instead of a request it cannot handle.
- */
-export function checkRelayTo(server: Server, method: string): void {
-  const version = server.getNegotiatedProtocolVersion();
-  if (version !== undefined && version >= PER_REQUEST_CAPABILITIES) return;
-  const declared = server.getClientCapabilities() as Record<string, unknown> | undefined;
-  const needs =
-    method === 'sampling/createMessage'
-      ? 'sampling'
-      : method === 'elicitation/create'
-        ? 'elicitation'
-        : undefined;
-  if (needs && !declared?.[needs]) {
-    throw new ProtocolError(
-      ProtocolErrorCode.InvalidRequest,
-      `the agent did not declare the ${needs} capability`
-    );
-  }
-}
 
 export function toWireError(err: unknown, log: Logger): ProtocolError {
   if (err instanceof GatewayError) return new ProtocolError(err.rpc, err.message, { code: err.code });
@@ -68,28 +43,15 @@ export function createMcpServer(
     guard(async () => ({ tools: (await gateway.listTools(session(ctx))) as never }))
   );
 
-  /** The agent's side of a call: log messages at its chosen level, requests on its request's stream. */
-  const peerOf = (ctx: ServerContext): Peer => ({
-    notify(method, params) {
-      const sent =
-        method === 'notifications/message'
-          ? ctx.mcpReq.log(params?.level as never, params?.data, params?.logger as string | undefined)
-          : ctx.mcpReq.notify({ method, params } as never);
-      sent.catch(() => undefined);
-    },
-    request: async (method, params) => {
-      checkRelayTo(server, method);
-      return ctx.mcpReq.send({ method: method as 'sampling/createMessage', params });
-    }
-  });
-
   server.setRequestHandler('tools/call', (req, ctx) =>
     guard(async () => {
       const progressToken = req.params._meta?.progressToken;
       const args = req.params.arguments ?? {};
       const result = await gateway.callTool(session(ctx), req.params.name, args as Record<string, unknown>, {
         signal: ctx.mcpReq.signal,
-        peer: peerOf(ctx),
+        // The agent's side of the call: log messages at its chosen level, requests on its
+        // request's stream.
+        peer: createPeer(server, ctx.mcpReq),
         ...(progressToken !== undefined
           ? {
               onprogress: (p) => {

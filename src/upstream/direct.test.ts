@@ -5,13 +5,8 @@
  */
 import { Client, InMemoryTransport, type JSONRPCMessage } from '@modelcontextprotocol/client';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  checkCallToolResult,
-  DirectCallError,
-  DirectCallFailure,
-  DirectCalls,
-  NeedsClient
-} from './direct.js';
+import { clientEnvelope } from '../protocol/sdk-private.js';
+import { DirectCallError, DirectCallFailure, DirectCalls, NeedsClient } from './direct.js';
 
 interface Msg {
   id?: number;
@@ -81,8 +76,9 @@ async function rig(protocolVersion = '2025-11-25'): Promise<Rig> {
   );
   await client.connect(clientSide);
   const version = client.getNegotiatedProtocolVersion()!;
-  const envelope = (client as unknown as { _envelopeOutbound: (m: object) => Msg })._envelopeOutbound;
-  const direct = new DirectCalls(clientSide, version, (m) => envelope.call(client, m));
+  const envelope = clientEnvelope(client);
+  if (!envelope) throw new Error('the SDK client has no outbound envelope');
+  const direct = new DirectCalls(clientSide, version, envelope);
   const r: Rig = {
     direct,
     client,
@@ -255,59 +251,5 @@ describe('direct tool calls, 2026-07-28', () => {
     const req3 = await r.next('tools/call');
     await r.reply({ id: req3.id, result: { content: [] } });
     await expect(third).rejects.toThrow('missing required resultType');
-  });
-});
-
-describe('checkCallToolResult', () => {
-  it('accepts every content type the protocol has', () => {
-    expect(
-      checkCallToolResult({
-        content: [
-          { type: 'text', text: 'a', annotations: { audience: ['user'] } },
-          { type: 'image', data: 'AAAA', mimeType: 'image/png' },
-          { type: 'audio', data: 'AAAA', mimeType: 'audio/wav' },
-          { type: 'resource_link', uri: 'file:///a', name: 'a' },
-          { type: 'resource', resource: { uri: 'file:///a', text: 'x' } },
-          { type: 'resource', resource: { uri: 'file:///b', blob: 'AAAA' } }
-        ],
-        isError: false,
-        structuredContent: { a: 1 },
-        _meta: {}
-      })
-    ).toBeUndefined();
-  });
-
-  it('names the first problem', () => {
-    expect(
-      checkCallToolResult({
-        content: [
-          { type: 'text', text: 'a' },
-          { type: 'image', data: 1 }
-        ]
-      })
-    ).toBe('content[1]: data must be base64 and mimeType a string');
-    expect(
-      checkCallToolResult({ content: [{ type: 'image', data: 'not base64!', mimeType: 'image/png' }] })
-    ).toBe('content[0]: data must be base64 and mimeType a string');
-    expect(
-      checkCallToolResult({ content: [{ type: 'resource', resource: { uri: 'u', blob: '%%%' } }] })
-    ).toBe('content[0]: resource blob is not base64');
-    expect(
-      checkCallToolResult({ content: [{ type: 'text', text: 'a', annotations: { priority: 2 } }] })
-    ).toBe('content[0]: annotations.priority must be a number from 0 to 1');
-    expect(
-      checkCallToolResult({ content: [{ type: 'text', text: 'a', annotations: { audience: ['system'] } }] })
-    ).toBe('content[0]: annotations.audience must list user or assistant');
-    expect(checkCallToolResult({ content: [{ type: 'resource', resource: { uri: 'u' } }] })).toBe(
-      'content[0]: resource needs text or blob'
-    );
-    expect(checkCallToolResult({ content: [], _meta: 'x' })).toBe('_meta is not an object');
-  });
-
-  it('allows any structuredContent from 2026-07-28 on', () => {
-    expect(checkCallToolResult({ content: [], structuredContent: 5 }, true)).toBeUndefined();
-    expect(checkCallToolResult({ content: [], structuredContent: 5 })).toBe(
-      'structuredContent is not an object'
-    );
   });
 });

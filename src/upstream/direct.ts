@@ -6,8 +6,8 @@
  *
  * Why: the client's request machinery validates every result with its full schema and builds
  * per-request state the gateway does not need; on a small call that is most of the cost of
- * forwarding it. What the client's validation gave the gateway is kept by `checkCallToolResult`:
- * a result that is not a tool result is refused, not forwarded.
+ * forwarding it. What the client's validation gave the gateway is kept by `checkCallToolResult`
+ * (src/protocol): a result that is not a tool result is refused, not forwarded.
  *
  * Ids: the client numbers its requests from 0; calls sent here use a separate numeric range, so
  * the two never meet. A 2026-07-28 result is unwrapped here when it is `complete`; anything else
@@ -15,10 +15,11 @@
  * how to fulfil it.
  */
 import type { JSONRPCMessage, Transport } from '@modelcontextprotocol/client';
+import { checkCallToolResult, isModern, isObject, withEmptyContent } from '../protocol/index.js';
+import { interceptTransport, type Envelope } from '../protocol/sdk-private.js';
 
 /** Ids of calls sent here start far above anything the SDK client's counter reaches. */
 const ID_BASE = 2 ** 40;
-const MODERN_ERA = '2026-07-28';
 
 export interface DirectCallOptions {
   timeoutMs: number;
@@ -55,8 +56,6 @@ interface Pending {
   touch(): void;
 }
 
-type Envelope = (message: Record<string, unknown>) => Record<string, unknown>;
-
 export class DirectCalls {
   private next = ID_BASE;
   private readonly pending = new Map<number, Pending>();
@@ -72,17 +71,12 @@ export class DirectCalls {
     protocolVersion: string,
     private readonly envelope: Envelope
   ) {
-    this.modern = protocolVersion >= MODERN_ERA;
-    const sdk = transport.onmessage;
-    transport.onmessage = (message, extra) => {
-      if (this.take(message)) return;
-      sdk?.call(transport, message, extra as never);
-    };
-    const sdkClose = transport.onclose;
-    transport.onclose = () => {
-      this.fail(new DirectCallFailure('connection closed'));
-      sdkClose?.call(transport);
-    };
+    this.modern = isModern(protocolVersion);
+    interceptTransport(
+      transport,
+      (message) => this.take(message),
+      () => this.fail(new DirectCallFailure('connection closed'))
+    );
   }
 
   /** A response or progress notification for a call sent here: handle it and say so. */
@@ -190,7 +184,7 @@ export class DirectCalls {
   }
 
   private decode(raw: unknown): Record<string, unknown> {
-    if (!isPlainObject(raw)) throw new DirectCallFailure('Invalid result for tools/call: not an object');
+    if (!isObject(raw)) throw new DirectCallFailure('Invalid result for tools/call: not an object');
     let result = raw;
     if (this.modern) {
       const kind = raw.resultType;
@@ -210,8 +204,7 @@ export class DirectCalls {
     }
     const problem = checkCallToolResult(result, this.modern);
     if (problem) throw new DirectCallFailure(`Invalid result for tools/call: ${problem}`);
-    if (result.content === undefined) result = { ...result, content: [] };
-    return result;
+    return withEmptyContent(result);
   }
 
   /** Fail every call in flight (the connection is gone or being closed). */
@@ -220,85 +213,5 @@ export class DirectCalls {
     const calls = [...this.pending.values()];
     this.pending.clear();
     for (const call of calls) call.reject(err);
-  }
-}
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** Result families that must not default into an empty tool result. */
-const FOREIGN_KEYS = ['task', 'inputRequests', 'requestState'];
-
-/**
- * What the protocol requires of a tool result, checked without a schema library: `content` an
- * array of content blocks each with its required fields, `structuredContent` an object (before
- * 2026-07-28, which allows any value), `isError` a boolean, `_meta` an object. A result without `content` gets an empty one, unless it carries
- * another result family's keys. Returns the first problem, or undefined.
- */
-export function checkCallToolResult(r: Record<string, unknown>, modern = false): string | undefined {
-  if (r.content === undefined) {
-    const foreign = FOREIGN_KEYS.find((k) => k in r);
-    return foreign ? `content is required when the result carries '${foreign}'` : undefined;
-  }
-  if (!Array.isArray(r.content)) return 'content is not an array';
-  for (let i = 0; i < r.content.length; i++) {
-    const problem = checkContentBlock(r.content[i]);
-    if (problem) return `content[${i}]: ${problem}`;
-  }
-  if (!modern && r.structuredContent !== undefined && !isPlainObject(r.structuredContent))
-    return 'structuredContent is not an object';
-  if (r.isError !== undefined && typeof r.isError !== 'boolean') return 'isError is not a boolean';
-  if (r._meta !== undefined && !isPlainObject(r._meta)) return '_meta is not an object';
-  return undefined;
-}
-
-const str = (v: unknown) => typeof v === 'string';
-
-/** Base64 as the protocol's schema accepts it: whatever `atob` decodes. */
-function base64(v: unknown): boolean {
-  if (typeof v !== 'string') return false;
-  try {
-    atob(v);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function checkAnnotations(a: unknown): string | undefined {
-  if (a === undefined) return undefined;
-  if (!isPlainObject(a)) return 'annotations is not an object';
-  if (a.audience !== undefined) {
-    if (!Array.isArray(a.audience) || !a.audience.every((r) => r === 'user' || r === 'assistant'))
-      return 'annotations.audience must list user or assistant';
-  }
-  if (a.priority !== undefined && !(typeof a.priority === 'number' && a.priority >= 0 && a.priority <= 1))
-    return 'annotations.priority must be a number from 0 to 1';
-  if (a.lastModified !== undefined && !str(a.lastModified)) return 'annotations.lastModified is not a string';
-  return undefined;
-}
-
-function checkContentBlock(b: unknown): string | undefined {
-  if (!isPlainObject(b)) return 'not an object';
-  if (b._meta !== undefined && !isPlainObject(b._meta)) return '_meta is not an object';
-  const annotations = checkAnnotations(b.annotations);
-  if (annotations) return annotations;
-  switch (b.type) {
-    case 'text':
-      return str(b.text) ? undefined : 'text is not a string';
-    case 'image':
-    case 'audio':
-      return base64(b.data) && str(b.mimeType) ? undefined : 'data must be base64 and mimeType a string';
-    case 'resource_link':
-      return str(b.uri) && str(b.name) ? undefined : 'uri and name must be strings';
-    case 'resource': {
-      const res = b.resource;
-      if (!isPlainObject(res) || !str(res.uri)) return 'resource needs a uri';
-      if (res.blob !== undefined) return base64(res.blob) ? undefined : 'resource blob is not base64';
-      return str(res.text) ? undefined : 'resource needs text or blob';
-    }
-    default:
-      return `unknown content type ${JSON.stringify(b.type)}`;
   }
 }

@@ -25,6 +25,8 @@ import {
 import type { Logger } from 'pino';
 import type { ServerConfig } from '../config/types.js';
 import { GatewayError } from '../errors.js';
+import { isModern } from '../protocol/index.js';
+import { clientEnvelope } from '../protocol/sdk-private.js';
 import { DirectCallError, DirectCalls, NeedsClient } from './direct.js';
 import { createUpstreamFetch, type UpstreamFetch } from './http-fetch.js';
 import { ChildStdioTransport } from './stdio-transport.js';
@@ -56,9 +58,6 @@ export interface Relay {
 const RELAYED_REQUESTS = ['sampling/createMessage', 'elicitation/create'] as const;
 
 const relays = new AsyncLocalStorage<Relay>();
-
-/** From this protocol revision on, a server logs for a request only when the request names a level. */
-const PER_REQUEST_LOG_LEVEL = '2026-07-28';
 
 export interface CallOptions {
   signal?: AbortSignal;
@@ -346,10 +345,10 @@ export class Upstream {
   ): Promise<unknown> {
     const client = await this.connect();
     const relay = options.relay;
-    // Ask a 2026-era server for every level: the agent's own level filters on the way down.
-    const version = client.getNegotiatedProtocolVersion();
+    // A modern-era server logs for a request only when it names a level: ask for every level, and
+    // let the agent's own level filter on the way down.
     const sent =
-      relay && version !== undefined && version >= PER_REQUEST_LOG_LEVEL
+      relay && isModern(client.getNegotiatedProtocolVersion())
         ? { ...params, _meta: { [LOG_LEVEL_META_KEY]: 'debug', ...(params?._meta as object | undefined) } }
         : (params ?? {});
     const direct = method === 'tools/call' ? this.direct : undefined;
@@ -428,14 +427,13 @@ function upstreamFailure(server: string, err: unknown): unknown {
 
 /**
  * Direct tool calls for a connection, when the client's outbound envelope can be reproduced: every
- * era before 2026-07-28 needs none, and 2026-07-28 takes the client's own (not part of its typed
- * surface, so its absence falls back to the client for every call).
+ * era before the modern one needs none, and the modern era takes the client's own (not part of its
+ * typed surface, so its absence falls back to the client for every call).
  */
 function directCalls(client: Client, transport: Transport): DirectCalls | undefined {
   const version = client.getNegotiatedProtocolVersion();
   if (version === undefined) return undefined;
-  const envelope = (client as unknown as { _envelopeOutbound?: (m: object) => Record<string, unknown> })
-    ._envelopeOutbound;
-  if (typeof envelope !== 'function') return undefined;
-  return new DirectCalls(transport, version, (m) => envelope.call(client, m));
+  const envelope = clientEnvelope(client);
+  if (!envelope) return undefined;
+  return new DirectCalls(transport, version, envelope);
 }
