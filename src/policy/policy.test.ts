@@ -249,6 +249,16 @@ describe('parameter constraint operators', () => {
     expect(decide({ maxLength: 3, optional: true }, 'toolong')).toBe('deny');
   });
 
+  it('optional means absent, not null: a parameter present as null is still checked', () => {
+    expect(decide({ prefix: '/data/', optional: true }, null)).toBe('deny');
+    expect(decide({ maxLength: 3, optional: true }, null)).toBe('deny');
+    expect(decide({ enum: ['a'], optional: true }, null)).toBe('deny');
+    expect(decide({ min: 0, optional: true }, null)).toBe('deny');
+    expect(decide({ prefix: '/data/', optional: true }, [null])).toBe('deny');
+    expect(decide({ prefix: '/data/', optional: true }, undefined, false)).toBe('allow');
+    expect(decide({ prefix: '/data/', optional: true }, '/data/x')).toBe('allow');
+  });
+
   it('every check in a constraint must pass', () => {
     expect(decide({ prefix: '/a/', maxLength: 6 }, '/a/bc')).toBe('allow');
     expect(decide({ prefix: '/a/', maxLength: 6 }, '/a/bcdefg')).toBe('deny');
@@ -269,6 +279,31 @@ describe('tools/list visibility', () => {
     expect(p.visible(['analyst'], 'x', 'secret_notes')).toBe(true);
     expect(p.visible(['analyst'], 'x', 'secret_keys')).toBe(false);
     expect(p.visible(['analyst'], 'x', 'unknown')).toBe(false);
+  });
+
+  it('keeps a tool visible when a deny rule refuses it only under a condition or only observes', () => {
+    const q = compilePolicy([
+      { tool: 'transfer', allowed_roles: ['analyst'] },
+      { tool: 'transfer', deny: true, where: [{ arg: 'amount', op: 'gt', value: 1000 }] },
+      { tool: 'report', allowed_roles: ['analyst'] },
+      { tool: 'report', deny: true, time: { hours: '09:00-17:00' } },
+      { tool: 'export', allowed_roles: ['analyst'] },
+      { tool: 'export', deny: true, mode: 'observe' },
+      { tool: 'wipe', allowed_roles: ['analyst'] },
+      { tool: 'wipe', deny: true },
+      { tool: 'purge', allowed_roles: ['analyst', 'admin'] },
+      { tool: 'purge', deny: true, allowed_roles: ['analyst'] }
+    ]);
+    expect(q.visible(['analyst'], 'x', 'transfer')).toBe(true);
+    expect(q.visible(['analyst'], 'x', 'report')).toBe(true);
+    expect(q.visible(['analyst'], 'x', 'export')).toBe(true);
+    expect(q.visible(['analyst'], 'x', 'wipe')).toBe(false);
+    expect(q.visible(['analyst'], 'x', 'purge')).toBe(false);
+    expect(q.visible(['admin'], 'x', 'purge')).toBe(true);
+    // The condition is real: the hidden-or-not answer does not change what a call is decided.
+    const big = q.decide(call({ tool: 'transfer', args: { amount: 5000 } }));
+    expect(big.effect).toBe('deny');
+    expect(q.decide(call({ tool: 'transfer', args: { amount: 10 } })).effect).toBe('allow');
   });
 });
 
@@ -297,7 +332,33 @@ describe('globs', () => {
     ['a.b', 'axb', false],
     ['(x)', '(x)', true],
     ['*', '', true],
-    ['Read_file', 'read_file', false]
+    ['Read_file', 'read_file', false],
+    // `?` is exactly one character: never none, never two.
+    ['read_?ile', 'read_ile', false],
+    ['read_?ile', 'read_xyile', false],
+    ['?', '', false],
+    ['??', 'a', false],
+    ['??', 'ab', true],
+    // The whole name must match: both ends are anchored.
+    ['read_?ile', 'read_file_and_delete', false],
+    ['read_?ile', 'xread_file', false],
+    ['*_file', 'read_file_x', false],
+    ['files-*', 'my-files-eu', false],
+    // Case matters for wildcard globs as well as literal ones.
+    ['read_*', 'Read_file', false],
+    ['read_?ile', 'READ_FILE', false],
+    ['files-*', 'FILES-eu', false],
+    // Characters that mean something in a regular expression are themselves.
+    ['a.*', 'a.b', true],
+    ['a.*', 'axb', false],
+    ['(?)', '(x)', true],
+    ['(?)', 'x', false],
+    ['[ab]*', 'a', false],
+    ['[ab]*', '[ab]x', true],
+    // A newline is a character like any other: a wildcard matches it, a literal does not.
+    ['read_?ile', 'read_\nile', true],
+    ['read_*', 'read_\nfile', true],
+    ['read_file', 'read_file\n', false]
   ])('%j matches %j: %s', (glob, name, expected) => {
     expect(compileGlob(glob).test(name)).toBe(expected);
   });

@@ -249,6 +249,51 @@ describe('approval settings', () => {
   });
 });
 
+describe('approver roles apart from admin roles', () => {
+  it('lets an admin-API user without an approver role neither approve nor deny a held call', async () => {
+    const OPS = 'erin-ops-token-0123456789abcdef';
+    const port = (hook.address() as { port: number }).port;
+    const split = await startGateway(
+      yaml('', port)
+        .replace(
+          `admin: { token: ${ADMIN_API_TOKEN} }`,
+          `admin: { token: ${ADMIN_API_TOKEN}, roles: [admin, ops] }`
+        )
+        .replace(
+          `    - { id: dave,`,
+          `    - { id: erin, identity: erin, roles: [ops], token: ${OPS} }\n    - { id: dave,`
+        )
+    );
+    const saved = gw;
+    gw = split;
+    try {
+      const bob = await connect(split.mcp, ANALYST_TOKEN);
+      const call = held(bob, 'r-1007');
+      const id = await pendingFor('r-1007');
+      // erin may use the admin API (she can read the approval) but may not decide it.
+      expect((await api(`/approvals/${id}`, OPS)).status).toBe(200);
+      const approve = await api(`/approvals/${id}/approve`, OPS, {});
+      expect(approve.status).toBe(403);
+      expect(String(approve.body.error)).toContain('approving needs one of the roles admin');
+      const deny = await api(`/approvals/${id}/deny`, OPS, {});
+      expect(deny.status).toBe(403);
+      expect(((await api(`/approvals/${id}`, ADMIN_API_TOKEN)).body as { status: string }).status).toBe(
+        'pending'
+      );
+      expect((await api(`/approvals/${id}/approve`, CAROL, {})).status).toBe(200);
+      const outcome = await call;
+      expect(outcome.ok).toBe(true);
+      const record = split.audit().find((x) => x.approval?.id === id);
+      const decisions = record?.approval?.decisions as Array<{ by: string }>;
+      expect(decisions.map((d) => d.by)).toEqual(['carol']);
+      await bob.close();
+    } finally {
+      gw = saved;
+      await split.close();
+    }
+  });
+});
+
 describe('the admin API', () => {
   it('refuses requests without admin credentials', async () => {
     for (const token of ['', 'nope-nope-nope-nope-nope', ANALYST_TOKEN]) {

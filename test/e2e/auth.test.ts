@@ -460,6 +460,21 @@ describe('refusing to run on files others could change', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`chmod go-w ${file}`);
   });
+
+  it('serve exits 1 on a group-writable token file named by a safe config', async () => {
+    const dir = tempDir();
+    const tokens = join(dir, 'tokens.yaml');
+    writeFileSync(tokens, 'tokens:\n  - { id: t, roles: [admin], token: perm-token-0123456789abcdef }\n');
+    chmodSync(tokens, 0o620);
+    const file = join(dir, 'portcullis.yaml');
+    writeFileSync(file, `auth:\n  tokens: ${tokens}\nrules: []\n`);
+    chmodSync(file, 0o600);
+    const r = await run(NODE, [CLI, 'serve', '--config', file, '--port', '0']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${tokens} is writable by its group`);
+    expect(r.stderr).toContain(`chmod go-w ${tokens}`);
+    expect(r.stderr).not.toContain(`chmod go-w ${file}`);
+  });
 });
 
 describe('TLS termination', () => {

@@ -91,7 +91,7 @@ const echoCall = (id: number) =>
   });
 
 describe('an HTTP agent that sends calls and never reads the answers', () => {
-  it('holds at most max_requests_per_identity of them, and other agents are served meanwhile', async () => {
+  it('with max_requests_per_identity, takes on at most half of the calls and a bounded amount of memory, and serves other agents meanwhile', async () => {
     const dir = tempDir();
     const file = join(dir, 'portcullis.yaml');
     const cap = 4;
@@ -144,10 +144,12 @@ rules:
       return same;
     });
 
-    // Bounded: the gateway took on only what the cap allows while the agent did not read, and
-    // refused the rest; not the whole flood (measured: all 60 calls and ~130 MiB without the cap,
-    // ~14 calls and ~12 MiB with it).
-    expect(calls()).toBeLessThan(FLOOD);
+    // Bounded: the gateway took on only what the cap allows while the agent did not read (each
+    // open request, plus the answers the kernel's socket buffers absorb, which release their slot),
+    // and refused the rest; not the whole flood (measured: all 60 calls and ~130 MiB without the
+    // cap, ~14 calls and ~12 MiB with it).
+    expect(calls()).toBeGreaterThanOrEqual(cap);
+    expect(calls()).toBeLessThanOrEqual(FLOOD / 2);
     expect(peak - base).toBeLessThan(cap * ANSWER_BYTES * 24);
     // Another agent is unaffected.
     const r = await tryCall(other, 'f__echo', { text: 'still served' });

@@ -416,23 +416,35 @@ describe('portcullis stdio (fuzz)', () => {
       .filter((l) => l.includes(marker)).length;
   const deep = (n: number) => '['.repeat(n) + ']'.repeat(n);
 
+  // Under the nesting bound a call is decided (here a constraint refuses it) and audited exactly
+  // once; past it, the message is refused as invalid before any decision: never forwarded, and not
+  // a call to audit.
   it.each([
-    ['just under the nesting bound', 95],
-    ['1,500 levels deep', 1500],
-    ['20,000 levels deep', 20_000]
-  ])('never runs an allowed call it does not audit: arguments nested %s', async (_what, depth) => {
-    const gw = await live();
-    const marker = `executed-${depth}-${Date.now()}`;
-    const answer = await ask(
-      gw,
-      `fuzz-deep-allowed-${depth}`,
-      `{"jsonrpc":"2.0","id":"fuzz-deep-allowed-${depth}","method":"tools/call","params":{"name":"faulty__echo","arguments":{"text":"${marker}","x":${deep(depth)}}}}`
-    );
-    const upstreamGotIt = captures.flatMap((c) => c.next()).some(({ raw }) => raw.includes(marker));
-    const shown = `upstream executed it: ${upstreamGotIt}; answer: ${JSON.stringify(answer).slice(0, 200)}`;
-    if (upstreamGotIt || answer.error?.code !== -32600) expect(auditLines(marker), shown).toBe(1);
-    else expect(answer.error?.code, shown).toBe(-32600);
-  });
+    ['just under the nesting bound', 95, 'decided'],
+    ['1,500 levels deep', 1500, 'invalid'],
+    ['20,000 levels deep', 20_000, 'invalid']
+  ] as const)(
+    'never runs an allowed call it does not audit: arguments nested %s',
+    async (_what, depth, outcome) => {
+      const gw = await live();
+      const marker = `executed-${depth}-${Date.now()}`;
+      const answer = await ask(
+        gw,
+        `fuzz-deep-allowed-${depth}`,
+        `{"jsonrpc":"2.0","id":"fuzz-deep-allowed-${depth}","method":"tools/call","params":{"name":"faulty__echo","arguments":{"text":"${marker}","x":${deep(depth)}}}}`
+      );
+      const upstreamGotIt = captures.flatMap((c) => c.next()).some(({ raw }) => raw.includes(marker));
+      const shown = `upstream executed it: ${upstreamGotIt}; answer: ${JSON.stringify(answer).slice(0, 200)}`;
+      if (outcome === 'invalid') {
+        expect(answer.error?.code, shown).toBe(-32600);
+        expect(upstreamGotIt, shown).toBe(false);
+        expect(auditLines(marker), shown).toBe(0);
+      } else {
+        expect(answer.error?.code, shown).not.toBe(-32600);
+        expect(auditLines(marker), shown).toBe(1);
+      }
+    }
+  );
 
   it('refuses a denied call nested 5,000 levels deep without forwarding it, and audits it if it was decided', async () => {
     const gw = await live();

@@ -1,0 +1,60 @@
+import { chmodSync, chownSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { permissionProblems } from './permissions.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'pcl-perm-'));
+let n = 0;
+function file(mode: number): string {
+  const path = join(dir, `f${n++}.yaml`);
+  writeFileSync(path, 'x: 1\n');
+  chmodSync(path, mode);
+  return path;
+}
+const isRoot = process.getuid?.() === 0;
+
+describe('permissionProblems', () => {
+  it.each([0o600, 0o640, 0o644, 0o400, 0o755])('accepts a file only its owner can write (%o)', (mode) => {
+    expect(permissionProblems([file(mode)])).toEqual([]);
+  });
+
+  it.each([
+    [0o620, 'its group'],
+    [0o660, 'its group'],
+    [0o602, 'others'],
+    [0o606, 'others'],
+    [0o666, 'its group'],
+    [0o622, 'its group']
+  ])('refuses a file writable by group or others (%o: %s)', (mode, who) => {
+    const path = file(mode);
+    const problems = permissionProblems([path]);
+    expect(problems).toEqual([`${path} is writable by ${who}; fix it with: chmod go-w ${path}`]);
+  });
+
+  it('names a file that does not exist instead of passing it', () => {
+    const missing = join(dir, 'absent.yaml');
+    const problems = permissionProblems([missing]);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain(missing);
+  });
+
+  it('checks every file it is given, not only the first', () => {
+    const good = file(0o600);
+    const bad = file(0o620);
+    expect(permissionProblems([good, bad])).toHaveLength(1);
+    expect(permissionProblems([bad, good])).toHaveLength(1);
+    expect(permissionProblems([bad, file(0o602)])).toHaveLength(2);
+  });
+
+  // Changing a file's owner needs root; CI runs as root.
+  it.runIf(isRoot)('refuses a file owned by another user, and accepts its own', () => {
+    const other = file(0o600);
+    chownSync(other, 65534, 65534);
+    const problems = permissionProblems([other]);
+    expect(problems).toEqual([
+      `${other} is owned by another user (uid 65534); fix it with: chown 0 ${other}`
+    ]);
+    expect(permissionProblems([file(0o600)])).toEqual([]);
+  });
+});
