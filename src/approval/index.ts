@@ -13,40 +13,9 @@ import type { CallContext, Stage } from '../core/pipeline.js';
 import { GatewayError } from '../errors.js';
 import type { Decision } from '../policy/index.js';
 import { DecideRefused, type ApprovalBus } from '../state/bus.js';
+import type { HeldCall, HeldStatus } from './types.js';
 
-export type HeldStatus = 'pending' | 'approved' | 'denied' | 'expired' | 'cancelled';
-
-export interface ApprovalDecision {
-  by: string;
-  decision: 'approve' | 'deny';
-  at: string;
-  note?: string;
-}
-
-export interface HeldCall {
-  id: string;
-  status: HeldStatus;
-  createdAt: string;
-  expiresAt: string;
-  decidedAt?: string;
-  identity: string;
-  roles: string[];
-  agent?: string;
-  session: string;
-  server: string;
-  tool: string;
-  name: string;
-  arguments: unknown;
-  rules: string[];
-  reason: string;
-  risk: number;
-  policyVersion: string;
-  required: number;
-  approverRoles: string[];
-  decisions: ApprovalDecision[];
-  /** Set when an approved call was refused after all (the policy changed while it waited). */
-  refused?: string;
-}
+export type { ApprovalDecision, HeldCall, HeldStatus } from './types.js';
 
 export interface ApprovalSettings {
   timeout_s: number;

@@ -25,6 +25,7 @@ import { existsSync, readFileSync, renameSync, unwatchFile, watchFile, writeFile
 import type { Logger } from 'pino';
 import { canonicalJson } from '../audit/canonical.js';
 import type { PinBus } from '../state/bus.js';
+import type { PinEntry, PinSection, ServerPins } from './types.js';
 
 /** The kinds of definition a server offers, by the name of their section in the pin file. */
 export type PinKind = 'tools' | 'prompts' | 'resources' | 'resourceTemplates';
@@ -43,30 +44,7 @@ export interface PinnableTool {
   _meta?: unknown;
 }
 
-export interface PinEntry {
-  /** SHA-256 (hex) of the definition's canonical form. */
-  hash: string;
-  /** Which hash scheme `hash` is; absent means 1 (pin files written before tool hashes were v2). */
-  hashVersion?: number;
-  /** The description it was pinned with, to show what changed (at most 2,000 characters). */
-  description?: string;
-}
-
-export type PinSection = Record<string, PinEntry>;
-
-export interface ServerPins {
-  /** When and by whom the server was pinned as a whole: its first use, or the last approval. */
-  pinnedAt: string;
-  approvedBy: string;
-  /** By tool name. Absent until the server's tools are first listed (or approved). */
-  tools?: PinSection;
-  /** By prompt name; absent until first listed. */
-  prompts?: PinSection;
-  /** By resource URI; absent until first listed. */
-  resources?: PinSection;
-  /** By URI template; absent until first listed. */
-  resourceTemplates?: PinSection;
-}
+export type { PinEntry, PinSection, ServerPins } from './types.js';
 
 export interface PinFile {
   version: 1;

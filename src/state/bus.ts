@@ -2,8 +2,8 @@
  * What the approval queue and the pin store need from shared state; kept apart so memory-only use
  * never loads a Redis client.
  */
-import type { HeldCall } from '../approval/index.js';
-import type { ServerPins } from '../pins/index.js';
+import type { HeldCall } from '../approval/types.js';
+import type { ServerPins } from '../pins/types.js';
 
 /** Shared tool pins: an approval on one replica is the pin on every replica. */
 export interface PinBus {

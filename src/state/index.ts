@@ -13,7 +13,7 @@ import type { Identity } from '../auth/index.js';
 import type { DownstreamTransport, Session } from '../core/session.js';
 import { recordCall } from '../core/session.js';
 import { GatewayError } from '../errors.js';
-import { createRateStore, type RateStore } from '../limits/index.js';
+import { createRateStore, type RateStore } from '../limits/rate-store.js';
 import type { CallRecordView, SessionCounter } from '../policy/index.js';
 
 /** How risk decays and where its budget lies, from the policy currently in force. */
