@@ -70,15 +70,6 @@ export function loadConfig(file: string, options: LoadOptions = {}): GatewayConf
 }
 
 /**
- * A value the schema's defaults always fill in, though its type cannot say so: a default that
- * belongs to one kind of server or audit sink (`if`/`then`/`else` in the schema).
- */
-function defaulted<T>(value: T | undefined, path: string): T {
-  if (value === undefined) throw new Error(`the config schema gives ${path} no default`);
-  return value;
-}
-
-/**
  * From the schema's shape to the gateway's: what a schema cannot express. References between
  * fields, paths resolved against the file, tokens read and hashed, durations parsed. The defaults
  * are already there (the schema's).
@@ -196,9 +187,9 @@ function buildServers(
       servers[name] = {
         kind: 'stdio',
         command: s.command,
-        args: defaulted(s.args, 'servers.*.args'),
-        env: defaulted(s.env, 'servers.*.env'),
-        env_passthrough: defaulted(s.env_passthrough, 'servers.*.env_passthrough'),
+        args: s.args,
+        env: s.env,
+        env_passthrough: s.env_passthrough,
         ...(s.cwd !== undefined ? { cwd: here(s.cwd) } : {}),
         timeout_ms,
         trust_annotations,
@@ -222,8 +213,8 @@ function buildServers(
       servers[name] = {
         kind: 'http',
         url: s.url,
-        transport: defaulted(s.transport, 'servers.*.transport'),
-        headers: defaulted(s.headers, 'servers.*.headers'),
+        transport: s.transport,
+        headers: s.headers,
         timeout_ms,
         trust_annotations,
         namespace
@@ -278,15 +269,12 @@ function buildAudit(
   }
   // A file path, or the name of a stream; nothing when the chain lives in PostgreSQL.
   let sink = '';
-  if (!postgres) {
-    const written = defaulted(path, 'audit.path');
-    sink = written === 'stderr' || written === 'stdout' ? written : here(written);
-  }
+  if (!postgres) sink = path === 'stderr' || path === 'stdout' ? path : here(path);
   return {
     ...rest,
     path: sink,
     ...(postgres ? { postgres } : {}),
-    flush: defaulted(flush, 'audit.flush'),
+    flush,
     ...(signing_key !== undefined ? { signing_key: here(signing_key) } : {})
   };
 }

@@ -23,8 +23,11 @@ import type {
   TokenConfig
 } from './types.js';
 
-/** A config as ajv leaves it: valid against the schema, every default filled in. */
-export type SchemaConfig = FromSchema<typeof configSchema>;
+/**
+ * A config as ajv leaves it: valid against the schema, every default filled in. With if/then/else
+ * read, a command server is known to have its args and an audit file its path.
+ */
+export type SchemaConfig = FromSchema<typeof configSchema, { parseIfThenElseKeywords: true }>;
 type SchemaServer = NonNullable<SchemaConfig['servers']>[string];
 type SchemaAuth = SchemaConfig['auth'];
 type SchemaToken = NonNullable<FromSchema<typeof tokensFileSchema>['tokens']>[number];
