@@ -1,7 +1,7 @@
 /**
- * Loads portcullis.yaml: YAML with positions, ${ENV} substitution, JSON Schema validation, the
- * checks a schema cannot express, and defaults. Every problem in the file is reported at once,
- * each as `file:line:col path: message`.
+ * Loads portcullis.yaml: YAML with positions, JSON Schema validation that also fills in the
+ * schema's defaults, ${ENV} substitution, and the checks a schema cannot express. Every problem in
+ * the file is reported at once, each as `file:line:col path: message`.
  */
 import { dirname, resolve } from 'node:path';
 import { Ajv } from 'ajv';
@@ -11,30 +11,19 @@ import { durationMs } from '../policy/conditions.js';
 import { validateOAuthConfig } from '../auth/oauth.js';
 import { hashToken, parseTokenEntries, readTokenFile } from '../auth/token-file.js';
 import { configSchema } from './schema.js';
+import type { SchemaConfig } from './schema-types.js';
 import { issueAt, readYaml, schemaIssues, type PathPart, type YamlSource } from './source.js';
-import type {
-  GatewayConfig,
-  OAuthSettings,
-  PolicySettings,
-  ScanActions,
-  ScanningConfig,
-  SandboxConfig,
-  RuleConfig,
-  StateConfig,
-  ServerConfig,
-  StdioAuthConfig,
-  TokenConfig
-} from './types.js';
+import type { GatewayConfig, ServerConfig, TokenConfig } from './types.js';
 
 export type * from './types.js';
 export { configSchema } from './schema.js';
 export { hashToken } from '../auth/token-file.js';
 
-const ajv = new Ajv({ allErrors: true, verbose: true, strict: false });
-const validateConfig = ajv.compile(configSchema);
+/** `useDefaults`: validating a document also fills in every default the schema gives. */
+const ajv = new Ajv({ allErrors: true, verbose: true, strict: false, useDefaults: true });
+const validateConfig = ajv.compile<SchemaConfig>(configSchema);
 
 const SERVER_NAME = /^[A-Za-z0-9][A-Za-z0-9-]*(?:_[A-Za-z0-9-]+)*$/;
-export const DEFAULT_AUDIT_PATH = './portcullis-audit.jsonl';
 
 export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
@@ -56,25 +45,23 @@ export function loadConfig(file: string, options: LoadOptions = {}): GatewayConf
   if (src.issues.length > 0) throw new ConfigError(src.issues);
 
   // A file holding only a list is a rules-only policy file.
-  let raw = src.value ?? {};
-  let prefix: PathPart[] = [];
-  if (Array.isArray(raw)) {
-    raw = { rules: raw };
-    prefix = [];
-  }
-  const issues: ConfigIssue[] = [];
+  const rulesOnly = Array.isArray(src.value);
+  const raw: unknown = rulesOnly ? { rules: src.value } : (src.value ?? {});
   if (typeof raw !== 'object' || raw === null) {
     throw new ConfigError([issueAt(src, [], 'expected a mapping at the top of the file')]);
   }
-  const rulesOnly = Array.isArray(src.value);
+  const env = options.env ?? process.env;
+  const issues: ConfigIssue[] = [];
   if (!validateConfig(raw)) {
     const errors = (validateConfig.errors ?? []).map((e) =>
       rulesOnly ? { ...e, instancePath: e.instancePath.replace(/^\/rules/, '') } : e
     );
-    issues.push(...schemaIssues(src, errors, prefix));
+    issues.push(...schemaIssues(src, errors));
+    // Unset variables are reported with the schema's findings, all at once.
+    substituteEnv(raw, [], src, env, issues, rulesOnly);
+    throw new ConfigError(issues);
   }
-  const env = options.env ?? process.env;
-  const data = substituteEnv(raw, [], src, env, issues, rulesOnly) as Record<string, unknown>;
+  const data = substituteEnv(raw, [], src, env, issues, rulesOnly);
   if (issues.length > 0) throw new ConfigError(issues);
 
   const config = build(data, path, src, env, issues, rulesOnly);
@@ -82,8 +69,13 @@ export function loadConfig(file: string, options: LoadOptions = {}): GatewayConf
   return config;
 }
 
+/**
+ * From the schema's shape to the gateway's: what a schema cannot express. References between
+ * fields, paths resolved against the file, tokens read and hashed, durations parsed. The defaults
+ * are already there (the schema's).
+ */
 function build(
-  data: Record<string, unknown>,
+  data: SchemaConfig,
   file: string,
   src: YamlSource,
   env: NodeJS.ProcessEnv,
@@ -91,49 +83,127 @@ function build(
   rulesOnly: boolean
 ): GatewayConfig {
   const at = (path: PathPart[]) => (rulesOnly && path[0] === 'rules' ? path.slice(1) : path);
+  const here = (path: string) => resolve(dirname(file), path);
+
+  const servers = buildServers(data.servers ?? {}, here, src, issues);
+  const rules = data.rules.map((r) => ({ ...r }));
+  for (const issue of ruleIssues(rules, Object.keys(data.servers ?? {}), 'servers' in data)) {
+    issues.push(issueAt(src, at(['rules', issue.index, ...issue.path]), issue.message));
+  }
+
+  const { tokens: tokensSetting, rate_limit, ...auth } = data.auth;
+  const tokens = loadTokens(tokensSetting, file, src, env, issues);
+  if (auth.stdio) {
+    const { identity, os_users, token_env } = auth.stdio;
+    if ([identity, os_users, token_env].filter((v) => v !== undefined).length !== 1) {
+      issues.push(
+        issueAt(src, ['auth', 'stdio'], 'expected exactly one of "identity", "os_users" or "token_env"')
+      );
+    }
+  }
+  if (auth.oauth) {
+    for (const problem of validateOAuthConfig(auth.oauth))
+      issues.push(issueAt(src, ['auth', 'oauth'], problem));
+  }
+
+  const audit = buildAudit(data.audit, here, src, issues);
+  if (data.listen.public_url !== undefined && !/^https?:\/\/[^/]+/.test(data.listen.public_url)) {
+    issues.push(issueAt(src, ['listen', 'public_url'], 'expected an absolute http(s) URL'));
+  }
+  const { token: adminToken, ...admin } = data.admin;
+  if (adminToken !== undefined && adminToken.length < 16) {
+    issues.push(issueAt(src, ['admin', 'token'], 'tokens must be at least 16 characters'));
+  }
+  const { token: metricsToken, ...metrics } = data.metrics;
+  if (metricsToken !== undefined && metricsToken.length < 16) {
+    issues.push(issueAt(src, ['metrics', 'token'], 'tokens must be at least 16 characters'));
+  }
+  if (data.approvals.webhook && !/^https?:\/\//.test(data.approvals.webhook.url)) {
+    issues.push(issueAt(src, ['approvals', 'webhook', 'url'], 'expected an http(s) URL'));
+  }
+  for (const key of ['half_life', 'reset_after'] as const) {
+    const v = data.policy.risk?.[key];
+    if (v !== undefined && durationMs(v) === undefined) {
+      issues.push(issueAt(src, ['policy', 'risk', key], 'expected a duration such as 90s, 10m, 1h'));
+    }
+  }
+  const { session_ttl, ...state } = data.state;
+  if (state.store === 'redis' && !state.url) {
+    issues.push(issueAt(src, ['state'], 'store: redis needs url (redis://host:port)', 'store'));
+  }
+  const sessionTtl = durationMs(session_ttl);
+  if (sessionTtl === undefined || sessionTtl <= 0) {
+    issues.push(issueAt(src, ['state', 'session_ttl'], 'expected a duration such as 30m, 24h'));
+  }
+  const { tls } = data.listen;
+  return {
+    source: file,
+    servers,
+    auth: {
+      ...auth,
+      tokens: tokens.tokens,
+      ...(tokens.file ? { tokens_file: tokens.file } : {}),
+      ...(rate_limit ? { rate_limit: parseRateLimit(rate_limit) } : {})
+    },
+    audit,
+    listen: { ...data.listen, ...(tls ? { tls: { cert: here(tls.cert), key: here(tls.key) } } : {}) },
+    security: data.security,
+    // An unparsable session_ttl is reported above, and the config refused.
+    state: { ...state, session_ttl_ms: sessionTtl ?? 0 },
+    limits: data.limits,
+    validation: data.validation,
+    metrics: { ...metrics, ...(metricsToken ? { token_sha256: hashToken(metricsToken) } : {}) },
+    scanning: {
+      ...data.scanning,
+      pins: { ...data.scanning.pins, path: here(data.scanning.pins.path) }
+    },
+    approvals: data.approvals,
+    admin: { ...admin, ...(adminToken ? { token_sha256: hashToken(adminToken) } : {}) },
+    policy: data.policy,
+    rules
+  };
+}
+
+function buildServers(
+  entries: NonNullable<SchemaConfig['servers']>,
+  here: (path: string) => string,
+  src: YamlSource,
+  issues: ConfigIssue[]
+): Record<string, ServerConfig> {
   const servers: Record<string, ServerConfig> = {};
-  const rawServers = (data.servers ?? {}) as Record<string, Record<string, unknown>>;
-  for (const [name, s] of Object.entries(rawServers)) {
+  for (const [name, s] of Object.entries(entries)) {
     if (!SERVER_NAME.test(name)) {
       issues.push(
         issueAt(src, ['servers'], 'server names use letters, digits, "-" and single "_" (never "__")', name)
       );
     }
-    if (s.enabled === false) continue;
-    const timeout_ms = (s.timeout_ms as number | undefined) ?? 60_000;
-    const hasCommand = typeof s.command === 'string';
-    const hasUrl = typeof s.url === 'string';
-    if (hasCommand === hasUrl) {
-      issues.push(
-        issueAt(src, ['servers', name], 'expected exactly one of "command" (stdio) or "url" (HTTP)')
-      );
-      continue;
-    }
-    if (hasCommand) {
-      for (const key of ['url', 'transport', 'headers']) {
+    if (!s.enabled) continue;
+    const { timeout_ms, trust_annotations, namespace } = s;
+    if (s.command !== undefined && s.url === undefined) {
+      for (const key of ['url', 'transport', 'headers'] as const) {
         if (key in s)
           issues.push(issueAt(src, ['servers', name], `"${key}" applies only to url servers`, key));
       }
       servers[name] = {
         kind: 'stdio',
-        command: s.command as string,
-        args: (s.args as string[] | undefined) ?? [],
-        env: (s.env as Record<string, string> | undefined) ?? {},
-        env_passthrough: (s.env_passthrough as string[] | undefined) ?? [],
-        ...(typeof s.cwd === 'string' ? { cwd: resolve(dirname(file), s.cwd) } : {}),
+        command: s.command,
+        args: s.args,
+        env: s.env,
+        env_passthrough: s.env_passthrough,
+        ...(s.cwd !== undefined ? { cwd: here(s.cwd) } : {}),
         timeout_ms,
-        trust_annotations: s.trust_annotations === true,
-        namespace: s.namespace !== false,
-        ...(s.sandbox ? { sandbox: s.sandbox as SandboxConfig } : {})
+        trust_annotations,
+        namespace,
+        ...(s.sandbox ? { sandbox: s.sandbox } : {})
       };
-    } else {
-      for (const key of ['args', 'env', 'env_passthrough', 'cwd', 'sandbox']) {
+    } else if (s.url !== undefined && s.command === undefined) {
+      for (const key of ['args', 'env', 'env_passthrough', 'cwd', 'sandbox'] as const) {
         if (key in s)
           issues.push(issueAt(src, ['servers', name], `"${key}" applies only to command servers`, key));
       }
       let url: URL | undefined;
       try {
-        url = new URL(s.url as string);
+        url = new URL(s.url);
       } catch {
         issues.push(issueAt(src, ['servers', name, 'url'], 'expected an absolute http(s) URL'));
       }
@@ -142,13 +212,17 @@ function build(
       }
       servers[name] = {
         kind: 'http',
-        url: s.url as string,
-        transport: (s.transport as 'streamable-http' | 'sse' | undefined) ?? 'streamable-http',
-        headers: (s.headers as Record<string, string> | undefined) ?? {},
+        url: s.url,
+        transport: s.transport,
+        headers: s.headers,
         timeout_ms,
-        trust_annotations: s.trust_annotations === true,
-        namespace: s.namespace !== false
+        trust_annotations,
+        namespace
       };
+    } else {
+      issues.push(
+        issueAt(src, ['servers', name], 'expected exactly one of "command" (stdio) or "url" (HTTP)')
+      );
     }
   }
   const bare = Object.keys(servers).filter((name) => !servers[name]!.namespace);
@@ -163,51 +237,29 @@ function build(
       );
     }
   }
+  return servers;
+}
 
-  const rules = ((data.rules ?? []) as RuleConfig[]).map((r) => ({ ...r }));
-  for (const issue of ruleIssues(rules, Object.keys(rawServers), 'servers' in data)) {
-    issues.push(issueAt(src, at(['rules', issue.index, ...issue.path]), issue.message));
-  }
-
-  const auth = (data.auth ?? {}) as {
-    tokens?: unknown;
-    stdio?: StdioAuthConfig & { roles?: string[] };
-    oauth?: OAuthSettings;
-    scopes?: { read?: string; call?: string };
-    lockout?: { failures?: number; window_s?: number; duration_s?: number };
-    rate_limit?: string;
-  };
-  const tokens = loadTokens(auth.tokens, file, src, env, issues);
-  const stdio = auth.stdio;
-  if (stdio) {
-    const ways = [stdio.identity !== undefined, stdio.os_users !== undefined, stdio.token_env !== undefined];
-    if (ways.filter(Boolean).length !== 1) {
-      issues.push(
-        issueAt(src, ['auth', 'stdio'], 'expected exactly one of "identity", "os_users" or "token_env"')
-      );
-    }
-  }
-  if (auth.oauth) {
-    for (const problem of validateOAuthConfig(auth.oauth))
-      issues.push(issueAt(src, ['auth', 'oauth'], problem));
-  }
-
-  const audit = (data.audit ?? {}) as Partial<Omit<GatewayConfig['audit'], 'postgres'>> & {
-    postgres?: Partial<NonNullable<GatewayConfig['audit']['postgres']>> & { url: string };
-  };
-  if (audit.postgres) {
+function buildAudit(
+  audit: SchemaConfig['audit'],
+  here: (path: string) => string,
+  src: YamlSource,
+  issues: ConfigIssue[]
+): GatewayConfig['audit'] {
+  const { path, postgres, flush, signing_key, ...rest } = audit;
+  if (postgres) {
     for (const key of ['path', 'rotate_bytes', 'rotate_s'] as const) {
       if (key in audit)
         issues.push(issueAt(src, ['audit'], `"${key}" applies only to an audit file, not postgres`, key));
     }
-    if (audit.flush === 'os') {
+    if (flush === 'os') {
       issues.push(
         issueAt(src, ['audit', 'flush'], 'with postgres, flush is "every" (the default) or "batch"')
       );
     }
     let url: URL | undefined;
     try {
-      url = new URL(audit.postgres.url);
+      url = new URL(postgres.url);
     } catch {
       // reported below
     }
@@ -215,182 +267,20 @@ function build(
       issues.push(issueAt(src, ['audit', 'postgres', 'url'], 'expected a postgres:// or postgresql:// URL'));
     }
   }
-  const listen = (data.listen ?? {}) as GatewayConfig['listen'] & {
-    host?: string;
-    port?: number;
-    max_body_bytes?: number;
-  };
-  if (listen.public_url !== undefined && !/^https?:\/\/[^/]+/.test(listen.public_url)) {
-    issues.push(issueAt(src, ['listen', 'public_url'], 'expected an absolute http(s) URL'));
-  }
-  const validation = (data.validation ?? {}) as { arguments?: boolean };
-  const metrics = (data.metrics ?? {}) as { enabled?: boolean; token?: string; roles?: string[] };
-  const approvals = (data.approvals ?? {}) as Partial<GatewayConfig['approvals']> & {
-    webhook?: { url: string; headers?: Record<string, string> };
-  };
-  const scanning = (data.scanning ?? {}) as {
-    descriptions?: Partial<ScanningConfig['descriptions']>;
-    pins?: Partial<ScanningConfig['pins']>;
-    responses?: Partial<ScanActions>;
-    arguments?: Partial<ScanActions>;
-    overrides?: ScanningConfig['overrides'];
-    risk?: Partial<ScanningConfig['risk']>;
-  };
-  const admin = (data.admin ?? {}) as {
-    enabled?: boolean;
-    token?: string;
-    identity?: string;
-    roles?: string[];
-  };
-  if (admin.token !== undefined && admin.token.length < 16) {
-    issues.push(issueAt(src, ['admin', 'token'], 'tokens must be at least 16 characters'));
-  }
-  if (approvals.webhook && !/^https?:\/\//.test(approvals.webhook.url)) {
-    issues.push(issueAt(src, ['approvals', 'webhook', 'url'], 'expected an http(s) URL'));
-  }
-  if (metrics.token !== undefined && metrics.token.length < 16) {
-    issues.push(issueAt(src, ['metrics', 'token'], 'tokens must be at least 16 characters'));
-  }
-  const policy = (data.policy ?? {}) as Partial<PolicySettings>;
-  for (const key of ['half_life', 'reset_after'] as const) {
-    const v = policy.risk?.[key];
-    if (v !== undefined && durationMs(v) === undefined) {
-      issues.push(issueAt(src, ['policy', 'risk', key], 'expected a duration such as 90s, 10m, 1h'));
-    }
-  }
-  const security = (data.security ?? {}) as { check_permissions?: boolean };
-  const state = (data.state ?? {}) as Partial<Omit<StateConfig, 'session_ttl_ms'>> & { session_ttl?: string };
-  if (state.store === 'redis' && !state.url) {
-    issues.push(issueAt(src, ['state'], 'store: redis needs url (redis://host:port)', 'store'));
-  }
-  const sessionTtl = state.session_ttl !== undefined ? durationMs(state.session_ttl) : 86_400_000;
-  if (sessionTtl === undefined || sessionTtl <= 0) {
-    issues.push(issueAt(src, ['state', 'session_ttl'], 'expected a duration such as 30m, 24h'));
-  }
-  const limits = (data.limits ?? {}) as Partial<GatewayConfig['limits']>;
-  const lockout = auth.lockout ?? {};
+  // A file path, or the name of a stream; nothing when the chain lives in PostgreSQL.
+  let sink = '';
+  if (!postgres) sink = path === 'stderr' || path === 'stdout' ? path : here(path);
   return {
-    source: file,
-    servers,
-    auth: {
-      tokens: tokens.tokens,
-      ...(tokens.file ? { tokens_file: tokens.file } : {}),
-      ...(stdio ? { stdio: { ...stdio, roles: stdio.roles ?? [] } } : {}),
-      ...(auth.oauth ? { oauth: auth.oauth } : {}),
-      scopes: { read: auth.scopes?.read ?? 'tools:read', call: auth.scopes?.call ?? 'tools:call' },
-      lockout: {
-        failures: lockout.failures ?? 10,
-        window_s: lockout.window_s ?? 60,
-        duration_s: lockout.duration_s ?? 300
-      },
-      ...(auth.rate_limit ? { rate_limit: parseRateLimit(auth.rate_limit) } : {})
-    },
-    audit: {
-      enabled: audit.enabled ?? true,
-      path: audit.postgres
-        ? ''
-        : audit.path === 'stderr' || audit.path === 'stdout'
-          ? audit.path
-          : resolve(dirname(file), audit.path ?? DEFAULT_AUDIT_PATH),
-      ...(audit.postgres
-        ? {
-            postgres: {
-              url: audit.postgres.url,
-              table: audit.postgres.table ?? 'portcullis_audit',
-              queue_records: audit.postgres.queue_records ?? 10_000,
-              commit_timeout_s: audit.postgres.commit_timeout_s ?? 10,
-              connect_timeout_s: audit.postgres.connect_timeout_s ?? 5
-            }
-          }
-        : {}),
-      flush: audit.flush ?? (audit.postgres ? 'every' : 'os'),
-      ...(audit.batch_records !== undefined ? { batch_records: audit.batch_records } : {}),
-      ...(audit.batch_ms !== undefined ? { batch_ms: audit.batch_ms } : {}),
-      ...(audit.rotate_bytes !== undefined ? { rotate_bytes: audit.rotate_bytes } : {}),
-      ...(audit.rotate_s !== undefined ? { rotate_s: audit.rotate_s } : {}),
-      checkpoint_every: audit.checkpoint_every ?? 1000,
-      ...(audit.signing_key !== undefined ? { signing_key: resolve(dirname(file), audit.signing_key) } : {}),
-      arguments: audit.arguments ?? 'full',
-      overrides: audit.overrides ?? []
-    },
-    listen: {
-      ...listen,
-      host: listen.host ?? '127.0.0.1',
-      port: listen.port ?? 8080,
-      max_body_bytes: listen.max_body_bytes ?? 4 * 1024 * 1024,
-      ...(listen.tls
-        ? {
-            tls: {
-              cert: resolve(dirname(file), listen.tls.cert),
-              key: resolve(dirname(file), listen.tls.key)
-            }
-          }
-        : {})
-    },
-    security: { check_permissions: security.check_permissions ?? true },
-    state: {
-      store: state.store ?? 'memory',
-      ...(state.url ? { url: state.url } : {}),
-      prefix: state.prefix ?? 'portcullis:',
-      timeout_ms: state.timeout_ms ?? 1000,
-      session_ttl_ms: sessionTtl ?? 86_400_000,
-      on_unavailable: state.on_unavailable ?? 'deny'
-    },
-    limits: {
-      max_sessions: limits.max_sessions ?? 10_000,
-      max_sessions_per_identity: limits.max_sessions_per_identity ?? 256,
-      max_requests_per_identity: limits.max_requests_per_identity ?? 64,
-      shutdown_grace_s: limits.shutdown_grace_s ?? 10
-    },
-    validation: { arguments: validation.arguments ?? true },
-    metrics: {
-      enabled: metrics.enabled ?? true,
-      ...(metrics.token ? { token_sha256: hashToken(metrics.token) } : {}),
-      roles: metrics.roles ?? ['admin']
-    },
-    scanning: {
-      descriptions: {
-        enabled: scanning.descriptions?.enabled ?? true,
-        block_at: scanning.descriptions?.block_at ?? 'medium',
-        max_bytes: scanning.descriptions?.max_bytes ?? 4096
-      },
-      pins: {
-        enabled: scanning.pins?.enabled ?? true,
-        path: resolve(dirname(file), scanning.pins?.path ?? './portcullis-pins.json'),
-        trust_on_first_use: scanning.pins?.trust_on_first_use ?? true,
-        on_change: scanning.pins?.on_change ?? 'block'
-      },
-      responses: { injection: 'flag', secrets: 'redact', pii: 'flag', ...scanning.responses },
-      arguments: { injection: 'off', secrets: 'block', pii: 'flag', ...scanning.arguments },
-      overrides: scanning.overrides ?? [],
-      risk: { injection: 25, secret: 10, pii: 0, ...scanning.risk }
-    },
-    approvals: {
-      timeout_s: approvals.timeout_s ?? 300,
-      approvers: approvals.approvers ?? 1,
-      approver_roles: approvals.approver_roles ?? ['admin'],
-      progress_interval_s: approvals.progress_interval_s ?? 5,
-      ...(approvals.webhook
-        ? { webhook: { url: approvals.webhook.url, headers: approvals.webhook.headers ?? {} } }
-        : {})
-    },
-    admin: {
-      enabled: admin.enabled ?? true,
-      ...(admin.token ? { token_sha256: hashToken(admin.token) } : {}),
-      identity: admin.identity ?? 'admin',
-      roles: admin.roles ?? ['admin']
-    },
-    policy: {
-      mode: policy.mode ?? 'enforce',
-      ...(policy.risk ? { risk: policy.risk } : {}),
-      tool_risk: policy.tool_risk ?? {}
-    },
-    rules
+    ...rest,
+    path: sink,
+    ...(postgres ? { postgres } : {}),
+    flush,
+    ...(signing_key !== undefined ? { signing_key: here(signing_key) } : {})
   };
 }
 
 function loadTokens(
-  value: unknown,
+  value: SchemaConfig['auth']['tokens'],
   configFile: string,
   src: YamlSource,
   env: NodeJS.ProcessEnv,
@@ -406,7 +296,7 @@ function loadTokens(
     return { tokens: read.tokens, file };
   }
   return {
-    tokens: parseTokenEntries(value as Array<Record<string, unknown>>, src, ['auth', 'tokens'], issues)
+    tokens: parseTokenEntries(value, src, ['auth', 'tokens'], issues)
   };
 }
 
@@ -420,8 +310,22 @@ export function substituteEnvIn(
   return substituteEnv(value, [], src, env, issues, false);
 }
 
-/** Replace ${NAME} in every string with the environment's value; `$${` is a literal `${`. */
-function substituteEnv(
+/**
+ * Replace ${NAME} in every string with the environment's value; `$${` is a literal `${`. The shape
+ * is kept (a string stays a string), so the value keeps its type.
+ */
+function substituteEnv<T>(
+  value: T,
+  path: PathPart[],
+  src: YamlSource,
+  env: NodeJS.ProcessEnv,
+  issues: ConfigIssue[],
+  rulesOnly: boolean
+): T {
+  return substituted(value, path, src, env, issues, rulesOnly) as T;
+}
+
+function substituted(
   value: unknown,
   path: PathPart[],
   src: YamlSource,
@@ -446,11 +350,11 @@ function substituteEnv(
     });
   }
   if (Array.isArray(value))
-    return value.map((v, i) => substituteEnv(v, [...path, i], src, env, issues, rulesOnly));
+    return value.map((v, i) => substituted(v, [...path, i], src, env, issues, rulesOnly));
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value))
-      out[k] = substituteEnv(v, [...path, k], src, env, issues, rulesOnly);
+      out[k] = substituted(v, [...path, k], src, env, issues, rulesOnly);
     return out;
   }
   return value;

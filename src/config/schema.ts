@@ -1,8 +1,11 @@
 /**
- * The JSON Schema of portcullis.yaml. It is the single source of truth for the shape of the file:
- * the loader validates against it (ajv), `npm run build` writes it to schema/portcullis.schema.json
- * for editors, and checks that need more than shape (RE2 patterns, server references, names) live
- * in validate.ts beside it.
+ * The JSON Schema of portcullis.yaml. It is the single source of truth for the shape of the file
+ * and for its defaults: the loader validates against it with ajv, which fills in every `default`
+ * (a section's `default: {}` lets the defaults inside it apply when the section is left out), and
+ * `npm run build` writes it to schema/portcullis.schema.json for editors. What a schema cannot say
+ * (references between fields, paths resolved against the file, hashed tokens) is done by `build()`
+ * in index.ts; the types in types.ts are checked against this schema at compile time
+ * (schema-types.ts).
  */
 
 const stringList = { type: 'array', items: { type: 'string' } } as const;
@@ -31,10 +34,33 @@ const constraint = {
 } as const;
 
 const scanAction = { enum: ['off', 'flag', 'redact', 'block'] } as const;
+/** Actions of an override: what it leaves out comes from the section it overrides. */
 const scanActions = {
   type: 'object',
   additionalProperties: false,
   properties: { injection: scanAction, secrets: scanAction, pii: scanAction }
+} as const;
+const responseActions = {
+  type: 'object',
+  additionalProperties: false,
+  default: {},
+  description: 'What a finding in a tool result does.',
+  properties: {
+    injection: { ...scanAction, default: 'flag' },
+    secrets: { ...scanAction, default: 'redact' },
+    pii: { ...scanAction, default: 'flag' }
+  }
+} as const;
+const argumentActions = {
+  type: 'object',
+  additionalProperties: false,
+  default: {},
+  description: "What a finding in a call's arguments does.",
+  properties: {
+    injection: { ...scanAction, default: 'off' },
+    secrets: { ...scanAction, default: 'block' },
+    pii: { ...scanAction, default: 'flag' }
+  }
 } as const;
 
 const rule = {
@@ -126,18 +152,19 @@ const server = {
   description: 'An upstream MCP server: either `command` (stdio child) or `url` (HTTP).',
   properties: {
     command: { type: 'string', description: 'Program to spawn (no shell).' },
-    args: stringList,
+    args: { ...stringList, description: 'Arguments of `command`.' },
     env: { ...stringMap, description: 'The whole environment of the child, besides PATH.' },
     env_passthrough: { ...stringList, description: "Names of the gateway's variables passed through." },
     cwd: { type: 'string' },
     url: { type: 'string', description: 'Streamable HTTP or SSE endpoint of the upstream.' },
-    transport: { enum: ['streamable-http', 'sse'], description: 'For `url`: default streamable-http.' },
+    transport: { enum: ['streamable-http', 'sse'], description: 'How to speak to `url`.' },
     headers: { ...stringMap, description: "The upstream's own credentials; ${ENV} is substituted." },
     timeout_ms: {
       type: 'integer',
       minimum: 1,
       maximum: 2147483647,
-      description: 'Per-call timeout (default 60000).'
+      default: 60000,
+      description: 'Per-call timeout.'
     },
     sandbox: {
       type: 'object',
@@ -157,15 +184,21 @@ const server = {
     },
     trust_annotations: {
       type: 'boolean',
-      description: "Let this server's readOnlyHint mark tools read-only (default false: only narrows)."
+      default: false,
+      description: "Let this server's readOnlyHint mark tools read-only (false: annotations only narrow)."
     },
     namespace: {
       type: 'boolean',
+      default: true,
       description:
         "false: expose this server's tools, prompts and resources under their own names instead of <server>__<name> (only when it is the only server)."
     },
-    enabled: { type: 'boolean' }
-  }
+    enabled: { type: 'boolean', default: true, description: 'false: leave this server out.' }
+  },
+  // The defaults that belong to one kind of server only.
+  if: { required: ['command'] },
+  then: { properties: { args: { default: [] }, env: { default: {} }, env_passthrough: { default: [] } } },
+  else: { properties: { transport: { default: 'streamable-http' }, headers: { default: {} } } }
 } as const;
 
 const timestamp = { type: 'string', description: 'An ISO 8601 date-time.' } as const;
@@ -229,40 +262,47 @@ export const configSchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
+    // No default: a file without `servers` (a policy file) cannot have its server names checked.
     servers: { type: 'object', additionalProperties: server },
     limits: {
       type: 'object',
       additionalProperties: false,
+      default: {},
       description: 'Bounds that keep one client from exhausting the gateway.',
       properties: {
         max_sessions: {
           type: 'integer',
           minimum: 1,
-          description: 'Open HTTP/SSE sessions in all (default 10000).'
+          default: 10000,
+          description: 'Open HTTP/SSE sessions in all.'
         },
-        max_sessions_per_identity: { type: 'integer', minimum: 1, description: 'Per caller (default 256).' },
+        max_sessions_per_identity: { type: 'integer', minimum: 1, default: 256, description: 'Per caller.' },
         max_requests_per_identity: {
           type: 'integer',
           minimum: 1,
+          default: 64,
           description:
-            'HTTP requests open at once per caller (default 64); a response the client has not read yet stays open.'
+            'HTTP requests open at once per caller; a response the client has not read yet stays open.'
         },
         shutdown_grace_s: {
           type: 'integer',
           minimum: 0,
-          description: 'On SIGTERM, wait this long for calls in flight (default 10).'
+          default: 10,
+          description: 'On SIGTERM, wait this long for calls in flight.'
         }
       }
     },
     state: {
       type: 'object',
       additionalProperties: false,
+      default: {},
       description:
         'Where shared state lives: sessions, call counts, history, risk, rate-limit windows, held approvals and revocations.',
       properties: {
         store: {
           enum: ['memory', 'redis'],
-          description: 'memory (default): this process only; redis: shared by every replica.'
+          default: 'memory',
+          description: 'memory: this process only; redis: shared by every replica.'
         },
         url: {
           type: 'string',
@@ -271,37 +311,44 @@ export const configSchema = {
         },
         prefix: {
           type: 'string',
-          description: 'Key prefix, so several gateways can share one Redis (default portcullis:).'
+          default: 'portcullis:',
+          description: 'Key prefix, so several gateways can share one Redis.'
         },
         timeout_ms: {
           type: 'integer',
           minimum: 10,
-          description: 'How long a call waits for the store before it is refused (default 1000).'
+          default: 1000,
+          description: 'How long a call waits for the store before it is refused.'
         },
         session_ttl: {
           type: 'string',
-          description: 'Idle time after which a session and its counts are forgotten (default 24h).'
+          default: '24h',
+          description: 'Idle time after which a session and its counts are forgotten.'
         },
         on_unavailable: {
           enum: ['deny', 'local'],
+          default: 'deny',
           description:
-            'deny (default): calls that need shared state are refused while the store is unreachable; local: fall back to per-replica state (limits then hold per replica only).'
+            'deny: calls that need shared state are refused while the store is unreachable; local: fall back to per-replica state (limits then hold per replica only).'
         }
       }
     },
     security: {
       type: 'object',
       additionalProperties: false,
+      default: {},
       properties: {
         check_permissions: {
           type: 'boolean',
-          description: 'Refuse to start when the config or token file is writable by others (default true).'
+          default: true,
+          description: 'Refuse to start when the config or token file is writable by others.'
         }
       }
     },
     auth: {
       type: 'object',
       additionalProperties: false,
+      default: {},
       properties: {
         tokens: {
           description: 'A YAML file of tokens, or a list of them inline.',
@@ -314,7 +361,7 @@ export const configSchema = {
             'Who the stdio agent is: a fixed identity, the OS user, or a token from the environment.',
           properties: {
             identity: { type: 'string' },
-            roles: stringList,
+            roles: { ...stringList, default: [] },
             scopes: stringList,
             os_users: {
               type: 'object',
@@ -331,17 +378,32 @@ export const configSchema = {
         scopes: {
           type: 'object',
           additionalProperties: false,
+          default: {},
           description: 'Scope names: `read` reaches read-only tools, `call` reaches every tool.',
-          properties: { read: { type: 'string' }, call: { type: 'string' } }
+          properties: {
+            read: { type: 'string', default: 'tools:read' },
+            call: { type: 'string', default: 'tools:call' }
+          }
         },
         lockout: {
           type: 'object',
           additionalProperties: false,
+          default: {},
           description: 'Lock out a source address after repeated authentication failures.',
           properties: {
-            failures: { type: 'integer', minimum: 1 },
-            window_s: { type: 'integer', minimum: 1 },
-            duration_s: { type: 'integer', minimum: 1 }
+            failures: {
+              type: 'integer',
+              minimum: 1,
+              default: 10,
+              description: 'Failures within window_s that lock the address out.'
+            },
+            window_s: { type: 'integer', minimum: 1, default: 60 },
+            duration_s: {
+              type: 'integer',
+              minimum: 1,
+              default: 300,
+              description: 'How long a lockout lasts.'
+            }
           }
         },
         rate_limit: {
@@ -354,11 +416,12 @@ export const configSchema = {
     audit: {
       type: 'object',
       additionalProperties: false,
+      default: {},
       properties: {
         path: {
           type: 'string',
           description:
-            'JSONL audit file (default ./portcullis-audit.jsonl), or "stderr" / "stdout" for container logs. Not with postgres.'
+            'JSONL audit file, relative to this file, or "stderr" / "stdout" for container logs. Not with postgres.'
         },
         postgres: {
           type: 'object',
@@ -375,34 +438,36 @@ export const configSchema = {
             table: {
               type: 'string',
               pattern: '^[a-z_][a-z0-9_]{0,47}(\\.[a-z_][a-z0-9_]{0,47})?$',
+              default: 'portcullis_audit',
               description:
-                'Table for the records (default portcullis_audit), optionally schema.table; <table>_head and <table>_checkpoints go beside it.'
+                'Table for the records, optionally schema.table; <table>_head and <table>_checkpoints go beside it.'
             },
             queue_records: {
               type: 'integer',
               minimum: 1,
-              description:
-                'Records that may wait in memory for the database (default 10000); past it, calls are refused.'
+              default: 10000,
+              description: 'Records that may wait in memory for the database; past it, calls are refused.'
             },
             commit_timeout_s: {
               type: 'integer',
               minimum: 1,
+              default: 10,
               description:
-                'flush: every: how long a reply waits for its record to be committed before the call fails with audit_unavailable (default 10; the record stays queued).'
+                'flush: every: how long a reply waits for its record to be committed before the call fails with audit_unavailable (the record stays queued).'
             },
             connect_timeout_s: {
               type: 'integer',
               minimum: 1,
-              description:
-                'Give up a connection attempt after this long (default 5); the gateway keeps retrying.'
+              default: 5,
+              description: 'Give up a connection attempt after this long; the gateway keeps retrying.'
             }
           }
         },
-        enabled: { type: 'boolean', description: 'Turning audit off must be said (default true).' },
+        enabled: { type: 'boolean', default: true, description: 'Turning audit off must be said.' },
         flush: {
           enum: ['every', 'batch', 'os'],
           description:
-            'File: every: fsync each record; batch: fsync every batch_records or batch_ms; os (default): one write per record, no fsync. PostgreSQL: every (default): each reply waits for the commit of its record; batch: commit every batch_records or batch_ms, replies do not wait.'
+            'File: every: fsync each record; batch: fsync every batch_records or batch_ms; os (the default for a file): one write per record, no fsync. PostgreSQL: every (the default for postgres): each reply waits for the commit of its record; batch: commit every batch_records or batch_ms, replies do not wait.'
         },
         batch_records: { type: 'integer', minimum: 1 },
         batch_ms: { type: 'integer', minimum: 1 },
@@ -411,7 +476,8 @@ export const configSchema = {
         checkpoint_every: {
           type: 'integer',
           minimum: 0,
-          description: 'Records between checkpoints (default 1000; 0: off).'
+          default: 1000,
+          description: 'Records between checkpoints (0: off).'
         },
         signing_key: {
           type: 'string',
@@ -419,35 +485,49 @@ export const configSchema = {
         },
         arguments: {
           enum: ['full', 'hash', 'omit'],
-          description: 'How arguments are recorded (default full; secrets are always masked).'
+          default: 'full',
+          description: 'How arguments are recorded (secrets are always masked).'
         },
         overrides: {
           type: 'array',
+          default: [],
+          description: 'How arguments are recorded for some servers or tools; the last match wins.',
           items: {
             type: 'object',
             additionalProperties: false,
+            required: ['arguments'],
             properties: {
-              server: { type: 'string' },
-              tool: { type: 'string' },
+              server: { type: 'string', description: 'Glob over server names.' },
+              tool: { type: 'string', description: "Glob over the upstream tool's own name." },
               arguments: { enum: ['full', 'hash', 'omit'] }
             }
           }
         }
-      }
+      },
+      // The defaults that belong to one kind of audit sink only.
+      if: { required: ['postgres'] },
+      then: { properties: { flush: { default: 'every' } } },
+      else: { properties: { path: { default: './portcullis-audit.jsonl' }, flush: { default: 'os' } } }
     },
     listen: {
       type: 'object',
       additionalProperties: false,
+      default: {},
       properties: {
-        host: { type: 'string', description: 'Default 127.0.0.1 (loopback only).' },
-        port: { type: 'integer', minimum: 0, maximum: 65535 },
+        host: { type: 'string', default: '127.0.0.1', description: 'The default is loopback only.' },
+        port: { type: 'integer', minimum: 0, maximum: 65535, default: 8080 },
         public_url: {
           type: 'string',
           description: 'The URL agents use to reach /mcp; the OAuth resource and PRM are built from it.'
         },
         allowed_hosts: { ...stringList, description: 'Host header values accepted (DNS rebinding guard).' },
         allowed_origins: { ...stringList, description: 'Browser Origin hostnames accepted.' },
-        max_body_bytes: { type: 'integer', minimum: 1024 },
+        max_body_bytes: {
+          type: 'integer',
+          minimum: 1024,
+          default: 4194304,
+          description: 'Largest request body accepted.'
+        },
         tls: {
           type: 'object',
           additionalProperties: false,
@@ -459,44 +539,57 @@ export const configSchema = {
     scanning: {
       type: 'object',
       additionalProperties: false,
+      default: {},
       description: 'Content scanning of tool definitions, responses and arguments. Everything starts on.',
       properties: {
         descriptions: {
           type: 'object',
           additionalProperties: false,
+          default: {},
           properties: {
-            enabled: { type: 'boolean' },
+            enabled: { type: 'boolean', default: true },
             block_at: {
               enum: ['low', 'medium', 'high', 'critical'],
-              description: 'Withhold tools with findings this severe (default medium).'
+              default: 'medium',
+              description: 'Withhold tools with findings this severe.'
             },
             max_bytes: {
               type: 'integer',
               minimum: 256,
-              description: 'Longest description accepted (default 4096).'
+              default: 4096,
+              description: 'Longest description accepted.'
             }
           }
         },
         pins: {
           type: 'object',
           additionalProperties: false,
+          default: {},
           properties: {
-            enabled: { type: 'boolean' },
-            path: { type: 'string', description: 'Pin file (default ./portcullis-pins.json).' },
+            enabled: { type: 'boolean', default: true },
+            path: {
+              type: 'string',
+              default: './portcullis-pins.json',
+              description: 'Pin file, relative to this file.'
+            },
             trust_on_first_use: {
               type: 'boolean',
-              description: 'Pin a server the first time it is seen (default true).'
+              default: true,
+              description: 'Pin a server the first time it is seen.'
             },
             on_change: {
               enum: ['block', 'alert'],
-              description: 'A changed tool set: withhold it until approved, or only alert (default block).'
+              default: 'block',
+              description: 'A changed tool set: withhold it until approved, or only alert.'
             }
           }
         },
-        responses: scanActions,
-        arguments: scanActions,
+        responses: responseActions,
+        arguments: argumentActions,
         overrides: {
           type: 'array',
+          default: [],
+          description: 'Actions for some servers or tools; the last match wins.',
           items: {
             type: 'object',
             additionalProperties: false,
@@ -511,11 +604,12 @@ export const configSchema = {
         risk: {
           type: 'object',
           additionalProperties: false,
+          default: {},
           description: 'Session risk a flagged finding adds.',
           properties: {
-            injection: { type: 'number', minimum: 0 },
-            secret: { type: 'number', minimum: 0 },
-            pii: { type: 'number', minimum: 0 }
+            injection: { type: 'number', minimum: 0, default: 25 },
+            secret: { type: 'number', minimum: 0, default: 10 },
+            pii: { type: 'number', minimum: 0, default: 0 }
           }
         }
       }
@@ -523,65 +617,81 @@ export const configSchema = {
     approvals: {
       type: 'object',
       additionalProperties: false,
+      default: {},
       description: 'How calls that need approval wait and who may decide.',
       properties: {
         timeout_s: {
           type: 'integer',
           minimum: 1,
-          description: 'Refuse the call after this long (default 300).'
+          default: 300,
+          description: 'Refuse the call after this long.'
         },
-        approvers: { type: 'integer', minimum: 1, description: 'Distinct approvals needed (default 1).' },
-        approver_roles: { ...stringList, description: 'Roles that may decide (default [admin]).' },
+        approvers: { type: 'integer', minimum: 1, default: 1, description: 'Distinct approvals needed.' },
+        approver_roles: { ...stringList, default: ['admin'], description: 'Roles that may decide.' },
         progress_interval_s: {
           type: 'integer',
           minimum: 1,
-          description: 'Progress notifications while waiting (default 5).'
+          default: 5,
+          description: 'Progress notifications while waiting.'
         },
         webhook: {
           type: 'object',
           additionalProperties: false,
           required: ['url'],
           description: 'POSTed a JSON announcement of each new held call.',
-          properties: { url: { type: 'string' }, headers: stringMap }
+          properties: { url: { type: 'string' }, headers: { ...stringMap, default: {} } }
         }
       }
     },
     admin: {
       type: 'object',
       additionalProperties: false,
+      default: {},
       description: 'The admin API (/admin/api) and console (/admin).',
       properties: {
-        enabled: { type: 'boolean' },
+        enabled: { type: 'boolean', default: true },
         token: { type: 'string', description: 'An admin token, normally ${ENV}; at least 16 characters.' },
-        identity: { type: 'string', description: 'Who the admin token is (default admin).' },
+        identity: { type: 'string', default: 'admin', description: 'Who the admin token is.' },
         roles: {
           ...stringList,
-          description: 'Roles whose gateway tokens may use the admin API (default [admin]).'
+          default: ['admin'],
+          description: 'Roles whose gateway tokens may use the admin API.'
         }
       }
     },
     metrics: {
       type: 'object',
       additionalProperties: false,
+      default: {},
       description: '/metrics: its own bearer token, or a gateway token with one of `roles`.',
       properties: {
-        enabled: { type: 'boolean' },
+        enabled: { type: 'boolean', default: true },
         token: { type: 'string', description: 'A scrape token, normally ${ENV}; at least 16 characters.' },
-        roles: { ...stringList, description: 'Roles whose gateway tokens may scrape (default [admin]).' }
+        roles: { ...stringList, default: ['admin'], description: 'Roles whose gateway tokens may scrape.' }
       }
     },
     validation: {
       type: 'object',
       additionalProperties: false,
+      default: {},
       properties: {
-        arguments: { type: 'boolean', description: "Validate arguments against the tool's inputSchema." }
+        arguments: {
+          type: 'boolean',
+          default: true,
+          description: "Validate arguments against the tool's inputSchema."
+        }
       }
     },
     policy: {
       type: 'object',
       additionalProperties: false,
+      default: {},
       properties: {
-        mode: { enum: ['enforce', 'observe'], description: 'Default mode of every rule (default enforce).' },
+        mode: {
+          enum: ['enforce', 'observe'],
+          default: 'enforce',
+          description: 'Default mode of every rule.'
+        },
         risk: {
           type: 'object',
           additionalProperties: false,
@@ -592,10 +702,15 @@ export const configSchema = {
             reset_after: { type: 'string' }
           }
         },
-        tool_risk: { type: 'object', additionalProperties: { type: 'number', minimum: 0 } }
+        tool_risk: {
+          type: 'object',
+          additionalProperties: { type: 'number', minimum: 0 },
+          default: {},
+          description: 'Risk per tool, by glob over <server>__<tool> (or the bare tool name).'
+        }
       }
     },
-    rules: { type: 'array', items: rule }
+    rules: { type: 'array', items: rule, default: [] }
   }
 } as const;
 

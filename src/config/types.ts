@@ -32,7 +32,12 @@ export interface RuleConfig {
     auth?: Array<'stdio' | 'token' | 'oauth'>;
     claims?: Record<string, string[]>;
   };
-  where?: Array<{ arg: string; op: string; value?: unknown; arg2?: string }>;
+  where?: Array<{
+    arg: string;
+    op: 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge' | 'in' | 'not_in';
+    value?: unknown;
+    arg2?: string;
+  }>;
   when?: string;
   /** Risk this rule adds to the session for each call it applies to. */
   risk?: number;

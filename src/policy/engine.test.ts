@@ -16,6 +16,7 @@ import { addLocalRisk, createMemoryState, decayedRisk } from '../state/index.js'
 import { compilePolicy, ruleIssues, type CallRecordView, type Decision, type PolicyInput } from './index.js';
 
 const BUDGET_CODES: readonly ErrorCode[] = ['call_limit', 'rate_limited', 'risk_budget'];
+type WhereOp = NonNullable<RuleConfig['where']>[number]['op'];
 
 /** An instant in UTC; month is 1-12. */
 const utc = (y: number, mo: number, d: number, h = 0, mi = 0, s = 0): number =>
@@ -606,7 +607,7 @@ describe('argument comparisons (where)', () => {
     compilePolicy([{ tool: 't', allowed_roles: ['analyst'], where: [w] }]).decide(call({ args })).effect ===
     'allow';
 
-  it.each<[string, unknown, unknown, boolean]>([
+  it.each<[WhereOp, unknown, unknown, boolean]>([
     ['eq', 5, 5, true],
     ['eq', 5, 6, false],
     ['eq', 'a', 'a', true],
@@ -643,7 +644,7 @@ describe('argument comparisons (where)', () => {
     expect(holds({ arg: 'x', op, value }, { x: left })).toBe(expected);
   });
 
-  it.each<[string, unknown, unknown]>([
+  it.each<[WhereOp, unknown, unknown]>([
     ['eq', '5', 5],
     ['eq', 5, '5'],
     ['eq', 1, true],
@@ -663,12 +664,15 @@ describe('argument comparisons (where)', () => {
     expect(holds({ arg: 'x', op, value }, { x: left })).toBe(false);
   });
 
-  it.each(['eq', 'ne', 'lt', 'le', 'gt', 'ge', 'in', 'not_in'])('an absent argument makes %s false', (op) => {
-    const value = op === 'in' || op === 'not_in' ? ['a'] : 'a';
-    expect(holds({ arg: 'x', op, value }, {})).toBe(false);
-    expect(holds({ arg: 'x', op, value }, { x: undefined })).toBe(false);
-    expect(holds({ arg: 'x', op, value }, { y: 'a' })).toBe(false);
-  });
+  it.each(['eq', 'ne', 'lt', 'le', 'gt', 'ge', 'in', 'not_in'] as const)(
+    'an absent argument makes %s false',
+    (op) => {
+      const value = op === 'in' || op === 'not_in' ? ['a'] : 'a';
+      expect(holds({ arg: 'x', op, value }, {})).toBe(false);
+      expect(holds({ arg: 'x', op, value }, { x: undefined })).toBe(false);
+      expect(holds({ arg: 'x', op, value }, { y: 'a' })).toBe(false);
+    }
+  );
 
   it('inherited properties are not arguments', () => {
     expect(holds({ arg: 'toString', op: 'ne', value: 'x' }, {})).toBe(false);
@@ -1519,7 +1523,7 @@ describe('ruleIssues for conditions', () => {
     ).toEqual([{ path: 'where.1', message: 'expected exactly one of "value" or "arg2"' }]);
   });
 
-  it.each(['in', 'not_in'])('%s without a list', (op) => {
+  it.each(['in', 'not_in'] as const)('%s without a list', (op) => {
     expect(issuesOf({ where: [{ arg: 'a', op, value: 'abc' }] })).toEqual([
       { path: 'where.0.value', message: `"${op}" needs a list` }
     ]);
