@@ -3,7 +3,9 @@ import { writeFileSync } from 'node:fs';
 import { ERRORS } from '../dist/errors.js';
 
 const rows = Object.entries(ERRORS)
-  .map(([code, e]) => `| \`${code}\` | ${e.rpc} | ${e.message} | ${e.fix.replace(/\|/g, '\\|')} |`)
+  .map(
+    ([code, e]) => `| \`${code}\` | ${e.rpc} | ${e.message} | ${e.kind} | ${e.fix.replace(/\|/g, '\\|')} |`
+  )
   .join('\n');
 
 const text = `# Errors
@@ -13,8 +15,13 @@ Every refusal or failure the gateway sends an agent is a JSON-RPC error from one
 the kind of refusal, never the rule that decided or its internals; the audit record carries the full
 reason. \`error.data.code\` holds the stable string code. Gateway codes live in -32050..-32069.
 
-| code | JSON-RPC | message | how to fix |
-|---|---|---|---|
+Each code is of one kind. A \`refusal\` is the gateway saying no: the audit record has \`outcome: denied\`
+and the call counts in \`portcullis_denials_total\`. A \`fault\` is something failing (an upstream, the
+shared store, the audit log, the gateway itself): the record has \`outcome: error\`, keeps the policy's
+decision if one was made, and the call is not counted as a denial.
+
+| code | JSON-RPC | message | kind | how to fix |
+|---|---|---|---|---|
 ${rows}
 
 HTTP answers given before any JSON-RPC handling:
