@@ -3,7 +3,7 @@
  * identity, the session or everyone, and the session's risk budget. The in-memory rate table lives
  * here; the check-and-take itself is the shared state's (../state).
  */
-import type { Stage } from '../core/pipeline.js';
+import type { Resolved, Stage } from '../core/pipeline.js';
 import type { RiskSettings, SharedState } from '../state/index.js';
 
 export interface RateStore {
@@ -45,12 +45,11 @@ export function createRateStore(maxKeys = 100_000): RateStore {
  * Budgets, taken once every other check has passed: the store checks every per-session cap, rate
  * window and the risk budget of the call and takes them all in one atomic step, or none.
  */
-export function limitsStage(state: SharedState, riskSettings: () => RiskSettings): Stage {
+export function limitsStage(state: SharedState, riskSettings: () => RiskSettings): Stage<Resolved> {
   return {
     name: 'limits',
     run(ctx) {
       const decision = ctx.decision;
-      if (!decision) return;
       return state.consume(ctx.session, decision.counters, decision.risk, Date.now(), riskSettings());
     }
   };

@@ -145,7 +145,9 @@ export function createMetrics(sources: MetricsSources, options: { defaults?: boo
     registry,
     record(e) {
       if (e.event === 'tools/call') {
-        const decision = e.decision ?? 'deny';
+        // A call that failed (a fault) before the policy decided has no decision; outcome says
+        // whether it was refused, which is what the error registry's kind of its code says.
+        const decision = e.decision ?? 'none';
         calls.inc({ server: e.server ?? '', tool: e.tool ?? '', decision, outcome: e.outcome ?? 'ok' });
         if (e.outcome === 'denied') denials.inc({ reason: e.code ?? 'unknown' });
         if (e.code === 'rate_limited') rateLimited.inc();
