@@ -30,7 +30,9 @@ export function createScopeCheck(
   };
   return {
     readOnly,
-    missing: (identity, server, tool) => missingScope(identity, readOnly(server, tool))
+    // A credential without scopes (a gateway token, stdio) is never short of one.
+    missing: (identity, server, tool) =>
+      identity.scopes === undefined ? undefined : missingScope(identity, readOnly(server, tool))
   };
 }
 
