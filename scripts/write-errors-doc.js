@@ -6,11 +6,14 @@ const cell = (text) => text.replace(/\|/g, '\\|');
 const entries = Object.entries(ERRORS);
 const rows = entries
   .filter(([, e]) => e.status === undefined)
-  .map(([code, e]) => `| \`${code}\` | ${e.rpc} | ${cell(e.message)} | ${cell(e.fix)} |`)
+  .map(([code, e]) => `| \`${code}\` | ${e.rpc} | ${cell(e.message)} | ${e.kind} | ${cell(e.fix)} |`)
   .join('\n');
 const httpRows = entries
   .filter(([, e]) => e.status !== undefined)
-  .map(([code, e]) => `| \`${code}\` | ${e.rpc} | ${cell(e.message)} | ${e.status} | ${cell(e.fix)} |`)
+  .map(
+    ([code, e]) =>
+      `| \`${code}\` | ${e.rpc} | ${cell(e.message)} | ${e.kind} | ${e.status} | ${cell(e.fix)} |`
+  )
   .join('\n');
 
 const text = `# Errors
@@ -20,8 +23,13 @@ Every refusal or failure the gateway sends an agent is a JSON-RPC error from one
 the kind of refusal, never the rule that decided or its internals; the audit record carries the full
 reason. \`error.data.code\` holds the stable string code. Gateway codes live in -32050..-32069.
 
-| code | JSON-RPC | message | how to fix |
-|---|---|---|---|
+Each code is of one kind. A \`refusal\` is the gateway saying no: the audit record has \`outcome: denied\`
+and the call counts in \`portcullis_denials_total\`. A \`fault\` is something failing (an upstream, the
+shared store, the audit log, the gateway itself): the record has \`outcome: error\`, keeps the policy's
+decision if one was made, and the call is not counted as a denial.
+
+| code | JSON-RPC | message | kind | how to fix |
+|---|---|---|---|---|
 ${rows}
 
 HTTP answers given before any JSON-RPC handling, from the same registry. The body is a JSON-RPC
@@ -34,8 +42,8 @@ the token lacks gets \`403\` with \`WWW-Authenticate: Bearer error="insufficient
 and \`insufficient_scope\` in the body. Where the SDK's own transport gives the same answer, the
 JSON-RPC code is the SDK's (-32000, -32001) or JSON-RPC's (-32600, -32700).
 
-| code | JSON-RPC | message | HTTP status | how to fix |
-|---|---|---|---|---|
+| code | JSON-RPC | message | kind | HTTP status | how to fix |
+|---|---|---|---|---|---|
 ${httpRows}
 
 The SDK answers some malformed requests itself, with its own codes: \`400\` when the protocol headers and

@@ -13,116 +13,139 @@
 
 export const ERRORS = {
   unauthenticated: {
+    kind: 'refusal',
     rpc: -32050,
     message: 'authentication required',
     fix: 'Send a valid bearer token (HTTP) or configure auth.stdio (stdio).'
   },
   policy_denied: {
+    kind: 'refusal',
     rpc: -32051,
     message: 'denied by policy',
     fix: 'Check `portcullis policy explain` for the identity, tool and arguments; add or change a rule.'
   },
   no_rule: {
+    kind: 'refusal',
     rpc: -32051,
     message: 'denied by policy: no rule allows this tool',
     fix: 'Default deny: add a rule whose `tool` matches and whose `allowed_roles` names the caller role.'
   },
   role_not_allowed: {
+    kind: 'refusal',
     rpc: -32051,
     message: 'denied by policy: role not allowed',
     fix: 'Add the caller role to `allowed_roles` of a matching rule, or call with another identity.'
   },
   constraint_failed: {
+    kind: 'refusal',
     rpc: -32052,
     message: 'denied by policy: parameter constraint',
     fix: 'The arguments break a `parameter_constraints` entry; see the audit record for which.'
   },
   approval_required: {
+    kind: 'refusal',
     rpc: -32053,
     message: 'approval required',
     fix: 'A matching rule sets `require_approval: true`; the call must be approved by a person.'
   },
   call_limit: {
+    kind: 'refusal',
     rpc: -32054,
     message: 'denied by policy: session call limit reached',
     fix: 'A rule caps calls per session (`max_calls_per_session`); start a new session or raise the cap.'
   },
   approval_denied: {
+    kind: 'refusal',
     rpc: -32061,
     message: 'approval denied',
     fix: 'A person refused the call (or the agent went away while it waited); the audit record says who.'
   },
   approval_timeout: {
+    kind: 'refusal',
     rpc: -32062,
     message: 'approval timed out',
     fix: 'Nobody decided within approvals.timeout_s; ask an approver to watch the console, or raise the timeout.'
   },
   tool_blocked: {
+    kind: 'refusal',
     rpc: -32063,
     message: 'tool withheld by content scanning',
     fix: 'The definition of the tool, prompt or resource (or the template a resource comes from) has findings, or the server changed it since it was pinned; review with `portcullis pins list` and approve.'
   },
   response_blocked: {
+    kind: 'refusal',
     rpc: -32064,
     message: 'response withheld by content scanning',
     fix: 'The tool result contained content the scanning policy blocks (injection, secret or PII); see the audit record.'
   },
   argument_blocked: {
+    kind: 'refusal',
     rpc: -32065,
     message: 'arguments refused by content scanning',
     fix: 'The arguments carried a secret or PII the scanning policy blocks from leaving; see the audit record.'
   },
   risk_budget: {
+    kind: 'refusal',
     rpc: -32060,
     message: 'denied by policy: session risk budget exhausted',
     fix: 'The session accumulated too much risk (policy.risk.budget); start a new session or lower rule weights.'
   },
   insufficient_scope: {
+    kind: 'refusal',
     rpc: -32058,
     message: 'insufficient scope',
     fix: 'The token lacks the scope this tool needs (read-only tools need the read scope, others the call scope); get a token with it.'
   },
   rate_limited: {
+    kind: 'refusal',
     rpc: -32059,
     message: 'rate limit exceeded',
     fix: 'Too many requests for this identity; wait and retry (see Retry-After).'
   },
   invalid_arguments: {
+    kind: 'refusal',
     rpc: -32602,
     message: 'invalid arguments',
     fix: "The arguments do not match the tool's own inputSchema; fix the call."
   },
   unknown_tool: {
+    kind: 'refusal',
     rpc: -32055,
     message: 'unknown tool',
     fix: 'Call a tool listed by tools/list; names are `<server>__<tool>`.'
   },
   unknown_resource: {
+    kind: 'refusal',
     rpc: -32055,
     message: 'unknown resource or prompt',
     fix: 'Use a name or URI returned by prompts/list, resources/list or resources/templates/list.'
   },
   upstream_unavailable: {
+    kind: 'fault',
     rpc: -32056,
     message: 'upstream server unavailable',
     fix: 'The upstream could not be started or reached; see the gateway log for its error.'
   },
   upstream_failed: {
+    kind: 'fault',
     rpc: -32057,
     message: 'upstream server failed during the call',
     fix: 'The upstream closed or timed out while handling the call; it is restarted with backoff.'
   },
   state_unavailable: {
+    kind: 'fault',
     rpc: -32068,
     message: 'shared state unavailable',
     fix: 'The shared store (state.url, Redis) could not be reached in time; calls that need session counts, limits or risk are refused until it is back. Check Redis and the network; the gateway reconnects by itself.'
   },
   audit_unavailable: {
+    kind: 'fault',
     rpc: -32066,
     message: 'audit log unavailable',
     fix: 'The call was refused, or its reply withheld, because its audit record could not be stored: the audit database is unreachable or its queue is full, or the audit file failed. The gateway reconnects by itself and answers again once records can be stored; see its log and /healthz.'
   },
   internal: {
+    kind: 'fault',
     rpc: -32603,
     message: 'internal error',
     fix: 'A fault inside the gateway; the log has the stack. Please report it.'
@@ -254,6 +277,8 @@ export const ERRORS = {
 
 /** One registry entry. */
 export interface ErrorEntry {
+  /** A refusal (the caller's request is not allowed) or a fault (the gateway could not serve it). */
+  kind: ErrorKind;
   /** The JSON-RPC error code. */
   rpc: number;
   /** Public: names the kind of refusal, never its internals. */
@@ -261,16 +286,27 @@ export interface ErrorEntry {
   fix: string;
   /** HTTP status, for errors answered at the HTTP level before any JSON-RPC handling. */
   status?: number;
-  /** A refusal (the caller's request is not allowed) or a fault (the gateway could not serve it). */
-  kind?: 'refusal' | 'fault';
 }
 
 export type ErrorCode = keyof typeof ERRORS;
+
+/**
+ * What an error says about a call: a `refusal` is the gateway deciding no (a denial, audited as
+ * `denied` and counted as one); a `fault` is something failing (an upstream, the shared store, the
+ * audit log, the gateway itself), audited as an `error` and never counted as a denial.
+ */
+export type ErrorKind = 'refusal' | 'fault';
+
+/** Is this a refusal from the registry (not a fault, not a foreign error)? */
+export function isRefusal(err: unknown): err is GatewayError {
+  return err instanceof GatewayError && err.kind === 'refusal';
+}
 
 /** A refusal or failure that reaches the agent as a JSON-RPC error. */
 export class GatewayError extends Error {
   readonly code: ErrorCode;
   readonly rpc: number;
+  readonly kind: ErrorKind;
   /** Full reason for the audit log; never sent to the agent. */
   readonly detail: string;
 
@@ -279,6 +315,7 @@ export class GatewayError extends Error {
     this.name = 'GatewayError';
     this.code = code;
     this.rpc = ERRORS[code].rpc;
+    this.kind = ERRORS[code].kind;
     this.detail = detail ?? ERRORS[code].message;
   }
 }

@@ -13,6 +13,7 @@ import { pino } from 'pino';
 import { loadConfig } from '../src/config/index.js';
 import { createGateway, type Gateway } from '../src/core/gateway.js';
 import { serveHttp, type HttpHandle } from '../src/transports/http.js';
+import { openSharedState } from '../src/state/open.js';
 import type { AuditRecord } from '../src/audit/index.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -68,7 +69,8 @@ export async function startGateway(yaml: string, options: { port?: number } = {}
   writeFileSync(file, yaml);
   const config = loadConfig(file);
   const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
-  const gateway = createGateway({ config, log });
+  // The state the config names (memory, or Redis), opened as the CLI opens it.
+  const gateway = createGateway({ config, log, state: await openSharedState(config.state, log) });
   const http = await serveHttp(gateway, log, { host: '127.0.0.1', port: options.port ?? 0 });
   return {
     url: http.url,

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { Identity } from '../auth/index.js';
-import type { CallContext, Stage } from '../core/pipeline.js';
+import type { Resolved, Stage } from '../core/pipeline.js';
 import { GatewayError } from '../errors.js';
 import type { Decision } from '../policy/index.js';
 import { DecideRefused, type ApprovalBus } from '../state/bus.js';
@@ -242,18 +242,18 @@ export interface ApprovalStageOptions {
   queue: ApprovalQueue;
   settings: ApprovalSettings;
   /** Bring the session up to date before deciding again (shared state). */
-  refresh?(ctx: CallContext): void | Promise<void>;
+  refresh?(ctx: Resolved): void | Promise<void>;
   /** Decide the call again with the current policy, leaving out what this call already consumed. */
-  redecide(ctx: CallContext): { decision: Decision; version: string };
+  redecide(ctx: Resolved): { decision: Decision; version: string };
 }
 
-export function approvalStage(options: ApprovalStageOptions): Stage {
+export function approvalStage(options: ApprovalStageOptions): Stage<Resolved> {
   const { queue, settings } = options;
   return {
     name: 'approval',
     async run(ctx) {
       const decision = ctx.decision;
-      if (decision?.effect !== 'approval') return;
+      if (decision.effect !== 'approval') return;
       const identity = ctx.session.identity;
       const { held, done } = queue.hold(
         {
@@ -261,14 +261,14 @@ export function approvalStage(options: ApprovalStageOptions): Stage {
           roles: identity.roles,
           ...(identity.agent ? { agent: identity.agent } : {}),
           session: ctx.session.id,
-          server: ctx.server!,
-          tool: ctx.tool!,
+          server: ctx.server,
+          tool: ctx.tool,
           name: ctx.name,
           arguments: ctx.args,
           rules: decision.rules,
           reason: decision.reason,
           risk: decision.risk,
-          policyVersion: ctx.policyVersion ?? '',
+          policyVersion: ctx.policyVersion,
           required: Math.max(1, settings.approvers),
           approverRoles: settings.approver_roles
         },

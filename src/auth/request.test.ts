@@ -184,7 +184,7 @@ describe('authenticateRequest', () => {
     expect((await authenticate(`Bearer ${ADMIN}`, '10.0.0.1')).ok).toBe(true);
   });
 
-  it("refuses without a strike when the credential or the rate cannot be checked: not the caller's fault", async () => {
+  it("refuses without a strike when the credential or the rate cannot be checked, audited as a fault: not the caller's fault", async () => {
     const revocationsDown = setup({ revoked: () => undefined });
     for (let i = 0; i < 5; i++) {
       expect(await revocationsDown.authenticate(`Bearer ${ADMIN}`, '10.0.0.1')).toEqual({
@@ -199,8 +199,7 @@ describe('authenticateRequest', () => {
       token_id: 'tok_admin',
       source: '10.0.0.1',
       reason: 'revocations cannot be checked: shared state unreachable',
-      outcome: 'denied',
-      decision: 'deny',
+      outcome: 'error',
       code: 'state_unavailable'
     });
     // Five refusals, and the source is not locked out (three failures would lock it).
@@ -222,8 +221,7 @@ describe('authenticateRequest', () => {
         identity: 'alice',
         source: '10.0.0.1',
         reason: 'request rate cannot be counted: shared state unreachable',
-        outcome: 'denied',
-        decision: 'deny',
+        outcome: 'error',
         code: 'state_unavailable'
       }
     ]);

@@ -8,7 +8,7 @@
 import type { Logger } from 'pino';
 import type { AuditInput } from '../audit/index.js';
 import type { GatewayConfig } from '../config/types.js';
-import { GatewayError, type ErrorCode } from '../errors.js';
+import { ERRORS, GatewayError, type ErrorCode } from '../errors.js';
 import type { Authenticator, Identity } from './index.js';
 
 /**
@@ -78,13 +78,15 @@ export function createRequestAuthentication(options: {
     extra: { identity?: string; token_id?: string; retryAfter?: number } = {}
   ): AuthOutcome => {
     const { retryAfter, ...who } = extra;
+    // A refusal is the gateway saying no; a fault (shared state unreachable) is not a denial: an
+    // error with no decision, as the error registry's kind says.
+    const fault = ERRORS[code].kind === 'fault';
     audit({
       event: 'auth/failure',
       ...who,
       source,
       reason: `${SURFACES[surface].prefix}${detail}`,
-      outcome: 'denied',
-      decision: 'deny',
+      ...(fault ? { outcome: 'error' } : { outcome: 'denied', decision: 'deny' }),
       // A missing or bad credential is recorded as `unauthenticated` on every surface.
       code: reason === 'missing' || reason === 'invalid' ? 'unauthenticated' : code
     });

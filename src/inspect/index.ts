@@ -12,7 +12,7 @@
 import type { Logger } from 'pino';
 import type { AuditInput } from '../audit/index.js';
 import type { ScanAction, ScanActions, ScanningConfig } from '../config/types.js';
-import type { Stage } from '../core/pipeline.js';
+import type { Answered, Resolved, Stage } from '../core/pipeline.js';
 import type { Session } from '../core/session.js';
 import { GatewayError } from '../errors.js';
 import {
@@ -85,8 +85,10 @@ export interface Inspector {
   ): Map<string, VettedTool>;
   /** Vet a server's prompts, resources or resource templates as listed, as tools are. */
   vetDefinitions(kind: DefinitionKind, server: string, items: readonly Definition[]): DefinitionVetting;
-  argumentStage(): Stage;
-  responseStage(addRisk: (session: Session, amount: number) => void): Stage;
+  /** Scan the arguments on their way out: block, redact or flag; flagged risk goes to the call's. */
+  argumentStage(): Stage<Resolved>;
+  /** Scan the result on its way back, likewise. */
+  responseStage(): Stage<Answered>;
   /** Approve (re-pin) what a server offers now: its tools, and each other kind it offers. */
   approve(server: string, sets: PinSets, by: string): void;
   /** Scan a prompt or resource the agent asked for, as responses are; may redact or throw. */
@@ -473,39 +475,37 @@ export function createInspector(
       return {
         name: 'scan-arguments',
         run(ctx) {
-          const scanned = scanFor('arguments', ctx.server!, ctx.tool!, ctx.args);
+          const scanned = scanFor('arguments', ctx.server, ctx.tool, ctx.args);
           if (!scanned) return;
           // Secrets never reach the audit log, whatever the action.
           if (scanned.findings.some((f) => f.kind === 'secret')) {
             ctx.auditArgs = redactValue(ctx.args, { secrets: true, pii: false, injection: false }).value;
           }
-          const out = enforce('arguments', ctx.server!, ctx.tool!, scanned, ctx.args);
+          const out = enforce('arguments', ctx.server, ctx.tool, scanned, ctx.args);
           ctx.findings = [
             ...(ctx.findings ?? []),
             ...findingSummary(out.flagged).map((f) => ({ ...f, where: 'arguments' }))
           ];
           ctx.args = out.value as Record<string, unknown>;
-          ctx.scanRisk = (ctx.scanRisk ?? 0) + out.risk;
+          ctx.risk += out.risk;
         }
       };
     },
-    responseStage(addRisk) {
+    responseStage() {
       return {
         name: 'scan-response',
         run(ctx) {
           if (ctx.result === undefined) return;
-          const scanned = scanFor('responses', ctx.server!, ctx.tool!, ctx.result);
+          const scanned = scanFor('responses', ctx.server, ctx.tool, ctx.result);
           if (!scanned) return;
           try {
-            const out = enforce('responses', ctx.server!, ctx.tool!, scanned, ctx.result);
+            const out = enforce('responses', ctx.server, ctx.tool, scanned, ctx.result);
             ctx.result = out.value;
             ctx.findings = [
               ...(ctx.findings ?? []),
               ...findingSummary(out.flagged).map((f) => ({ ...f, where: 'response' }))
             ];
-            const total = out.risk + (ctx.scanRisk ?? 0);
-            if (total > 0) addRisk(ctx.session, total);
-            ctx.scanRisk = 0;
+            ctx.risk += out.risk;
           } catch (err) {
             ctx.result = undefined;
             ctx.findings = [

@@ -3,7 +3,7 @@
  * identity, the session or everyone, and the session's risk budget. The in-memory rate table is in
  * ./rate-store.ts; the check-and-take itself is the shared state's (../state).
  */
-import type { Stage } from '../core/pipeline.js';
+import type { Resolved, Stage } from '../core/pipeline.js';
 import type { RiskSettings, SharedState } from '../state/index.js';
 
 export { createRateStore, type RateStore } from './rate-store.js';
@@ -12,12 +12,11 @@ export { createRateStore, type RateStore } from './rate-store.js';
  * Budgets, taken once every other check has passed: the store checks every per-session cap, rate
  * window and the risk budget of the call and takes them all in one atomic step, or none.
  */
-export function limitsStage(state: SharedState, riskSettings: () => RiskSettings): Stage {
+export function limitsStage(state: SharedState, riskSettings: () => RiskSettings): Stage<Resolved> {
   return {
     name: 'limits',
     run(ctx) {
       const decision = ctx.decision;
-      if (!decision) return;
       return state.consume(ctx.session, decision.counters, decision.risk, Date.now(), riskSettings());
     }
   };

@@ -145,7 +145,9 @@ export function createMetrics(sources: MetricsSources, options: { defaults?: boo
     registry,
     record(e) {
       if (e.event === 'tools/call') {
-        const decision = e.decision ?? 'deny';
+        // A call that failed (a fault) before the policy decided has no decision; outcome says
+        // whether it was refused, which is what the error registry's kind of its code says.
+        const decision = e.decision ?? 'none';
         calls.inc({ server: e.server ?? '', tool: e.tool ?? '', decision, outcome: e.outcome ?? 'ok' });
         if (e.outcome === 'denied') denials.inc({ reason: e.code ?? 'unknown' });
         if (e.code === 'rate_limited') rateLimited.inc();
@@ -155,8 +157,11 @@ export function createMetrics(sources: MetricsSources, options: { defaults?: boo
         if (e.upstream_ms !== undefined)
           upstreamLatency.observe({ server: e.server ?? '' }, e.upstream_ms / 1000);
       } else if (e.event === 'auth/failure') {
+        // A credential that could not be checked (a fault: shared state unreachable) is not a
+        // failed authentication.
         if (e.code === 'rate_limited') rateLimited.inc();
-        else authFailures.inc({ reason: (e.reason ?? 'unknown').replace(/;.*$/, '') });
+        else if (e.outcome !== 'error')
+          authFailures.inc({ reason: (e.reason ?? 'unknown').replace(/;.*$/, '') });
       } else if (e.event === 'config/reload') {
         reloads.inc({ outcome: e.outcome ?? 'ok' });
       }

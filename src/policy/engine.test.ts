@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Identity } from '../auth/index.js';
 import type { PolicySettings, RuleConfig } from '../config/types.js';
-import type { CallContext } from '../core/pipeline.js';
+import type { Resolved } from '../core/pipeline.js';
 import type { Session } from '../core/session.js';
 import { GatewayError, type ErrorCode } from '../errors.js';
 import { createRateStore, limitsStage } from '../limits/index.js';
@@ -1322,8 +1322,8 @@ describe('rate limits', () => {
         risk: 0,
         riskAt: 0
       }) as unknown as Session;
-    const ctxFor = (session: Session, decision: Decision): CallContext =>
-      ({ session, name: 'files__t', args: {}, decision }) as CallContext;
+    const ctxFor = (session: Session, decision: Decision): Resolved =>
+      ({ session, name: 'files__t', args: {}, decision }) as Resolved;
     const decisionWith = (
       scope: 'identity' | 'session' | 'global',
       extra: Decision['counters'] = []

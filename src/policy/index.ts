@@ -114,8 +114,18 @@ interface CompiledRule {
 export interface Policy {
   readonly rules: readonly RuleConfig[];
   readonly settings: PolicySettings;
+  /**
+   * What the decisions read beyond the call itself: the session's counts and risk (`session`),
+   * and its earlier calls (`history`, which implies `session`). Rate windows need neither.
+   */
+  readonly needs: { readonly session: boolean; readonly history: boolean };
   /** Decide one call. Pure apart from reading the session counts it is given. */
   decide(input: PolicyInput): Decision;
+  /**
+   * Decide a call again (after it waited for approval), leaving out what its first decision,
+   * `first`, already counted: its own risk and one call under each of its per-session caps.
+   */
+  redecide(input: PolicyInput, first: Decision): Decision;
   /** Could a caller with these roles ever be allowed this tool? (tools/list filtering) */
   visible(roles: readonly string[], server: string, tool: string): boolean;
   /** The decision plus a trace of every rule, matched or not, and why. */
@@ -491,11 +501,31 @@ export function compilePolicy(
     return decision;
   };
 
+  const history = rules.some((r) => r.after !== undefined || r.when !== undefined);
+  const needs = {
+    history,
+    session:
+      history ||
+      riskBudget !== undefined ||
+      riskApproval !== undefined ||
+      rules.some((r) => r.max_calls_per_session !== undefined)
+  };
+
   const visibleCache = new Map<string, boolean>();
   return {
     rules,
     settings,
+    needs,
     decide: (input) => decideWith(input),
+    redecide(input, first) {
+      const spent = new Set(first.counters.filter((c) => c.kind === 'session').map((c) => c.key));
+      const count = input.sessionCount;
+      return decideWith({
+        ...input,
+        risk: Math.max(0, (input.risk ?? 0) - first.risk),
+        sessionCount: (key) => (count?.(key) ?? 0) - (spent.has(key) ? 1 : 0)
+      });
+    },
     explain: (input) => {
       const trace: RuleTrace[] = [];
       const decision = decideWith(input, trace);

@@ -427,3 +427,61 @@ describe('constraints see the string as sent as well as normalised', () => {
     expect(decide({ command: 'ls', paths: [] })).toBe('deny');
   });
 });
+
+describe('what a policy reads beyond the call', () => {
+  const mode = { mode: 'enforce' as const, tool_risk: {} };
+
+  it('says whether it reads session counts, risk or history', () => {
+    expect(compilePolicy([{ tool: 'a', allowed_roles: ['x'] }]).needs).toEqual({
+      session: false,
+      history: false
+    });
+    expect(compilePolicy([{ tool: 'a', allowed_roles: ['x'], rate_limit: '5/m' }]).needs).toEqual({
+      session: false,
+      history: false
+    });
+    expect(compilePolicy([{ tool: 'a', allowed_roles: ['x'], max_calls_per_session: 2 }]).needs).toEqual({
+      session: true,
+      history: false
+    });
+    expect(
+      compilePolicy([{ tool: 'a', allowed_roles: ['x'] }], { ...mode, risk: { budget: 10 } }).needs
+    ).toEqual({
+      session: true,
+      history: false
+    });
+    expect(
+      compilePolicy([{ tool: 'a', allowed_roles: ['x'] }], { ...mode, risk: { approval_at: 10 } }).needs
+    ).toEqual({ session: true, history: false });
+    expect(compilePolicy([{ tool: 'http', deny: true, after: { tools: ['read_secret'] } }]).needs).toEqual({
+      session: true,
+      history: true
+    });
+    expect(compilePolicy([{ tool: 'a', allowed_roles: ['x'], when: 'true' }]).needs).toEqual({
+      session: true,
+      history: true
+    });
+  });
+
+  it('decides again without counting what the first decision already took', () => {
+    const policy = compilePolicy(
+      [{ tool: 'read_file', allowed_roles: ['analyst'], max_calls_per_session: 1, risk: 6 }],
+      {
+        ...mode,
+        risk: { budget: 10 }
+      }
+    );
+    const first = policy.decide(call({ risk: 0, sessionCount: () => 0 }));
+    expect(first).toMatchObject({ effect: 'allow', risk: 6 });
+    // After the call was admitted its cap is taken and its risk added: deciding afresh refuses it...
+    const taken = call({ risk: 6, sessionCount: () => 1 });
+    expect(policy.decide(taken)).toMatchObject({ effect: 'deny', code: 'call_limit' });
+    // ...deciding again leaves this call's own share out.
+    expect(policy.redecide(taken, first)).toMatchObject({ effect: 'allow', risk: 6 });
+    // What others took meanwhile still counts.
+    expect(policy.redecide(call({ risk: 11, sessionCount: () => 1 }), first)).toMatchObject({
+      effect: 'deny',
+      code: 'risk_budget'
+    });
+  });
+});

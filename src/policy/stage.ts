@@ -1,16 +1,19 @@
 /** The policy stage: decide the call against the current policy; a denial stops the pipeline. */
-import type { CallContext, Stage } from '../core/pipeline.js';
+import type { Decided, Resolved, Routed, Stage, StageInput } from '../core/pipeline.js';
 import { GatewayError } from '../errors.js';
 import type { Session } from '../core/session.js';
-import type { Policy, PolicyInput } from './index.js';
+import type { Decision, Policy, PolicyInput } from './index.js';
+
+/** The policy in force and its version; a reload swaps both at once. */
+export type CurrentPolicy = () => { readonly policy: Policy; readonly version: string };
 
 /** What the policy needs to know about a call, apart from time, risk and counts. */
-export function policyInputOf(ctx: CallContext): Omit<PolicyInput, 'now' | 'risk' | 'sessionCount'> {
+export function policyInputOf(ctx: Routed): Omit<PolicyInput, 'now' | 'risk' | 'sessionCount'> {
   const identity = ctx.session.identity;
   return {
     roles: identity.roles,
-    server: ctx.server!,
-    tool: ctx.tool!,
+    server: ctx.server,
+    tool: ctx.tool,
     args: ctx.args,
     identity: {
       id: identity.id,
@@ -22,12 +25,16 @@ export function policyInputOf(ctx: CallContext): Omit<PolicyInput, 'now' | 'risk
   };
 }
 
+/**
+ * `risk` is the session's risk now (decayed); `sync` brings a session up to date from shared
+ * state, and is asked only for what the policy in force reads (its `needs`).
+ */
 export function policyStage(
-  current: () => { policy: Policy; version: string },
+  current: CurrentPolicy,
   risk: (session: Session, now: number) => number,
-  sync?: (session: Session) => void | Promise<void>
-): Stage {
-  const decide = (ctx: CallContext) => {
+  sync?: (session: Session, history: boolean) => void | Promise<void>
+): Stage<Routed, Decided> {
+  const decide = (ctx: StageInput<Routed, Decided>) => {
     // The policy a call starts with decides it, even if a reload swaps it meanwhile.
     const { policy, version } = current();
     ctx.policyVersion = version;
@@ -46,10 +53,31 @@ export function policyStage(
   return {
     name: 'policy',
     run(ctx) {
-      // Shared state first: the counts, risk and history the decision reads.
-      const pending = sync?.(ctx.session);
+      // Shared state first: the counts, risk and history the decision reads; none when it reads none.
+      const needs = current().policy.needs;
+      const pending = needs.session ? sync?.(ctx.session, needs.history) : undefined;
       if (pending) return pending.then(() => decide(ctx));
       return decide(ctx);
     }
+  };
+}
+
+/**
+ * Decide a call again after it waited (for approval): under the policy in force now, leaving out
+ * what the call's first decision already counted.
+ */
+export function redecision(
+  current: CurrentPolicy,
+  risk: (session: Session, now: number) => number
+): (ctx: Resolved) => { decision: Decision; version: string } {
+  return (ctx) => {
+    const { policy, version } = current();
+    const session = ctx.session;
+    const now = Date.now();
+    const input = policyInputOf(ctx) as PolicyInput;
+    input.now = now;
+    input.risk = risk(session, now);
+    input.sessionCount = (key) => session.counts.get(key) ?? 0;
+    return { decision: policy.redecide(input, ctx.decision), version };
   };
 }

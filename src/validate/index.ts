@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
-import type { Stage } from '../core/pipeline.js';
+import type { Resolved, Stage } from '../core/pipeline.js';
 import { GatewayError } from '../errors.js';
 
 // ajv-formats is CommonJS; its default export arrives wrapped under ESM.
@@ -73,12 +73,11 @@ export function createArgumentValidator(): ArgumentValidator {
 }
 
 /** The argument stage: refuse arguments the tool's own schema rejects, before they leave. */
-export function validateStage(validator: ArgumentValidator, enabled: boolean): Stage {
+export function validateStage(validator: ArgumentValidator): Stage<Resolved> {
   return {
     name: 'validate',
     run(ctx) {
-      if (!enabled) return;
-      const problem = validator.check(ctx.toolDef?.inputSchema, ctx.args);
+      const problem = validator.check(ctx.toolDef.inputSchema, ctx.args);
       if (problem) throw new GatewayError('invalid_arguments', problem);
     }
   };

@@ -321,8 +321,13 @@ describe('audit to PostgreSQL', () => {
       expect(gaveUpWaiting).toBeGreaterThanOrEqual(0);
       expect(gaveUpWaiting).toBeLessThanOrEqual(clients.length);
       expect(rows.filter((r) => r.outcome === 'ok').length).toBe(tally.ok + gaveUpWaiting);
-      const refused = await cli(['query', '--config', file, '--decision', 'deny', '--json'], url);
-      expect(refused.stdout.trim().split('\n').length).toBe(refusedUpFront);
+      // An outage is a fault, not a denial: the calls it refused are errors, and none is a deny.
+      expect(refusedUpFront).toBeGreaterThan(0);
+      expect(rows.filter((r) => r.code === 'audit_unavailable').map((r) => r.outcome)).toEqual(
+        Array.from({ length: refusedUpFront }, () => 'error')
+      );
+      const denied = await cli(['query', '--config', file, '--decision', 'deny', '--json'], url);
+      expect(denied.stdout.trim()).toBe('');
     }
   );
 });

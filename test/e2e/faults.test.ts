@@ -16,6 +16,8 @@ import {
   waitFor,
   type TestGateway
 } from '../helpers.js';
+import { startRedis } from '../support/redis.js';
+import { GatewayError } from '../../src/errors.js';
 
 let gw: TestGateway;
 
@@ -165,4 +167,50 @@ rules:
     };
     await waitFor(() => pids.every((p) => !alive(p)), 10_000, 'children to exit');
   });
+});
+
+describe('a shared store that goes away', () => {
+  it('is audited as a fault, not a denial: outcome error, no deny, and no denial counted', async () => {
+    const redis = await startRedis();
+    // A per-session cap makes every call read the session from the store.
+    const shared = await startGateway(`
+servers:
+  records: { command: ${NODE}, args: ["${RECORDS}"] }
+auth:${tokensYaml}
+state: { store: redis, url: "${redis.url}", timeout_ms: 300 }
+rules:
+  - { tool: "*", allowed_roles: [admin], max_calls_per_session: 100 }
+`);
+    try {
+      // Straight to the core: over HTTP, authentication already refuses while the store is away.
+      const session = shared.gateway.openSession({ id: 'alice', roles: ['admin'], method: 'token' }, 'http');
+      const call = () =>
+        shared.gateway.callTool(session, 'records__list_records', {}).then(
+          () => 'ok',
+          (err: unknown) => (err instanceof GatewayError ? err.code : String(err))
+        );
+      expect(await call()).toBe('ok');
+      await redis.stop();
+      expect(await call()).toBe('state_unavailable');
+
+      const record = shared
+        .audit()
+        .filter((r) => r.event === 'tools/call')
+        .at(-1);
+      expect(record).toMatchObject({
+        name: 'records__list_records',
+        outcome: 'error',
+        code: 'state_unavailable'
+      });
+      expect(record?.decision).toBeUndefined();
+      const metrics = (await shared.gateway.metrics.render()).body;
+      expect(metrics).not.toContain('portcullis_denials_total{reason="state_unavailable"}');
+      expect(metrics).toMatch(
+        /portcullis_tool_calls_total\{server="records",tool="list_records",decision="none",outcome="error"\} 1/
+      );
+    } finally {
+      await shared.close();
+      await redis.stop();
+    }
+  }, 60_000);
 });

@@ -512,8 +512,19 @@ describe('Redis goes away', () => {
     expect(await health()).toEqual({ status: 200, state: { store: 'redis', ok: true } });
     await Promise.all(clients.map((c) => c.close()));
 
-    // The refusals are in each replica's audit log, with the reason.
+    // The refusals are in each replica's audit log, with the reason, as faults: an outage is an
+    // error with no denial, whether the call or its authentication met it.
     const audit = readFileSync(join(rs[0]!.dir, 'audit.jsonl'), 'utf8');
     expect(audit).toContain('"code":"state_unavailable"');
+    const outage = audit
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { event: string; code?: string; outcome?: string; decision?: string })
+      .filter((r) => r.code === 'state_unavailable');
+    expect(outage.length).toBeGreaterThan(0);
+    for (const r of outage) {
+      expect(r.outcome, JSON.stringify(r)).toBe('error');
+      expect(r.decision, JSON.stringify(r)).not.toBe('deny');
+    }
   }, 60_000);
 });

@@ -10,6 +10,7 @@ import {
   ADMIN_TOKEN,
   CLI,
   FIXTURES,
+  tokensYaml,
   NODE,
   connect,
   run,
@@ -174,6 +175,64 @@ describe('arguments', () => {
     const client = await connect(gw.mcp, ADMIN_TOKEN);
     const r = await tryCall(client, 'm__add', { a: 1, b: 2, note: 'AKIAIOSFODNN7EXAMPLE' });
     expect(r.ok).toBe(true);
+    await client.close();
+  });
+});
+
+describe('risk from arguments', () => {
+  // PII in arguments is flagged (the default) and weighs 60; the session may carry 50.
+  const risky = `
+servers:
+  faulty: { command: ${NODE}, args: ["${join(FIXTURES, 'faulty-server.mjs')}"] }
+auth:${tokensYaml}
+scanning: { risk: { pii: 60 } }
+policy: { risk: { budget: 50 } }
+rules:
+  - { tool: "*", allowed_roles: [admin] }
+`;
+  const PII = { note: 'send the summary to dana.whitfield@example.com' };
+  const sessionOf = (g: TestGateway) => [...g.gateway.sessions.all()].find((s) => s.identity.id === 'alice');
+
+  it('reaches the session when the response is clean: a later call is over the budget', async () => {
+    gw = await startGateway(risky);
+    const client = await connect(gw.mcp, ADMIN_TOKEN);
+    // Without findings the budget leaves calls alone.
+    expect((await tryCall(client, 'faulty__pid', {})).ok).toBe(true);
+    expect(sessionOf(gw)?.risk).toBe(0);
+
+    const flagged = await tryCall(client, 'faulty__pid', PII);
+    expect(flagged.ok).toBe(true);
+    const record = gw
+      .audit()
+      .filter((r) => r.tool === 'pid')
+      .at(-1);
+    expect(record?.findings).toEqual([expect.objectContaining({ kind: 'pii', where: 'arguments' })]);
+    expect(sessionOf(gw)?.risk).toBe(60);
+
+    const next = await tryCall(client, 'faulty__pid', {});
+    expect(next.ok).toBe(false);
+    if (!next.ok) expect(next.code).toBe(-32060);
+    expect(gw.audit().at(-1)).toMatchObject({ tool: 'pid', code: 'risk_budget', outcome: 'denied' });
+    await client.close();
+  });
+
+  it('reaches the session when the upstream fails during the call', async () => {
+    gw = await startGateway(risky);
+    const client = await connect(gw.mcp, ADMIN_TOKEN);
+    const failed = await tryCall(client, 'faulty__crash', PII);
+    expect(failed.ok).toBe(false);
+    if (!failed.ok) expect(failed.code).toBe(-32057);
+    expect(gw.audit().find((r) => r.tool === 'crash')).toMatchObject({
+      outcome: 'error',
+      code: 'upstream_failed',
+      findings: [expect.objectContaining({ kind: 'pii', where: 'arguments' })]
+    });
+    expect(sessionOf(gw)?.risk).toBe(60);
+
+    // Refused by the budget before it reaches the server (which is restarting anyway).
+    const next = await tryCall(client, 'faulty__pid', {});
+    expect(next.ok).toBe(false);
+    if (!next.ok) expect(next.code).toBe(-32060);
     await client.close();
   });
 });

@@ -1,0 +1,51 @@
+/**
+ * The authenticator the gateway uses: with a shared store, revocations, lockouts and request
+ * rates are read and counted there, so every replica agrees; in memory, by the authenticator
+ * itself. The bearer token file, when configured, is watched and reloaded.
+ */
+import type { Logger } from 'pino';
+import { createAuthenticator, type Authenticator } from '../auth/index.js';
+import { watchTokenFile, type TokenWatch } from '../auth/token-watch.js';
+import { substituteEnvIn } from '../config/index.js';
+import type { GatewayConfig } from '../config/types.js';
+import type { SharedState } from '../state/index.js';
+
+export function createSharedAuthenticator(
+  config: GatewayConfig,
+  state: SharedState,
+  log: Logger
+): { auth: Authenticator; tokenWatch: TokenWatch | undefined } {
+  const lockout = {
+    failures: config.auth.lockout.failures,
+    windowMs: config.auth.lockout.window_s * 1000,
+    durationMs: config.auth.lockout.duration_s * 1000
+  };
+  const auth = createAuthenticator(
+    config.auth,
+    state.kind === 'memory'
+      ? {}
+      : {
+          revoked: (id) => (state.healthy() ? state.isRevoked(id) : undefined),
+          // Failures count on every replica, so a balancer does not multiply an attacker's tries.
+          lockouts: {
+            record: (source) =>
+              void state
+                .recordAuthFailure(source, lockout, Date.now())
+                .catch((err: Error) =>
+                  log.warn(
+                    { source, err: err.message },
+                    'authentication failure not shared: counted here only'
+                  )
+                ),
+            lockedUntil: (source) => state.lockedUntil(source, Date.now())
+          },
+          requests: (key, limit, windowMs) => state.admitRequest(key, limit, windowMs, Date.now())
+        }
+  );
+  const tokenWatch = config.auth.tokens_file
+    ? watchTokenFile(config.auth.tokens_file, auth.tokens, log, {
+        substitute: (value, src, issues) => substituteEnvIn(value, src, issues)
+      })
+    : undefined;
+  return { auth, tokenWatch };
+}

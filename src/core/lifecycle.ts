@@ -1,0 +1,91 @@
+/**
+ * Calls in flight, draining for shutdown, and health: what an orchestrator or a balancer asks of
+ * the gateway. Each call is one OpenTelemetry span (a no-op unless the host registers an SDK).
+ */
+import { EventEmitter } from 'node:events';
+import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import type { QueuedAuditSink } from '../audit/index.js';
+import { GatewayError } from '../errors.js';
+import type { SharedState } from '../state/index.js';
+import type { Upstream } from '../upstream/index.js';
+
+const tracer = trace.getTracer('portcullis');
+
+export interface Health {
+  ok: boolean;
+  upstreams: Record<string, { state: string; error?: string; restarts: number }>;
+  audit: { ok: boolean; error?: string };
+  state: { store: string; ok: boolean };
+}
+
+export function createLifecycle() {
+  let inflight = 0;
+  let draining = false;
+  const idle = new EventEmitter();
+  return {
+    inflight: () => inflight,
+
+    /** Run one call, counted and traced; refused once draining. */
+    track<T>(name: string, session: string, run: () => Promise<T>): Promise<T> {
+      return tracer.startActiveSpan('portcullis tools/call', { kind: SpanKind.SERVER }, async (span) => {
+        span.setAttribute('mcp.tool.name', name);
+        span.setAttribute('portcullis.session', session);
+        try {
+          if (draining) throw new GatewayError('upstream_unavailable', 'the gateway is shutting down');
+          inflight++;
+          try {
+            return await run();
+          } finally {
+            inflight--;
+            if (inflight === 0) idle.emit('idle');
+          }
+        } catch (err) {
+          span.setStatus({
+            code: SpanStatusCode.ERROR,
+            message: err instanceof GatewayError ? err.code : 'error'
+          });
+          throw err;
+        } finally {
+          span.end();
+        }
+      });
+    },
+
+    async drain(deadlineMs: number): Promise<number> {
+      draining = true;
+      if (inflight === 0) return 0;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, deadlineMs);
+        idle.once('idle', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      return inflight;
+    }
+  };
+}
+
+/** ok is false while calls are refused: the audit log cannot store records, or shared state is unreachable. */
+export function healthOf(
+  upstreams: ReadonlyMap<string, Upstream>,
+  queued: QueuedAuditSink | undefined,
+  state: SharedState
+): Health {
+  const ups: Health['upstreams'] = {};
+  for (const up of upstreams.values()) {
+    ups[up.name] = {
+      state: up.state,
+      restarts: up.restarts,
+      ...(up.lastError ? { error: up.lastError } : {})
+    };
+  }
+  const auditError = queued?.unavailable();
+  const stateOk = state.healthy();
+  return {
+    ok: auditError === undefined && stateOk,
+    upstreams: ups,
+    audit: auditError === undefined ? { ok: true } : { ok: false, error: auditError },
+    state: { store: state.kind, ok: stateOk }
+  };
+}

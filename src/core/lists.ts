@@ -1,0 +1,137 @@
+/**
+ * Listings: tools, prompts, resources and resource templates, fanned out to every server that
+ * offers them, without what vetting withholds (and, for tools, what the caller's roles and scopes
+ * can never call), renamed into the gateway's namespace, and audited.
+ */
+import type { Logger } from 'pino';
+import type { GatewayError } from '../errors.js';
+import type { DefinitionKind } from '../inspect/index.js';
+import type { ScopeCheck } from '../scope/index.js';
+import type { Upstream, UpstreamTool } from '../upstream/index.js';
+import { round, sessionFields, type AuditLog } from './audit-log.js';
+import type { Catalog } from './catalog.js';
+import type { Names } from './names.js';
+import type { PolicyHolder } from './policy-holder.js';
+import type { Session } from './session.js';
+
+export interface ListedTool extends UpstreamTool {
+  name: string;
+}
+
+export interface ListParts {
+  upstreams: ReadonlyMap<string, Upstream>;
+  names: Names;
+  catalog: Catalog;
+  policy: PolicyHolder;
+  scopes: ScopeCheck;
+  audit: AuditLog;
+  log: Logger;
+}
+
+export function createLists(parts: ListParts) {
+  const { upstreams, names, catalog, audit, log } = parts;
+
+  /** Run a list across every upstream that supports it; a failing upstream is skipped, not fatal. */
+  async function fanOut<T>(
+    capability: string,
+    fn: (up: Upstream) => Promise<T[]>
+  ): Promise<{ items: Array<{ server: string; item: T }>; failed: string[] }> {
+    const items: Array<{ server: string; item: T }> = [];
+    const failed: string[] = [];
+    await Promise.all(
+      [...upstreams.values()].map(async (up) => {
+        try {
+          if (capability !== 'tools') {
+            await up.connect();
+            if (!up.capabilities()?.[capability]) return;
+          }
+          for (const item of await fn(up)) items.push({ server: up.name, item });
+        } catch (err) {
+          failed.push(up.name);
+          log.warn(
+            { server: up.name, err: (err as GatewayError).detail ?? (err as Error).message },
+            `${capability} listing failed`
+          );
+        }
+      })
+    );
+    items.sort((a, b) => (a.server < b.server ? -1 : a.server > b.server ? 1 : 0));
+    return { items, failed };
+  }
+
+  /** A server's prompts, resources or templates listed now, without those vetting withholds. */
+  async function allowed(up: Upstream, kind: DefinitionKind): Promise<Array<Record<string, unknown>>> {
+    const vetting = await catalog.definitionsOf(up, kind, true);
+    return [...vetting.items.values()].filter((v) => !v.blocked).map((v) => ({ ...v.item }));
+  }
+
+  /** A listing of definitions, audited with how many it returned. */
+  async function definitions(
+    session: Session,
+    event: 'prompts/list' | 'resources/list' | 'resources/templates/list',
+    capability: 'prompts' | 'resources',
+    kind: DefinitionKind
+  ) {
+    const { items } = await fanOut(capability, (up) => allowed(up, kind));
+    await audit.write(
+      { event, ...sessionFields(session), decision: 'allow', outcome: 'ok', count: items.length },
+      true
+    );
+    return items;
+  }
+
+  return {
+    async listTools(session: Session): Promise<ListedTool[]> {
+      const started = performance.now();
+      const roles = session.identity.roles;
+      const { items, failed } = await fanOut('tools', async (up) =>
+        [...(await catalog.vetted(up)).values()].filter((v) => !v.blocked).map((v) => v.tool)
+      );
+      const policy = parts.policy.current().policy;
+      const visible = items
+        .filter(({ server, item }) => policy.visible(roles, server, item.name))
+        .filter(({ server, item }) => !parts.scopes.missing(session.identity, server, item))
+        .map(({ server, item }) => ({ ...item, name: names.join(server, item.name) }));
+      await audit.write(
+        {
+          event: 'tools/list',
+          ...sessionFields(session),
+          decision: 'allow',
+          outcome: 'ok',
+          count: visible.length,
+          ...(failed.length ? { error: `unavailable: ${failed.join(', ')}` } : {}),
+          latency_ms: round(performance.now() - started)
+        },
+        true
+      );
+      return visible;
+    },
+
+    async listPrompts(session: Session) {
+      const items = await definitions(session, 'prompts/list', 'prompts', 'prompts');
+      return {
+        prompts: items.map(({ server, item }) => ({ ...item, name: names.join(server, String(item.name)) }))
+      };
+    },
+
+    async listResources(session: Session) {
+      const items = await definitions(session, 'resources/list', 'resources', 'resources');
+      return {
+        resources: items.map(({ server, item }) => ({
+          ...item,
+          uri: names.resourceUri(server, String(item.uri))
+        }))
+      };
+    },
+
+    async listResourceTemplates(session: Session) {
+      const items = await definitions(session, 'resources/templates/list', 'resources', 'resourceTemplates');
+      return {
+        resourceTemplates: items.map(({ server, item }) => ({
+          ...item,
+          uriTemplate: names.resourceUri(server, String(item.uriTemplate))
+        }))
+      };
+    }
+  };
+}

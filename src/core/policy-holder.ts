@@ -1,0 +1,44 @@
+/**
+ * The policy in force: the compiled rules, their version and the risk settings, swapped together
+ * on reload. A call reads it once when it starts and is decided under that policy to the end.
+ */
+import { createHash } from 'node:crypto';
+import type { GatewayConfig } from '../config/types.js';
+import { riskSettingsOf } from '../limits/risk.js';
+import { compilePolicy, type Policy } from '../policy/index.js';
+import { decayedRisk, type RiskSettings } from '../state/index.js';
+import type { Session } from './session.js';
+
+export function policyVersion(config: Pick<GatewayConfig, 'rules' | 'policy'>): string {
+  return createHash('sha256')
+    .update(JSON.stringify({ rules: config.rules, policy: config.policy }))
+    .digest('hex')
+    .slice(0, 12);
+}
+
+export interface PolicyHolder {
+  current(): { policy: Policy; version: string };
+  riskSettings(): RiskSettings;
+  /** The session's risk at `now`, decayed as the policy says. */
+  risk(session: Session, now: number): number;
+  /** Swap in a new config's policy; returns the old and new version, or undefined if unchanged. */
+  reload(next: GatewayConfig): { from: string; to: string } | undefined;
+}
+
+export function createPolicyHolder(config: GatewayConfig): PolicyHolder {
+  let current = { policy: compilePolicy(config.rules, config.policy), version: policyVersion(config) };
+  let riskSettings = riskSettingsOf(config.policy);
+  return {
+    current: () => current,
+    riskSettings: () => riskSettings,
+    risk: (session, now) => decayedRisk(session.risk, session.riskAt, now, riskSettings),
+    reload(next) {
+      const version = policyVersion(next);
+      if (version === current.version) return undefined;
+      const from = current.version;
+      current = { policy: compilePolicy(next.rules, next.policy), version };
+      riskSettings = riskSettingsOf(next.policy);
+      return { from, to: version };
+    }
+  };
+}
