@@ -518,7 +518,8 @@ class Layer {
 
 /** Builds a pass's output from its input, recording the offset map as it goes. */
 class Builder {
-  private readonly parts: string[] = [];
+  /** The output so far (appending builds a rope that V8 flattens once, faster than a join). */
+  private out = '';
   private length = 0;
   /** Input copied (or consumed) up to here. */
   pos = 0;
@@ -541,7 +542,7 @@ class Builder {
       this.inEnd.push(inEnd);
       this.copy.push(positional);
     }
-    this.parts.push(text);
+    this.out += text;
     this.length += text.length;
   }
 
@@ -568,7 +569,7 @@ class Builder {
   finish(): { text: string; layer: Layer } {
     this.copyTo(this.src.length);
     const layer = new Layer(this.outStart, this.inStart, this.inEnd, this.copy, this.length, this.src.length);
-    return { text: this.parts.join(''), layer };
+    return { text: this.out, layer };
   }
 }
 
@@ -773,6 +774,37 @@ function whitespaceRun(text: string, i: number): { end: number; canonical: strin
   return { end: j, canonical: out };
 }
 
+/** Where the run `indentationCut` looked at ends. */
+let cutEnd = 0;
+
+/**
+ * For a whitespace run at `i` of spaces and newlines only, with fewer than three newlines and no
+ * space after a space except in a tail of spaces: where that tail starts (the run's end when there
+ * is none), the run's end in `cutEnd`. The canonical run is the run up to there, exactly what
+ * `whitespaceRun` gives. -1 for any other run.
+ */
+function indentationCut(text: string, i: number): number {
+  const n = text.length;
+  let j = i;
+  let lines = 0;
+  let prevBlank = false;
+  let from = -1;
+  while (j < n) {
+    const d = text.charCodeAt(j);
+    if (d === 0x20) {
+      if (prevBlank && from < 0) from = j;
+      prevBlank = true;
+    } else if (d === 0x0a) {
+      if (from >= 0 || ++lines >= 3) return -1;
+      prevBlank = false;
+    } else if (isSpace(d)) return -1;
+    else break;
+    j++;
+  }
+  cutEnd = j;
+  return from < 0 ? j : from;
+}
+
 function hasSpace(s: string): boolean {
   for (let i = 0; i < s.length; i++) if (isSpace(s.charCodeAt(i))) return true;
   return false;
@@ -789,6 +821,22 @@ function normalizePass(src: string): { text: string; layer: Layer; again: boolea
     if (c > 0x20 && c < 0x7f) {
       i++;
       continue;
+    }
+    if (c === 0x20 || c === 0x0a) {
+      // Most whitespace is one space or newline before a word.
+      const d = src.charCodeAt(i + 1);
+      if (d > 0x20 && d < 0x7f) {
+        i += 2;
+        continue;
+      }
+      // Indentation: a run of spaces and at most two newlines whose canonical form is its head
+      // (the spaces after the first of a run are dropped, and only spaces follow): cut the tail.
+      const from = indentationCut(src, i);
+      if (from >= 0) {
+        if (from < cutEnd) (b ??= new Builder(src)).replace(from, cutEnd, '');
+        i = cutEnd;
+        continue;
+      }
     }
     if (isSpace(c)) {
       const { end, canonical } = whitespaceRun(src, i);
