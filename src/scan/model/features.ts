@@ -664,7 +664,8 @@ export function analyze(text: string, ctx: FeatureContext = {}, gramWeights?: Fl
         if (slot >= 0) {
           GRAM_CACHE_RUN[slot] = gramCacheRun;
           GRAM_CACHE_LENGTH[slot] = len;
-          GRAM_CACHE_WORD.set(WORD.subarray(1, len + 1), slot * 20);
+          const base = slot * 20 - 1;
+          for (let k = 1; k <= len; k++) GRAM_CACHE_WORD[base + k] = WORD[k]!;
           GRAM_CACHE_SUM[slot] = sum;
         }
       }
