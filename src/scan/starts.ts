@@ -380,7 +380,20 @@ export function startFinder(patterns: readonly RegExp[]): (text: string, limit: 
           if (last < 0) continue;
           const first = Math.max(0, last - targetWidth[t]!);
           candidates ??= new Array<undefined>(count);
-          (candidates[targetPattern[t]!] ??= []).push(first * WIDE + (last - first));
+          const list = (candidates[targetPattern[t]!] ??= []);
+          // An interval that starts inside or right after the pattern's last one joins it (their
+          // union is the same places), so a run of one literal (`@@@@`) does not pile up intervals.
+          const previous = list.length > 0 ? list[list.length - 1]! : -1;
+          const previousFirst = Math.floor(previous / WIDE);
+          const previousLast = previousFirst + (previous % WIDE);
+          if (previous >= 0 && first >= previousFirst && first <= previousLast + 1) {
+            const end = Math.max(last, previousLast);
+            if (end - previousFirst < WIDE) {
+              list[list.length - 1] = previousFirst * WIDE + (end - previousFirst);
+              continue;
+            }
+          }
+          list.push(first * WIDE + (last - first));
         }
       }
     }
