@@ -476,11 +476,11 @@ export function hiddenRuns(text: string): HiddenRun[] {
 
 class Layer {
   constructor(
-    private readonly outStart: number[],
-    private readonly inStart: number[],
-    private readonly inEnd: number[],
+    private readonly outStart: Int32Array,
+    private readonly inStart: Int32Array,
+    private readonly inEnd: Int32Array,
     /** 1: maps character by character (copied, or replaced by as many characters); 0: as a whole. */
-    private readonly copy: number[],
+    private readonly copy: Uint8Array,
     private readonly outLength: number,
     private readonly inLength: number
   ) {}
@@ -516,60 +516,134 @@ class Layer {
   }
 }
 
-/** Builds a pass's output from its input, recording the offset map as it goes. */
+/**
+ * Builds a pass's output from its input, recording the offset map as it goes. The output is
+ * written as UTF-16 code units into one buffer and read back as one flat string at the end: a
+ * string joined or appended from thousands of pieces costs more to build, or to flatten once read,
+ * than the copy.
+ */
 class Builder {
-  private readonly parts: string[] = [];
+  private out: Uint16Array;
   private length = 0;
+  /** The input's code units, read when a long part of it is first copied. */
+  private units: Uint16Array | undefined;
   /** Input copied (or consumed) up to here. */
   pos = 0;
-  private readonly outStart: number[] = [];
-  private readonly inStart: number[] = [];
-  private readonly inEnd: number[] = [];
-  private readonly copy: number[] = [];
+  /** The offset map: segment `k` of the output starts at `outStart[k]` and came from the input's `[inStart[k], inEnd[k])`. */
+  private segments = 0;
+  private outStart = new Int32Array(16);
+  private inStart = new Int32Array(16);
+  private inEnd = new Int32Array(16);
+  private copy = new Uint8Array(16);
 
-  constructor(private readonly src: string) {}
+  constructor(private readonly src: string) {
+    this.out = new Uint16Array(src.length + (src.length >> 3) + 64);
+  }
 
-  private segment(inStart: number, inEnd: number, text: string, copy: number): void {
-    if (text.length === 0) return;
+  private reserve(more: number): void {
+    if (this.length + more <= this.out.length) return;
+    const grown = new Uint16Array(Math.max(2 * this.out.length, this.length + more));
+    grown.set(this.out.subarray(0, this.length));
+    this.out = grown;
+  }
+
+  private record(inStart: number, inEnd: number, length: number, copy: number): void {
     // A replacement of the same length as what it replaces maps character by character too.
-    const positional = copy || inEnd - inStart === text.length ? 1 : 0;
-    const k = this.copy.length - 1;
-    if (positional && k >= 0 && this.copy[k] && this.inEnd[k] === inStart) this.inEnd[k] = inEnd;
-    else {
-      this.outStart.push(this.length);
-      this.inStart.push(inStart);
-      this.inEnd.push(inEnd);
-      this.copy.push(positional);
+    const positional = copy || inEnd - inStart === length ? 1 : 0;
+    const k = this.segments - 1;
+    if (positional && k >= 0 && this.copy[k] && this.inEnd[k] === inStart) {
+      this.inEnd[k] = inEnd;
+      return;
     }
-    this.parts.push(text);
+    if (this.segments === this.copy.length) {
+      const grow = <T extends Int32Array | Uint8Array>(a: T, b: T): T => (b.set(a), b);
+      const size = 2 * this.segments;
+      this.outStart = grow(this.outStart, new Int32Array(size));
+      this.inStart = grow(this.inStart, new Int32Array(size));
+      this.inEnd = grow(this.inEnd, new Int32Array(size));
+      this.copy = grow(this.copy, new Uint8Array(size));
+    }
+    this.outStart[this.segments] = this.length;
+    this.inStart[this.segments] = inStart;
+    this.inEnd[this.segments] = inEnd;
+    this.copy[this.segments] = positional;
+    this.segments++;
+  }
+
+  private segment(inStart: number, inEnd: number, text: string): void {
+    if (text.length === 0) return;
+    this.record(inStart, inEnd, text.length, 0);
+    this.reserve(text.length);
+    for (let i = 0; i < text.length; i++) this.out[this.length + i] = text.charCodeAt(i);
     this.length += text.length;
   }
 
   /** Copy the input up to `to` unchanged. */
   copyTo(to: number): void {
-    if (to > this.pos) {
-      this.segment(this.pos, to, this.src.slice(this.pos, to), 1);
-      this.pos = to;
+    const from = this.pos;
+    if (to <= from) return;
+    this.record(from, to, to - from, 1);
+    this.reserve(to - from);
+    if (to - from >= 4096) {
+      this.units ??= codeUnits(this.src);
+      this.out.set(this.units.subarray(from, to), this.length);
+    } else {
+      const out = this.out;
+      const src = this.src;
+      const shift = this.length - from;
+      for (let i = from; i < to; i++) out[i + shift] = src.charCodeAt(i);
     }
+    this.length += to - from;
+    this.pos = to;
   }
 
   /** Replace the input `[from, to)` (at or after what was copied) by `text`. */
   replace(from: number, to: number, text: string): void {
     this.copyTo(from);
-    this.segment(from, to, text, 0);
+    this.segment(from, to, text);
     this.pos = to;
   }
 
   /** Add `text` at the current output position, attributed to the input `[from, to)`. */
   attribute(from: number, to: number, text: string): void {
-    this.segment(from, to, text, 0);
+    this.segment(from, to, text);
   }
 
   finish(): { text: string; layer: Layer } {
     this.copyTo(this.src.length);
-    const layer = new Layer(this.outStart, this.inStart, this.inEnd, this.copy, this.length, this.src.length);
-    return { text: this.parts.join(''), layer };
+    const k = this.segments;
+    const layer = new Layer(
+      this.outStart.subarray(0, k),
+      this.inStart.subarray(0, k),
+      this.inEnd.subarray(0, k),
+      this.copy.subarray(0, k),
+      this.length,
+      this.src.length
+    );
+    return { text: stringOf(this.out.subarray(0, this.length)), layer };
   }
+}
+
+/** The UTF-16 code units of a string (lone surrogates included). */
+function codeUnits(s: string): Uint16Array {
+  const bytes = Buffer.from(s, 'utf16le');
+  if (bytes.byteOffset % 2 === 0) return new Uint16Array(bytes.buffer, bytes.byteOffset, s.length);
+  const units = new Uint16Array(s.length);
+  for (let i = 0; i < s.length; i++) units[i] = s.charCodeAt(i);
+  return units;
+}
+
+/** The string of UTF-16 code units, one byte per character when they all fit (as V8 would store it). */
+function stringOf(units: Uint16Array): string {
+  let wide = false;
+  for (let i = 0; i < units.length; i++) {
+    if (units[i]! > 0xff) {
+      wide = true;
+      break;
+    }
+  }
+  if (!wide) return Buffer.from(new Uint8Array(units)).toString('latin1');
+  return Buffer.from(units.buffer, units.byteOffset, units.length * 2).toString('utf16le');
 }
 
 function mapThrough(layers: readonly Layer[], start: number, end: number): { start: number; end: number } {
@@ -773,6 +847,37 @@ function whitespaceRun(text: string, i: number): { end: number; canonical: strin
   return { end: j, canonical: out };
 }
 
+/** Where the run `indentationCut` looked at ends. */
+let cutEnd = 0;
+
+/**
+ * For a whitespace run at `i` of spaces and newlines only, with fewer than three newlines and no
+ * space after a space except in a tail of spaces: where that tail starts (the run's end when there
+ * is none), the run's end in `cutEnd`. The canonical run is the run up to there, exactly what
+ * `whitespaceRun` gives. -1 for any other run.
+ */
+function indentationCut(text: string, i: number): number {
+  const n = text.length;
+  let j = i;
+  let lines = 0;
+  let prevBlank = false;
+  let from = -1;
+  while (j < n) {
+    const d = text.charCodeAt(j);
+    if (d === 0x20) {
+      if (prevBlank && from < 0) from = j;
+      prevBlank = true;
+    } else if (d === 0x0a) {
+      if (from >= 0 || ++lines >= 3) return -1;
+      prevBlank = false;
+    } else if (isSpace(d)) return -1;
+    else break;
+    j++;
+  }
+  cutEnd = j;
+  return from < 0 ? j : from;
+}
+
 function hasSpace(s: string): boolean {
   for (let i = 0; i < s.length; i++) if (isSpace(s.charCodeAt(i))) return true;
   return false;
@@ -789,6 +894,22 @@ function normalizePass(src: string): { text: string; layer: Layer; again: boolea
     if (c > 0x20 && c < 0x7f) {
       i++;
       continue;
+    }
+    if (c === 0x20 || c === 0x0a) {
+      // Most whitespace is one space or newline before a word.
+      const d = src.charCodeAt(i + 1);
+      if (d > 0x20 && d < 0x7f) {
+        i += 2;
+        continue;
+      }
+      // Indentation: a run of spaces and at most two newlines whose canonical form is its head
+      // (the spaces after the first of a run are dropped, and only spaces follow): cut the tail.
+      const from = indentationCut(src, i);
+      if (from >= 0) {
+        if (from < cutEnd) (b ??= new Builder(src)).replace(from, cutEnd, '');
+        i = cutEnd;
+        continue;
+      }
     }
     if (isSpace(c)) {
       const { end, canonical } = whitespaceRun(src, i);
@@ -1079,7 +1200,7 @@ function decodePass(
   };
 
   /** A base64 or hex run `[s, e)`: decoded text goes after it. Returns where scanning resumes. */
-  const encodedRun = (s: number, e: number): number => {
+  const encodedRun = (s: number, e: number, hexOnly: boolean, hasSlash: boolean): number => {
     let pe = e;
     while (pe < n && pe - e < 2 && t.charCodeAt(pe) === 0x3d) pe++;
     if (e - s < MIN_ENCODED_RUN) return e;
@@ -1115,7 +1236,7 @@ function decodePass(
   while (i <= n) {
     if (i === commentClose) {
       if (runStart >= 0) {
-        encodedRun(runStart, i);
+        encodedRun(runStart, i, hexOnly, hasSlash);
         runStart = -1;
       }
       (b ??= new Builder(t)).replace(i, i + 3, ' ');
@@ -1138,7 +1259,7 @@ function decodePass(
     if (runStart >= 0) {
       const s = runStart;
       runStart = -1;
-      const resume = encodedRun(s, i);
+      const resume = encodedRun(s, i, hexOnly, hasSlash);
       if (resume > i) {
         i = resume;
         continue;

@@ -14,7 +14,8 @@
  * vector. The same code computes the features when the model is trained (`npm run train:scanner`)
  * and when it scores, so the two cannot drift.
  */
-import { anyMatch, rx } from '../util.js';
+import { startFinder } from '../starts.js';
+import { rx } from '../util.js';
 
 /** Hashed features live in [0, HASH_SIZE). */
 export const HASH_BITS = 16;
@@ -437,28 +438,47 @@ const F_CAPS = 16;
 
 const MAX_MATCHES = 1 << 16;
 
-function matchStarts(re: RegExp, text: string, into: number[]): void {
-  re.lastIndex = 0;
-  let m: RegExpExecArray | null;
-  while (into.length < MAX_MATCHES && (m = re.exec(text)) !== null) {
-    into.push(m.index);
-    if (m[0].length === 0) re.lastIndex++;
-  }
-}
-
 const isIdChar = (c: number): boolean =>
   (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95 || c === 45;
 
 /** Scratch space for the word whose n-grams are being hashed. */
 const WORD = new Int32Array(24);
+/**
+ * The weighted n-gram sums of words already seen in this analysis (words repeat: most of a long
+ * text is a few thousand words), by the word's hash, each checked against the word itself. An
+ * entry counts only in the analysis that wrote it (`GRAM_CACHE_RUN`), so nothing carries over
+ * from one text or one set of weights to another.
+ */
+const GRAM_CACHE_SLOTS = 4096;
+const GRAM_CACHE_RUN = new Int32Array(GRAM_CACHE_SLOTS);
+const GRAM_CACHE_LENGTH = new Uint8Array(GRAM_CACHE_SLOTS);
+const GRAM_CACHE_WORD = new Uint16Array(GRAM_CACHE_SLOTS * 20);
+const GRAM_CACHE_SUM = new Float64Array(GRAM_CACHE_SLOTS);
+let gramCacheRun = 0;
 const GRAM3_SEED = (0x811c9dc5 ^ (SEED_CHAR + 3)) >>> 0;
 const GRAM4_SEED = (0x811c9dc5 ^ (SEED_CHAR + 4)) >>> 0;
 
-/** Lexicon membership by the words' lower-case hash, so a word is looked up without a copy. */
-const LEXICON = new Map<number, number>();
+/**
+ * Lexicon membership by the words' lower-case hash, so a word is looked up without a copy: an
+ * open-addressed table of hashes and their flags.
+ */
+const LEXICON_SLOTS = 1024;
+const LEXICON_KEY = new Int32Array(LEXICON_SLOTS);
+const LEXICON_FLAGS = new Uint8Array(LEXICON_SLOTS);
+const lexiconSlot = (h: number): number => {
+  let slot = (h ^ (h >>> 12)) & (LEXICON_SLOTS - 1);
+  while (LEXICON_FLAGS[slot] !== 0 && LEXICON_KEY[slot] !== (h | 0)) slot = (slot + 1) & (LEXICON_SLOTS - 1);
+  return slot;
+};
+/** The lexicon flags of the word whose hash is `h` (0 for none). */
+const lexicon = (h: number): number => LEXICON_FLAGS[lexiconSlot(h)]!;
 function addWords(words: Iterable<string>, flag: number): void {
-  for (const w of words)
-    LEXICON.set(fnv(w, 0, w.length, SEED_WORD), (LEXICON.get(fnv(w, 0, w.length, SEED_WORD)) ?? 0) | flag);
+  for (const w of words) {
+    const h = fnv(w, 0, w.length, SEED_WORD);
+    const slot = lexiconSlot(h);
+    LEXICON_KEY[slot] = h | 0;
+    LEXICON_FLAGS[slot] = LEXICON_FLAGS[slot]! | flag;
+  }
 }
 const L_SECOND = 1;
 const L_FIRST = 2;
@@ -469,18 +489,24 @@ addWords(FIRST, L_FIRST);
 addWords(IMPERATIVES, L_IMPERATIVE);
 addWords(OPENERS, L_OPENER);
 
-/** Whether any behaviour pattern may match: exact, one pass (see `anyMatch`). */
-const anyBehaviour = anyMatch(PATTERN_BEHAVIOURS.flatMap((b) => b.patterns!));
+/** Every behaviour pattern's match starts, all found in one pass (see ../starts). */
+const findStarts = startFinder(PATTERN_BEHAVIOURS.flatMap((b) => b.patterns!));
 
 /** Analyse a canonical text once. */
 export function analyze(text: string, ctx: FeatureContext = {}, gramWeights?: Float32Array): Analysis {
-  // Pattern behaviours: every match start, once over the whole text; none at all when one pass of
-  // their union proves that no pattern matches (most data a tool returns).
+  // Pattern behaviours: every match start of each of a behaviour's patterns in turn, as long as
+  // the behaviour has fewer than MAX_MATCHES.
   const matches: Int32Array[] = [];
-  const maybe = anyBehaviour(text);
+  const found = findStarts(text, MAX_MATCHES);
+  let p = 0;
   for (let b = 0; b < P; b++) {
     const starts: number[] = [];
-    if (maybe) for (const re of PATTERN_BEHAVIOURS[b]!.patterns!) matchStarts(re, text, starts);
+    for (let k = PATTERN_BEHAVIOURS[b]!.patterns!.length; k > 0; k--, p++) {
+      for (const at of found[p]!) {
+        if (starts.length >= MAX_MATCHES) break;
+        starts.push(at);
+      }
+    }
     matches.push(Int32Array.from(starts).sort());
   }
 
@@ -522,6 +548,13 @@ export function analyze(text: string, ctx: FeatureContext = {}, gramWeights?: Fl
   };
   let count = 0;
   let gramCount = 0;
+  if (gramWeights) {
+    // A new run of the n-gram cache; when the counter wraps, the cache is cleared.
+    if (++gramCacheRun >= 0x7fffffff) {
+      GRAM_CACHE_RUN.fill(0);
+      gramCacheRun = 1;
+    }
+  }
   const identifiers: number[] = [];
   const otherTools: number[] = [];
   const siblings: number[] = [];
@@ -575,7 +608,7 @@ export function analyze(text: string, ctx: FeatureContext = {}, gramWeights?: Fl
     uni[count] = h & MASK;
     bi[count] = prev === -1 ? -1 : mix(prev, h ^ SEED_BIGRAM) & MASK;
     prev = h;
-    const lex = len <= 12 ? (LEXICON.get(h) ?? 0) : 0;
+    const lex = len <= 12 ? lexicon(h) : 0;
     let f = 0;
     if (lex & L_SECOND) f |= F_SECOND;
     if (lex & L_FIRST) f |= F_FIRST;
@@ -595,17 +628,45 @@ export function analyze(text: string, ctx: FeatureContext = {}, gramWeights?: Fl
     gramStart[count] = gramCount;
     let sum = 0;
     if (len >= 2 && len <= 20) {
-      // The word, lower case, between two spaces (filled while it was hashed above).
-      WORD[0] = 32;
-      WORD[len + 1] = 32;
-      for (let g = 3; g <= 4; g++) {
-        const seed = g === 3 ? GRAM3_SEED : GRAM4_SEED;
-        for (let j = 0; j + g <= len + 2; j++) {
-          let hh = seed;
-          for (let k = j; k < j + g; k++) hh = Math.imul(hh ^ WORD[k]!, 0x01000193);
-          if (gramWeights) sum += gramWeights[(hh >>> 0) & MASK]!;
-          else grams[gramCount] = (hh >>> 0) & MASK;
-          gramCount++;
+      // A word seen before in this text: the same characters give the same sum.
+      let slot = -1;
+      let cached = false;
+      if (gramWeights) {
+        slot = h & (GRAM_CACHE_SLOTS - 1);
+        if (GRAM_CACHE_RUN[slot] === gramCacheRun && GRAM_CACHE_LENGTH[slot] === len) {
+          cached = true;
+          const base = slot * 20 - 1;
+          for (let k = 1; k <= len; k++) {
+            if (GRAM_CACHE_WORD[base + k] !== WORD[k]) {
+              cached = false;
+              break;
+            }
+          }
+        }
+      }
+      if (cached) {
+        sum = GRAM_CACHE_SUM[slot]!;
+        gramCount += 2 * len - 1;
+      } else {
+        // The word, lower case, between two spaces (filled while it was hashed above).
+        WORD[0] = 32;
+        WORD[len + 1] = 32;
+        for (let g = 3; g <= 4; g++) {
+          const seed = g === 3 ? GRAM3_SEED : GRAM4_SEED;
+          for (let j = 0; j + g <= len + 2; j++) {
+            let hh = seed;
+            for (let k = j; k < j + g; k++) hh = Math.imul(hh ^ WORD[k]!, 0x01000193);
+            if (gramWeights) sum += gramWeights[(hh >>> 0) & MASK]!;
+            else grams[gramCount] = (hh >>> 0) & MASK;
+            gramCount++;
+          }
+        }
+        if (slot >= 0) {
+          GRAM_CACHE_RUN[slot] = gramCacheRun;
+          GRAM_CACHE_LENGTH[slot] = len;
+          const base = slot * 20 - 1;
+          for (let k = 1; k <= len; k++) GRAM_CACHE_WORD[base + k] = WORD[k]!;
+          GRAM_CACHE_SUM[slot] = sum;
         }
       }
     }
@@ -623,19 +684,15 @@ export function analyze(text: string, ctx: FeatureContext = {}, gramWeights?: Fl
   }
   gramStart[count] = gramCount;
 
-  // Identifiers joined by `_` (tool-like names), not the tool's own.
-  for (let j = 0; j < n;) {
-    if (!isIdChar(text.charCodeAt(j))) {
-      j++;
-      continue;
-    }
-    const s = j;
-    let underscore = false;
-    while (j < n && isIdChar(text.charCodeAt(j))) {
-      if (text.charCodeAt(j) === 95) underscore = true;
-      j++;
-    }
-    if (underscore && j - s >= 4 && j - s <= 64) {
+  // Identifiers joined by `_` (tool-like names), not the tool's own: the runs of identifier
+  // characters that hold an underscore, found from their underscores.
+  for (let u = text.indexOf('_'); u >= 0; u = text.indexOf('_', u)) {
+    let s = u;
+    while (s > 0 && isIdChar(text.charCodeAt(s - 1))) s--;
+    let j = u + 1;
+    while (j < n && isIdChar(text.charCodeAt(j))) j++;
+    u = j;
+    if (j - s >= 4 && j - s <= 64) {
       const id = text.slice(s, j).toLowerCase();
       const bare = id.includes('__') ? id.slice(id.lastIndexOf('__') + 2) : id;
       if (ctx.siblingTools?.has(id) || ctx.siblingTools?.has(bare)) siblings.push(s);

@@ -128,26 +128,48 @@ export function scoreText(
   const a = analyze(text, ctx, model.hashed);
   const words = a.wordStart.length;
   const w = model.hashed;
-  const pu = new Float64Array(words + 1);
-  const pb = new Float64Array(words + 1);
-  const pc = new Float64Array(words + 1);
-  for (let i = 0; i < words; i++) {
-    pu[i + 1] = pu[i]! + w[a.unigram[i]!]!;
+  const windows = windowsOf(a);
+  const count = windows.length;
+  // The prefix sums over the words (unigrams, bigrams, n-grams) at the windows' ends, kept only
+  // there: u and c at each window's first and last word, b at its last and after its first.
+  const uFirst = new Float64Array(count);
+  const uLast = new Float64Array(count);
+  const bLast = new Float64Array(count);
+  const bSecond = new Float64Array(count);
+  const cFirst = new Float64Array(count);
+  const cLast = new Float64Array(count);
+  let su = 0;
+  let sb = 0;
+  let sc = 0;
+  for (let i = 0, kf = 0, ks = 0, kl = 0; i <= words; i++) {
+    for (; kf < count && windows[kf]![0] === i; kf++) {
+      uFirst[kf] = su;
+      cFirst[kf] = sc;
+    }
+    for (; ks < count && windows[ks]![0] + 1 === i; ks++) bSecond[ks] = sb;
+    for (; kl < count && windows[kl]![1] === i; kl++) {
+      uLast[kl] = su;
+      bLast[kl] = sb;
+      cLast[kl] = sc;
+    }
+    if (i === words) break;
+    su = su + w[a.unigram[i]!]!;
     const bg = a.bigram[i]!;
-    pb[i + 1] = pb[i]! + (bg >= 0 ? w[bg]! : 0);
-    pc[i + 1] = pc[i]! + a.gramSum[i]!;
+    sb = sb + (bg >= 0 ? w[bg]! : 0);
+    sc = sc + a.gramSum[i]!;
   }
   const dom = model.domain[domain];
   let best = -Infinity;
   let bestBehaviours: Float64Array | undefined;
   let bestWindow: [number, number] = [0, words];
-  for (const [f, l] of windowsOf(a)) {
+  for (let k = 0; k < count; k++) {
+    const [f, l] = windows[k]!;
     let z = model.bias[domain];
     const n = l - f;
     if (n > 0) {
-      z += (pu[l]! - pu[f]! + pb[l]! - pb[f + 1]!) / Math.sqrt(2 * n - 1);
+      z += (uLast[k]! - uFirst[k]! + bLast[k]! - bSecond[k]!) / Math.sqrt(2 * n - 1);
       const grams = a.gramStart[l]! - a.gramStart[f]!;
-      if (grams > 0) z += (pc[l]! - pc[f]!) / Math.sqrt(grams);
+      if (grams > 0) z += (cLast[k]! - cFirst[k]!) / Math.sqrt(grams);
     }
     const b = windowBehaviours(a, f, l);
     for (let i = 0; i < BEHAVIOUR_COUNT; i++) if (b[i] !== 0) z += b[i]! * (model.shared[i]! + dom[i]!);

@@ -78,7 +78,7 @@ describe('scoreText', () => {
       { numRuns: 150 }
     );
   });
-  it('skips the behaviour patterns only when none of them matches (the union gate is exact)', () => {
+  it('counts every behaviour whose patterns match (the one-pass start finder misses none)', () => {
     fc.assert(
       fc.property(words, (ws) => {
         const text = ws.join(' ');

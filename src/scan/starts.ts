@@ -1,0 +1,443 @@
+/**
+ * Every match start of many patterns, found with one pass over the text instead of one per pattern,
+ * and exactly the starts a `while (re.exec(text))` loop finds for each.
+ *
+ * A pattern with bounded quantifiers can only match where certain text begins: `\b(?:send|post)…`
+ * only where `send` or `post` does, and `(?:^|[\n>])[\s*#]{0,4}(?:important|…)` only one to five
+ * characters before `important`. These literals are read from each pattern's source (read, never
+ * guessed: a construct the reader does not know makes the pattern fall back to its own scan), and
+ * one Aho–Corasick automaton over all of them, ASCII letters folded to lower case (as an `i` flag
+ * does; for a pattern without one, folding only adds places), lists every place a match may start,
+ * less those where a word boundary the pattern asserts around the literal is missing. The pattern
+ * is then tried there alone, with
+ * a sticky copy of itself, in the order and from the positions its own global search would reach:
+ * after a match, from the match's end. A global search tries every position in turn and finds the
+ * first where the pattern matches; a position that is no candidate cannot be one, so the first
+ * candidate where the sticky copy matches is that same position, with the same match.
+ *
+ * Leaving out what the reader does not understand is always safe: assertions (`^`, lookarounds,
+ * a `\b` away from the literal) only narrow where a pattern matches, so the candidates are a
+ * superset whatever they say; a character class counts as one character of any kind; a literal is
+ * cut short where a quantifier or a group follows it.
+ *
+ * Linear: the automaton reads each character once; every candidate comes from one literal found and
+ * a gap of bounded width before it, and the patterns (bounded quantifiers, see ./util) cost a
+ * constant per try.
+ */
+import { rx } from './util.js';
+
+/** A literal of a pattern: a match may start `gapMin`–`gapMax` characters before it. */
+export interface Anchor {
+  literal: string;
+  gapMin: number;
+  gapMax: number;
+  /** The pattern asserts a word boundary (`\b`) right before the literal, or right after it. */
+  boundaryBefore: boolean;
+  boundaryAfter: boolean;
+}
+
+type Term =
+  | { k: 'lit'; c: number; min: number; max: number }
+  | { k: 'any'; min: number; max: number }
+  | { k: 'zero'; b?: boolean }
+  | { k: 'group'; alts: Term[][]; min: number; max: number };
+
+/** Widest gap of unknown characters before a literal; beyond it a pattern scans on its own. */
+const MAX_GAP = 64;
+/** Most anchors one pattern may have. */
+const MAX_ANCHORS = 4096;
+
+class Unsupported extends Error {}
+
+/** The source of a pattern as alternatives of terms; throws `Unsupported` on what it does not know. */
+function parse(src: string): Term[][] {
+  let i = 0;
+  const alts = (): Term[][] => {
+    const out: Term[][] = [[]];
+    while (i < src.length && src[i] !== ')') {
+      if (src[i] === '|') {
+        i++;
+        out.push([]);
+        continue;
+      }
+      out[out.length - 1]!.push(term());
+    }
+    return out;
+  };
+  const quantified = (atom: Term): Term => {
+    let min = 1;
+    let max = 1;
+    const q = src[i];
+    if (q === '?' || q === '*' || q === '+') {
+      min = q === '+' ? 1 : 0;
+      max = q === '?' ? 1 : Infinity;
+      i++;
+    } else if (q === '{') {
+      const m = /^\{(\d+)(?:(,)(\d*))?\}/.exec(src.slice(i, i + 24));
+      if (m === null) throw new Unsupported('a literal brace');
+      min = Number(m[1]);
+      max = m[2] === undefined ? min : m[3] === '' ? Infinity : Number(m[3]);
+      i += m[0].length;
+    } else return atom;
+    if (src[i] === '?') i++; // lazy: the same places
+    if (atom.k === 'zero') return min === 0 ? { k: 'zero' } : atom;
+    if (atom.k === 'lit' || atom.k === 'any' || atom.k === 'group') {
+      if (atom.min !== 1 || atom.max !== 1) throw new Unsupported('a nested quantifier');
+      return { ...atom, min, max };
+    }
+    return atom;
+  };
+  const term = (): Term => {
+    const c = src[i]!;
+    if (c === '(') {
+      let zero = false;
+      if (src.startsWith('(?:', i)) i += 3;
+      else if (src.startsWith('(?=', i) || src.startsWith('(?!', i)) {
+        zero = true;
+        i += 3;
+      } else if (src.startsWith('(?<=', i) || src.startsWith('(?<!', i)) {
+        zero = true;
+        i += 4;
+      } else if (src.startsWith('(?<', i)) {
+        const close = src.indexOf('>', i);
+        if (close < 0) throw new Unsupported('a group name');
+        i = close + 1;
+      } else if (src.startsWith('(?', i)) throw new Unsupported('a group modifier');
+      else i += 1;
+      const inner = alts();
+      if (src[i] !== ')') throw new Unsupported('an unclosed group');
+      i++;
+      return quantified(zero ? { k: 'zero' } : { k: 'group', alts: inner, min: 1, max: 1 });
+    }
+    if (c === '[') {
+      i++;
+      if (src[i] === '^') i++;
+      while (i < src.length && src[i] !== ']') i += src[i] === '\\' ? 2 : 1;
+      if (i >= src.length) throw new Unsupported('an unclosed class');
+      i++;
+      return quantified({ k: 'any', min: 1, max: 1 });
+    }
+    if (c === '.') {
+      i++;
+      return quantified({ k: 'any', min: 1, max: 1 });
+    }
+    if (c === '^' || c === '$') {
+      i++;
+      return quantified({ k: 'zero' });
+    }
+    if (c === '*' || c === '+' || c === '?' || c === '{' || c === '}' || c === ']') {
+      throw new Unsupported(`a stray ${c}`);
+    }
+    if (c === '\\') {
+      const e = src[i + 1];
+      if (e === undefined) throw new Unsupported('a trailing backslash');
+      i += 2;
+      if (e === 'b') return quantified({ k: 'zero', b: true });
+      if (e === 'B') return quantified({ k: 'zero' });
+      if ('dDwWsS'.includes(e)) return quantified({ k: 'any', min: 1, max: 1 });
+      const control: Record<string, number> = { n: 10, t: 9, r: 13, f: 12, v: 11 };
+      if (control[e] !== undefined) return quantified({ k: 'lit', c: control[e], min: 1, max: 1 });
+      if (e === 'x' || e === 'u') {
+        const digits = e === 'x' ? 2 : 4;
+        const hex = src.slice(i, i + digits);
+        if (!new RegExp(`^[0-9a-fA-F]{${digits}}$`).test(hex)) throw new Unsupported('an escape');
+        i += digits;
+        return quantified({ k: 'lit', c: parseInt(hex, 16), min: 1, max: 1 });
+      }
+      if (/[A-Za-z0-9]/.test(e)) throw new Unsupported(`\\${e}`);
+      return quantified({ k: 'lit', c: e.charCodeAt(0), min: 1, max: 1 });
+    }
+    i++;
+    return quantified({ k: 'lit', c: c.charCodeAt(0), min: 1, max: 1 });
+  };
+  const out = alts();
+  if (i !== src.length) throw new Unsupported('an unmatched )');
+  return out;
+}
+
+/** Folds ASCII capitals as a non-Unicode `i` pattern does (nothing else matches an ASCII letter). */
+const fold = (c: number): number => (c >= 65 && c <= 90 ? c + 32 : c);
+
+/** Where a literal is being read: the gap before it, what it has so far, the boundaries seen. */
+interface Reading {
+  gapMin: number;
+  gapMax: number;
+  lit: number[];
+  /** A `\b` where the literal starts (nothing consumed since). */
+  before: boolean;
+  /** A `\b` after the literal's last character (nothing consumed since). */
+  after: boolean;
+}
+
+/** The anchors of a sequence of terms, read on from `r`: every match has one of them. */
+function anchorsOf(seq: readonly Term[], r: Reading): Anchor[] {
+  const { lit } = r;
+  let { gapMin, gapMax, before, after } = r;
+  const anchor = (chars: number[], boundaryAfter: boolean): Anchor => ({
+    literal: String.fromCharCode(...chars),
+    gapMin,
+    gapMax,
+    boundaryBefore: before,
+    boundaryAfter
+  });
+  const done = (): Anchor[] => {
+    if (lit.length === 0) throw new Unsupported('no literal');
+    return [anchor(lit, after)];
+  };
+  const fresh = (): Reading => ({ gapMin, gapMax, lit: [], before, after: false });
+  for (let j = 0; j < seq.length; j++) {
+    const t = seq[j]!;
+    if (t.k === 'zero') {
+      if (t.b === true) {
+        if (lit.length === 0) before = true;
+        else after = true;
+      }
+      continue;
+    }
+    if (t.k === 'lit' && t.c < 128) {
+      const c = fold(t.c);
+      if (lit.length > 0) {
+        if (t.min === 0) return done();
+        lit.push(c);
+        after = false;
+        if (t.max === 1) continue;
+        return done();
+      }
+      if (t.min === 1 && t.max === 1) {
+        lit.push(c);
+        continue;
+      }
+      if (t.min >= 1) return [anchor([c], false)];
+      // Optional: the match starts with it, or with what follows.
+      const present: Anchor[] =
+        t.max === 1 ? anchorsOf(seq.slice(j + 1), { ...fresh(), lit: [c] }) : [anchor([c], false)];
+      return [...present, ...anchorsOf(seq.slice(j + 1), fresh())];
+    }
+    if (t.k === 'lit' || t.k === 'any') {
+      // A class, or a character outside ASCII (whose case the automaton does not fold): a gap.
+      if (lit.length > 0) return done();
+      gapMin += t.min;
+      gapMax += t.max;
+      before = false;
+      if (gapMax > MAX_GAP) throw new Unsupported('a wide gap');
+      continue;
+    }
+    if (lit.length > 0) return done();
+    const rest = seq.slice(j + 1);
+    const out: Anchor[] = [];
+    for (const alt of t.alts) out.push(...anchorsOf(t.max === 1 ? [...alt, ...rest] : alt, fresh()));
+    if (t.min === 0) out.push(...anchorsOf(rest, fresh()));
+    if (out.length > MAX_ANCHORS) throw new Unsupported('too many anchors');
+    return out;
+  }
+  return done();
+}
+
+/** The anchors of a pattern, or `undefined` when its source has something the reader does not know. */
+export function anchors(re: RegExp): Anchor[] | undefined {
+  // Folding more than a case-sensitive pattern does only adds candidates; but with `u` or `v`,
+  // `i` folds characters outside ASCII onto ASCII letters (ſ onto s) and escapes read otherwise,
+  // and a sticky pattern's own search does not move on.
+  if (/[uvy]/.test(re.flags)) return undefined;
+  try {
+    const out: Anchor[] = [];
+    for (const alt of parse(re.source)) {
+      out.push(...anchorsOf(alt, { gapMin: 0, gapMax: 0, lit: [], before: false, after: false }));
+    }
+    const seen = new Set<string>();
+    return out.filter((a) => {
+      const key = `${a.gapMin},${a.gapMax},${+a.boundaryBefore},${+a.boundaryAfter},${a.literal}`;
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
+  } catch (e) {
+    if (e instanceof Unsupported) return undefined;
+    throw e;
+  }
+}
+
+/**
+ * A finder for `patterns` (global): `(text, limit)` gives, for each pattern, the
+ * starts of its matches in order, at most `limit` of them, exactly those of
+ * `re.lastIndex = 0; while ((m = re.exec(text))) { starts.push(m.index); if (!m[0]) re.lastIndex++; }`.
+ * The sticky copies are compiled (and registered) here, once.
+ */
+export function startFinder(patterns: readonly RegExp[]): (text: string, limit: number) => number[][] {
+  const count = patterns.length;
+  const sticky: (RegExp | undefined)[] = [];
+  // Keywords: literal -> id; for each id, the (pattern, gap, boundaries) it anchors.
+  const ids = new Map<string, number>();
+  const targets: Array<Array<[number, Anchor]>> = [];
+  patterns.forEach((re, p) => {
+    const found = anchors(re);
+    if (found === undefined) {
+      sticky.push(undefined);
+      return;
+    }
+    sticky.push(rx(re.source, re.flags.replace('g', '') + 'y'));
+    for (const a of found) {
+      let id = ids.get(a.literal);
+      if (id === undefined) {
+        id = targets.length;
+        ids.set(a.literal, id);
+        targets.push([]);
+      }
+      targets[id]!.push([p, a]);
+    }
+  });
+  const literals = [...ids.keys()];
+
+  // The automaton: a trie over the literals' characters, completed with failure links into a table.
+  const SYMBOL = new Uint8Array(128);
+  let symbols = 1; // 0: a character in no literal
+  for (const l of literals) {
+    for (let k = 0; k < l.length; k++) {
+      const c = l.charCodeAt(k);
+      if (SYMBOL[c] === 0) SYMBOL[c] = symbols++;
+    }
+  }
+  for (let c = 65; c <= 90; c++) SYMBOL[c] = SYMBOL[c + 32]!;
+  const gotoRows: number[][] = [new Array<number>(symbols).fill(-1)];
+  const own: number[][] = [[]];
+  literals.forEach((l, id) => {
+    let s = 0;
+    for (let k = 0; k < l.length; k++) {
+      const sym = SYMBOL[l.charCodeAt(k)]!;
+      let next = gotoRows[s]![sym]!;
+      if (next < 0) {
+        next = gotoRows.length;
+        gotoRows.push(new Array<number>(symbols).fill(-1));
+        own.push([]);
+        gotoRows[s]![sym] = next;
+      }
+      s = next;
+    }
+    own[s]!.push(id);
+  });
+  const states = gotoRows.length;
+  const delta = new Int32Array(states * symbols);
+  const fail = new Int32Array(states);
+  const outputs: number[][] = own.map((o) => [...o]);
+  const queue: number[] = [];
+  for (let sym = 0; sym < symbols; sym++) {
+    const next = gotoRows[0]![sym]!;
+    delta[sym] = next < 0 ? 0 : next;
+    if (next > 0) queue.push(next);
+  }
+  for (let q = 0; q < queue.length; q++) {
+    const s = queue[q]!;
+    outputs[s]!.push(...outputs[fail[s]!]!);
+    for (let sym = 0; sym < symbols; sym++) {
+      const next = gotoRows[s]![sym]!;
+      if (next < 0) delta[s * symbols + sym] = delta[fail[s]! * symbols + sym]!;
+      else {
+        fail[next] = delta[fail[s]! * symbols + sym]!;
+        delta[s * symbols + sym] = next;
+        queue.push(next);
+      }
+    }
+  }
+  const outStart = new Int32Array(states + 1);
+  for (let s = 0; s < states; s++) outStart[s + 1] = outStart[s]! + outputs[s]!.length;
+  const out = Int32Array.from(outputs.flat());
+  const literalLength = Int32Array.from(literals.map((l) => l.length));
+  // Per literal, its targets: pattern, gap, and which side must be a word boundary (bit 1: the
+  // character before the literal must differ in wordness from its first character; bit 2: the
+  // character after it from its last).
+  const targetStart = new Int32Array(literals.length + 1);
+  literals.forEach((_, id) => (targetStart[id + 1] = targetStart[id]! + targets[id]!.length));
+  const flat = targets.flat();
+  const targetPattern = Int32Array.from(flat.map(([p]) => p));
+  const targetGapMin = Int32Array.from(flat.map(([, a]) => a.gapMin));
+  const targetWidth = Int32Array.from(flat.map(([, a]) => a.gapMax - a.gapMin));
+  const targetBoundary = Int32Array.from(flat.map(([, a]) => +a.boundaryBefore | (+a.boundaryAfter << 1)));
+  const firstWord = Int32Array.from(literals.map((l) => +isWord(l.charCodeAt(0))));
+  const lastWord = Int32Array.from(literals.map((l) => +isWord(l.charCodeAt(l.length - 1))));
+  /** Candidate intervals are kept as `start * WIDE + width`, so sorting them sorts by start. */
+  const WIDE = 128;
+
+  return (text, limit) => {
+    const n = text.length;
+    const wordAt = (i: number): number => (i >= 0 && i < n && isWord(text.charCodeAt(i)) ? 1 : 0);
+    let candidates: (number[] | undefined)[] | undefined;
+    let s = 0;
+    for (let i = 0; i < n; i++) {
+      const c = text.charCodeAt(i);
+      s = delta[s * symbols + (c < 128 ? SYMBOL[c]! : 0)]!;
+      const o1 = outStart[s + 1]!;
+      for (let o = outStart[s]!; o < o1; o++) {
+        const id = out[o]!;
+        const at = i + 1 - literalLength[id]!;
+        // The boundaries the pattern asserts around the literal, if it does.
+        const before = wordAt(at - 1) !== firstWord[id];
+        const after = wordAt(i + 1) !== lastWord[id];
+        const t1 = targetStart[id + 1]!;
+        for (let t = targetStart[id]!; t < t1; t++) {
+          const boundary = targetBoundary[t]!;
+          if (((boundary & 1) !== 0 && !before) || ((boundary & 2) !== 0 && !after)) continue;
+          const last = at - targetGapMin[t]!;
+          if (last < 0) continue;
+          const first = Math.max(0, last - targetWidth[t]!);
+          candidates ??= new Array<undefined>(count);
+          const list = (candidates[targetPattern[t]!] ??= []);
+          // An interval that starts inside or right after the pattern's last one joins it (their
+          // union is the same places), so a run of one literal (`@@@@`) does not pile up intervals.
+          const previous = list.length > 0 ? list[list.length - 1]! : -1;
+          const previousFirst = Math.floor(previous / WIDE);
+          const previousLast = previousFirst + (previous % WIDE);
+          if (previous >= 0 && first >= previousFirst && first <= previousLast + 1) {
+            const end = Math.max(last, previousLast);
+            if (end - previousFirst < WIDE) {
+              list[list.length - 1] = previousFirst * WIDE + (end - previousFirst);
+              continue;
+            }
+          }
+          list.push(first * WIDE + (last - first));
+        }
+      }
+    }
+    const result: number[][] = [];
+    for (let p = 0; p < count; p++) {
+      const starts: number[] = [];
+      const y = sticky[p];
+      if (y === undefined) {
+        // Its own scan.
+        const re = patterns[p]!;
+        re.lastIndex = 0;
+        let m: RegExpExecArray | null;
+        while (starts.length < limit && (m = re.exec(text)) !== null) {
+          starts.push(m.index);
+          if (m[0].length === 0) re.lastIndex++;
+        }
+      } else {
+        const list = candidates?.[p];
+        if (list !== undefined) {
+          const sorted = Float64Array.from(list).sort();
+          // Positions are tried in increasing order, each once, none before the last match's end.
+          let next = 0;
+          for (let k = 0; k < sorted.length && starts.length < limit; k++) {
+            const key = sorted[k]!;
+            const first = Math.floor(key / WIDE);
+            const last = first + (key % WIDE);
+            for (let at = first > next ? first : next; at <= last; at++) {
+              y.lastIndex = at;
+              if (y.test(text)) {
+                starts.push(at);
+                const end = y.lastIndex;
+                next = end > at ? end : at + 1;
+                if (starts.length >= limit) break;
+                at = next - 1;
+              } else next = at + 1;
+            }
+          }
+        }
+      }
+      result.push(starts);
+    }
+    return result;
+  };
+}
+
+const isWord = (c: number): boolean =>
+  (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95;
