@@ -11,6 +11,8 @@ describe('server names', () => {
     expect(sanitizeServerName('_private_')).toBe('private');
     expect(sanitizeServerName('Brave Search (web)')).toBe('Brave-Search-web-');
     expect(sanitizeServerName('...')).toBe('server');
+    expect(sanitizeServerName('0--')).toBe('0--');
+    expect(sanitizeServerName('a--b.c')).toBe('a-b-c');
   });
 
   it('always gives a valid name, and keeps valid ones', () => {

@@ -12,6 +12,8 @@ export function isValidServerName(name: string): boolean {
 
 /** `my.server` → `my-server`, `a__b` → `a_b`; a name with nothing usable becomes `server`. */
 export function sanitizeServerName(name: string): string {
+  // A valid name is kept as it is (runs of `-` in it included).
+  if (isValidServerName(name)) return name;
   const cleaned = name
     .replace(/[^A-Za-z0-9_-]+/g, '-')
     .replace(/_{2,}/g, '_')
