@@ -32,7 +32,7 @@ function finding(rule: string, severity: Severity, message: string, start: numbe
 }
 
 function preview(s: string): string {
-  const flat = s.replace(/[\r\n\t]+/g, ' ');
+  const flat = s.replace(/[\r\n\t]{1,1000}/g, ' ');
   return flat.length > 80 ? `${flat.slice(0, 77)}...` : flat;
 }
 

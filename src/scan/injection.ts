@@ -41,7 +41,7 @@ const SENSITIVE_NOUN = `(?:private${G}keys?|ssh${G}keys?|api${G}keys?|access${G}
 
 const SENSITIVE_DATA = new RegExp(`${SENSITIVE_PATH}|${SENSITIVE_NOUN}`, 'i');
 const EXAMPLE_TARGET =
-  /@(?:[\w-]+\.)*example\.(?:com|org|net)\b|:\/\/(?:[\w-]+\.)*example\.(?:com|org|net)\b|localhost/i;
+  /@(?:[\w-]{1,63}\.){0,16}example\.(?:com|org|net)\b|:\/\/(?:[\w-]{1,63}\.){0,16}example\.(?:com|org|net)\b|localhost/i;
 /** Code that sends data out, runs commands, touches cookies or secrets, enumerates the machine or mines. */
 const SUSPICIOUS_CODE =
   /requests\.(?:post|put)|urlopen|http\.client|socket\.|\.connect\(|sendall|sendto|smtplib|sendmail|paho|mqtt|ftplib|cookie|dict\(os\.environ\)|os\.environ\.items|printenv|psutil|subprocess|os\.system|os\.popen|\/etc\/(?:passwd|shadow)|\.ssh|keylog|pynput|clipboard|xmrig|minerd|stratum|winreg|wmi\b|lsusb|lspci|scapy|nmap|paramiko|reverse shell|rm -rf|shutil\.rmtree|eval\(|exec\(/i;

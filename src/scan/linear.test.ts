@@ -1,3 +1,6 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import { redactValue, scanText, scanToolDefinition } from './index.js';
 import { registeredPatterns, unboundedQuantifiers } from './util.js';
@@ -14,6 +17,25 @@ describe('pattern audit', () => {
     expect(patterns.length).toBeGreaterThan(40);
     for (const re of patterns) expect(unboundedQuantifiers(re.source), re.source.slice(0, 80)).toEqual([]);
   });
+  it('every pattern written in the scanners has only bounded quantifiers, registered or not', () => {
+    const literals = patternsInSource();
+    expect(literals.length).toBeGreaterThan(100);
+    const unbounded = literals
+      .filter((p) => unboundedQuantifiers(p.source).length > 0)
+      .map((p) => `${p.at}: /${p.source.slice(0, 60)}/`);
+    expect(unbounded).toEqual([]);
+  });
+  it('builds a pattern with new RegExp only where its source is checked or made of checked parts', () => {
+    // rx() registers what it compiles (checked above); the injection rules join constants that are
+    // themselves bounded; the start finder compiles a fixed-width escape check while reading a
+    // pattern, never the text. A new call site fails here until it is reviewed and listed.
+    expect(newRegExpSites()).toEqual([
+      'injection.ts: `${SENSITIVE_PATH}|${SENSITIVE_NOUN}`',
+      'injection.ts: `${SENSITIVE_PATH}|(?:conversation|chat|message)',
+      'starts.ts: `^[0-9a-fA-F]{${digits}}$`',
+      'util.ts: source'
+    ]);
+  });
   it('compiles nothing while scanning', () => {
     const before = registeredPatterns().length;
     scanText('ada@example.com AKIALQMRZYJICEWHW53I <IMPORTANT> ignore previous instructions');
@@ -21,6 +43,53 @@ describe('pattern audit', () => {
     expect(registeredPatterns().length).toBe(before);
   });
 });
+
+const SCAN = import.meta.dirname;
+
+/** Every `.ts` file of the scanners (tests left out). */
+function scannerFiles(dir = SCAN): string[] {
+  return readdirSync(dir).flatMap((f) => {
+    const path = join(dir, f);
+    if (statSync(path).isDirectory()) return scannerFiles(path);
+    return f.endsWith('.ts') && !f.endsWith('.test.ts') ? [path] : [];
+  });
+}
+
+function walk(file: string, visit: (node: ts.Node, sf: ts.SourceFile) => void): void {
+  const sf = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, true);
+  const go = (node: ts.Node): void => {
+    visit(node, sf);
+    ts.forEachChild(node, go);
+  };
+  go(sf);
+}
+
+/** Every regular-expression literal in the scanners' source, with where it is. */
+function patternsInSource(): Array<{ source: string; at: string }> {
+  const out: Array<{ source: string; at: string }> = [];
+  for (const file of scannerFiles()) {
+    walk(file, (node, sf) => {
+      if (node.kind !== ts.SyntaxKind.RegularExpressionLiteral) return;
+      const text = node.getText(sf);
+      const line = sf.getLineAndCharacterOfPosition(node.getStart(sf)).line + 1;
+      out.push({ source: text.slice(1, text.lastIndexOf('/')), at: `${relative(SCAN, file)}:${line}` });
+    });
+  }
+  return out;
+}
+
+/** Every `new RegExp(` in the scanners' source: its file and the start of the source it compiles. */
+function newRegExpSites(): string[] {
+  const out: string[] = [];
+  for (const file of scannerFiles()) {
+    walk(file, (node, sf) => {
+      if (!ts.isNewExpression(node) || node.expression.getText(sf) !== 'RegExp') return;
+      const first = node.arguments?.[0]?.getText(sf).replace(/\s+/g, ' ') ?? '';
+      out.push(`${relative(SCAN, file)}: ${first.slice(0, 48)}`);
+    });
+  }
+  return out.sort();
+}
 
 /** Best of three timings of `fn`, in milliseconds (the least disturbed by other processes). */
 function time(fn: () => void): number {
@@ -61,20 +130,31 @@ const PATHOLOGICAL: Record<string, (n: number) => string> = {
 describe('linear time on pathological input', () => {
   for (const [name, make] of Object.entries(PATHOLOGICAL)) {
     it(`${name}: 4x the input takes well under 16x the time`, () => {
-      const small = make(UNIT);
-      const large = make(UNIT * 4);
+      // The input grows until the smaller one takes 20 ms, so the ratio is between timings well above
+      // the timer's and the machine's noise, with no slack added to it.
+      let unit = UNIT;
+      let small = make(unit);
       scanText(small, { mode: 'definition' }); // warm up
+      let t1 = time(() => scanText(small, { mode: 'definition' }));
+      while (t1 < 20 && unit < UNIT * 16) {
+        unit *= 2;
+        small = make(unit);
+        t1 = time(() => scanText(small, { mode: 'definition' }));
+      }
+      const large = make(unit * 4);
       // A quadratic scan is 16x slower every time; a busy machine only now and then: best of three rounds.
-      let t1 = 0;
       let t4 = Infinity;
-      for (let round = 0; round < 3 && !(t4 < t1 * 12 + 30); round++) {
-        t1 = Math.max(
-          time(() => scanText(small, { mode: 'definition' })),
-          0.5
-        );
+      for (let round = 0; round < 3 && !(t4 < t1 * 10); round++) {
+        if (round > 0)
+          t1 = Math.min(
+            t1,
+            time(() => scanText(small, { mode: 'definition' }))
+          );
         t4 = time(() => scanText(large, { mode: 'definition' }));
       }
-      expect(t4, `${t1.toFixed(1)}ms -> ${t4.toFixed(1)}ms`).toBeLessThan(t1 * 12 + 30);
+      expect(t4, `${unit} chars ${t1.toFixed(1)}ms -> ${unit * 4} chars ${t4.toFixed(1)}ms`).toBeLessThan(
+        t1 * 10
+      );
       expect(t4).toBeLessThan(3000);
     });
   }
@@ -83,14 +163,18 @@ describe('linear time on pathological input', () => {
       content: [{ type: 'text', text: 'user ada@example.com paid with 4111 1111 1111 1111\n'.repeat(n) }],
       structuredContent: { rows: Array.from({ length: n }, (_, i) => ({ id: i, email: `u${i}@acme.io` })) }
     });
-    const small = result(2000);
-    const large = result(8000);
+    let n = 2000;
+    let small = result(n);
     redactValue(small);
-    const t1 = Math.max(
-      time(() => redactValue(small)),
-      0.5
-    );
-    const t4 = time(() => redactValue(large));
-    expect(t4).toBeLessThan(t1 * 12 + 30);
+    let t1 = time(() => redactValue(small));
+    while (t1 < 20 && n < 32_000) {
+      n *= 2;
+      small = result(n);
+      t1 = time(() => redactValue(small));
+    }
+    const large = result(n * 4);
+    let t4 = Infinity;
+    for (let round = 0; round < 3 && !(t4 < t1 * 10); round++) t4 = time(() => redactValue(large));
+    expect(t4, `${n} rows ${t1.toFixed(1)}ms -> ${n * 4} rows ${t4.toFixed(1)}ms`).toBeLessThan(t1 * 10);
   });
 });

@@ -119,7 +119,7 @@ function cardGroupsPlausible(raw: string): boolean {
   const groups = raw.split(/[ -]/);
   if (groups.length === 1) return true;
   const sep = raw.replace(/[0-9]/g, '');
-  if (!/^(?: +|-+)$/.test(sep) || sep.length !== groups.length - 1) return false;
+  if (!/^(?: {1,32}|-{1,32})$/.test(sep) || sep.length !== groups.length - 1) return false;
   const lens = groups.map((g) => g.length).join(',');
   if (lens === '4,6,5' || lens === '4,6,4') return true;
   return groups.slice(0, -1).every((g) => g.length === 4) && groups[groups.length - 1]!.length <= 4;
@@ -129,7 +129,7 @@ const paymentCard: Detect = (text, out) =>
   eachMatch(CARD, text, (m) => {
     const raw = m[0];
     const digits = raw.replace(/[ -]/g, '');
-    if (!cardGroupsPlausible(raw) || /^(\d)\1+$/.test(digits) || !luhnValid(digits)) return;
+    if (!cardGroupsPlausible(raw) || /^(\d)\1{1,31}$/.test(digits) || !luhnValid(digits)) return;
     const network = cardNetwork(digits);
     if (!network) return;
     push(out, 'payment-card', 'high', `${network} card number`, m.index, m.index + raw.length);

@@ -78,7 +78,7 @@ const MAX_DEPTH = 100;
 
 function joinPath(path: string, key: string | number): string {
   if (typeof key === 'number') return `${path}[${key}]`;
-  const plain = /^[A-Za-z_$][\w$]*$/.test(key);
+  const plain = /^[A-Za-z_$][\w$]{0,1000}$/.test(key);
   if (plain) return path ? `${path}.${key}` : key;
   return `${path}[${JSON.stringify(key)}]`;
 }

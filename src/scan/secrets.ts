@@ -98,12 +98,19 @@ const PATH_LIKE = /^(?:\/|\.{1,2}\/|~\/|[A-Za-z]:\\)/;
 const SECRET_REFERENCE =
   /:\/\/|^(?:vault|ssm|secretsmanager|arn|env|file|keychain|op|kv|ref|secret|secrets)[:/]|^\$env:|^\$[A-Za-z_]\w{0,60}$|^%[A-Za-z_]\w{0,60}%$/i;
 
+/** `s` without the backslashes it ends with (a loop: a pattern for this backtracks on long runs). */
+function trimBackslashes(s: string): string {
+  let end = s.length;
+  while (end > 0 && s.charCodeAt(end - 1) === 0x5c) end--;
+  return end === s.length ? s : s.slice(0, end);
+}
+
 /**
  * Whether the value of `password=...`-style assignment looks like a real secret rather than a
  * reference to one (`os.environ[...]`, `${VAR}`, `config.db.password`, a path, a plain word).
  */
 export function looksLikeSecretValue(raw: string): boolean {
-  const value = raw.replace(/\\+$/, '').replace(/[.,]$/, '');
+  const value = trimBackslashes(raw).replace(/[.,]$/, '');
   // A value in a known format is judged by that format's rule (checksum, header, prefix).
   if (KNOWN_FORMAT.test(value) || isVendorExample(value)) return false;
   if (value.length < 8 || value.length > 256) return false;
@@ -181,7 +188,7 @@ const googleApiKey = formatRule(GOOGLE_API_KEY, 'google-api-key', 'high', 'Googl
 
 /** Base64 of random bytes: mixed case, digits, and the entropy random bytes give at that length. */
 function randomBase64(value: string, minEntropy: number): boolean {
-  const cls = charClasses(value.replace(/=+$/, ''));
+  const cls = charClasses(value.replace(/={1,8}$/, ''));
   return cls.lower && cls.upper && cls.digit && entropy(value) >= minEntropy;
 }
 
@@ -466,7 +473,7 @@ function passwordRule(re: RegExp, rule: string, message: string): Detect {
   return (text, out) =>
     eachMatch(re, text, (m) => {
       const password = m[2]!;
-      if (isPlaceholder(password) || /^[*x]+$/i.test(password)) return;
+      if (isPlaceholder(password) || /^[*x]{1,1000}$/i.test(password)) return;
       // Offset of the password: after `scheme://user:`.
       const start = m.index + m[0].indexOf('://') + 3 + m[1]!.length + 1;
       push(out, rule, 'high', message, start, start + password.length);
@@ -510,7 +517,7 @@ const secretAssignment: Detect = (text, out) =>
     const raw = m[3] ?? m[4]!;
     // A rejected value is skipped whole: every character is looked at once.
     if (!looksLikeSecretValue(raw)) return m.index + m[0].length;
-    const value = raw.replace(/\\+$/, '').replace(/[.,]$/, '');
+    const value = trimBackslashes(raw).replace(/[.,]$/, '');
     const start = m.index + m[0].lastIndexOf(raw);
     push(
       out,

@@ -73,7 +73,7 @@ function parse(src: string): Term[][] {
       max = q === '?' ? 1 : Infinity;
       i++;
     } else if (q === '{') {
-      const m = /^\{(\d+)(?:(,)(\d*))?\}/.exec(src.slice(i, i + 24));
+      const m = /^\{(\d{1,9})(?:(,)(\d{0,9}))?\}/.exec(src.slice(i, i + 24));
       if (m === null) throw new Unsupported('a literal brace');
       min = Number(m[1]);
       max = m[2] === undefined ? min : m[3] === '' ? Infinity : Number(m[3]);

@@ -73,7 +73,7 @@ export function unboundedQuantifiers(source: string): string[] {
     if (c === '[') inClass = true;
     else if (c === '*' || c === '+') found.push(source.slice(Math.max(0, i - 12), i + 1));
     else if (c === '{') {
-      const m = /^\{\d+,\}/.exec(source.slice(i));
+      const m = /^\{\d{1,9},\}/.exec(source.slice(i));
       if (m) found.push(source.slice(Math.max(0, i - 12), i + m[0].length));
     }
   }
@@ -226,7 +226,7 @@ const PLACEHOLDER = [
   /^\{\{[^}]{0,100}\}\}$/, // {{ var }}
   /^<[^>]{0,100}>$/, // <password>
   /^%[sd]$|^%\([^)]{0,40}\)s$/, // printf
-  /^[*xX•.]{3,}$/, // **** / xxxx
+  /^[*xX•.]{3,1000}$/, // **** / xxxx
   /^(?:changeme|change_me|pass|password|passwd|pwd|secret|example|sample|dummy|placeholder|redacted|none|null|undefined|todo|test|foo|bar|baz|qux|my[_-]?\w{0,40}|your[_-]?\w{0,40})$/i,
   /^(?:process\.env|os\.environ|os\.getenv|env\.|ENV\[|getenv|System\.getenv|config\.|settings\.)/,
   /^\[REDACTED/
