@@ -36,8 +36,8 @@ HTTP answers given before any JSON-RPC handling, from the same registry. The bod
 error (the admin API answers \`{ "error": message }\`); \`429\` and \`503\` carry \`Retry-After\`, \`401\`
 carries \`WWW-Authenticate: Bearer\` (on \`/mcp\` with \`resource_metadata\` when OAuth is configured,
 and \`error="invalid_token"\` when a token was sent). Authentication refusals on \`/mcp\` (\`unauthenticated\`
-401, \`rate_limited\` 429, \`state_unavailable\` 503), \`/metrics\` and the admin API, including those of a
-locked-out address, are written to the audit log as \`auth/failure\`. A \`tools/call\` that needs a scope
+401, \`rate_limited\` 429, \`state_unavailable\` 503), \`/metrics\` and the admin API are written to the audit log as
+\`auth/failure\` (a locked-out address once per lockout; \`state_unavailable\` as a fault, \`outcome: error\`). A \`tools/call\` that needs a scope
 the token lacks gets \`403\` with \`WWW-Authenticate: Bearer error="insufficient_scope", scope="..."\`
 and \`insufficient_scope\` in the body. Where the SDK's own transport gives the same answer, the
 JSON-RPC code is the SDK's (-32000, -32001) or JSON-RPC's (-32600, -32700).
