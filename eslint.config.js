@@ -21,8 +21,17 @@ export default tseslint.config(
     rules: { 'no-console': 'error' }
   },
   {
-    // A command is declared in its own file under src/cli; cli.ts only composes them.
-    files: ['src/cli.ts', 'src/cli/**/*.ts'],
+    // A command is declared in its own file under src/cli; cli.ts only composes them. The core only
+    // composes too. No function in these folders grows past 150 lines.
+    files: [
+      'src/cli.ts',
+      'src/cli/**/*.ts',
+      'src/core/**/*.ts',
+      'src/protocol/**/*.ts',
+      'src/route/**/*.ts',
+      'src/lookup/**/*.ts',
+      'src/scope/**/*.ts'
+    ],
     ignores: ['src/**/*.test.ts'],
     rules: { 'max-lines-per-function': ['error', { max: 150 }] }
   },
