@@ -21,8 +21,9 @@ export default tseslint.config(
     rules: { 'no-console': 'error' }
   },
   {
-    // A command is declared in its own file under src/cli; cli.ts only composes them. The core only
-    // composes too. No function in these folders grows past 150 lines.
+    // No function in these folders grows past 150 lines: a command is declared in its own file under
+    // src/cli and cli.ts only composes them; the core only composes too; the factories of the state,
+    // authentication, audit and approval are built from named parts.
     files: [
       'src/cli.ts',
       'src/cli/**/*.ts',
@@ -30,7 +31,11 @@ export default tseslint.config(
       'src/protocol/**/*.ts',
       'src/route/**/*.ts',
       'src/lookup/**/*.ts',
-      'src/scope/**/*.ts'
+      'src/scope/**/*.ts',
+      'src/state/**/*.ts',
+      'src/auth/**/*.ts',
+      'src/audit/**/*.ts',
+      'src/approval/**/*.ts'
     ],
     ignores: ['src/**/*.test.ts'],
     rules: { 'max-lines-per-function': ['error', { max: 150 }] }

@@ -61,6 +61,86 @@ export interface ApprovalQueue {
 
 const KEEP_DECIDED = 1000;
 
+/** Follow the held calls in the shared store: changes from any replica, and a full reload on resync. */
+function followBus(
+  bus: ApprovalBus,
+  calls: Map<string, HeldCall>,
+  waiters: Map<string, unknown>,
+  apply: (stored: HeldCall) => HeldCall,
+  log: Logger
+): void {
+  bus.onChange((stored) => void apply(stored));
+  bus.onResync(() => {
+    bus.load().then(
+      (all) => {
+        const ids = new Set(all.map((c) => c.id));
+        for (const [id, c] of calls)
+          if (!waiters.has(id) && !ids.has(id) && c.status === 'pending') calls.delete(id);
+        for (const c of all) apply(c);
+      },
+      (err: Error) => log.warn({ err: err.message }, 'held calls: resync failed')
+    );
+  });
+}
+
+/** Tell the configured webhook a call is waiting for approval (best effort, logged). */
+function notifyWebhook(log: Logger, settings: ApprovalSettings, held: HeldCall): void {
+  const hook = settings.webhook;
+  if (!hook) return;
+  const body = JSON.stringify({ type: 'approval.requested', approval: held });
+  fetch(hook.url, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', ...hook.headers },
+    body,
+    signal: AbortSignal.timeout(5000)
+  })
+    .then((res) => {
+      if (!res.ok)
+        log.warn({ status: res.status, approval: held.id }, 'approval webhook answered with an error');
+    })
+    .catch((err: Error) => log.warn({ err: err.message, approval: held.id }, 'approval webhook failed'));
+}
+
+/**
+ * One decision on a held call kept in memory: still pending, not the caller's own, an approver
+ * role, one decision per person.
+ */
+function decideLocally(
+  calls: Map<string, HeldCall>,
+  finish: (held: HeldCall, status: HeldStatus) => void,
+  events: EventEmitter,
+  log: Logger,
+  {
+    id,
+    approver,
+    decision,
+    note
+  }: { id: string; approver: Identity; decision: 'approve' | 'deny'; note?: string }
+): HeldCall {
+  const held = calls.get(id);
+  if (!held) throw new ApprovalRefused(404, `no held call ${id}`);
+  if (held.status !== 'pending') throw new ApprovalRefused(409, `call ${id} is already ${held.status}`);
+  if (approver.id === held.identity) throw new ApprovalRefused(403, 'nobody can approve their own call');
+  if (!approver.roles.some((r) => held.approverRoles.includes(r))) {
+    throw new ApprovalRefused(403, `approving needs one of the roles ${held.approverRoles.join(', ')}`);
+  }
+  if (held.decisions.some((d) => d.by === approver.id)) {
+    throw new ApprovalRefused(409, `${approver.id} has already decided on ${id}`);
+  }
+  held.decisions.push({
+    by: approver.id,
+    decision,
+    at: new Date().toISOString(),
+    ...(note ? { note: note.slice(0, 500) } : {})
+  });
+  log.info({ approval: id, by: approver.id, decision }, 'approval decision');
+  if (decision === 'deny') finish(held, 'denied');
+  else if (held.decisions.filter((d) => d.decision === 'approve').length >= held.required)
+    finish(held, 'approved');
+  else events.emit('changed', held);
+  return held;
+}
+
 /**
  * The queue of held calls. With a bus (shared state), every replica sees every held call: a call
  * waits on the replica that holds the agent's request, and a decision taken on any replica is
@@ -126,37 +206,7 @@ export function createApprovalQueue(
     );
   };
 
-  if (bus) {
-    bus.onChange((stored) => void apply(stored));
-    bus.onResync(() => {
-      bus.load().then(
-        (all) => {
-          const ids = new Set(all.map((c) => c.id));
-          for (const [id, c] of calls)
-            if (!waiters.has(id) && !ids.has(id) && c.status === 'pending') calls.delete(id);
-          for (const c of all) apply(c);
-        },
-        (err: Error) => log.warn({ err: err.message }, 'held calls: resync failed')
-      );
-    });
-  }
-
-  const notifyWebhook = (held: HeldCall) => {
-    const hook = settings.webhook;
-    if (!hook) return;
-    const body = JSON.stringify({ type: 'approval.requested', approval: held });
-    fetch(hook.url, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', ...hook.headers },
-      body,
-      signal: AbortSignal.timeout(5000)
-    })
-      .then((res) => {
-        if (!res.ok)
-          log.warn({ status: res.status, approval: held.id }, 'approval webhook answered with an error');
-      })
-      .catch((err: Error) => log.warn({ err: err.message, approval: held.id }, 'approval webhook failed'));
-  };
+  if (bus) followBus(bus, calls, waiters, apply, log);
 
   return {
     events,
@@ -179,28 +229,7 @@ export function createApprovalQueue(
           }
         );
       }
-      const held = calls.get(id);
-      if (!held) throw new ApprovalRefused(404, `no held call ${id}`);
-      if (held.status !== 'pending') throw new ApprovalRefused(409, `call ${id} is already ${held.status}`);
-      if (approver.id === held.identity) throw new ApprovalRefused(403, 'nobody can approve their own call');
-      if (!approver.roles.some((r) => held.approverRoles.includes(r))) {
-        throw new ApprovalRefused(403, `approving needs one of the roles ${held.approverRoles.join(', ')}`);
-      }
-      if (held.decisions.some((d) => d.by === approver.id)) {
-        throw new ApprovalRefused(409, `${approver.id} has already decided on ${id}`);
-      }
-      held.decisions.push({
-        by: approver.id,
-        decision,
-        at: new Date().toISOString(),
-        ...(note ? { note: note.slice(0, 500) } : {})
-      });
-      log.info({ approval: id, by: approver.id, decision }, 'approval decision');
-      if (decision === 'deny') finish(held, 'denied');
-      else if (held.decisions.filter((d) => d.decision === 'approve').length >= held.required)
-        finish(held, 'approved');
-      else events.emit('changed', held);
-      return held;
+      return decideLocally(calls, finish, events, log, { id, approver, decision, note });
     },
     hold(call, timeoutMs, signal) {
       const now = Date.now();
@@ -229,7 +258,7 @@ export function createApprovalQueue(
           )
         );
       log.info({ approval: held.id, identity: held.identity, tool: held.name }, 'call held for approval');
-      notifyWebhook(held);
+      notifyWebhook(log, settings, held);
       return { held, done };
     },
     close() {

@@ -35,7 +35,7 @@ import {
 import { basename, dirname, join, resolve } from 'node:path';
 import { genesis, isHash, isSeq, nextRecord } from './chain.js';
 import { checkpointLine, keyId, loadPrivateKey, makeCheckpoint, parseCheckpoint } from './checkpoints.js';
-import { readFirstLine, readTail } from './lines.js';
+import { readFirstLine, readTail, type Tail } from './lines.js';
 import type { AuditInput, AuditRecord, AuditRepair, AuditSink, ChainHead } from './types.js';
 
 export interface FileAuditSinkOptions {
@@ -151,9 +151,8 @@ function headOf(line: string): ChainHead | 'legacy' | undefined {
   return undefined;
 }
 
-export function createFileAuditSink(path: string, options: FileAuditSinkOptions = {}): FileAuditSink {
-  const file = resolve(path);
-  if (openLogs.has(file)) throw new Error(`audit log ${file} is already open in this process`);
+/** The sink's settings, from its options (the signing key loaded). */
+function settingsOf(file: string, options: FileAuditSinkOptions) {
   const mode = options.flush ?? (options.fsync === false ? 'os' : 'every');
   const maxRecords = Math.max(1, options.maxRecords ?? 100);
   const maxDelayMs = Math.max(0, options.maxDelayMs ?? 100);
@@ -169,130 +168,165 @@ export function createFileAuditSink(path: string, options: FileAuditSinkOptions 
   const signingKey = options.signingKey !== undefined ? loadPrivateKey(options.signingKey) : undefined;
   const kid = signingKey ? keyId(signingKey) : undefined;
   if (signingKey && !cpPath) throw new Error('audit signing key given but checkpoints are off');
+  return { mode, maxRecords, maxDelayMs, rotateBytes, rotateMs, checkpointEvery, cpPath, signingKey, kid };
+}
+
+/** A log being opened: its descriptors (closed again if opening fails) and what was repaired. */
+interface Opening {
+  readonly file: string;
+  readonly dir: string;
+  fd: number;
+  cpFd: number | undefined;
+  /** The log file did not exist before (its directory entry needs an fsync). */
+  created: boolean;
+  readonly repairs: AuditRepair[];
+}
+
+/** Cut off a torn last line of the log, keeping its bytes in a side file. */
+function cutTornLine(o: Opening): Tail {
+  const tail = readTail(o.fd);
+  if (tail.tail.length > 0) {
+    const side = freshName(`${o.file}.partial-${stamp()}`);
+    const sfd = openSync(side, 'wx', 0o600);
+    try {
+      writeAll(sfd, tail.tail);
+      fdatasyncSync(sfd);
+    } finally {
+      closeSync(sfd);
+    }
+    ftruncateSync(o.fd, tail.tailStart);
+    fdatasyncSync(o.fd);
+    syncDir(o.dir);
+    o.repairs.push({
+      kind: 'partial_line',
+      file: o.file,
+      bytes: tail.tail.length,
+      sha256: createHash('sha256').update(tail.tail).digest('hex'),
+      moved_to: side
+    });
+  }
+  return tail;
+}
+
+/**
+ * Where the chain stands: the last line here, or of the newest rotated file when this one is
+ * empty (a crash between rotating and the first write), or the start of a new chain.
+ */
+function findChainHead(
+  o: Opening,
+  opened: Tail,
+  cpPath: string | undefined
+): { head: ChainHead; tail: Tail; rotated: Array<{ n: number; file: string }> } {
+  const { file } = o;
+  let tail = opened;
+  let head: ChainHead = genesis();
+  if (tail.lastLine !== undefined) {
+    const found = headOf(tail.lastLine);
+    // Only a log that never had a chain is legacy: with rotated files or checkpoints around, a
+    // last line without chain fields is damage, not an old format.
+    const chained = rotatedFiles(file).length > 0 || (cpPath !== undefined && nonEmpty(cpPath));
+    if (found === 'legacy' && !chained) {
+      // A log from before the hash chain: keep it as it is, start the chain in a new file.
+      closeSync(o.fd);
+      const moved = freshName(`${file}.legacy-${stamp()}`);
+      renameSync(file, moved);
+      o.fd = openSync(file, 'a+', 0o600);
+      o.created = true;
+      o.repairs.push({ kind: 'legacy_log', file, moved_to: moved });
+      tail = readTail(o.fd);
+    } else if (found === undefined || found === 'legacy') {
+      throw new Error(
+        `audit log ${file}: the last line is not a chained audit record, so the chain cannot be ` +
+          'continued safely; verify the log and move the file aside'
+      );
+    } else {
+      head = found;
+    }
+  }
+  const rotated = rotatedFiles(file);
+  if (tail.lastLine === undefined && o.repairs.every((r) => r.kind !== 'legacy_log')) {
+    const newest = rotated[rotated.length - 1];
+    if (newest) {
+      const rfd = openSync(newest.file, 'r');
+      try {
+        const rtail = readTail(rfd);
+        const found = rtail.lastLine !== undefined ? headOf(rtail.lastLine) : undefined;
+        if (rtail.tail.length > 0 || found === undefined || found === 'legacy') {
+          throw new Error(`audit log ${newest.file}: the rotated file does not end with a chained record`);
+        }
+        head = found;
+      } finally {
+        closeSync(rfd);
+      }
+    }
+  }
+  return { head, tail, rotated };
+}
+
+/**
+ * The checkpoint file: drop a torn last line, and note when the log no longer reaches the last
+ * checkpoint (records were lost or removed: verification will name them). Returns the last
+ * checkpoint's seq (0 when there is none).
+ */
+function openCheckpoints(o: Opening, cpPath: string | undefined, head: ChainHead): number {
+  let lastCheckpointSeq = 0;
+  if (cpPath) {
+    mkdirSync(dirname(cpPath), { recursive: true });
+    o.cpFd = openSync(cpPath, 'a+', 0o600);
+    const cpTail = readTail(o.cpFd);
+    if (cpTail.tail.length > 0) {
+      ftruncateSync(o.cpFd, cpTail.tailStart);
+      fdatasyncSync(o.cpFd);
+      o.repairs.push({
+        kind: 'partial_checkpoint',
+        file: cpPath,
+        bytes: cpTail.tail.length,
+        sha256: createHash('sha256').update(cpTail.tail).digest('hex')
+      });
+    }
+    const last = cpTail.lastLine !== undefined ? parseCheckpoint(cpTail.lastLine) : undefined;
+    if (last) {
+      lastCheckpointSeq = last.seq;
+      if (last.seq > head.seq) {
+        o.repairs.push({ kind: 'behind_checkpoint', file: o.file, checkpoint_seq: last.seq });
+      }
+    }
+  }
+  return lastCheckpointSeq;
+}
+
+export function createFileAuditSink(path: string, options: FileAuditSinkOptions = {}): FileAuditSink {
+  const file = resolve(path);
+  if (openLogs.has(file)) throw new Error(`audit log ${file} is already open in this process`);
+  const settings = settingsOf(file, options);
+  const { cpPath } = settings;
 
   const dir = dirname(file);
   mkdirSync(dir, { recursive: true });
   const repairs: AuditRepair[] = [];
 
   // Open the log and cut off a torn last line, keeping its bytes in a side file.
-  let created = !existsSync(file);
-  let fd = openSync(file, 'a+', 0o600);
-  let cpFd: number | undefined;
+  const created = !existsSync(file);
+  const o: Opening = { file, dir, fd: openSync(file, 'a+', 0o600), cpFd: undefined, created, repairs };
   try {
-    let tail = readTail(fd);
-    if (tail.tail.length > 0) {
-      const side = freshName(`${file}.partial-${stamp()}`);
-      const sfd = openSync(side, 'wx', 0o600);
-      try {
-        writeAll(sfd, tail.tail);
-        fdatasyncSync(sfd);
-      } finally {
-        closeSync(sfd);
-      }
-      ftruncateSync(fd, tail.tailStart);
-      fdatasyncSync(fd);
-      syncDir(dir);
-      repairs.push({
-        kind: 'partial_line',
-        file,
-        bytes: tail.tail.length,
-        sha256: createHash('sha256').update(tail.tail).digest('hex'),
-        moved_to: side
-      });
-    }
+    const { head, tail, rotated } = findChainHead(o, cutTornLine(o), cpPath);
+    if (o.created) syncDir(dir);
+    const lastCheckpointSeq = openCheckpoints(o, cpPath, head);
 
-    // Where the chain stands: the last line here, or of the newest rotated file when this one is
-    // empty (a crash between rotating and the first write), or the start of a new chain.
-    let head: ChainHead = genesis();
-    if (tail.lastLine !== undefined) {
-      const found = headOf(tail.lastLine);
-      // Only a log that never had a chain is legacy: with rotated files or checkpoints around, a
-      // last line without chain fields is damage, not an old format.
-      const chained = rotatedFiles(file).length > 0 || (cpPath !== undefined && nonEmpty(cpPath));
-      if (found === 'legacy' && !chained) {
-        // A log from before the hash chain: keep it as it is, start the chain in a new file.
-        closeSync(fd);
-        const moved = freshName(`${file}.legacy-${stamp()}`);
-        renameSync(file, moved);
-        fd = openSync(file, 'a+', 0o600);
-        created = true;
-        repairs.push({ kind: 'legacy_log', file, moved_to: moved });
-        tail = readTail(fd);
-      } else if (found === undefined || found === 'legacy') {
-        throw new Error(
-          `audit log ${file}: the last line is not a chained audit record, so the chain cannot be ` +
-            'continued safely; verify the log and move the file aside'
-        );
-      } else {
-        head = found;
-      }
-    }
-    const rotated = rotatedFiles(file);
-    if (tail.lastLine === undefined && repairs.every((r) => r.kind !== 'legacy_log')) {
-      const newest = rotated[rotated.length - 1];
-      if (newest) {
-        const rfd = openSync(newest.file, 'r');
-        try {
-          const rtail = readTail(rfd);
-          const found = rtail.lastLine !== undefined ? headOf(rtail.lastLine) : undefined;
-          if (rtail.tail.length > 0 || found === undefined || found === 'legacy') {
-            throw new Error(`audit log ${newest.file}: the rotated file does not end with a chained record`);
-          }
-          head = found;
-        } finally {
-          closeSync(rfd);
-        }
-      }
-    }
-    if (created) syncDir(dir);
-
-    // The checkpoint file: drop a torn last line, and note when the log no longer reaches the last
-    // checkpoint (records were lost or removed: verification will name them).
-    let lastCheckpointSeq = 0;
-    if (cpPath) {
-      mkdirSync(dirname(cpPath), { recursive: true });
-      cpFd = openSync(cpPath, 'a+', 0o600);
-      const cpTail = readTail(cpFd);
-      if (cpTail.tail.length > 0) {
-        ftruncateSync(cpFd, cpTail.tailStart);
-        fdatasyncSync(cpFd);
-        repairs.push({
-          kind: 'partial_checkpoint',
-          file: cpPath,
-          bytes: cpTail.tail.length,
-          sha256: createHash('sha256').update(cpTail.tail).digest('hex')
-        });
-      }
-      const last = cpTail.lastLine !== undefined ? parseCheckpoint(cpTail.lastLine) : undefined;
-      if (last) {
-        lastCheckpointSeq = last.seq;
-        if (last.seq > head.seq) {
-          repairs.push({ kind: 'behind_checkpoint', file, checkpoint_seq: last.seq });
-        }
-      }
-    }
-
+    const { fd, cpFd } = o;
     const firstLine = tail.lastLine !== undefined ? readFirstLine(fd) : undefined;
     const firstTime = firstLine !== undefined ? Date.parse(headOf(firstLine) ? timeOf(firstLine) : '') : NaN;
     const sink = new FileSink({
+      ...settings,
       file,
       dir,
       fd,
       cpFd,
-      cpPath,
       size: fstatSync(fd).size,
       openedAt: Number.isFinite(firstTime) ? firstTime : Date.now(),
       head,
       nextRotation: (rotated[rotated.length - 1]?.n ?? 0) + 1,
       lastCheckpointSeq,
-      mode,
-      maxRecords,
-      maxDelayMs,
-      rotateBytes,
-      rotateMs,
-      checkpointEvery,
-      signingKey,
-      kid,
       onError: options.onError,
       repairs
     });
@@ -309,7 +343,7 @@ export function createFileAuditSink(path: string, options: FileAuditSinkOptions 
     return sink;
   } catch (err) {
     openLogs.delete(file);
-    for (const open of [fd, cpFd]) {
+    for (const open of [o.fd, o.cpFd]) {
       try {
         if (open !== undefined) closeSync(open);
       } catch {

@@ -109,30 +109,36 @@ export interface Authenticator {
 
 const BEARER = /^Bearer[ \t]+([A-Za-z0-9\-._~+/]+=*)[ \t]*$/i;
 
-export function createAuthenticator(
+export interface AuthenticatorOptions {
+  now?: () => number;
+  fetch?: typeof fetch;
+  /** Shared revocations (gateway token ids and JWT `jti`s); undefined when they cannot be read now. */
+  revoked?: (id: string) => boolean | undefined;
+  /**
+   * Lockouts shared by every replica: each failure is also counted there, and a source locked
+   * out by failures seen anywhere is locked out here too. Local counting goes on regardless.
+   */
+  lockouts?: {
+    record(source: string): void;
+    lockedUntil(source: string): number | undefined;
+  };
+  /**
+   * The request rate per identity, counted on every replica instead of here; may reject with
+   * `state_unavailable` when the count cannot be kept.
+   */
+  requests?: (key: string, limit: number, windowMs: number) => Promise<boolean>;
+}
+
+/** Sources (lockout) and identities (rate limit) tracked at most; a flood clears the table. */
+const MAX_TRACKED = 100_000;
+
+/** Credentials: the gateway's own tokens and OAuth access tokens, each checked against revocations. */
+function createCredentials(
   auth: GatewayConfig['auth'],
-  options: {
-    now?: () => number;
-    fetch?: typeof fetch;
-    /** Shared revocations (gateway token ids and JWT `jti`s); undefined when they cannot be read now. */
-    revoked?: (id: string) => boolean | undefined;
-    /**
-     * Lockouts shared by every replica: each failure is also counted there, and a source locked
-     * out by failures seen anywhere is locked out here too. Local counting goes on regardless.
-     */
-    lockouts?: {
-      record(source: string): void;
-      lockedUntil(source: string): number | undefined;
-    };
-    /**
-     * The request rate per identity, counted on every replica instead of here; may reject with
-     * `state_unavailable` when the count cannot be kept.
-     */
-    requests?: (key: string, limit: number, windowMs: number) => Promise<boolean>;
-  } = {}
-): Authenticator {
-  const now = options.now ?? Date.now;
-  const tokens = createTokenTable(auth.tokens);
+  options: AuthenticatorOptions,
+  now: () => number,
+  tokens: TokenTable
+): Pick<Authenticator, 'bearer'> & { fromToken(token: string): AuthResult } {
   const oauth: OAuthVerifier | undefined = auth.oauth
     ? createOAuthVerifier(auth.oauth, {
         ...(options.fetch ? { fetch: options.fetch } : {}),
@@ -176,46 +182,8 @@ export function createAuthenticator(
     };
   };
 
-  // Lockout: failures per source address in a sliding window.
-  const failures = new Map<string, number[]>();
-  const lockedUntil = new Map<string, number>();
-  const MAX_TRACKED = 100_000;
-
-  // Rate limit: a fixed window per identity.
-  const windows = new Map<string, { start: number; count: number }>();
-
   return {
-    tokens,
-
-    stdio(env = process.env) {
-      const s = auth.stdio;
-      if (!s) return { ok: false, reason: 'no stdio identity configured: set auth.stdio' };
-      if (s.identity !== undefined) {
-        return {
-          ok: true,
-          identity: {
-            id: s.identity,
-            roles: [...s.roles],
-            ...(s.scopes ? { scopes: [...s.scopes] } : {}),
-            method: 'stdio'
-          }
-        };
-      }
-      if (s.os_users) {
-        const user = userInfo().username;
-        const roles = s.os_users[user];
-        if (!roles) return { ok: false, reason: `OS user "${user}" is not listed in auth.stdio.os_users` };
-        return { ok: true, identity: { id: user, roles: [...roles], method: 'stdio' } };
-      }
-      if (s.token_env) {
-        const token = env[s.token_env];
-        if (!token) return { ok: false, reason: `environment variable ${s.token_env} holds no token` };
-        const result = fromToken(token);
-        return result.ok ? { ok: true, identity: { ...result.identity, method: 'stdio' } } : result;
-      }
-      return { ok: false, reason: 'auth.stdio names no identity' };
-    },
-
+    fromToken,
     async bearer(header) {
       if (!header) return { ok: false, reason: 'no Authorization header' };
       const token = BEARER.exec(header)?.[1];
@@ -238,8 +206,52 @@ export function createAuthenticator(
           claims: o.claims
         }
       });
-    },
+    }
+  };
+}
 
+/** The stdio agent's identity: named by the config, the OS user, or a token from the environment. */
+function stdioIdentity(
+  s: GatewayConfig['auth']['stdio'],
+  env: NodeJS.ProcessEnv,
+  fromToken: (token: string) => AuthResult
+): AuthResult {
+  if (!s) return { ok: false, reason: 'no stdio identity configured: set auth.stdio' };
+  if (s.identity !== undefined) {
+    return {
+      ok: true,
+      identity: {
+        id: s.identity,
+        roles: [...s.roles],
+        ...(s.scopes ? { scopes: [...s.scopes] } : {}),
+        method: 'stdio'
+      }
+    };
+  }
+  if (s.os_users) {
+    const user = userInfo().username;
+    const roles = s.os_users[user];
+    if (!roles) return { ok: false, reason: `OS user "${user}" is not listed in auth.stdio.os_users` };
+    return { ok: true, identity: { id: user, roles: [...roles], method: 'stdio' } };
+  }
+  if (s.token_env) {
+    const token = env[s.token_env];
+    if (!token) return { ok: false, reason: `environment variable ${s.token_env} holds no token` };
+    const result = fromToken(token);
+    return result.ok ? { ok: true, identity: { ...result.identity, method: 'stdio' } } : result;
+  }
+  return { ok: false, reason: 'auth.stdio names no identity' };
+}
+
+/** Lockout: failures per source address in a sliding window, here and (when shared) on every replica. */
+function createLockout(
+  auth: GatewayConfig['auth'],
+  options: AuthenticatorOptions,
+  now: () => number
+): Pick<Authenticator, 'lockedOut' | 'fail'> {
+  const failures = new Map<string, number[]>();
+  const lockedUntil = new Map<string, number>();
+  return {
     lockedOut(source) {
       const until = lockedUntil.get(source);
       if (until !== undefined && until <= now()) {
@@ -258,22 +270,68 @@ export function createAuthenticator(
       failures.set(source, recent);
       if (recent.length >= auth.lockout.failures) lockedUntil.set(source, t + auth.lockout.duration_s * 1000);
       options.lockouts?.record(source);
+    }
+  };
+}
+
+/** Rate limit: a fixed window per identity, here or (when shared) counted on every replica. */
+function createRateLimit(
+  auth: GatewayConfig['auth'],
+  options: AuthenticatorOptions,
+  now: () => number
+): Authenticator['admit'] {
+  const windows = new Map<string, { start: number; count: number }>();
+  return (identity) => {
+    const limit = auth.rate_limit;
+    if (!limit) return true;
+    const key = `${identity.method}:${identity.id}`;
+    if (options.requests) return options.requests(key, limit.limit, limit.window_ms);
+    const t = now();
+    const w = windows.get(key);
+    if (!w || t - w.start >= limit.window_ms) {
+      if (windows.size >= MAX_TRACKED) windows.clear();
+      windows.set(key, { start: t, count: 1 });
+      return true;
+    }
+    w.count++;
+    return w.count <= limit.limit;
+  };
+}
+
+/** The scope a tool needs that the identity lacks, or undefined when it has it (or every scope). */
+function missingScope(
+  scopes: GatewayConfig['auth']['scopes'],
+  identity: Identity,
+  readOnly: boolean
+): string | undefined {
+  if (identity.scopes === undefined) return undefined;
+  if (identity.scopes.includes(scopes.call)) return undefined;
+  if (readOnly && identity.scopes.includes(scopes.read)) return undefined;
+  return readOnly ? scopes.read : scopes.call;
+}
+
+export function createAuthenticator(
+  auth: GatewayConfig['auth'],
+  options: AuthenticatorOptions = {}
+): Authenticator {
+  const now = options.now ?? Date.now;
+  const tokens = createTokenTable(auth.tokens);
+  const { fromToken, bearer } = createCredentials(auth, options, now, tokens);
+  const admit = createRateLimit(auth, options, now);
+
+  return {
+    tokens,
+
+    stdio(env = process.env) {
+      return stdioIdentity(auth.stdio, env, fromToken);
     },
 
+    bearer,
+
+    ...createLockout(auth, options, now),
+
     admit(identity) {
-      const limit = auth.rate_limit;
-      if (!limit) return true;
-      const key = `${identity.method}:${identity.id}`;
-      if (options.requests) return options.requests(key, limit.limit, limit.window_ms);
-      const t = now();
-      const w = windows.get(key);
-      if (!w || t - w.start >= limit.window_ms) {
-        if (windows.size >= MAX_TRACKED) windows.clear();
-        windows.set(key, { start: t, count: 1 });
-        return true;
-      }
-      w.count++;
-      return w.count <= limit.limit;
+      return admit(identity);
     },
 
     async surface(header, ownSha256, roles, own) {
@@ -288,10 +346,7 @@ export function createAuthenticator(
     },
 
     missingScope(identity, readOnly) {
-      if (identity.scopes === undefined) return undefined;
-      if (identity.scopes.includes(auth.scopes.call)) return undefined;
-      if (readOnly && identity.scopes.includes(auth.scopes.read)) return undefined;
-      return readOnly ? auth.scopes.read : auth.scopes.call;
+      return missingScope(auth.scopes, identity, readOnly);
     }
   };
 }

@@ -243,8 +243,39 @@ function heldFromJson(text: string): HeldCall {
 /** Lockouts mirrored at most (a flood of sources clears the mirror rather than grow it). */
 const MAX_LOCKED = 100_000;
 
-export function createRedisState(options: RedisStateOptions): RedisState {
-  const { prefix, log } = options;
+type Keys = ReturnType<typeof keysFor>;
+
+function keysFor(prefix: string) {
+  return {
+    session: (id: string) => `${prefix}s:${id}`,
+    history: (id: string) => `${prefix}h:${id}`,
+    meta: (id: string) => `${prefix}m:${id}`,
+    rate: (key: string) => `${prefix}r:${key}`,
+    approvals: `${prefix}approvals`,
+    revoked: `${prefix}revoked`,
+    pins: `${prefix}pins`,
+    events: `${prefix}events`,
+    failures: (source: string) => `${prefix}f:${source}`,
+    lock: (source: string) => `${prefix}l:${source}`,
+    requests: (key: string) => `${prefix}q:${key}`
+  };
+}
+
+/** What every part of the Redis state shares: the connections, the key names and the guard. */
+interface Context {
+  readonly options: RedisStateOptions;
+  readonly log: Logger;
+  readonly redis: Redis & Scripted;
+  readonly sub: Redis;
+  readonly k: Keys;
+  /** Whether the command connection is up (set by its events, cleared on close). */
+  readonly link: { connected: boolean };
+  unavailable(err: unknown): GatewayError;
+  guard<T>(work: () => Promise<T>): Promise<T>;
+}
+
+function connect(options: RedisStateOptions): Context {
+  const { log } = options;
   const common = {
     // Never queue a command while Redis is away: the call waiting on it is refused instead.
     enableOfflineQueue: false,
@@ -263,16 +294,17 @@ export function createRedisState(options: RedisStateOptions): RedisState {
   redis.defineCommand('pcAuthFailure', { numberOfKeys: 3, lua: AUTH_FAILURE });
   redis.defineCommand('pcRequest', { numberOfKeys: 1, lua: REQUEST });
 
-  let connected = false;
+  const link = { connected: false };
   let warned = false;
   redis.on('ready', () => {
-    connected = true;
+    link.connected = true;
     warned = false;
     log.info({ url: redact(options.url) }, 'shared state connected');
   });
   redis.on('close', () => {
-    if (connected) log.error('shared state connection lost; calls that need it are refused until it is back');
-    connected = false;
+    if (link.connected)
+      log.error('shared state connection lost; calls that need it are refused until it is back');
+    link.connected = false;
   });
   const onError = (err: Error) => {
     if (!warned) log.warn({ err: err.message }, 'shared state unreachable');
@@ -280,20 +312,6 @@ export function createRedisState(options: RedisStateOptions): RedisState {
   };
   redis.on('error', onError);
   sub.on('error', () => {});
-
-  const k = {
-    session: (id: string) => `${prefix}s:${id}`,
-    history: (id: string) => `${prefix}h:${id}`,
-    meta: (id: string) => `${prefix}m:${id}`,
-    rate: (key: string) => `${prefix}r:${key}`,
-    approvals: `${prefix}approvals`,
-    revoked: `${prefix}revoked`,
-    pins: `${prefix}pins`,
-    events: `${prefix}events`,
-    failures: (source: string) => `${prefix}f:${source}`,
-    lock: (source: string) => `${prefix}l:${source}`,
-    requests: (key: string) => `${prefix}q:${key}`
-  };
 
   const unavailable = (err: unknown): GatewayError =>
     err instanceof GatewayError
@@ -306,16 +324,29 @@ export function createRedisState(options: RedisStateOptions): RedisState {
       throw unavailable(err);
     }
   };
+  return { options, log, redis, sub, k: keysFor(options.prefix), link, unavailable, guard };
+}
 
-  // The mirror of revocations, lockouts and held calls, kept by the subscriber connection.
-  const revoked = new Map<string, string>();
+/** The mirror of revocations, lockouts and held calls, kept by the subscriber connection. */
+interface Mirror {
+  readonly revoked: Map<string, string>;
   /** Sources locked out by failures counted on any replica, until when (ms). */
+  readonly locked: Map<string, number>;
+  readonly changeListeners: Array<(held: HeldCall) => void>;
+  readonly pinListeners: Array<(server: string, pins: ServerPins) => void>;
+  /** Run on every resync, and now if the mirror is already live (the listener came late). */
+  addResync(fn: () => void): void;
+  live(): boolean;
+}
+
+function createMirror(ctx: Context): Mirror {
+  const { redis, sub, k, log } = ctx;
+  const revoked = new Map<string, string>();
   const locked = new Map<string, number>();
   const changeListeners: Array<(held: HeldCall) => void> = [];
   const pinListeners: Array<(server: string, pins: ServerPins) => void> = [];
   const resyncListeners: Array<() => void> = [];
   let mirrorLive = false;
-  /** Run on every resync, and now if the mirror is already live (the listener came late). */
   const addResync = (fn: () => void) => {
     resyncListeners.push(fn);
     if (mirrorLive) queueMicrotask(fn);
@@ -369,17 +400,11 @@ export function createRedisState(options: RedisStateOptions): RedisState {
       log.warn({ err: (err as Error).message }, 'shared state: unreadable event ignored');
     }
   });
+  return { revoked, locked, changeListeners, pinListeners, addResync, live: () => mirrorLive };
+}
 
-  const applyCounts = (session: Session, fields: Record<string, string>) => {
-    session.counts.clear();
-    for (const [f, v] of Object.entries(fields)) {
-      if (f.startsWith('c:')) session.counts.set(f.slice(2), Number(v));
-    }
-    session.risk = Number(fields.risk ?? 0);
-    session.riskAt = Number(fields.risk_at ?? Date.now());
-  };
-
-  const approvals: ApprovalBus = {
+function createApprovalBus({ redis, k, guard }: Context, mirror: Mirror): ApprovalBus {
+  return {
     async publish(held) {
       const text = heldToJson(held);
       await guard(() =>
@@ -419,11 +444,13 @@ export function createRedisState(options: RedisStateOptions): RedisState {
     async forget(ids) {
       if (ids.length > 0) await guard(() => redis.hdel(k.approvals, ...ids));
     },
-    onChange: (fn) => void changeListeners.push(fn),
-    onResync: (fn) => addResync(fn)
+    onChange: (fn) => void mirror.changeListeners.push(fn),
+    onResync: (fn) => mirror.addResync(fn)
   };
+}
 
-  const pins: PinBus = {
+function createPinBus({ redis, k, guard }: Context, mirror: Mirror): PinBus {
+  return {
     async load() {
       const all = await guard(() => redis.hgetall(k.pins));
       return Object.fromEntries(
@@ -449,23 +476,28 @@ export function createRedisState(options: RedisStateOptions): RedisState {
           .exec()
       );
     },
-    onChange: (fn) => void pinListeners.push(fn),
-    onResync: (fn) => addResync(fn)
+    onChange: (fn) => void mirror.pinListeners.push(fn),
+    onResync: (fn) => mirror.addResync(fn)
   };
+}
 
+function applyCounts(session: Session, fields: Record<string, string>): void {
+  session.counts.clear();
+  for (const [f, v] of Object.entries(fields)) {
+    if (f.startsWith('c:')) session.counts.set(f.slice(2), Number(v));
+  }
+  session.risk = Number(fields.risk ?? 0);
+  session.riskAt = Number(fields.risk_at ?? Date.now());
+}
+
+/** A session's counters, rate windows and risk: read, and checked and taken in one script. */
+function counterOps({
+  redis,
+  k,
+  guard,
+  options
+}: Context): Pick<SharedState, 'sync' | 'consume' | 'addRisk'> {
   return {
-    kind: 'redis',
-    approvals,
-    pins,
-    async ready(timeoutMs) {
-      // Ready means commands go through and the mirror of revocations is current.
-      const deadline = Date.now() + timeoutMs;
-      while (Date.now() < deadline) {
-        if (connected && redis.status === 'ready' && mirrorLive) return true;
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      return false;
-    },
     async sync(session, history) {
       const [fields, list] = await guard(async () => {
         if (!history) return [await redis.hgetall(k.session(session.id)), undefined] as const;
@@ -527,7 +559,19 @@ export function createRedisState(options: RedisStateOptions): RedisState {
       session.risk = Number(value);
       session.riskAt = now;
       return session.risk;
-    },
+    }
+  };
+}
+
+/** A session's history of calls and what another replica needs to resume it. */
+function sessionOps({
+  redis,
+  k,
+  guard,
+  unavailable,
+  options
+}: Context): Pick<SharedState, 'record' | 'saveSession' | 'findSession'> {
+  return {
     async record(session, call) {
       const key = k.history(session.id);
       const out = await guard(() =>
@@ -553,7 +597,17 @@ export function createRedisState(options: RedisStateOptions): RedisState {
         return t;
       });
       return text ? (JSON.parse(text) as SessionMeta) : undefined;
-    },
+    }
+  };
+}
+
+/** Revoked credentials, authentication failures and lockouts, and request windows. */
+function accessOps(
+  { redis, k, guard }: Context,
+  mirror: Mirror
+): Pick<SharedState, 'revoke' | 'isRevoked' | 'recordAuthFailure' | 'admitRequest' | 'lockedUntil'> {
+  const { revoked, locked } = mirror;
+  return {
     async revoke(id, at = new Date()) {
       const when = at.toISOString();
       await guard(() =>
@@ -594,10 +648,33 @@ export function createRedisState(options: RedisStateOptions): RedisState {
       if (until > now) return until;
       locked.delete(source);
       return undefined;
+    }
+  };
+}
+
+export function createRedisState(options: RedisStateOptions): RedisState {
+  const ctx = connect(options);
+  const { redis, sub, link } = ctx;
+  const mirror = createMirror(ctx);
+  return {
+    kind: 'redis',
+    approvals: createApprovalBus(ctx, mirror),
+    pins: createPinBus(ctx, mirror),
+    async ready(timeoutMs) {
+      // Ready means commands go through and the mirror of revocations is current.
+      const deadline = Date.now() + timeoutMs;
+      while (Date.now() < deadline) {
+        if (link.connected && redis.status === 'ready' && mirror.live()) return true;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      return false;
     },
-    healthy: () => connected && redis.status === 'ready' && mirrorLive,
+    ...counterOps(ctx),
+    ...sessionOps(ctx),
+    ...accessOps(ctx, mirror),
+    healthy: () => link.connected && redis.status === 'ready' && mirror.live(),
     async close() {
-      connected = false;
+      link.connected = false;
       redis.disconnect();
       sub.disconnect();
     }
