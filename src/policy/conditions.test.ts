@@ -77,6 +77,13 @@ describe('principal', () => {
     expect(p.decide(call({ identity: { id: 'a', claims: {} } })).effect).toBe('allow');
     expect(p.decide(call({ identity: { id: 'a', claims: { groups: [] } } })).effect).toBe('allow');
   });
+
+  it('an absent claim is not the text "undefined"', () => {
+    const p = denyWhen({ principal: { claims: { org: ['undefined', 'null'] } } });
+    expect(p.decide(call({ identity: { id: 'a', claims: {} } })).effect).toBe('allow');
+    expect(p.decide(call({ identity: { id: 'a' } })).effect).toBe('allow');
+    expect(p.decide(call({ identity: { id: 'a', claims: { org: 'null' } } })).effect).toBe('deny');
+  });
 });
 
 describe('where', () => {
