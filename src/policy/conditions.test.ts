@@ -95,6 +95,14 @@ describe('where', () => {
     expect(p.decide(call({ args: { a: { b: 1 } } })).effect).toBe('deny');
   });
 
+  it('a path does not reach into strings', () => {
+    const p = denyWhen({ where: [{ arg: 'name.length', op: 'gt', value: 2 }] });
+    expect(p.decide(call({ args: { name: 'abcdef' } })).effect).toBe('allow');
+    expect(p.decide(call({ args: { name: { length: 3 } } })).effect).toBe('deny');
+    const index = denyWhen({ where: [{ arg: 'name.0', op: 'eq', value: 'a' }] });
+    expect(index.decide(call({ args: { name: 'abc' } })).effect).toBe('allow');
+  });
+
   it('an absent second argument: the condition does not hold (no error, no restriction)', () => {
     const p = denyWhen({ where: [{ arg: 'a', op: 'eq', arg2: 'b' }] });
     expect(p.decide(call({ args: { a: 1 } })).effect).toBe('allow');
@@ -147,6 +155,15 @@ describe('where', () => {
     expect(strings.decide(call({ args: { env: 'dev' } })).effect).toBe('allow');
     // A number against a list of strings cannot be compared: refused either way.
     expect(strings.decide(call({ args: { env: 5 } })).effect).toBe('deny');
+    const prod = denyWhen({ where: [{ arg: 'env', op: 'in', value: ['prod', 'staging'] }] });
+    expect(prod.decide(call({ args: { env: 1 } })).effect).toBe('deny');
+    expect(prod.decide(call({ args: { env: ['prod'] } })).effect).toBe('deny');
+    expect(prod.decide(call({ args: { env: 'dev' } })).effect).toBe('allow');
+    const onlyIn = compilePolicy([
+      { tool: 't', allowed_roles: ['analyst'], where: [{ arg: 'env', op: 'not_in', value: ['prod'] }] }
+    ]);
+    expect(onlyIn.decide(call({ args: { env: 'dev' } })).effect).toBe('allow');
+    expect(onlyIn.decide(call({ args: { env: 7 } })).code).toBe('role_not_allowed');
   });
 
   it('in against an argument that is not a list fails closed, and says why', () => {
@@ -288,7 +305,9 @@ describe('CEL', () => {
   });
 
   it('an unparsable expression is reported with the parser message', () => {
-    expect(celProblem('args.n >')).toMatch(/^not a valid CEL expression: \S/);
+    const problem = celProblem('args.n >');
+    expect(problem).toMatch(/^not a valid CEL expression: \S.{8,}$/);
+    expect(problem).not.toContain('\n');
     expect(celProblem('args.n > 1')).toBeUndefined();
   });
 });

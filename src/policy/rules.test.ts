@@ -154,6 +154,30 @@ describe('risk thresholds', () => {
     });
   });
 
+  it('in observe mode, tool risk over the budget or threshold is on record only', () => {
+    const p = compilePolicy(
+      [{ id: 'g', tool: 't', allowed_roles: ['analyst'] }],
+      settings({ mode: 'observe', tool_risk: { t: 5 }, risk: { budget: 10 } })
+    );
+    expect(p.decide(call({ risk: 6 }))).toMatchObject({
+      effect: 'allow',
+      risk: 5,
+      observed: {
+        effect: 'deny',
+        code: 'risk_budget',
+        reason: 'session risk would reach 11, over the budget 10'
+      }
+    });
+    const q = compilePolicy(
+      [{ id: 'g', tool: 't', allowed_roles: ['analyst'] }],
+      settings({ mode: 'observe', tool_risk: { t: 5 }, risk: { approval_at: 3 } })
+    );
+    expect(q.decide(call())).toMatchObject({
+      effect: 'allow',
+      observed: { effect: 'approval', code: 'approval_required' }
+    });
+  });
+
   it('observe mode lets through a call no rule allows, and says so', () => {
     const p = compilePolicy([{ tool: 't', allowed_roles: ['admin'] }], settings({ mode: 'observe' }));
     expect(p.decide(call())).toMatchObject({
@@ -309,6 +333,15 @@ describe('needs', () => {
       session: true,
       history: true
     });
+    expect(
+      compilePolicy([
+        { tool: 'u', allowed_roles: ['a'] },
+        { tool: 't', max_calls_per_session: 1 }
+      ]).needs
+    ).toEqual({
+      session: true,
+      history: false
+    });
     expect(compilePolicy([{ tool: 't', when: 'true' }]).needs).toEqual({ session: true, history: true });
   });
 });
@@ -419,5 +452,29 @@ describe('ruleIssues', () => {
     [{ max: -5 }]
   ])('a constraint with one check (%j) is fine', (c) => {
     expect(issues([{ tool: 't', parameter_constraints: { p: c } }])).toEqual([]);
+  });
+});
+
+describe('redecide', () => {
+  it('a call decided without session counts is decided again without them', () => {
+    const p = compilePolicy([{ id: 'cap', tool: 't', allowed_roles: ['analyst'], max_calls_per_session: 1 }]);
+    const first = p.decide(call());
+    expect(first.effect).toBe('allow');
+    expect(p.redecide(call(), first).effect).toBe('allow');
+  });
+
+  it('only per-session caps the first decision counted are left out, not its rate limits', () => {
+    // The first decision, under the old policy, counted rule x as a rate limit only.
+    const before = compilePolicy([{ id: 'x', tool: 't', allowed_roles: ['analyst'], rate_limit: '5/min' }]);
+    const first = before.decide(call());
+    expect(first.counters).toEqual([
+      { kind: 'rate', key: 'x', max: 5, window_ms: 60_000, scope: 'identity' }
+    ]);
+    // Now x caps the session at one call, and the session already made one.
+    const now = compilePolicy([{ id: 'x', tool: 't', allowed_roles: ['analyst'], max_calls_per_session: 1 }]);
+    expect(now.redecide(call({ sessionCount: () => 1 }), first)).toMatchObject({
+      effect: 'deny',
+      code: 'call_limit'
+    });
   });
 });
