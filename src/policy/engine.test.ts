@@ -4,7 +4,7 @@
  * operator has a negative case: the call that must be refused, or the rule that must not apply.
  * Every decision runs at a fixed instant; nothing here reads the real clock.
  */
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Identity } from '../auth/index.js';
 import type { PolicySettings, RuleConfig } from '../config/types.js';
 import type { Resolved } from '../core/pipeline.js';
@@ -13,7 +13,14 @@ import { GatewayError, type ErrorCode } from '../errors.js';
 import { createRateStore, limitsStage } from '../limits/index.js';
 import { riskSettingsOf } from '../limits/risk.js';
 import { addLocalRisk, createMemoryState, decayedRisk } from '../state/index.js';
-import { compilePolicy, ruleIssues, type CallRecordView, type Decision, type PolicyInput } from './index.js';
+import {
+  compilePolicy,
+  ruleIssues,
+  type CallRecordView,
+  type Decision,
+  type Policy,
+  type PolicyInput
+} from './index.js';
 
 const BUDGET_CODES: readonly ErrorCode[] = ['call_limit', 'rate_limited', 'risk_budget'];
 type WhereOp = NonNullable<RuleConfig['where']>[number]['op'];
@@ -323,10 +330,13 @@ describe('time windows', () => {
 // ---------------------------------------------------------------------------------------------
 describe('session history (after)', () => {
   const rec = (tool: string, at = NOON - MIN, server = 'vault'): CallRecordView => ({ server, tool, at });
-  const exfil = compilePolicy([
-    grant,
-    { id: 'exfil', tool: 'http_*', deny: true, after: { tools: ['read_secret'] } }
-  ]);
+  let exfil: Policy;
+  beforeAll(() => {
+    exfil = compilePolicy([
+      grant,
+      { id: 'exfil', tool: 'http_*', deny: true, after: { tools: ['read_secret'] } }
+    ]);
+  });
 
   it('read a secret, then a network call: refused; before the secret: allowed', () => {
     expect(exfil.decide(call({ tool: 'http_get', history: [] })).effect).toBe('allow');

@@ -1,6 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { RuleConfig } from '../config/types.js';
-import { compilePolicy, ruleIssues, type PolicyInput } from './index.js';
+import { compilePolicy, ruleIssues, type Policy, type PolicyInput } from './index.js';
 import { normalizePath } from './constraints.js';
 import { compileGlob } from './glob.js';
 
@@ -22,7 +22,11 @@ const seed: RuleConfig[] = [
 ];
 
 describe('the seed rules, as written', () => {
-  const policy = compilePolicy(seed);
+  // Compiled before the tests, not while they are collected: a policy that fails to compile fails them.
+  let policy: Policy;
+  beforeAll(() => {
+    policy = compilePolicy(seed);
+  });
 
   it('allows an analyst to read /data/public/x', () => {
     const d = policy.decide(call({ args: { path: '/data/public/x' } }));
@@ -266,11 +270,14 @@ describe('parameter constraint operators', () => {
 });
 
 describe('tools/list visibility', () => {
-  const p = compilePolicy([
-    ...seed,
-    { tool: 'secret_*', allowed_roles: ['analyst'] },
-    { tool: 'secret_keys', deny: true }
-  ]);
+  let p: Policy;
+  beforeAll(() => {
+    p = compilePolicy([
+      ...seed,
+      { tool: 'secret_*', allowed_roles: ['analyst'] },
+      { tool: 'secret_keys', deny: true }
+    ]);
+  });
   it('shows a tool only to roles some rule allows, and hides tools a deny rule always refuses', () => {
     expect(p.visible(['analyst'], 'files', 'read_file')).toBe(true);
     expect(p.visible(['guest'], 'files', 'read_file')).toBe(false);
@@ -408,13 +415,16 @@ describe('rule checks beyond shape', () => {
 });
 
 describe('constraints see the string as sent as well as normalised', () => {
-  const p = compilePolicy([
-    {
-      tool: 'run',
-      allowed_roles: ['analyst'],
-      parameter_constraints: { command: { pattern: '^(ls|pwd)$' }, paths: { prefix: '/srv/' } }
-    }
-  ]);
+  let p: Policy;
+  beforeAll(() => {
+    p = compilePolicy([
+      {
+        tool: 'run',
+        allowed_roles: ['analyst'],
+        parameter_constraints: { command: { pattern: '^(ls|pwd)$' }, paths: { prefix: '/srv/' } }
+      }
+    ]);
+  });
   const decide = (args: Record<string, unknown>) => p.decide(call({ tool: 'run', args })).effect;
 
   it('refuses a string whose normalised form alone would pass', () => {

@@ -2,7 +2,7 @@ import { chmodSync, chownSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { permissionProblems } from './permissions.js';
+import { permissionProblems, type Runner } from './permissions.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pcl-perm-'));
 let n = 0;
@@ -56,5 +56,42 @@ describe('permissionProblems', () => {
       `${other} is owned by another user (uid 65534); fix it with: chown 0 ${other}`
     ]);
     expect(permissionProblems([file(0o600)])).toEqual([]);
+  });
+});
+
+describe('permissionProblems for another runner', () => {
+  // Files owned by root and by nobody (65534), checked as if by user 1000, by root, on Windows.
+  const owned = (uid: number, mode = 0o600) => {
+    const path = file(mode);
+    if (isRoot) chownSync(path, uid, uid);
+    return path;
+  };
+  const as = (uid: number | undefined, platform: NodeJS.Platform = 'linux'): Runner => ({ uid, platform });
+
+  it.runIf(isRoot)('lets root own a file another user runs, but no other user', () => {
+    const byRoot = owned(0);
+    const byNobody = owned(65534);
+    const byUser = owned(1000);
+    expect(permissionProblems([byRoot], as(1000))).toEqual([]);
+    expect(permissionProblems([byUser], as(1000))).toEqual([]);
+    expect(permissionProblems([byNobody], as(1000))).toEqual([
+      `${byNobody} is owned by another user (uid 65534); fix it with: chown 1000 ${byNobody}`
+    ]);
+    expect(permissionProblems([byUser], as(0))).toEqual([
+      `${byUser} is owned by another user (uid 1000); fix it with: chown 0 ${byUser}`
+    ]);
+  });
+
+  it.runIf(isRoot)('checks no owner where there are no user ids, but still the mode bits', () => {
+    const byNobody = owned(65534, 0o620);
+    expect(permissionProblems([byNobody], as(undefined))).toEqual([
+      `${byNobody} is writable by its group; fix it with: chmod go-w ${byNobody}`
+    ]);
+  });
+
+  it('checks neither mode bits nor owners on Windows, but still that the file exists', () => {
+    expect(permissionProblems([file(0o666)], as(1000, 'win32'))).toEqual([]);
+    expect(permissionProblems([join(dir, 'absent.yaml')], as(1000, 'win32'))).toHaveLength(1);
+    expect(permissionProblems([file(0o666)], as(1000, 'darwin'))).toHaveLength(1);
   });
 });
