@@ -24,7 +24,9 @@ export default tseslint.config(
     // No function in these folders grows past 150 lines: a command is declared in its own file under
     // src/cli and cli.ts only composes them; the core only composes too; the HTTP listener and the
     // admin API keep one module per concern or route group; the factories of the state,
-    // authentication, audit and approval are built from named parts.
+    // authentication, audit and approval are built from named parts; so are the inspector (vetting
+    // and its caches, content scanning, its stages) and the definition scanner (per-field checks,
+    // whole-definition judging).
     files: [
       'src/cli.ts',
       'src/cli/**/*.ts',
@@ -38,7 +40,9 @@ export default tseslint.config(
       'src/state/**/*.ts',
       'src/auth/**/*.ts',
       'src/audit/**/*.ts',
-      'src/approval/**/*.ts'
+      'src/approval/**/*.ts',
+      'src/inspect/**/*.ts',
+      'src/scan/definitions.ts'
     ],
     ignores: ['src/**/*.test.ts'],
     rules: { 'max-lines-per-function': ['error', { max: 150 }] }

@@ -177,189 +177,216 @@ function explain(found: Finding[]): Finding[] {
   return found;
 }
 
+/** What a scanner indexes once, for every definition of a server. */
+interface ScannerIndex {
+  index: NameIndex;
+  maxBytes: number;
+  /** Bare names of other servers' tools, lower case, for the scorer's `other-server-tool` behaviour. */
+  otherTools: Set<string>;
+  siblings: Set<string>;
+}
+
+/** Prose the model reads: hidden characters and secrets as they are; rules on canonical text. */
+function scanProse(
+  s: ScannerIndex,
+  text: string,
+  field: string,
+  self: string | undefined,
+  out: Finding[]
+): void {
+  const found: Finding[] = [];
+  scanHidden(text, 'definition', found);
+  scanSecrets(text, found);
+  const canonical = canonicalize(text);
+  const rules: Finding[] = [];
+  scanInjection(canonical.text, 'definition', rules);
+  scanReferences(canonical.text, self, s.index, rules);
+  if (canonical.changed) {
+    // Offsets into the canonical text do not point into the original.
+    for (const f of rules) {
+      delete f.start;
+      delete f.end;
+    }
+  }
+  found.push(...explain(rules));
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > s.maxBytes) {
+    // Long text alone is informational: real servers write long descriptions.
+    found.push({
+      kind: 'oversize',
+      rule: 'oversize-description',
+      severity: 'low',
+      message: `${bytes} bytes of text (limit ${s.maxBytes})`,
+      start: 0,
+      end: text.length
+    });
+  }
+  out.push(...withField(found, field));
+}
+
+/** Identifiers and other short strings: only hidden characters matter. */
+function scanIdentifier(text: string, field: string, out: Finding[]): void {
+  out.push(...withField(scanHidden(text, 'definition'), field));
+}
+
+/** Every string of a schema or a free-form object: keys are identifiers, text values prose. */
+function walk(
+  s: ScannerIndex,
+  node: unknown,
+  path: string,
+  self: string,
+  out: Finding[],
+  depth: number,
+  schema: boolean
+): void {
+  if (depth > MAX_DEPTH || node === null || typeof node !== 'object') return;
+  if (Array.isArray(node)) {
+    node.forEach((v, i) => {
+      if (typeof v === 'string') scanProse(s, v, `${path}[${i}]`, self, out);
+      else walk(s, v, `${path}[${i}]`, self, out, depth + 1, schema);
+    });
+    return;
+  }
+  for (const [key, value] of Object.entries(node as Record<string, unknown>)) {
+    const field = `${path}.${key}`;
+    scanIdentifier(key, `${field}(key)`, out);
+    if (typeof value === 'string') {
+      if (!schema || TEXT_KEYS.has(key) || VALUE_KEYS.has(key)) scanProse(s, value, field, self, out);
+      else scanIdentifier(value, field, out);
+    } else if (schema && VALUE_KEYS.has(key) && Array.isArray(value)) {
+      value.forEach((v, i) => {
+        if (typeof v === 'string') scanProse(s, v, `${field}[${i}]`, self, out);
+        else walk(s, v, `${field}[${i}]`, self, out, depth + 1, schema);
+      });
+    } else {
+      walk(s, value, field, self, out, depth + 1, schema);
+    }
+  }
+}
+
+function nameCollision(s: ScannerIndex, name: string, out: Finding[]): void {
+  const other = s.index.tools.get(name);
+  if (other === undefined) return;
+  out.push({
+    kind: 'shadowing',
+    rule: 'tool-name-collision',
+    severity: 'low',
+    message: `has the same name as "${other}" on another server`,
+    field: 'name'
+  });
+}
+
+/** Judge the whole document and add the verdict. */
+function judge(s: ScannerIndex, def: DefinitionLike, out: Finding[]): Finding[] {
+  const doc = definitionDocument(def);
+  const siblingTools = new Set([...s.siblings].filter((n) => !doc.ownNames.has(n)));
+  const verdict = scoreFinding(
+    doc.text,
+    {
+      ownNames: doc.ownNames,
+      otherTools: s.otherTools,
+      siblingTools,
+      hiddenRuns: doc.hiddenRuns,
+      decodedSpans: doc.decodedSpans
+    },
+    out.filter((f) => f.severity === 'low'),
+    'definition'
+  );
+  if (verdict) out.push(verdict);
+  return out;
+}
+
+function scanTool(s: ScannerIndex, tool: ToolLike): Finding[] {
+  const out: Finding[] = [];
+  scanIdentifier(tool.name, 'name', out);
+  nameCollision(s, tool.name, out);
+  if (typeof tool.title === 'string') scanProse(s, tool.title, 'title', tool.name, out);
+  if (typeof tool.description === 'string') scanProse(s, tool.description, 'description', tool.name, out);
+  walk(s, tool.inputSchema, 'inputSchema', tool.name, out, 0, true);
+  walk(s, tool.outputSchema, 'outputSchema', tool.name, out, 0, true);
+  walk(s, tool.annotations, 'annotations', tool.name, out, 0, false);
+  walk(s, tool._meta, '_meta', tool.name, out, 0, false);
+  return judge(s, tool, out);
+}
+
+function scanPrompt(s: ScannerIndex, prompt: PromptLike): Finding[] {
+  const out: Finding[] = [];
+  scanIdentifier(prompt.name, 'name', out);
+  if (typeof prompt.title === 'string') scanProse(s, prompt.title, 'title', prompt.name, out);
+  if (typeof prompt.description === 'string')
+    scanProse(s, prompt.description, 'description', prompt.name, out);
+  (prompt.arguments ?? []).forEach((a, i) => {
+    scanIdentifier(a.name, `arguments[${i}].name`, out);
+    if (typeof a.title === 'string') scanProse(s, a.title, `arguments[${i}].title`, prompt.name, out);
+    if (typeof a.description === 'string') {
+      scanProse(s, a.description, `arguments[${i}].description`, prompt.name, out);
+    }
+  });
+  walk(s, prompt._meta, '_meta', prompt.name, out, 0, false);
+  const properties = Object.fromEntries(
+    (prompt.arguments ?? []).map((a) => [a.name, { title: a.title, description: a.description }])
+  );
+  return judge(
+    s,
+    {
+      name: prompt.name,
+      title: prompt.title,
+      description: prompt.description,
+      inputSchema: { properties },
+      _meta: prompt._meta
+    },
+    out
+  );
+}
+
+function scanResource(s: ScannerIndex, resource: ResourceLike): Finding[] {
+  const out: Finding[] = [];
+  scanIdentifier(resource.name, 'name', out);
+  if (typeof resource.title === 'string') scanProse(s, resource.title, 'title', resource.name, out);
+  if (typeof resource.description === 'string') {
+    scanProse(s, resource.description, 'description', resource.name, out);
+  }
+  for (const key of ['uri', 'uriTemplate', 'mimeType'] as const) {
+    const v = resource[key];
+    if (typeof v === 'string') scanIdentifier(v, key, out);
+  }
+  walk(s, resource.annotations, 'annotations', resource.name, out, 0, false);
+  walk(s, resource._meta, '_meta', resource.name, out, 0, false);
+  return judge(
+    s,
+    {
+      name: resource.name,
+      title: resource.title,
+      description: resource.description,
+      annotations: resource.annotations,
+      _meta: resource._meta
+    },
+    out
+  );
+}
+
+function scanInstructions(s: ScannerIndex, text: string): Finding[] {
+  const out: Finding[] = [];
+  scanProse(s, text, 'instructions', undefined, out);
+  return judge(s, { description: text }, out);
+}
+
 /**
  * Create a scanner for definitions, with the other servers' names indexed once. Use one scanner
  * for every definition of a server.
  */
 export function createDefinitionScanner(ctx: DefinitionContext = {}): DefinitionScanner {
   const index = buildIndex(ctx);
-  const maxBytes = ctx.maxDescriptionBytes ?? DEFAULT_MAX_DESCRIPTION_BYTES;
-  // Bare names of other servers' tools, lower case, for the scorer's `other-server-tool` behaviour.
-  const otherTools = new Set([...index.tools.keys()].map((n) => n.toLowerCase()));
-  const siblings = new Set((ctx.siblingTools ?? []).map((n) => n.toLowerCase()));
-
-  /** Prose the model reads: hidden characters and secrets as they are; rules on canonical text. */
-  const scanProse = (text: string, field: string, self: string | undefined, out: Finding[]): void => {
-    const found: Finding[] = [];
-    scanHidden(text, 'definition', found);
-    scanSecrets(text, found);
-    const canonical = canonicalize(text);
-    const rules: Finding[] = [];
-    scanInjection(canonical.text, 'definition', rules);
-    scanReferences(canonical.text, self, index, rules);
-    if (canonical.changed) {
-      // Offsets into the canonical text do not point into the original.
-      for (const f of rules) {
-        delete f.start;
-        delete f.end;
-      }
-    }
-    found.push(...explain(rules));
-    const bytes = Buffer.byteLength(text, 'utf8');
-    if (bytes > maxBytes) {
-      // Long text alone is informational: real servers write long descriptions.
-      found.push({
-        kind: 'oversize',
-        rule: 'oversize-description',
-        severity: 'low',
-        message: `${bytes} bytes of text (limit ${maxBytes})`,
-        start: 0,
-        end: text.length
-      });
-    }
-    out.push(...withField(found, field));
+  const s: ScannerIndex = {
+    index,
+    maxBytes: ctx.maxDescriptionBytes ?? DEFAULT_MAX_DESCRIPTION_BYTES,
+    otherTools: new Set([...index.tools.keys()].map((n) => n.toLowerCase())),
+    siblings: new Set((ctx.siblingTools ?? []).map((n) => n.toLowerCase()))
   };
-
-  /** Identifiers and other short strings: only hidden characters matter. */
-  const scanIdentifier = (text: string, field: string, out: Finding[]): void => {
-    out.push(...withField(scanHidden(text, 'definition'), field));
-  };
-
-  /** Every string of a schema or a free-form object: keys are identifiers, text values prose. */
-  const walk = (
-    node: unknown,
-    path: string,
-    self: string,
-    out: Finding[],
-    depth: number,
-    schema: boolean
-  ): void => {
-    if (depth > MAX_DEPTH || node === null || typeof node !== 'object') return;
-    if (Array.isArray(node)) {
-      node.forEach((v, i) => {
-        if (typeof v === 'string') scanProse(v, `${path}[${i}]`, self, out);
-        else walk(v, `${path}[${i}]`, self, out, depth + 1, schema);
-      });
-      return;
-    }
-    for (const [key, value] of Object.entries(node as Record<string, unknown>)) {
-      const field = `${path}.${key}`;
-      scanIdentifier(key, `${field}(key)`, out);
-      if (typeof value === 'string') {
-        if (!schema || TEXT_KEYS.has(key) || VALUE_KEYS.has(key)) scanProse(value, field, self, out);
-        else scanIdentifier(value, field, out);
-      } else if (schema && VALUE_KEYS.has(key) && Array.isArray(value)) {
-        value.forEach((v, i) => {
-          if (typeof v === 'string') scanProse(v, `${field}[${i}]`, self, out);
-          else walk(v, `${field}[${i}]`, self, out, depth + 1, schema);
-        });
-      } else {
-        walk(value, field, self, out, depth + 1, schema);
-      }
-    }
-  };
-
-  const nameCollision = (name: string, out: Finding[]): void => {
-    const other = index.tools.get(name);
-    if (other === undefined) return;
-    out.push({
-      kind: 'shadowing',
-      rule: 'tool-name-collision',
-      severity: 'low',
-      message: `has the same name as "${other}" on another server`,
-      field: 'name'
-    });
-  };
-
-  /** Judge the whole document and add the verdict. */
-  const judge = (def: DefinitionLike, out: Finding[]): Finding[] => {
-    const doc = definitionDocument(def);
-    const siblingTools = new Set([...siblings].filter((n) => !doc.ownNames.has(n)));
-    const verdict = scoreFinding(
-      doc.text,
-      {
-        ownNames: doc.ownNames,
-        otherTools,
-        siblingTools,
-        hiddenRuns: doc.hiddenRuns,
-        decodedSpans: doc.decodedSpans
-      },
-      out.filter((f) => f.severity === 'low'),
-      'definition'
-    );
-    if (verdict) out.push(verdict);
-    return out;
-  };
-
   return {
-    tool(tool) {
-      const out: Finding[] = [];
-      scanIdentifier(tool.name, 'name', out);
-      nameCollision(tool.name, out);
-      if (typeof tool.title === 'string') scanProse(tool.title, 'title', tool.name, out);
-      if (typeof tool.description === 'string') scanProse(tool.description, 'description', tool.name, out);
-      walk(tool.inputSchema, 'inputSchema', tool.name, out, 0, true);
-      walk(tool.outputSchema, 'outputSchema', tool.name, out, 0, true);
-      walk(tool.annotations, 'annotations', tool.name, out, 0, false);
-      walk(tool._meta, '_meta', tool.name, out, 0, false);
-      return judge(tool, out);
-    },
-    prompt(prompt) {
-      const out: Finding[] = [];
-      scanIdentifier(prompt.name, 'name', out);
-      if (typeof prompt.title === 'string') scanProse(prompt.title, 'title', prompt.name, out);
-      if (typeof prompt.description === 'string')
-        scanProse(prompt.description, 'description', prompt.name, out);
-      (prompt.arguments ?? []).forEach((a, i) => {
-        scanIdentifier(a.name, `arguments[${i}].name`, out);
-        if (typeof a.title === 'string') scanProse(a.title, `arguments[${i}].title`, prompt.name, out);
-        if (typeof a.description === 'string') {
-          scanProse(a.description, `arguments[${i}].description`, prompt.name, out);
-        }
-      });
-      walk(prompt._meta, '_meta', prompt.name, out, 0, false);
-      const properties = Object.fromEntries(
-        (prompt.arguments ?? []).map((a) => [a.name, { title: a.title, description: a.description }])
-      );
-      return judge(
-        {
-          name: prompt.name,
-          title: prompt.title,
-          description: prompt.description,
-          inputSchema: { properties },
-          _meta: prompt._meta
-        },
-        out
-      );
-    },
-    resource(resource) {
-      const out: Finding[] = [];
-      scanIdentifier(resource.name, 'name', out);
-      if (typeof resource.title === 'string') scanProse(resource.title, 'title', resource.name, out);
-      if (typeof resource.description === 'string') {
-        scanProse(resource.description, 'description', resource.name, out);
-      }
-      for (const key of ['uri', 'uriTemplate', 'mimeType'] as const) {
-        const v = resource[key];
-        if (typeof v === 'string') scanIdentifier(v, key, out);
-      }
-      walk(resource.annotations, 'annotations', resource.name, out, 0, false);
-      walk(resource._meta, '_meta', resource.name, out, 0, false);
-      return judge(
-        {
-          name: resource.name,
-          title: resource.title,
-          description: resource.description,
-          annotations: resource.annotations,
-          _meta: resource._meta
-        },
-        out
-      );
-    },
-    instructions(text) {
-      const out: Finding[] = [];
-      scanProse(text, 'instructions', undefined, out);
-      return judge({ description: text }, out);
-    }
+    tool: (tool) => scanTool(s, tool),
+    prompt: (prompt) => scanPrompt(s, prompt),
+    resource: (resource) => scanResource(s, resource),
+    instructions: (text) => scanInstructions(s, text)
   };
 }
