@@ -46,6 +46,30 @@ export interface ApprovedCounts {
   resourceTemplates: number;
 }
 
+/** What a vetted definition's entry says of it: its status, findings, hash and pin. */
+function vettedFields(
+  v: {
+    status: InventoryEntry['status'];
+    findings: Parameters<typeof findingSummary>[0];
+    hash: string;
+    reason?: string;
+    pin?: string;
+  },
+  description: string | undefined,
+  pinned: { pinnedAt: string; approvedBy: string } | undefined,
+  entry: { description?: string } | undefined
+): Omit<InventoryEntry, 'server' | 'exposed'> {
+  return {
+    ...(description !== undefined ? { description } : {}),
+    status: v.status,
+    findings: findingSummary(v.findings),
+    hash: v.hash,
+    ...(v.reason ? { reason: v.reason } : {}),
+    ...(pinned ? { pinnedAt: pinned.pinnedAt, approvedBy: pinned.approvedBy } : {}),
+    ...(entry && v.pin === 'changed' ? { pinnedDescription: entry.description ?? '' } : {})
+  };
+}
+
 export function createInventory(
   upstreams: ReadonlyMap<string, Upstream>,
   names: Names,
@@ -69,13 +93,7 @@ export function createInventory(
                 server: up.name,
                 name: v.tool.name,
                 exposed: names.join(up.name, v.tool.name),
-                ...(v.tool.description ? { description: v.tool.description } : {}),
-                status: v.status,
-                findings: findingSummary(v.findings),
-                hash: v.hash,
-                ...(v.reason ? { reason: v.reason } : {}),
-                ...(pinned ? { pinnedAt: pinned.pinnedAt, approvedBy: pinned.approvedBy } : {}),
-                ...(entry && v.pin === 'changed' ? { pinnedDescription: entry.description ?? '' } : {})
+                ...vettedFields(v, v.tool.description || undefined, pinned, entry)
               });
             }
             // Pinned tools the server no longer offers are a change too.
@@ -130,13 +148,12 @@ export function createInventory(
                   kind: KIND[kind],
                   name: v.key,
                   exposed: exposedAs(up.name, kind, v.key),
-                  ...(typeof v.item.description === 'string' ? { description: v.item.description } : {}),
-                  status: v.status,
-                  findings: findingSummary(v.findings),
-                  hash: v.hash,
-                  ...(v.reason ? { reason: v.reason } : {}),
-                  ...(pinned ? { pinnedAt: pinned.pinnedAt, approvedBy: pinned.approvedBy } : {}),
-                  ...(entry && v.pin === 'changed' ? { pinnedDescription: entry.description ?? '' } : {})
+                  ...vettedFields(
+                    v,
+                    typeof v.item.description === 'string' ? v.item.description : undefined,
+                    pinned,
+                    entry
+                  )
                 });
               }
               for (const key of vetting.removed) {

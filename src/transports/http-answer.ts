@@ -47,6 +47,21 @@ export function headerValue(req: IncomingMessage, name: string): string | undefi
   return Array.isArray(value) ? value.join(', ') : value;
 }
 
+/** The body, or undefined once a body over `limit` has been answered 413. */
+export async function readBodyOr413(
+  req: IncomingMessage,
+  res: ServerResponse,
+  limit: number
+): Promise<Buffer | undefined> {
+  try {
+    return await readBody(req, limit);
+  } catch (err) {
+    if (!(err instanceof BodyTooLarge)) throw err;
+    httpError(res, 'body_too_large');
+    return undefined;
+  }
+}
+
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length'] ?? '0');

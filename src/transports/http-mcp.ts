@@ -18,14 +18,7 @@ import type { Gateway } from '../core/gateway.js';
 import { ERRORS } from '../errors.js';
 import { isObject } from '../protocol/index.js';
 import type { Admission } from './http-admission.js';
-import {
-  BodyTooLarge,
-  headerValue,
-  httpError,
-  jsonRpcError,
-  readBody,
-  type AuthedRequest
-} from './http-answer.js';
+import { headerValue, httpError, jsonRpcError, readBodyOr413, type AuthedRequest } from './http-answer.js';
 import type { HttpAuth } from './http-auth.js';
 import { credentialSession, type LegacySessions } from './http-sessions.js';
 import { nestedDeeperThan } from './limits.js';
@@ -87,13 +80,8 @@ export function createMcpRoute(
     };
     let body: unknown;
     if (req.method === 'POST') {
-      let raw: Buffer;
-      try {
-        raw = await readBody(req, maxBody);
-      } catch (err) {
-        if (err instanceof BodyTooLarge) return httpError(res, 'body_too_large');
-        throw err;
-      }
+      const raw = await readBodyOr413(req, res, maxBody);
+      if (!raw) return;
       try {
         body = JSON.parse(raw.toString('utf8'));
       } catch {

@@ -10,7 +10,7 @@ import { identityKey, type Identity } from '../auth/index.js';
 import type { Gateway } from '../core/gateway.js';
 import type { Session } from '../core/session.js';
 import type { Admission } from './http-admission.js';
-import { BodyTooLarge, httpError, readBody, type AuthedRequest } from './http-answer.js';
+import { httpError, readBodyOr413, type AuthedRequest } from './http-answer.js';
 import type { HttpAuth } from './http-auth.js';
 import { nestedDeeperThan } from './limits.js';
 import { createMcpServer } from './mcp-server.js';
@@ -56,13 +56,8 @@ export function createSseRoutes(
       const entry = entries.get(url.searchParams.get('sessionId') ?? '');
       if (!entry) return httpError(res, 'session_not_found');
       if (entry.owner !== identityKey(identity)) return httpError(res, 'session_foreign');
-      let raw: Buffer;
-      try {
-        raw = await readBody(req, maxBody);
-      } catch (err) {
-        if (err instanceof BodyTooLarge) return httpError(res, 'body_too_large');
-        throw err;
-      }
+      const raw = await readBodyOr413(req, res, maxBody);
+      if (!raw) return;
       let message;
       try {
         const parsed = JSON.parse(raw.toString('utf8')) as unknown;
