@@ -38,15 +38,7 @@ export function policyStage(
     // The policy a call starts with decides it, even if a reload swaps it meanwhile.
     const { policy, version } = current();
     ctx.policyVersion = version;
-    const session = ctx.session;
-    const now = Date.now();
-    // The input object is fresh: completing it costs nothing, where `{ ...policyInputOf(ctx), now }`
-    // makes V8 build a new hidden class on every call.
-    const input = policyInputOf(ctx) as PolicyInput;
-    input.now = now;
-    input.risk = risk(session, now);
-    input.sessionCount = (key) => session.counts.get(key) ?? 0;
-    const decision = policy.decide(input);
+    const decision = policy.decide(inputNow(ctx, risk));
     ctx.decision = decision;
     if (decision.effect === 'deny') throw new GatewayError(decision.code ?? 'policy_denied', decision.reason);
   };
@@ -62,6 +54,19 @@ export function policyStage(
   };
 }
 
+/** The policy input of a call as of now: its session's risk and counts at this moment. */
+function inputNow(ctx: Routed, risk: (session: Session, now: number) => number): PolicyInput {
+  const session = ctx.session;
+  const now = Date.now();
+  // The input object is fresh: completing it costs nothing, where `{ ...policyInputOf(ctx), now }`
+  // makes V8 build a new hidden class on every call.
+  const input = policyInputOf(ctx) as PolicyInput;
+  input.now = now;
+  input.risk = risk(session, now);
+  input.sessionCount = (key) => session.counts.get(key) ?? 0;
+  return input;
+}
+
 /**
  * Decide a call again after it waited (for approval): under the policy in force now, leaving out
  * what the call's first decision already counted.
@@ -72,12 +77,6 @@ export function redecision(
 ): (ctx: Resolved) => { decision: Decision; version: string } {
   return (ctx) => {
     const { policy, version } = current();
-    const session = ctx.session;
-    const now = Date.now();
-    const input = policyInputOf(ctx) as PolicyInput;
-    input.now = now;
-    input.risk = risk(session, now);
-    input.sessionCount = (key) => session.counts.get(key) ?? 0;
-    return { decision: policy.redecide(input, ctx.decision), version };
+    return { decision: policy.redecide(inputNow(ctx, risk), ctx.decision), version };
   };
 }
