@@ -118,6 +118,36 @@ describe('Windows paths (path_style: windows)', () => {
     expect(decide(unc, '\\\\server\\share\\public\\a.txt:x').reason).toContain('alternate data stream');
   });
 
+  it('a UNC prefix may be written with slashes; a UNC path allowed by one constraint is still refused by another', () => {
+    expect(decide({ prefix: '//server/share/' }, '\\\\server\\share\\a').effect).toBe('allow');
+    const p = compilePolicy(
+      [
+        {
+          id: 'both',
+          tool: 't',
+          allowed_roles: ['analyst'],
+          parameter_constraints: { path: { prefix: '\\\\server\\share\\' }, copy: { pattern: '^[A-Z]:' } }
+        }
+      ],
+      undefined,
+      SERVERS
+    );
+    const path = '\\\\server\\share\\a';
+    const d = p.decide({ roles: ['analyst'], server: 'win', tool: 't', args: { path, copy: path } });
+    expect(d.reason).toBe(
+      'rule both: parameter "copy" is a UNC path (\\\\server\\share), which is not allowed'
+    );
+  });
+
+  it('URLs are left alone; a drive letter followed by // is still a path', () => {
+    expect(decide({ pattern: '^https://host/' }, 'https://host/a:b').effect).toBe('allow');
+    expect(decide({ pattern: '^https://host/a$' }, 'https://host/b/../a').effect).toBe('deny');
+    expect(decide(prefix, 'C://data/public/a.txt').reason).toContain(
+      'does not start with the required prefix'
+    );
+    expect(decide({ prefix: 'C:\\' }, 'C://data/x:y').reason).toContain('alternate data stream');
+  });
+
   it('a pattern sees separators as `\\` and the drive in upper case; (?i) makes it case-blind', () => {
     const pattern = { pattern: '^C:\\\\data\\\\public\\\\[^\\\\]+$' };
     expect(decide(pattern, 'c:/data/public/a.txt').effect).toBe('allow');
@@ -275,6 +305,9 @@ describe.skipIf(process.platform === 'win32')('realpath: true (symlinks resolved
     expect(resolveSymlinks(`${allowed}/inner/x`)).toBe(`${allowed}/sub/x`);
     expect(resolveSymlinks(`${allowed}/link/../secret/key`)).toBe(`${root}/secret/key`);
     expect(resolveSymlinks('/')).toBe('/');
+    expect(resolveSymlinks(`${allowed}//./inner/./x`)).toBe(`${allowed}/sub/x`);
+    expect(resolveSymlinks(`${allowed}/../allowed/inner`)).toBe(`${allowed}/sub`);
+
     const loop = resolveSymlinks(`${allowed}/loop-a`);
     expect(loop).toBeInstanceOf(PathProblem);
     expect((loop as PathProblem).problem).toContain(`more than ${MAX_SYMLINKS} symlinks`);
