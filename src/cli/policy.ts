@@ -1,7 +1,7 @@
 /** `portcullis policy check|test|explain`: validate configs, run policy tests, explain a decision. */
 import { type Command, Option } from 'commander';
 import { ConfigError } from '../errors.js';
-import { compilePolicy } from '../policy/index.js';
+import { compilePolicy, pathsOf } from '../policy/index.js';
 import { load } from './load-config.js';
 import { out, UserError } from './output.js';
 
@@ -113,7 +113,7 @@ function explain(opts: ExplainOptions): void {
       at: now - (all.length - i) * 1000
     };
   });
-  const { decision, trace } = compilePolicy(config.rules, config.policy).explain({
+  const { decision, trace } = compilePolicy(config.rules, config.policy, pathsOf(config.servers)).explain({
     roles: opts.role,
     server,
     tool,

@@ -194,7 +194,8 @@ function buildServers(
         timeout_ms,
         trust_annotations,
         namespace,
-        ...(s.sandbox ? { sandbox: s.sandbox } : {})
+        ...(s.sandbox ? { sandbox: s.sandbox } : {}),
+        ...(s.path_style ? { path_style: s.path_style } : {})
       };
     } else if (s.url !== undefined && s.command === undefined) {
       for (const key of ['args', 'env', 'env_passthrough', 'cwd', 'sandbox'] as const) {
@@ -217,7 +218,8 @@ function buildServers(
         headers: s.headers,
         timeout_ms,
         trust_annotations,
-        namespace
+        namespace,
+        ...(s.path_style ? { path_style: s.path_style } : {})
       };
     } else {
       issues.push(

@@ -28,7 +28,13 @@ const constraint = {
     },
     normalize_path: {
       type: 'boolean',
-      description: 'Normalise path-like strings before checking (default true).'
+      description:
+        "Normalise path-like strings before checking, as the server's path_style reads them (default true)."
+    },
+    realpath: {
+      type: 'boolean',
+      description:
+        "Also check the path with its symlinks resolved on the gateway's host (stdio servers); a path that cannot be resolved is refused (default false)."
     }
   }
 } as const;
@@ -192,6 +198,11 @@ const server = {
       default: true,
       description:
         "false: expose this server's tools, prompts and resources under their own names instead of <server>__<name> (only when it is the only server)."
+    },
+    path_style: {
+      enum: ['posix', 'windows'],
+      description:
+        "How the server reads paths in arguments, for parameter constraints (default: as the gateway's host does)."
     },
     enabled: { type: 'boolean', default: true, description: 'false: leave this server out.' }
   },

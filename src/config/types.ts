@@ -9,6 +9,8 @@ export interface ConstraintConfig {
   maxLength?: number;
   optional?: boolean;
   normalize_path?: boolean;
+  /** Also check the path with its symlinks resolved on the gateway's host. */
+  realpath?: boolean;
 }
 
 export interface RuleConfig {
@@ -74,6 +76,8 @@ export interface StdioServerConfig {
   /** false: expose this (only) server's tools, prompts and resources under their own names. */
   namespace: boolean;
   sandbox?: SandboxConfig;
+  /** How the server reads paths in arguments (default: as the gateway's host does). */
+  path_style?: 'posix' | 'windows';
 }
 
 export interface SandboxConfig {
@@ -94,6 +98,8 @@ export interface HttpServerConfig {
   trust_annotations: boolean;
   /** false: expose this (only) server's tools, prompts and resources under their own names. */
   namespace: boolean;
+  /** How the server reads paths in arguments (default: as the gateway's host does). */
+  path_style?: 'posix' | 'windows';
 }
 
 export type ServerConfig = StdioServerConfig | HttpServerConfig;

@@ -28,7 +28,7 @@ import { readYaml, schemaIssues, issueAt } from '../config/source.js';
 import type { PolicySettings, RuleConfig } from '../config/types.js';
 import { ConfigError, type ConfigIssue } from '../errors.js';
 import { durationMs, type CallRecordView } from './conditions.js';
-import { compilePolicy, DEFAULT_SETTINGS, ruleIssues, type Decision, type Policy } from './index.js';
+import { compilePolicy, DEFAULT_SETTINGS, pathsOf, ruleIssues, type Decision, type Policy } from './index.js';
 
 const stringList = { type: 'array', items: { type: 'string' } } as const;
 
@@ -146,7 +146,7 @@ export function runPolicyTestFile(file: string): CaseResult[] {
   let policy: Policy;
   if (body.config !== undefined) {
     const config = loadConfig(resolve(dirname(path), body.config));
-    policy = compilePolicy(config.rules, config.policy);
+    policy = compilePolicy(config.rules, config.policy, pathsOf(config.servers));
   } else {
     const rules = body.rules ?? [];
     const issues: ConfigIssue[] = ruleIssues(rules, [], false).map((i) =>

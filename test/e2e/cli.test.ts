@@ -116,6 +116,41 @@ describe('portcullis policy explain', () => {
     expect(parsed.decision).toMatchObject({ effect: 'approval', rules: ['rules[1]'] });
   });
 
+  it("reads a windows server's paths as Windows does (path_style: windows)", async () => {
+    const win = write(
+      'windows.yaml',
+      `servers:
+  files: { command: npx, args: ["@modelcontextprotocol/server-filesystem", "C:\\\\data"], path_style: windows }
+rules:
+  - tool: "read_file"
+    allowed_roles: ["analyst"]
+    parameter_constraints:
+      path: { prefix: 'C:\\data\\public\\' }
+`
+    );
+    const explain = (path: string) =>
+      run(NODE, [
+        CLI,
+        'policy',
+        'explain',
+        '--config',
+        win,
+        '--role',
+        'analyst',
+        '--tool',
+        'files__read_file',
+        '--args',
+        JSON.stringify({ path })
+      ]);
+    const allowed = await explain('c:\\data\\public\\a.txt');
+    expect(allowed.stdout).toContain('decision: ALLOW');
+    const traversal = await explain('C:/data/public/../secret.txt');
+    expect(traversal.stdout).toContain('decision: DENY (constraint_failed)');
+    expect(traversal.stdout).toContain('parameter "path" does not start with the required prefix');
+    const stream = await explain('C:\\data\\public\\a.txt:stream');
+    expect(stream.stdout).toContain('parameter "path" names an alternate data stream');
+  });
+
   it('rejects arguments that are not a JSON object', async () => {
     const r = await run(NODE, [
       CLI,
