@@ -249,7 +249,12 @@ const oauth = {
         url: { type: 'string' },
         client_id: { type: 'string' },
         client_secret: { type: 'string' },
-        cache_s: { type: 'integer', minimum: 0 }
+        cache_s: { type: 'integer', minimum: 0 },
+        accept_missing_audience: {
+          type: 'boolean',
+          description:
+            'Accept active tokens whose introspection answer names no audience (no aud, no resource) from this issuer. Default false: refused. A named audience must still be this gateway.'
+        }
       }
     }
   }
