@@ -723,7 +723,23 @@ export const configSchema = {
 export const tokensFileSchema = {
   type: 'object',
   additionalProperties: false,
-  properties: { tokens: { type: 'array', items: tokenEntry } }
+  properties: {
+    tokens: { type: 'array', items: tokenEntry },
+    revocations: {
+      type: 'array',
+      description:
+        'Credentials revoked that are not tokens of this file (OAuth `jti`s), written by `portcullis token revoke --jti`.',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['id', 'revoked'],
+        properties: {
+          id: { type: 'string', minLength: 1, description: 'The credential id (an OAuth `jti`).' },
+          revoked: { ...timestamp, description: 'When it was revoked.' }
+        }
+      }
+    }
+  }
 } as const;
 
 /**
