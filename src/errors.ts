@@ -266,6 +266,13 @@ export const ERRORS = {
     message: 'Parse error: not a JSON-RPC message',
     fix: 'POST to /messages one JSON-RPC message as UTF-8 JSON.'
   },
+  request_id_in_use: {
+    rpc: -32067,
+    status: 409,
+    kind: 'refusal',
+    message: 'request id already in use in this session',
+    fix: 'A 2025-era session got a request whose JSON-RPC id is still in flight under an earlier request of the same session; the earlier one is answered normally. Give every request its own id.'
+  },
   nested_too_deep: {
     rpc: -32600,
     status: 400,

@@ -101,6 +101,19 @@ auth:
     expect(config.auth.tokens[0]).toMatchObject({ id: 'ops', identity: 'olga', roles: ['ops'] });
   });
 
+  it("reads the token file's revocations, and refuses one without a valid time", () => {
+    const tokens = join(dir, 'revoking-tokens.yaml');
+    writeFileSync(tokens, `tokens: []\nrevocations:\n  - { id: jti-1, revoked: "2026-11-01T00:00:00Z" }\n`);
+    const config = loadConfig(file(`auth:\n  tokens: ./revoking-tokens.yaml\n`));
+    expect(config.auth.revocations).toEqual([{ id: 'jti-1', revoked: '2026-11-01T00:00:00Z' }]);
+    writeFileSync(tokens, `tokens: []\nrevocations:\n  - { id: jti-1, revoked: "last tuesday" }\n`);
+    expect(() => loadConfig(file(`auth:\n  tokens: ./revoking-tokens.yaml\n`))).toThrow(
+      /revocations\[0\]\.revoked: expected an ISO 8601 date-time/
+    );
+    writeFileSync(tokens, `tokens: []\nrevocations:\n  - { id: "", revoked: "2026-11-01T00:00:00Z" }\n`);
+    expect(() => loadConfig(file(`auth:\n  tokens: ./revoking-tokens.yaml\n`))).toThrow(ConfigError);
+  });
+
   it('reads an audit chain in PostgreSQL, with its defaults and the URL from the environment', () => {
     const config = loadConfig(file(`audit:\n  postgres: { url: "\${PG_URL}" }\n`), {
       env: { PG_URL: 'postgres://gw:secret@db.internal:5432/audit' }

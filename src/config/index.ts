@@ -13,7 +13,7 @@ import { hashToken, parseTokenEntries, readTokenFile } from '../auth/token-file.
 import { configSchema } from './schema.js';
 import type { SchemaConfig } from './schema-types.js';
 import { issueAt, readYaml, schemaIssues, type PathPart, type YamlSource } from './source.js';
-import type { GatewayConfig, ServerConfig, TokenConfig } from './types.js';
+import type { GatewayConfig, RevocationConfig, ServerConfig, TokenConfig } from './types.js';
 
 export type * from './types.js';
 export { configSchema } from './schema.js';
@@ -143,6 +143,7 @@ function build(
       ...auth,
       tokens: tokens.tokens,
       ...(tokens.file ? { tokens_file: tokens.file } : {}),
+      ...(tokens.revocations?.length ? { revocations: tokens.revocations } : {}),
       ...(rate_limit ? { rate_limit: parseRateLimit(rate_limit) } : {})
     },
     audit,
@@ -287,7 +288,7 @@ function loadTokens(
   src: YamlSource,
   env: NodeJS.ProcessEnv,
   issues: ConfigIssue[]
-): { tokens: TokenConfig[]; file?: string } {
+): { tokens: TokenConfig[]; file?: string; revocations?: RevocationConfig[] } {
   if (value === undefined) return { tokens: [] };
   if (typeof value === 'string') {
     const file = resolve(dirname(configFile), value);
@@ -295,7 +296,7 @@ function loadTokens(
       substituteEnv(body, [], tokenSrc, env, found, false)
     );
     issues.push(...read.issues);
-    return { tokens: read.tokens, file };
+    return { tokens: read.tokens, file, revocations: read.revocations };
   }
   return {
     tokens: parseTokenEntries(value, src, ['auth', 'tokens'], issues)

@@ -260,7 +260,12 @@ const oauth = {
         url: { type: 'string' },
         client_id: { type: 'string' },
         client_secret: { type: 'string' },
-        cache_s: { type: 'integer', minimum: 0 }
+        cache_s: { type: 'integer', minimum: 0 },
+        accept_missing_audience: {
+          type: 'boolean',
+          description:
+            'Accept active tokens whose introspection answer names no audience (no aud, no resource) from this issuer. Default false: refused. A named audience must still be this gateway.'
+        }
       }
     }
   }
@@ -729,7 +734,23 @@ export const configSchema = {
 export const tokensFileSchema = {
   type: 'object',
   additionalProperties: false,
-  properties: { tokens: { type: 'array', items: tokenEntry } }
+  properties: {
+    tokens: { type: 'array', items: tokenEntry },
+    revocations: {
+      type: 'array',
+      description:
+        'Credentials revoked that are not tokens of this file (OAuth `jti`s), written by `portcullis token revoke --jti`.',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['id', 'revoked'],
+        properties: {
+          id: { type: 'string', minLength: 1, description: 'The credential id (an OAuth `jti`).' },
+          revoked: { ...timestamp, description: 'When it was revoked.' }
+        }
+      }
+    }
+  }
 } as const;
 
 /**

@@ -120,6 +120,13 @@ export interface TokenConfig {
   rotated_to?: string;
 }
 
+/** A credential the token file revokes that is none of its tokens: an OAuth `jti`. */
+export interface RevocationConfig {
+  id: string;
+  /** ISO time it was revoked. */
+  revoked: string;
+}
+
 export interface StdioAuthConfig {
   identity?: string;
   roles: string[];
@@ -170,6 +177,8 @@ export interface GatewayConfig {
     tokens: TokenConfig[];
     /** The tokens file, when tokens live in one; watched for changes (revocation without restart). */
     tokens_file?: string;
+    /** Credentials the token file revokes that are none of its tokens (OAuth `jti`s). */
+    revocations?: RevocationConfig[];
     stdio?: StdioAuthConfig;
     oauth?: OAuthSettings;
     scopes: { read: string; call: string };

@@ -335,6 +335,33 @@ describe('revocations', () => {
   });
 });
 
+describe('revocations outlive the Redis data', () => {
+  it('a Redis that comes back empty un-revokes nothing: replicas merge, write back, and a late replica learns it', async () => {
+    const [a, b] = await replicas(2);
+    await a!.revoke('tok-kept', new Date('2026-11-25T12:00:00Z'));
+    await expect.poll(() => b!.isRevoked('tok-kept')).toBe(true);
+    const admin = new Redis(redis.url);
+    await admin.flushall();
+    admin.disconnect();
+    await redis.stop();
+    await redis.start();
+    await expect.poll(() => a!.healthy() && b!.healthy(), { timeout: 10_000 }).toBe(true);
+    expect(a!.isRevoked('tok-kept')).toBe(true);
+    expect(b!.isRevoked('tok-kept')).toBe(true);
+    // Written back, with its first time, for replicas that never saw it.
+    const store = new Redis(redis.url);
+    const prefix = `t${prefixes}:`;
+    await expect.poll(() => store.hget(`${prefix}revoked`, 'tok-kept')).toBe('2026-11-25T12:00:00.000Z');
+    store.disconnect();
+    const late = createRedisState({ url: redis.url, prefix, timeoutMs: 2000, sessionTtlMs: 60_000, log });
+    open.push(late);
+    expect(await late.ready(5000)).toBe(true);
+    expect(late.isRevoked('tok-kept')).toBe(true);
+    // Nothing else became revoked on the way.
+    expect(late.isRevoked('tok-other')).toBe(false);
+  }, 30_000);
+});
+
 describe('Redis unreachable', () => {
   it('refuses with state_unavailable instead of admitting; local fallback only when asked; recovers', async () => {
     const [r] = await replicas(1, 300);

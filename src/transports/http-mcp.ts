@@ -20,7 +20,7 @@ import { isObject } from '../protocol/index.js';
 import type { Admission } from './http-admission.js';
 import { headerValue, httpError, jsonRpcError, readBodyOr413, type AuthedRequest } from './http-answer.js';
 import type { HttpAuth } from './http-auth.js';
-import { credentialSession, type LegacySessions } from './http-sessions.js';
+import { claimRequestIds, credentialSession, type LegacySessions } from './http-sessions.js';
 import { nestedDeeperThan } from './limits.js';
 import { createMcpServer } from './mcp-server.js';
 import { parsedBodyHandler } from './web-handler.js';
@@ -117,6 +117,11 @@ export function createMcpRoute(
         return httpError(res, 'session_foreign');
       }
       entry.lastSeen = Date.now();
+      const duplicate = req.method === 'POST' ? claimRequestIds(entry, body, res) : undefined;
+      if (duplicate !== undefined) {
+        log.warn({ session: sessionId, id: duplicate }, 'request id already in flight in the session');
+        return httpError(res, 'request_id_in_use', Array.isArray(body) ? {} : { id: duplicate });
+      }
       // A session resumed by a concurrent request may still be connecting.
       if (entry.ready) await entry.ready;
       return entry.transport.handleRequest(req, res, body);

@@ -188,6 +188,30 @@ describe('gateway tokens', () => {
     await waitFor(async () => (await post(tokens.revokeMe)).status === 401, 5000, 'revocation to apply');
   });
 
+  it('refuse an OAuth token whose jti the token file revokes, without a restart; other jtis still work', async () => {
+    const revoked = await jwt({ jti: 'jti-revoked-by-file' });
+    const kept = await jwt({ jti: 'jti-kept' });
+    expect((await post(revoked)).status).toBe(200);
+    const revoke = () =>
+      run(NODE, [CLI, 'token', 'revoke', '--jti', 'jti-revoked-by-file', '--file', tokensFile]);
+    const r = await revoke();
+    expect(r.code, r.stderr).toBe(0);
+    await waitFor(async () => (await post(revoked)).status === 401, 5000, 'revocation to apply');
+    expect((await post(kept)).status).toBe(200);
+    // Recorded once, however often it is revoked; a token of the file is not a jti.
+    expect((await revoke()).code).toBe(0);
+    expect(readFileSync(tokensFile, 'utf8').match(/id: jti-revoked-by-file, revoked: /g)).toHaveLength(1);
+    const own = /id: (tok_\w+)\n\s+identity: alice/.exec(readFileSync(tokensFile, 'utf8'))![1]!;
+    const wrong = await run(NODE, [CLI, 'token', 'revoke', '--jti', own, '--file', tokensFile]);
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toContain('revoke it without --jti');
+    expect((await post(tokens.admin)).status).toBe(200);
+    const refusal = gw
+      .audit()
+      .find((x) => x.event === 'auth/failure' && x.token_id === 'jti-revoked-by-file');
+    expect(refusal).toMatchObject({ reason: 'token revoked' });
+  });
+
   it('keep a rotated token valid for its grace period, then refuse it; the successor works', async () => {
     const id = /id: (tok_\w+)\n\s+identity: rot/.exec(readFileSync(tokensFile, 'utf8'))![1]!;
     const r = await run(NODE, [CLI, 'token', 'rotate', '--file', tokensFile, id, '--grace', '2s']);
