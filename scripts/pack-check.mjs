@@ -12,7 +12,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -219,6 +219,15 @@ try {
   npm(['install', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', tarball], work);
   const bin = join(prefix, 'node_modules', '.bin', 'portcullis');
   check(existsSync(bin), 'the install put portcullis in node_modules/.bin');
+  // The YAML files the package ships name the schema by a path relative to themselves.
+  const installed = join(prefix, 'node_modules', 'portcullis');
+  for (const yaml of ['demo/portcullis.demo.yaml', 'examples/policy/portcullis.yaml']) {
+    const ref = /\$schema=(\S+)/.exec(readFileSync(join(installed, yaml), 'utf8'))?.[1];
+    check(
+      ref !== undefined && existsSync(resolve(installed, dirname(yaml), ref)),
+      `${yaml} names a schema that is there after install (${ref})`
+    );
+  }
   check(!existsSync(join(prefix, 'node_modules', 'vitest')), 'the install brought no devDependencies');
   const version = execFileSync(bin, ['--version'], { encoding: 'utf8' }).trim();
   check(version === pkg.version, `portcullis --version prints ${version} (package.json: ${pkg.version})`);

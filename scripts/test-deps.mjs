@@ -57,7 +57,9 @@ export function postgresBinDir(env = process.env) {
   const root = env.PORTCULLIS_PG_ROOT ?? '/usr/lib/postgresql';
   let versions = [];
   try {
-    versions = readdirSync(root).sort((a, b) => Number.parseFloat(b) - Number.parseFloat(a));
+    versions = readdirSync(root)
+      .filter((v) => !Number.isNaN(Number.parseFloat(v)))
+      .sort((a, b) => Number.parseFloat(b) - Number.parseFloat(a));
   } catch {
     // no such folder: not Debian's layout
   }
