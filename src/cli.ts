@@ -19,8 +19,7 @@ import * as stdio from './cli/stdio.js';
 import * as token from './cli/token.js';
 import * as unwrap from './cli/unwrap.js';
 import * as wrap from './cli/wrap.js';
-
-const VERSION = '0.1.0';
+import { VERSION } from './version.js';
 
 /** The commands in the order `--help` lists them. */
 const COMMANDS: Array<(program: Command, deps: CliDeps) => void> = [

@@ -273,7 +273,8 @@ const oauth = {
 
 export const configSchema = {
   $schema: 'http://json-schema.org/draft-07/schema#',
-  $id: 'https://portcullis.dev/schema/portcullis.schema.json',
+  // A name, not an address: editors find the file by path (schema/portcullis.schema.json in the package).
+  $id: 'urn:portcullis:config',
   title: 'Portcullis gateway configuration',
   type: 'object',
   additionalProperties: false,

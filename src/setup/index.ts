@@ -8,13 +8,7 @@ export { unifiedDiff } from './diff.js';
 export { SetupError } from './errors.js';
 export { BACKUP_SUFFIX, listBackups, newestBackup } from './files.js';
 export type { ServerEntry } from './portcullis-yaml.js';
-export {
-  LOCAL_SCHEMA_PATH,
-  SCHEMA_URL,
-  starterConfig,
-  writeStarterConfig,
-  type StarterOptions
-} from './starter.js';
+export { LOCAL_SCHEMA_PATH, starterConfig, writeStarterConfig, type StarterOptions } from './starter.js';
 export {
   defaultLaunch,
   unwrap,

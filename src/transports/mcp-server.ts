@@ -11,8 +11,9 @@ import type { Gateway } from '../core/gateway.js';
 import type { Session } from '../core/session.js';
 import { ERRORS, GatewayError } from '../errors.js';
 import { createPeer } from '../protocol/peer.js';
+import { VERSION } from '../version.js';
 
-export const SERVER_INFO = { name: 'portcullis', version: '0.1.0' } as const;
+export const SERVER_INFO = { name: 'portcullis', version: VERSION } as const;
 
 export function toWireError(err: unknown, log: Logger): ProtocolError {
   if (err instanceof GatewayError) return new ProtocolError(err.rpc, err.message, { code: err.code });

@@ -30,6 +30,7 @@ import { clientEnvelope } from '../protocol/sdk-private.js';
 import { DirectCallError, DirectCalls, NeedsClient } from './direct.js';
 import { createUpstreamFetch, type UpstreamFetch } from './http-fetch.js';
 import { ChildStdioTransport } from './stdio-transport.js';
+import { VERSION } from '../version.js';
 
 export interface UpstreamTool {
   name: string;
@@ -135,7 +136,7 @@ export class Upstream {
     const transport = this.makeTransport();
     this.transport = transport;
     const client = new Client(
-      { name: 'portcullis', version: '0.1.0' },
+      { name: 'portcullis', version: VERSION },
       {
         capabilities: { sampling: {}, elicitation: { form: {} } },
         versionNegotiation: { mode: 'auto' },

@@ -11,6 +11,7 @@ import { createServer, request, type Server } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { needTool } from '../support/tools.js';
 import { SignJWT, exportJWK, generateKeyPair, type JWK } from 'jose';
 import {
   discoverOAuthProtectedResourceMetadata,
@@ -30,6 +31,8 @@ import {
   waitFor,
   type TestGateway
 } from '../helpers.js';
+
+const withOpenssl = needTool('openssl').describe;
 
 const ISSUER = 'http://127.0.0.1/issuer';
 let jwks: Server;
@@ -501,7 +504,7 @@ describe('refusing to run on files others could change', () => {
   });
 });
 
-describe('TLS termination', () => {
+withOpenssl('TLS termination', () => {
   it('serves HTTPS with the configured certificate', async () => {
     const dir = tempDir();
     execFileSync(
