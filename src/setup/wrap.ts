@@ -12,8 +12,7 @@ import { convertServer, newConversion, type Conversion, type SecretRef } from '.
 import { unifiedDiff } from './diff.js';
 import { SetupError } from './errors.js';
 import { createBackup, newestBackup, writeFileAtomic } from './files.js';
-import { replaceMemberValue } from './json-edit.js';
-import { memberOf, parseJsonc, toValue, type JsonMember } from './jsonc.js';
+import { memberOf, parseJsonc, setValue, toValue } from './jsonc.js';
 import { freeName, isValidServerName, sanitizeServerName } from './names.js';
 import { addServers, assertLoads, canonical, existingServers, type ServerEntry } from './portcullis-yaml.js';
 import { permissionProblems } from '../security/permissions.js';
@@ -92,7 +91,6 @@ interface ClientFile {
   path: string;
   text: string;
   spec: ClientSpec;
-  member: JsonMember;
   entries: Record<string, unknown>;
   warnings: string[];
 }
@@ -108,17 +106,17 @@ function readText(file: string): string {
 function readClient(path: string, format: string | undefined): ClientFile {
   const text = readText(path);
   const root = parseJsonc(text, path);
-  if (root.kind !== 'object') throw new SetupError(`${path}: expected a JSON object at the top`, path);
+  if (root.type !== 'object') throw new SetupError(`${path}: expected a JSON object at the top`, path);
   const { spec, guessed } = detectFormat(path, toValue(root), format);
   const member = memberOf(root, spec.serversKey);
   if (!member) throw new SetupError(`${path}: no "${spec.serversKey}" in this ${spec.title} config`, path);
-  if (member.value.kind !== 'object') {
+  if (member.type !== 'object') {
     throw new SetupError(`${path}: "${spec.serversKey}" must be an object of servers`, path);
   }
   const warnings = guessed
     ? [`${path}: read as a ${spec.title} config (from its content); pass the format if that is wrong`]
     : [];
-  return { path, text, spec, member, entries: toValue(member.value) as Record<string, unknown>, warnings };
+  return { path, text, spec, entries: toValue(member) as Record<string, unknown>, warnings };
 }
 
 /** The `--config` file of an entry that runs `portcullis stdio`, or undefined for any other entry. */
@@ -264,7 +262,7 @@ function clientAfter(
   const gatewayName = p.gateways[0] ?? freeName('portcullis', (n) => p.remaining.includes(n));
   const servers: Record<string, unknown> = { [gatewayName]: gatewayEntry(client.spec, launch, env) };
   for (const name of p.remaining) servers[name] = client.entries[name];
-  return replaceMemberValue(client.text, client.member, servers);
+  return setValue(client.text, [client.spec.serversKey], servers);
 }
 
 function secretWarning(s: SecretRef, portcullisPath: string): string {
