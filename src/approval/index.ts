@@ -345,7 +345,8 @@ export function approvalStage(options: ApprovalStageOptions): Stage<Resolved> {
         queue.events.emit('changed', held);
         throw new GatewayError(
           again.decision.code ?? 'policy_denied',
-          `${held.id} approved, but the policy changed while it waited: ${again.decision.reason}`
+          `${held.id} approved, but the policy changed while it waited: ${again.decision.reason}`,
+          again.decision.hint !== undefined ? { hint: again.decision.hint } : undefined
         );
       }
     }

@@ -188,3 +188,32 @@ function resolved(sent: string, forms: string[], paths: PathContext): string | P
     return new PathProblem(`cannot be resolved: ${paths.style} paths on a ${HOST_PATH_STYLE} host`);
   return resolveSymlinks(paths.style === 'windows' ? forms[forms.length - 1]! : sent);
 }
+
+/** What each failure says the argument must be instead. */
+const EXPECTED: ReadonlyArray<[RegExp, string]> = [
+  [/^is missing$/, 'is required'],
+  [/^is an empty list$/, 'must not be an empty list'],
+  [/^is not a string( path)?$/, 'must be a string'],
+  [/^does not match the pattern$/, 'must match the pattern the policy sets for it'],
+  [/^does not start with the required prefix$/, 'must start with the prefix the policy allows'],
+  [/^is longer than (\d+) characters$/, 'must be at most $1 characters long'],
+  [/^is not a number$/, 'must be a number'],
+  [/^is below the minimum (-?[\d.e+-]+)$/, 'must be at least $1'],
+  [/^is above the maximum (-?[\d.e+-]+)$/, 'must be at most $1'],
+  [/^is not one of the allowed values$/, 'must be one of the values the policy allows']
+];
+
+/**
+ * The public side of a constraint failure, for the agent: which argument, and what it must be.
+ * Built from the failure alone, which never holds the value; a pattern, prefix or list of allowed
+ * values stays in the policy (the audit record names the rule).
+ */
+export function constraintHint(problem: string): string {
+  const m = /^parameter ("(?:[^"\\]|\\.)*") (.*)$/.exec(problem);
+  if (!m) return 'an argument breaks a parameter constraint';
+  const [, name, failure] = m;
+  for (const [pattern, expected] of EXPECTED) {
+    if (pattern.test(failure!)) return `argument ${name} ${failure!.replace(pattern, expected)}`;
+  }
+  return `argument ${name} breaks a parameter constraint`;
+}

@@ -33,7 +33,7 @@ import {
   type Condition,
   type ConditionInput
 } from './conditions.js';
-import { compileConstraint, patternProblem, type ConstraintCheck } from './constraints.js';
+import { compileConstraint, constraintHint, patternProblem, type ConstraintCheck } from './constraints.js';
 import { compileGlob, type Glob } from './glob.js';
 import { HOST_PATHS, type PathContext } from './paths.js';
 
@@ -82,6 +82,8 @@ export interface Outcome {
   code?: ErrorCode;
   /** Full reason, for the audit log and explain; never sent to the agent. */
   reason: string;
+  /** For a constraint failure: the argument and what it must be, which the agent is told. */
+  hint?: string;
   /** The rules that decided (by id). */
   rules: string[];
 }
@@ -311,6 +313,7 @@ export function compilePolicy(
         effect: 'deny',
         code: 'constraint_failed',
         reason: `rule ${r.constraint.rule.key}: ${r.constraint.problem}`,
+        hint: constraintHint(r.constraint.problem),
         rules: [r.constraint.rule.key]
       };
     }
@@ -499,6 +502,7 @@ export function compilePolicy(
       effect: actual.effect,
       code: actual.code,
       reason: actual.reason,
+      hint: actual.hint,
       rules: actual.rules,
       counters: actual.effect === 'deny' ? NO_COUNTERS : counters,
       risk: weight,

@@ -104,7 +104,7 @@ describe('portcullis policy explain', () => {
       '--role',
       'admin',
       '--server',
-      'records',
+      'files',
       '--tool',
       'delete_record',
       '--args',
@@ -149,6 +149,21 @@ rules:
     expect(traversal.stdout).toContain('parameter "path" does not start with the required prefix');
     const stream = await explain('C:\\data\\public\\a.txt:stream');
     expect(stream.stdout).toContain('parameter "path" names an alternate data stream');
+  });
+
+  it('refuses a server the config does not list, suggesting the one meant', async () => {
+    const explain = (...args: string[]) =>
+      run(NODE, [CLI, 'policy', 'explain', '--config', good, '--role', 'analyst', ...args]);
+    const r = await explain('--tool', 'file__read_file', '--args', '{"path":"/data/public/x"}');
+    expect(r.code).toBe(1);
+    expect(r.stdout).not.toContain('decision:');
+    expect(r.stderr).toContain('unknown server "file" (did you mean "files"?); servers: files');
+    const s = await explain('--server', 'filez', '--tool', 'read_file');
+    expect(s.code).toBe(1);
+    expect(s.stderr).toContain('unknown server "filez" (did you mean "files"?)');
+    const h = await explain('--tool', 'files__read_file', '--history', 'fils__list');
+    expect(h.code).toBe(1);
+    expect(h.stderr).toContain('--history fils__list: unknown server "fils" (did you mean "files"?)');
   });
 
   it('rejects arguments that are not a JSON object', async () => {
