@@ -101,7 +101,8 @@ export function callRecord(
     outcome: isToolError ? 'tool_error' : outcome,
     ...(failure && !gw ? { error: failure instanceof Error ? failure.message : String(failure) } : {}),
     latency_ms: round(latencyMs),
-    ...(ctx.upstreamMs !== undefined ? { upstream_ms: round(ctx.upstreamMs) } : {})
+    ...(ctx.upstreamMs !== undefined ? { upstream_ms: round(ctx.upstreamMs) } : {}),
+    ...(ctx.approvalMs !== undefined ? { approval_ms: round(ctx.approvalMs) } : {})
   };
 }
 
