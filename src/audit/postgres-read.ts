@@ -10,8 +10,8 @@
  */
 import type { KeyObject } from 'node:crypto';
 import type { Client } from 'pg';
-import { compileGlob, type Glob } from '../policy/glob.js';
 import { isHash } from './chain.js';
+import { queryGlob, type QueryGlob } from './glob.js';
 import { loadPublicKey, parseCheckpoint } from './checkpoints.js';
 import { auditTables, columnValue, connectClient, INDEXED_FIELDS, type AuditTables } from './postgres.js';
 import {
@@ -261,20 +261,20 @@ export interface AuditQuery {
 }
 
 /** A query's globs, compiled once per query rather than once per record. */
-const compiled = new WeakMap<AuditQuery, { identity?: Glob; tool?: Glob; server?: Glob }>();
+const compiled = new WeakMap<AuditQuery, { identity?: QueryGlob; tool?: QueryGlob; server?: QueryGlob }>();
 function globsOf(q: AuditQuery) {
   let g = compiled.get(q);
   if (!g) {
     g = {
-      ...(q.identity ? { identity: compileGlob(q.identity) } : {}),
-      ...(q.tool ? { tool: compileGlob(q.tool) } : {}),
-      ...(q.server ? { server: compileGlob(q.server) } : {})
+      ...(q.identity ? { identity: queryGlob(q.identity) } : {}),
+      ...(q.tool ? { tool: queryGlob(q.tool) } : {}),
+      ...(q.server ? { server: queryGlob(q.server) } : {})
     };
     compiled.set(q, g);
   }
   return g;
 }
-const test = (glob: Glob | undefined, value: unknown) =>
+const test = (glob: QueryGlob | undefined, value: unknown) =>
   glob === undefined || (typeof value === 'string' && glob.test(value));
 
 /** Does a record match a query? The same test for files and tables. */
