@@ -323,10 +323,12 @@ export function approvalStage(options: ApprovalStageOptions): Stage<Resolved> {
       tick();
       const ticker = setInterval(tick, settings.progress_interval_s * 1000);
       let status: HeldStatus;
+      const waiting = performance.now();
       try {
         status = await done;
       } finally {
         clearInterval(ticker);
+        ctx.approvalMs = performance.now() - waiting;
       }
       if (status === 'denied') {
         const by = held.decisions.find((d) => d.decision === 'deny')?.by ?? 'unknown';

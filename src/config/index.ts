@@ -229,6 +229,7 @@ function build(
     limits: data.limits,
     validation: data.validation,
     metrics: { ...metrics, ...(metricsToken ? { token_sha256: hashToken(metricsToken) } : {}) },
+    telemetry: data.telemetry,
     scanning: {
       ...data.scanning,
       pins: { ...data.scanning.pins, path: here(data.scanning.pins.path) }

@@ -105,6 +105,7 @@ export type _ConfigTypesMatchTheSchema = [
   Check<Same<GatewayConfig['limits'], SchemaConfig['limits']>>,
   Check<Same<GatewayConfig['validation'], SchemaConfig['validation']>>,
   Check<Same<GatewayConfig['metrics'], Omit<SchemaConfig['metrics'], 'token'> & { token_sha256?: string }>>,
+  Check<Same<GatewayConfig['telemetry'], SchemaConfig['telemetry']>>,
   Check<Same<ScanningConfig, SchemaConfig['scanning']>>,
   Check<Same<ScanActions, SchemaConfig['scanning']['responses']>>,
   Check<Same<GatewayConfig['approvals'], SchemaConfig['approvals']>>,

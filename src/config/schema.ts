@@ -687,6 +687,31 @@ export const configSchema = {
         roles: { ...stringList, default: ['admin'], description: 'Roles whose gateway tokens may scrape.' }
       }
     },
+    telemetry: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      description: 'Traces: each tool call is one span, exported over OTLP/HTTP when an endpoint is set.',
+      properties: {
+        otlp: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['endpoint'],
+          description:
+            'Where spans go. Without it, the standard OTEL_EXPORTER_OTLP_ENDPOINT (or ' +
+            'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) decides; with neither, no span leaves the gateway.',
+          properties: {
+            endpoint: {
+              type: 'string',
+              pattern: '^https?://',
+              description:
+                "The collector's OTLP/HTTP base URL (spans go to <endpoint>/v1/traces), e.g. http://localhost:4318."
+            },
+            headers: { ...stringMap, default: {}, description: 'Sent with every export, e.g. an API key.' }
+          }
+        }
+      }
+    },
     validation: {
       type: 'object',
       additionalProperties: false,

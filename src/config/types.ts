@@ -227,6 +227,7 @@ export interface GatewayConfig {
   };
   validation: { arguments: boolean };
   metrics: { enabled: boolean; token_sha256?: string; roles: string[] };
+  telemetry: { otlp?: { endpoint: string; headers: Record<string, string> } };
   scanning: ScanningConfig;
   approvals: {
     timeout_s: number;

@@ -201,7 +201,10 @@ export class Upstream {
     this.connectedAt = Date.now();
     this.lastError = undefined;
     this.log.info(
-      { protocol: client.getNegotiatedProtocolVersion(), pid: (transport as ChildStdioTransport).pid },
+      {
+        protocol: client.getNegotiatedProtocolVersion(),
+        upstream_pid: (transport as ChildStdioTransport).pid
+      },
       'upstream connected'
     );
     return client;
