@@ -178,7 +178,7 @@ function buildServers(
       );
     }
     if (!s.enabled) continue;
-    const { timeout_ms, trust_annotations, namespace } = s;
+    const { timeout_ms, connect_timeout_ms, trust_annotations, namespace } = s;
     if (s.command !== undefined && s.url === undefined) {
       for (const key of ['url', 'transport', 'headers'] as const) {
         if (key in s)
@@ -192,6 +192,7 @@ function buildServers(
         env_passthrough: s.env_passthrough,
         ...(s.cwd !== undefined ? { cwd: here(s.cwd) } : {}),
         timeout_ms,
+        connect_timeout_ms,
         trust_annotations,
         namespace,
         ...(s.sandbox ? { sandbox: s.sandbox } : {})
@@ -216,6 +217,7 @@ function buildServers(
         transport: s.transport,
         headers: s.headers,
         timeout_ms,
+        connect_timeout_ms,
         trust_annotations,
         namespace
       };
