@@ -128,6 +128,12 @@ export class Upstream {
     return this.state === 'starting' && this.lastError !== undefined;
   }
 
+  /** Fail at once if the server is down, saying why (for what should not wait for a retry). */
+  assertUp(): void {
+    if (!this.down) return;
+    throw new GatewayError('upstream_unavailable', `${this.name}: ${this.lastError ?? 'unavailable'}`);
+  }
+
   /** The connected client, starting or restarting the server if needed. */
   async connect(): Promise<Client> {
     if (this.state === 'closed')

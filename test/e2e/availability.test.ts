@@ -3,12 +3,12 @@
  * command does not exist, the first listing answers with the healthy server's tools within the
  * connect bound, /healthz names the servers that are down and why, calls to them fail with a clear
  * error that is audited, and a server that becomes available later is announced to every session
- * with `list_changed`, in both protocol eras.
+ * with `list_changed`, in both protocol eras and over legacy SSE.
  */
 import type { ChildProcess } from 'node:child_process';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { Client, SSEClientTransport, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ADMIN_TOKEN,
@@ -69,19 +69,25 @@ afterAll(async () => {
 });
 
 /** A client that counts the tool-list changes the gateway announces to it. */
-async function announcedClient(mode: 'auto' | 'legacy') {
+async function announcedClient(mode: 'auto' | 'legacy' | 'sse') {
   const seen = { tools: 0 };
   const client = new Client(
     { name: 'availability-test', version: '1.0.0' },
     {
-      versionNegotiation: { mode },
+      versionNegotiation: { mode: mode === 'auto' ? 'auto' : 'legacy' },
       listChanged: { tools: { autoRefresh: false, debounceMs: 0, onChanged: () => void seen.tools++ } }
     }
   );
+  const headers = { Authorization: `Bearer ${ADMIN_TOKEN}` };
   await client.connect(
-    new StreamableHTTPClientTransport(new URL(gw.mcp), {
-      requestInit: { headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } }
-    })
+    mode === 'sse'
+      ? new SSEClientTransport(new URL(`${gw.url}/sse`), {
+          requestInit: { headers },
+          eventSourceInit: {
+            fetch: (url, init) => fetch(url, { ...init, headers: { ...init?.headers, ...headers } })
+          }
+        })
+      : new StreamableHTTPClientTransport(new URL(gw.mcp), { requestInit: { headers } })
   );
   return { client, seen };
 }
@@ -92,10 +98,12 @@ const toolNames = async (client: Client, timeout?: number) =>
 describe('a server that never answers and one that cannot start', () => {
   let modern: Awaited<ReturnType<typeof announcedClient>>;
   let legacy: Awaited<ReturnType<typeof announcedClient>>;
+  let sse: Awaited<ReturnType<typeof announcedClient>>;
 
   it('do not hold up the first listing: the healthy server answers within the connect bound', async () => {
     modern = await announcedClient('auto');
     legacy = await announcedClient('legacy');
+    sse = await announcedClient('sse');
     // The longest connect bound is 2000 ms: the list must come before a deadline one second later.
     const names = await toolNames(modern.client, 3000);
     expect(names).toContain('recorder__whoami');
@@ -128,6 +136,22 @@ describe('a server that never answers and one that cannot start', () => {
     expect(health!.upstreams.recorder?.error).toBeUndefined();
   });
 
+  it('are named in the admin API as unavailable, with why', async () => {
+    const res = await fetch(`${gw.url}/admin/api/tools`, {
+      headers: { Authorization: `Bearer ${ADMIN_TOKEN}` }
+    });
+    expect(res.status).toBe(200);
+    const { tools } = (await res.json()) as {
+      tools: Array<{ server: string; name: string; status: string; error?: string }>;
+    };
+    const entry = (server: string) => tools.find((t) => t.server === server);
+    expect(entry('silent')).toMatchObject({ name: '*', status: 'unavailable' });
+    expect(entry('silent')?.error).toMatch(/connect timed out after 1000 ms/);
+    expect(entry('missing')).toMatchObject({ name: '*', status: 'unavailable' });
+    expect(entry('missing')?.error).toMatch(/command not found/);
+    expect(entry('recorder')).toMatchObject({ name: 'whoami' });
+  });
+
   it('a listing after the first skips them at once', async () => {
     // Within one connect bound even though silent is retried in the background.
     const names = await toolNames(legacy.client, 1500);
@@ -153,22 +177,33 @@ describe('a server that never answers and one that cannot start', () => {
     expect((await tryCall(modern.client, 'recorder__whoami', {})).ok).toBe(true);
   });
 
-  it('a server that becomes available later is announced to every session, in both eras', async () => {
+  it('a server that becomes available later is announced to every session', async () => {
     expect(await toolNames(modern.client)).not.toContain('late__pid');
-    const before = { modern: modern.seen.tools, legacy: legacy.seen.tools };
+    const before = { modern: modern.seen.tools, legacy: legacy.seen.tools, sse: sse.seen.tools };
     writeFileSync(lateCommand, `#!/bin/sh\nexec "${NODE}" "${join(FIXTURES, 'faulty-server.mjs')}"\n`);
     chmodSync(lateCommand, 0o755);
     await waitFor(
-      () => modern.seen.tools > before.modern && legacy.seen.tools > before.legacy,
+      () =>
+        modern.seen.tools > before.modern && legacy.seen.tools > before.legacy && sse.seen.tools > before.sse,
       20_000,
-      'list_changed on both sessions'
+      'list_changed on every session'
     );
-    expect(await toolNames(modern.client)).toContain('late__pid');
-    expect(await toolNames(legacy.client)).toContain('late__pid');
+    for (const { client } of [modern, legacy, sse]) expect(await toolNames(client)).toContain('late__pid');
     const health = gw.gateway.health().upstreams.late;
     expect(health).toMatchObject({ state: 'ready', down: false });
     expect(health?.error).toBeUndefined();
-    await modern.client.close();
-    await legacy.client.close();
+  });
+
+  it('a server that crashes is left out while it restarts, and announced when it is back', async () => {
+    const restarts = gw.gateway.upstreams.get('late')!.restarts;
+    const crash = await tryCall(modern.client, 'late__crash', {});
+    expect(crash.ok).toBe(false);
+    const before = legacy.seen.tools;
+    // The crash dropped the connection: the restart waits out its backoff, and this listing does not.
+    expect(await toolNames(legacy.client, 1500)).not.toContain('late__pid');
+    await waitFor(() => legacy.seen.tools > before, 20_000, 'list_changed after the restart');
+    expect(await toolNames(legacy.client)).toContain('late__pid');
+    expect(gw.gateway.upstreams.get('late')!.restarts).toBeGreaterThan(restarts);
+    for (const { client } of [modern, legacy, sse]) await client.close();
   });
 });
