@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ADMIN_TOKEN,
   FIXTURES,
+  connect,
   NODE,
   spawn,
   startGateway,
@@ -36,16 +37,25 @@ beforeAll(async () => {
   let port = '';
   recorder.stdout!.on('data', (d: Buffer) => (port += d.toString()));
   await waitFor(() => port.includes('\n'), 20_000, 'the healthy upstream');
-  // Warm: on a loaded machine a server's (and a client's) first exchange can take a second alone.
-  const warm = new Client({ name: 'warm-up', version: '1.0.0' }, { versionNegotiation: { mode: 'auto' } });
-  await warm.connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port.trim()}/mcp`)));
-  await warm.listTools();
+  // Warm: on a loaded machine a process's first listing (its first HTTP client, first scan, first
+  // audit write) can take seconds alone. A throwaway gateway lists the healthy server first.
+  const url = `http://127.0.0.1:${port.trim()}/mcp`;
+  const warm = await startGateway(`
+servers:
+  recorder: { url: ${url} }
+auth:${tokensYaml}
+rules:
+  - { tool: "*", allowed_roles: [admin] }
+`);
+  const warmClient = await connect(warm.mcp, ADMIN_TOKEN);
+  await warmClient.listTools();
+  await warmClient.close();
   await warm.close();
   lateCommand = join(tempDir(), 'late-server.sh');
   gw = await startGateway(`
 servers:
   recorder:
-    url: http://127.0.0.1:${port.trim()}/mcp
+    url: ${url}
     connect_timeout_ms: 2000
   silent:
     command: ${NODE}
