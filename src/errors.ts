@@ -127,7 +127,7 @@ export const ERRORS = {
     kind: 'fault',
     rpc: -32056,
     message: 'upstream server unavailable',
-    fix: 'The upstream could not be started or reached; see the gateway log for its error.'
+    fix: 'The upstream could not be started or reached, or did not finish its handshake within connect_timeout_ms; /healthz says why. It is retried with backoff and announced with list_changed when it is back.'
   },
   upstream_failed: {
     kind: 'fault',

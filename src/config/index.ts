@@ -255,7 +255,7 @@ function buildServers(
       );
     }
     if (!s.enabled) continue;
-    const { timeout_ms, trust_annotations, namespace } = s;
+    const { timeout_ms, connect_timeout_ms, trust_annotations, namespace } = s;
     if (s.command !== undefined && s.url === undefined) {
       for (const key of ['url', 'transport', 'headers'] as const) {
         if (key in s)
@@ -269,6 +269,7 @@ function buildServers(
         env_passthrough: s.env_passthrough,
         ...(s.cwd !== undefined ? { cwd: here(s.cwd) } : {}),
         timeout_ms,
+        connect_timeout_ms,
         trust_annotations,
         namespace,
         ...(s.sandbox ? { sandbox: s.sandbox } : {}),
@@ -294,6 +295,7 @@ function buildServers(
         transport: s.transport,
         headers: s.headers,
         timeout_ms,
+        connect_timeout_ms,
         trust_annotations,
         namespace,
         ...(s.path_style ? { path_style: s.path_style } : {})

@@ -170,7 +170,15 @@ const server = {
       minimum: 1,
       maximum: 2147483647,
       default: 60000,
-      description: 'Per-call timeout.'
+      description: 'Per-call timeout: every request to the server once it is connected.'
+    },
+    connect_timeout_ms: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 2147483647,
+      default: 10000,
+      description:
+        'How long starting or reaching the server and the MCP handshake may take. A server that is not ready in time is left out of listings until it connects, and is retried with backoff.'
     },
     sandbox: {
       type: 'object',

@@ -72,6 +72,8 @@ export interface StdioServerConfig {
   env_passthrough: string[];
   cwd?: string;
   timeout_ms: number;
+  /** Bound on connecting and the MCP handshake (timeout_ms bounds every later request). */
+  connect_timeout_ms: number;
   trust_annotations: boolean;
   /** false: expose this (only) server's tools, prompts and resources under their own names. */
   namespace: boolean;
@@ -95,6 +97,8 @@ export interface HttpServerConfig {
   transport: 'streamable-http' | 'sse';
   headers: Record<string, string>;
   timeout_ms: number;
+  /** Bound on connecting and the MCP handshake (timeout_ms bounds every later request). */
+  connect_timeout_ms: number;
   trust_annotations: boolean;
   /** false: expose this (only) server's tools, prompts and resources under their own names. */
   namespace: boolean;

@@ -49,7 +49,11 @@ function isLegacyPost(req: IncomingMessage, body: unknown): boolean {
   return outcome.kind === 'legacy';
 }
 
-export type McpRoute = (req: AuthedRequest, res: ServerResponse, identity: Identity) => Promise<void>;
+export interface McpRoute {
+  (req: AuthedRequest, res: ServerResponse, identity: Identity): Promise<void>;
+  /** Stop publishing list changes (the listener is closing). */
+  close(): void;
+}
 
 export function createMcpRoute(
   gateway: Gateway,
@@ -61,17 +65,23 @@ export function createMcpRoute(
   const maxBody = gateway.config.listen.max_body_bytes;
   const legacy = sessions.entries;
   // 2026-07-28 clients: one fresh server per request, bound to the caller's credential session.
-  const modern = parsedBodyHandler(
-    createMcpHandler(
-      (ctx) => {
-        const identity = ctx.authInfo?.extra?.identity as Identity;
-        return createMcpServer(gateway, () => credentialSession(gateway, identity), log);
-      },
-      { legacy: 'reject', onerror: (err) => log.debug({ err: err.message }, 'modern handler error') }
-    )
+  const handler = createMcpHandler(
+    (ctx) => {
+      const identity = ctx.authInfo?.extra?.identity as Identity;
+      return createMcpServer(gateway, () => credentialSession(gateway, identity), log);
+    },
+    { legacy: 'reject', onerror: (err) => log.debug({ err: err.message }, 'modern handler error') }
   );
+  // Their list changes go to the `subscriptions/listen` streams they hold open.
+  const publish = {
+    tools: () => handler.notify.toolsChanged(),
+    prompts: () => handler.notify.promptsChanged(),
+    resources: () => handler.notify.resourcesChanged()
+  };
+  const stopPublishing = gateway.onListChanged((kind) => publish[kind]());
+  const modern = parsedBodyHandler(handler);
 
-  return async (req, res, identity) => {
+  const route = async (req: AuthedRequest, res: ServerResponse, identity: Identity): Promise<void> => {
     req.auth = {
       token: identity.tokenId ?? identity.id,
       clientId: identity.id,
@@ -136,4 +146,5 @@ export function createMcpRoute(
     const entry = await sessions.open(identity, owner);
     return entry.transport.handleRequest(req, res, body);
   };
+  return Object.assign(route, { close: stopPublishing });
 }

@@ -14,7 +14,7 @@ import type { Session } from '../core/session.js';
 import type { SessionMeta } from '../state/index.js';
 import { markInitialized, restoreHandshake } from '../protocol/sdk-private.js';
 import type { Admission } from './http-admission.js';
-import { createMcpServer } from './mcp-server.js';
+import { announceListChanges, createMcpServer } from './mcp-server.js';
 
 const LEGACY_IDLE_MS = 30 * 60_000;
 
@@ -102,6 +102,8 @@ export function createLegacySessions(
       opened(resumeId);
     }
     const server = createMcpServer(gateway, () => entry.session ?? credentialSession(gateway, identity), log);
+    // Delivered on the session's standalone stream (GET /mcp), when the agent holds one open.
+    announceListChanges(gateway, server);
     if (resumed) restoreHandshake(server, resumed);
     else if (gateway.state.kind !== 'memory') {
       // Once the handshake is done, what the agent declared goes with the session.
