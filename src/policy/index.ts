@@ -12,8 +12,8 @@
  *   (`"*"` names every role) and nothing denies it.
  * - Approval outranks allow: if any applicable rule sets `require_approval`, or the call would take
  *   the session's risk above `policy.risk.approval_at`, a person must approve it.
- * - Caps and budgets: `max_calls_per_session`, `rate_limit` and `policy.risk.budget` refuse the call
- *   that would go over them.
+ * - Caps and budgets: `max_calls_per_session`, `max_calls` (per identity), `rate_limit` and
+ *   `policy.risk.budget` refuse the call that would go over them.
  * - A condition that cannot be evaluated fails closed: the rule grants nothing but still restricts.
  * - `mode: observe` (per rule, or for the whole policy) records what would have been refused and
  *   lets the call through; the decision carries both.
@@ -35,11 +35,19 @@ import {
 } from './conditions.js';
 import { compileConstraint, patternProblem, type ConstraintCheck } from './constraints.js';
 import { compileGlob, type Glob } from './glob.js';
+import {
+  identityCapOf,
+  identityCapProblems,
+  identityNeedsOf,
+  type IdentityCap,
+  type IdentityNeeds
+} from './identity.js';
 import { HOST_PATHS, type PathContext } from './paths.js';
 
 export { normalizePath } from './constraints.js';
 export { HOST_PATH_STYLE, type PathContext, type PathStyle } from './paths.js';
 export type { CallRecordView } from './conditions.js';
+export type { IdentityNeeds } from './identity.js';
 
 export interface PolicyInput {
   roles: readonly string[];
@@ -51,7 +59,9 @@ export interface PolicyInput {
   now?: number;
   /** This session's earlier calls, oldest first. */
   history?: readonly CallRecordView[];
-  /** The session's current risk. */
+  /** Earlier calls of every session of the identity, oldest first; default `history`. */
+  identityHistory?: readonly CallRecordView[];
+  /** The session's current risk (the identity's, when `policy.risk.scope` is `identity`). */
   risk?: number;
   /** Calls this session already made under a rule, by rule key. */
   sessionCount?: (ruleKey: string) => number;
@@ -60,10 +70,11 @@ export interface PolicyInput {
 export type Effect = 'allow' | 'deny' | 'approval';
 
 export interface SessionCounter {
-  kind: 'session' | 'rate';
+  /** A per-session cap, a rate window, or a per-identity cap in a sliding window (`max_calls`). */
+  kind: 'session' | 'rate' | 'identity';
   key: string;
   max: number;
-  /** For rate limits: the window and who shares it. */
+  /** For rate limits and identity caps: the window and who shares it. */
   window_ms?: number;
   scope?: 'identity' | 'session' | 'global';
 }
@@ -108,6 +119,7 @@ interface CompiledRule {
   observe: boolean;
   maxCalls: number | undefined;
   rate: { limit: number; window_ms: number; scope: 'identity' | 'session' | 'global' } | undefined;
+  identityCap: IdentityCap | undefined;
   risk: number;
   constraints: ConstraintCheck[];
   conditions: Condition[];
@@ -123,6 +135,8 @@ export interface Policy {
    * and its earlier calls (`history`, which implies `session`). Rate windows need neither.
    */
   readonly needs: { readonly session: boolean; readonly history: boolean };
+  /** What the decisions read of every session of the identity together (with `needs.session`). */
+  readonly identityNeeds: IdentityNeeds;
   /** Decide one call. Pure apart from reading the session counts it is given. */
   decide(input: PolicyInput): Decision;
   /**
@@ -204,6 +218,7 @@ export function compilePolicy(
     observe: (r.mode ?? settings.mode) === 'observe',
     maxCalls: r.max_calls_per_session,
     rate: r.rate_limit ? { ...parseRateLimit(r.rate_limit), scope: r.rate_scope ?? 'identity' } : undefined,
+    identityCap: identityCapOf(r, ruleId(r, index)),
     risk: r.risk ?? 0,
     constraints: Object.entries(r.parameter_constraints ?? {}).map(([name, c]: [string, ConstraintConfig]) =>
       compileConstraint(name, c)
@@ -364,6 +379,7 @@ export function compilePolicy(
       ...(input.identity ? { identity: input.identity } : {}),
       now: input.now ?? Date.now(),
       history: input.history ?? [],
+      identityHistory: input.identityHistory ?? input.history ?? [],
       risk: input.risk ?? 0
     };
     if (trace) {
@@ -482,6 +498,11 @@ export function compilePolicy(
         });
         if (tracing) notes.push(`rate limit ${rule.config.rate_limit} per ${rule.rate.scope}`);
       }
+      if (rule.identityCap && !rule.observe) {
+        counters.push(rule.identityCap);
+        if (tracing)
+          notes.push(`identity cap ${rule.identityCap.max} calls within ${rule.config.max_calls!.within}`);
+      }
       if (rule.risk > 0) {
         // An observe-mode rule's risk goes on record only; it neither counts nor is enforced.
         if (rule.observe) observedWeight += rule.risk;
@@ -539,6 +560,7 @@ export function compilePolicy(
     settings,
     servers,
     needs,
+    identityNeeds: identityNeedsOf(rules, settings),
     decide: (input) => decideWith(input),
     redecide(input, first) {
       const spent = new Set(first.counters.filter((c) => c.kind === 'session').map((c) => c.key));
@@ -627,6 +649,7 @@ export function ruleIssues(
       const problem = celProblem(rule.when);
       if (problem) issues.push({ index, path: ['when'], message: problem });
     }
+    for (const p of identityCapProblems(rule)) issues.push({ index, ...p });
     if (rule.rate_scope !== undefined && rule.rate_limit === undefined) {
       issues.push({ index, path: ['rate_scope'], message: 'rate_scope needs a rate_limit' });
     }

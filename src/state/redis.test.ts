@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HeldCall } from '../approval/index.js';
 import type { Identity } from '../auth/index.js';
-import { HISTORY_LIMIT, type Session } from '../core/session.js';
+import { HISTORY_LIMIT, createIdentityState, identityScopeKey, type Session } from '../core/session.js';
 import { GatewayError } from '../errors.js';
 import type { SessionCounter } from '../policy/index.js';
 import { startRedis, type TestRedis } from '../../test/support/redis.js';
@@ -43,7 +43,8 @@ const session = (id: string, identity = alice): Session => ({
   counts: new Map(),
   history: [],
   risk: 0,
-  riskAt: NOON
+  riskAt: NOON,
+  shared: createIdentityState(identityScopeKey(identity), NOON)
 });
 const cap = (max: number): SessionCounter => ({ kind: 'session', key: 'cap', max });
 const rate = (max: number, scope: SessionCounter['scope'] = 'identity'): SessionCounter => ({
