@@ -174,6 +174,81 @@ describe('budgets across replicas', () => {
   });
 });
 
+describe('budgets of an identity, across its sessions and replicas', () => {
+  const identityCap = (max: number): SessionCounter => ({
+    kind: 'identity',
+    key: 'ic',
+    max,
+    window_ms: 3_600_000,
+    scope: 'identity'
+  });
+
+  it('an identity cap: 50 concurrent takes from 5 sessions on two replicas admit exactly the cap', async () => {
+    const rs = await replicas(2);
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        outcome(() => rs[i % 2]!.consume(session(`s${i % 5}`), [identityCap(6)], 0, NOON, {}))
+      )
+    );
+    expect(tally(results)).toEqual({ ok: 6, call_limit: 44 });
+    // Another identity is unaffected; a new session of the first finds the cap spent.
+    const bob: Identity = { id: 'bob', roles: [], method: 'token' };
+    expect(await outcome(() => rs[0]!.consume(session('b', bob), [identityCap(6)], 0, NOON, {}))).toBe('ok');
+    expect(await outcome(() => rs[1]!.consume(session('new'), [identityCap(6)], 0, NOON + 1, {}))).toBe(
+      'call_limit'
+    );
+    // A sliding window: the calls leave it one window after they were made.
+    expect(
+      await outcome(() => rs[1]!.consume(session('new'), [identityCap(6)], 0, NOON + 3_600_000, {}))
+    ).toBe('ok');
+  });
+
+  it('a refused identity cap takes nothing else: the session cap and rate window are left as they were', async () => {
+    const [r] = await replicas(1);
+    const s = session('s1');
+    await r!.consume(s, [identityCap(1)], 0, NOON, {});
+    expect(
+      await outcome(() => r!.consume(s, [cap(1), rate(1, 'session'), identityCap(1)], 0, NOON, {}))
+    ).toBe('call_limit');
+    expect(await outcome(() => r!.consume(s, [cap(1), rate(1, 'session')], 0, NOON, {}))).toBe('ok');
+  });
+
+  it('risk per identity: one budget for every session on every replica; per session, one each', async () => {
+    const rs = await replicas(2);
+    const perIdentity = { budget: 10, perIdentity: true };
+    const results = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        outcome(() => rs[i % 2]!.consume(session(`r${i}`), [], 3, NOON, perIdentity))
+      )
+    );
+    expect(tally(results)).toEqual({ ok: 3, risk_budget: 9 });
+    const seen = session('fresh');
+    await rs[1]!.sync(seen, false, { history: false, risk: true });
+    expect(seen.shared.risk).toBe(9);
+    expect(seen.risk).toBe(0);
+    // Findings added in one session count against the identity.
+    expect(await rs[0]!.addRisk(session('other'), 1, NOON, perIdentity)).toBe(10);
+    // Scoped per session, each session keeps its own score.
+    const perSession = { budget: 10 };
+    expect(await outcome(() => rs[0]!.consume(session('p1'), [], 8, NOON, perSession))).toBe('ok');
+    expect(await outcome(() => rs[1]!.consume(session('p2'), [], 8, NOON, perSession))).toBe('ok');
+  });
+
+  it('history of the identity: recorded from one session, read from another on another replica', async () => {
+    const rs = await replicas(2);
+    await rs[0]!.record(session('a'), { server: 'vault', tool: 'read_secret', at: NOON }, true);
+    await rs[0]!.record(session('a'), { server: 'vault', tool: 'list', at: NOON + 1 });
+    const b = session('b');
+    await rs[1]!.sync(b, true, { history: true, risk: false });
+    expect(b.history).toEqual([]);
+    expect(b.shared.history).toEqual([{ server: 'vault', tool: 'read_secret', at: NOON }]);
+    // Another identity's sessions see none of it.
+    const bob = session('c', { id: 'bob', roles: [], method: 'token' });
+    await rs[1]!.sync(bob, true, { history: true, risk: false });
+    expect(bob.shared.history).toEqual([]);
+  });
+});
+
 describe('held calls across replicas', () => {
   const held = (id: string): HeldCall => ({
     id,
