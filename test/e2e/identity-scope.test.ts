@@ -17,6 +17,7 @@ const CAROL = 'carol-analyst-token-0123456789';
 const ALICE = 'alice-admin-token-0123456789';
 const DENIED = -32051;
 const CALL_LIMIT = -32054;
+const RISK_BUDGET = -32060;
 const CAP = 7;
 
 const config = (state: string) => `
@@ -30,6 +31,8 @@ auth:
     - { id: carol, identity: carol, roles: [analyst], token: ${CAROL} }
     - { id: alice, identity: alice, roles: [admin], token: ${ALICE} }
 ${state}
+policy:
+  risk: { budget: 10, scope: identity }
 rules:
   - { tool: "*", allowed_roles: [analyst, admin] }
   # Read a record, then echo it out: refused in every session of the identity.
@@ -40,6 +43,7 @@ rules:
     after: { tools: ["records__get_record"], scope: identity }
   # The same shape with the default scope: refused in the listing session only.
   - { id: no-pid-after-list, server: faulty, tool: pid, deny: true, after: { tools: ["records__list_records"] } }
+  - { id: risky, server: records, tool: delete_record, risk: 4 }
   - { id: hourly, server: records, tool: list_records, max_calls: { count: ${CAP}, per: identity, within: 1h } }
 `;
 
@@ -137,5 +141,24 @@ describe.each(setups)('$name', (setup) => {
     );
     expect(tally(own)).toEqual({ ok: CAP });
     expect(await code(bob, 'records__list_records')).toBe(CALL_LIMIT);
+  });
+
+  it('policy.risk.scope: identity spends one risk budget across sessions and eras; another identity has its own', async () => {
+    const first = await open(CAROL, 0);
+    expect(await code(first, 'records__delete_record', { id: 'r-1005' })).toBe('ok');
+    expect(await code(await open(CAROL, 1), 'records__delete_record', { id: 'r-1006' })).toBe('ok');
+    // 8 of 10 spent in two sessions: a third session, in either era, cannot add 4 more.
+    expect(await code(await open(CAROL, 0), 'records__delete_record', { id: 'r-1007' })).toBe(RISK_BUDGET);
+    expect(await code(await open(CAROL, 1, 'auto'), 'records__delete_record', { id: 'r-1007' })).toBe(
+      RISK_BUDGET
+    );
+    expect(await code(await open(BOB, 1), 'records__delete_record', { id: 'r-1004' })).toBe('ok');
+    // The audit shows the identity's risk after each admitted call.
+    const risks = gws
+      .flatMap((g) => g.audit())
+      .filter((r) => r.identity === 'carol' && r.name === 'records__delete_record' && r.outcome === 'ok')
+      .map((r) => r.session_risk)
+      .sort();
+    expect(risks).toEqual([4, 8]);
   });
 });
