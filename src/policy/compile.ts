@@ -13,6 +13,7 @@ import {
 } from './conditions.js';
 import { compileConstraint, type ConstraintCheck } from './constraints.js';
 import { compileGlob, type Glob } from './glob.js';
+import { identityCapOf, type IdentityCap } from './identity.js';
 
 export interface CompiledRule {
   index: number;
@@ -27,6 +28,7 @@ export interface CompiledRule {
   observe: boolean;
   maxCalls: number | undefined;
   rate: { limit: number; window_ms: number; scope: 'identity' | 'session' | 'global' } | undefined;
+  identityCap: IdentityCap | undefined;
   risk: number;
   constraints: ConstraintCheck[];
   conditions: Condition[];
@@ -73,6 +75,7 @@ export function compileRule(r: RuleConfig, index: number, settings: PolicySettin
     observe: (r.mode ?? settings.mode) === 'observe',
     maxCalls: r.max_calls_per_session,
     rate: r.rate_limit ? { ...parseRateLimit(r.rate_limit), scope: r.rate_scope ?? 'identity' } : undefined,
+    identityCap: identityCapOf(r, ruleId(r, index)),
     risk: r.risk ?? 0,
     constraints: Object.entries(r.parameter_constraints ?? {}).map(([name, c]: [string, ConstraintConfig]) =>
       compileConstraint(name, c)

@@ -146,6 +146,7 @@ function conditionInputOf(input: PolicyInput): ConditionInput {
     ...(input.identity ? { identity: input.identity } : {}),
     now: input.now ?? Date.now(),
     history: input.history ?? [],
+    identityHistory: input.identityHistory ?? input.history ?? [],
     risk: input.risk ?? 0
   };
 }
@@ -243,6 +244,11 @@ function countBy(
       scope: rule.rate.scope
     });
     if (tracing) notes.push(`rate limit ${rule.config.rate_limit} per ${rule.rate.scope}`);
+  }
+  if (rule.identityCap && !rule.observe) {
+    tally.counters.push(rule.identityCap);
+    if (tracing)
+      notes.push(`identity cap ${rule.identityCap.max} calls within ${rule.config.max_calls!.within}`);
   }
   if (rule.risk > 0) {
     // An observe-mode rule's risk goes on record only; it neither counts nor is enforced.

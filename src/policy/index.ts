@@ -12,8 +12,8 @@
  *   (`"*"` names every role) and nothing denies it.
  * - Approval outranks allow: if any applicable rule sets `require_approval`, or the call would take
  *   the session's risk above `policy.risk.approval_at`, a person must approve it.
- * - Caps and budgets: `max_calls_per_session`, `rate_limit` and `policy.risk.budget` refuse the call
- *   that would go over them.
+ * - Caps and budgets: `max_calls_per_session`, `max_calls` (per identity), `rate_limit` and
+ *   `policy.risk.budget` refuse the call that would go over them.
  * - A condition that cannot be evaluated fails closed: the rule grants nothing but still restricts.
  * - `mode: observe` (per rule, or for the whole policy) records what would have been refused and
  *   lets the call through; the decision carries both.
@@ -24,6 +24,7 @@ import { patternProblem } from './constraints.js';
 import { compileRule, compileToolRisk } from './compile.js';
 import { decideCall, type DecisionContext } from './decide.js';
 import { compileGlob } from './glob.js';
+import { identityCapProblems, identityNeedsOf } from './identity.js';
 import { HOST_PATHS, type PathContext } from './paths.js';
 import { createRuleIndex } from './rule-index.js';
 import type { Policy, RuleTrace, ServerPaths } from './types.js';
@@ -32,6 +33,7 @@ import { createVisibility } from './visibility.js';
 export { normalizePath } from './constraints.js';
 export { HOST_PATH_STYLE, type PathContext, type PathStyle } from './paths.js';
 export type { CallRecordView } from './conditions.js';
+export type { IdentityNeeds } from './identity.js';
 export { parseRateLimit, ruleId } from './compile.js';
 export type {
   Decision,
@@ -87,6 +89,7 @@ export function compilePolicy(
     settings,
     servers,
     needs: needsOf(rules, settings),
+    identityNeeds: identityNeedsOf(rules, settings),
     decide: (input) => decideCall(ctx, input),
     redecide(input, first) {
       const spent = new Set(first.counters.filter((c) => c.kind === 'session').map((c) => c.key));
@@ -162,6 +165,7 @@ export function ruleIssues(
       const problem = celProblem(rule.when);
       if (problem) issues.push({ index, path: ['when'], message: problem });
     }
+    for (const p of identityCapProblems(rule)) issues.push({ index, ...p });
     if (rule.rate_scope !== undefined && rule.rate_limit === undefined) {
       issues.push({ index, path: ['rate_scope'], message: 'rate_scope needs a rate_limit' });
     }

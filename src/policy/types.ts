@@ -2,6 +2,7 @@
 import type { PolicySettings, RuleConfig } from '../config/types.js';
 import type { ErrorCode } from '../errors.js';
 import type { CallRecordView, ConditionInput } from './conditions.js';
+import type { IdentityNeeds } from './identity.js';
 import type { PathContext } from './paths.js';
 
 export interface PolicyInput {
@@ -14,7 +15,9 @@ export interface PolicyInput {
   now?: number;
   /** This session's earlier calls, oldest first. */
   history?: readonly CallRecordView[];
-  /** The session's current risk. */
+  /** Earlier calls of every session of the identity, oldest first; default `history`. */
+  identityHistory?: readonly CallRecordView[];
+  /** The session's current risk (the identity's, when `policy.risk.scope` is `identity`). */
   risk?: number;
   /** Calls this session already made under a rule, by rule key. */
   sessionCount?: (ruleKey: string) => number;
@@ -23,10 +26,11 @@ export interface PolicyInput {
 export type Effect = 'allow' | 'deny' | 'approval';
 
 export interface SessionCounter {
-  kind: 'session' | 'rate';
+  /** A per-session cap, a rate window, or a per-identity cap in a sliding window (`max_calls`). */
+  kind: 'session' | 'rate' | 'identity';
   key: string;
   max: number;
-  /** For rate limits: the window and who shares it. */
+  /** For rate limits and identity caps: the window and who shares it. */
   window_ms?: number;
   scope?: 'identity' | 'session' | 'global';
 }
@@ -76,6 +80,8 @@ export interface Policy {
    * and its earlier calls (`history`, which implies `session`). Rate windows need neither.
    */
   readonly needs: { readonly session: boolean; readonly history: boolean };
+  /** What the decisions read of every session of the identity together (with `needs.session`). */
+  readonly identityNeeds: IdentityNeeds;
   /** Decide one call. Pure apart from reading the session counts it is given. */
   decide(input: PolicyInput): Decision;
   /**
