@@ -33,63 +33,8 @@ const LATENCY_BUCKETS = [
   0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30
 ];
 
-export function createMetrics(sources: MetricsSources, options: { defaults?: boolean } = {}): Metrics {
-  const registry = new Registry();
-  if (options.defaults !== false) collectDefaultMetrics({ register: registry });
-  const calls = new Counter({
-    name: 'portcullis_tool_calls_total',
-    help: 'Tool calls by server, tool, decision and outcome.',
-    labelNames: ['server', 'tool', 'decision', 'outcome'] as const,
-    registers: [registry]
-  });
-  const denials = new Counter({
-    name: 'portcullis_denials_total',
-    help: 'Refused calls by server, tool and reason (error registry code).',
-    labelNames: ['server', 'tool', 'reason'] as const,
-    registers: [registry]
-  });
-  const approvals = new Counter({
-    name: 'portcullis_approvals_total',
-    help: 'Calls that needed approval, by result.',
-    labelNames: ['result'] as const,
-    registers: [registry]
-  });
-  const authFailures = new Counter({
-    name: 'portcullis_auth_failures_total',
-    help: 'Failed authentications by reason.',
-    labelNames: ['reason'] as const,
-    registers: [registry]
-  });
-  const rateLimited = new Counter({
-    name: 'portcullis_rate_limited_total',
-    help: 'Requests refused by a rate limit.',
-    registers: [registry]
-  });
-  const overhead = new Histogram({
-    name: 'portcullis_gateway_overhead_seconds',
-    help: "Time a call spends in the gateway itself: total minus the upstream's share and any wait for approval.",
-    buckets: LATENCY_BUCKETS,
-    registers: [registry]
-  });
-  const approvalWait = new Histogram({
-    name: 'portcullis_approval_wait_seconds',
-    help: 'Time a call held for approval waited for people to decide (or for the timeout).',
-    buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600],
-    registers: [registry]
-  });
-  const upstreamLatency = new Histogram({
-    name: 'portcullis_upstream_latency_seconds',
-    help: 'Time upstream servers take to answer a call.',
-    labelNames: ['server'] as const,
-    buckets: LATENCY_BUCKETS,
-    registers: [registry]
-  });
-  const reloads = new Counter({
-    name: 'portcullis_policy_reloads_total',
-    help: 'Policy reloads by outcome.',
-    labelNames: ['outcome'] as const,
-    registers: [registry]
-  });
+/** Gauges and counters read from their sources at each scrape: upstreams, state, sessions, audit. */
+function observeSources(registry: Registry, sources: MetricsSources): void {
   new Gauge({
     name: 'portcullis_upstream_up',
     help: 'Whether each upstream is connected (1) or not (0).',
@@ -152,6 +97,66 @@ export function createMetrics(sources: MetricsSources, options: { defaults?: boo
       }
     });
   }
+}
+
+export function createMetrics(sources: MetricsSources, options: { defaults?: boolean } = {}): Metrics {
+  const registry = new Registry();
+  if (options.defaults !== false) collectDefaultMetrics({ register: registry });
+  const calls = new Counter({
+    name: 'portcullis_tool_calls_total',
+    help: 'Tool calls by server, tool, decision and outcome.',
+    labelNames: ['server', 'tool', 'decision', 'outcome'] as const,
+    registers: [registry]
+  });
+  const denials = new Counter({
+    name: 'portcullis_denials_total',
+    help: 'Refused calls by server, tool and reason (error registry code).',
+    labelNames: ['server', 'tool', 'reason'] as const,
+    registers: [registry]
+  });
+  const approvals = new Counter({
+    name: 'portcullis_approvals_total',
+    help: 'Calls that needed approval, by result.',
+    labelNames: ['result'] as const,
+    registers: [registry]
+  });
+  const authFailures = new Counter({
+    name: 'portcullis_auth_failures_total',
+    help: 'Failed authentications by reason.',
+    labelNames: ['reason'] as const,
+    registers: [registry]
+  });
+  const rateLimited = new Counter({
+    name: 'portcullis_rate_limited_total',
+    help: 'Requests refused by a rate limit.',
+    registers: [registry]
+  });
+  const overhead = new Histogram({
+    name: 'portcullis_gateway_overhead_seconds',
+    help: "Time a call spends in the gateway itself: total minus the upstream's share and any wait for approval.",
+    buckets: LATENCY_BUCKETS,
+    registers: [registry]
+  });
+  const approvalWait = new Histogram({
+    name: 'portcullis_approval_wait_seconds',
+    help: 'Time a call held for approval waited for people to decide (or for the timeout).',
+    buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600],
+    registers: [registry]
+  });
+  const upstreamLatency = new Histogram({
+    name: 'portcullis_upstream_latency_seconds',
+    help: 'Time upstream servers take to answer a call.',
+    labelNames: ['server'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [registry]
+  });
+  const reloads = new Counter({
+    name: 'portcullis_policy_reloads_total',
+    help: 'Policy reloads by outcome.',
+    labelNames: ['outcome'] as const,
+    registers: [registry]
+  });
+  observeSources(registry, sources);
 
   return {
     registry,
