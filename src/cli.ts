@@ -4,7 +4,7 @@
  * 2 usage. Human output goes to stdout except under `stdio`, where stdout is the protocol.
  * Each command is one file under cli/ with its `register`; this file composes them in order.
  */
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import * as approvals from './cli/approvals.js';
 import * as audit from './cli/audit.js';
 import * as demo from './cli/demo.js';
@@ -19,8 +19,8 @@ import * as stdio from './cli/stdio.js';
 import * as token from './cli/token.js';
 import * as unwrap from './cli/unwrap.js';
 import * as wrap from './cli/wrap.js';
-
-const VERSION = '0.1.0';
+import { LOG_LEVELS, setLogLevel } from './log.js';
+import { VERSION } from './version.js';
 
 /** The commands in the order `--help` lists them. */
 const COMMANDS: Array<(program: Command, deps: CliDeps) => void> = [
@@ -43,7 +43,13 @@ export function buildProgram(): Command {
     .description('A security gateway for MCP tool servers.')
     .version(VERSION)
     .exitOverride()
-    .configureOutput({ writeOut: out, writeErr: err });
+    .configureOutput({ writeOut: out, writeErr: err })
+    .addOption(
+      new Option('--log-level <level>', 'log level (default: PORTCULLIS_LOG_LEVEL, else info)').choices(
+        LOG_LEVELS
+      )
+    )
+    .hook('preAction', (self) => setLogLevel((self.opts() as { logLevel?: string }).logLevel));
   const deps: CliDeps = { version: VERSION, entry: import.meta.url };
   for (const register of COMMANDS) register(program, deps);
   return program;

@@ -3,7 +3,10 @@
  *
  * Two families, kept apart on purpose:
  * - `GatewayError` is a wire error: it carries a JSON-RPC code and a short public message that names
- *   the kind of refusal but no policy internals. The full reason goes to the audit log only.
+ *   the kind of refusal but no policy internals. The full reason goes to the audit log only. A
+ *   refusal the agent can correct (`invalid_arguments`, `constraint_failed`) adds a hint to the
+ *   message: which argument, and what it must be; never the argument's value (at most
+ *   MAX_HINT_LENGTH characters).
  * - `ConfigError` and other local errors carry stable string codes and never cross the wire.
  *
  * Every code here is documented in docs/errors.md (code, meaning, how to fix); a test keeps the
@@ -40,7 +43,7 @@ export const ERRORS = {
     kind: 'refusal',
     rpc: -32052,
     message: 'denied by policy: parameter constraint',
-    fix: 'The arguments break a `parameter_constraints` entry; see the audit record for which.'
+    fix: 'The arguments break a `parameter_constraints` entry; the message names the argument and what it must be (never the pattern or prefix itself), the audit record the rule.'
   },
   approval_required: {
     kind: 'refusal',
@@ -106,7 +109,7 @@ export const ERRORS = {
     kind: 'refusal',
     rpc: -32602,
     message: 'invalid arguments',
-    fix: "The arguments do not match the tool's own inputSchema; fix the call."
+    fix: "The arguments do not match the tool's own inputSchema; the message names the argument (missing, of the wrong type, or not accepted) and what the schema expects; fix the call."
   },
   unknown_tool: {
     kind: 'refusal',
@@ -124,7 +127,7 @@ export const ERRORS = {
     kind: 'fault',
     rpc: -32056,
     message: 'upstream server unavailable',
-    fix: 'The upstream could not be started or reached; see the gateway log for its error.'
+    fix: 'The upstream could not be started or reached, or did not finish its handshake within connect_timeout_ms; /healthz says why. It is retried with backoff and announced with list_changed when it is back.'
   },
   upstream_failed: {
     kind: 'fault',
@@ -266,6 +269,13 @@ export const ERRORS = {
     message: 'Parse error: not a JSON-RPC message',
     fix: 'POST to /messages one JSON-RPC message as UTF-8 JSON.'
   },
+  request_id_in_use: {
+    rpc: -32067,
+    status: 409,
+    kind: 'refusal',
+    message: 'request id already in use in this session',
+    fix: 'A 2025-era session got a request whose JSON-RPC id is still in flight under an earlier request of the same session; the earlier one is answered normally. Give every request its own id.'
+  },
   nested_too_deep: {
     rpc: -32600,
     status: 400,
@@ -302,6 +312,16 @@ export function isRefusal(err: unknown): err is GatewayError {
   return err instanceof GatewayError && err.kind === 'refusal';
 }
 
+/** The longest hint a refusal's public message carries. */
+export const MAX_HINT_LENGTH = 300;
+
+/** A hint cut to MAX_HINT_LENGTH characters, on one line. */
+export function boundedHint(hint: string): string {
+  const line = hint.replace(/\s+/g, ' ').trim();
+  const chars = [...line];
+  return chars.length <= MAX_HINT_LENGTH ? line : `${chars.slice(0, MAX_HINT_LENGTH - 1).join('')}…`;
+}
+
 /** A refusal or failure that reaches the agent as a JSON-RPC error. */
 export class GatewayError extends Error {
   readonly code: ErrorCode;
@@ -309,14 +329,18 @@ export class GatewayError extends Error {
   readonly kind: ErrorKind;
   /** Full reason for the audit log; never sent to the agent. */
   readonly detail: string;
+  /** Public: what the agent can correct (which argument, what it must be); part of `message`. */
+  readonly hint: string | undefined;
 
-  constructor(code: ErrorCode, detail?: string, options?: { cause?: unknown }) {
-    super(ERRORS[code].message, options);
+  constructor(code: ErrorCode, detail?: string, options?: { cause?: unknown; hint?: string }) {
+    const hint = options?.hint ? boundedHint(options.hint) : undefined;
+    super(hint ? `${ERRORS[code].message}: ${hint}` : ERRORS[code].message, options);
     this.name = 'GatewayError';
     this.code = code;
     this.rpc = ERRORS[code].rpc;
     this.kind = ERRORS[code].kind;
     this.detail = detail ?? ERRORS[code].message;
+    this.hint = hint;
   }
 }
 

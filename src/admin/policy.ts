@@ -32,7 +32,7 @@ async function explain({ gateway, req, res }: AdminRequest): Promise<void> {
       ? (body.args as Record<string, unknown>)
       : {};
   const { policy, version } = gateway.policy();
-  const { decision, trace } = compilePolicy(policy.rules, policy.settings).explain({
+  const { decision, trace } = compilePolicy(policy.rules, policy.settings, policy.servers).explain({
     roles,
     server: name.slice(0, k),
     tool: name.slice(k + 2),

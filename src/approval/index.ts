@@ -323,10 +323,12 @@ export function approvalStage(options: ApprovalStageOptions): Stage<Resolved> {
       tick();
       const ticker = setInterval(tick, settings.progress_interval_s * 1000);
       let status: HeldStatus;
+      const waiting = performance.now();
       try {
         status = await done;
       } finally {
         clearInterval(ticker);
+        ctx.approvalMs = performance.now() - waiting;
       }
       if (status === 'denied') {
         const by = held.decisions.find((d) => d.decision === 'deny')?.by ?? 'unknown';
@@ -345,7 +347,8 @@ export function approvalStage(options: ApprovalStageOptions): Stage<Resolved> {
         queue.events.emit('changed', held);
         throw new GatewayError(
           again.decision.code ?? 'policy_denied',
-          `${held.id} approved, but the policy changed while it waited: ${again.decision.reason}`
+          `${held.id} approved, but the policy changed while it waited: ${again.decision.reason}`,
+          again.decision.hint !== undefined ? { hint: again.decision.hint } : undefined
         );
       }
     }

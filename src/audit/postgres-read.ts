@@ -11,6 +11,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { Client } from 'pg';
 import { isHash } from './chain.js';
+import { queryGlob, type QueryGlob } from './glob.js';
 import { loadPublicKey, parseCheckpoint } from './checkpoints.js';
 import { auditTables, columnValue, connectClient, INDEXED_FIELDS, type AuditTables } from './postgres.js';
 import {
@@ -248,24 +249,46 @@ export interface AuditQuery {
   since?: number;
   /** Records before this time. */
   until?: number;
+  /** Identity, tool and server are globs (`*` any run, `?` one character), as in the policy. */
   identity?: string;
   /** The upstream tool name or the name the agent used (`server__tool`). */
   tool?: string;
   server?: string;
   decision?: string;
   event?: string;
+  /** Only records with scanner findings. */
+  findings?: boolean;
 }
+
+/** A query's globs, compiled once per query rather than once per record. */
+const compiled = new WeakMap<AuditQuery, { identity?: QueryGlob; tool?: QueryGlob; server?: QueryGlob }>();
+function globsOf(q: AuditQuery) {
+  let g = compiled.get(q);
+  if (!g) {
+    g = {
+      ...(q.identity ? { identity: queryGlob(q.identity) } : {}),
+      ...(q.tool ? { tool: queryGlob(q.tool) } : {}),
+      ...(q.server ? { server: queryGlob(q.server) } : {})
+    };
+    compiled.set(q, g);
+  }
+  return g;
+}
+const test = (glob: QueryGlob | undefined, value: unknown) =>
+  glob === undefined || (typeof value === 'string' && glob.test(value));
 
 /** Does a record match a query? The same test for files and tables. */
 export function matchesQuery(r: Record<string, unknown>, q: AuditQuery): boolean {
   const t = Date.parse(String(r.time ?? ''));
   if (q.since !== undefined && t < q.since) return false;
   if (q.until !== undefined && t >= q.until) return false;
-  if (q.identity && r.identity !== q.identity) return false;
-  if (q.tool && r.tool !== q.tool && r.name !== q.tool) return false;
-  if (q.server && r.server !== q.server) return false;
+  const g = globsOf(q);
+  if (!test(g.identity, r.identity)) return false;
+  if (g.tool && !test(g.tool, r.tool) && !test(g.tool, r.name)) return false;
+  if (!test(g.server, r.server)) return false;
   if (q.decision && r.decision !== q.decision) return false;
   if (q.event && r.event !== q.event) return false;
+  if (q.findings && !(Array.isArray(r.findings) && r.findings.length > 0)) return false;
   return true;
 }
 
@@ -295,9 +318,11 @@ export async function* queryPostgresAudit(
     };
     if (query.since !== undefined) add((p) => `time >= ${p}`, new Date(query.since));
     if (query.until !== undefined) add((p) => `time < ${p}`, new Date(query.until));
-    if (query.identity) add((p) => `identity = ${p}`, columnValue(query.identity));
-    if (query.tool) add((p) => `(tool = ${p} OR name = ${p})`, columnValue(query.tool));
-    if (query.server) add((p) => `server = ${p}`, columnValue(query.server));
+    // A glob narrows nothing in SQL; matchesQuery tests it on each row.
+    const { identity, tool, server } = globsOf(query);
+    if (identity?.literal) add((p) => `identity = ${p}`, columnValue(identity.source));
+    if (tool?.literal) add((p) => `(tool = ${p} OR name = ${p})`, columnValue(tool.source));
+    if (server?.literal) add((p) => `server = ${p}`, columnValue(server.source));
     if (query.decision) add((p) => `decision = ${p}`, columnValue(query.decision));
     if (query.event) add((p) => `event = ${p}`, columnValue(query.event));
     for await (const row of rows(client, t, where.join(' AND ') || 'TRUE', params)) {

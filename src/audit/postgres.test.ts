@@ -4,6 +4,7 @@
 import { createServer, connect as connectTcp } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { needTool } from '../../test/support/tools.js';
 import { startPostgres, type TestPostgres } from '../../test/support/postgres.js';
 import {
   createPostgresAuditSink,
@@ -16,6 +17,8 @@ import {
   type PostgresAuditSinkOptions,
   type VerifyReport
 } from './index.js';
+
+const withPostgres = needTool('postgres').describe;
 
 let server: TestPostgres;
 let url: string;
@@ -63,7 +66,7 @@ async function query(table: string, q: AuditQuery) {
   return out;
 }
 
-describe('PostgreSQL audit sink', () => {
+withPostgres('PostgreSQL audit sink', () => {
   it('writes one chain that verifies, with signed checkpoints, in the file format', async () => {
     const table = freshTable();
     const s = sink(table, { checkpointEvery: 10, signingKey: keys.privateKey });

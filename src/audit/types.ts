@@ -77,6 +77,8 @@ export interface AuditRecord {
   error?: string;
   latency_ms?: number;
   upstream_ms?: number;
+  /** For calls held for approval: how long the call waited for people to decide (within latency_ms). */
+  approval_ms?: number;
   count?: number;
   /** Hash of the policy that decided. */
   policy_version?: string;

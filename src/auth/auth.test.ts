@@ -260,3 +260,32 @@ describe('shared revocations', () => {
     }
   });
 });
+
+describe("the token file's revocations", () => {
+  it('refuses a credential the file lists under revocations, here and after a reload, and nothing else', async () => {
+    const OTHER = 'another-horse-battery-staple-02';
+    const tokens = [
+      { id: 't1', identity: 'alice', roles: ['admin'], sha256: hashToken(TOKEN) },
+      { id: 't2', identity: 'bob', roles: ['admin'], sha256: hashToken(OTHER) }
+    ];
+    const a = createAuthenticator({
+      ...base,
+      tokens,
+      revocations: [{ id: 't1', revoked: '2026-01-01T00:00:00Z' }]
+    });
+    expect(await a.bearer(`Bearer ${TOKEN}`)).toEqual({ ok: false, reason: 'token revoked', tokenId: 't1' });
+    expect((await a.bearer(`Bearer ${OTHER}`)).ok).toBe(true);
+    expect([...a.tokens.revoked]).toEqual([['t1', '2026-01-01T00:00:00Z']]);
+    // A reload that names another credential (an OAuth jti) and a revoked token: both are carried.
+    a.tokens.replace(
+      [{ ...tokens[1]!, revoked: '2026-02-01T00:00:00Z' }, tokens[0]!],
+      [{ id: 'jti-9', revoked: '2026-03-01T00:00:00Z' }]
+    );
+    expect(Object.fromEntries(a.tokens.revoked)).toEqual({
+      t2: '2026-02-01T00:00:00Z',
+      'jti-9': '2026-03-01T00:00:00Z'
+    });
+    expect((await a.bearer(`Bearer ${TOKEN}`)).ok).toBe(true);
+    expect((await a.bearer(`Bearer ${OTHER}`)).ok).toBe(false);
+  });
+});

@@ -9,9 +9,9 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { userInfo } from 'node:os';
-import type { GatewayConfig, TokenConfig } from '../config/types.js';
+import type { GatewayConfig, RevocationConfig, TokenConfig } from '../config/types.js';
 import { createOAuthVerifier, type OAuthVerifier } from './oauth.js';
-import { hashToken, tokenProblem } from './token-file.js';
+import { hashToken, revokedIds, tokenProblem } from './token-file.js';
 
 export interface Identity {
   /** The caller: the user (OAuth `sub`), or the name a token or the config gives. */
@@ -55,15 +55,28 @@ export type AuthResult =
 export interface TokenTable {
   /** Look a token up; undefined when it is unknown. */
   find(token: string): TokenConfig | undefined;
-  replace(tokens: TokenConfig[]): void;
+  replace(tokens: TokenConfig[], revocations?: RevocationConfig[]): void;
+  /**
+   * Every credential id the token file revokes (its revoked tokens and its `revocations`, such as
+   * OAuth `jti`s), with the time of each: refused here, and carried into the shared store.
+   */
+  readonly revoked: ReadonlyMap<string, string>;
   /** Last use of each token id, epoch ms. */
   lastUsed: Map<string, number>;
 }
 
-export function createTokenTable(tokens: TokenConfig[]): TokenTable {
+export function createTokenTable(
+  tokens: TokenConfig[],
+  revocations: RevocationConfig[] = [],
+  now: () => number = Date.now
+): TokenTable {
   let byHash = new Map<string, TokenConfig>();
+  let revoked = new Map<string, string>();
   const table: TokenTable = {
     lastUsed: new Map(),
+    get revoked() {
+      return revoked;
+    },
     find(token) {
       const digest = Buffer.from(hashToken(token), 'hex');
       const entry = byHash.get(digest.toString('hex'));
@@ -72,13 +85,14 @@ export function createTokenTable(tokens: TokenConfig[]): TokenTable {
       if (!entry || !timingSafeEqual(Buffer.from(entry.sha256, 'hex'), digest)) return undefined;
       return entry;
     },
-    replace(next) {
+    replace(next, nextRevocations = []) {
       const map = new Map<string, TokenConfig>();
       for (const t of next) map.set(t.sha256, t);
       byHash = map;
+      revoked = revokedIds(next, nextRevocations, now());
     }
   };
-  table.replace(tokens);
+  table.replace(tokens, revocations);
   return table;
 }
 
@@ -146,10 +160,12 @@ function createCredentials(
       })
     : undefined;
 
-  /** A verified credential may still be revoked on another replica. */
+  /** A verified credential may still be revoked: in the token file, or on another replica. */
   const unlessRevoked = (result: AuthResult): AuthResult => {
-    if (!result.ok || !options.revoked || result.identity.tokenId === undefined) return result;
+    if (!result.ok || result.identity.tokenId === undefined) return result;
     const tokenId = result.identity.tokenId;
+    if (tokens.revoked.has(tokenId)) return { ok: false, reason: 'token revoked', tokenId };
+    if (!options.revoked) return result;
     const revoked = options.revoked(tokenId);
     if (revoked === undefined) {
       return {
@@ -315,7 +331,7 @@ export function createAuthenticator(
   options: AuthenticatorOptions = {}
 ): Authenticator {
   const now = options.now ?? Date.now;
-  const tokens = createTokenTable(auth.tokens);
+  const tokens = createTokenTable(auth.tokens, auth.revocations, now);
   const { fromToken, bearer } = createCredentials(auth, options, now, tokens);
   const admit = createRateLimit(auth, options, now);
 

@@ -430,6 +430,18 @@ describe('config validation', () => {
     expect(validateOAuthConfig(config({ algorithms: [] }))).toHaveLength(1);
     expect(validateOAuthConfig(config({ algorithms: ['RS1'] }))).toHaveLength(1);
     expect(validateOAuthConfig(config({ roles_claim: '' }))).toHaveLength(1);
+    expect(
+      validateOAuthConfig(
+        config({
+          introspection: {
+            url: 'https://auth.example.test/i',
+            client_id: 'c',
+            client_secret: 's',
+            accept_missing_audience: 'yes' as unknown as boolean
+          }
+        })
+      )
+    ).toEqual([expect.stringContaining('accept_missing_audience must be true or false')]);
     expect(validateOAuthConfig(config({ issuer: `${ISSUER}?x=1` }))).toHaveLength(1);
   });
 });
@@ -454,12 +466,28 @@ describe('introspection (RFC 7662)', () => {
         jti: 'op-1',
         realm_access: { roles: ['dev'] }
       },
-      'opaque-short': { active: true, sub: 'bob', exp: NOW + 5 },
+      'opaque-short': { active: true, sub: 'bob', exp: NOW + 5, aud: RESOURCE },
       'opaque-inactive': { active: false },
       'opaque-other-aud': { active: true, sub: 'bob', exp: NOW + 60, aud: 'https://other.example.test/mcp' },
       'opaque-other-iss': { active: true, sub: 'bob', exp: NOW + 60, iss: 'https://evil.example.test' },
       'opaque-expired': { active: true, sub: 'bob', exp: NOW - 120 },
-      'opaque-no-sub': { active: true, exp: NOW + 60 }
+      'opaque-no-sub': { active: true, exp: NOW + 60, aud: RESOURCE },
+      'opaque-no-aud': { active: true, sub: 'bob', exp: NOW + 60, iss: ISSUER },
+      'opaque-resource': { active: true, sub: 'bob', exp: NOW + 60, resource: RESOURCE },
+      'opaque-other-resource': {
+        active: true,
+        sub: 'bob',
+        exp: NOW + 60,
+        resource: 'https://other.example.test/mcp'
+      },
+      'opaque-aud-but-other-resource': {
+        active: true,
+        sub: 'bob',
+        exp: NOW + 60,
+        aud: RESOURCE,
+        resource: 'https://other.example.test/mcp'
+      },
+      'opaque-aud-not-a-name': { active: true, sub: 'bob', exp: NOW + 60, aud: 42 }
     });
     const formSecret = encodeURIComponent(SECRET).replace(/%20/g, '+');
     const expected = `Basic ${Buffer.from(`${CLIENT}:${formSecret}`).toString('base64')}`;
@@ -520,10 +548,36 @@ describe('introspection (RFC 7662)', () => {
     ['opaque-other-aud', 'wrong audience'],
     ['opaque-other-iss', 'wrong issuer'],
     ['opaque-expired', 'token expired'],
-    ['opaque-no-sub', 'missing claim sub']
+    ['opaque-no-sub', 'missing claim sub'],
+    ['opaque-no-aud', 'missing audience'],
+    ['opaque-other-resource', 'wrong audience'],
+    ['opaque-aud-but-other-resource', 'wrong audience'],
+    ['opaque-aud-not-a-name', 'wrong audience']
   ])('refuses %s', async (token, reason) => {
     clock = NOW * 1000;
     await refused(introspecting(), token, reason);
+  });
+
+  it('accepts an answer whose resource names the gateway', async () => {
+    clock = NOW * 1000;
+    expect((await introspecting().verify('opaque-resource')).ok).toBe(true);
+  });
+
+  it('accepts a missing audience only when accept_missing_audience says so, never a wrong one', async () => {
+    clock = NOW * 1000;
+    const lenient = (accept: boolean) =>
+      introspecting({
+        introspection: {
+          url: `${endpoint.url}/introspect`,
+          client_id: CLIENT,
+          client_secret: SECRET,
+          accept_missing_audience: accept
+        }
+      });
+    expect((await lenient(true).verify('opaque-no-aud')).ok).toBe(true);
+    await refused(lenient(false), 'opaque-no-aud', 'missing audience');
+    await refused(lenient(true), 'opaque-other-aud', 'wrong audience');
+    await refused(lenient(true), 'opaque-other-resource', 'wrong audience');
   });
 
   it('caches positive answers for cache_s, and not inactive ones', async () => {

@@ -4,7 +4,7 @@
  * (RFC 8707), an allowlist of asymmetric algorithms checked before any key lookup, RFC 9068 `typ`,
  * and bounded JWKS refetches, so a flood of unknown `kid`s cannot hammer the issuer. Opaque tokens
  * can be checked by RFC 7662 introspection, with positive answers cached briefly (by the token's
- * hash, never the token). `verify` never throws and its reasons never contain the token.
+ * hash, never the token); the answer must name this gateway as the token's audience too. `verify` never throws and its reasons never contain the token.
  */
 import { createHash } from 'node:crypto';
 import {
@@ -40,7 +40,18 @@ export interface OAuthConfig {
   jwks_cooldown_s?: number;
   /** Maximum age of the cached JWKS in seconds, default 600. */
   jwks_cache_s?: number;
-  introspection?: { url: string; client_id: string; client_secret: string; cache_s?: number };
+  introspection?: {
+    url: string;
+    client_id: string;
+    client_secret: string;
+    cache_s?: number;
+    /**
+     * Accept an active token whose introspection answer names no audience (no `aud`, no `resource`)
+     * from this issuer. Default false: such a token may have been issued for another resource.
+     * An audience that is named must still name this gateway.
+     */
+    accept_missing_audience?: boolean;
+  };
   /** Advertised in the Protected Resource Metadata (default: [issuer]). */
   authorization_servers?: string[];
 }
@@ -168,6 +179,9 @@ function introspectionProblems(i: unknown): string[] {
   if (!isNonEmptyString(o.client_secret)) problems.push('introspection.client_secret is required');
   const cache = durationProblem('introspection.cache_s', o.cache_s, 0);
   if (cache) problems.push(cache);
+  if (o.accept_missing_audience !== undefined && typeof o.accept_missing_audience !== 'boolean') {
+    problems.push('introspection.accept_missing_audience must be true or false');
+  }
   return problems;
 }
 
@@ -426,11 +440,32 @@ function basicAuth(clientId: string, secret: string): string {
   return `Basic ${Buffer.from(`${enc(clientId)}:${enc(secret)}`, 'utf8').toString('base64')}`;
 }
 
+/**
+ * The audience of an introspection answer: `aud` (RFC 7662), and `resource` where a server names
+ * the RFC 8707 resource instead. Each one present must name this gateway; with neither, the token
+ * is refused unless the config accepts audience-less tokens from this issuer.
+ */
+function introspectionAudienceProblem(
+  r: Record<string, unknown>,
+  audiences: readonly string[],
+  acceptMissing: boolean
+): string | undefined {
+  const named = (['aud', 'resource'] as const).filter((f) => r[f] !== undefined);
+  if (named.length === 0) return acceptMissing ? undefined : 'missing audience';
+  for (const field of named) {
+    const value = r[field];
+    const listed = typeof value === 'string' ? [value] : Array.isArray(value) ? value : [];
+    if (!audiences.some((a) => listed.includes(a))) return 'wrong audience';
+  }
+  return undefined;
+}
+
 /** Checks on an active introspection response, as the JWT path makes them; undefined when fine. */
 function introspectionClaimsProblem(
   r: Record<string, unknown>,
   s: Settings,
-  nowS: number
+  nowS: number,
+  acceptMissingAudience: boolean
 ): string | undefined {
   for (const claim of s.requiredClaims) {
     if (!Object.hasOwn(r, claim)) return `missing claim ${claimName(claim)}`;
@@ -440,11 +475,7 @@ function introspectionClaimsProblem(
   if (r.nbf !== undefined && typeof r.nbf !== 'number') return 'invalid claim nbf';
   if (typeof r.nbf === 'number' && r.nbf > nowS + s.skewS) return 'token not yet valid';
   if (r.iss !== undefined && r.iss !== s.issuer) return 'wrong issuer';
-  if (r.aud !== undefined) {
-    const auds = typeof r.aud === 'string' ? [r.aud] : Array.isArray(r.aud) ? r.aud : [];
-    if (!s.audiences.some((a) => auds.includes(a))) return 'wrong audience';
-  }
-  return undefined;
+  return introspectionAudienceProblem(r, s.audiences, acceptMissingAudience);
 }
 
 async function readIntrospectionResponse(response: Response): Promise<Record<string, unknown> | string> {
@@ -519,7 +550,7 @@ function createIntrospector(
     }
     if (typeof body === 'string') return fail(body);
     if (body.active !== true) return fail('introspection: token inactive');
-    const problem = introspectionClaimsProblem(body, s, nowS);
+    const problem = introspectionClaimsProblem(body, s, nowS, i.accept_missing_audience === true);
     if (problem) return fail(problem);
     const claims = { ...body };
     delete claims.active;

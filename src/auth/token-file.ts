@@ -1,8 +1,9 @@
 /**
  * The token file: bearer tokens stored only as SHA-256 hashes, with roles, scopes, expiry and
- * revocation. Read by the config loader and re-read by the running gateway when the file changes;
- * written by `portcullis token create/revoke/rotate`, which edit the YAML in place (comments kept)
- * and replace the file atomically.
+ * revocation, and `revocations`: other credentials revoked (OAuth `jti`s), so that a revocation is
+ * kept on disk whatever happens to the shared store. Read by the config loader and re-read by the
+ * running gateway when the file changes; written by `portcullis token create/revoke/rotate`, which
+ * edit the YAML in place (comments kept) and replace the file atomically.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -10,7 +11,7 @@ import { Ajv } from 'ajv';
 import { isMap, isSeq, parseDocument, type YAMLMap, YAMLSeq, type Document } from 'yaml';
 import { tokensFileSchema } from '../config/schema.js';
 import { issueAt, readYaml, schemaIssues, type PathPart, type YamlSource } from '../config/source.js';
-import type { TokenConfig } from '../config/types.js';
+import type { RevocationConfig, TokenConfig } from '../config/types.js';
 import type { ConfigIssue } from '../errors.js';
 
 const ajv = new Ajv({ allErrors: true, verbose: true, strict: false });
@@ -88,7 +89,7 @@ export function parseTokenEntries(
 export function readTokenFile(
   path: string,
   substitute: (value: unknown, src: YamlSource, issues: ConfigIssue[]) => unknown = (v) => v
-): { tokens: TokenConfig[]; issues: ConfigIssue[] } {
+): { tokens: TokenConfig[]; revocations: RevocationConfig[]; issues: ConfigIssue[] } {
   const issues: ConfigIssue[] = [];
   let src: YamlSource;
   try {
@@ -96,6 +97,7 @@ export function readTokenFile(
   } catch (err) {
     return {
       tokens: [],
+      revocations: [],
       issues: [
         {
           file: path,
@@ -107,15 +109,41 @@ export function readTokenFile(
       ]
     };
   }
-  if (src.issues.length > 0) return { tokens: [], issues: src.issues };
+  if (src.issues.length > 0) return { tokens: [], revocations: [], issues: src.issues };
   const body = src.value ?? {};
   if (!validateTokensFile(body)) {
-    return { tokens: [], issues: schemaIssues(src, validateTokensFile.errors ?? []) };
+    return { tokens: [], revocations: [], issues: schemaIssues(src, validateTokensFile.errors ?? []) };
   }
-  const substituted = substitute(body, src, issues) as { tokens?: Array<Record<string, unknown>> };
-  if (issues.length > 0) return { tokens: [], issues };
+  const substituted = substitute(body, src, issues) as {
+    tokens?: Array<Record<string, unknown>>;
+    revocations?: RevocationConfig[];
+  };
+  if (issues.length > 0) return { tokens: [], revocations: [], issues };
   const tokens = parseTokenEntries(substituted.tokens ?? [], src, ['tokens'], issues);
-  return { tokens, issues };
+  const revocations = substituted.revocations ?? [];
+  revocations.forEach((r, i) => {
+    if (!validTime(r.revoked)) {
+      issues.push(issueAt(src, ['revocations', i, 'revoked'], 'expected an ISO 8601 date-time'));
+    }
+  });
+  return { tokens, revocations, issues };
+}
+
+/**
+ * Every credential id the file revokes as of `now`: its revoked tokens and its `revocations`, with
+ * the time of each. What a replica carries into the shared store, and refuses itself.
+ */
+export function revokedIds(
+  tokens: readonly TokenConfig[],
+  revocations: readonly RevocationConfig[],
+  now = Date.now()
+): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const t of tokens) {
+    if (t.revoked !== undefined && Date.parse(t.revoked) <= now) out.set(t.id, t.revoked);
+  }
+  for (const r of revocations) out.set(r.id, r.revoked);
+  return out;
 }
 
 /** Why a token is not usable now, or undefined when it is. */
@@ -202,6 +230,31 @@ export function createTokenEntry(
   entriesOf(doc).add(entryNode(doc, entry));
   save(path, doc);
   return { id, token };
+}
+
+/**
+ * Record the revocation of a credential that is none of the file's tokens (an OAuth `jti`) in its
+ * `revocations`; a credential already listed keeps its first time. Returns false when it was listed.
+ */
+export function recordRevocation(path: string, id: string, now = new Date()): boolean {
+  const doc = loadDoc(path);
+  const root = doc.contents as YAMLMap;
+  if (entriesOf(doc).items.some((e) => isMap(e) && e.get('id') === id)) {
+    throw new Error(`"${id}" is a token of this file: revoke it without --jti`);
+  }
+  let list = root.get('revocations');
+  if (!isSeq(list)) {
+    list = new YAMLSeq();
+    root.set('revocations', list);
+  }
+  const seq = list as YAMLSeq<YAMLMap>;
+  seq.flow = false;
+  if (seq.items.some((e) => isMap(e) && e.get('id') === id)) return false;
+  const node = doc.createNode({ id, revoked: now.toISOString() }) as YAMLMap;
+  node.flow = true;
+  seq.add(node);
+  save(path, doc);
+  return true;
 }
 
 export function revokeTokenEntry(path: string, id: string, now = new Date()): void {

@@ -31,10 +31,15 @@ export function watchTokenFile(
   file: string,
   table: TokenTable,
   log: Logger,
-  options: { intervalMs?: number; substitute?: Parameters<typeof readTokenFile>[1] } = {}
+  options: {
+    intervalMs?: number;
+    substitute?: Parameters<typeof readTokenFile>[1];
+    /** After each reload that took effect. */
+    onReload?: () => void;
+  } = {}
 ): TokenWatch {
   const reload = (): boolean => {
-    const { tokens, issues } = readTokenFile(file, options.substitute);
+    const { tokens, revocations, issues } = readTokenFile(file, options.substitute);
     if (issues.length > 0) {
       log.error(
         { file, issues: issues.map(formatIssue) },
@@ -42,8 +47,9 @@ export function watchTokenFile(
       );
       return false;
     }
-    table.replace(tokens);
+    table.replace(tokens, revocations);
     log.info({ file, tokens: tokens.length }, 'tokens reloaded');
+    options.onReload?.();
     return true;
   };
   const interval = options.intervalMs ?? 500;

@@ -2,6 +2,7 @@
 import { existsSync, openSync, readFileSync, readSync, statSync, watchFile, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { type AuditSourceOptions, auditSource, sourceOptions, unreachable } from './audit-source.js';
+import { parseTime } from './options.js';
 import { err, out, UserError } from './output.js';
 
 interface VerifyOptions extends AuditSourceOptions {
@@ -22,6 +23,7 @@ interface QueryOptions extends AuditSourceOptions {
   server?: string;
   decision?: string;
   event?: string;
+  findings?: boolean;
   json?: boolean;
 }
 
@@ -51,14 +53,15 @@ export function register(program: Command): void {
       .command('query')
       .description('filter records by time, identity, tool, decision')
       .argument('[log]', 'the audit file (rotated files beside it are included)')
-      .option('--since <iso>', 'records at or after this time')
-      .option('--until <iso>', 'records before this time')
-      .option('--identity <id>')
-      .option('--tool <name>', 'tool name or <server>__<tool>')
-      .option('--server <name>')
+      .option('--since <time>', 'records at or after this time: 30m, 1h, 2d (ago) or an ISO date')
+      .option('--until <time>', 'records before this time: 30m, 1h, 2d (ago) or an ISO date')
+      .option('--identity <glob>', 'who called; * and ? match as in the policy')
+      .option('--tool <glob>', "tool name or <server>__<tool>, e.g. 'files__*'")
+      .option('--server <glob>')
       .option('--decision <d>', 'allow, deny or approval')
       .option('--event <e>', 'e.g. tools/call, auth/failure')
-      .option('--json', 'print records as JSON lines')
+      .option('--findings', 'only records with scanner findings')
+      .option('--json', 'print records as JSON lines, as stored')
   ).action(query);
   auditCmd
     .command('keygen')
@@ -67,18 +70,36 @@ export function register(program: Command): void {
     .action(keygen);
 }
 
-/** One record as one line: time, decision, who, what, code, latency. */
-const formatRecord = (r: Record<string, unknown>) =>
+/**
+ * One record as one line: time, decision, who, what, code, latency, and what scanning found. A
+ * record with findings says FLAGGED and lists them (kind, severity, where, rule), so a flagged
+ * response never reads like a plain allowed call.
+ */
+export const formatRecord = (r: Record<string, unknown>) =>
   [
     String(r.time ?? ''),
     String(r.decision ?? r.outcome ?? '').padEnd(8),
     String(r.identity ?? r.source ?? '-'),
     String(r.name ?? r.event ?? ''),
     r.code ? `(${String(r.code)})` : '',
-    r.latency_ms !== undefined ? `${String(r.latency_ms)} ms` : ''
+    r.latency_ms !== undefined ? `${String(r.latency_ms)} ms` : '',
+    formatFindings(r.findings)
   ]
     .filter(Boolean)
     .join('  ');
+
+function formatFindings(findings: unknown): string {
+  if (!Array.isArray(findings) || findings.length === 0) return '';
+  const each = (findings as Array<Record<string, unknown>>).map((f) => {
+    const where = [f.where, f.field].filter((x) => typeof x === 'string' && x).join(' ');
+    return (
+      `${String(f.kind ?? 'finding')}/${String(f.severity ?? '?')}` +
+      (where ? ` in ${where}` : '') +
+      (f.rule ? ` [${String(f.rule)}]` : '')
+    );
+  });
+  return `FLAGGED ${findings.length}: ${each.join('; ')}`;
+}
 
 async function verify(log: string | undefined, opts: VerifyOptions): Promise<void> {
   const audit = await import('../audit/index.js');
@@ -171,10 +192,9 @@ function follow(file: string, offset: number, show: (line: string) => void): Pro
 async function query(log: string | undefined, opts: QueryOptions): Promise<void> {
   const { listAuditFiles, matchesQuery, queryPostgresAudit } = await import('../audit/index.js');
   const source = auditSource(log, opts);
-  const since = opts.since ? Date.parse(opts.since) : undefined;
-  const until = opts.until ? Date.parse(opts.until) : undefined;
-  if (Number.isNaN(since) || Number.isNaN(until))
-    throw new UserError('--since/--until must be ISO date-times');
+  const now = Date.now();
+  const since = opts.since !== undefined ? parseTime(opts.since, now) : undefined;
+  const until = opts.until !== undefined ? parseTime(opts.until, now) : undefined;
   const filter = {
     ...(since !== undefined ? { since } : {}),
     ...(until !== undefined ? { until } : {}),
@@ -182,7 +202,8 @@ async function query(log: string | undefined, opts: QueryOptions): Promise<void>
     ...(opts.tool ? { tool: opts.tool } : {}),
     ...(opts.server ? { server: opts.server } : {}),
     ...(opts.decision ? { decision: opts.decision } : {}),
-    ...(opts.event ? { event: opts.event } : {})
+    ...(opts.event ? { event: opts.event } : {}),
+    ...(opts.findings ? { findings: true } : {})
   };
   let count = 0;
   const show = (line: string, r: Record<string, unknown>) => {

@@ -14,7 +14,18 @@ export function register(program: Command): void {
       const log = createLogger();
       const { prepareDemo, demoBanner } = await serving();
       const setup = prepareDemo();
-      // The demo config is filled from the environment at start; it is not watched.
-      await serve(setup.config, opts.host, opts.port, log, (url) => demoBanner(url, setup), false);
+      // The demo's folder goes however the process ends: a signal (serve stops the gateway, then
+      // exits), an error, or a normal exit. A signal before the gateway serves ends it at once.
+      process.once('exit', () => setup.cleanup());
+      const early = () => process.exit(0);
+      process.once('SIGINT', early);
+      process.once('SIGTERM', early);
+      try {
+        // The demo config is filled from the environment at start; it is not watched.
+        await serve(setup.config, opts.host, opts.port, log, (url) => demoBanner(url, setup), false);
+      } finally {
+        process.off('SIGINT', early);
+        process.off('SIGTERM', early);
+      }
     });
 }

@@ -1,6 +1,6 @@
 import { CommanderError } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { parseDuration, parsePort } from './options.js';
+import { parseDuration, parsePort, parseTime } from './options.js';
 import { UserError } from './output.js';
 
 describe('parseDuration', () => {
@@ -14,6 +14,30 @@ describe('parseDuration', () => {
   it('refuses anything else as a user error', () => {
     for (const text of ['', '30', 'd', '1.5h', '-1d', '2w', '1h30m']) {
       expect(() => parseDuration(text), text).toThrow(UserError);
+    }
+  });
+});
+
+describe('parseTime', () => {
+  const now = Date.UTC(2026, 4, 10, 12, 0, 0);
+
+  it('reads a duration as that long before now', () => {
+    expect(parseTime('90s', now)).toBe(now - 90_000);
+    expect(parseTime('30m', now)).toBe(now - 1_800_000);
+    expect(parseTime('1h', now)).toBe(now - 3_600_000);
+    expect(parseTime('2d', now)).toBe(now - 172_800_000);
+    expect(parseTime('1w', now)).toBe(now - 604_800_000);
+  });
+
+  it('reads ISO dates and date-times', () => {
+    expect(parseTime('2026-05-01', now)).toBe(Date.UTC(2026, 4, 1));
+    expect(parseTime('2026-05-01T12:30:00Z', now)).toBe(Date.UTC(2026, 4, 1, 12, 30));
+    expect(parseTime('2026-05-01T12:30:00.250+02:00', now)).toBe(Date.UTC(2026, 4, 1, 10, 30, 0, 250));
+  });
+
+  it('refuses anything else as a user error', () => {
+    for (const text of ['', '1', 'h', '-1h', '1.5h', 'yesterday', '1h30m', '2026-13-45', 'May 1 2026']) {
+      expect(() => parseTime(text, now), text).toThrow(UserError);
     }
   });
 });

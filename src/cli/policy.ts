@@ -1,7 +1,8 @@
 /** `portcullis policy check|test|explain`: validate configs, run policy tests, explain a decision. */
 import { type Command, Option } from 'commander';
 import { ConfigError } from '../errors.js';
-import { compilePolicy } from '../policy/index.js';
+import { compilePolicy, pathsOf } from '../policy/index.js';
+import { knownNames, resolveCall } from '../policy/names.js';
 import { load } from './load-config.js';
 import { out, UserError } from './output.js';
 
@@ -93,27 +94,20 @@ function explain(opts: ExplainOptions): void {
   }
   if (!args || typeof args !== 'object' || Array.isArray(args))
     throw new UserError('--args must be a JSON object');
-  let server = opts.server;
-  let tool = opts.tool;
-  const sep = tool.indexOf('__');
-  if (server === undefined && sep > 0 && tool.slice(0, sep) in config.servers) {
-    server = tool.slice(0, sep);
-    tool = tool.slice(sep + 2);
-  }
-  if (server === undefined) throw new UserError('name the server: --server S, or --tool <server>__<tool>');
+  const known = knownNames(config);
+  const { server, tool, problem } = resolveCall(known, opts.tool, opts.server);
+  if (problem) throw new UserError(problem);
+  if (server === '') throw new UserError('name the server: --server S, or --tool <server>__<tool>');
   const now = opts.time !== undefined ? Date.parse(opts.time) : Date.now();
   if (Number.isNaN(now)) throw new UserError(`--time is not an ISO date-time: ${opts.time}`);
   const risk = Number(opts.risk);
   if (!Number.isFinite(risk) || risk < 0) throw new UserError('--risk must be a number >= 0');
   const history = (opts.history ?? []).map((name, i, all) => {
-    const k = name.indexOf('__');
-    return {
-      server: k > 0 ? name.slice(0, k) : '',
-      tool: k > 0 ? name.slice(k + 2) : name,
-      at: now - (all.length - i) * 1000
-    };
+    const earlier = resolveCall(known, name);
+    if (earlier.problem) throw new UserError(`--history ${name}: ${earlier.problem}`);
+    return { server: earlier.server, tool: earlier.tool, at: now - (all.length - i) * 1000 };
   });
-  const { decision, trace } = compilePolicy(config.rules, config.policy).explain({
+  const { decision, trace } = compilePolicy(config.rules, config.policy, pathsOf(config.servers)).explain({
     roles: opts.role,
     server,
     tool,

@@ -19,6 +19,15 @@ export const serving = async () => {
   return { createGateway, serveHttp, serveGatewayStdio, watchConfig, openSharedState, ...demo };
 };
 
+/** Export traces when the config or the environment names an OTLP endpoint (src/telemetry). */
+export async function tracing(config: GatewayConfig, log: Logger) {
+  const [{ startTracing }, { SERVER_INFO }] = await Promise.all([
+    import('../telemetry/index.js'),
+    import('../transports/mcp-server.js')
+  ]);
+  return startTracing(config, log, SERVER_INFO.version);
+}
+
 export function onSignals(close: () => Promise<void>, log: Logger, graceMs = 10_000): void {
   let stopping = false;
   const stop = (signal: string) => {
@@ -45,6 +54,7 @@ export async function serve(
   watch = true
 ) {
   const { createGateway, serveHttp, watchConfig, openSharedState } = await serving();
+  const traces = await tracing(config, log);
   const gateway = createGateway({ config, log, state: await openSharedState(config.state, log) });
   const watcher = watch ? watchConfig(config.source, gateway, log) : undefined;
   let http;
@@ -52,6 +62,7 @@ export async function serve(
     http = await serveHttp(gateway, log, { host, port });
   } catch (e) {
     await gateway.close();
+    await traces?.shutdown();
     throw new UserError(`cannot listen on ${host}:${port}: ${(e as Error).message}`);
   }
   log.info(
@@ -64,6 +75,8 @@ export async function serve(
       watcher?.close();
       await http.close(config.limits.shutdown_grace_s * 1000);
       await gateway.close();
+      // The spans of the last calls are sent before the process ends.
+      await traces?.shutdown();
     },
     log,
     config.limits.shutdown_grace_s * 1000

@@ -4,7 +4,7 @@ import { GatewayError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { loadToServe } from './load-config.js';
 import { UserError } from './output.js';
-import { onSignals, serving } from './serving.js';
+import { onSignals, serving, tracing } from './serving.js';
 
 export function register(program: Command): void {
   program
@@ -23,6 +23,7 @@ async function serveStdio(opts: { config: string }): Promise<void> {
   }
   const log = createLogger();
   const { createGateway, serveGatewayStdio, watchConfig, openSharedState } = await serving();
+  const traces = await tracing(config, log);
   const gateway = createGateway({ config, log, state: await openSharedState(config.state, log) });
   const watcher = watchConfig(config.source, gateway, log);
   let handle;
@@ -30,14 +31,17 @@ async function serveStdio(opts: { config: string }): Promise<void> {
     handle = serveGatewayStdio(gateway, log);
   } catch (e) {
     await gateway.close();
+    await traces?.shutdown();
     if (e instanceof GatewayError) throw new UserError(e.detail);
     throw e;
   }
   onSignals(async () => {
     watcher.close();
     await handle.close();
+    await traces?.shutdown();
   }, log);
   await handle.closed;
   watcher.close();
+  await traces?.shutdown();
   process.exit(0);
 }

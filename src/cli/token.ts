@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import {
   createTokenEntry,
   readTokenFile,
+  recordRevocation,
   revokeTokenEntry,
   rotateTokenEntry,
   tokenProblem
@@ -51,7 +52,7 @@ export function register(program: Command): void {
       .argument('<id>')
       .option(
         '--jti',
-        'the id is an OAuth token id (`jti`): revoke it in the shared state only (needs --config)'
+        "the id is an OAuth token id (`jti`): recorded in the token file's revocations, and in the shared state with --config"
       )
   ).action(revoke);
   fileOptions(
@@ -65,13 +66,14 @@ export function register(program: Command): void {
 
 /** The token file a token command works on: --file, or the config's auth.tokens. */
 function tokenFile(opts: FileOptions): string {
-  if (opts.file) return opts.file;
-  if (opts.config) {
-    const config = load(opts.config);
-    if (config.auth.tokens_file) return config.auth.tokens_file;
-    throw new UserError(`${opts.config}: auth.tokens is not a file path`);
-  }
+  const file = optionalTokenFile(opts);
+  if (file) return file;
+  if (opts.config) throw new UserError(`${opts.config}: auth.tokens is not a file path`);
   throw new UserError('name the token file: --file F, or --config F whose auth.tokens is a file');
+}
+
+function optionalTokenFile(opts: FileOptions, config = opts.config ? load(opts.config) : undefined) {
+  return opts.file ?? config?.auth.tokens_file;
 }
 
 function create(opts: CreateOptions): void {
@@ -133,19 +135,32 @@ function list(opts: FileOptions & { json?: boolean }): void {
     );
 }
 
+/**
+ * A revocation is written where it lasts: the token file (a token's own entry, or for a `jti` the
+ * file's `revocations`), which every gateway reading the file refuses, and which each replica
+ * carries into the shared store at start and on every change. The shared store, when configured,
+ * makes every replica refuse it at once, whatever its own token file says.
+ */
 async function revoke(id: string, opts: FileOptions & { jti?: boolean }): Promise<void> {
   const config = opts.config ? load(opts.config) : undefined;
   const shared = config !== undefined && config.state.store !== 'memory';
-  if (opts.jti && !shared) {
-    throw new UserError('--jti revokes in the shared state: give --config F whose state.store is redis');
+  const file = opts.jti ? optionalTokenFile(opts, config) : tokenFile(opts);
+  if (opts.jti && !file && !shared) {
+    throw new UserError(
+      '--jti records the revocation in a token file or the shared state: give --file F, or --config F whose auth.tokens is a file or whose state.store is redis'
+    );
   }
-  const file = opts.jti ? undefined : tokenFile(opts);
   if (file) {
     try {
-      revokeTokenEntry(file, id);
+      if (opts.jti) recordRevocation(file, id);
+      else revokeTokenEntry(file, id);
     } catch (e) {
       throw new UserError((e as Error).message);
     }
+  } else {
+    err(
+      `warning: no token file to record ${id} in: it lives in the shared state only, and survives a Redis restart only while a replica runs or Redis persists its data (docs/scale.md)`
+    );
   }
   if (!shared) {
     out(`revoked ${id}`);

@@ -101,6 +101,19 @@ auth:
     expect(config.auth.tokens[0]).toMatchObject({ id: 'ops', identity: 'olga', roles: ['ops'] });
   });
 
+  it("reads the token file's revocations, and refuses one without a valid time", () => {
+    const tokens = join(dir, 'revoking-tokens.yaml');
+    writeFileSync(tokens, `tokens: []\nrevocations:\n  - { id: jti-1, revoked: "2026-11-01T00:00:00Z" }\n`);
+    const config = loadConfig(file(`auth:\n  tokens: ./revoking-tokens.yaml\n`));
+    expect(config.auth.revocations).toEqual([{ id: 'jti-1', revoked: '2026-11-01T00:00:00Z' }]);
+    writeFileSync(tokens, `tokens: []\nrevocations:\n  - { id: jti-1, revoked: "last tuesday" }\n`);
+    expect(() => loadConfig(file(`auth:\n  tokens: ./revoking-tokens.yaml\n`))).toThrow(
+      /revocations\[0\]\.revoked: expected an ISO 8601 date-time/
+    );
+    writeFileSync(tokens, `tokens: []\nrevocations:\n  - { id: "", revoked: "2026-11-01T00:00:00Z" }\n`);
+    expect(() => loadConfig(file(`auth:\n  tokens: ./revoking-tokens.yaml\n`))).toThrow(ConfigError);
+  });
+
   it('reads an audit chain in PostgreSQL, with its defaults and the URL from the environment', () => {
     const config = loadConfig(file(`audit:\n  postgres: { url: "\${PG_URL}" }\n`), {
       env: { PG_URL: 'postgres://gw:secret@db.internal:5432/audit' }
@@ -161,6 +174,56 @@ audit:
         'F:7:5 rules[1]: missing required key "tool"',
         'F:9:9 audit.path: expected a string'
       ])
+    );
+  });
+
+  it('reports what the later checks find in one pass with the schema findings', () => {
+    const text = `servers:
+  files:
+    command: node
+    timeout_ms: slow
+listen:
+  port: abc
+rules:
+  - tool: read_file
+    server: fils
+    allowed_roles: [analyst]
+    parameter_constraints:
+      path: { pattern: "(" }
+  - tool: write_file
+    server: files
+    allowed_roles: analyst
+  - tool: x
+    deny: true
+    require_approval: true
+  - tool: y
+    server: \${NOT_SET}
+`;
+    expect(issues(text)).toEqual([
+      'F:4:17 servers.files.timeout_ms: expected an integer',
+      'F:6:9 listen.port: expected an integer',
+      'F:15:20 rules[1].allowed_roles: expected a list of strings',
+      'F:20:13 rules[3].server: environment variable NOT_SET is not set',
+      'F:9:13 rules[0].server: no configured server matches "fils"',
+      expect.stringMatching(
+        /^F:12:\d+ rules\[0\]\.parameter_constraints\.path\.pattern: not a valid RE2 pattern/
+      ),
+      'F:18:23 rules[2].require_approval: a deny rule cannot also require approval'
+    ]);
+    // In a rules-only file too, and an unset variable does not hide the later checks either.
+    expect(
+      issues(
+        `- tool: a\n  allowed_roles: x\n- tool: b\n  server: s\n  deny: true\n  require_approval: true\n`
+      )
+    ).toEqual([
+      'F:2:18 [0].allowed_roles: expected a list of strings',
+      'F:6:21 [1].require_approval: a deny rule cannot also require approval'
+    ]);
+    expect(issues(`servers:\n  s: { command: "\${NOT_SET}" }\nrules:\n  - { tool: t, server: z }\n`)).toEqual(
+      [
+        'F:2:17 servers.s.command: environment variable NOT_SET is not set',
+        'F:4:24 rules[0].server: no configured server matches "z"'
+      ]
     );
   });
 

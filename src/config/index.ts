@@ -4,7 +4,7 @@
  * the file is reported at once, each as `file:line:col path: message`.
  */
 import { dirname, resolve } from 'node:path';
-import { Ajv } from 'ajv';
+import { Ajv, type ErrorObject } from 'ajv';
 import { ConfigError, type ConfigIssue } from '../errors.js';
 import { parseRateLimit, ruleIssues } from '../policy/index.js';
 import { durationMs } from '../policy/conditions.js';
@@ -13,7 +13,7 @@ import { hashToken, parseTokenEntries, readTokenFile } from '../auth/token-file.
 import { configSchema } from './schema.js';
 import type { SchemaConfig } from './schema-types.js';
 import { issueAt, readYaml, schemaIssues, type PathPart, type YamlSource } from './source.js';
-import type { GatewayConfig, ServerConfig, TokenConfig } from './types.js';
+import type { GatewayConfig, RevocationConfig, ServerConfig, TokenConfig } from './types.js';
 
 export type * from './types.js';
 export { configSchema } from './schema.js';
@@ -53,20 +53,91 @@ export function loadConfig(file: string, options: LoadOptions = {}): GatewayConf
   const env = options.env ?? process.env;
   const issues: ConfigIssue[] = [];
   if (!validateConfig(raw)) {
-    const errors = (validateConfig.errors ?? []).map((e) =>
+    const found = [...(validateConfig.errors ?? [])];
+    const errors = found.map((e) =>
       rulesOnly ? { ...e, instancePath: e.instancePath.replace(/^\/rules/, '') } : e
     );
     issues.push(...schemaIssues(src, errors));
     // Unset variables are reported with the schema's findings, all at once.
-    substituteEnv(raw, [], src, env, issues, rulesOnly);
-    throw new ConfigError(issues);
+    const data = substituteEnv(raw, [], src, env, issues, rulesOnly);
+    // And so is what the checks after the schema find in the parts the schema accepted.
+    throw new ConfigError(withLater(issues, laterIssues(data, found, path, src, env, rulesOnly)));
   }
   const data = substituteEnv(raw, [], src, env, issues, rulesOnly);
-  if (issues.length > 0) throw new ConfigError(issues);
-
-  const config = build(data, path, src, env, issues, rulesOnly);
-  if (issues.length > 0) throw new ConfigError(issues);
+  const later: ConfigIssue[] = [];
+  const config = build(data, path, src, env, later, rulesOnly);
+  if (issues.length > 0 || later.length > 0) throw new ConfigError(withLater(issues, later));
   return config;
+}
+
+/** `later` issues added to `first`, except where `first` already names the same place. */
+function withLater(first: ConfigIssue[], later: ConfigIssue[]): ConfigIssue[] {
+  const at = new Set(first.map((i) => `${i.line}:${i.col}`));
+  return [...first, ...later.filter((i) => !at.has(`${i.line}:${i.col}`))];
+}
+
+/**
+ * The checks after the schema, run on a file the schema refused: on every rule, server and
+ * section it accepted (the rest left out, their defaults filled in again), so one `policy check`
+ * shows every mistake, not only the schema's. Nothing when what is left still does not fit.
+ */
+function laterIssues(
+  data: unknown,
+  errors: readonly ErrorObject[],
+  file: string,
+  src: YamlSource,
+  env: NodeJS.ProcessEnv,
+  rulesOnly: boolean
+): ConfigIssue[] {
+  if (!data || typeof data !== 'object' || Array.isArray(data)) return [];
+  const partial = structuredClone(data) as Record<string, unknown>;
+  const badRules = new Set<number>();
+  const badServers = new Set<string>();
+  const badSections = new Set<string>();
+  for (const e of errors) {
+    const [section, item] = e.instancePath.split('/').slice(1);
+    if (section === undefined) {
+      const extra = (e.params as { additionalProperty?: string }).additionalProperty;
+      if (extra !== undefined) badSections.add(extra);
+      else return [];
+    } else if (section === 'rules' && item !== undefined) badRules.add(Number(item));
+    else if (section === 'servers' && item !== undefined)
+      badServers.add(item.replace(/~1/g, '/').replace(/~0/g, '~'));
+    else badSections.add(section);
+  }
+  const serversDeclared = 'servers' in partial && !badSections.has('servers');
+  const serverNames =
+    partial.servers && typeof partial.servers === 'object' ? Object.keys(partial.servers) : [];
+  for (const section of badSections) delete partial[section];
+  const ruleIndex: number[] = [];
+  if (Array.isArray(partial.rules)) {
+    const kept: unknown[] = [];
+    (partial.rules as unknown[]).forEach((rule, i) => {
+      if (badRules.has(i)) return;
+      kept.push(rule);
+      ruleIndex.push(i);
+    });
+    partial.rules = kept;
+  }
+  if (serversDeclared) {
+    const servers = partial.servers as Record<string, unknown>;
+    for (const name of badServers) delete servers[name];
+  }
+  if (!validateConfig(partial)) return [];
+  const found: ConfigIssue[] = [];
+  try {
+    build(partial, file, src, env, found, rulesOnly, { ruleIndex, serverNames, serversDeclared });
+  } catch {
+    // What the schema refused can still break a check that trusts it; what was found stands.
+  }
+  return found;
+}
+
+/** Checking what the schema accepted of a file it refused: where each kept rule was, and the servers named. */
+interface PartialView {
+  ruleIndex: number[];
+  serverNames: string[];
+  serversDeclared: boolean;
 }
 
 /**
@@ -80,15 +151,19 @@ function build(
   src: YamlSource,
   env: NodeJS.ProcessEnv,
   issues: ConfigIssue[],
-  rulesOnly: boolean
+  rulesOnly: boolean,
+  partial?: PartialView
 ): GatewayConfig {
   const at = (path: PathPart[]) => (rulesOnly && path[0] === 'rules' ? path.slice(1) : path);
   const here = (path: string) => resolve(dirname(file), path);
 
   const servers = buildServers(data.servers ?? {}, here, src, issues);
   const rules = data.rules.map((r) => ({ ...r }));
-  for (const issue of ruleIssues(rules, Object.keys(data.servers ?? {}), 'servers' in data)) {
-    issues.push(issueAt(src, at(['rules', issue.index, ...issue.path]), issue.message));
+  const serverNames = partial?.serverNames ?? Object.keys(data.servers ?? {});
+  const serversDeclared = partial?.serversDeclared ?? 'servers' in data;
+  for (const issue of ruleIssues(rules, serverNames, serversDeclared)) {
+    const index = partial?.ruleIndex[issue.index] ?? issue.index;
+    issues.push(issueAt(src, at(['rules', index, ...issue.path]), issue.message));
   }
 
   const { tokens: tokensSetting, rate_limit, ...auth } = data.auth;
@@ -143,6 +218,7 @@ function build(
       ...auth,
       tokens: tokens.tokens,
       ...(tokens.file ? { tokens_file: tokens.file } : {}),
+      ...(tokens.revocations?.length ? { revocations: tokens.revocations } : {}),
       ...(rate_limit ? { rate_limit: parseRateLimit(rate_limit) } : {})
     },
     audit,
@@ -153,6 +229,7 @@ function build(
     limits: data.limits,
     validation: data.validation,
     metrics: { ...metrics, ...(metricsToken ? { token_sha256: hashToken(metricsToken) } : {}) },
+    telemetry: data.telemetry,
     scanning: {
       ...data.scanning,
       pins: { ...data.scanning.pins, path: here(data.scanning.pins.path) }
@@ -178,7 +255,7 @@ function buildServers(
       );
     }
     if (!s.enabled) continue;
-    const { timeout_ms, trust_annotations, namespace } = s;
+    const { timeout_ms, connect_timeout_ms, trust_annotations, namespace } = s;
     if (s.command !== undefined && s.url === undefined) {
       for (const key of ['url', 'transport', 'headers'] as const) {
         if (key in s)
@@ -192,9 +269,11 @@ function buildServers(
         env_passthrough: s.env_passthrough,
         ...(s.cwd !== undefined ? { cwd: here(s.cwd) } : {}),
         timeout_ms,
+        connect_timeout_ms,
         trust_annotations,
         namespace,
-        ...(s.sandbox ? { sandbox: s.sandbox } : {})
+        ...(s.sandbox ? { sandbox: s.sandbox } : {}),
+        ...(s.path_style ? { path_style: s.path_style } : {})
       };
     } else if (s.url !== undefined && s.command === undefined) {
       for (const key of ['args', 'env', 'env_passthrough', 'cwd', 'sandbox'] as const) {
@@ -216,8 +295,10 @@ function buildServers(
         transport: s.transport,
         headers: s.headers,
         timeout_ms,
+        connect_timeout_ms,
         trust_annotations,
-        namespace
+        namespace,
+        ...(s.path_style ? { path_style: s.path_style } : {})
       };
     } else {
       issues.push(
@@ -285,7 +366,7 @@ function loadTokens(
   src: YamlSource,
   env: NodeJS.ProcessEnv,
   issues: ConfigIssue[]
-): { tokens: TokenConfig[]; file?: string } {
+): { tokens: TokenConfig[]; file?: string; revocations?: RevocationConfig[] } {
   if (value === undefined) return { tokens: [] };
   if (typeof value === 'string') {
     const file = resolve(dirname(configFile), value);
@@ -293,7 +374,7 @@ function loadTokens(
       substituteEnv(body, [], tokenSrc, env, found, false)
     );
     issues.push(...read.issues);
-    return { tokens: read.tokens, file };
+    return { tokens: read.tokens, file, revocations: read.revocations };
   }
   return {
     tokens: parseTokenEntries(value, src, ['auth', 'tokens'], issues)

@@ -13,6 +13,7 @@ import type {
   HttpServerConfig,
   OAuthSettings,
   PolicySettings,
+  RevocationConfig,
   RuleConfig,
   SandboxConfig,
   ScanActions,
@@ -74,6 +75,7 @@ export type _ConfigTypesMatchTheSchema = [
       Omit<SchemaToken, 'token' | 'sha256' | 'identity'> & { sha256: string; identity: string }
     >
   >,
+  Check<Same<RevocationConfig, NonNullable<FromSchema<typeof tokensFileSchema>['revocations']>[number]>>,
   Check<Same<StdioAuthConfig, NonNullable<SchemaAuth['stdio']>>>,
   Check<Same<OAuthSettings, NonNullable<SchemaAuth['oauth']>>>,
   Check<
@@ -82,6 +84,7 @@ export type _ConfigTypesMatchTheSchema = [
       Omit<SchemaAuth, 'tokens' | 'rate_limit'> & {
         tokens: TokenConfig[];
         tokens_file?: string;
+        revocations?: RevocationConfig[];
         rate_limit?: { limit: number; window_ms: number };
       }
     >
@@ -102,6 +105,7 @@ export type _ConfigTypesMatchTheSchema = [
   Check<Same<GatewayConfig['limits'], SchemaConfig['limits']>>,
   Check<Same<GatewayConfig['validation'], SchemaConfig['validation']>>,
   Check<Same<GatewayConfig['metrics'], Omit<SchemaConfig['metrics'], 'token'> & { token_sha256?: string }>>,
+  Check<Same<GatewayConfig['telemetry'], SchemaConfig['telemetry']>>,
   Check<Same<ScanningConfig, SchemaConfig['scanning']>>,
   Check<Same<ScanActions, SchemaConfig['scanning']['responses']>>,
   Check<Same<GatewayConfig['approvals'], SchemaConfig['approvals']>>,

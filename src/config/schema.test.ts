@@ -71,7 +71,8 @@ const documents: Record<string, unknown>[] = [
   {
     servers: { s: { command: 'node' } },
     auth: { stdio: { identity: 'me' } },
-    approvals: { webhook: { url: 'https://hooks.example/held' } }
+    approvals: { webhook: { url: 'https://hooks.example/held' } },
+    telemetry: { otlp: { endpoint: 'http://collector.example:4318' } }
   },
   { servers: { s: { url: 'http://127.0.0.1:1/mcp' } }, audit: { postgres: { url: 'postgres://db/audit' } } }
 ];

@@ -28,7 +28,13 @@ const constraint = {
     },
     normalize_path: {
       type: 'boolean',
-      description: 'Normalise path-like strings before checking (default true).'
+      description:
+        "Normalise path-like strings before checking, as the server's path_style reads them (default true)."
+    },
+    realpath: {
+      type: 'boolean',
+      description:
+        "Also check the path with its symlinks resolved on the gateway's host (stdio servers); a path that cannot be resolved is refused (default false)."
     }
   }
 } as const;
@@ -164,7 +170,15 @@ const server = {
       minimum: 1,
       maximum: 2147483647,
       default: 60000,
-      description: 'Per-call timeout.'
+      description: 'Per-call timeout: every request to the server once it is connected.'
+    },
+    connect_timeout_ms: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 2147483647,
+      default: 10000,
+      description:
+        'How long starting or reaching the server and the MCP handshake may take. A server that is not ready in time is left out of listings until it connects, and is retried with backoff.'
     },
     sandbox: {
       type: 'object',
@@ -192,6 +206,11 @@ const server = {
       default: true,
       description:
         "false: expose this server's tools, prompts and resources under their own names instead of <server>__<name> (only when it is the only server)."
+    },
+    path_style: {
+      enum: ['posix', 'windows'],
+      description:
+        "How the server reads paths in arguments, for parameter constraints (default: as the gateway's host does)."
     },
     enabled: { type: 'boolean', default: true, description: 'false: leave this server out.' }
   },
@@ -249,7 +268,12 @@ const oauth = {
         url: { type: 'string' },
         client_id: { type: 'string' },
         client_secret: { type: 'string' },
-        cache_s: { type: 'integer', minimum: 0 }
+        cache_s: { type: 'integer', minimum: 0 },
+        accept_missing_audience: {
+          type: 'boolean',
+          description:
+            'Accept active tokens whose introspection answer names no audience (no aud, no resource) from this issuer. Default false: refused. A named audience must still be this gateway.'
+        }
       }
     }
   }
@@ -257,7 +281,8 @@ const oauth = {
 
 export const configSchema = {
   $schema: 'http://json-schema.org/draft-07/schema#',
-  $id: 'https://portcullis.dev/schema/portcullis.schema.json',
+  // A name, not an address: editors find the file by path (schema/portcullis.schema.json in the package).
+  $id: 'urn:portcullis:config',
   title: 'Portcullis gateway configuration',
   type: 'object',
   additionalProperties: false,
@@ -670,6 +695,31 @@ export const configSchema = {
         roles: { ...stringList, default: ['admin'], description: 'Roles whose gateway tokens may scrape.' }
       }
     },
+    telemetry: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      description: 'Traces: each tool call is one span, exported over OTLP/HTTP when an endpoint is set.',
+      properties: {
+        otlp: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['endpoint'],
+          description:
+            'Where spans go. Without it, the standard OTEL_EXPORTER_OTLP_ENDPOINT (or ' +
+            'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) decides; with neither, no span leaves the gateway.',
+          properties: {
+            endpoint: {
+              type: 'string',
+              pattern: '^https?://',
+              description:
+                "The collector's OTLP/HTTP base URL (spans go to <endpoint>/v1/traces), e.g. http://localhost:4318."
+            },
+            headers: { ...stringMap, default: {}, description: 'Sent with every export, e.g. an API key.' }
+          }
+        }
+      }
+    },
     validation: {
       type: 'object',
       additionalProperties: false,
@@ -718,7 +768,23 @@ export const configSchema = {
 export const tokensFileSchema = {
   type: 'object',
   additionalProperties: false,
-  properties: { tokens: { type: 'array', items: tokenEntry } }
+  properties: {
+    tokens: { type: 'array', items: tokenEntry },
+    revocations: {
+      type: 'array',
+      description:
+        'Credentials revoked that are not tokens of this file (OAuth `jti`s), written by `portcullis token revoke --jti`.',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['id', 'revoked'],
+        properties: {
+          id: { type: 'string', minLength: 1, description: 'The credential id (an OAuth `jti`).' },
+          revoked: { ...timestamp, description: 'When it was revoked.' }
+        }
+      }
+    }
+  }
 } as const;
 
 /**

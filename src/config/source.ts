@@ -297,7 +297,8 @@ function describeAnyOf(schema: unknown): string {
   return options.join(' or ');
 }
 
-function closest(word: string, candidates: string[]): string | undefined {
+/** The candidate nearest to `word` (edit distance, any case), when it is near enough to be a typo. */
+export function closest(word: string, candidates: string[]): string | undefined {
   let best: string | undefined;
   let bestScore = Infinity;
   for (const c of candidates) {

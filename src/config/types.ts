@@ -9,6 +9,8 @@ export interface ConstraintConfig {
   maxLength?: number;
   optional?: boolean;
   normalize_path?: boolean;
+  /** Also check the path with its symlinks resolved on the gateway's host. */
+  realpath?: boolean;
 }
 
 export interface RuleConfig {
@@ -70,10 +72,14 @@ export interface StdioServerConfig {
   env_passthrough: string[];
   cwd?: string;
   timeout_ms: number;
+  /** Bound on connecting and the MCP handshake (timeout_ms bounds every later request). */
+  connect_timeout_ms: number;
   trust_annotations: boolean;
   /** false: expose this (only) server's tools, prompts and resources under their own names. */
   namespace: boolean;
   sandbox?: SandboxConfig;
+  /** How the server reads paths in arguments (default: as the gateway's host does). */
+  path_style?: 'posix' | 'windows';
 }
 
 export interface SandboxConfig {
@@ -91,9 +97,13 @@ export interface HttpServerConfig {
   transport: 'streamable-http' | 'sse';
   headers: Record<string, string>;
   timeout_ms: number;
+  /** Bound on connecting and the MCP handshake (timeout_ms bounds every later request). */
+  connect_timeout_ms: number;
   trust_annotations: boolean;
   /** false: expose this (only) server's tools, prompts and resources under their own names. */
   namespace: boolean;
+  /** How the server reads paths in arguments (default: as the gateway's host does). */
+  path_style?: 'posix' | 'windows';
 }
 
 export type ServerConfig = StdioServerConfig | HttpServerConfig;
@@ -112,6 +122,13 @@ export interface TokenConfig {
   expires?: string;
   revoked?: string;
   rotated_to?: string;
+}
+
+/** A credential the token file revokes that is none of its tokens: an OAuth `jti`. */
+export interface RevocationConfig {
+  id: string;
+  /** ISO time it was revoked. */
+  revoked: string;
 }
 
 export interface StdioAuthConfig {
@@ -164,6 +181,8 @@ export interface GatewayConfig {
     tokens: TokenConfig[];
     /** The tokens file, when tokens live in one; watched for changes (revocation without restart). */
     tokens_file?: string;
+    /** Credentials the token file revokes that are none of its tokens (OAuth `jti`s). */
+    revocations?: RevocationConfig[];
     stdio?: StdioAuthConfig;
     oauth?: OAuthSettings;
     scopes: { read: string; call: string };
@@ -212,6 +231,7 @@ export interface GatewayConfig {
   };
   validation: { arguments: boolean };
   metrics: { enabled: boolean; token_sha256?: string; roles: string[] };
+  telemetry: { otlp?: { endpoint: string; headers: Record<string, string> } };
   scanning: ScanningConfig;
   approvals: {
     timeout_s: number;

@@ -1,7 +1,9 @@
 /**
  * The authenticator the gateway uses: with a shared store, revocations, lockouts and request
  * rates are read and counted there, so every replica agrees; in memory, by the authenticator
- * itself. The bearer token file, when configured, is watched and reloaded.
+ * itself. The bearer token file, when configured, is watched and reloaded, and what it revokes is
+ * carried into the shared store at start and on every reload: a replica started after the store
+ * lost its data puts the file's revocations back for every other replica.
  */
 import type { Logger } from 'pino';
 import { createAuthenticator, type Authenticator } from '../auth/index.js';
@@ -42,9 +44,23 @@ export function createSharedAuthenticator(
           requests: (key, limit, windowMs) => state.admitRequest(key, limit, windowMs, Date.now())
         }
   );
+  const carry = () => {
+    if (state.kind === 'memory') return;
+    for (const [id, at] of auth.tokens.revoked) {
+      if (state.isRevoked(id)) continue;
+      // Known to this replica's mirror at once; written back at the next resync should this fail.
+      state
+        .revoke(id, new Date(at))
+        .catch((err: Error) =>
+          log.warn({ id, err: err.message }, 'revocation from the token file not shared yet')
+        );
+    }
+  };
+  carry();
   const tokenWatch = config.auth.tokens_file
     ? watchTokenFile(config.auth.tokens_file, auth.tokens, log, {
-        substitute: (value, src, issues) => substituteEnvIn(value, src, issues)
+        substitute: (value, src, issues) => substituteEnvIn(value, src, issues),
+        onReload: carry
       })
     : undefined;
   return { auth, tokenWatch };

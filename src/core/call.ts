@@ -2,11 +2,13 @@
  * One tool call: the pipeline, then, whatever happened, the call's risk applied to the session
  * once and exactly one audit record.
  */
+import { trace } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import { redactArguments, type AuditInput } from '../audit/index.js';
 import type { GatewayConfig } from '../config/types.js';
 import { GatewayError, isRefusal } from '../errors.js';
 import { compileGlob } from '../policy/glob.js';
+import { callAttributes } from '../telemetry/attributes.js';
 import type { Relay } from '../upstream/index.js';
 import type { AuditLog } from './audit-log.js';
 import { outcomeOf, round, sessionFields } from './audit-log.js';
@@ -101,7 +103,8 @@ export function callRecord(
     outcome: isToolError ? 'tool_error' : outcome,
     ...(failure && !gw ? { error: failure instanceof Error ? failure.message : String(failure) } : {}),
     latency_ms: round(latencyMs),
-    ...(ctx.upstreamMs !== undefined ? { upstream_ms: round(ctx.upstreamMs) } : {})
+    ...(ctx.upstreamMs !== undefined ? { upstream_ms: round(ctx.upstreamMs) } : {}),
+    ...(ctx.approvalMs !== undefined ? { approval_ms: round(ctx.approvalMs) } : {})
   };
 }
 
@@ -140,6 +143,8 @@ export function createCaller(parts: CallParts) {
       if (ctx.risk > 0) parts.addRisk(session, ctx.risk);
       const recorded = recordedArguments(ctx.server, ctx.tool, ctx.auditArgs ?? args);
       const record = callRecord(ctx, failure, recorded, performance.now() - started);
+      // The call's span (src/core/lifecycle.ts) carries what its record says; a no-op untraced.
+      trace.getActiveSpan()?.setAttributes(callAttributes(record));
       if (isRefusal(failure))
         log.info({ session: session.id, name, code: failure.code, reason: failure.detail }, 'call denied');
       // A call refused because records cannot be stored does not wait for its own record: it stays

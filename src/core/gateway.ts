@@ -28,6 +28,7 @@ import { createMemoryState, type SharedState } from '../state/index.js';
 import type { RedisState } from '../state/redis.js';
 import { Upstream } from '../upstream/index.js';
 import { createArgumentValidator } from '../validate/index.js';
+import { createAnnouncer, type ListChanged } from './announce.js';
 import { createAuditLog } from './audit-log.js';
 import { createSharedAuthenticator } from './authenticator.js';
 import { createCaller, type CallOptions } from './call.js';
@@ -50,6 +51,7 @@ export type { CallOptions, Peer } from './call.js';
 export type { ListedTool } from './lists.js';
 export type { ApprovedCounts, DefinitionInventoryEntry, ToolInventoryEntry } from './inventory.js';
 export type { Health } from './lifecycle.js';
+export type { ListChanged, ListKind } from './announce.js';
 
 export interface GatewayOptions {
   config: GatewayConfig;
@@ -112,6 +114,11 @@ export interface Gateway {
   ): Promise<Record<string, never>>;
   unsubscribe(session: Session, uri: string): Promise<Record<string, never>>;
   complete(session: Session, params: Record<string, unknown>): Promise<unknown>;
+  /**
+   * Be told when what a listing returns has changed: a server left out of a listing can now be
+   * listed, or a server changed its list. Returns the function that stops it.
+   */
+  onListChanged(listener: ListChanged): () => void;
   /** Capabilities to advertise downstream: what at least one upstream could offer. */
   capabilities(): Record<string, object>;
   /** ok is false while calls are refused: the audit log cannot store records, or shared state is unreachable. */
@@ -163,10 +170,17 @@ export function createGateway(options: GatewayOptions): Gateway {
     );
   };
   const upstreams = new Map<string, Upstream>();
+  const announcer = createAnnouncer();
   for (const [name, server] of Object.entries(config.servers)) {
-    const onNotification = (s: string, method: string, params: unknown) =>
-      subscriptions.notify(s, method, params);
-    upstreams.set(name, new Upstream(name, server, log.child({ server: name }), { onNotification }));
+    upstreams.set(
+      name,
+      new Upstream(name, server, log.child({ server: name }), {
+        onNotification: (s, method, params) => subscriptions.notify(s, method, params),
+        onReady: (s) => announcer.ready(upstreams.get(s)!),
+        onToolsChanged: () => announcer.changed('tools'),
+        onDefinitionsChanged: (_s, kind) => announcer.changed(kind)
+      })
+    );
   }
   const pins = config.scanning.pins.enabled
     ? createPinStore(config.scanning.pins.path, log, undefined, redis?.pins)
@@ -206,7 +220,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const forward = createForward(audit, queued);
   const forwarding = createForwarding({ upstreams, names, catalog, inspector, forward, addRisk });
   const subscriptions = createSubscriptions(upstreams, names, forward);
-  const lists = createLists({ upstreams, names, catalog, policy, scopes, audit, log });
+  const lists = createLists({ upstreams, names, catalog, policy, scopes, audit, announcer, log });
   const inventory = createInventory(upstreams, names, catalog, inspector, pins);
   const lifecycle = createLifecycle();
 
@@ -257,10 +271,11 @@ export function createGateway(options: GatewayOptions): Gateway {
     ...forwarding,
     subscribe: subscriptions.subscribe,
     unsubscribe: subscriptions.unsubscribe,
+    onListChanged: announcer.subscribe,
     capabilities: () => ({
-      tools: { listChanged: false },
-      prompts: {},
-      resources: { subscribe: true },
+      tools: { listChanged: true },
+      prompts: { listChanged: true },
+      resources: { subscribe: true, listChanged: true },
       completions: {},
       logging: {}
     }),

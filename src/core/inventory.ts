@@ -83,6 +83,8 @@ export function createInventory(
       await Promise.all(
         [...upstreams.values()].map(async (up) => {
           try {
+            // A server that is down is reported as it is, not waited for.
+            up.assertUp();
             const tools = await catalog.vetted(up);
             // Read after vetting: a first use or a rewrite of older pins is in them now.
             const pinned = pins?.get(up.name);
@@ -136,6 +138,7 @@ export function createInventory(
         [...upstreams.values()].flatMap((up) =>
           (['prompts', 'resources', 'resourceTemplates'] as const).map(async (kind) => {
             try {
+              up.assertUp();
               await up.connect();
               if (!up.capabilities()?.[CAPABILITY[kind]]) return;
               const vetting = await catalog.definitionsOf(up, kind, true);

@@ -13,7 +13,8 @@ const tracer = trace.getTracer('portcullis');
 
 export interface Health {
   ok: boolean;
-  upstreams: Record<string, { state: string; error?: string; restarts: number }>;
+  /** Per server: its state, whether it is down (failed, and not connected since), and why. */
+  upstreams: Record<string, { state: string; down: boolean; error?: string; restarts: number }>;
   audit: { ok: boolean; error?: string };
   state: { store: string; ok: boolean };
 }
@@ -66,7 +67,11 @@ export function createLifecycle() {
   };
 }
 
-/** ok is false while calls are refused: the audit log cannot store records, or shared state is unreachable. */
+/**
+ * ok is false while calls are refused: the audit log cannot store records, or shared state is
+ * unreachable. A server that is down does not make the gateway unhealthy (the others still serve);
+ * it is named in `upstreams` with the reason.
+ */
 export function healthOf(
   upstreams: ReadonlyMap<string, Upstream>,
   queued: QueuedAuditSink | undefined,
@@ -76,6 +81,7 @@ export function healthOf(
   for (const up of upstreams.values()) {
     ups[up.name] = {
       state: up.state,
+      down: up.down,
       restarts: up.restarts,
       ...(up.lastError ? { error: up.lastError } : {})
     };

@@ -2,6 +2,10 @@
  * Listings: tools, prompts, resources and resource templates, fanned out to every server that
  * offers them, without what vetting withholds (and, for tools, what the caller's roles and scopes
  * can never call), renamed into the gateway's namespace, and audited.
+ *
+ * A bad server never holds a listing up: one known to be down is left out at once, and one still
+ * connecting (or listing) is waited for no longer than its `connect_timeout_ms`. Whatever a
+ * listing left out is announced with `list_changed` when it can be listed (./announce.ts).
  */
 import type { Logger } from 'pino';
 import type { GatewayError } from '../errors.js';
@@ -10,6 +14,7 @@ import type { ScopeCheck } from '../scope/index.js';
 import type { Upstream, UpstreamTool } from '../upstream/index.js';
 import { round, sessionFields, type AuditLog } from './audit-log.js';
 import type { Catalog } from './catalog.js';
+import type { Announcer, ListKind } from './announce.js';
 import type { Names } from './names.js';
 import type { PolicyHolder } from './policy-holder.js';
 import type { Session } from './session.js';
@@ -25,29 +30,65 @@ export interface ListParts {
   policy: PolicyHolder;
   scopes: ScopeCheck;
   audit: AuditLog;
+  announcer: Announcer;
   log: Logger;
 }
 
-export function createLists(parts: ListParts) {
-  const { upstreams, names, catalog, audit, log } = parts;
+/** What `work` settles to, or `late` if it has not within `ms`. */
+async function within<T>(work: Promise<T>, ms: number): Promise<{ done: T } | 'late'> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => resolve('late'), ms);
+  });
+  try {
+    return await Promise.race([work.then((done) => ({ done })), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
-  /** Run a list across every upstream that supports it; a failing upstream is skipped, not fatal. */
+export function createLists(parts: ListParts) {
+  const { upstreams, names, catalog, audit, announcer, log } = parts;
+
+  /**
+   * Run a list across every upstream that supports it. A server that is down, fails, or is not
+   * listed within its connect bound is left out (and announced when it can be listed), not fatal.
+   */
   async function fanOut<T>(
-    capability: string,
+    capability: ListKind,
     fn: (up: Upstream) => Promise<T[]>
   ): Promise<{ items: Array<{ server: string; item: T }>; failed: string[] }> {
     const items: Array<{ server: string; item: T }> = [];
     const failed: string[] = [];
     await Promise.all(
       [...upstreams.values()].map(async (up) => {
-        try {
+        if (up.down) {
+          failed.push(up.name);
+          announcer.missed(capability, up.name);
+          return;
+        }
+        const work = (async () => {
           if (capability !== 'tools') {
             await up.connect();
-            if (!up.capabilities()?.[capability]) return;
+            if (!up.capabilities()?.[capability]) return [];
           }
-          for (const item of await fn(up)) items.push({ server: up.name, item });
+          return fn(up);
+        })();
+        try {
+          const outcome = await within(work, up.config.connect_timeout_ms);
+          if (outcome === 'late') {
+            failed.push(up.name);
+            announcer.late(capability, up.name, work);
+            log.warn(
+              { server: up.name, waited_ms: up.config.connect_timeout_ms },
+              `${capability} listing answered without a server still connecting`
+            );
+            return;
+          }
+          for (const item of outcome.done) items.push({ server: up.name, item });
         } catch (err) {
           failed.push(up.name);
+          announcer.missed(capability, up.name);
           log.warn(
             { server: up.name, err: (err as GatewayError).detail ?? (err as Error).message },
             `${capability} listing failed`
@@ -72,9 +113,16 @@ export function createLists(parts: ListParts) {
     capability: 'prompts' | 'resources',
     kind: DefinitionKind
   ) {
-    const { items } = await fanOut(capability, (up) => allowed(up, kind));
+    const { items, failed } = await fanOut(capability, (up) => allowed(up, kind));
     await audit.write(
-      { event, ...sessionFields(session), decision: 'allow', outcome: 'ok', count: items.length },
+      {
+        event,
+        ...sessionFields(session),
+        decision: 'allow',
+        outcome: 'ok',
+        count: items.length,
+        ...(failed.length ? { error: `unavailable: ${failed.sort().join(', ')}` } : {})
+      },
       true
     );
     return items;
@@ -99,7 +147,7 @@ export function createLists(parts: ListParts) {
           decision: 'allow',
           outcome: 'ok',
           count: visible.length,
-          ...(failed.length ? { error: `unavailable: ${failed.join(', ')}` } : {}),
+          ...(failed.length ? { error: `unavailable: ${failed.sort().join(', ')}` } : {}),
           latency_ms: round(performance.now() - started)
         },
         true

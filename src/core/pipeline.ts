@@ -57,6 +57,8 @@ export interface Resolved extends Decided {
   readonly toolDef: UpstreamTool;
   /** Set while and after the call waits for approval. */
   approval?: HeldCall;
+  /** How long the call waited for people to decide, once the wait is over. */
+  approvalMs?: number;
 }
 
 /** After `upstream`: the server's answer. */

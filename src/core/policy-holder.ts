@@ -5,13 +5,19 @@
 import { createHash } from 'node:crypto';
 import type { GatewayConfig } from '../config/types.js';
 import { riskSettingsOf } from '../limits/risk.js';
-import { compilePolicy, type Policy } from '../policy/index.js';
+import { compilePolicy, pathsOf, type Policy } from '../policy/index.js';
 import { decayedRisk, type RiskSettings } from '../state/index.js';
 import type { Session } from './session.js';
 
-export function policyVersion(config: Pick<GatewayConfig, 'rules' | 'policy'>): string {
+export function policyVersion(
+  config: Pick<GatewayConfig, 'rules' | 'policy'> & Partial<Pick<GatewayConfig, 'servers'>>
+): string {
+  // A server's path style changes how its paths are judged: part of the policy when it is set.
+  const styles = Object.entries(config.servers ?? {}).filter(([, s]) => s.path_style !== undefined);
+  const paths =
+    styles.length > 0 ? { paths: Object.fromEntries(styles.map(([n, s]) => [n, s.path_style])) } : {};
   return createHash('sha256')
-    .update(JSON.stringify({ rules: config.rules, policy: config.policy }))
+    .update(JSON.stringify({ rules: config.rules, policy: config.policy, ...paths }))
     .digest('hex')
     .slice(0, 12);
 }
@@ -26,7 +32,10 @@ export interface PolicyHolder {
 }
 
 export function createPolicyHolder(config: GatewayConfig): PolicyHolder {
-  let current = { policy: compilePolicy(config.rules, config.policy), version: policyVersion(config) };
+  let current = {
+    policy: compilePolicy(config.rules, config.policy, pathsOf(config.servers)),
+    version: policyVersion(config)
+  };
   let riskSettings = riskSettingsOf(config.policy);
   return {
     current: () => current,
@@ -36,7 +45,7 @@ export function createPolicyHolder(config: GatewayConfig): PolicyHolder {
       const version = policyVersion(next);
       if (version === current.version) return undefined;
       const from = current.version;
-      current = { policy: compilePolicy(next.rules, next.policy), version };
+      current = { policy: compilePolicy(next.rules, next.policy, pathsOf(next.servers)), version };
       riskSettings = riskSettingsOf(next.policy);
       return { from, to: version };
     }

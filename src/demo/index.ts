@@ -1,9 +1,9 @@
 /**
  * `portcullis demo`: the embedded default. Copies the bundled demo data (public/ and private/) to
  * a fresh folder, fills the bundled demo config with its paths and a random token per role, and
- * serves it over HTTP. No service or setup needed.
+ * serves it over HTTP. No service or setup needed; the folder goes when the demo stops.
  */
-import { cpSync, mkdtempSync, realpathSync } from 'node:fs';
+import { cpSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -21,7 +21,11 @@ export interface DemoSetup {
   config: GatewayConfig;
   configFile: string;
   dataDir: string;
+  /** The folder with the data, the audit log and the pins. */
+  workDir: string;
   tokens: { admin: string; analyst: string; approver: string };
+  /** Remove the folder, when prepareDemo made it (a folder it was given stays). */
+  cleanup(): void;
 }
 
 export function newToken(): string {
@@ -29,6 +33,7 @@ export function newToken(): string {
 }
 
 export function prepareDemo(options: { workDir?: string } = {}): DemoSetup {
+  const owned = options.workDir === undefined;
   const work = realpathSync(options.workDir ?? mkdtempSync(join(tmpdir(), 'portcullis-demo-')));
   const dataDir = join(work, 'data');
   cpSync(join(PACKAGE_ROOT, 'demo', 'data'), dataDir, { recursive: true });
@@ -47,8 +52,17 @@ export function prepareDemo(options: { workDir?: string } = {}): DemoSetup {
     PORTCULLIS_DEMO_ANALYST_TOKEN: tokens.analyst,
     PORTCULLIS_DEMO_APPROVER_TOKEN: tokens.approver
   };
-  const config = loadConfig(configFile, { env });
-  return { config, configFile, dataDir, tokens };
+  const cleanup = () => {
+    if (owned) rmSync(work, { recursive: true, force: true });
+  };
+  let config: GatewayConfig;
+  try {
+    config = loadConfig(configFile, { env });
+  } catch (e) {
+    cleanup();
+    throw e;
+  }
+  return { config, configFile, dataDir, workDir: work, tokens, cleanup };
 }
 
 const listToolsBody = JSON.stringify({

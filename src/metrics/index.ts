@@ -1,8 +1,13 @@
 /**
  * Prometheus metrics (prom-client), derived from the same events the audit log records, so the
  * two never disagree: calls by server, tool and decision; denials by reason; approvals; auth
- * failures; rate-limit hits; the gateway's own overhead and upstream latency; upstream health;
- * open sessions; policy reloads; with an audit database, whether it is available and its queue. Each gateway has its own registry.
+ * failures; rate-limit hits; the gateway's own overhead, the wait for a human approval and
+ * upstream latency; upstream health; open sessions; policy reloads; with an audit database, whether
+ * it is available and its queue. Each gateway has its own registry.
+ *
+ * Names follow Prometheus conventions: Node's default process and runtime metrics keep their
+ * standard names (`process_*`, `nodejs_*`), the gateway's own start with `portcullis_`, counters
+ * end in `_total`, and durations are in seconds with a `_seconds` suffix.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { AuditInput } from '../audit/index.js';
@@ -30,8 +35,7 @@ const LATENCY_BUCKETS = [
 
 export function createMetrics(sources: MetricsSources, options: { defaults?: boolean } = {}): Metrics {
   const registry = new Registry();
-  if (options.defaults !== false)
-    collectDefaultMetrics({ register: registry, prefix: 'portcullis_process_' });
+  if (options.defaults !== false) collectDefaultMetrics({ register: registry });
   const calls = new Counter({
     name: 'portcullis_tool_calls_total',
     help: 'Tool calls by server, tool, decision and outcome.',
@@ -40,8 +44,8 @@ export function createMetrics(sources: MetricsSources, options: { defaults?: boo
   });
   const denials = new Counter({
     name: 'portcullis_denials_total',
-    help: 'Refused calls by reason (error registry code).',
-    labelNames: ['reason'] as const,
+    help: 'Refused calls by server, tool and reason (error registry code).',
+    labelNames: ['server', 'tool', 'reason'] as const,
     registers: [registry]
   });
   const approvals = new Counter({
@@ -63,8 +67,14 @@ export function createMetrics(sources: MetricsSources, options: { defaults?: boo
   });
   const overhead = new Histogram({
     name: 'portcullis_gateway_overhead_seconds',
-    help: "Time a call spends in the gateway itself (total minus the upstream's share).",
+    help: "Time a call spends in the gateway itself: total minus the upstream's share and any wait for approval.",
     buckets: LATENCY_BUCKETS,
+    registers: [registry]
+  });
+  const approvalWait = new Histogram({
+    name: 'portcullis_approval_wait_seconds',
+    help: 'Time a call held for approval waited for people to decide (or for the timeout).',
+    buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600],
     registers: [registry]
   });
   const upstreamLatency = new Histogram({
@@ -91,13 +101,15 @@ export function createMetrics(sources: MetricsSources, options: { defaults?: boo
         this.set({ server: u.name, state: u.state }, u.state === 'ready' ? 1 : 0);
     }
   });
-  new Gauge({
-    name: 'portcullis_upstream_restarts',
+  new Counter({
+    name: 'portcullis_upstream_restarts_total',
     help: 'Restarts of each upstream since the gateway started.',
     labelNames: ['server'] as const,
     registers: [registry],
     collect() {
-      for (const u of sources.upstreams()) this.set({ server: u.name }, u.restarts);
+      // The upstream keeps the count; the counter shows it as it is at the scrape.
+      this.reset();
+      for (const u of sources.upstreams()) this.inc({ server: u.name }, u.restarts);
     }
   });
   new Gauge({
@@ -148,14 +160,17 @@ export function createMetrics(sources: MetricsSources, options: { defaults?: boo
         // A call that failed (a fault) before the policy decided has no decision; outcome says
         // whether it was refused, which is what the error registry's kind of its code says.
         const decision = e.decision ?? 'none';
-        calls.inc({ server: e.server ?? '', tool: e.tool ?? '', decision, outcome: e.outcome ?? 'ok' });
-        if (e.outcome === 'denied') denials.inc({ reason: e.code ?? 'unknown' });
+        const server = e.server ?? '';
+        const tool = e.tool ?? '';
+        calls.inc({ server, tool, decision, outcome: e.outcome ?? 'ok' });
+        if (e.outcome === 'denied') denials.inc({ server, tool, reason: e.code ?? 'unknown' });
         if (e.code === 'rate_limited') rateLimited.inc();
         if (decision === 'approval') approvals.inc({ result: e.outcome === 'ok' ? 'approved' : 'refused' });
+        // A person deciding is not the gateway being slow: the wait has its own histogram.
+        if (e.approval_ms !== undefined) approvalWait.observe(e.approval_ms / 1000);
         if (e.latency_ms !== undefined)
-          overhead.observe(Math.max(0, e.latency_ms - (e.upstream_ms ?? 0)) / 1000);
-        if (e.upstream_ms !== undefined)
-          upstreamLatency.observe({ server: e.server ?? '' }, e.upstream_ms / 1000);
+          overhead.observe(Math.max(0, e.latency_ms - (e.upstream_ms ?? 0) - (e.approval_ms ?? 0)) / 1000);
+        if (e.upstream_ms !== undefined) upstreamLatency.observe({ server }, e.upstream_ms / 1000);
       } else if (e.event === 'auth/failure') {
         // A credential that could not be checked (a fault: shared state unreachable) is not a
         // failed authentication.

@@ -16,7 +16,7 @@ import {
   durationMs,
   timeProblems
 } from './conditions.js';
-import { compileConstraint } from './constraints.js';
+import { compileConstraint, constraintHint } from './constraints.js';
 import { compilePolicy, ruleIssues, type PolicyInput } from './index.js';
 
 /** Wednesday 2026-03-18 12:00 UTC. */
@@ -363,5 +363,37 @@ describe('constraints', () => {
     const alt = compileConstraint('x', { pattern: '^(ls|pwd)$' });
     expect(alt({ x: 'pwd' })).toBeUndefined();
     expect(alt({ x: 'rm' })).toBe('parameter "x" does not match the pattern');
+  });
+});
+
+describe('constraint hints', () => {
+  it('say which argument and what it must be, never the value, pattern or prefix', () => {
+    const cases: Array<[Parameters<typeof compileConstraint>[1], unknown, string]> = [
+      [{ prefix: '/data/' }, undefined, 'argument "a" is required'],
+      [{ prefix: '/data/' }, [], 'argument "a" must not be an empty list'],
+      [{ prefix: '/data/' }, 7, 'argument "a" must be a string'],
+      [
+        { pattern: '^/secret-pattern/' },
+        '/etc/VALUE',
+        'argument "a" must match the pattern the policy sets for it'
+      ],
+      [
+        { prefix: '/secret-prefix/' },
+        '/etc/VALUE',
+        'argument "a" must start with the prefix the policy allows'
+      ],
+      [{ maxLength: 3 }, 'VALUE', 'argument "a" must be at most 3 characters long'],
+      [{ min: 1, max: 10 }, 'VALUE', 'argument "a" must be a number'],
+      [{ min: 1.5 }, -7, 'argument "a" must be at least 1.5'],
+      [{ max: 10 }, 99, 'argument "a" must be at most 10'],
+      [{ enum: ['secret-choice'] }, 'VALUE', 'argument "a" must be one of the values the policy allows']
+    ];
+    for (const [config, value, expected] of cases) {
+      const problem = compileConstraint('a', config)(value === undefined ? {} : { a: value });
+      expect(problem, JSON.stringify(config)).toBeDefined();
+      const hint = constraintHint(problem!);
+      expect(hint).toBe(expected);
+      expect(hint).not.toMatch(/VALUE|secret|99|-7/);
+    }
   });
 });

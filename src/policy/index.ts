@@ -18,7 +18,7 @@
  * - `mode: observe` (per rule, or for the whole policy) records what would have been refused and
  *   lets the call through; the decision carries both.
  */
-import type { ConstraintConfig, PolicySettings, RuleConfig } from '../config/types.js';
+import type { ConstraintConfig, PolicySettings, RuleConfig, ServerConfig } from '../config/types.js';
 import type { ErrorCode } from '../errors.js';
 import {
   celProblem,
@@ -33,10 +33,12 @@ import {
   type Condition,
   type ConditionInput
 } from './conditions.js';
-import { compileConstraint, patternProblem, type ConstraintCheck } from './constraints.js';
+import { compileConstraint, constraintHint, patternProblem, type ConstraintCheck } from './constraints.js';
 import { compileGlob, type Glob } from './glob.js';
+import { HOST_PATHS, type PathContext } from './paths.js';
 
 export { normalizePath } from './constraints.js';
+export { HOST_PATH_STYLE, type PathContext, type PathStyle } from './paths.js';
 export type { CallRecordView } from './conditions.js';
 
 export interface PolicyInput {
@@ -80,6 +82,8 @@ export interface Outcome {
   code?: ErrorCode;
   /** Full reason, for the audit log and explain; never sent to the agent. */
   reason: string;
+  /** For a constraint failure: the argument and what it must be, which the agent is told. */
+  hint?: string;
   /** The rules that decided (by id). */
   rules: string[];
 }
@@ -114,6 +118,8 @@ interface CompiledRule {
 export interface Policy {
   readonly rules: readonly RuleConfig[];
   readonly settings: PolicySettings;
+  /** How each server reads paths, as compiled. */
+  readonly servers: ServerPaths;
   /**
    * What the decisions read beyond the call itself: the session's counts and risk (`session`),
    * and its earlier calls (`history`, which implies `session`). Rate windows need neither.
@@ -167,10 +173,26 @@ interface Restrictions {
   approval?: CompiledRule;
 }
 
+/**
+ * How each server reads paths (pathsOf). A server not named here reads them as the gateway's host
+ * does, on its file system.
+ */
+export type ServerPaths = Readonly<Record<string, PathContext>>;
+
+/** The path style of each configured server, and whether it shares the gateway's file system. */
+export function pathsOf(servers: Readonly<Record<string, ServerConfig>>): ServerPaths {
+  const out: Record<string, PathContext> = {};
+  for (const [name, s] of Object.entries(servers))
+    out[name] = { style: s.path_style ?? HOST_PATHS.style, local: s.kind === 'stdio' };
+  return out;
+}
+
 export function compilePolicy(
   rules: readonly RuleConfig[],
-  settings: PolicySettings = DEFAULT_SETTINGS
+  settings: PolicySettings = DEFAULT_SETTINGS,
+  servers: ServerPaths = {}
 ): Policy {
+  const pathsByServer = new Map(Object.entries(servers));
   const compiled: CompiledRule[] = rules.map((r, index) => ({
     index,
     key: ruleId(r, index),
@@ -291,6 +313,7 @@ export function compilePolicy(
         effect: 'deny',
         code: 'constraint_failed',
         reason: `rule ${r.constraint.rule.key}: ${r.constraint.problem}`,
+        hint: constraintHint(r.constraint.problem),
         rules: [r.constraint.rule.key]
       };
     }
@@ -376,6 +399,8 @@ export function compilePolicy(
     const counters: SessionCounter[] = [];
     let weight = found.toolRisk;
     let observedWeight = 0;
+    // How the call's server reads paths: looked up only when a constraint needs it.
+    let paths: PathContext | undefined;
     for (const rule of found.rules) {
       // Notes explain a decision; only build them when someone asked (explain), not per call.
       const notes: string[] = tracing ? [] : NO_NOTES;
@@ -428,7 +453,7 @@ export function compilePolicy(
       }
       let failed = false;
       for (const check of rule.constraints) {
-        const problem = check(input.args);
+        const problem = check(input.args, (paths ??= pathsByServer.get(input.server) ?? HOST_PATHS));
         if (problem) {
           failed = true;
           bucket.constraint ??= { rule, problem };
@@ -477,6 +502,7 @@ export function compilePolicy(
       effect: actual.effect,
       code: actual.code,
       reason: actual.reason,
+      hint: actual.hint,
       rules: actual.rules,
       counters: actual.effect === 'deny' ? NO_COUNTERS : counters,
       risk: weight,
@@ -515,6 +541,7 @@ export function compilePolicy(
   return {
     rules,
     settings,
+    servers,
     needs,
     decide: (input) => decideWith(input),
     redecide(input, first) {
@@ -619,6 +646,14 @@ export function ruleIssues(
       const checks = ['pattern', 'prefix', 'enum', 'min', 'max', 'maxLength'] as const;
       if (!checks.some((k) => c[k] !== undefined)) {
         issues.push({ index, path: at, message: `constraint has no check (one of ${checks.join(', ')})` });
+      }
+      if (c.realpath === true && c.pattern === undefined && c.prefix === undefined) {
+        issues.push({
+          index,
+          path: [...at, 'realpath'],
+          message:
+            'realpath checks the resolved path against a pattern or prefix; this constraint has neither'
+        });
       }
     }
   });

@@ -47,10 +47,16 @@ describe('the seed rules, as written', () => {
     const d = policy.decide(call({ args: { path } }));
     expect(d.effect).toBe('deny');
     expect(d.code).toBe('constraint_failed');
+    // The agent is told which argument and what it must be; the value stays in the audit record.
+    expect(d.hint).toMatch(/^argument "path" must (match the pattern the policy sets for it|be a string)$/);
   });
 
   it('refuses a call that omits the constrained parameter', () => {
-    expect(policy.decide(call({ args: {} }))).toMatchObject({ effect: 'deny', code: 'constraint_failed' });
+    expect(policy.decide(call({ args: {} }))).toMatchObject({
+      effect: 'deny',
+      code: 'constraint_failed',
+      hint: 'argument "path" is required'
+    });
     expect(policy.decide(call({ args: { path: undefined } }))).toMatchObject({ effect: 'deny' });
   });
 

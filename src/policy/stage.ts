@@ -40,7 +40,10 @@ export function policyStage(
     ctx.policyVersion = version;
     const decision = policy.decide(inputNow(ctx, risk));
     ctx.decision = decision;
-    if (decision.effect === 'deny') throw new GatewayError(decision.code ?? 'policy_denied', decision.reason);
+    if (decision.effect === 'deny') {
+      const hint = decision.hint !== undefined ? { hint: decision.hint } : undefined;
+      throw new GatewayError(decision.code ?? 'policy_denied', decision.reason, hint);
+    }
   };
   return {
     name: 'policy',

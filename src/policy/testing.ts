@@ -1,7 +1,8 @@
 /**
  * Policy tests: YAML files of cases (who calls which tool with which arguments, after which
  * earlier calls, at what time, with how much session risk) and the decision each must get.
- * `portcullis policy test` runs them, so a policy change is checked like code.
+ * `portcullis policy test` runs them, so a policy change is checked like code. With a `config` that
+ * lists servers, a case (or an earlier call) naming a server or tool the config does not know fails.
  *
  * ```yaml
  * config: ./portcullis.yaml          # or rules: [...] (and policy: {...}) inline
@@ -28,7 +29,8 @@ import { readYaml, schemaIssues, issueAt } from '../config/source.js';
 import type { PolicySettings, RuleConfig } from '../config/types.js';
 import { ConfigError, type ConfigIssue } from '../errors.js';
 import { durationMs, type CallRecordView } from './conditions.js';
-import { compilePolicy, DEFAULT_SETTINGS, ruleIssues, type Decision, type Policy } from './index.js';
+import { compilePolicy, DEFAULT_SETTINGS, pathsOf, ruleIssues, type Decision, type Policy } from './index.js';
+import { knownNames, resolveCall, type KnownNames } from './names.js';
 
 const stringList = { type: 'array', items: { type: 'string' } } as const;
 
@@ -124,12 +126,6 @@ export interface CaseResult {
   problems: string[];
 }
 
-function splitTool(name: string, server: string | undefined): { server: string; tool: string } {
-  if (server !== undefined) return { server, tool: name };
-  const i = name.indexOf('__');
-  return i > 0 ? { server: name.slice(0, i), tool: name.slice(i + 2) } : { server: '', tool: name };
-}
-
 /** Run every case in a policy test file. Throws ConfigError if the file itself is invalid. */
 export function runPolicyTestFile(file: string): CaseResult[] {
   const path = resolve(file);
@@ -144,9 +140,12 @@ export function runPolicyTestFile(file: string): CaseResult[] {
   };
 
   let policy: Policy;
+  // With a config that lists servers, a case naming a server or tool it lacks fails.
+  let known: KnownNames | undefined;
   if (body.config !== undefined) {
     const config = loadConfig(resolve(dirname(path), body.config));
-    policy = compilePolicy(config.rules, config.policy);
+    policy = compilePolicy(config.rules, config.policy, pathsOf(config.servers));
+    known = knownNames(config);
   } else {
     const rules = body.rules ?? [];
     const issues: ConfigIssue[] = ruleIssues(rules, [], false).map((i) =>
@@ -161,10 +160,12 @@ export function runPolicyTestFile(file: string): CaseResult[] {
     const now = t.time !== undefined ? Date.parse(t.time) : Date.now();
     const problems: string[] = [];
     if (t.time !== undefined && Number.isNaN(now)) problems.push(`time "${t.time}" is not an ISO date-time`);
-    const { server, tool } = splitTool(t.tool, t.server);
+    const { server, tool, problem } = resolveCall(known, t.tool, t.server);
+    if (problem) problems.push(problem);
     const history: CallRecordView[] = (t.history ?? []).map((h, k, all) => {
       const entry = typeof h === 'string' ? { tool: h } : h;
-      const call = splitTool(entry.tool, undefined);
+      const { problem: earlier, ...call } = resolveCall(known, entry.tool);
+      if (earlier) problems.push(`history[${k}]: ${earlier}`);
       const ago = entry.ago !== undefined ? durationMs(entry.ago) : undefined;
       if (entry.ago !== undefined && ago === undefined) problems.push(`history[${k}].ago is not a duration`);
       // Without `ago`, earlier calls are a second apart, ending just before this one.

@@ -1,5 +1,5 @@
-// Tests of the unified diff: its exact format on small cases, and (property-based) that applying
-// it to the old text always gives the new one.
+// Tests of the unified diff (jsdiff's, as wrap shows it): its exact format on small cases, and
+// (property-based) that applying it to the old text always gives the new one.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { unifiedDiff } from './diff.js';
@@ -58,7 +58,7 @@ describe('unifiedDiff', () => {
 
   it('marks a missing newline at the end', () => {
     expect(unifiedDiff('a\n', 'a', 'f', 'f')).toBe(
-      '--- f\n+++ f\n@@ -1 +1 @@\n-a\n+a\n\\ No newline at end of file\n'
+      '--- f\n+++ f\n@@ -1,1 +1,1 @@\n-a\n+a\n\\ No newline at end of file\n'
     );
   });
 

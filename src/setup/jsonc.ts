@@ -1,28 +1,48 @@
 /**
- * A small JSON-with-comments parser that keeps where every value sits in the text. Client configs
- * are JSON, and VS Code's are JSONC (comments, trailing commas); knowing the offsets lets `wrap`
- * replace one value and leave every other byte of the file as it was.
+ * Client configs as text: JSON, and VS Code's JSONC (comments, trailing commas). Read with
+ * `jsonc-parser` (VS Code's own), which keeps where every value sits, and edited with its
+ * `modify`, so `wrap` and `unwrap` change one value and leave every other byte of the file (other
+ * keys, comments, order) as it was. New values are written in the file's own indentation and line
+ * endings.
  */
+import {
+  applyEdits,
+  findNodeAtLocation,
+  getNodeValue,
+  modify,
+  parseTree,
+  printParseErrorCode,
+  type Edit,
+  type FormattingOptions,
+  type JSONPath,
+  type Node,
+  type ParseError
+} from 'jsonc-parser';
 import { SetupError } from './errors.js';
 
-export type JsonNode =
-  | { kind: 'object'; start: number; end: number; members: JsonMember[] }
-  | { kind: 'array'; start: number; end: number; items: JsonNode[] }
-  | { kind: 'scalar'; start: number; end: number; value: string | number | boolean | null };
+export type JsonNode = Node;
 
-export interface JsonMember {
-  key: string;
-  keyStart: number;
-  value: JsonNode;
-}
+const PARSE_OPTIONS = { allowTrailingComma: true, disallowComments: false } as const;
 
-const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
-const STRING = /"(?:[^"\\\n]|\\.)*"/y;
-const LITERALS: ReadonlyArray<[string, boolean | null]> = [
-  ['true', true],
-  ['false', false],
-  ['null', null]
-];
+/** What each parse error (by its code's name) means, and whether the message goes on to name what was found there. */
+const PROBLEMS: Record<string, [string, boolean]> = {
+  InvalidSymbol: ['unexpected', true],
+  InvalidNumberFormat: ['malformed number', false],
+  PropertyNameExpected: ['expected a property name, found', true],
+  ValueExpected: ['expected a value, found', true],
+  ColonExpected: ['expected ":", found', true],
+  CommaExpected: ['expected ",", found', true],
+  CloseBraceExpected: ['expected "}", found', true],
+  CloseBracketExpected: ['expected "]", found', true],
+  EndOfFileExpected: ['unexpected content after the top-level value:', true],
+  InvalidCommentToken: ['malformed comment', false],
+  UnexpectedEndOfComment: ['unterminated comment', false],
+  UnexpectedEndOfString: ['unterminated string', false],
+  UnexpectedEndOfNumber: ['malformed number', false],
+  InvalidUnicode: ['malformed string (a bad \\u escape)', false],
+  InvalidEscapeCharacter: ['malformed string (a bad escape)', false],
+  InvalidCharacter: ['malformed string (a control character)', false]
+};
 
 /** Line and column (1-based) of an offset. */
 export function lineCol(text: string, offset: number): { line: number; col: number } {
@@ -31,146 +51,80 @@ export function lineCol(text: string, offset: number): { line: number; col: numb
   return { line, col: offset - before.lastIndexOf('\n') };
 }
 
-class Parser {
-  pos = 0;
-  constructor(
-    readonly text: string,
-    readonly file: string
-  ) {}
-
-  fail(message: string, at = this.pos): never {
-    const { line, col } = lineCol(this.text, at);
-    throw new SetupError(`${this.file}:${line}:${col}: invalid JSON: ${message}`, this.file);
-  }
-
-  skip(): void {
-    const t = this.text;
-    for (;;) {
-      const ch = t[this.pos];
-      if (ch === ' ' || ch === '\t' || ch === '\n' || ch === '\r' || ch === '\uFEFF') this.pos++;
-      else if (t.startsWith('//', this.pos)) {
-        const nl = t.indexOf('\n', this.pos);
-        this.pos = nl < 0 ? t.length : nl;
-      } else if (t.startsWith('/*', this.pos)) {
-        const close = t.indexOf('*/', this.pos + 2);
-        if (close < 0) this.fail('unterminated comment');
-        this.pos = close + 2;
-      } else return;
-    }
-  }
-
-  describe(): string {
-    const ch = this.text[this.pos];
-    return ch === undefined ? 'end of file' : JSON.stringify(ch);
-  }
-
-  value(): JsonNode {
-    this.skip();
-    const ch = this.text[this.pos];
-    if (ch === '{') return this.object();
-    if (ch === '[') return this.array();
-    if (ch === '"') {
-      const start = this.pos;
-      return { kind: 'scalar', start, value: this.string(), end: this.pos };
-    }
-    return this.literal();
-  }
-
-  string(): string {
-    STRING.lastIndex = this.pos;
-    const m = STRING.exec(this.text);
-    if (!m) this.fail('unterminated or malformed string');
-    try {
-      // JSON.parse checks what the pattern lets through: escapes and control characters.
-      const value = JSON.parse(m[0]) as string;
-      this.pos += m[0].length;
-      return value;
-    } catch {
-      return this.fail('malformed string (a bad escape or a control character)');
-    }
-  }
-
-  literal(): JsonNode {
-    const start = this.pos;
-    for (const [word, value] of LITERALS) {
-      if (this.text.startsWith(word, start)) {
-        this.pos += word.length;
-        return { kind: 'scalar', start, end: this.pos, value };
-      }
-    }
-    NUMBER.lastIndex = start;
-    const m = NUMBER.exec(this.text);
-    if (!m) this.fail(`unexpected ${this.describe()}`);
-    this.pos += m[0].length;
-    return { kind: 'scalar', start, end: this.pos, value: Number(m[0]) };
-  }
-
-  /** After an item: true when the collection goes on, false at its closing bracket. */
-  next(close: string, what: string): boolean {
-    this.skip();
-    const ch = this.text[this.pos];
-    if (ch === ',') {
-      this.pos++;
-      this.skip();
-      if (this.text[this.pos] !== close) return true;
-    } else if (ch !== close) this.fail(`expected "," or "${close}" after ${what}, found ${this.describe()}`);
-    this.pos++;
-    return false;
-  }
-
-  object(): JsonNode {
-    const start = this.pos++;
-    const members: JsonMember[] = [];
-    this.skip();
-    if (this.text[this.pos] === '}') {
-      this.pos++;
-      return { kind: 'object', start, end: this.pos, members };
-    }
-    do {
-      this.skip();
-      if (this.text[this.pos] !== '"') this.fail(`expected a property name, found ${this.describe()}`);
-      const keyStart = this.pos;
-      const key = this.string();
-      this.skip();
-      if (this.text[this.pos] !== ':') this.fail(`expected ":" after "${key}", found ${this.describe()}`);
-      this.pos++;
-      members.push({ key, keyStart, value: this.value() });
-    } while (this.next('}', 'a property'));
-    return { kind: 'object', start, end: this.pos, members };
-  }
-
-  array(): JsonNode {
-    const start = this.pos++;
-    const items: JsonNode[] = [];
-    this.skip();
-    if (this.text[this.pos] === ']') {
-      this.pos++;
-      return { kind: 'array', start, end: this.pos, items };
-    }
-    do items.push(this.value());
-    while (this.next(']', 'an item'));
-    return { kind: 'array', start, end: this.pos, items };
-  }
+/** A byte-order mark read as a space: offsets stay those of the file, edits apply to it as it is. */
+function withoutBom(text: string): string {
+  return text.charCodeAt(0) === 0xfeff ? ` ${text.slice(1)}` : text;
 }
 
-/** Parse JSON (comments and trailing commas allowed); errors name `file:line:col`. */
+/** Parse JSON (comments and trailing commas allowed); the first mistake is named `file:line:col`. */
 export function parseJsonc(text: string, file: string): JsonNode {
-  const parser = new Parser(text, file);
-  const root = parser.value();
-  parser.skip();
-  if (parser.pos < text.length) parser.fail(`unexpected ${parser.describe()} after the top-level value`);
+  const errors: ParseError[] = [];
+  const root = parseTree(withoutBom(text), errors, PARSE_OPTIONS);
+  const first = errors[0];
+  if (first) {
+    const { line, col } = lineCol(text, first.offset);
+    const [problem, names] = PROBLEMS[printParseErrorCode(first.error)] ?? ['unexpected', true];
+    const ch = text[first.offset];
+    const found = names ? ` ${ch === undefined ? 'end of file' : JSON.stringify(ch)}` : '';
+    throw new SetupError(`${file}:${line}:${col}: invalid JSON: ${problem}${found}`, file);
+  }
+  if (!root) throw new SetupError(`${file}:1:1: invalid JSON: expected a value, found end of file`, file);
   return root;
 }
 
 /** The plain value of a node (a repeated key keeps its last value, as JSON.parse does). */
 export function toValue(node: JsonNode): unknown {
-  if (node.kind === 'scalar') return node.value;
-  if (node.kind === 'array') return node.items.map(toValue);
-  return Object.fromEntries(node.members.map((m) => [m.key, toValue(m.value)]));
+  return getNodeValue(node);
 }
 
-/** The last member of an object node with this key. */
-export function memberOf(node: JsonNode, key: string): JsonMember | undefined {
-  if (node.kind !== 'object') return undefined;
-  return node.members.findLast((m) => m.key === key);
+/** The value node of an object's member with this key. */
+export function memberOf(node: JsonNode, key: string): JsonNode | undefined {
+  if (node.type !== 'object') return undefined;
+  return findNodeAtLocation(node, [key]);
+}
+
+export interface JsonStyle {
+  /** One level of indentation: a tab or some spaces; '' for a file on one line. */
+  indent: string;
+  eol: '\n' | '\r\n';
+}
+
+/** The indentation and line endings a file uses (two spaces and \n when it cannot tell). */
+export function detectStyle(text: string): JsonStyle {
+  const eol = text.includes('\r\n') ? '\r\n' : '\n';
+  const body = text.trim();
+  if (!body.includes('\n')) return { indent: body.length > 2 ? '' : '  ', eol };
+  const leads = body
+    .split('\n')
+    .map((line) => /^[ \t]+(?=\S)/.exec(line)?.[0])
+    .filter((lead): lead is string => lead !== undefined);
+  const first = leads[0];
+  if (first === undefined) return { indent: '  ', eol };
+  if (first.startsWith('\t')) return { indent: '\t', eol };
+  const width = Math.min(...leads.filter((l) => !l.includes('\t')).map((l) => l.length));
+  return { indent: ' '.repeat(Math.min(Math.max(width, 1), 8)), eol };
+}
+
+function formattingOf(style: JsonStyle): FormattingOptions {
+  return style.indent === '\t'
+    ? { insertSpaces: false, tabSize: 4, eol: style.eol }
+    : { insertSpaces: true, tabSize: style.indent.length, eol: style.eol };
+}
+
+/**
+ * The text with the value at `path` set to `value` (added when missing, removed when undefined),
+ * in the file's style, every other byte left as it was. A file on one line stays on one line.
+ */
+export function setValue(text: string, path: JSONPath, value: unknown): string {
+  const style = detectStyle(text);
+  const source = withoutBom(text);
+  let edits: Edit[];
+  const node =
+    style.indent === '' ? findNodeAtLocation(parseTree(source, [], PARSE_OPTIONS)!, path) : undefined;
+  if (node && value !== undefined) {
+    edits = [{ offset: node.offset, length: node.length, content: JSON.stringify(value) }];
+  } else {
+    edits = modify(source, path, value, { formattingOptions: formattingOf(style) });
+  }
+  return applyEdits(text, edits);
 }

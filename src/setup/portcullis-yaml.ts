@@ -19,6 +19,7 @@ export interface ServerEntry {
   transport?: 'streamable-http' | 'sse';
   headers?: Record<string, string>;
   timeout_ms?: number;
+  connect_timeout_ms?: number;
   trust_annotations?: boolean;
   enabled?: boolean;
 }

@@ -4,9 +4,9 @@ import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadConfig, configSchema } from '../config/index.js';
+import { loadConfig } from '../config/index.js';
 import { compilePolicy } from '../policy/index.js';
-import { LOCAL_SCHEMA_PATH, SCHEMA_URL, SetupError, starterConfig, writeStarterConfig } from './index.js';
+import { LOCAL_SCHEMA_PATH, SetupError, starterConfig, writeStarterConfig } from './index.js';
 
 function temp(): string {
   return mkdtempSync(join(tmpdir(), 'portcullis-starter-'));
@@ -19,11 +19,20 @@ function loadStarter(text = starterConfig()) {
 }
 
 describe('starterConfig', () => {
-  it('starts with the schema line and names the local copy of the schema', () => {
+  it('starts with the schema line, by the path the installed package has it at', () => {
     const text = starterConfig();
-    expect(text.split('\n')[0]).toBe(`# yaml-language-server: $schema=${SCHEMA_URL}`);
-    expect(SCHEMA_URL).toBe(configSchema.$id);
-    expect(text).toContain(LOCAL_SCHEMA_PATH);
+    expect(text.split('\n')[0]).toBe(
+      '# yaml-language-server: $schema=./node_modules/portcullis/schema/portcullis.schema.json'
+    );
+    expect(LOCAL_SCHEMA_PATH).toBe('./node_modules/portcullis/schema/portcullis.schema.json');
+    // The package's own copy is at that path inside it, and npm puts it in the tarball.
+    const root = join(__dirname, '../..');
+    const inPackage = LOCAL_SCHEMA_PATH.replace('./node_modules/portcullis/', '');
+    expect(statSync(join(root, inPackage)).isFile()).toBe(true);
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { files: string[] };
+    expect(pkg.files).toContain(inPackage.split('/')[0]);
+    // No address anywhere that nobody serves.
+    expect(text).not.toMatch(/https?:\/\//);
     expect(text).toMatch(/DENY BY DEFAULT/);
   });
 

@@ -5,19 +5,19 @@
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { configSchema } from '../config/schema.js';
 import { SetupError } from './errors.js';
 import { writeFileAtomic } from './files.js';
 import { addServers, type ServerEntry } from './portcullis-yaml.js';
 
-export const SCHEMA_URL: string = configSchema.$id;
-export const LOCAL_SCHEMA_PATH = 'node_modules/portcullis/schema/portcullis.schema.json';
+/** Where the package's JSON Schema is, from a folder where portcullis is installed with npm. */
+export const LOCAL_SCHEMA_PATH = './node_modules/portcullis/schema/portcullis.schema.json';
 
-const TEMPLATE = `# yaml-language-server: $schema=${SCHEMA_URL}
+const TEMPLATE = `# yaml-language-server: $schema=${LOCAL_SCHEMA_PATH}
 #
-# Portcullis gateway configuration. The schema above gives editors completion and checks; the
-# package ships a copy at ${LOCAL_SCHEMA_PATH}
-# (put that path after $schema= to work offline).
+# Portcullis gateway configuration. The schema above gives editors completion and checks. It is the
+# file the portcullis package ships, found from this file's folder when portcullis is installed
+# there (npm install portcullis); from elsewhere, or from a clone, put the path of the package's
+# schema/portcullis.schema.json after $schema= instead.
 #
 # The policy is DENY BY DEFAULT: a tool that no rule below allows is neither listed to the agent
 # nor callable. Every rule whose \`tool\` glob (and \`server\` glob, if it has one) matches a call

@@ -421,9 +421,7 @@ describe('wrap and unwrap: refusals', () => {
       error = e;
     }
     expect(error).toBeInstanceOf(SetupError);
-    expect((error as SetupError).message).toBe(
-      `${file}:4:5: invalid JSON: expected "," or "}" after a property, found "\\""`
-    );
+    expect((error as SetupError).message).toBe(`${file}:4:5: invalid JSON: expected ",", found "\\""`);
     expect((error as SetupError).file).toBe(file);
     expect(readdirSync(dir)).toEqual(['claude_desktop_config.json']);
   });

@@ -1,8 +1,8 @@
 /**
- * `wrap` and `unwrap`: put Portcullis between an MCP client and its servers. `wrap` moves the
+ * `wrap`: put Portcullis between an MCP client and its servers. `wrap` moves the
  * servers of a client config (Claude Desktop, Cursor, VS Code, Claude Code) into portcullis.yaml
- * and leaves the client one entry, `portcullis`, that starts `portcullis stdio --config <file>`;
- * `unwrap` puts the backup `wrap` made back. Everything is computed and checked before the first
+ * and leaves the client one entry, `portcullis`, that starts `portcullis stdio --config <file>`
+ * (`unwrap`, beside it, undoes that). Everything is computed and checked before the first
  * write, and the client file is changed only after its backup exists.
  */
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
@@ -11,9 +11,8 @@ import { detectFormat, type ClientFormat, type ClientSpec } from './clients.js';
 import { convertServer, newConversion, type Conversion, type SecretRef } from './convert.js';
 import { unifiedDiff } from './diff.js';
 import { SetupError } from './errors.js';
-import { createBackup, newestBackup, writeFileAtomic } from './files.js';
-import { replaceMemberValue } from './json-edit.js';
-import { memberOf, parseJsonc, toValue, type JsonMember } from './jsonc.js';
+import { createBackup, writeFileAtomic } from './files.js';
+import { memberOf, parseJsonc, setValue, toValue } from './jsonc.js';
 import { freeName, isValidServerName, sanitizeServerName } from './names.js';
 import { addServers, assertLoads, canonical, existingServers, type ServerEntry } from './portcullis-yaml.js';
 import { permissionProblems } from '../security/permissions.js';
@@ -73,16 +72,6 @@ export interface WrapResult {
   message: string;
 }
 
-export interface UnwrapResult {
-  clientPath: string;
-  /** The backup that was put back. */
-  restored: string;
-  clientBefore: string;
-  clientAfter: string;
-  diff: string;
-  message: string;
-}
-
 /** `npx -y portcullis stdio --config <configPath>`, the default launch. */
 export function defaultLaunch(configPath: string): LaunchCommand {
   return { command: 'npx', args: ['-y', 'portcullis', 'stdio', '--config', resolve(configPath)] };
@@ -92,12 +81,11 @@ interface ClientFile {
   path: string;
   text: string;
   spec: ClientSpec;
-  member: JsonMember;
   entries: Record<string, unknown>;
   warnings: string[];
 }
 
-function readText(file: string): string {
+export function readText(file: string): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (e) {
@@ -108,21 +96,21 @@ function readText(file: string): string {
 function readClient(path: string, format: string | undefined): ClientFile {
   const text = readText(path);
   const root = parseJsonc(text, path);
-  if (root.kind !== 'object') throw new SetupError(`${path}: expected a JSON object at the top`, path);
+  if (root.type !== 'object') throw new SetupError(`${path}: expected a JSON object at the top`, path);
   const { spec, guessed } = detectFormat(path, toValue(root), format);
   const member = memberOf(root, spec.serversKey);
   if (!member) throw new SetupError(`${path}: no "${spec.serversKey}" in this ${spec.title} config`, path);
-  if (member.value.kind !== 'object') {
+  if (member.type !== 'object') {
     throw new SetupError(`${path}: "${spec.serversKey}" must be an object of servers`, path);
   }
   const warnings = guessed
     ? [`${path}: read as a ${spec.title} config (from its content); pass the format if that is wrong`]
     : [];
-  return { path, text, spec, member, entries: toValue(member.value) as Record<string, unknown>, warnings };
+  return { path, text, spec, entries: toValue(member) as Record<string, unknown>, warnings };
 }
 
 /** The `--config` file of an entry that runs `portcullis stdio`, or undefined for any other entry. */
-function portcullisConfigOf(name: string, entry: unknown, clientPath: string): string | undefined {
+export function portcullisConfigOf(name: string, entry: unknown, clientPath: string): string | undefined {
   if (!entry || typeof entry !== 'object') return undefined;
   const { command, args } = entry as { command?: unknown; args?: unknown };
   if (typeof command !== 'string' || !Array.isArray(args) || !args.includes('stdio')) return undefined;
@@ -264,7 +252,7 @@ function clientAfter(
   const gatewayName = p.gateways[0] ?? freeName('portcullis', (n) => p.remaining.includes(n));
   const servers: Record<string, unknown> = { [gatewayName]: gatewayEntry(client.spec, launch, env) };
   for (const name of p.remaining) servers[name] = client.entries[name];
-  return replaceMemberValue(client.text, client.member, servers);
+  return setValue(client.text, [client.spec.serversKey], servers);
 }
 
 function secretWarning(s: SecretRef, portcullisPath: string): string {
@@ -374,28 +362,5 @@ export function wrap(clientConfigPath: string, options: WrapOptions): WrapResult
     message:
       `${options.dryRun ? 'would move' : 'moved'} ${moves.moved.length} server(s) (${names}) from ` +
       `${client.path} into ${portcullisPath}; the client now starts Portcullis`
-  };
-}
-
-/** Put back the newest backup `wrap` made of a client config. */
-export function unwrap(clientConfigPath: string, options: { dryRun?: boolean } = {}): UnwrapResult {
-  const clientPath = resolve(clientConfigPath);
-  const backup = newestBackup(clientPath);
-  if (!backup) {
-    throw new SetupError(`no backup of ${clientPath} to restore (wrap writes one next to it)`, clientPath);
-  }
-  const before = existsSync(clientPath) ? readText(clientPath) : '';
-  const bytes = readFileSync(backup);
-  const after = bytes.toString('utf8');
-  if (!options.dryRun) writeFileAtomic(clientPath, bytes);
-  return {
-    clientPath,
-    restored: backup,
-    clientBefore: before,
-    clientAfter: after,
-    diff: unifiedDiff(before, after, clientPath, clientPath),
-    message:
-      `${options.dryRun ? 'would restore' : 'restored'} ${clientPath} from ${backup}; ` +
-      'the servers stay in the Portcullis config (remove them there if they are no longer wanted)'
   };
 }

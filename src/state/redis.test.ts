@@ -5,7 +5,8 @@
  */
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { needTool } from '../../test/support/tools.js';
 import type { HeldCall } from '../approval/index.js';
 import type { Identity } from '../auth/index.js';
 import { HISTORY_LIMIT, type Session } from '../core/session.js';
@@ -15,6 +16,8 @@ import { startRedis, type TestRedis } from '../../test/support/redis.js';
 import { DecideRefused } from './bus.js';
 import { withLocalFallback } from './open.js';
 import { createRedisState, type RedisState } from './redis.js';
+
+const withRedis = needTool('redis-server').describe;
 
 const log = pino({ level: 'silent' });
 const NOON = Date.UTC(2026, 10, 25, 12);
@@ -75,7 +78,7 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-describe('budgets across replicas', () => {
+withRedis('budgets across replicas', () => {
   it('a per-session cap: 60 concurrent takes from three replicas admit exactly the cap', async () => {
     const rs = await replicas(3);
     const results = await Promise.all(
@@ -173,7 +176,7 @@ describe('budgets across replicas', () => {
   });
 });
 
-describe('held calls across replicas', () => {
+withRedis('held calls across replicas', () => {
   const held = (id: string): HeldCall => ({
     id,
     status: 'pending',
@@ -249,7 +252,7 @@ describe('held calls across replicas', () => {
   });
 });
 
-describe('authentication lockouts', () => {
+withRedis('authentication lockouts', () => {
   const lockout = { failures: 3, windowMs: 60_000, durationMs: 30_000 };
 
   it('failures counted on three replicas lock the source out on all of them, for the lockout only', async () => {
@@ -323,7 +326,7 @@ describe('authentication lockouts', () => {
   });
 });
 
-describe('revocations', () => {
+withRedis('revocations', () => {
   it('a revocation through one replica reaches every other', async () => {
     const [a, b, c] = await replicas(3);
     expect(b!.isRevoked('tok-x')).toBe(false);
@@ -335,7 +338,34 @@ describe('revocations', () => {
   });
 });
 
-describe('Redis unreachable', () => {
+withRedis('revocations outlive the Redis data', () => {
+  it('a Redis that comes back empty un-revokes nothing: replicas merge, write back, and a late replica learns it', async () => {
+    const [a, b] = await replicas(2);
+    await a!.revoke('tok-kept', new Date('2026-11-25T12:00:00Z'));
+    await expect.poll(() => b!.isRevoked('tok-kept')).toBe(true);
+    const admin = new Redis(redis.url);
+    await admin.flushall();
+    admin.disconnect();
+    await redis.stop();
+    await redis.start();
+    await expect.poll(() => a!.healthy() && b!.healthy(), { timeout: 10_000 }).toBe(true);
+    expect(a!.isRevoked('tok-kept')).toBe(true);
+    expect(b!.isRevoked('tok-kept')).toBe(true);
+    // Written back, with its first time, for replicas that never saw it.
+    const store = new Redis(redis.url);
+    const prefix = `t${prefixes}:`;
+    await expect.poll(() => store.hget(`${prefix}revoked`, 'tok-kept')).toBe('2026-11-25T12:00:00.000Z');
+    store.disconnect();
+    const late = createRedisState({ url: redis.url, prefix, timeoutMs: 2000, sessionTtlMs: 60_000, log });
+    open.push(late);
+    expect(await late.ready(5000)).toBe(true);
+    expect(late.isRevoked('tok-kept')).toBe(true);
+    // Nothing else became revoked on the way.
+    expect(late.isRevoked('tok-other')).toBe(false);
+  }, 30_000);
+});
+
+withRedis('Redis unreachable', () => {
   it('refuses with state_unavailable instead of admitting; local fallback only when asked; recovers', async () => {
     const [r] = await replicas(1, 300);
     const fallback = withLocalFallback((await replicas(1, 300))[0]!, log);
@@ -371,7 +401,7 @@ describe('Redis unreachable', () => {
   }, 30_000);
 });
 
-describe('clocks', () => {
+withRedis('clocks', () => {
   it('a call stamped a little earlier than the window start (another replica, skew, a race) does not reopen the window', async () => {
     const rs = await replicas(2);
     expect(await outcome(() => rs[0]!.consume(session('c1'), [rate(1)], 0, NOON + 5, {}))).toBe('ok');

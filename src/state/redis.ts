@@ -351,11 +351,22 @@ function createMirror(ctx: Context): Mirror {
     resyncListeners.push(fn);
     if (mirrorLive) queueMicrotask(fn);
   };
+  // Revocations only ever grow. A Redis that comes back empty (restarted without persistence,
+  // flushed, failed over to a replica that lagged) must not un-revoke anything: what this replica
+  // knows is merged with what Redis holds, and what Redis lacks is written back and announced.
   const resync = async () => {
     try {
       const all = await redis.hgetall(k.revoked);
-      revoked.clear();
       for (const [id, at] of Object.entries(all)) revoked.set(id, at);
+      const missing = [...revoked].filter(([id]) => !Object.hasOwn(all, id));
+      if (missing.length > 0) {
+        const restore = redis.multi().hset(k.revoked, Object.fromEntries(missing));
+        for (const [id, at] of missing)
+          restore.publish(k.events, JSON.stringify({ type: 'revoked', id, at }));
+        const out = await restore.exec();
+        for (const [err] of out ?? []) if (err) throw err;
+        log.warn({ restored: missing.length }, 'shared state: revocations missing from Redis written back');
+      }
       mirrorLive = true;
       for (const fn of resyncListeners) fn();
     } catch (err) {
@@ -610,6 +621,8 @@ function accessOps(
   return {
     async revoke(id, at = new Date()) {
       const when = at.toISOString();
+      // Known here first: should Redis not take it now, the next resync writes it back.
+      if (!revoked.has(id)) revoked.set(id, when);
       await guard(() =>
         redis
           .multi()
@@ -617,7 +630,6 @@ function accessOps(
           .publish(k.events, JSON.stringify({ type: 'revoked', id, at: when }))
           .exec()
       );
-      revoked.set(id, when);
     },
     isRevoked: (id) => revoked.has(id),
     async recordAuthFailure(source, lockout, now) {

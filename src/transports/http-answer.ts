@@ -14,14 +14,15 @@ export function jsonRpcError(
   status: number,
   code: number,
   message: string,
-  headers = {}
+  headers = {},
+  id: string | number | null = null
 ): void {
   if (res.headersSent) {
     res.end();
     return;
   }
   res.writeHead(status, { 'Content-Type': 'application/json', ...headers });
-  res.end(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null }));
+  res.end(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id }));
 }
 
 /** The registry entries answered at the HTTP level (those with a status). */
@@ -33,10 +34,10 @@ export type HttpErrorCode = {
 export function httpError(
   res: ServerResponse,
   code: HttpErrorCode,
-  options: { message?: string; headers?: Record<string, string> } = {}
+  options: { message?: string; headers?: Record<string, string>; id?: string | number } = {}
 ): void {
   const e = ERRORS[code];
-  jsonRpcError(res, e.status, e.rpc, options.message ?? e.message, options.headers);
+  jsonRpcError(res, e.status, e.rpc, options.message ?? e.message, options.headers, options.id ?? null);
 }
 
 export class BodyTooLarge extends Error {}

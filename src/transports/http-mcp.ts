@@ -20,7 +20,7 @@ import { isObject } from '../protocol/index.js';
 import type { Admission } from './http-admission.js';
 import { headerValue, httpError, jsonRpcError, readBodyOr413, type AuthedRequest } from './http-answer.js';
 import type { HttpAuth } from './http-auth.js';
-import { credentialSession, type LegacySessions } from './http-sessions.js';
+import { claimRequestIds, credentialSession, type LegacySessions } from './http-sessions.js';
 import { nestedDeeperThan } from './limits.js';
 import { createMcpServer } from './mcp-server.js';
 import { parsedBodyHandler } from './web-handler.js';
@@ -49,7 +49,11 @@ function isLegacyPost(req: IncomingMessage, body: unknown): boolean {
   return outcome.kind === 'legacy';
 }
 
-export type McpRoute = (req: AuthedRequest, res: ServerResponse, identity: Identity) => Promise<void>;
+export interface McpRoute {
+  (req: AuthedRequest, res: ServerResponse, identity: Identity): Promise<void>;
+  /** Stop publishing list changes (the listener is closing). */
+  close(): void;
+}
 
 export function createMcpRoute(
   gateway: Gateway,
@@ -61,17 +65,23 @@ export function createMcpRoute(
   const maxBody = gateway.config.listen.max_body_bytes;
   const legacy = sessions.entries;
   // 2026-07-28 clients: one fresh server per request, bound to the caller's credential session.
-  const modern = parsedBodyHandler(
-    createMcpHandler(
-      (ctx) => {
-        const identity = ctx.authInfo?.extra?.identity as Identity;
-        return createMcpServer(gateway, () => credentialSession(gateway, identity), log);
-      },
-      { legacy: 'reject', onerror: (err) => log.debug({ err: err.message }, 'modern handler error') }
-    )
+  const handler = createMcpHandler(
+    (ctx) => {
+      const identity = ctx.authInfo?.extra?.identity as Identity;
+      return createMcpServer(gateway, () => credentialSession(gateway, identity), log);
+    },
+    { legacy: 'reject', onerror: (err) => log.debug({ err: err.message }, 'modern handler error') }
   );
+  // Their list changes go to the `subscriptions/listen` streams they hold open.
+  const publish = {
+    tools: () => handler.notify.toolsChanged(),
+    prompts: () => handler.notify.promptsChanged(),
+    resources: () => handler.notify.resourcesChanged()
+  };
+  const stopPublishing = gateway.onListChanged((kind) => publish[kind]());
+  const modern = parsedBodyHandler(handler);
 
-  return async (req, res, identity) => {
+  const route = async (req: AuthedRequest, res: ServerResponse, identity: Identity): Promise<void> => {
     req.auth = {
       token: identity.tokenId ?? identity.id,
       clientId: identity.id,
@@ -117,6 +127,11 @@ export function createMcpRoute(
         return httpError(res, 'session_foreign');
       }
       entry.lastSeen = Date.now();
+      const duplicate = req.method === 'POST' ? claimRequestIds(entry, body, res) : undefined;
+      if (duplicate !== undefined) {
+        log.warn({ session: sessionId, id: duplicate }, 'request id already in flight in the session');
+        return httpError(res, 'request_id_in_use', Array.isArray(body) ? {} : { id: duplicate });
+      }
       // A session resumed by a concurrent request may still be connecting.
       if (entry.ready) await entry.ready;
       return entry.transport.handleRequest(req, res, body);
@@ -131,4 +146,5 @@ export function createMcpRoute(
     const entry = await sessions.open(identity, owner);
     return entry.transport.handleRequest(req, res, body);
   };
+  return Object.assign(route, { close: stopPublishing });
 }

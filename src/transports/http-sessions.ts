@@ -14,7 +14,7 @@ import type { Session } from '../core/session.js';
 import type { SessionMeta } from '../state/index.js';
 import { markInitialized, restoreHandshake } from '../protocol/sdk-private.js';
 import type { Admission } from './http-admission.js';
-import { createMcpServer } from './mcp-server.js';
+import { announceListChanges, createMcpServer } from './mcp-server.js';
 
 const LEGACY_IDLE_MS = 30 * 60_000;
 
@@ -26,6 +26,12 @@ export function credentialSession(gateway: Gateway, identity: Identity): Session
 
 export interface LegacyEntry {
   transport: NodeStreamableHTTPServerTransport;
+  /**
+   * Ids of the session's requests whose POST is still open. The SDK's transport keys its answers by
+   * request id alone, so a second request under an id still in flight would take the first one's
+   * answer stream and leave both unanswered.
+   */
+  inFlight: Set<string | number>;
   /** Settles once the session's server is connected to the transport. */
   ready?: Promise<void>;
   owner: string;
@@ -72,6 +78,7 @@ export function createLegacySessions(
     const entry: LegacyEntry = {
       owner,
       lastSeen: Date.now(),
+      inFlight: new Set(),
       transport: new NodeStreamableHTTPServerTransport({
         sessionIdGenerator: () => resumeId ?? randomUUID(),
         onsessioninitialized: async (id) => {
@@ -95,6 +102,8 @@ export function createLegacySessions(
       opened(resumeId);
     }
     const server = createMcpServer(gateway, () => entry.session ?? credentialSession(gateway, identity), log);
+    // Delivered on the session's standalone stream (GET /mcp), when the agent holds one open.
+    announceListChanges(gateway, server);
     if (resumed) restoreHandshake(server, resumed);
     else if (gateway.state.kind !== 'memory') {
       // Once the handshake is done, what the agent declared goes with the session.
@@ -144,4 +153,39 @@ export function createLegacySessions(
       }
     }
   };
+}
+
+/** The ids of the JSON-RPC requests (not notifications, not responses) in a message or a batch. */
+function requestIds(body: unknown): Array<string | number> {
+  const ids: Array<string | number> = [];
+  for (const m of Array.isArray(body) ? (body as unknown[]) : [body]) {
+    if (typeof m !== 'object' || m === null) continue;
+    const { method, id } = m as { method?: unknown; id?: unknown };
+    if (typeof method === 'string' && (typeof id === 'string' || typeof id === 'number')) ids.push(id);
+  }
+  return ids;
+}
+
+/**
+ * Claim the request ids of a POST for as long as its HTTP response is open: the id that is already
+ * in flight in the session (or repeated within the batch) is returned and nothing is claimed;
+ * otherwise the ids are released when the response closes, answered or abandoned.
+ */
+export function claimRequestIds(
+  entry: LegacyEntry,
+  body: unknown,
+  res: ServerResponse
+): string | number | undefined {
+  const ids = requestIds(body);
+  const seen = new Set<string | number>();
+  for (const id of ids) {
+    if (entry.inFlight.has(id) || seen.has(id)) return id;
+    seen.add(id);
+  }
+  if (ids.length === 0) return undefined;
+  for (const id of ids) entry.inFlight.add(id);
+  res.once('close', () => {
+    for (const id of ids) entry.inFlight.delete(id);
+  });
+  return undefined;
 }

@@ -13,7 +13,7 @@ import type { Admission } from './http-admission.js';
 import { httpError, readBodyOr413, type AuthedRequest } from './http-answer.js';
 import type { HttpAuth } from './http-auth.js';
 import { nestedDeeperThan } from './limits.js';
-import { createMcpServer } from './mcp-server.js';
+import { announceListChanges, createMcpServer } from './mcp-server.js';
 import { SseServerTransport } from './sse.js';
 
 export interface SseEntry {
@@ -49,6 +49,7 @@ export function createSseRoutes(
         admission.releaseSession(owner);
       };
       const server = createMcpServer(gateway, () => session, log);
+      announceListChanges(gateway, server);
       await server.connect(transport);
     },
 

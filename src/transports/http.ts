@@ -50,6 +50,7 @@ export async function serveHttp(gateway: Gateway, log: Logger, options: HttpOpti
   const auth = createHttpAuth(gateway, prm);
   const sessions = createLegacySessions(gateway, log, admission, legacy);
   const admin = createAdminHandler(gateway, log.child({ surface: 'admin' }));
+  const mcp = createMcpRoute(gateway, log, admission, auth, sessions);
   const handler = createRequestHandler({
     gateway,
     log,
@@ -58,7 +59,7 @@ export async function serveHttp(gateway: Gateway, log: Logger, options: HttpOpti
     admin,
     auth,
     admission,
-    mcp: createMcpRoute(gateway, log, admission, auth, sessions),
+    mcp,
     sse: createSseRoutes(gateway, log, admission, auth, sse)
   });
   const server: HttpServer = listen.tls
@@ -94,6 +95,7 @@ export async function serveHttp(gateway: Gateway, log: Logger, options: HttpOpti
     async close(graceMs = 0) {
       clearInterval(sweeper);
       admin.close();
+      mcp.close();
       // Stop taking connections, let calls in flight finish (up to the grace period), then close.
       server.close();
       server.closeIdleConnections();

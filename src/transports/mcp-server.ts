@@ -7,18 +7,41 @@
  */
 import { ProtocolError, Server, type ServerContext } from '@modelcontextprotocol/server';
 import type { Logger } from 'pino';
-import type { Gateway } from '../core/gateway.js';
+import type { Gateway, ListKind } from '../core/gateway.js';
 import type { Session } from '../core/session.js';
 import { ERRORS, GatewayError } from '../errors.js';
 import { createPeer } from '../protocol/peer.js';
+import { VERSION } from '../version.js';
 
-export const SERVER_INFO = { name: 'portcullis', version: '0.1.0' } as const;
+export const SERVER_INFO = { name: 'portcullis', version: VERSION } as const;
 
 export function toWireError(err: unknown, log: Logger): ProtocolError {
   if (err instanceof GatewayError) return new ProtocolError(err.rpc, err.message, { code: err.code });
   if (err instanceof ProtocolError) return err;
   log.error({ err: err instanceof Error ? err.stack : String(err) }, 'internal error');
   return new ProtocolError(ERRORS.internal.rpc, ERRORS.internal.message);
+}
+
+const LIST_CHANGED: Record<ListKind, string> = {
+  tools: 'notifications/tools/list_changed',
+  prompts: 'notifications/prompts/list_changed',
+  resources: 'notifications/resources/list_changed'
+};
+
+/**
+ * Tell this server's agent of every list change until the server closes: for a server that holds
+ * a connection (stdio, a 2025-era HTTP session, an SSE stream), not for one that serves a single
+ * request.
+ */
+export function announceListChanges(gateway: Gateway, server: Server): void {
+  const stop = gateway.onListChanged((kind) => {
+    server.notification({ method: LIST_CHANGED[kind] } as never).catch(() => undefined);
+  });
+  const closed = server.onclose;
+  server.onclose = () => {
+    stop();
+    closed?.();
+  };
 }
 
 /** Build a downstream server bound to `session()` (resolved per request, so it may be lazy). */

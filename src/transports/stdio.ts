@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import type { Gateway } from '../core/gateway.js';
 import { GatewayError } from '../errors.js';
 import { createLeanCalls } from './lean-call.js';
-import { createMcpServer } from './mcp-server.js';
+import { announceListChanges, createMcpServer } from './mcp-server.js';
 import { LineStdioTransport } from './stdio-transport.js';
 
 export interface StdioHandle {
@@ -45,6 +45,7 @@ export function serveGatewayStdio(gateway: Gateway, log: Logger): StdioHandle {
   transport.lean = lean;
   const factory = ({ era }: { era: 'legacy' | 'modern' }) => {
     const server = createMcpServer(gateway, () => session, log);
+    announceListChanges(gateway, server);
     // Once the 2025-era handshake is complete, tools/call is answered beside the server.
     if (era === 'legacy') server.oninitialized = () => lean.serve(server);
     return server;

@@ -1,8 +1,10 @@
 /**
  * Upstream connectors: one MCP client per configured server, over a stdio child, Streamable HTTP
  * or SSE. A stdio server is started on first use and restarted with exponential backoff when it
- * dies; an HTTP server is reconnected the same way. Each upstream is independent: one failing
- * never disturbs the others.
+ * dies; an HTTP server is reconnected the same way. Connecting and the handshake are bounded by
+ * the server's `connect_timeout_ms`; a server that does not come up in time, or cannot be started
+ * at all, is retried in the background with the same backoff. Each upstream is independent: one
+ * failing never disturbs the others.
  *
  * What a server sends while it serves a request (log messages, sampling and elicitation requests)
  * is relayed to the agent whose request it serves, and to nobody else. Over Streamable HTTP the
@@ -30,6 +32,7 @@ import { clientEnvelope } from '../protocol/sdk-private.js';
 import { DirectCallError, DirectCalls, NeedsClient } from './direct.js';
 import { createUpstreamFetch, type UpstreamFetch } from './http-fetch.js';
 import { ChildStdioTransport } from './stdio-transport.js';
+import { VERSION } from '../version.js';
 
 export interface UpstreamTool {
   name: string;
@@ -66,14 +69,24 @@ export interface CallOptions {
 }
 
 const BACKOFF_MIN_MS = 250;
-const CONNECT_TIMEOUT_MS = 30_000;
 const BACKOFF_MAX_MS = 30_000;
 /** A connection that stays up this long resets the backoff. */
 const STABLE_MS = 10_000;
 
 export interface UpstreamEvents {
+  /** The server connected (first start, or back after a failure). */
+  onReady?: (server: string) => void;
   onToolsChanged?: (server: string) => void;
+  /** The server said its prompts, or its resources (and templates), changed. */
+  onDefinitionsChanged?: (server: string, kind: 'prompts' | 'resources') => void;
   onNotification?: (server: string, method: string, params: unknown) => void;
+}
+
+/** Connecting or the handshake took longer than the server's `connect_timeout_ms`. */
+class ConnectTimeout extends Error {
+  constructor(ms: number) {
+    super(`connect timed out after ${ms} ms`);
+  }
 }
 
 export class Upstream {
@@ -107,6 +120,21 @@ export class Upstream {
     private readonly events: UpstreamEvents = {}
   ) {}
 
+  /**
+   * Known to be down: its last start failed or it was lost, and it has not connected since (a
+   * retry may be under way). Listings skip such a server instead of waiting for it.
+   */
+  get down(): boolean {
+    if (this.state === 'closed' || this.state === 'backoff') return true;
+    return this.state === 'starting' && this.lastError !== undefined;
+  }
+
+  /** Fail at once if the server is down, saying why (for what should not wait for a retry). */
+  assertUp(): void {
+    if (!this.down) return;
+    throw new GatewayError('upstream_unavailable', `${this.name}: ${this.lastError ?? 'unavailable'}`);
+  }
+
   /** The connected client, starting or restarting the server if needed. */
   async connect(): Promise<Client> {
     if (this.state === 'closed')
@@ -135,7 +163,7 @@ export class Upstream {
     const transport = this.makeTransport();
     this.transport = transport;
     const client = new Client(
-      { name: 'portcullis', version: '0.1.0' },
+      { name: 'portcullis', version: VERSION },
       {
         capabilities: { sampling: {}, elicitation: { form: {} } },
         versionNegotiation: { mode: 'auto' },
@@ -150,11 +178,21 @@ export class Upstream {
               this.events.onToolsChanged?.(this.name);
             }
           },
-          prompts: { autoRefresh: false, debounceMs: 0, onChanged: () => this.dropDefinitions(['prompts']) },
+          prompts: {
+            autoRefresh: false,
+            debounceMs: 0,
+            onChanged: () => {
+              this.dropDefinitions(['prompts']);
+              this.events.onDefinitionsChanged?.(this.name, 'prompts');
+            }
+          },
           resources: {
             autoRefresh: false,
             debounceMs: 0,
-            onChanged: () => this.dropDefinitions(['resources', 'resourceTemplates'])
+            onChanged: () => {
+              this.dropDefinitions(['resources', 'resourceTemplates']);
+              this.events.onDefinitionsChanged?.(this.name, 'resources');
+            }
           }
         }
       }
@@ -184,12 +222,14 @@ export class Upstream {
       if (this.client === client) this.lost(transport);
     };
     try {
-      // Starting a server can take longer than any one call should: its own, longer bound.
-      await client.connect(transport, { timeout: Math.max(this.config.timeout_ms, CONNECT_TIMEOUT_MS) });
+      await this.handshake(client, transport);
     } catch (err) {
       settled = true;
-      await transport.close().catch(() => undefined);
+      // Described before closing: the exit a close causes is not why it failed.
       const reason = this.describeFailure(transport, err);
+      await client.close().catch(() => undefined);
+      await transport.close().catch(() => undefined);
+      this.log.warn({ reason }, 'upstream not connected; retrying with backoff');
       this.scheduleRetry(reason);
       throw new GatewayError('upstream_unavailable', `${this.name}: ${reason}`, { cause: err });
     }
@@ -200,10 +240,39 @@ export class Upstream {
     this.connectedAt = Date.now();
     this.lastError = undefined;
     this.log.info(
-      { protocol: client.getNegotiatedProtocolVersion(), pid: (transport as ChildStdioTransport).pid },
+      {
+        protocol: client.getNegotiatedProtocolVersion(),
+        upstream_pid: (transport as ChildStdioTransport).pid
+      },
       'upstream connected'
     );
+    this.events.onReady?.(this.name);
     return client;
+  }
+
+  /**
+   * Start the transport and do the handshake, all of it within `connect_timeout_ms`. The SDK's own
+   * timeout is per request, and version negotiation may send more than one; this bound is on the
+   * whole, and the caller closes the transport when it is exceeded.
+   */
+  private async handshake(client: Client, transport: Transport): Promise<void> {
+    const limit = this.config.connect_timeout_ms;
+    const abort = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        abort.abort();
+        reject(new ConnectTimeout(limit));
+      }, limit);
+    });
+    const connecting = client.connect(transport, { timeout: limit, signal: abort.signal });
+    // Settles after the deadline too (when the transport is closed): nobody waits for it then.
+    connecting.catch(() => undefined);
+    try {
+      await Promise.race([connecting, expired]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private makeTransport(): Transport {
@@ -222,7 +291,7 @@ export class Upstream {
   }
 
   private describeFailure(transport: Transport, err: unknown): string {
-    const message = err instanceof Error ? err.message : String(err);
+    const message = describeError(err);
     if (transport instanceof ChildStdioTransport) {
       const exit =
         transport.exitCode !== null
@@ -245,10 +314,14 @@ export class Upstream {
     const reason = this.describeFailure(transport, new Error('connection closed'));
     if (Date.now() - this.connectedAt > STABLE_MS) this.attempts = 0;
     this.log.warn({ reason }, 'upstream lost; restarting with backoff');
-    this.scheduleRetry(reason, true);
+    this.scheduleRetry(reason);
   }
 
-  private scheduleRetry(reason: string, restart = false): void {
+  /**
+   * Retry in the background after the backoff, so a server that failed or was lost is back (and
+   * announced) before the next call needs it.
+   */
+  private scheduleRetry(reason: string): void {
     if (this.state === 'closed') return;
     this.lastError = reason;
     const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** this.attempts);
@@ -256,14 +329,13 @@ export class Upstream {
     this.state = 'backoff';
     this.retryAt = Date.now() + delay;
     clearTimeout(this.retryTimer);
-    if (restart) {
-      // Restart in the background so the server is back before the next call needs it.
-      this.retryTimer = setTimeout(() => {
-        this.restarts++;
-        this.connect().catch(() => undefined);
-      }, delay);
-      this.retryTimer.unref();
-    }
+    this.retryTimer = setTimeout(() => {
+      if (this.state !== 'backoff') return;
+      this.retryAt = 0;
+      this.restarts++;
+      this.connect().catch(() => undefined);
+    }, delay);
+    this.retryTimer.unref();
   }
 
   /** The upstream's tools, cached until it says they changed or reconnects. */
@@ -415,6 +487,17 @@ export class Upstream {
     await this.transport?.close().catch(() => undefined);
     this.http?.close();
   }
+}
+
+/** Why a start failed, in words: a command that does not exist is named as such. */
+function describeError(err: unknown): string {
+  if (err instanceof ConnectTimeout) return err.message;
+  const message = err instanceof Error ? err.message : String(err);
+  const e = err as NodeJS.ErrnoException;
+  if (e?.code === 'ENOENT' && typeof e.syscall === 'string' && e.syscall.startsWith('spawn')) {
+    return `command not found (${message})`;
+  }
+  return message;
 }
 
 /** JSON-RPC errors from the upstream are its answer and pass through; anything else is a failure. */

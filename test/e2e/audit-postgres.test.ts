@@ -8,7 +8,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { needTool } from '../support/tools.js';
 import {
   ADMIN_TOKEN,
   ANALYST_TOKEN,
@@ -24,6 +25,8 @@ import {
 } from '../helpers.js';
 import { generateAuditKeyPair } from '../../src/audit/index.js';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
+
+const withPostgres = needTool('postgres').describe;
 
 let pg: TestPostgres;
 
@@ -88,7 +91,7 @@ const cli = (args: string[], url?: string) =>
     env: { ...process.env, ...(url ? { PG_URL: url } : {}) }
   });
 
-describe('audit to PostgreSQL', () => {
+withPostgres('audit to PostgreSQL', () => {
   it(
     'two gateway processes under load keep one chain, one record per call, interleaved',
     { timeout: 60_000 },

@@ -11,6 +11,7 @@ import { createServer, request, type Server } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { needTool } from '../support/tools.js';
 import { SignJWT, exportJWK, generateKeyPair, type JWK } from 'jose';
 import {
   discoverOAuthProtectedResourceMetadata,
@@ -30,6 +31,8 @@ import {
   waitFor,
   type TestGateway
 } from '../helpers.js';
+
+const withOpenssl = needTool('openssl').describe;
 
 const ISSUER = 'http://127.0.0.1/issuer';
 let jwks: Server;
@@ -186,6 +189,30 @@ describe('gateway tokens', () => {
     const r = await run(NODE, [CLI, 'token', 'revoke', '--file', tokensFile, id]);
     expect(r.code).toBe(0);
     await waitFor(async () => (await post(tokens.revokeMe)).status === 401, 5000, 'revocation to apply');
+  });
+
+  it('refuse an OAuth token whose jti the token file revokes, without a restart; other jtis still work', async () => {
+    const revoked = await jwt({ jti: 'jti-revoked-by-file' });
+    const kept = await jwt({ jti: 'jti-kept' });
+    expect((await post(revoked)).status).toBe(200);
+    const revoke = () =>
+      run(NODE, [CLI, 'token', 'revoke', '--jti', 'jti-revoked-by-file', '--file', tokensFile]);
+    const r = await revoke();
+    expect(r.code, r.stderr).toBe(0);
+    await waitFor(async () => (await post(revoked)).status === 401, 5000, 'revocation to apply');
+    expect((await post(kept)).status).toBe(200);
+    // Recorded once, however often it is revoked; a token of the file is not a jti.
+    expect((await revoke()).code).toBe(0);
+    expect(readFileSync(tokensFile, 'utf8').match(/id: jti-revoked-by-file, revoked: /g)).toHaveLength(1);
+    const own = /id: (tok_\w+)\n\s+identity: alice/.exec(readFileSync(tokensFile, 'utf8'))![1]!;
+    const wrong = await run(NODE, [CLI, 'token', 'revoke', '--jti', own, '--file', tokensFile]);
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toContain('revoke it without --jti');
+    expect((await post(tokens.admin)).status).toBe(200);
+    const refusal = gw
+      .audit()
+      .find((x) => x.event === 'auth/failure' && x.token_id === 'jti-revoked-by-file');
+    expect(refusal).toMatchObject({ reason: 'token revoked' });
   });
 
   it('keep a rotated token valid for its grace period, then refuse it; the successor works', async () => {
@@ -477,7 +504,7 @@ describe('refusing to run on files others could change', () => {
   });
 });
 
-describe('TLS termination', () => {
+withOpenssl('TLS termination', () => {
   it('serves HTTPS with the configured certificate', async () => {
     const dir = tempDir();
     execFileSync(

@@ -104,7 +104,7 @@ describe('portcullis policy explain', () => {
       '--role',
       'admin',
       '--server',
-      'records',
+      'files',
       '--tool',
       'delete_record',
       '--args',
@@ -114,6 +114,56 @@ describe('portcullis policy explain', () => {
     expect(r.code).toBe(0);
     const parsed = JSON.parse(r.stdout) as { decision: { effect: string; rules: string[] } };
     expect(parsed.decision).toMatchObject({ effect: 'approval', rules: ['rules[1]'] });
+  });
+
+  it("reads a windows server's paths as Windows does (path_style: windows)", async () => {
+    const win = write(
+      'windows.yaml',
+      `servers:
+  files: { command: npx, args: ["@modelcontextprotocol/server-filesystem", "C:\\\\data"], path_style: windows }
+rules:
+  - tool: "read_file"
+    allowed_roles: ["analyst"]
+    parameter_constraints:
+      path: { prefix: 'C:\\data\\public\\' }
+`
+    );
+    const explain = (path: string) =>
+      run(NODE, [
+        CLI,
+        'policy',
+        'explain',
+        '--config',
+        win,
+        '--role',
+        'analyst',
+        '--tool',
+        'files__read_file',
+        '--args',
+        JSON.stringify({ path })
+      ]);
+    const allowed = await explain('c:\\data\\public\\a.txt');
+    expect(allowed.stdout).toContain('decision: ALLOW');
+    const traversal = await explain('C:/data/public/../secret.txt');
+    expect(traversal.stdout).toContain('decision: DENY (constraint_failed)');
+    expect(traversal.stdout).toContain('parameter "path" does not start with the required prefix');
+    const stream = await explain('C:\\data\\public\\a.txt:stream');
+    expect(stream.stdout).toContain('parameter "path" names an alternate data stream');
+  });
+
+  it('refuses a server the config does not list, suggesting the one meant', async () => {
+    const explain = (...args: string[]) =>
+      run(NODE, [CLI, 'policy', 'explain', '--config', good, '--role', 'analyst', ...args]);
+    const r = await explain('--tool', 'file__read_file', '--args', '{"path":"/data/public/x"}');
+    expect(r.code).toBe(1);
+    expect(r.stdout).not.toContain('decision:');
+    expect(r.stderr).toContain('unknown server "file" (did you mean "files"?); servers: files');
+    const s = await explain('--server', 'filez', '--tool', 'read_file');
+    expect(s.code).toBe(1);
+    expect(s.stderr).toContain('unknown server "filez" (did you mean "files"?)');
+    const h = await explain('--tool', 'files__read_file', '--history', 'fils__list');
+    expect(h.code).toBe(1);
+    expect(h.stderr).toContain('--history fils__list: unknown server "fils" (did you mean "files"?)');
   });
 
   it('rejects arguments that are not a JSON object', async () => {

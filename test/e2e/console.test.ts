@@ -6,7 +6,8 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { needTool } from '../support/tools.js';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import type { Client } from '@modelcontextprotocol/client';
 import { loadConfig } from '../../src/config/index.js';
@@ -23,6 +24,9 @@ import {
   waitFor,
   type TestGateway
 } from '../helpers.js';
+
+const chromiumTool = needTool('chromium');
+const withChromium = chromiumTool.describe;
 
 const SHOTS = join(ROOT, 'docs', 'screenshots');
 const VIEWPORT = { width: 1280, height: 800 };
@@ -135,7 +139,7 @@ async function shot(page: Page, name: string): Promise<void> {
 
 beforeAll(async () => {
   browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
+    executablePath: chromiumTool.path,
     headless: true,
     args: [
       '--no-sandbox',
@@ -153,7 +157,7 @@ afterAll(async () => {
   await browser?.close();
 });
 
-describe('the console against a gateway (approvals time out after 20 s)', { timeout: 60_000 }, () => {
+withChromium('the console against a gateway (approvals time out after 20 s)', { timeout: 60_000 }, () => {
   let gw: TestGateway;
   let bob: Client;
   let alice: Client;
@@ -580,7 +584,7 @@ describe('the console against a gateway (approvals time out after 20 s)', { time
   });
 });
 
-describe('the console when nobody decides (approvals time out after 2 s)', { timeout: 60_000 }, () => {
+withChromium('the console when nobody decides (approvals time out after 2 s)', { timeout: 60_000 }, () => {
   let gw: TestGateway;
 
   beforeAll(async () => {

@@ -92,22 +92,26 @@ describe.each(['auto', 'legacy'] as const)('through the gateway (%s-era client)'
     if (r.ok) expect(r.result.content?.[0]?.text).toBe('public contents\n');
   });
 
+  const mustMatch = 'argument "path" must match the pattern the policy sets for it';
   it.each([
-    ['a private file', (d: string) => ({ path: `${d}/private/x.txt` })],
-    ['a traversal out of public/', (d: string) => ({ path: `${d}/public/../private/x.txt` })],
-    ['a doubled-slash traversal', (d: string) => ({ path: `${d}/public//..//private/x.txt` })],
-    ['a call with path missing', () => ({})]
-  ])('refuses an analyst %s, and the upstream never sees it', async (_what, args) => {
+    ['a private file', (d: string) => ({ path: `${d}/private/x.txt` }), mustMatch],
+    ['a traversal out of public/', (d: string) => ({ path: `${d}/public/../private/x.txt` }), mustMatch],
+    ['a doubled-slash traversal', (d: string) => ({ path: `${d}/public//..//private/x.txt` }), mustMatch],
+    ['a path far outside', () => ({ path: '/SECRET-VALUE/x.txt' }), mustMatch],
+    ['a call with path missing', () => ({}), 'argument "path" is required']
+  ])('refuses an analyst %s, and the upstream never sees it', async (_what, args, hint) => {
     const before = callsTo(filesLog, 'read_file').length;
     const r = await tryCall(analyst, 'files__read_file', args(data));
     expect(r.ok).toBe(false);
     if (!r.ok) {
       expect(r.code).toBe(-32052);
-      expect(r.message).toContain('parameter constraint');
-      // The reason names the kind of rule, never the rule's internals.
+      // The kind of refusal, the argument and what it must be: never the rule's internals (its
+      // pattern, its name) nor the value sent.
+      expect(r.message).toBe(`denied by policy: parameter constraint: ${hint}`);
       expect(r.message).not.toContain('^');
       expect(r.message).not.toContain('rules[');
       expect(r.message).not.toContain(data);
+      expect(r.message).not.toContain('SECRET-VALUE');
     }
     expect(callsTo(filesLog, 'read_file').length).toBe(before);
   });
@@ -142,18 +146,40 @@ describe.each(['auto', 'legacy'] as const)('through the gateway (%s-era client)'
 
   it("refuses arguments that violate the tool's own schema before they reach the server", async () => {
     const before = callsTo(recordsLog, 'get_record').length;
-    for (const args of [{ id: 42 }, { id: 'not-an-id' }, { id: 'r-1001', extra: true }]) {
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [{}, 'argument "id" is missing; expected a string'],
+      [{ id: 42 }, 'argument "id" must be string'],
+      [{ id: 'not-an-id' }, 'argument "id" must match pattern "^r-[0-9]+$"'],
+      [{ id: 'r-1001', extra: true }, 'argument "extra" is not accepted by this tool; accepted: id']
+    ];
+    for (const [args, hint] of cases) {
       const r = await tryCall(analyst, 'records__get_record', args);
       expect(r.ok, JSON.stringify(args)).toBe(false);
       if (!r.ok) {
         expect(r.code).toBe(-32602);
-        expect(r.message).toBe('invalid arguments');
+        expect(r.message).toBe(`invalid arguments: ${hint}`);
       }
     }
     expect(callsTo(recordsLog, 'get_record').length).toBe(before);
     const ok = await tryCall(analyst, 'records__get_record', { id: 'r-1002' });
     expect(ok.ok).toBe(true);
     expect(callsTo(recordsLog, 'get_record').length).toBe(before + 1);
+  });
+
+  it('never tells the agent back the value of an argument it refused', async () => {
+    for (const args of [
+      { id: 'SECRET-VALUE-1' },
+      { id: ['SECRET-VALUE-2'] },
+      { id: 'r-1001', extra: 'SECRET-VALUE-3' },
+      { id: { nested: 'SECRET-VALUE-4' } }
+    ]) {
+      const r = await tryCall(analyst, 'records__get_record', args);
+      expect(r.ok, JSON.stringify(args)).toBe(false);
+      if (!r.ok) {
+        expect(r.message).toMatch(/^invalid arguments: argument "(id|extra)"/);
+        expect(r.message).not.toContain('SECRET-VALUE');
+      }
+    }
   });
 });
 

@@ -9,7 +9,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { needTool } from '../support/tools.js';
 import {
   ADMIN_TOKEN,
   ANALYST_TOKEN,
@@ -24,6 +25,8 @@ import {
   waitFor
 } from '../helpers.js';
 import { startRedis, type TestRedis } from '../support/redis.js';
+
+const withRedis = needTool('redis-server').describe;
 
 const CAROL = 'carol-admin-token-0123456789';
 const ADMIN_API = 'the-admin-api-token-0123456789';
@@ -154,7 +157,7 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-describe('three replicas, one Redis', () => {
+withRedis('three replicas, one Redis', () => {
   let rs: Replica[];
   beforeAll(async () => {
     rs = await startReplicas(3, 'limits:');
@@ -272,7 +275,7 @@ describe('three replicas, one Redis', () => {
   });
 });
 
-describe('a session that fails over to another replica', () => {
+withRedis('a session that fails over to another replica', () => {
   it(
     'keeps what the agent declared at initialize: a sampling request reaches it there',
     { timeout: 90_000 },
@@ -346,7 +349,7 @@ const initialize = (r: Replica, token: string) =>
     })
   }).then((res) => res.status);
 
-describe('authentication lockouts', () => {
+withRedis('authentication lockouts', () => {
   it(
     'failures spread over three replicas lock the source out of all of them',
     { timeout: 90_000 },
@@ -370,7 +373,7 @@ describe('authentication lockouts', () => {
   );
 });
 
-describe('the request rate per identity', () => {
+withRedis('the request rate per identity', () => {
   it('holds exactly across replicas behind a round-robin balancer', { timeout: 90_000 }, async () => {
     const limit = '  rate_limit: 5/min';
     const rs = await Promise.all([0, 1, 2].map(() => startReplica('requests:', '', '', limit)));
@@ -383,7 +386,7 @@ describe('the request rate per identity', () => {
   });
 });
 
-describe('tool pins', () => {
+withRedis('tool pins', () => {
   it('an approval of a changed tool set on one replica is the pin on every replica', async () => {
     const rs = await startReplicas(2, 'pins:');
     const [a, b] = await Promise.all(rs.map((r) => direct(r, ADMIN_TOKEN)));
@@ -423,7 +426,7 @@ describe('tool pins', () => {
   });
 });
 
-describe('revocation', () => {
+withRedis('revocation', () => {
   it('a token revoked through one replica is refused by every replica within a second', async () => {
     const rs = await startReplicas(2, 'revoke:');
     const before = await direct(rs[1]!, CAROL);
@@ -456,7 +459,7 @@ describe('revocation', () => {
   });
 });
 
-describe('Redis goes away', () => {
+withRedis('Redis goes away', () => {
   it('calls fail closed with state_unavailable while it is down, nothing crashes, and service resumes when it returns', async () => {
     const rs = await startReplicas(2, 'outage:');
     const clients = await Promise.all(rs.map((r) => direct(r, ANALYST_TOKEN, 'auto')));

@@ -154,10 +154,11 @@ describe('tools/call over stdio once the 2025-era handshake is complete', () => 
     const answers = byLean.map((l) => JSON.parse(l) as Message);
     expect(answers[0]!.result!.content).toEqual([{ type: 'text', text: 'hello' }]);
     expect(answers[4]!.result!.isError).toBe(true);
-    // Gateway refusals: the registry code, its short message, and the stable code as data.
+    // Gateway refusals: the registry code, its short message (with what the agent can correct),
+    // and the stable code as data.
     expect(answers[5]!.error).toEqual({
       code: -32052,
-      message: 'denied by policy: parameter constraint',
+      message: 'denied by policy: parameter constraint: argument "text" must be at most 20 characters long',
       data: { code: 'constraint_failed' }
     });
     expect(answers[6]!.error?.data).toEqual({ code: expect.any(String) });

@@ -3,12 +3,14 @@
  * port with its unix socket in that dir, trust auth for one superuser, stopped and removed after.
  * PostgreSQL refuses to run as root, so a root test run starts it as an unprivileged user (the
  * `postgres` user if there is one, else `nobody`) through `setpriv`. The binaries come from
- * $PORTCULLIS_PG_BIN, else the newest /usr/lib/postgresql/<version>/bin (Debian), else PATH.
+ * $PORTCULLIS_PG_BIN, else the newest /usr/lib/postgresql/<version>/bin (Debian), else
+ * `pg_config --bindir`, as scripts/test-deps.mjs finds them.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chownSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chownSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
+import { postgresBinDir as findPostgresBinDir } from '../../scripts/test-deps.mjs';
 import { freePort, tempDir, waitFor } from '../helpers.js';
 
 export interface TestPostgres {
@@ -40,22 +42,11 @@ let exitHook = false;
 
 /** The directory holding initdb and postgres. */
 export function postgresBinDir(): string {
-  const fromEnv = process.env.PORTCULLIS_PG_BIN;
-  if (fromEnv) return fromEnv;
-  const base = '/usr/lib/postgresql';
-  if (existsSync(base)) {
-    const versions = readdirSync(base)
-      .filter((v) => existsSync(join(base, v, 'bin', 'initdb')))
-      .sort((a, b) => Number.parseFloat(b) - Number.parseFloat(a));
-    if (versions[0]) return join(base, versions[0], 'bin');
-  }
-  try {
-    return execFileSync('pg_config', ['--bindir'], { encoding: 'utf8' }).trim();
-  } catch {
-    throw new Error(
-      'PostgreSQL binaries not found: install postgresql (Debian: apt-get install postgresql) or set PORTCULLIS_PG_BIN'
-    );
-  }
+  const dir = findPostgresBinDir();
+  if (dir) return dir;
+  throw new Error(
+    'PostgreSQL binaries not found: install postgresql (Debian: apt-get install postgresql) or set PORTCULLIS_PG_BIN'
+  );
 }
 
 /** Under root: the uid and gid to run PostgreSQL as. */

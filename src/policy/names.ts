@@ -1,0 +1,97 @@
+/**
+ * The servers and tools a config knows, so `policy test` and `policy explain` can refuse a call to
+ * a server or tool that does not exist: `file__read_file` against a config whose server is
+ * `filesystem` would otherwise be decided (and may pass an `expect: deny`, or match a `tool: "*"`
+ * rule) as if it were real. Servers come from the config; a server's tools from the pin file, once
+ * the gateway has listed them. A config that lists no servers (a rules-only file) checks nothing.
+ */
+import { closest } from '../config/source.js';
+import type { GatewayConfig } from '../config/types.js';
+import { readPinFile } from '../pins/index.js';
+
+export interface KnownNames {
+  servers: string[];
+  /** The only server, when it is exposed without a prefix (`namespace: false`). */
+  bare?: string;
+  /** A server's tools as last pinned; undefined while none were pinned. */
+  tools(server: string): string[] | undefined;
+}
+
+/** What the config knows of its servers and their tools; undefined when it lists no servers. */
+export function knownNames(config: GatewayConfig): KnownNames | undefined {
+  const servers = Object.keys(config.servers);
+  if (servers.length === 0) return undefined;
+  let pinned: Record<string, string[]> = {};
+  try {
+    const file = readPinFile(config.scanning.pins.path);
+    pinned = Object.fromEntries(
+      Object.entries(file.servers).flatMap(([name, pins]) =>
+        pins.tools ? [[name, Object.keys(pins.tools)]] : []
+      )
+    );
+  } catch {
+    // An unreadable pin file leaves tools unchecked; the gateway itself reports it.
+  }
+  const bare = servers.length === 1 && !config.servers[servers[0]!]!.namespace ? servers[0] : undefined;
+  return { servers, ...(bare ? { bare } : {}), tools: (server) => pinned[server] };
+}
+
+const MAX_LISTED = 12;
+
+function listed(names: string[]): string {
+  const shown = names.slice(0, MAX_LISTED).join(', ');
+  return names.length > MAX_LISTED ? `${shown}, … (${names.length} in all)` : shown;
+}
+
+/** A near miss (a typo), else a name that starts with the other (`file` for `filesystem`). */
+function didYouMean(word: string, candidates: string[]): string {
+  const w = word.toLowerCase();
+  const hint =
+    closest(word, candidates) ??
+    (w.length >= 3
+      ? candidates.find((c) => c.toLowerCase().startsWith(w) || w.startsWith(c.toLowerCase()))
+      : undefined);
+  return hint ? ` (did you mean "${hint}"?)` : '';
+}
+
+/**
+ * The server and tool a call names: `--server S --tool T`, or `S__T`, or the bare tool of a
+ * lone server exposed without a prefix. With known names, an unknown server or tool is a problem
+ * that says what there is instead.
+ */
+export function resolveCall(
+  known: KnownNames | undefined,
+  name: string,
+  server?: string
+): { server: string; tool: string; problem?: string } {
+  let call: { server: string; tool: string };
+  const sep = name.indexOf('__');
+  if (server !== undefined) call = { server, tool: name };
+  else if (known?.bare !== undefined && (sep <= 0 || !known.servers.includes(name.slice(0, sep))))
+    call = { server: known.bare, tool: name };
+  else
+    call = sep > 0 ? { server: name.slice(0, sep), tool: name.slice(sep + 2) } : { server: '', tool: name };
+  if (!known) return call;
+  if (call.server === '') {
+    return {
+      ...call,
+      problem: `"${name}" names no server: write <server>__<tool> (servers: ${listed(known.servers)})`
+    };
+  }
+  if (!known.servers.includes(call.server)) {
+    return {
+      ...call,
+      problem: `unknown server "${call.server}"${didYouMean(call.server, known.servers)}; servers: ${listed(known.servers)}`
+    };
+  }
+  const tools = known.tools(call.server);
+  if (tools && !tools.includes(call.tool)) {
+    return {
+      ...call,
+      problem:
+        `server "${call.server}" has no tool "${call.tool}"${didYouMean(call.tool, tools)}; ` +
+        `its tools as pinned: ${listed(tools)}`
+    };
+  }
+  return call;
+}
