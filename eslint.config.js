@@ -21,30 +21,18 @@ export default tseslint.config(
     rules: { 'no-console': 'error' }
   },
   {
-    // No function in these folders grows past 150 lines: a command is declared in its own file under
-    // src/cli and cli.ts only composes them; the core only composes too; the HTTP listener and the
-    // admin API keep one module per concern or route group; the factories of the state,
-    // authentication, audit and approval are built from named parts; so are the inspector (vetting
-    // and its caches, content scanning, its stages) and the definition scanner (per-field checks,
-    // whole-definition judging).
-    files: [
-      'src/cli.ts',
-      'src/cli/**/*.ts',
-      'src/core/**/*.ts',
-      'src/protocol/**/*.ts',
-      'src/route/**/*.ts',
-      'src/lookup/**/*.ts',
-      'src/scope/**/*.ts',
-      'src/transports/**/*.ts',
-      'src/admin/**/*.ts',
-      'src/state/**/*.ts',
-      'src/auth/**/*.ts',
-      'src/audit/**/*.ts',
-      'src/approval/**/*.ts',
-      'src/inspect/**/*.ts',
-      'src/scan/definitions.ts'
+    // No function in src/ grows past 150 lines (STYLE.md, lesson 13): a command is declared in its own
+    // file under src/cli and cli.ts only composes them; the core only composes too; the HTTP listener
+    // and the admin API keep one module per concern or route group; the factories of the state,
+    // authentication, audit and approval are built from named parts; so are the inspector, the
+    // scanners, and the policy engine (rule compilation, the rule index, the decision, listing
+    // visibility).
+    files: ['src/**/*.ts'],
+    ignores: [
+      'src/**/*.test.ts',
+      // Pending: the scorer's feature extraction (`analyze`) is being reworked and split there.
+      'src/scan/model/features.ts'
     ],
-    ignores: ['src/**/*.test.ts'],
     rules: { 'max-lines-per-function': ['error', { max: 150 }] }
   },
   {

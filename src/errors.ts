@@ -55,7 +55,7 @@ export const ERRORS = {
     kind: 'refusal',
     rpc: -32054,
     message: 'denied by policy: session call limit reached',
-    fix: 'A rule caps calls per session (`max_calls_per_session`); start a new session or raise the cap.'
+    fix: 'A rule caps calls per session (`max_calls_per_session`) or per identity across its sessions (`max_calls`); start a new session (per-session caps), wait for the `max_calls` window, or raise the cap.'
   },
   approval_denied: {
     kind: 'refusal',
@@ -91,7 +91,7 @@ export const ERRORS = {
     kind: 'refusal',
     rpc: -32060,
     message: 'denied by policy: session risk budget exhausted',
-    fix: 'The session accumulated too much risk (policy.risk.budget); start a new session or lower rule weights.'
+    fix: 'The session (or, with `policy.risk.scope: identity`, the identity) accumulated too much risk (policy.risk.budget); wait for it to decay, start a new session (per-session scope) or lower rule weights.'
   },
   insufficient_scope: {
     kind: 'refusal',

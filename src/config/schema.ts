@@ -83,6 +83,17 @@ const rule = {
     require_approval: { type: 'boolean', description: 'A person must approve matching calls.' },
     read_only: { type: 'boolean', description: 'Marks the matched tools read-only for read-scoped tokens.' },
     max_calls_per_session: { type: 'integer', minimum: 0, description: 'Calls allowed per session.' },
+    max_calls: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['count', 'per', 'within'],
+      description: 'Calls allowed per identity, across all its sessions, in any window of `within`.',
+      properties: {
+        count: { type: 'integer', minimum: 0 },
+        per: { enum: ['identity'], description: 'Who shares the cap: every session of one identity.' },
+        within: { type: 'string', description: 'A duration such as 1h.' }
+      }
+    },
     parameter_constraints: { type: 'object', additionalProperties: constraint },
     mode: {
       enum: ['enforce', 'observe'],
@@ -104,12 +115,16 @@ const rule = {
       type: 'object',
       additionalProperties: false,
       required: ['tools'],
-      description: 'The rule applies only if this session already called a matching tool.',
+      description: 'The rule applies only if this session (or identity) already called a matching tool.',
       properties: {
         tools: { ...stringList, description: 'Globs over tool names, or server__tool.' },
         within_calls: { type: 'integer', minimum: 1 },
         within: { type: 'string', description: 'A duration such as 30m.' },
-        min_count: { type: 'integer', minimum: 1 }
+        min_count: { type: 'integer', minimum: 1 },
+        scope: {
+          enum: ['session', 'identity'],
+          description: "Whose calls count: this session's (default) or every session's of the identity."
+        }
       }
     },
     principal: {
@@ -749,7 +764,11 @@ export const configSchema = {
             budget: { type: 'number', minimum: 0 },
             approval_at: { type: 'number', minimum: 0 },
             half_life: { type: 'string' },
-            reset_after: { type: 'string' }
+            reset_after: { type: 'string' },
+            scope: {
+              enum: ['session', 'identity'],
+              description: 'One risk score per session (default) or per identity, across its sessions.'
+            }
           }
         },
         tool_risk: {

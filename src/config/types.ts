@@ -23,11 +23,20 @@ export interface RuleConfig {
   require_approval?: boolean;
   read_only?: boolean;
   max_calls_per_session?: number;
+  /** A cap across every session of one identity, in a sliding window (`within: 1h`). */
+  max_calls?: { count: number; per: 'identity'; within: string };
   parameter_constraints?: Record<string, ConstraintConfig>;
   /** `enforce` (default: the policy's mode) or `observe`: log what would be refused, allow the call. */
   mode?: 'enforce' | 'observe';
   time?: { days?: string[]; hours?: string; timezone?: string; from?: string; until?: string };
-  after?: { tools: string[]; within_calls?: number; within?: string; min_count?: number };
+  after?: {
+    tools: string[];
+    within_calls?: number;
+    within?: string;
+    min_count?: number;
+    /** Whose calls count: this session's (default) or every session's of the same identity. */
+    scope?: 'session' | 'identity';
+  };
   principal?: {
     users?: string[];
     agents?: string[];
@@ -59,6 +68,8 @@ export interface PolicySettings {
     half_life?: string;
     /** Risk returns to zero after this long without a call (`1h`). */
     reset_after?: string;
+    /** One score per session (default) or one per identity, shared by all its sessions. */
+    scope?: 'session' | 'identity';
   };
   /** Risk per tool, by glob over `server__tool` (or the bare tool name). */
   tool_risk: Record<string, number>;

@@ -98,7 +98,8 @@ export function callRecord(
     ...(ctx.policyVersion ? { policy_version: ctx.policyVersion } : {}),
     ...(decision?.observed ? { observed: decision.observed } : {}),
     ...(decision && decision.risk > 0
-      ? { risk: round(decision.risk), session_risk: round(session.risk) }
+      ? // Risk accrues on the session or on its identity (policy.risk.scope): under one policy only one grows.
+        { risk: round(decision.risk), session_risk: round(session.risk + session.shared.risk) }
       : {}),
     outcome: isToolError ? 'tool_error' : outcome,
     ...(failure && !gw ? { error: failure instanceof Error ? failure.message : String(failure) } : {}),

@@ -42,6 +42,7 @@ import { createNames } from './names.js';
 import { createPolicyHolder } from './policy-holder.js';
 import { createRelays } from './relay.js';
 import { createSessionStore, type DownstreamTransport, type Session, type SessionStore } from './session.js';
+import { openStdioSession } from './stdio-session.js';
 import { buildStages } from './stages.js';
 import { createSubscriptions } from './subscriptions.js';
 
@@ -93,6 +94,11 @@ export interface Gateway {
   /** Add risk to a session from outside a call (scanner findings). */
   addRisk(session: Session, amount: number): number | Promise<number>;
   openSession(identity: Identity, transport: DownstreamTransport, id?: string): Session;
+  /**
+   * The stdio agent's session: authenticated as the config names it, with the `auth/failure` record
+   * and an `unauthenticated` error when it cannot be, and the `session/open` record when it opens.
+   */
+  openStdioSession(): Session;
   closeSession(session: Session): void;
   listTools(session: Session): Promise<ListedTool[]>;
   callTool(
@@ -223,6 +229,11 @@ export function createGateway(options: GatewayOptions): Gateway {
   const lists = createLists({ upstreams, names, catalog, policy, scopes, audit, announcer, log });
   const inventory = createInventory(upstreams, names, catalog, inspector, pins);
   const lifecycle = createLifecycle();
+  const openSession = (identity: Identity, transport: DownstreamTransport, id?: string) => {
+    const session = sessions.open(identity, transport, id);
+    log.debug({ session: session.id, identity: identity.id, transport }, 'session opened');
+    return session;
+  };
 
   return {
     config,
@@ -256,11 +267,13 @@ export function createGateway(options: GatewayOptions): Gateway {
       return changed.to;
     },
     addRisk: (session, amount) => state.addRisk(session, amount, Date.now(), policy.riskSettings()),
-    openSession(identity, transport, id) {
-      const session = sessions.open(identity, transport, id);
-      log.debug({ session: session.id, identity: identity.id, transport }, 'session opened');
-      return session;
-    },
+    openSession,
+    openStdioSession: () =>
+      openStdioSession({
+        auth,
+        audit: (record) => void audit.write(record),
+        open: (identity) => openSession(identity, 'stdio')
+      }),
     closeSession(session) {
       sessions.close(session.id);
       subscriptions.closed(session);

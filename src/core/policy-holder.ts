@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import type { GatewayConfig } from '../config/types.js';
 import { riskSettingsOf } from '../limits/risk.js';
 import { compilePolicy, pathsOf, type Policy } from '../policy/index.js';
-import { decayedRisk, type RiskSettings } from '../state/index.js';
+import { decayedRisk, riskHolder, type RiskSettings } from '../state/index.js';
 import type { Session } from './session.js';
 
 export function policyVersion(
@@ -25,7 +25,7 @@ export function policyVersion(
 export interface PolicyHolder {
   current(): { policy: Policy; version: string };
   riskSettings(): RiskSettings;
-  /** The session's risk at `now`, decayed as the policy says. */
+  /** The session's risk (or its identity's, per `policy.risk.scope`) at `now`, decayed as the policy says. */
   risk(session: Session, now: number): number;
   /** Swap in a new config's policy; returns the old and new version, or undefined if unchanged. */
   reload(next: GatewayConfig): { from: string; to: string } | undefined;
@@ -40,7 +40,10 @@ export function createPolicyHolder(config: GatewayConfig): PolicyHolder {
   return {
     current: () => current,
     riskSettings: () => riskSettings,
-    risk: (session, now) => decayedRisk(session.risk, session.riskAt, now, riskSettings),
+    risk: (session, now) => {
+      const holder = riskHolder(session, riskSettings);
+      return decayedRisk(holder.risk, holder.riskAt, now, riskSettings);
+    },
     reload(next) {
       const version = policyVersion(next);
       if (version === current.version) return undefined;

@@ -57,10 +57,16 @@ export function buildStages(parts: StageParts): readonly PipelineStage[] {
   const { config, state, policy } = parts;
   /** Does a rule of the policy in force read the session's history? */
   const history = () => policy.current().policy.needs.history;
+  /** What a rule of the policy in force reads of every session of the identity together. */
+  const identity = () => policy.current().policy.identityNeeds;
   return pipeline()
     .use(parts.queued && auditStage(parts.queued))
     .advance(routeStage(parts.names, parts.upstreams))
-    .advance(policyStage(policy.current, policy.risk, (s, withHistory) => state.sync(s, withHistory)))
+    .advance(
+      policyStage(policy.current, policy.risk, (s, withHistory, ofIdentity) =>
+        state.sync(s, withHistory, ofIdentity)
+      )
+    )
     .advance(lookupStage(parts.catalog.vetted))
     .use(scopeStage(parts.scopes))
     .use(config.validation.arguments ? validateStage(parts.validator) : undefined)
@@ -71,14 +77,14 @@ export function buildStages(parts: StageParts): readonly PipelineStage[] {
         queue: parts.approvals,
         settings: config.approvals,
         // A call may wait minutes: read what other replicas changed meanwhile before deciding again.
-        refresh: (ctx) => state.sync(ctx.session, history()),
+        refresh: (ctx) => state.sync(ctx.session, history(), identity()),
         redecide: redecision(policy.current, policy.risk)
       })
     )
     .advance(
       upstreamStage((session, call) =>
         // A shared store keeps history only while some rule reads it: one round trip less per call.
-        state.kind === 'memory' || history() ? state.record(session, call) : undefined
+        state.kind === 'memory' || history() ? state.record(session, call, identity().history) : undefined
       )
     )
     .use(parts.inspector.responseStage()).stages;

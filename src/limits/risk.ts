@@ -1,6 +1,7 @@
 /**
  * Session risk: every admitted call adds the weights of the rules (and tools) it matched; scanner
- * findings add more. Risk decays by half every `half_life` and returns to zero after `reset_after`
+ * findings add more. With `policy.risk.scope: identity` there is one score per identity, shared by
+ * all its sessions. Risk decays by half every `half_life` and returns to zero after `reset_after`
  * without a call, as the policy configures. The arithmetic lives in ../state (decayedRisk), shared
  * by the memory and Redis stores.
  */
@@ -15,6 +16,7 @@ export function riskSettingsOf(settings: PolicySettings): RiskSettings {
   return {
     ...(halfLife !== undefined ? { halfLifeMs: halfLife } : {}),
     ...(resetAfter !== undefined ? { resetAfterMs: resetAfter } : {}),
-    ...(budget !== undefined ? { budget } : {})
+    ...(budget !== undefined ? { budget } : {}),
+    ...(settings.risk?.scope === 'identity' ? { perIdentity: true } : {})
   };
 }

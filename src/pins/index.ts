@@ -95,11 +95,6 @@ const SCHEMES: Record<PinKind, { fields: readonly string[]; tag: string; version
   }
 };
 
-/** The hash version pins of this kind are written with. */
-export function hashVersionOf(kind: PinKind): number {
-  return SCHEMES[kind].version;
-}
-
 function digest(tag: string, value: unknown): string {
   return createHash('sha256')
     .update(`${tag}\n${canonicalJson(value) ?? 'null'}`)

@@ -1,6 +1,6 @@
 /**
  * Rule conditions, each compiled once into a closure: time windows (with time zones), session
- * history (what this session called before), identity attributes, argument comparisons, and a CEL
+ * history (what this session, or every session of the identity, called before), identity attributes, argument comparisons, and a CEL
  * expression for the rare case the YAML cannot say. A rule applies to a call only when every one
  * of its conditions holds. A condition that cannot be evaluated (a CEL error) is reported as an
  * error, and the engine treats it the fail-closed way: the rule grants nothing but still restricts.
@@ -25,6 +25,8 @@ export interface ConditionInput {
   identity?: { id: string; agent?: string; method?: string; claims?: Record<string, unknown> };
   now: number;
   history: readonly CallRecordView[];
+  /** Earlier calls of every session of the identity, oldest first (`after` with `scope: identity`). */
+  identityHistory: readonly CallRecordView[];
   risk: number;
 }
 
@@ -193,7 +195,9 @@ export type AfterSpec = NonNullable<RuleConfig['after']>;
 
 /**
  * Session history: the rule applies when this session already called a matching tool — at least
- * `min_count` times (default 1), among its last `within_calls` calls and/or within `within`.
+ * `min_count` times (default 1), among its last `within_calls` calls and/or within `within`. With
+ * `scope: identity` the calls are those of every session of the identity, so a new session does
+ * not start a forbidden sequence afresh.
  */
 export function compileAfter(spec: AfterSpec): Condition {
   const matchers = spec.tools.map(callGlob);
@@ -201,13 +205,14 @@ export function compileAfter(spec: AfterSpec): Condition {
   if (spec.within !== undefined && windowMs === undefined)
     throw new Error(`invalid duration "${spec.within}"`);
   const min = spec.min_count ?? 1;
+  const identity = spec.scope === 'identity';
   return {
     kind: 'after',
     text: `after ${spec.tools.join(', ')}${spec.within_calls ? ` within ${spec.within_calls} calls` : ''}${
       spec.within ? ` within ${spec.within}` : ''
-    }${min > 1 ? ` at least ${min} times` : ''}`,
+    }${min > 1 ? ` at least ${min} times` : ''}${identity ? ' in any session of the identity' : ''}`,
     test(input) {
-      const h = input.history;
+      const h = identity ? input.identityHistory : input.history;
       const first = spec.within_calls !== undefined ? Math.max(0, h.length - spec.within_calls) : 0;
       const since = windowMs !== undefined ? input.now - windowMs : -Infinity;
       let seen = 0;

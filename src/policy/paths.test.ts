@@ -184,7 +184,7 @@ describe('Windows paths (path_style: windows)', () => {
   });
 
   it('path styles come from the servers: windows when set, the host style otherwise', () => {
-    const base = { timeout_ms: 1, trust_annotations: false, namespace: true };
+    const base = { timeout_ms: 1, connect_timeout_ms: 10_000, trust_annotations: false, namespace: true };
     const servers: Record<string, ServerConfig> = {
       w: {
         kind: 'stdio',

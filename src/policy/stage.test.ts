@@ -163,7 +163,8 @@ describe('policyStage', () => {
       tool: 't',
       args: {},
       identity: { id: 'ana', method: 'token' },
-      history: []
+      history: [],
+      identityHistory: []
     });
   });
 

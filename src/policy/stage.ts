@@ -2,7 +2,7 @@
 import type { Decided, Resolved, Routed, Stage, StageInput } from '../core/pipeline.js';
 import { GatewayError } from '../errors.js';
 import type { Session } from '../core/session.js';
-import type { Decision, Policy, PolicyInput } from './index.js';
+import type { Decision, IdentityNeeds, Policy, PolicyInput } from './index.js';
 
 /** The policy in force and its version; a reload swaps both at once. */
 export type CurrentPolicy = () => { readonly policy: Policy; readonly version: string };
@@ -21,7 +21,8 @@ export function policyInputOf(ctx: Routed): Omit<PolicyInput, 'now' | 'risk' | '
       ...(identity.agent ? { agent: identity.agent } : {}),
       ...(identity.claims ? { claims: identity.claims } : {})
     },
-    history: ctx.session.history
+    history: ctx.session.history,
+    identityHistory: ctx.session.shared.history
   };
 }
 
@@ -32,7 +33,7 @@ export function policyInputOf(ctx: Routed): Omit<PolicyInput, 'now' | 'risk' | '
 export function policyStage(
   current: CurrentPolicy,
   risk: (session: Session, now: number) => number,
-  sync?: (session: Session, history: boolean) => void | Promise<void>
+  sync?: (session: Session, history: boolean, identity: IdentityNeeds) => void | Promise<void>
 ): Stage<Routed, Decided> {
   const decide = (ctx: StageInput<Routed, Decided>) => {
     // The policy a call starts with decides it, even if a reload swaps it meanwhile.
@@ -49,8 +50,8 @@ export function policyStage(
     name: 'policy',
     run(ctx) {
       // Shared state first: the counts, risk and history the decision reads; none when it reads none.
-      const needs = current().policy.needs;
-      const pending = needs.session ? sync?.(ctx.session, needs.history) : undefined;
+      const { needs, identityNeeds } = current().policy;
+      const pending = needs.session ? sync?.(ctx.session, needs.history, identityNeeds) : undefined;
       if (pending) return pending.then(() => decide(ctx));
       return decide(ctx);
     }

@@ -1175,6 +1175,136 @@ interface Pending {
   inner: Canonical;
 }
 
+/** One decoding pass over canonical text `t`: its output (made on the first change) and what it found. */
+interface DecodeScan {
+  t: string;
+  depth: number;
+  ctx: Context;
+  found: Pending[];
+  b: Builder | undefined;
+}
+
+/** Decoded text canonicalised one level less deep, while the decoding budget lasts. */
+function decodedInner(scan: DecodeScan, raw: string): Canonical | undefined {
+  if (raw.length > scan.ctx.budget) return undefined;
+  scan.ctx.budget -= raw.length;
+  return canonicalizeAt(raw, scan.depth - 1, scan.ctx);
+}
+
+/** A base64 or hex run `[s, e)`: decoded text goes after it. Returns where scanning resumes. */
+function encodedRun(scan: DecodeScan, s: number, e: number, hexOnly: boolean, hasSlash: boolean): number {
+  const { t } = scan;
+  const n = t.length;
+  let pe = e;
+  while (pe < n && pe - e < 2 && t.charCodeAt(pe) === 0x3d) pe++;
+  if (e - s < MIN_ENCODED_RUN) return e;
+  let kind: DecodedKind = 'hex';
+  let raw: string | undefined;
+  if (hexOnly) {
+    if ((e - s) % 2 === 0 && e - s >= MIN_HEX_RUN) raw = decodeHex(t, s, e);
+  } else {
+    kind = 'base64';
+    raw = decodeBase64(t.slice(s, pe));
+    if (raw === undefined && hasSlash) {
+      // A path or URL whose last parts are base64: try each part on its own.
+      const parts: string[] = [];
+      for (const part of t.slice(s, pe).split('/')) {
+        if (part.length < MIN_ENCODED_RUN) continue;
+        const d = decodeBase64(part);
+        if (d !== undefined) parts.push(d);
+      }
+      if (parts.length > 0) raw = parts.join(' ');
+    }
+  }
+  if (raw === undefined) return e;
+  const c = decodedInner(scan, raw);
+  if (c === undefined) return e;
+  const b = (scan.b ??= new Builder(t));
+  b.copyTo(pe);
+  b.attribute(s, pe, pe < n && !isSpace(t.charCodeAt(pe)) ? ` ${c.text} ` : ` ${c.text}`);
+  scan.found.push({ kind, start: s, end: pe, inner: c });
+  return pe;
+}
+
+/**
+ * A run of entities at `i` (an `&`), decoded in place; `&amp;` followed by an entity body is one
+ * double-encoded entity. Returns where scanning resumes.
+ */
+function entityRun(scan: DecodeScan, i: number): number {
+  const { t } = scan;
+  const n = t.length;
+  let k = i;
+  let raw = '';
+  while (k < n && t.charCodeAt(k) === 0x26) {
+    const e = parseEntity(t, k + 1);
+    if (e === undefined) break;
+    k = e.end;
+    let ch = e.ch;
+    if (ch === '&') {
+      const e2 = parseEntity(t, k);
+      if (e2 !== undefined) {
+        ch = e2.ch;
+        k = e2.end;
+      }
+    }
+    raw += ch;
+  }
+  if (k > i) {
+    const decoded = decodedInner(scan, raw);
+    if (decoded !== undefined) {
+      (scan.b ??= new Builder(t)).replace(i, k, decoded.text);
+      scan.found.push({ kind: 'html-entity', start: i, end: k, inner: decoded });
+      return k;
+    }
+  }
+  return i + 1;
+}
+
+/** A run of percent escapes at `i` (a `%`), decoded in place. Returns where scanning resumes. */
+function percentRun(scan: DecodeScan, i: number): number {
+  const { t } = scan;
+  const n = t.length;
+  let k = i;
+  const bytes: number[] = [];
+  while (k + 2 < n && t.charCodeAt(k) === 0x25 && isHex(t.charCodeAt(k + 1)) && isHex(t.charCodeAt(k + 2))) {
+    bytes.push(parseInt(t.slice(k + 1, k + 3), 16));
+    k += 3;
+  }
+  if (k > i) {
+    const raw = utf8(Uint8Array.from(bytes));
+    const decoded = raw !== undefined && printable(raw) ? decodedInner(scan, raw) : undefined;
+    if (decoded !== undefined) {
+      (scan.b ??= new Builder(t)).replace(i, k, decoded.text);
+      scan.found.push({ kind: 'percent', start: i, end: k, inner: decoded });
+    }
+    return k;
+  }
+  return i + 1;
+}
+
+/**
+ * An HTML comment opening at `i` (`<!--`): the marker goes, the content stays in place and is
+ * reported. Returns where its `-->` is, or -1 when it has none.
+ */
+function commentOpen(scan: DecodeScan, i: number): number {
+  const { t } = scan;
+  const n = t.length;
+  const close = t.indexOf('-->', i + 4);
+  const end = close < 0 ? n : close + 3;
+  const content = t.slice(i + 4, close < 0 ? n : close).trim();
+  (scan.b ??= new Builder(t)).replace(i, i + 4, ' ');
+  if (content !== '') {
+    const text = canonicalizeAt(content, 0, scan.ctx).text;
+    scan.found.push({
+      kind: 'html-comment',
+      start: i,
+      end,
+      inner: { text, hidden: [], decoded: [], changed: false, toOriginal: identity }
+    });
+  }
+  return close;
+}
+
 /**
  * Step 5 over canonical text `t`: decode in place or after the run, canonicalising what was
  * decoded (one level less deep). `undefined` when nothing was decoded.
@@ -1186,60 +1316,21 @@ function decodePass(
   found: Pending[]
 ): { text: string; layer: Layer } | undefined {
   const n = t.length;
-  let b: Builder | undefined;
+  const scan: DecodeScan = { t, depth, ctx, found, b: undefined };
   let runStart = -1;
   let hexOnly = true;
   let hasSlash = false;
   let commentClose = -1;
   let noCloser = false;
 
-  const inner = (raw: string): Canonical | undefined => {
-    if (raw.length > ctx.budget) return undefined;
-    ctx.budget -= raw.length;
-    return canonicalizeAt(raw, depth - 1, ctx);
-  };
-
-  /** A base64 or hex run `[s, e)`: decoded text goes after it. Returns where scanning resumes. */
-  const encodedRun = (s: number, e: number, hexOnly: boolean, hasSlash: boolean): number => {
-    let pe = e;
-    while (pe < n && pe - e < 2 && t.charCodeAt(pe) === 0x3d) pe++;
-    if (e - s < MIN_ENCODED_RUN) return e;
-    let kind: DecodedKind = 'hex';
-    let raw: string | undefined;
-    if (hexOnly) {
-      if ((e - s) % 2 === 0 && e - s >= MIN_HEX_RUN) raw = decodeHex(t, s, e);
-    } else {
-      kind = 'base64';
-      raw = decodeBase64(t.slice(s, pe));
-      if (raw === undefined && hasSlash) {
-        // A path or URL whose last parts are base64: try each part on its own.
-        const parts: string[] = [];
-        for (const part of t.slice(s, pe).split('/')) {
-          if (part.length < MIN_ENCODED_RUN) continue;
-          const d = decodeBase64(part);
-          if (d !== undefined) parts.push(d);
-        }
-        if (parts.length > 0) raw = parts.join(' ');
-      }
-    }
-    if (raw === undefined) return e;
-    const c = inner(raw);
-    if (c === undefined) return e;
-    b ??= new Builder(t);
-    b.copyTo(pe);
-    b.attribute(s, pe, pe < n && !isSpace(t.charCodeAt(pe)) ? ` ${c.text} ` : ` ${c.text}`);
-    found.push({ kind, start: s, end: pe, inner: c });
-    return pe;
-  };
-
   let i = 0;
   while (i <= n) {
     if (i === commentClose) {
       if (runStart >= 0) {
-        encodedRun(runStart, i, hexOnly, hasSlash);
+        encodedRun(scan, runStart, i, hexOnly, hasSlash);
         runStart = -1;
       }
-      (b ??= new Builder(t)).replace(i, i + 3, ' ');
+      (scan.b ??= new Builder(t)).replace(i, i + 3, ' ');
       commentClose = -1;
       i += 3;
       continue;
@@ -1259,87 +1350,23 @@ function decodePass(
     if (runStart >= 0) {
       const s = runStart;
       runStart = -1;
-      const resume = encodedRun(s, i, hexOnly, hasSlash);
+      const resume = encodedRun(scan, s, i, hexOnly, hasSlash);
       if (resume > i) {
         i = resume;
         continue;
       }
     }
     if (c < 0) break;
-    if (c === 0x26) {
-      // A run of entities; `&amp;` followed by an entity body is one double-encoded entity.
-      let k = i;
-      let raw = '';
-      while (k < n && t.charCodeAt(k) === 0x26) {
-        const e = parseEntity(t, k + 1);
-        if (e === undefined) break;
-        k = e.end;
-        let ch = e.ch;
-        if (ch === '&') {
-          const e2 = parseEntity(t, k);
-          if (e2 !== undefined) {
-            ch = e2.ch;
-            k = e2.end;
-          }
-        }
-        raw += ch;
-      }
-      if (k > i) {
-        const decoded = inner(raw);
-        if (decoded !== undefined) {
-          (b ??= new Builder(t)).replace(i, k, decoded.text);
-          found.push({ kind: 'html-entity', start: i, end: k, inner: decoded });
-          i = k;
-          continue;
-        }
-      }
-    } else if (c === 0x25) {
-      let k = i;
-      const bytes: number[] = [];
-      while (
-        k + 2 < n &&
-        t.charCodeAt(k) === 0x25 &&
-        isHex(t.charCodeAt(k + 1)) &&
-        isHex(t.charCodeAt(k + 2))
-      ) {
-        bytes.push(parseInt(t.slice(k + 1, k + 3), 16));
-        k += 3;
-      }
-      if (k > i) {
-        const raw = utf8(Uint8Array.from(bytes));
-        const decoded = raw !== undefined && printable(raw) ? inner(raw) : undefined;
-        if (decoded !== undefined) {
-          (b ??= new Builder(t)).replace(i, k, decoded.text);
-          found.push({ kind: 'percent', start: i, end: k, inner: decoded });
-          i = k;
-          continue;
-        }
-        i = k;
-        continue;
-      }
-    } else if (c === 0x3c && commentClose < 0 && !noCloser && t.startsWith('<!--', i)) {
+    if (c === 0x26) i = entityRun(scan, i);
+    else if (c === 0x25) i = percentRun(scan, i);
+    else if (c === 0x3c && commentClose < 0 && !noCloser && t.startsWith('<!--', i)) {
       // Inside a comment (closed or not) a further `<!--` is just text.
-      const close = t.indexOf('-->', i + 4);
-      if (close < 0) noCloser = true;
-      const end = close < 0 ? n : close + 3;
-      const content = t.slice(i + 4, close < 0 ? n : close).trim();
-      (b ??= new Builder(t)).replace(i, i + 4, ' ');
-      if (content !== '') {
-        const text = canonicalizeAt(content, 0, ctx).text;
-        found.push({
-          kind: 'html-comment',
-          start: i,
-          end,
-          inner: { text, hidden: [], decoded: [], changed: false, toOriginal: identity }
-        });
-      }
-      commentClose = close;
+      commentClose = commentOpen(scan, i);
+      if (commentClose < 0) noCloser = true;
       i += 4;
-      continue;
-    }
-    i++;
+    } else i++;
   }
-  return b === undefined ? undefined : b.finish();
+  return scan.b === undefined ? undefined : scan.b.finish();
 }
 
 /** Whether `t` may hold something to decode (cheap; exact decoding decides). */

@@ -14,7 +14,7 @@
  * match) or spells text. In content (tool results), the class decides.
  */
 import { ansiSequenceEnd, hiddenRuns, type HiddenRun } from './canonical.js';
-import { severityRank, type Detect, type Finding, type Severity } from './types.js';
+import { severityRank, type Finding, type Severity } from './types.js';
 import { eachMatch, rx } from './util.js';
 
 /** `definition`: tool/prompt/resource text, where nothing hidden is legitimate. `content`: results. */
@@ -236,24 +236,4 @@ function padding(text: string, out: Finding[]): void {
     }
     return end;
   });
-}
-
-export const HIDDEN_RULES = [
-  'zero-width',
-  'bidi-control',
-  'soft-hyphen',
-  'unicode-tags',
-  'variation-selectors',
-  'hangul-filler',
-  'line-separator',
-  'invisible-format',
-  'ansi-escape',
-  'control-chars',
-  'whitespace-padding',
-  'html-comment'
-] as const;
-
-/** Detector form for a given mode. */
-export function hiddenDetector(mode: HiddenMode): Detect {
-  return (text, out) => void scanHidden(text, mode, out);
 }

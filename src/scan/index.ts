@@ -27,14 +27,7 @@ import { verdictFinding } from './verdict.js';
 import { scanPii } from './pii.js';
 import { redact, redactValueWith, type RedactValueOptions, type RedactValueResult } from './redact.js';
 import { scanSecrets } from './secrets.js';
-import {
-  atLeast,
-  severityRank,
-  type Finding,
-  type FindingKind,
-  type Severity,
-  type ToolLike
-} from './types.js';
+import { atLeast, severityRank, type Finding, type ToolLike } from './types.js';
 
 export type { Finding, FindingKind, Severity, ToolLike } from './types.js';
 export type { DefinitionContext, DefinitionScanner, PromptLike, ResourceLike } from './definitions.js';
@@ -293,16 +286,6 @@ const MAX_JOINED = 16 * 1024 * 1024;
 /** Findings for a JSON value without building a redacted copy (e.g. outgoing arguments). */
 export function scanValue(value: unknown, opts: RedactValueOptions = {}): Finding[] {
   return redactValue(value, { ...opts, reportOnly: true }).findings;
-}
-
-/** Findings at or above a severity. */
-export function findingsAtLeast(findings: readonly Finding[], min: Severity): Finding[] {
-  return findings.filter((f) => atLeast(f.severity, min));
-}
-
-/** A kind filter, e.g. for blocking on `secret` in arguments but only logging `pii`. */
-export function findingsOfKind(findings: readonly Finding[], ...kinds: FindingKind[]): Finding[] {
-  return findings.filter((f) => kinds.includes(f.kind));
 }
 
 export interface Scanner {

@@ -517,12 +517,6 @@ const RULES: readonly PhraseRule[] = [
   )
 ];
 
-/** The rules themselves (for tests and benchmarks). */
-export const PHRASE_RULE_LIST: readonly PhraseRule[] = RULES;
-
-/** Rule ids of every phrase rule. */
-export const PHRASE_RULES: readonly string[] = [...new Set(RULES.map((x) => x.rule))];
-
 /**
  * Rules that decide on their own in content: structural, not phrasing (an image that a renderer
  * fetches with data in its URL is exfiltration whatever the words around it).

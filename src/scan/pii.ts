@@ -275,7 +275,6 @@ export const PII_DETECTORS: readonly Detect[] = [
   ssn,
   iban
 ];
-export const PII_RULES = ['email', 'payment-card', 'phone', 'us-ssn', 'iban'] as const;
 
 /** The detectors that can find something in text without an ASCII digit: only email needs none. */
 const WITHOUT_DIGITS: readonly Detect[] = [email];

@@ -728,33 +728,6 @@ export const SECRET_DETECTORS: readonly Detect[] = [
   credentialFlags
 ];
 
-export const SECRET_RULES = [
-  'aws-access-key-id',
-  'aws-secret-access-key',
-  'google-api-key',
-  'azure-storage-key',
-  'azure-shared-access-key',
-  'azure-sas-signature',
-  'github-token',
-  'github-fine-grained-pat',
-  'npm-token',
-  'slack-token',
-  'slack-webhook',
-  'stripe-live-key',
-  'huggingface-token',
-  'sendgrid-api-key',
-  'openai-api-key',
-  'private-key',
-  'jwt',
-  'connection-string',
-  'url-credentials',
-  'secret-assignment',
-  'bearer-token',
-  'basic-auth',
-  'password-in-prose',
-  'credential-pair'
-] as const;
-
 /**
  * The pattern every finding of a detector starts from: a detector finds nothing where its pattern
  * does not match. The generic assignment pattern has a backreference, so it stays out of the union.

@@ -257,14 +257,16 @@ export function anchors(re: RegExp): Anchor[] | undefined {
   }
 }
 
-/**
- * A finder for `patterns` (global): `(text, limit)` gives, for each pattern, the
- * starts of its matches in order, at most `limit` of them, exactly those of
- * `re.lastIndex = 0; while ((m = re.exec(text))) { starts.push(m.index); if (!m[0]) re.lastIndex++; }`.
- * The sticky copies are compiled (and registered) here, once.
- */
-export function startFinder(patterns: readonly RegExp[]): (text: string, limit: number) => number[][] {
-  const count = patterns.length;
+/** The patterns' anchors by literal: each literal once, with the (pattern, anchor) pairs it serves. */
+interface Keywords {
+  /** Per pattern, its sticky copy; `undefined` for a pattern that scans on its own. */
+  sticky: (RegExp | undefined)[];
+  literals: string[];
+  /** For each literal (by id), the (pattern, gap, boundaries) it anchors. */
+  targets: Array<Array<[number, Anchor]>>;
+}
+
+function keywordsOf(patterns: readonly RegExp[]): Keywords {
   const sticky: (RegExp | undefined)[] = [];
   // Keywords: literal -> id; for each id, the (pattern, gap, boundaries) it anchors.
   const ids = new Map<string, number>();
@@ -286,9 +288,23 @@ export function startFinder(patterns: readonly RegExp[]): (text: string, limit: 
       targets[id]!.push([p, a]);
     }
   });
-  const literals = [...ids.keys()];
+  return { sticky, literals: [...ids.keys()], targets };
+}
 
-  // The automaton: a trie over the literals' characters, completed with failure links into a table.
+/** An Aho–Corasick automaton over the literals, ASCII letters folded, as flat tables. */
+interface Automaton {
+  /** Character (below 128) -> symbol; 0 for a character in no literal. */
+  symbol: Uint8Array;
+  symbols: number;
+  /** `delta[state * symbols + symbol]`: the next state. */
+  delta: Int32Array;
+  /** The literal ids a state ends: `out[outStart[s]]` up to `out[outStart[s + 1]]`. */
+  outStart: Int32Array;
+  out: Int32Array;
+}
+
+/** A trie over the literals' characters, completed with failure links into a table. */
+function automatonOf(literals: readonly string[]): Automaton {
   const SYMBOL = new Uint8Array(128);
   let symbols = 1; // 0: a character in no literal
   for (const l of literals) {
@@ -340,100 +356,158 @@ export function startFinder(patterns: readonly RegExp[]): (text: string, limit: 
   }
   const outStart = new Int32Array(states + 1);
   for (let s = 0; s < states; s++) outStart[s + 1] = outStart[s]! + outputs[s]!.length;
-  const out = Int32Array.from(outputs.flat());
-  const literalLength = Int32Array.from(literals.map((l) => l.length));
-  // Per literal, its targets: pattern, gap, and which side must be a word boundary (bit 1: the
-  // character before the literal must differ in wordness from its first character; bit 2: the
-  // character after it from its last).
+  return { symbol: SYMBOL, symbols, delta, outStart, out: Int32Array.from(outputs.flat()) };
+}
+
+/**
+ * Per literal, its targets: pattern, gap, and which side must be a word boundary (bit 1: the
+ * character before the literal must differ in wordness from its first character; bit 2: the
+ * character after it from its last).
+ */
+interface Targets {
+  literalLength: Int32Array;
+  /** A literal's targets are `targetStart[id]` up to `targetStart[id + 1]`. */
+  targetStart: Int32Array;
+  targetPattern: Int32Array;
+  targetGapMin: Int32Array;
+  targetWidth: Int32Array;
+  targetBoundary: Int32Array;
+  firstWord: Int32Array;
+  lastWord: Int32Array;
+}
+
+function targetsOf(literals: readonly string[], targets: Array<Array<[number, Anchor]>>): Targets {
   const targetStart = new Int32Array(literals.length + 1);
   literals.forEach((_, id) => (targetStart[id + 1] = targetStart[id]! + targets[id]!.length));
   const flat = targets.flat();
-  const targetPattern = Int32Array.from(flat.map(([p]) => p));
-  const targetGapMin = Int32Array.from(flat.map(([, a]) => a.gapMin));
-  const targetWidth = Int32Array.from(flat.map(([, a]) => a.gapMax - a.gapMin));
-  const targetBoundary = Int32Array.from(flat.map(([, a]) => +a.boundaryBefore | (+a.boundaryAfter << 1)));
-  const firstWord = Int32Array.from(literals.map((l) => +isWord(l.charCodeAt(0))));
-  const lastWord = Int32Array.from(literals.map((l) => +isWord(l.charCodeAt(l.length - 1))));
-  /** Candidate intervals are kept as `start * WIDE + width`, so sorting them sorts by start. */
-  const WIDE = 128;
+  return {
+    literalLength: Int32Array.from(literals.map((l) => l.length)),
+    targetStart,
+    targetPattern: Int32Array.from(flat.map(([p]) => p)),
+    targetGapMin: Int32Array.from(flat.map(([, a]) => a.gapMin)),
+    targetWidth: Int32Array.from(flat.map(([, a]) => a.gapMax - a.gapMin)),
+    targetBoundary: Int32Array.from(flat.map(([, a]) => +a.boundaryBefore | (+a.boundaryAfter << 1))),
+    firstWord: Int32Array.from(literals.map((l) => +isWord(l.charCodeAt(0)))),
+    lastWord: Int32Array.from(literals.map((l) => +isWord(l.charCodeAt(l.length - 1))))
+  };
+}
 
-  return (text, limit) => {
-    const n = text.length;
-    const wordAt = (i: number): number => (i >= 0 && i < n && isWord(text.charCodeAt(i)) ? 1 : 0);
-    let candidates: (number[] | undefined)[] | undefined;
-    let s = 0;
-    for (let i = 0; i < n; i++) {
-      const c = text.charCodeAt(i);
-      s = delta[s * symbols + (c < 128 ? SYMBOL[c]! : 0)]!;
-      const o1 = outStart[s + 1]!;
-      for (let o = outStart[s]!; o < o1; o++) {
-        const id = out[o]!;
-        const at = i + 1 - literalLength[id]!;
-        // The boundaries the pattern asserts around the literal, if it does.
-        const before = wordAt(at - 1) !== firstWord[id];
-        const after = wordAt(i + 1) !== lastWord[id];
-        const t1 = targetStart[id + 1]!;
-        for (let t = targetStart[id]!; t < t1; t++) {
-          const boundary = targetBoundary[t]!;
-          if (((boundary & 1) !== 0 && !before) || ((boundary & 2) !== 0 && !after)) continue;
-          const last = at - targetGapMin[t]!;
-          if (last < 0) continue;
-          const first = Math.max(0, last - targetWidth[t]!);
-          candidates ??= new Array<undefined>(count);
-          const list = (candidates[targetPattern[t]!] ??= []);
-          // An interval that starts inside or right after the pattern's last one joins it (their
-          // union is the same places), so a run of one literal (`@@@@`) does not pile up intervals.
-          const previous = list.length > 0 ? list[list.length - 1]! : -1;
-          const previousFirst = Math.floor(previous / WIDE);
-          const previousLast = previousFirst + (previous % WIDE);
-          if (previous >= 0 && first >= previousFirst && first <= previousLast + 1) {
-            const end = Math.max(last, previousLast);
-            if (end - previousFirst < WIDE) {
-              list[list.length - 1] = previousFirst * WIDE + (end - previousFirst);
-              continue;
-            }
+/** Candidate intervals are kept as `start * WIDE + width`, so sorting them sorts by start. */
+const WIDE = 128;
+
+/**
+ * One pass of the automaton over `text`: per pattern, the intervals where a match may start
+ * (`start * WIDE + width`, in the order found), or `undefined` when no literal was found.
+ */
+function candidatesOf(
+  text: string,
+  count: number,
+  automaton: Automaton,
+  tables: Targets
+): (number[] | undefined)[] | undefined {
+  const { symbol: SYMBOL, symbols, delta, outStart, out } = automaton;
+  const { literalLength, targetStart, targetPattern, targetGapMin, targetWidth, targetBoundary } = tables;
+  const { firstWord, lastWord } = tables;
+  const n = text.length;
+  const wordAt = (i: number): number => (i >= 0 && i < n && isWord(text.charCodeAt(i)) ? 1 : 0);
+  let candidates: (number[] | undefined)[] | undefined;
+  let s = 0;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    s = delta[s * symbols + (c < 128 ? SYMBOL[c]! : 0)]!;
+    const o1 = outStart[s + 1]!;
+    for (let o = outStart[s]!; o < o1; o++) {
+      const id = out[o]!;
+      const at = i + 1 - literalLength[id]!;
+      // The boundaries the pattern asserts around the literal, if it does.
+      const before = wordAt(at - 1) !== firstWord[id];
+      const after = wordAt(i + 1) !== lastWord[id];
+      const t1 = targetStart[id + 1]!;
+      for (let t = targetStart[id]!; t < t1; t++) {
+        const boundary = targetBoundary[t]!;
+        if (((boundary & 1) !== 0 && !before) || ((boundary & 2) !== 0 && !after)) continue;
+        const last = at - targetGapMin[t]!;
+        if (last < 0) continue;
+        const first = Math.max(0, last - targetWidth[t]!);
+        candidates ??= new Array<undefined>(count);
+        const list = (candidates[targetPattern[t]!] ??= []);
+        // An interval that starts inside or right after the pattern's last one joins it (their
+        // union is the same places), so a run of one literal (`@@@@`) does not pile up intervals.
+        const previous = list.length > 0 ? list[list.length - 1]! : -1;
+        const previousFirst = Math.floor(previous / WIDE);
+        const previousLast = previousFirst + (previous % WIDE);
+        if (previous >= 0 && first >= previousFirst && first <= previousLast + 1) {
+          const end = Math.max(last, previousLast);
+          if (end - previousFirst < WIDE) {
+            list[list.length - 1] = previousFirst * WIDE + (end - previousFirst);
+            continue;
           }
-          list.push(first * WIDE + (last - first));
         }
+        list.push(first * WIDE + (last - first));
       }
     }
+  }
+  return candidates;
+}
+
+/** A pattern's own global search: the starts of its first `limit` matches. */
+function ownStarts(re: RegExp, text: string, limit: number): number[] {
+  const starts: number[] = [];
+  re.lastIndex = 0;
+  let m: RegExpExecArray | null;
+  while (starts.length < limit && (m = re.exec(text)) !== null) {
+    starts.push(m.index);
+    if (m[0].length === 0) re.lastIndex++;
+  }
+  return starts;
+}
+
+/** The sticky copy tried at each candidate position, as the pattern's own global search would. */
+function stickyStarts(y: RegExp, list: number[] | undefined, text: string, limit: number): number[] {
+  const starts: number[] = [];
+  if (list !== undefined) {
+    const sorted = Float64Array.from(list).sort();
+    // Positions are tried in increasing order, each once, none before the last match's end.
+    let next = 0;
+    for (let k = 0; k < sorted.length && starts.length < limit; k++) {
+      const key = sorted[k]!;
+      const first = Math.floor(key / WIDE);
+      const last = first + (key % WIDE);
+      for (let at = first > next ? first : next; at <= last; at++) {
+        y.lastIndex = at;
+        if (y.test(text)) {
+          starts.push(at);
+          const end = y.lastIndex;
+          next = end > at ? end : at + 1;
+          if (starts.length >= limit) break;
+          at = next - 1;
+        } else next = at + 1;
+      }
+    }
+  }
+  return starts;
+}
+
+/**
+ * A finder for `patterns` (global): `(text, limit)` gives, for each pattern, the
+ * starts of its matches in order, at most `limit` of them, exactly those of
+ * `re.lastIndex = 0; while ((m = re.exec(text))) { starts.push(m.index); if (!m[0]) re.lastIndex++; }`.
+ * The sticky copies are compiled (and registered) here, once.
+ */
+export function startFinder(patterns: readonly RegExp[]): (text: string, limit: number) => number[][] {
+  const count = patterns.length;
+  const { sticky, literals, targets } = keywordsOf(patterns);
+  const automaton = automatonOf(literals);
+  const tables = targetsOf(literals, targets);
+  return (text, limit) => {
+    const candidates = candidatesOf(text, count, automaton, tables);
     const result: number[][] = [];
     for (let p = 0; p < count; p++) {
-      const starts: number[] = [];
       const y = sticky[p];
-      if (y === undefined) {
-        // Its own scan.
-        const re = patterns[p]!;
-        re.lastIndex = 0;
-        let m: RegExpExecArray | null;
-        while (starts.length < limit && (m = re.exec(text)) !== null) {
-          starts.push(m.index);
-          if (m[0].length === 0) re.lastIndex++;
-        }
-      } else {
-        const list = candidates?.[p];
-        if (list !== undefined) {
-          const sorted = Float64Array.from(list).sort();
-          // Positions are tried in increasing order, each once, none before the last match's end.
-          let next = 0;
-          for (let k = 0; k < sorted.length && starts.length < limit; k++) {
-            const key = sorted[k]!;
-            const first = Math.floor(key / WIDE);
-            const last = first + (key % WIDE);
-            for (let at = first > next ? first : next; at <= last; at++) {
-              y.lastIndex = at;
-              if (y.test(text)) {
-                starts.push(at);
-                const end = y.lastIndex;
-                next = end > at ? end : at + 1;
-                if (starts.length >= limit) break;
-                at = next - 1;
-              } else next = at + 1;
-            }
-          }
-        }
-      }
-      result.push(starts);
+      // A pattern the reader does not know does its own scan.
+      result.push(
+        y === undefined ? ownStarts(patterns[p]!, text, limit) : stickyStarts(y, candidates?.[p], text, limit)
+      );
     }
     return result;
   };

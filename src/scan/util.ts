@@ -237,12 +237,6 @@ export function isPlaceholder(value: string): boolean {
   return PLACEHOLDER.some((re) => re.test(value));
 }
 
-/** True when every character of `s` is in the ASCII range of the given set. */
-export function allIn(s: string, set: (c: number) => boolean): boolean {
-  for (let i = 0; i < s.length; i++) if (!set(s.charCodeAt(i))) return false;
-  return true;
-}
-
 export const isDigit = (c: number): boolean => c >= 48 && c <= 57;
 export const isAlnum = (c: number): boolean =>
   (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);

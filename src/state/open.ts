@@ -45,9 +45,9 @@ export function withLocalFallback(shared: RedisState, log: Logger): RedisState {
   };
   return {
     ...shared,
-    sync: (session, history) =>
+    sync: (session, history, identity) =>
       attempt(
-        () => shared.sync(session, history),
+        () => shared.sync(session, history, identity),
         () => undefined
       ),
     consume: (session, counters, risk, now, settings) =>
@@ -60,10 +60,10 @@ export function withLocalFallback(shared: RedisState, log: Logger): RedisState {
         () => shared.addRisk(session, amount, now, settings),
         () => local.addRisk(session, amount, now, settings)
       ),
-    record: (session, call) =>
+    record: (session, call, identity) =>
       attempt(
-        () => shared.record(session, call),
-        () => local.record(session, call)
+        () => shared.record(session, call, identity),
+        () => local.record(session, call, identity)
       ),
     admitRequest: (key, limit, windowMs, now) =>
       attempt(

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { needTool } from '../../test/support/tools.js';
 import type { HeldCall } from '../approval/index.js';
 import type { Identity } from '../auth/index.js';
-import { HISTORY_LIMIT, type Session } from '../core/session.js';
+import { HISTORY_LIMIT, createIdentityState, identityScopeKey, type Session } from '../core/session.js';
 import { GatewayError } from '../errors.js';
 import type { SessionCounter } from '../policy/index.js';
 import { startRedis, type TestRedis } from '../../test/support/redis.js';
@@ -46,7 +46,8 @@ const session = (id: string, identity = alice): Session => ({
   counts: new Map(),
   history: [],
   risk: 0,
-  riskAt: NOON
+  riskAt: NOON,
+  shared: createIdentityState(identityScopeKey(identity), NOON)
 });
 const cap = (max: number): SessionCounter => ({ kind: 'session', key: 'cap', max });
 const rate = (max: number, scope: SessionCounter['scope'] = 'identity'): SessionCounter => ({
@@ -173,6 +174,81 @@ withRedis('budgets across replicas', () => {
     expect(await b!.findSession('nope')).toBeUndefined();
     const [other] = await replicas(1);
     expect(await other!.findSession('sess-1')).toBeUndefined();
+  });
+});
+
+withRedis('budgets of an identity, across its sessions and replicas', () => {
+  const identityCap = (max: number): SessionCounter => ({
+    kind: 'identity',
+    key: 'ic',
+    max,
+    window_ms: 3_600_000,
+    scope: 'identity'
+  });
+
+  it('an identity cap: 50 concurrent takes from 5 sessions on two replicas admit exactly the cap', async () => {
+    const rs = await replicas(2);
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        outcome(() => rs[i % 2]!.consume(session(`s${i % 5}`), [identityCap(6)], 0, NOON, {}))
+      )
+    );
+    expect(tally(results)).toEqual({ ok: 6, call_limit: 44 });
+    // Another identity is unaffected; a new session of the first finds the cap spent.
+    const bob: Identity = { id: 'bob', roles: [], method: 'token' };
+    expect(await outcome(() => rs[0]!.consume(session('b', bob), [identityCap(6)], 0, NOON, {}))).toBe('ok');
+    expect(await outcome(() => rs[1]!.consume(session('new'), [identityCap(6)], 0, NOON + 1, {}))).toBe(
+      'call_limit'
+    );
+    // A sliding window: the calls leave it one window after they were made.
+    expect(
+      await outcome(() => rs[1]!.consume(session('new'), [identityCap(6)], 0, NOON + 3_600_000, {}))
+    ).toBe('ok');
+  });
+
+  it('a refused identity cap takes nothing else: the session cap and rate window are left as they were', async () => {
+    const [r] = await replicas(1);
+    const s = session('s1');
+    await r!.consume(s, [identityCap(1)], 0, NOON, {});
+    expect(
+      await outcome(() => r!.consume(s, [cap(1), rate(1, 'session'), identityCap(1)], 0, NOON, {}))
+    ).toBe('call_limit');
+    expect(await outcome(() => r!.consume(s, [cap(1), rate(1, 'session')], 0, NOON, {}))).toBe('ok');
+  });
+
+  it('risk per identity: one budget for every session on every replica; per session, one each', async () => {
+    const rs = await replicas(2);
+    const perIdentity = { budget: 10, perIdentity: true };
+    const results = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        outcome(() => rs[i % 2]!.consume(session(`r${i}`), [], 3, NOON, perIdentity))
+      )
+    );
+    expect(tally(results)).toEqual({ ok: 3, risk_budget: 9 });
+    const seen = session('fresh');
+    await rs[1]!.sync(seen, false, { history: false, risk: true });
+    expect(seen.shared.risk).toBe(9);
+    expect(seen.risk).toBe(0);
+    // Findings added in one session count against the identity.
+    expect(await rs[0]!.addRisk(session('other'), 1, NOON, perIdentity)).toBe(10);
+    // Scoped per session, each session keeps its own score.
+    const perSession = { budget: 10 };
+    expect(await outcome(() => rs[0]!.consume(session('p1'), [], 8, NOON, perSession))).toBe('ok');
+    expect(await outcome(() => rs[1]!.consume(session('p2'), [], 8, NOON, perSession))).toBe('ok');
+  });
+
+  it('history of the identity: recorded from one session, read from another on another replica', async () => {
+    const rs = await replicas(2);
+    await rs[0]!.record(session('a'), { server: 'vault', tool: 'read_secret', at: NOON }, true);
+    await rs[0]!.record(session('a'), { server: 'vault', tool: 'list', at: NOON + 1 });
+    const b = session('b');
+    await rs[1]!.sync(b, true, { history: true, risk: false });
+    expect(b.history).toEqual([]);
+    expect(b.shared.history).toEqual([{ server: 'vault', tool: 'read_secret', at: NOON }]);
+    // Another identity's sessions see none of it.
+    const bob = session('c', { id: 'bob', roles: [], method: 'token' });
+    await rs[1]!.sync(bob, true, { history: true, risk: false });
+    expect(bob.shared.history).toEqual([]);
   });
 });
 

@@ -5,10 +5,16 @@
  * - `s:<session>`   hash: `c:<rule>` calls made under each capped rule, `risk`, `risk_at`
  * - `h:<session>`   list: the session's admitted calls (JSON), newest last, at most HISTORY_LIMIT
  * - `m:<session>`   string: what another replica needs to resume the session (JSON)
+ * - `id:<who>`      hash: the identity's `risk`, `risk_at` (`policy.risk.scope: identity`)
+ * - `ih:<who>`      list: the admitted calls of every session of the identity (JSON), newest last,
+ *                   at most HISTORY_LIMIT, kept while some `after` reads them with `scope: identity`
  * - `r:<rule>|<who>` hash: one fixed rate window, `start` and `count`, expiring with the window
+ * - `ic:<rule>|<who>` sorted set: the calls an identity cap (`max_calls`) admitted, by time; the
+ *                   sliding window is trimmed as it is read, and the set expires with it
  * - `approvals`     hash: held calls by id (JSON); `revoked` hash: revoked credential ids
  * - channel `events`: held calls changed and credentials revoked, for every replica's mirror
- * Session keys expire after `state.session_ttl` without a call.
+ * Session and identity keys expire after `state.session_ttl` without a call (`<who>` is the
+ * identity, `i:<method>:<id>`).
  *
  * Every budget is checked and taken by one Lua script, so replicas racing on the last allowed call
  * let exactly one through. Commands are never queued while Redis is away: they fail at once (or
@@ -20,18 +26,26 @@ import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { HeldCall } from '../approval/index.js';
 import type { Session } from '../core/session.js';
-import { HISTORY_LIMIT } from '../core/session.js';
+import { HISTORY_LIMIT, recordCall, recordIdentityCall } from '../core/session.js';
 import { GatewayError } from '../errors.js';
 import type { CallRecordView } from '../policy/index.js';
 import type { ServerPins } from '../pins/index.js';
 import { DecideRefused, type ApprovalBus, type PinBus } from './bus.js';
-import { budgetError, limitError, rateKey, type SessionMeta, type SharedState } from './index.js';
+import {
+  budgetError,
+  capKey,
+  limitError,
+  rateKey,
+  riskHolder,
+  type SessionMeta,
+  type SharedState
+} from './index.js';
 
 /**
- * The session's risk decayed to `now` into `cur` (as decayedRisk in ./index.ts does), from the
- * session hash KEYS[1]; expects `now`, `half` and `reset` to be set.
+ * The risk decayed to `now` into `cur` (as decayedRisk in ./index.ts does), from the hash `rk`
+ * (the session's, or the identity's); expects `rk`, `now`, `half` and `reset` to be set.
  */
-const DECAYED_RISK = `local v = redis.call('HMGET', KEYS[1], 'risk', 'risk_at')
+const DECAYED_RISK = `local v = redis.call('HMGET', rk, 'risk', 'risk_at')
 local risk = tonumber(v[1] or '0')
 local at = tonumber(v[2] or ARGV[1])
 local cur = risk
@@ -46,12 +60,20 @@ if risk ~= 0 then
 end
 `;
 
+/**
+ * Every budget of a call, checked and taken at once. KEYS: the session hash, the hash that holds
+ * the risk (the session's or the identity's), `nr` rate windows, `nc` identity caps. ARGV: now,
+ * ttl, ns, nr, nc, the session cap fields and maxima, rate maxima and windows, cap maxima and
+ * windows, the risk and its settings, and a member unique to this call for the cap logs.
+ */
 const CONSUME = `
 local now = tonumber(ARGV[1])
 local ttl = tonumber(ARGV[2])
 local ns = tonumber(ARGV[3])
 local nr = tonumber(ARGV[4])
-local i = 5
+local nc = tonumber(ARGV[5])
+local rk = KEYS[2]
+local i = 6
 local fields = {}
 for j = 1, ns do
   local f = ARGV[i]
@@ -66,7 +88,7 @@ for j = 1, nr do
   local max = tonumber(ARGV[i])
   local win = tonumber(ARGV[i + 1])
   i = i + 2
-  local k = KEYS[1 + j]
+  local k = KEYS[2 + j]
   local v = redis.call('HMGET', k, 'start', 'count')
   local start = tonumber(v[1])
   local count = tonumber(v[2] or '0')
@@ -78,10 +100,22 @@ for j = 1, nr do
   if count >= max then return {'limit', tostring(ns + j)} end
   rates[j] = {k, start, count, win}
 end
+local caps = {}
+for j = 1, nc do
+  local max = tonumber(ARGV[i])
+  local win = tonumber(ARGV[i + 1])
+  i = i + 2
+  local k = KEYS[2 + nr + j]
+  -- A sliding window: what fell out of it is gone before the log is counted.
+  redis.call('ZREMRANGEBYSCORE', k, '-inf', now - win)
+  if redis.call('ZCARD', k) >= max then return {'limit', tostring(ns + nr + j)} end
+  caps[j] = {k, win}
+end
 local amount = tonumber(ARGV[i])
 local budget = tonumber(ARGV[i + 1])
 local half = tonumber(ARGV[i + 2])
 local reset = tonumber(ARGV[i + 3])
+local member = ARGV[i + 4]
 ${DECAYED_RISK}if amount > 0 and budget and cur + amount > budget then return {'budget', tostring(cur)} end
 for j = 1, ns do redis.call('HINCRBY', KEYS[1], fields[j], 1) end
 for j = 1, nr do
@@ -91,22 +125,29 @@ for j = 1, nr do
   if left < 1 then left = 1 end
   redis.call('PEXPIRE', x[1], left)
 end
+for j = 1, nc do
+  local x = caps[j]
+  redis.call('ZADD', x[1], now, member .. ':' .. j)
+  redis.call('PEXPIRE', x[1], x[2])
+end
 if amount > 0 then
   cur = cur + amount
-  redis.call('HSET', KEYS[1], 'risk', tostring(cur), 'risk_at', ARGV[1])
+  redis.call('HSET', rk, 'risk', tostring(cur), 'risk_at', ARGV[1])
+  redis.call('PEXPIRE', rk, ttl)
 end
 redis.call('PEXPIRE', KEYS[1], ttl)
 return {'ok', tostring(cur)}
 `;
 
 const ADD_RISK = `
+local rk = KEYS[1]
 local now = tonumber(ARGV[1])
 local amount = tonumber(ARGV[2])
 local half = tonumber(ARGV[3])
 local reset = tonumber(ARGV[4])
 ${DECAYED_RISK}cur = cur + amount
-redis.call('HSET', KEYS[1], 'risk', tostring(cur), 'risk_at', ARGV[1])
-redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[5]))
+redis.call('HSET', rk, 'risk', tostring(cur), 'risk_at', ARGV[1])
+redis.call('PEXPIRE', rk, tonumber(ARGV[5]))
 return tostring(cur)
 `;
 
@@ -250,7 +291,10 @@ function keysFor(prefix: string) {
     session: (id: string) => `${prefix}s:${id}`,
     history: (id: string) => `${prefix}h:${id}`,
     meta: (id: string) => `${prefix}m:${id}`,
+    identity: (who: string) => `${prefix}id:${who}`,
+    identityHistory: (who: string) => `${prefix}ih:${who}`,
     rate: (key: string) => `${prefix}r:${key}`,
+    cap: (key: string) => `${prefix}ic:${key}`,
     approvals: `${prefix}approvals`,
     revoked: `${prefix}revoked`,
     pins: `${prefix}pins`,
@@ -501,6 +545,11 @@ function applyCounts(session: Session, fields: Record<string, string>): void {
   session.riskAt = Number(fields.risk_at ?? Date.now());
 }
 
+function applyHistory(into: CallRecordView[], list: readonly string[]): void {
+  into.length = 0;
+  for (const item of list) into.push(JSON.parse(item) as CallRecordView);
+}
+
 /** A session's counters, rate windows and risk: read, and checked and taken in one script. */
 function counterOps({
   redis,
@@ -509,57 +558,80 @@ function counterOps({
   options
 }: Context): Pick<SharedState, 'sync' | 'consume' | 'addRisk'> {
   return {
-    async sync(session, history) {
-      const [fields, list] = await guard(async () => {
-        if (!history) return [await redis.hgetall(k.session(session.id)), undefined] as const;
-        const out = await redis
-          .multi()
-          .hgetall(k.session(session.id))
-          .lrange(k.history(session.id), 0, -1)
-          .exec();
+    async sync(session, history, identity) {
+      const who = session.shared.key;
+      const [fields, list, risk, calls] = await guard(async () => {
+        if (!history && !identity?.risk && !identity?.history)
+          return [await redis.hgetall(k.session(session.id)), undefined, undefined, undefined] as const;
+        // One transaction: what the session and its identity hold, as of one moment.
+        const tx = redis.multi().hgetall(k.session(session.id));
+        if (history) tx.lrange(k.history(session.id), 0, -1);
+        if (identity?.risk) tx.hmget(k.identity(who), 'risk', 'risk_at');
+        if (identity?.history) tx.lrange(k.identityHistory(who), 0, -1);
+        const out = await tx.exec();
         if (!out) throw new Error('transaction aborted');
         for (const [err] of out) if (err) throw err;
-        return [out[0]![1] as Record<string, string>, out[1]![1] as string[]] as const;
+        const results = out.map(([, v]) => v);
+        const at = (on: boolean | undefined) => (on ? results.shift() : (undefined as unknown));
+        const fields = results.shift() as Record<string, string>;
+        return [
+          fields,
+          at(history) as string[] | undefined,
+          at(identity?.risk) as Array<string | null> | undefined,
+          at(identity?.history) as string[] | undefined
+        ] as const;
       });
       applyCounts(session, fields);
-      if (list) {
-        session.history.length = 0;
-        for (const item of list) session.history.push(JSON.parse(item) as CallRecordView);
+      if (list) applyHistory(session.history, list);
+      if (risk) {
+        session.shared.risk = Number(risk[0] ?? 0);
+        session.shared.riskAt = Number(risk[1] ?? Date.now());
       }
+      if (calls) applyHistory(session.shared.history, calls);
     },
     async consume(session, counters, risk, now, settings) {
       const sessionCounters = counters.filter((c) => c.kind === 'session');
-      const rateCounters = counters.filter((c) => c.kind !== 'session');
-      if (sessionCounters.length === 0 && rateCounters.length === 0 && risk <= 0) return;
+      const rateCounters = counters.filter((c) => c.kind === 'rate');
+      const capCounters = counters.filter((c) => c.kind === 'identity');
+      const any = sessionCounters.length + rateCounters.length + capCounters.length;
+      if (any === 0 && risk <= 0) return;
       const keys = [
         k.session(session.id),
-        ...rateCounters.map((c) => k.rate(rateKey(c, session.identity, session.id)))
+        settings.perIdentity ? k.identity(session.shared.key) : k.session(session.id),
+        ...rateCounters.map((c) => k.rate(rateKey(c, session.identity, session.id))),
+        ...capCounters.map((c) => k.cap(capKey(c, session)))
       ];
       const args: Array<string | number> = [
         now,
         options.sessionTtlMs,
         sessionCounters.length,
-        rateCounters.length
+        rateCounters.length,
+        capCounters.length
       ];
       for (const c of sessionCounters) args.push(`c:${c.key}`, c.max);
       for (const c of rateCounters) args.push(c.max, c.window_ms!);
+      for (const c of capCounters) args.push(c.max, c.window_ms!);
       args.push(risk, settings.budget ?? '', settings.halfLifeMs ?? '', settings.resetAfterMs ?? '');
+      // Unique per call: two calls at the same millisecond, from any replica, both count.
+      args.push(randomUUID());
       const [verdict, value] = await guard(() => redis.pcConsume(keys.length, ...keys, ...args));
       if (verdict === 'limit') {
         const index = Number(value) - 1;
-        throw limitError([...sessionCounters, ...rateCounters][index]!);
+        throw limitError([...sessionCounters, ...rateCounters, ...capCounters][index]!);
       }
-      if (verdict === 'budget') throw budgetError(Number(value), risk, settings.budget!);
+      if (verdict === 'budget')
+        throw budgetError(Number(value), risk, settings.budget!, settings.perIdentity);
       for (const c of sessionCounters) session.counts.set(c.key, (session.counts.get(c.key) ?? 0) + 1);
       if (risk > 0) {
-        session.risk = Number(value);
-        session.riskAt = now;
+        const holder = riskHolder(session, settings);
+        holder.risk = Number(value);
+        holder.riskAt = now;
       }
     },
     async addRisk(session, amount, now, s) {
       const value = await guard(() =>
         redis.pcAddRisk(
-          k.session(session.id),
+          s.perIdentity ? k.identity(session.shared.key) : k.session(session.id),
           now,
           amount,
           s.halfLifeMs ?? '',
@@ -567,9 +639,10 @@ function counterOps({
           options.sessionTtlMs
         )
       );
-      session.risk = Number(value);
-      session.riskAt = now;
-      return session.risk;
+      const holder = riskHolder(session, s);
+      holder.risk = Number(value);
+      holder.riskAt = now;
+      return holder.risk;
     }
   };
 }
@@ -583,19 +656,18 @@ function sessionOps({
   options
 }: Context): Pick<SharedState, 'record' | 'saveSession' | 'findSession'> {
   return {
-    async record(session, call) {
-      const key = k.history(session.id);
-      const out = await guard(() =>
-        redis
-          .multi()
-          .rpush(key, JSON.stringify(call))
-          .ltrim(key, -HISTORY_LIMIT, -1)
-          .pexpire(key, options.sessionTtlMs)
-          .exec()
-      );
+    async record(session, call, identity) {
+      const text = JSON.stringify(call);
+      const keys = [k.history(session.id), ...(identity ? [k.identityHistory(session.shared.key)] : [])];
+      const out = await guard(() => {
+        const tx = redis.multi();
+        for (const key of keys)
+          tx.rpush(key, text).ltrim(key, -HISTORY_LIMIT, -1).pexpire(key, options.sessionTtlMs);
+        return tx.exec();
+      });
       for (const [err] of out ?? []) if (err) throw unavailable(err);
-      session.history.push(call);
-      while (session.history.length > HISTORY_LIMIT) session.history.shift();
+      recordCall(session, call);
+      if (identity) recordIdentityCall(session.shared, call);
     },
     async saveSession(meta) {
       await guard(() => redis.set(k.meta(meta.id), JSON.stringify(meta), 'PX', options.sessionTtlMs));

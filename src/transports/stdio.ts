@@ -8,7 +8,6 @@
 import { serveStdio } from '@modelcontextprotocol/server/stdio';
 import type { Logger } from 'pino';
 import type { Gateway } from '../core/gateway.js';
-import { GatewayError } from '../errors.js';
 import { createLeanCalls } from './lean-call.js';
 import { announceListChanges, createMcpServer } from './mcp-server.js';
 import { LineStdioTransport } from './stdio-transport.js';
@@ -19,27 +18,8 @@ export interface StdioHandle {
 }
 
 export function serveGatewayStdio(gateway: Gateway, log: Logger): StdioHandle {
-  const who = gateway.auth.stdio();
-  if (!who.ok) {
-    gateway.audit({
-      event: 'auth/failure',
-      transport: 'stdio',
-      reason: who.reason,
-      outcome: 'denied',
-      decision: 'deny'
-    });
-    throw new GatewayError('unauthenticated', `stdio: ${who.reason}`);
-  }
-  const identity = who.identity;
-  const session = gateway.openSession(identity, 'stdio');
-  gateway.audit({
-    event: 'session/open',
-    identity: identity.id,
-    roles: identity.roles,
-    session: session.id,
-    transport: 'stdio',
-    outcome: 'ok'
-  });
+  // Authentication, and the records of a refusal or of the session opening, are the core's.
+  const session = gateway.openStdioSession();
   const transport = new LineStdioTransport();
   const lean = createLeanCalls(gateway, session, log, (message) => transport.send(message));
   transport.lean = lean;

@@ -1,0 +1,62 @@
+/**
+ * Finding a call's rules: literal tool names map straight to their rules; wildcard rules are checked
+ * per name once and the answer cached, so finding a call's rules is two map lookups.
+ */
+import type { CompiledRule, ToolRisk } from './compile.js';
+
+/** Entries a policy's caches hold before they turn over. */
+export const MAX_CACHE = 10_000;
+
+/** The rules that apply to one (server, tool), in rule order, and the tool's `tool_risk` weight. */
+export interface Found {
+  rules: CompiledRule[];
+  toolRisk: number;
+}
+
+export type Applicable = (server: string, tool: string) => Found;
+
+export function createRuleIndex(
+  compiled: readonly CompiledRule[],
+  toolRisk: readonly ToolRisk[]
+): Applicable {
+  const byTool = new Map<string, CompiledRule[]>();
+  const wildcard: CompiledRule[] = [];
+  for (const rule of compiled) {
+    if (rule.tool.literal) {
+      const list = byTool.get(rule.tool.source) ?? [];
+      list.push(rule);
+      byTool.set(rule.tool.source, list);
+    } else {
+      wildcard.push(rule);
+    }
+  }
+  // Two generations: when the young one fills up it becomes the old one, so a flood of unknown
+  // names cannot evict every hot entry at once.
+  let young = new Map<string, Map<string, Found>>();
+  let old = new Map<string, Map<string, Found>>();
+  let youngSize = 0;
+  return (server, tool) => {
+    let byServer = young.get(server);
+    const hit = byServer?.get(tool) ?? old.get(server)?.get(tool);
+    if (hit) return hit;
+    const out: Found = {
+      rules: [...(byTool.get(tool) ?? []), ...wildcard.filter((r) => r.tool.test(tool))]
+        .filter((r) => r.server === undefined || r.server.test(server))
+        .sort((a, b) => a.index - b.index),
+      toolRisk: toolRisk.reduce((sum, t) => (t.test(server, tool) ? sum + t.weight : sum), 0)
+    };
+    if (youngSize >= MAX_CACHE) {
+      old = young;
+      young = new Map();
+      youngSize = 0;
+      byServer = undefined;
+    }
+    if (!byServer) {
+      byServer = new Map();
+      young.set(server, byServer);
+    }
+    byServer.set(tool, out);
+    youngSize++;
+    return out;
+  };
+}
