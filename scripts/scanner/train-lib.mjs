@@ -94,7 +94,10 @@ export function createTrainer(model) {
    */
   const EVIDENCE = BEHAVIOURS.map(
     (b) =>
-      b.prior === 'attack' || b.contentPrior === true || b.name === 'output-control' || b.name === 'mentions-model'
+      b.prior === 'attack' ||
+      b.contentPrior === true ||
+      b.name === 'output-control' ||
+      b.name === 'mentions-model'
   );
   const hasEvidence = (vec) => {
     for (let j = 0; j < vec.idx.length; j++) {
