@@ -1,18 +1,20 @@
 // Leave-one-source-out evaluation of the injection scorer on the labelled corpus.
 //
 //   npm run eval:scanner                 (builds, then runs this; about 5 minutes on 2 cores)
-//   node bench/scan/loso.mjs [--dev] [--fast] [--json FILE]
+//   node bench/scan/loso.mjs [--dev] [--fast] [--json FILE] [--results FILE]
 //
 // For every source (an upstream repository or npm package) the scorer is trained on all the other
 // sources, with its thresholds chosen inside that training data, and only then scores the held-out
 // source. Nothing of a source is seen before it is scored. Reported per source and per group:
 // recall on poisoned definitions and injections, withheld or flagged share of benign items.
 // `--dev` prints only the development sources (the ones looked at while the features were written);
-// `--fast` skips the inner threshold search (threshold 0.5), for development only.
+// `--fast` skips the inner threshold search (threshold 0.5), for development only. `--results FILE`
+// prints the report again from the scores a run saved with `--json FILE`, without training.
 import { fork } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { judgeInjection } from '../../dist/scan/index.js';
 import * as scan from '../../dist/scan/model/document.js';
 import * as model from '../../dist/scan/model/index.js';
 import { GROUPS, loadCorpus } from '../../scripts/scanner/corpus.mjs';
@@ -23,6 +25,7 @@ const args = process.argv.slice(2);
 const devOnly = args.includes('--dev');
 const fast = args.includes('--fast');
 const jsonOut = args.includes('--json') ? args[args.indexOf('--json') + 1] : undefined;
+const saved = args.includes('--results') ? args[args.indexOf('--results') + 1] : undefined;
 // Folds run in WORKERS processes (default 2); a worker gets `--worker i/n --out FILE`.
 const WORKERS = Number(process.env.SCANNER_EVAL_WORKERS ?? 2);
 const worker = args.includes('--worker')
@@ -33,11 +36,11 @@ const workerOut = args.includes('--out') ? args[args.indexOf('--out') + 1] : und
 const started = Date.now();
 const items = withGatewayContext(loadCorpus(scan));
 const trainer = createTrainer(model);
-const prepared = trainer.prepare(items);
-let results = [];
+const prepared = saved ? [] : trainer.prepare(items);
+let results = saved ? JSON.parse(readFileSync(saved, 'utf8')) : [];
 
 const folds = sourceFolds(items);
-if (!worker && WORKERS > 1) {
+if (!saved && !worker && WORKERS > 1) {
   const files = [];
   await Promise.all(
     Array.from({ length: WORKERS }, (_, i) => {
@@ -52,7 +55,7 @@ if (!worker && WORKERS > 1) {
   for (const f of files) results.push(...JSON.parse(readFileSync(f, 'utf8')));
 }
 for (const [n, fold] of folds.entries()) {
-  if (!worker && WORKERS > 1) break;
+  if (saved || (!worker && WORKERS > 1)) break;
   if (worker && n % worker[1] !== worker[0]) continue;
   const held = new Set(devOnly ? fold.filter((s) => DEV_SOURCES.has(s)) : fold);
   if (held.size === 0) continue;
@@ -140,6 +143,20 @@ if (spikee.length > 0) {
         .join(', ')
   );
 }
+// The rules that decide on their own in content, beside the scorer (no training: they are fixed).
+const textOf = new Map(items.filter((i) => i.domain === 'content').map((i) => [i.id, i.text]));
+const byRule = (r) =>
+  judgeInjection(textOf.get(r.id), 'content').some((f) => f.rule === 'markdown-image-exfil');
+const injections = results.filter((r) => r.group === 'result-injections');
+const benignContent = results.filter((r) => r.domain === 'content' && r.label === 0);
+const ruled = injections.filter(byRule);
+const extra = ruled.filter((r) => !r.flagged).length;
+const caught = injections.filter((r) => r.flagged).length + extra;
+print(
+  `\nmarkdown-image-exfil (decides beside the scorer in content): fires on ${ruled.length} of ${injections.length} injections, ` +
+    `${extra} of them missed by the scorer (scorer or rule: ${caught}/${injections.length}, ${pct(caught, injections.length)}); ` +
+    `on ${benignContent.filter(byRule).length} of ${benignContent.length} benign content items`
+);
 print(`\n${((Date.now() - started) / 1000).toFixed(0)} s`);
 console.log(lines.join('\n'));
 if (jsonOut) writeFileSync(jsonOut, JSON.stringify(results, null, 1));

@@ -18,7 +18,7 @@ export interface PreparedItem {
   positive: boolean[];
 }
 
-export const SETTINGS: Record<string, unknown>;
+export const SETTINGS: Record<string, unknown> & { attackPrior: number; contentPrior: number };
 
 export interface Trainer {
   prepare(items: readonly TrainingItem[]): PreparedItem[];

@@ -13,6 +13,8 @@ export const SETTINGS = {
   l2Behaviours: 1e-4,
   /** Attack behaviours start from this weight and are pulled back towards it (a prior). */
   attackPrior: 4.0,
+  /** Neutral behaviours that are evidence of an attack in content start there from this weight. */
+  contentPrior: 2.0,
   l2AttackPrior: 1e-2,
   innerFolds: 5,
   /**
@@ -37,6 +39,7 @@ export function createTrainer(model) {
   const OFF_BIAS = { definition: HASH_SIZE + 3 * B, content: HASH_SIZE + 3 * B + 1 };
   const DIM = HASH_SIZE + 3 * B + 2;
   const ATTACK = BEHAVIOURS.map((b) => b.prior === 'attack');
+  const CONTENT_PRIOR = BEHAVIOURS.map((b) => b.contentPrior === true);
 
   /** Sparse vector of one window's features, in the layout above. */
   function vectorOf(f, domain) {
@@ -51,8 +54,10 @@ export function createTrainer(model) {
     for (let i = 0; i < B; i++) {
       const v = f.behaviours[i];
       if (v === 0) continue;
-      // An attack behaviour has one weight for both domains; a neutral one also a weight per domain.
-      if (ATTACK[i]) {
+      // An attack behaviour has one weight for both domains, and in content a second one that the
+      // data can lower (a file name or "deprecated" in a document is not what it is in a tool's
+      // description) but never below zero in total; a neutral one has a weight per domain.
+      if (ATTACK[i] && domain === 'definition') {
         idx.push(OFF_SHARED + i);
         val.push(v);
       } else {
@@ -88,7 +93,11 @@ export function createTrainer(model) {
    * that unfamiliar text is an injection. It is still scored and counted in every evaluation.
    */
   const EVIDENCE = BEHAVIOURS.map(
-    (b) => b.prior === 'attack' || b.name === 'output-control' || b.name === 'mentions-model'
+    (b) =>
+      b.prior === 'attack' ||
+      b.contentPrior === true ||
+      b.name === 'output-control' ||
+      b.name === 'mentions-model'
   );
   const hasEvidence = (vec) => {
     for (let j = 0; j < vec.idx.length; j++) {
@@ -135,6 +144,7 @@ export function createTrainer(model) {
     const data = samples(prepared);
     const w = new Float64Array(DIM);
     for (let i = 0; i < B; i++) if (ATTACK[i]) w[OFF_SHARED + i] = SETTINGS.attackPrior;
+    for (let i = 0; i < B; i++) if (CONTENT_PRIOR[i]) w[OFF_DOMAIN.content + i] = SETTINGS.contentPrior;
     const m = new Float64Array(DIM);
     const v = new Float64Array(DIM);
     const g = new Float64Array(DIM);
@@ -155,11 +165,15 @@ export function createTrainer(model) {
       for (let k = 0; k < DIM; k++) {
         const isBias = k >= OFF_BIAS.definition;
         const attackShared = k >= OFF_SHARED && k < OFF_SHARED + B && ATTACK[k - OFF_SHARED];
+        const contentPrior =
+          k >= OFF_DOMAIN.content && k < OFF_DOMAIN.content + B && CONTENT_PRIOR[k - OFF_DOMAIN.content];
         const gk = isBias
           ? g[k]
           : attackShared
             ? g[k] + SETTINGS.l2AttackPrior * (w[k] - SETTINGS.attackPrior)
-            : g[k] + (k < HASH_SIZE ? SETTINGS.l2Hashed : SETTINGS.l2Behaviours) * w[k];
+            : contentPrior
+              ? g[k] + SETTINGS.l2AttackPrior * (w[k] - SETTINGS.contentPrior)
+              : g[k] + (k < HASH_SIZE ? SETTINGS.l2Hashed : SETTINGS.l2Behaviours) * w[k];
         if (gk === 0 && m[k] === 0) continue;
         m[k] = b1 * m[k] + (1 - b1) * gk;
         v[k] = b2 * v[k] + (1 - b2) * gk * gk;
@@ -167,6 +181,11 @@ export function createTrainer(model) {
       }
       // An attack behaviour never counts against a finding.
       for (let i = 0; i < B; i++) if (ATTACK[i] && w[OFF_SHARED + i] < 0) w[OFF_SHARED + i] = 0;
+      // Nor in content, its weight there included; nor one that is evidence in content, there.
+      for (let i = 0; i < B; i++) {
+        const k = OFF_DOMAIN.content + i;
+        if ((ATTACK[i] || CONTENT_PRIOR[i]) && w[k] + w[OFF_SHARED + i] < 0) w[k] = -w[OFF_SHARED + i];
+      }
     }
     return w;
   }

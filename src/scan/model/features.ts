@@ -46,6 +46,12 @@ interface Behaviour {
    * URLs and mentions of the model are as common in honest tool descriptions as in attacks).
    */
   prior: 'attack' | 'neutral';
+  /**
+   * A neutral behaviour that is evidence of an attack in data flowing through a call: a tool's
+   * result or an argument has no business telling the model which tool to call or what it must do.
+   * Training starts its weight in that domain from a positive prior and never lets it turn negative.
+   */
+  contentPrior?: true;
   patterns?: RegExp[];
 }
 
@@ -71,6 +77,11 @@ const n = (name: string, describe: string, ...patterns: string[]): Behaviour => 
   prior: 'neutral',
   patterns: patterns.map(pattern)
 });
+/** A neutral behaviour that is evidence of an attack in content (see `contentPrior`). */
+const nc = (name: string, describe: string, ...patterns: string[]): Behaviour => ({
+  ...n(name, describe, ...patterns),
+  contentPrior: true
+});
 
 /**
  * Behaviours computed with patterns on the canonical text: 1 for one match, up to 1.5 for many.
@@ -80,7 +91,13 @@ const PATTERN_BEHAVIOURS: readonly Behaviour[] = [
   b(
     'override-instructions',
     'asks the model to ignore, forget or override what it was told',
-    `\\b(?:ignore|ignoring|disregard|disregarding|forget|forgetting|override|overriding|bypass|bypassing|neglect|abandon|skip)${ANY(4)}${G}(?:instructions?|prompts?|rules|directions?|directives?|guidelines?|guidance|programming|constraints?|restrictions?|polic(?:y|ies)|context|above|previous(?:ly)?|prior|earlier|before|everything|all|orders|system|training)\\b`
+    // What is ignored is the model's instructions, or everything before as a whole: "the above",
+    // "all previous" followed by an instruction noun or nothing, not "the earlier e-mail".
+    `\\b(?:ignore|ignoring|disregard|disregarding|forget|forgetting|override|overriding|bypass|bypassing|neglect|abandon|skip)${ANY(4)}${G}(?:instructions?|prompts?|rules|directions?|directives?|guidelines?|guidance|programming|constraints?|restrictions?|polic(?:y|ies)|context|orders|system|training|(?:above|previous(?:ly)?|prior|earlier|before|everything|all)(?!${G}(?!(?:and|or|then|but|now|instead|please|above|previous|prior|earlier|before|of|said|mentioned|written|stated|given|you|instructions?|prompts?|rules|directions?|directives?|guidelines?|guidance|orders|context|messages?|commands?|text|input|content|requests?|tasks?|conversation|system)\\b)[a-z]))\\b`,
+    `\\b(?:ignore|disregard|forget)${G}(?:what|whatever|anything|everything|all)${ANY(3)}${G}(?:asked|said|told|requested|wrote|wanted|instructed|given)\\b`,
+    // The same request in other languages the behaviours read: German, Spanish, French, Italian,
+    // Portuguese, Dutch.
+    `\\b(?:ignorier(?:e|en|t)?|vergiss|vergessen|missachte|ignora|ignore[zs]?|ignorar|olvida|olvide|olvidar|omite|descarta|oublie[zs]?|dimentica|dimenticate|esque[cç]a|desconsidere|negeer|vergeet)\\b${ANY(4)}${G}(?:anweisungen|anleitungen|befehle|regeln|vorgaben|instruktionen|instrucciones|indicaciones|reglas|consignes|r[eè]gles|directives|istruzioni|regole|indicazioni|instru[cç](?:õ|o)es|regras|orienta[cç](?:õ|o)es|instructies|regels|aanwijzingen)`
   ),
   b(
     'secrecy',
@@ -88,6 +105,7 @@ const PATTERN_BEHAVIOURS: readonly Behaviour[] = [
     `\\b(?:do${G}not|don[’']?t|never|without|no${G}need${G}to|must${G}not|should${G}not)${ANY(4)}${G}(?:tell(?:ing)?|inform(?:ing)?|mention(?:ing)?|reveal(?:ing)?|notify(?:ing)?|alert(?:ing)?|disclos(?:e|ing)|show(?:ing)?|explain(?:ing)?|report(?:ing)?|let(?:ting)?|acknowledg(?:e|ing)|indicat(?:e|ing)|reference|referencing)\\b${ANY(5)}${G}(?:users?|humans?|customers?|operators?|anyone|them|they|him|her)\\b`,
     `\\b(?:users?|humans?)${G}(?:must|should|shall|will|does|do|need|needs)${G}(?:not|never|n[’']?t)${G}(?:ever${G})?(?:know|notice|see|be${G}(?:told|informed|aware|notified))\\b`,
     `\\b(?:keep|hide|conceal)${ANY(4)}${G}from${G}(?:the${G})?(?:users?|humans?|customers?)\\b`,
+    `\\b(?:do${G}not|don[’']?t|never|without)${G}(?:mention(?:ing)?|reveal(?:ing)?|disclos(?:e|ing)|acknowledg(?:e|ing)|referenc(?:e|ing)|refer(?:ring)?${G}to|talk(?:ing)?${G}about|say(?:ing)?${G}anything${G}about)${G}(?:this|these|the|that|my|our)${G}(?:note|notes|message|instructions?|request|text|comment|part|section|paragraph|change|step|action)\\b`,
     `(?<!\\b(?:not|never|n[’']t|cannot)(?:${G}[\\w'’-]{1,20}){0,5}${G})\\bwithout${G}(?:the${G})?(?:user[’']?s?|their|anyone[’']?s?)${G}(?:knowledge|consent|awareness|approval|noticing|knowing)\\b`
   ),
   b(
@@ -113,7 +131,7 @@ const PATTERN_BEHAVIOURS: readonly Behaviour[] = [
     `\\b(?:before|after|prior${G}to|whenever|when|each${G}time|every${G}time|once|while|until)${G}(?:you${G})?(?:have${G})?(?:first${G})?${CALL_WORDS}\\b`,
     `\\b(?:first|beforehand|before${G}(?:anything|proceeding|continuing|answering|responding))\\b${ANY(6)}${G}(?:call|use|invoke|run|read|send|fetch|execute|check|open)\\b`
   ),
-  n(
+  nc(
     'calls-tool',
     'tells the model to call a tool or function',
     `\\b(?:call|invoke|use|run|execute|trigger|launch)${G}(?:the${G}|another${G}|a${G}|this${G})?[\`'"]?[\\w.:/-]{2,60}[\`'"]?${G}(?:tool|function|command|endpoint|method|server|api|plugin)\\b`,
@@ -135,7 +153,7 @@ const PATTERN_BEHAVIOURS: readonly Behaviour[] = [
     'a shell command or code execution',
     `(?:^|[\\s\`'"(;|&])(?:curl|wget|bash|zsh|sh${G}-c|sudo|chmod|chown|rm${G}-r[f]?|nc|netcat|ncat|powershell|pwsh|cmd(?:\\.exe)?${G}/c|python3?${G}-c|node${G}-e|perl${G}-e|eval|exec|base64${G}-d|certutil|mshta|crontab|ssh-keygen|scp|rsync)(?=[\\s\`'"();|&]|$)`,
     `\\b(?:os\\.system|subprocess|child_process|popen|shell_exec|system\\(|/bin/(?:ba)?sh|/dev/tcp)`,
-    `\\|${G}?(?:sh|bash|zsh|python3?|node)\\b`
+    `\\|(?:${G})?(?:sh|bash|zsh|python3?|node)\\b`
   ),
   n(
     'run-command',
@@ -218,16 +236,42 @@ const PATTERN_BEHAVIOURS: readonly Behaviour[] = [
     'task-hijack',
     'replaces the task at hand ("new task", "before you can answer")',
     `\\b(?:new|updated|revised|real|actual|true|secret|hidden|priority|urgent)${G}(?:instructions?|objectives?|missions?|directives?|orders)\\b`,
-    `\\b(?:real|actual|true|secret|hidden|priority|urgent)${G}(?:tasks?|goals?|assignments?)\\b`,
+    `\\b(?:real|actual|true|secret|hidden|priority|urgent)${G}(?:tasks?|goals?|assignments?|requests?|purpose|job|objective)\\b`,
+    `\\byour${G}(?:new|real|actual|true|only|primary|updated|revised|next|current)${G}(?:goal|task|job|purpose|objective|mission|role|priority|assignment|directive)\\b`,
+    `\\b(?:new|next|additional|updated)${G}(?:tasks?|instructions?|goals?|requests?)${G}for${G}(?:the${G}|you${G}|this${G})?(?:${MODEL_WORDS}|you|reader|summari[sz]er|translator)\\b`,
     `\\bbefore${G}(?:you${G})?(?:can${G}|could${G}|may${G})?(?:answer|respond|reply|continue|proceed|solve|finish|complete|summari[sz]e|translate|do${G}(?:that|this|anything)|help)\\b`,
     `\\b(?:stop|cease|halt|abort|pause)${G}(?:what${G}you|everything|the${G}task|your${G}(?:task|work|current))\\b`,
     `\\binstead${G}of${G}(?:answering|responding|summari[sz]ing|translating|doing|completing|following)\\b`
   ),
-  n(
+  nc(
     'message-to-reader',
     'the author speaks to whoever reads the text ("this is a message to you")',
     `\\b(?:this${G}is|here${G}is|here[’']s)${G}(?:an?${G})?(?:(?:important|urgent|special|critical|private|personal|secret)${G})?(?:message|note|notice|reminder|request|instruction)${G}(?:from|to|for)\\b`,
     `\\b(?:dear|hey|hi|hello|attention|note${G}(?:to|for)|message${G}(?:to|for)|instructions?${G}(?:to|for)|reminder${G}(?:to|for))${G}(?:the${G}|any${G}|all${G})?(?:${MODEL_WORDS}|reader|readers|whoever|you)\\b`
+  ),
+  nc(
+    'addressed-directive',
+    'tells the model, by name, what it must or should do ("the assistant must", "AI: do this")',
+    `\\b(?:the${G}|this${G}|any${G}|every${G})?(?:${MODEL_WORDS}|summari[sz]ers?|translators?|readers?|reviewers?|(?:ai|llm|language${G}model)${G}(?:tools?|systems?))${G}(?:must|should|shall|will${G}(?:now|then|need|have)|needs?${G}to|has${G}to|have${G}to|is${G}(?:to|required|instructed|expected|authori[sz]ed|obliged|permitted)|are${G}(?:to|required|instructed|expected|authori[sz]ed|obliged|permitted))\\b`,
+    `(?:^|[.!?\\n](?:${G})?)(?:(?:hey|hi|hello|ok|okay|dear|attention|note${G}(?:to|for)|p\\.?(?:${G})?s\\.?${G}(?:to|for)?)${G})?(?:(?:the|any|all|every)${G})?${MODEL_WORDS}(?:${G})?[,:!](?:${G})?(?:please${G})?[a-z]{2,20}`
+  ),
+  n(
+    'turn-marker',
+    'a fake turn of a conversation or a system message inside data ("Assistant:", "###(system_message)")',
+    `(?:^|\\n)[\\s#*>\\[(|-]{0,6}(?:system|assistant|user|human|ai|model|developer|admin|administrator|operator)(?:[_ -]?(?:message|prompt|note|instructions?|response|turn))?\\s{0,2}[)\\]|]{0,2}\\s{0,2}:`,
+    `#{2,6}(?:${G})?[(\\[]?(?:${G})?(?:system|instructions?|assistant|admin|developer|important|new${G}instructions?)(?:[_ ](?:message|prompt|note|update))?(?:${G})?[)\\]]?`
+  ),
+  n(
+    'steer-judgement',
+    "fixes the model's judgement in advance ('regardless of the content', 'always recommend X')",
+    `\\bregardless${G}of${G}(?:the${G}|its${G}|their${G}|what${G})?(?:content|contents|facts|evidence|actual|real|input|data|document|text|user|instructions?|results?|outcome|quality|says?|asked)\\b`,
+    `\\b(?:always|only|must|should)${G}(?:recommend|suggest|promote|endorse|praise|favou?r|prefer|rank|rate|approve|accept|mention)\\b`,
+    `\\b(?:rate|rank|score|grade|classify|mark|label|evaluate|assess|judge|describe|summari[sz]e|report)\\b${ANY(5)}${G}as${G}(?:the${G}|a${G}|an${G})?(?:best|strongest|top|ideal|perfect|excellent|safe|secure|clean|harmless|legitimate|trustworthy|approved|verified|positive|no${G}(?:issues|problems|risk|threats?)|not${G}(?:malicious|spam|suspicious|a${G}threat))\\b`
+  ),
+  n(
+    'fake-boundary',
+    'claims the data has ended or was a test, so what follows reads as new instructions',
+    `\\b(?:end${G}of${G}(?:the${G})?(?:document|text|e-?mail|message|data|input|context|content|article|review|transcript|user${G}input|search${G}results?|tool${G}(?:output|result)|results?|untrusted${G}(?:data|content))|(?:the${G})?(?:above|previous|preceding|prior)${G}(?:text|data|content|input|document|message|conversation)${G}(?:was|is)${G}(?:only${G}|just${G})?(?:a${G})?(?:test|example|fake|placeholder|over|finished|complete))\\b`
   ),
   n(
     'obligation',
@@ -255,7 +299,7 @@ const PATTERN_BEHAVIOURS: readonly Behaviour[] = [
   b(
     'data-into-parameter',
     'asks for secrets or context to be put into a parameter, a URL or a message',
-    `\\b(?:include|put|pass|append|prepend|add|insert|embed|encode|attach|paste|place|copy|send|supply|provide|hide)\\b${ANY(4)}${G}(?:the${G}|its${G}|their${G}|all${G}|any${G}|your${G}|full${G}|entire${G}|whole${G}){0,2}(?:contents?|data|keys?|tokens?|credentials|passwords?|secrets?|history|conversation|messages|prompt|instructions|context|environment|files?)\\b${ANY(6)}${G}(?:in|into|as|inside|within|to)${G}(?:the${G}|a${G}|an${G}|this${G})?[\`'"]?[\\w-]{0,30}[\`'"]?${G}?(?:parameters?|params?|arguments?|args?|fields?|query|url|header|notes?|comments?|metadata|body)\\b`
+    `\\b(?:include|put|pass|append|prepend|add|insert|embed|encode|attach|paste|place|copy|send|supply|provide|hide)\\b${ANY(4)}${G}(?:the${G}|its${G}|their${G}|all${G}|any${G}|your${G}|full${G}|entire${G}|whole${G}){0,2}(?:contents?|data|keys?|tokens?|credentials|passwords?|secrets?|history|conversation|messages|prompt|instructions|context|environment|files?)\\b${ANY(6)}${G}(?:in|into|as|inside|within|to)${G}(?:the${G}|a${G}|an${G}|this${G})?[\`'"]?[\\w-]{0,30}[\`'"]?(?:${G})?(?:parameters?|params?|arguments?|args?|fields?|query|url|header|notes?|comments?|metadata|body)\\b`
   ),
   b(
     'data-leaves',
@@ -307,10 +351,14 @@ const COUNT_BEHAVIOURS: readonly Behaviour[] = [
   { name: 'length', describe: 'length of the text beyond a short paragraph', prior: 'neutral' }
 ];
 
-export const BEHAVIOURS: readonly { name: string; describe: string; prior: 'attack' | 'neutral' }[] = [
-  ...PATTERN_BEHAVIOURS,
-  ...COUNT_BEHAVIOURS
-].map(({ name, describe, prior }) => ({ name, describe, prior }));
+export const BEHAVIOURS: readonly {
+  name: string;
+  describe: string;
+  prior: 'attack' | 'neutral';
+  contentPrior?: true;
+}[] = [...PATTERN_BEHAVIOURS, ...COUNT_BEHAVIOURS].map(({ name, describe, prior, contentPrior }) =>
+  contentPrior ? { name, describe, prior, contentPrior } : { name, describe, prior }
+);
 
 export const BEHAVIOUR_COUNT = BEHAVIOURS.length;
 const P = PATTERN_BEHAVIOURS.length;
@@ -492,10 +540,11 @@ addWords(OPENERS, L_OPENER);
 /** Every behaviour pattern's match starts, all found in one pass (see ../starts). */
 const findStarts = startFinder(PATTERN_BEHAVIOURS.flatMap((b) => b.patterns!));
 
-/** Analyse a canonical text once. */
-export function analyze(text: string, ctx: FeatureContext = {}, gramWeights?: Float32Array): Analysis {
-  // Pattern behaviours: every match start of each of a behaviour's patterns in turn, as long as
-  // the behaviour has fewer than MAX_MATCHES.
+/**
+ * Pattern behaviours: every match start of each of a behaviour's patterns in turn, as long as the
+ * behaviour has fewer than MAX_MATCHES.
+ */
+function patternMatches(text: string): Int32Array[] {
   const matches: Int32Array[] = [];
   const found = findStarts(text, MAX_MATCHES);
   let p = 0;
@@ -509,7 +558,102 @@ export function analyze(text: string, ctx: FeatureContext = {}, gramWeights?: Fl
     }
     matches.push(Int32Array.from(starts).sort());
   }
+  return matches;
+}
 
+/**
+ * The character 3- and 4-grams of the word in `WORD[1..len]` (lower case, hashed `h` as a word),
+ * between two spaces: with weights, the sum of their weights (cached per word within one analysis);
+ * without, their indices written to `grams` from `at`. A word has `2 * len - 1` of them.
+ */
+function wordGrams(
+  len: number,
+  h: number,
+  gramWeights: Float32Array | undefined,
+  grams: Int32Array,
+  at: number
+): number {
+  // A word seen before in this text: the same characters give the same sum.
+  let slot = -1;
+  if (gramWeights) {
+    slot = h & (GRAM_CACHE_SLOTS - 1);
+    if (GRAM_CACHE_RUN[slot] === gramCacheRun && GRAM_CACHE_LENGTH[slot] === len) {
+      let cached = true;
+      const base = slot * 20 - 1;
+      for (let k = 1; k <= len; k++) {
+        if (GRAM_CACHE_WORD[base + k] !== WORD[k]) {
+          cached = false;
+          break;
+        }
+      }
+      if (cached) return GRAM_CACHE_SUM[slot]!;
+    }
+  }
+  const MASK = HASH_SIZE - 1;
+  let sum = 0;
+  WORD[0] = 32;
+  WORD[len + 1] = 32;
+  for (let g = 3; g <= 4; g++) {
+    const seed = g === 3 ? GRAM3_SEED : GRAM4_SEED;
+    for (let j = 0; j + g <= len + 2; j++) {
+      let hh = seed;
+      for (let k = j; k < j + g; k++) hh = Math.imul(hh ^ WORD[k]!, 0x01000193);
+      if (gramWeights) sum += gramWeights[(hh >>> 0) & MASK]!;
+      else grams[at++] = (hh >>> 0) & MASK;
+    }
+  }
+  if (slot >= 0) {
+    GRAM_CACHE_RUN[slot] = gramCacheRun;
+    GRAM_CACHE_LENGTH[slot] = len;
+    const base = slot * 20 - 1;
+    for (let k = 1; k <= len; k++) GRAM_CACHE_WORD[base + k] = WORD[k]!;
+    GRAM_CACHE_SUM[slot] = sum;
+  }
+  return sum;
+}
+
+/** A new run of the n-gram cache; when the counter wraps, the cache is cleared. */
+function nextGramRun(): void {
+  if (++gramCacheRun >= 0x7fffffff) {
+    GRAM_CACHE_RUN.fill(0);
+    gramCacheRun = 1;
+  }
+}
+
+/** Where identifiers that are not the tool's own start, and which of them name other tools. */
+interface IdentifierStarts {
+  identifiers: number[];
+  otherTools: number[];
+  siblings: number[];
+}
+
+/**
+ * Identifiers joined by `_` (tool-like names), not the tool's own: the runs of identifier
+ * characters that hold an underscore, found from their underscores.
+ */
+function underscoreIdentifiers(text: string, ctx: FeatureContext, out: IdentifierStarts): void {
+  const n = text.length;
+  for (let u = text.indexOf('_'); u >= 0; u = text.indexOf('_', u)) {
+    let s = u;
+    while (s > 0 && isIdChar(text.charCodeAt(s - 1))) s--;
+    let j = u + 1;
+    while (j < n && isIdChar(text.charCodeAt(j))) j++;
+    u = j;
+    if (j - s >= 4 && j - s <= 64) {
+      const id = text.slice(s, j).toLowerCase();
+      const bare = id.includes('__') ? id.slice(id.lastIndexOf('__') + 2) : id;
+      if (ctx.siblingTools?.has(id) || ctx.siblingTools?.has(bare)) out.siblings.push(s);
+      else if (!ctx.ownNames?.has(id) && !ctx.ownNames?.has(bare)) {
+        out.identifiers.push(s);
+        if (ctx.otherTools?.has(bare)) out.otherTools.push(s);
+      }
+    }
+  }
+}
+
+/** Analyse a canonical text once. */
+export function analyze(text: string, ctx: FeatureContext = {}, gramWeights?: Float32Array): Analysis {
+  const matches = patternMatches(text);
   const n = text.length;
   // Per-word arrays start at a typical word density and grow when a text has more words.
   let cap = (n >> 2) + 16;
@@ -548,16 +692,8 @@ export function analyze(text: string, ctx: FeatureContext = {}, gramWeights?: Fl
   };
   let count = 0;
   let gramCount = 0;
-  if (gramWeights) {
-    // A new run of the n-gram cache; when the counter wraps, the cache is cleared.
-    if (++gramCacheRun >= 0x7fffffff) {
-      GRAM_CACHE_RUN.fill(0);
-      gramCacheRun = 1;
-    }
-  }
-  const identifiers: number[] = [];
-  const otherTools: number[] = [];
-  const siblings: number[] = [];
+  if (gramWeights) nextGramRun();
+  const ids: IdentifierStarts = { identifiers: [], otherTools: [], siblings: [] };
   const MASK = HASH_SIZE - 1;
   let newSentence = true;
   let pendingOpener = false;
@@ -628,80 +764,24 @@ export function analyze(text: string, ctx: FeatureContext = {}, gramWeights?: Fl
     gramStart[count] = gramCount;
     let sum = 0;
     if (len >= 2 && len <= 20) {
-      // A word seen before in this text: the same characters give the same sum.
-      let slot = -1;
-      let cached = false;
-      if (gramWeights) {
-        slot = h & (GRAM_CACHE_SLOTS - 1);
-        if (GRAM_CACHE_RUN[slot] === gramCacheRun && GRAM_CACHE_LENGTH[slot] === len) {
-          cached = true;
-          const base = slot * 20 - 1;
-          for (let k = 1; k <= len; k++) {
-            if (GRAM_CACHE_WORD[base + k] !== WORD[k]) {
-              cached = false;
-              break;
-            }
-          }
-        }
-      }
-      if (cached) {
-        sum = GRAM_CACHE_SUM[slot]!;
-        gramCount += 2 * len - 1;
-      } else {
-        // The word, lower case, between two spaces (filled while it was hashed above).
-        WORD[0] = 32;
-        WORD[len + 1] = 32;
-        for (let g = 3; g <= 4; g++) {
-          const seed = g === 3 ? GRAM3_SEED : GRAM4_SEED;
-          for (let j = 0; j + g <= len + 2; j++) {
-            let hh = seed;
-            for (let k = j; k < j + g; k++) hh = Math.imul(hh ^ WORD[k]!, 0x01000193);
-            if (gramWeights) sum += gramWeights[(hh >>> 0) & MASK]!;
-            else grams[gramCount] = (hh >>> 0) & MASK;
-            gramCount++;
-          }
-        }
-        if (slot >= 0) {
-          GRAM_CACHE_RUN[slot] = gramCacheRun;
-          GRAM_CACHE_LENGTH[slot] = len;
-          const base = slot * 20 - 1;
-          for (let k = 1; k <= len; k++) GRAM_CACHE_WORD[base + k] = WORD[k]!;
-          GRAM_CACHE_SUM[slot] = sum;
-        }
-      }
+      sum = wordGrams(len, h, gramWeights, grams, gramCount);
+      gramCount += 2 * len - 1;
     }
     if (gramWeights) gramSum[count] = sum;
     // camelCase names (underscored ones are found below: `_` splits words here).
     if (camel && len >= 4 && text.charCodeAt(e) !== 95 && text.charCodeAt(s - 1) !== 95) {
       const lower = text.slice(s, e).toLowerCase();
-      if (ctx.siblingTools?.has(lower)) siblings.push(s);
+      if (ctx.siblingTools?.has(lower)) ids.siblings.push(s);
       else if (!ctx.ownNames?.has(lower)) {
-        identifiers.push(s);
-        if (ctx.otherTools?.has(lower)) otherTools.push(s);
+        ids.identifiers.push(s);
+        if (ctx.otherTools?.has(lower)) ids.otherTools.push(s);
       }
     }
     count++;
   }
   gramStart[count] = gramCount;
 
-  // Identifiers joined by `_` (tool-like names), not the tool's own: the runs of identifier
-  // characters that hold an underscore, found from their underscores.
-  for (let u = text.indexOf('_'); u >= 0; u = text.indexOf('_', u)) {
-    let s = u;
-    while (s > 0 && isIdChar(text.charCodeAt(s - 1))) s--;
-    let j = u + 1;
-    while (j < n && isIdChar(text.charCodeAt(j))) j++;
-    u = j;
-    if (j - s >= 4 && j - s <= 64) {
-      const id = text.slice(s, j).toLowerCase();
-      const bare = id.includes('__') ? id.slice(id.lastIndexOf('__') + 2) : id;
-      if (ctx.siblingTools?.has(id) || ctx.siblingTools?.has(bare)) siblings.push(s);
-      else if (!ctx.ownNames?.has(id) && !ctx.ownNames?.has(bare)) {
-        identifiers.push(s);
-        if (ctx.otherTools?.has(bare)) otherTools.push(s);
-      }
-    }
-  }
+  underscoreIdentifiers(text, ctx, ids);
 
   return {
     text,
@@ -715,9 +795,9 @@ export function analyze(text: string, ctx: FeatureContext = {}, gramWeights?: Fl
     gramSum: gramSum.subarray(0, gramWeights ? count : 0),
     flags: flags.subarray(0, count),
     matches,
-    identifiers: Int32Array.from(identifiers).sort(),
-    otherTools: Int32Array.from(otherTools).sort(),
-    siblings: Int32Array.from(siblings).sort(),
+    identifiers: Int32Array.from(ids.identifiers).sort(),
+    otherTools: Int32Array.from(ids.otherTools).sort(),
+    siblings: Int32Array.from(ids.siblings).sort(),
     codeBefore: codeBefore.subarray(0, count),
     codeTotal: codeSoFar
   };
