@@ -7,6 +7,7 @@
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NODE, RECORDS, connect, freePort, startGateway, tryCall, type TestGateway } from '../helpers.js';
+import { initializeStatus } from '../support/initialize.js';
 
 const ISSUER = 'https://id.example.test';
 const CLIENT = 'portcullis-gw';
@@ -101,28 +102,7 @@ afterAll(async () => {
 });
 
 /** The HTTP status of an initialize: 200 when the token is accepted, 401 when refused. */
-async function status(gw: TestGateway, token: string): Promise<number> {
-  const res = await fetch(gw.mcp, {
-    method: 'POST',
-    headers: {
-      Authorization: `Bearer ${token}`,
-      'Content-Type': 'application/json',
-      Accept: 'application/json, text/event-stream'
-    },
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'initialize',
-      params: {
-        protocolVersion: '2025-11-25',
-        capabilities: {},
-        clientInfo: { name: 'raw', version: '1.0.0' }
-      }
-    })
-  });
-  await res.body?.cancel();
-  return res.status;
-}
+const status = (gw: TestGateway, token: string): Promise<number> => initializeStatus(gw.mcp, token);
 
 const refusals = (gw: TestGateway) =>
   gw

@@ -12,6 +12,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ANALYST_TOKEN, CLI, NODE, RECORDS, freePort, run, tempDir, waitFor } from '../helpers.js';
 import { startRedis, type TestRedis } from '../support/redis.js';
+import { initializeStatus } from '../support/initialize.js';
 
 const CAROL = 'carol-admin-token-0123456789';
 const PREFIX = 'durable:';
@@ -79,28 +80,7 @@ async function stop(r: Replica): Promise<void> {
 }
 
 /** The HTTP status of an initialize with this token: 200 accepted, 401 refused. */
-async function status(r: Replica, token: string): Promise<number> {
-  const res = await fetch(`${r.url}/mcp`, {
-    method: 'POST',
-    headers: {
-      Authorization: `Bearer ${token}`,
-      'Content-Type': 'application/json',
-      Accept: 'application/json, text/event-stream'
-    },
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'initialize',
-      params: {
-        protocolVersion: '2025-11-25',
-        capabilities: {},
-        clientInfo: { name: 'raw', version: '1.0.0' }
-      }
-    })
-  });
-  await res.body?.cancel();
-  return res.status;
-}
+const status = (r: Replica, token: string): Promise<number> => initializeStatus(`${r.url}/mcp`, token);
 
 /** Redis loses everything: flushed, then restarted (it keeps nothing on disk). */
 async function wipeRedis(): Promise<void> {

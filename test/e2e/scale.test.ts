@@ -25,6 +25,7 @@ import {
   waitFor
 } from '../helpers.js';
 import { startRedis, type TestRedis } from '../support/redis.js';
+import { initializeStatus } from '../support/initialize.js';
 
 const withRedis = needTool('redis-server').describe;
 
@@ -333,21 +334,7 @@ withRedis('a session that fails over to another replica', () => {
 });
 
 /** The HTTP status a replica answers a 2025-era initialize with, for this bearer token. */
-const initialize = (r: Replica, token: string) =>
-  fetch(`${r.url}/mcp`, {
-    method: 'POST',
-    headers: {
-      Authorization: `Bearer ${token}`,
-      'Content-Type': 'application/json',
-      Accept: 'application/json, text/event-stream'
-    },
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'initialize',
-      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'x', version: '1' } }
-    })
-  }).then((res) => res.status);
+const initialize = (r: Replica, token: string) => initializeStatus(`${r.url}/mcp`, token);
 
 withRedis('authentication lockouts', () => {
   it(
