@@ -87,9 +87,15 @@ export async function startGateway(yaml: string, options: { port?: number } = {}
   };
 }
 
+/**
+ * The records of an audit file, read while the gateway may still be appending to it: a last line
+ * without its newline is a record being written, left for the next read.
+ */
 export function readAudit(path: string): AuditRecord[] {
   if (!existsSync(path)) return [];
-  return readFileSync(path, 'utf8')
+  const text = readFileSync(path, 'utf8');
+  const complete = text.slice(0, text.lastIndexOf('\n') + 1);
+  return complete
     .split('\n')
     .filter(Boolean)
     .map((l) => JSON.parse(l) as AuditRecord);
