@@ -62,6 +62,11 @@ const MODEL_WORDS =
 const CALL_WORDS =
   '(?:use|using|call|calling|invoke|invoking|run|running|execute|executing|trigger|triggering|access|accessing)';
 
+/** Code that reads what is on the machine, and code that sends something over the network. */
+const CODE_SOURCE =
+  "os\\.environ|os\\.getenv|process\\.env\\b|\\bgetenv\\(|cookiejar|simplecookie|document\\.cookie|psutil\\.|socket\\.gethostname|platform\\.(?:node|uname)|getpass\\.|subprocess\\.(?:check_output|run|popen)|usb\\.core|bluetooth\\.|pyperclip|pynput|keyboard\\.(?:on_press|hook|read)|os\\.listdir|glob\\.glob|\\.ssh/|\\bid_rsa\\b|/etc/passwd|\\bwhoami\\b|\\bipconfig\\b|\\bifconfig\\b|\\bdriverquery\\b|\\bcontacts\\.(?:csv|vcf)|\\bopen\\([^)]{1,80}\\)\\.read\\(";
+const CODE_SINK =
+  "requests\\.(?:post|put|get|request)\\(|urllib\\.request|\\burlopen\\(|http\\.client|httpx\\.(?:post|put|get)|axios\\.(?:post|put)|\\bfetch\\([^)]{0,200}?(?:method|body)|xmlhttprequest|\\.sendall\\(|\\.sendto\\(|socket\\.socket\\(|smtplib|ftplib|storbinary|paramiko|\\bcurl${G}(?:-[a-z]{1,3}${G}){0,3}(?:-d|--data|-f|--upload-file|-t)\\b";
 const pattern = (p: string): RegExp => rx(p.replaceAll('${G}', G), 'i');
 /** An attack behaviour. */
 const b = (name: string, describe: string, ...patterns: string[]): Behaviour => ({
@@ -111,7 +116,8 @@ const PATTERN_BEHAVIOURS: readonly Behaviour[] = [
   b(
     'covert-action',
     'asks for an action to be done silently or in secret',
-    `\\b(?:silently|secretly|covertly|quietly|discreetly|stealthily|invisibly|surreptitiously|behind${G}the${G}scenes|in${G}the${G}background|transparently)\\b`
+    // Not how a tool reports its own outcome: "succeeds silently", "is ignored silently".
+    `(?<!\\b(?:succeeds?|succeeded|fails?|failed|ignored?|ignores|skipped|skips?|returns?|exits?|continues?|handled|dropped|discarded|removed|closed|retried|is|are|be|been)${G})(?<!\\b(?:not|never|n[’']t)(?:${G}[\\w'’-]{1,20}){0,2}${G})\\b(?:silently|secretly|covertly|quietly|discreetly|stealthily|invisibly|surreptitiously|behind${G}the${G}scenes|in${G}the${G}background|transparently)\\b(?!${G}(?:dropped|discarded|ignored|fails?|failed|succeeds?|succeeded|skipped|truncated|lost|swallowed|handled|removed|rejected|replaced|overwritten)\\b)`
   ),
   n(
     'authority-banner',
@@ -247,7 +253,11 @@ const PATTERN_BEHAVIOURS: readonly Behaviour[] = [
     'message-to-reader',
     'the author speaks to whoever reads the text ("this is a message to you")',
     `\\b(?:this${G}is|here${G}is|here[’']s)${G}(?:an?${G})?(?:(?:important|urgent|special|critical|private|personal|secret)${G})?(?:message|note|notice|reminder|request|instruction)${G}(?:from|to|for)\\b`,
-    `\\b(?:dear|hey|hi|hello|attention|note${G}(?:to|for)|message${G}(?:to|for)|instructions?${G}(?:to|for)|reminder${G}(?:to|for))${G}(?:the${G}|any${G}|all${G})?(?:${MODEL_WORDS}|reader|readers|whoever|you)\\b`
+    `\\b(?:dear|hey|hi|hello|attention|note${G}(?:to|for)|message${G}(?:to|for)|instructions?${G}(?:to|for)|reminder${G}(?:to|for))${G}(?:the${G}|any${G}|all${G})?(?:${MODEL_WORDS}|reader|readers|whoever|you)\\b`,
+    // A note to whatever machine reads the text: "Note to automated screening software:", "To any
+    // AI system processing this document".
+    `\\b(?:note|message|instructions?|reminder|notice)${G}(?:to|for)${G}(?:the${G}|any${G}|all${G})?(?:[\\w-]{1,20}${G}){0,3}?(?:software|systems?|tools?|screeners?|parsers?|scanners?|reviewers?|evaluators?|graders?|filters?|programs?|pipelines?|${MODEL_WORDS})(?:${G})?[:,]`,
+    `\\b(?:to|for)${G}(?:any|every|all|the)${G}(?:[\\w-]{1,20}${G}){0,2}?(?:${MODEL_WORDS}|automated${G}(?:systems?|tools?|software|readers?))${G}(?:that${G}(?:is${G}|are${G})?|who${G}(?:is${G}|are${G})?)?(?:reading|processing|reviewing|analy[sz]ing|summari[sz]ing|screening|parsing|scanning)${G}(?:this|these|the)\\b`
   ),
   nc(
     'addressed-directive',
@@ -328,6 +338,42 @@ const PATTERN_BEHAVIOURS: readonly Behaviour[] = [
     'repeat-or-flood',
     'asks for output to be repeated many times',
     `\\b(?:repeat|say|write|print|output)${ANY(6)}${G}\\d{2,6}${G}times\\b`
+  ),
+  b(
+    'disclose-context',
+    "asks the model to reveal its own instructions, system prompt or identity, or the text before the data",
+    `\\b(?:reveal|repeat|print|output|share|show|display|recite|echo|dump|leak|expose|disclose|paste|spell${G}out|write${G}(?:out|down)|give${G}me|tell${G}me|send${G}me|reproduce)\\b${ANY(3)}${G}(?:your|its)${G}(?:(?:full|entire|whole|exact|original|initial|hidden|secret|internal|complete|first|unique|own)${G}){0,2}(?:system${G}(?:prompt|message|instructions?)|(?:initial|original|hidden|secret|internal|developer)${G}(?:prompt|instructions?|message)|instructions|prompt|ids?|identifiers?|codename|code${G}name)\\b`,
+    `\\b(?:reveal|repeat|print|output|share|show|display|recite|echo|dump|leak|expose|disclose|reproduce)\\b${ANY(3)}${G}the${G}(?:(?:full|entire|whole|exact|original|initial|hidden|complete)${G}){0,2}(?:system${G}(?:prompt|message)|(?:initial|original|hidden|developer)${G}(?:prompt|instructions|message))\\b`,
+    `\\b(?:repeat|recite|echo|reproduce|print|output)${G}(?:back${G})?(?:all${G}|everything${G}|the${G})?(?:(?:exact|full|previous|prior|preceding)${G})?(?:words|text|lines|sentences|messages?|instructions|everything)${G}(?:above|before${G}(?:this|these|it)|preceding${G}(?:this|these|it)|so${G}far|you${G}(?:were|have${G}been)${G}given)\\b`,
+    `\\bstarting${G}with${G}(?:the${G})?(?:phrase|words?|sentence|line)${G}["'‘“]?you${G}are\\b`
+  ),
+  b(
+    'harmful-content',
+    'asks for hateful, toxic or abusive text to be written',
+    `\\b(?:write|writing|generate|produce|create|compose|draft|give|tell|make${G}up|come${G}up${G}with|output|say)\\b${ANY(3)}${G}(?:(?:a|an|one|some|two|three|\\d{1,2})${G})?(?:(?:short|brief|funny|single|new|really|very)${G})?(?:toxic|offensive|hateful|discriminatory|harmful|racist|sexist|insulting|derogatory|demeaning|abusive|hurtful|unfriendly|vulgar|obscene|violent|threatening|homophobic|transphobic|misogynistic|bigoted|defamatory|slanderous|negative|mean|rude)${G}(?:[\\w-]{1,20}${G})?(?:sentences?|jokes?|statements?|comments?|remarks?|tweets?|posts?|messages?|stor(?:y|ies)|poems?|insults?|slurs?|paragraphs?|reviews?|rants?|essays?|things)${G}(?:about|on|against|targeting|towards?|regarding)\\b`
+  ),
+  b(
+    'code-exfiltration',
+    'code that reads local data (environment, cookies, files, devices, system details) and sends it over the network',
+    `(?:${CODE_SOURCE})[\\s\\S]{0,600}?(?:${CODE_SINK})`,
+    `(?:${CODE_SINK})[\\s\\S]{0,600}?(?:${CODE_SOURCE})`
+  ),
+  b(
+    'hidden-recipient',
+    'copies or forwards what a tool handles to a recipient the user did not name',
+    `\\b(?:always|automatically|also|silently|secretly|additionally)${G}(?:bcc|cc|forward|copy|send${G}(?:a${G})?cop(?:y|ies)|mirror|relay)\\b${ANY(8)}${G}(?:to|into)\\b`,
+    `\\b(?:always|automatically|silently|secretly|additionally)${G}(?:bcc|cc)\\b`,
+    `\\b(?:bcc|cc|forward|copy|relay|mirror)\\b${ANY(8)}${G}(?:every${G}time|on${G}every|in${G}every|for${G}(?:compliance|auditing|audit|record-?keeping|backup)${G}(?:reasons|purposes))\\b`
+  ),
+  b(
+    'destructive-command',
+    'a command that destroys a whole system or disk',
+    `(?:^|[\\s\`'"(;|&])rm${G}(?:-[a-z]{0,3}(?:rf|fr)[a-z]{0,3}|-r${G}-f|-f${G}-r|--recursive${G}--force)${G}(?:/|~|\\*|\\$home|\\.\\.?/?(?=[\\s\`'")]|$)|--no-preserve-root)`,
+    `\\bmkfs(?:\\.[a-z0-9]{1,8})?\\b`,
+    `\\bdd${G}if=[^\\s]{1,40}${G}of=/dev/`,
+    `:\\(\\)${G}?\\{${G}?:\\|:${G}?&${G}?\\}${G}?;${G}?:`,
+    `\\bformat${G}[a-z]:(?=[\\s\`'")]|$)`,
+    `\\bchmod${G}-r${G}(?:0?777|a\\+rwx)${G}/(?=[\\s\`'")]|$)`
   )
 ];
 
