@@ -180,7 +180,9 @@ const PATTERN_BEHAVIOURS: readonly Behaviour[] = [
     'context-data',
     "asks about the model's own context: the conversation, its instructions, the user's data",
     `\\b(?:conversation|chat|message)${G}history\\b`,
-    `\\b(?:previous|prior|earlier|all|every|the${G}user[’']?s)${G}(?:messages|conversations?|chats|prompts|emails|files|documents)\\b`,
+    // The conversation's own messages, or the user's things; not "all files" of a file server.
+    `\\b(?:previous|prior|earlier|all${G}(?:the${G})?(?:previous|prior|earlier))${G}(?:messages|conversations?|chats|prompts)\\b`,
+    `\\bthe${G}user[’']?s${G}(?:messages|conversations?|chats|prompts|emails|files|documents)\\b`,
     `\\b(?:system${G}(?:prompt|message|instructions?)|initial${G}(?:prompt|instructions?)|(?:your|the)${G}(?:instructions|prompt|rules|guidelines)${G}(?:above|you${G}(?:were|have${G}been)${G}given))\\b`,
     `\\b(?:the${G}(?:whole|entire|full)${G}(?:conversation|context|chat|transcript)|everything${G}(?:above|so${G}far|you${G}know))\\b`
   ),
@@ -302,9 +304,13 @@ const PATTERN_BEHAVIOURS: readonly Behaviour[] = [
   b(
     'script-injection',
     'HTML or script meant to run where the text is shown',
-    `<\\s{0,2}(?:script|iframe|img|svg|object|embed|link|meta|form|input|body|style)\\b`,
-    `\\b(?:javascript|vbscript|data):`,
-    `\\bon(?:error|load|click|mouseover|focus)\\s{0,2}=`
+    // What runs, not what merely shows: a script or frame, a script URL, an event handler inside a
+    // tag, a data URL of HTML or script. An <img> or <body> tag, a TypeScript <Input>, or "data:"
+    // in prose runs nothing.
+    `<\\s{0,2}(?:script|iframe|frame|frameset|object|embed|applet)\\b`,
+    `(?:["'(=]|\\]\\()\\s{0,2}(?:javascript|vbscript|livescript):`,
+    `<\\s{0,2}[a-z][\\w-]{0,20}\\b[^<>]{0,300}?[\\s/"']on(?:error|load|click|mouseover|mouseenter|focus|begin|toggle|animationstart|pageshow)\\s{0,2}=`,
+    `(?:["'(=]|\\]\\()\\s{0,2}data:(?:text/html|text/javascript|image/svg\\+xml|application/(?:x-)?(?:javascript|ecmascript|xhtml\\+xml))\\b`
   ),
   b(
     'data-into-parameter',
@@ -413,6 +419,7 @@ const I_SECOND = idx('second-person');
 const I_IMPERATIVE = idx('imperative');
 const I_TOOL_ID = idx('tool-identifier');
 const I_OTHER_TOOL = idx('other-server-tool');
+const I_CALLS = idx('calls-tool');
 const I_SIBLING = idx('sibling-tool');
 const I_SHOUT = idx('shouting');
 const I_FIRST = idx('first-person');
@@ -697,9 +704,38 @@ function underscoreIdentifiers(text: string, ctx: FeatureContext, out: Identifie
   }
 }
 
+const ARTICLES = new Set(['the', 'another', 'a', 'this']);
+const isCallNameChar = (c: number): boolean => isIdChar(c) || c === 46 || c === 58 || c === 47 || c === 45;
+const isCallGap = (c: number): boolean => c === 32 || c === 10 || c === 9 || c === 44 || c === 96 || c === 39 || c === 34;
+
+/**
+ * Whether the `calls-tool` match at `at` names a tool of the text's own server (its own name or a
+ * sibling's): a workflow the server describes ("call list_tables first"), not a directive about
+ * another tool. Reads the verb, an article, and the name after it.
+ */
+function callsOwnTool(text: string, at: number, ctx: FeatureContext): boolean {
+  const n = text.length;
+  let i = at;
+  while (i < n && isIdChar(text.charCodeAt(i))) i++;
+  for (let word = 0; word < 2; word++) {
+    while (i < n && isCallGap(text.charCodeAt(i))) i++;
+    const s = i;
+    while (i < n && i - s < 64 && isCallNameChar(text.charCodeAt(i))) i++;
+    const name = text.slice(s, i).toLowerCase();
+    if (word === 0 && ARTICLES.has(name)) continue;
+    const bare = name.includes('__') ? name.slice(name.lastIndexOf('__') + 2) : name;
+    const own = (x: string): boolean => ctx.siblingTools?.has(x) === true || ctx.ownNames?.has(x) === true;
+    return name.length > 0 && (own(name) || own(bare));
+  }
+  return false;
+}
+
 /** Analyse a canonical text once. */
 export function analyze(text: string, ctx: FeatureContext = {}, gramWeights?: Float32Array): Analysis {
   const matches = patternMatches(text);
+  if (ctx.siblingTools?.size || ctx.ownNames?.size) {
+    matches[I_CALLS] = matches[I_CALLS]!.filter((at) => !callsOwnTool(text, at, ctx));
+  }
   const n = text.length;
   // Per-word arrays start at a typical word density and grow when a text has more words.
   let cap = (n >> 2) + 16;
