@@ -43,6 +43,7 @@ interface Tally {
 
 const NO_NOTES: string[] = [];
 const NO_COUNTERS: SessionCounter[] = [];
+const NO_CHECKS: CompiledRule['constraints'] = [];
 
 // Fixed shapes: adding properties later would change hidden classes on the hot path.
 function noRestrictions(): Restrictions {
@@ -69,14 +70,14 @@ function combine(
     return {
       effect: 'deny',
       code: 'policy_denied',
-      reason: `rule ${r.deny.key} denies tool "${input.tool}"`,
+      reason: `rule ${r.deny.key} denies ${input.kind ?? 'tool'} "${input.tool}"`,
       rules: [r.deny.key]
     };
   if (rs.length === 0 && strictDefault) {
     return {
       effect: 'deny',
       code: 'no_rule',
-      reason: `no rule applies to tool "${input.tool}" on server "${input.server}" (default deny)`,
+      reason: `no rule applies to ${input.kind ?? 'tool'} "${input.tool}" on server "${input.server}" (default deny)`,
       rules: []
     };
   }
@@ -84,7 +85,7 @@ function combine(
     return {
       effect: 'deny',
       code: 'role_not_allowed',
-      reason: `no applicable rule allows role(s) [${input.roles.join(', ')}] for tool "${input.tool}"`,
+      reason: `no applicable rule allows role(s) [${input.roles.join(', ')}] for ${input.kind ?? 'tool'} "${input.tool}"`,
       rules: rs.map((x) => x.key)
     };
   }
@@ -151,7 +152,7 @@ function conditionInputOf(input: PolicyInput): ConditionInput {
   };
 }
 
-/** Trace entries for the rules whose tool or server glob does not match the call. */
+/** Trace entries for the rules of another kind, or whose name or server glob does not match the call. */
 function traceUnmatched(
   compiled: readonly CompiledRule[],
   found: readonly CompiledRule[],
@@ -159,11 +160,15 @@ function traceUnmatched(
   trace: RuleTrace[]
 ): void {
   const matchedSet = new Set(found);
+  const kind = input.kind ?? 'tool';
   for (const r of compiled) {
     if (!matchedSet.has(r)) {
-      const why = !r.tool.test(input.tool)
-        ? `tool "${input.tool}" does not match "${r.tool.source}"`
-        : `server "${input.server}" does not match "${r.server?.source ?? ''}"`;
+      const why =
+        r.kind !== kind
+          ? `names a ${r.kind}, not a ${kind}`
+          : !r.target.test(input.tool)
+            ? `${kind} "${input.tool}" does not match "${r.target.source}"`
+            : `server "${input.server}" does not match "${r.server?.source ?? ''}"`;
       trace.push({ rule: r.key, index: r.index, matched: false, notes: [why] });
     }
   }
@@ -200,7 +205,9 @@ function restrictBy(
       );
   }
   let failed = false;
-  for (const check of rule.constraints) {
+  // A completion is decided before the arguments exist: its constraints are checked on prompts/get.
+  const checks = input.completing === true ? NO_CHECKS : rule.constraints;
+  for (const check of checks) {
     const problem = check(input.args, tally.paths);
     if (problem) {
       failed = true;
@@ -208,7 +215,8 @@ function restrictBy(
       if (tracing) notes.push(`constraint fails: ${problem}`);
     }
   }
-  if (tracing && rule.constraints.length > 0 && !failed) notes.push('all parameter constraints pass');
+  if (tracing && checks.length > 0 && !failed) notes.push('all parameter constraints pass');
+  if (tracing && checks.length < rule.constraints.length) notes.push('constraints not checked: a completion');
   if (rule.approval) {
     bucket.approval ??= rule;
     if (tracing) notes.push('requires approval');
@@ -296,7 +304,7 @@ function conclude(ctx: DecisionContext, input: PolicyInput, tally: Tally): Decis
 
 /** Decide one call; with `trace`, also say for every rule whether it matched and why. */
 export function decideCall(ctx: DecisionContext, input: PolicyInput, trace?: RuleTrace[]): Decision {
-  const found = ctx.applicable(input.server, input.tool);
+  const found = ctx.applicable(input.server, input.tool, input.kind);
   const condInput = conditionInputOf(input);
   if (trace) traceUnmatched(ctx.compiled, found.rules, input, trace);
   const tracing = trace !== undefined;
