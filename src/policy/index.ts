@@ -119,7 +119,14 @@ export interface RuleIssue {
 const TARGETS = ['tool', 'prompt', 'resource'] as const;
 
 /** What only a tool rule can say: caps, rates, risk and read-only marks count tool calls. */
-const TOOL_ONLY = ['read_only', 'max_calls_per_session', 'max_calls', 'rate_limit', 'rate_scope', 'risk'] as const;
+const TOOL_ONLY = [
+  'read_only',
+  'max_calls_per_session',
+  'max_calls',
+  'rate_limit',
+  'rate_scope',
+  'risk'
+] as const;
 
 /** A rule names exactly one of tool, prompt or resource, non-empty, and only what applies to it. */
 function targetIssues(rule: RuleConfig, index: number): RuleIssue[] {
@@ -136,7 +143,8 @@ function targetIssues(rule: RuleConfig, index: number): RuleIssue[] {
   }
   const kind = named[0]!;
   const issues: RuleIssue[] = [];
-  if (rule[kind] === '') issues.push({ index, path: [kind], message: `expected a non-empty ${kind} name or glob` });
+  if (rule[kind] === '')
+    issues.push({ index, path: [kind], message: `expected a non-empty ${kind} name or glob` });
   if (kind === 'tool') return issues;
   for (const k of TOOL_ONLY)
     if (rule[k] !== undefined)

@@ -21,7 +21,10 @@ export type Applicable = (server: string, tool: string, kind?: Kind) => Found;
 type KindIndex = (server: string, name: string) => Found;
 
 /** One index per kind: a prompt rule never applies to a tool, and `tool_risk` weighs tools only. */
-export function createRuleIndex(compiled: readonly CompiledRule[], toolRisk: readonly ToolRisk[]): Applicable {
+export function createRuleIndex(
+  compiled: readonly CompiledRule[],
+  toolRisk: readonly ToolRisk[]
+): Applicable {
   const tools = createKindIndex(
     compiled.filter((r) => r.kind === 'tool'),
     toolRisk
@@ -35,7 +38,11 @@ export function createRuleIndex(compiled: readonly CompiledRule[], toolRisk: rea
     []
   );
   return (server, name, kind = 'tool') =>
-    kind === 'tool' ? tools(server, name) : kind === 'prompt' ? prompts(server, name) : resources(server, name);
+    kind === 'tool'
+      ? tools(server, name)
+      : kind === 'prompt'
+        ? prompts(server, name)
+        : resources(server, name);
 }
 
 function createKindIndex(compiled: readonly CompiledRule[], toolRisk: readonly ToolRisk[]): KindIndex {
