@@ -6,6 +6,7 @@
 import type { ConditionInput, Condition } from './conditions.js';
 import { denies, grants, type CompiledRule } from './compile.js';
 import { constraintHint } from './constraints.js';
+import { hasDotSegment } from './glob.js';
 import { HOST_PATHS, type PathContext } from './paths.js';
 import type { Applicable } from './rule-index.js';
 import type { Decision, Outcome, PolicyInput, RuleTrace, SessionCounter } from './types.js';
@@ -302,8 +303,23 @@ function conclude(ctx: DecisionContext, input: PolicyInput, tally: Tally): Decis
   return decision;
 }
 
+/** A resource URI with a `.` or `..` segment is refused whatever the rules say (glob.ts). */
+function dotSegmentDenied(uri: string): Decision {
+  return {
+    effect: 'deny',
+    code: 'policy_denied',
+    reason: `resource "${uri}" has a "." or ".." path segment, which its server may resolve elsewhere`,
+    hint: undefined,
+    rules: [],
+    counters: NO_COUNTERS,
+    risk: 0,
+    observed: undefined
+  };
+}
+
 /** Decide one call; with `trace`, also say for every rule whether it matched and why. */
 export function decideCall(ctx: DecisionContext, input: PolicyInput, trace?: RuleTrace[]): Decision {
+  if (input.kind === 'resource' && hasDotSegment(input.tool)) return dotSegmentDenied(input.tool);
   const found = ctx.applicable(input.server, input.tool, input.kind);
   const condInput = conditionInputOf(input);
   if (trace) traceUnmatched(ctx.compiled, found.rules, input, trace);

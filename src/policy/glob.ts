@@ -39,3 +39,13 @@ function globOf(source: string, segments: boolean): Glob {
   const program = RE2JS.compile(`^(?s:${re})$`);
   return { source, literal, test: (name) => program.matches(name) };
 }
+
+/**
+ * Does a URI have a `.` or `..` path segment, also percent-encoded or between backslashes? A
+ * server may resolve one (`file:///srv/public/../secret`), so a glob over the URI as written
+ * would not say what is read.
+ */
+export function hasDotSegment(uri: string): boolean {
+  const decoded = uri.replace(/%2e/gi, '.').replace(/%2f/gi, '/').replace(/%5c/gi, '\\');
+  return /(^|[/\\])\.{1,2}([/\\?#]|$)/.test(decoded);
+}

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RuleConfig } from '../config/types.js';
 import { ConfigError } from '../errors.js';
-import { compileGlob, compileUriGlob } from './glob.js';
+import { compileGlob, compileUriGlob, hasDotSegment } from './glob.js';
 import { compilePolicy, ruleIssues, type PolicyInput } from './index.js';
 import { knownNames, resolveCall } from './names.js';
 import { runPolicyTestFile } from './testing.js';
@@ -74,6 +74,69 @@ describe('resource globs', () => {
     expect(compileGlob('a*').test('a/b/c')).toBe(true);
     expect(compileGlob('a?b').test('a/b')).toBe(true);
     expect(compileGlob('a**').test('a/b')).toBe(true);
+  });
+});
+
+describe('dot segments in resource URIs', () => {
+  it('finds `.` and `..` segments, also percent-encoded or between backslashes', () => {
+    for (const uri of [
+      'file:///srv/public/../secret',
+      'file:///srv/public/./x',
+      'file:///srv/public/..',
+      'file:///srv/public/.',
+      '../x',
+      './x',
+      '..',
+      'file:///srv/public/%2e%2e/secret',
+      'file:///srv/public/%2E%2e/secret',
+      'file:///srv/public/.%2e/secret',
+      'file:///srv/public%2f..%2fsecret',
+      'file:///srv/public%2F..%2Fsecret',
+      'file:///srv/public\\..\\secret',
+      'file:///srv/public%5c..%5csecret',
+      'file:///srv/public%5C..%5Csecret',
+      'file:///srv/public/..?x=1',
+      'file:///srv/public/..#top'
+    ])
+      expect(hasDotSegment(uri), uri).toBe(true);
+    for (const uri of [
+      'file:///srv/public/a.txt',
+      'file:///srv/public/..a',
+      'file:///srv/public/a..',
+      'file:///srv/public/...',
+      'file:///srv/public/.hidden',
+      'demo://resource/static/document/features.md',
+      'x..y',
+      'records://r-1001'
+    ])
+      expect(hasDotSegment(uri), uri).toBe(false);
+  });
+
+  it('refuses a resource with one whatever the rules allow, and never lists it', () => {
+    const p = compilePolicy([{ id: 'all', resource: '**', allowed_roles: ['analyst'] }]);
+    const uri = 'file:///srv/public/../secret';
+    expect(p.decide(input({ kind: 'resource', tool: uri }))).toEqual({
+      effect: 'deny',
+      code: 'policy_denied',
+      reason: `resource "${uri}" has a "." or ".." path segment, which its server may resolve elsewhere`,
+      hint: undefined,
+      rules: [],
+      counters: [],
+      risk: 0,
+      observed: undefined
+    });
+    expect(p.decide(input({ kind: 'resource', tool: 'file:///srv/public/a' })).effect).toBe('allow');
+    expect(p.visible(['analyst'], 'docs', uri, 'resource')).toBe(false);
+    expect(p.visible(['analyst'], 'docs', 'file:///srv/public/a', 'resource')).toBe(true);
+    // Only URIs: a prompt or tool named `..` is decided by its rules.
+    const q = compilePolicy([
+      { prompt: '*', allowed_roles: ['analyst'] },
+      { tool: '*', allowed_roles: ['analyst'] }
+    ]);
+    expect(q.decide(input({ kind: 'prompt', tool: '..' })).effect).toBe('allow');
+    expect(q.decide(input({ tool: '..' })).effect).toBe('allow');
+    expect(q.visible(['analyst'], 'docs', '..', 'prompt')).toBe(true);
+    expect(q.visible(['analyst'], 'docs', '..')).toBe(true);
   });
 });
 

@@ -3,6 +3,7 @@
  * (filtering tools/list, prompts/list, resources/list and resources/templates/list)
  */
 import { denies, grants } from './compile.js';
+import { hasDotSegment } from './glob.js';
 import { MAX_CACHE, type Applicable } from './rule-index.js';
 import type { Kind } from './types.js';
 
@@ -16,7 +17,7 @@ export function createVisibility(
     const key = `${roles.join('\u0001')}\u0000${server}\u0000${kind}\u0000${tool}`;
     const hit = visibleCache.get(key);
     if (hit !== undefined) return hit;
-    const rs = applicable(server, tool, kind).rules;
+    const rs = kind === 'resource' && hasDotSegment(tool) ? [] : applicable(server, tool, kind).rules;
     // Visible if some rule could grant it; hidden if a deny always refuses it (no conditions).
     const v =
       rs.some((r) => !r.deny && grants(r, roles)) &&

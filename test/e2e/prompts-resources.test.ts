@@ -194,6 +194,8 @@ describe('a caller the rules allow', () => {
       subscribe: got('resources/subscribe').length,
       complete: got('completion/complete').length
     };
+    // A `..` segment is refused whatever the rules say: the server might resolve it.
+    expect(await codeOf(() => analyst.readResource({ uri: doc('..%2F..%2Fdynamic/blob/1') }))).toBe(-32051);
     // `*` stops at `/`: a document one level deeper is not under the docs rule.
     expect(await codeOf(() => analyst.readResource({ uri: doc('nested/features.md') }))).toBe(-32051);
     expect(
@@ -234,6 +236,7 @@ describe('a caller the rules allow', () => {
     expect(codes.sort()).toEqual(
       [
         'resources/read no_rule',
+        'resources/read policy_denied',
         'resources/read policy_denied',
         'resources/subscribe policy_denied',
         'prompts/get constraint_failed',
