@@ -345,6 +345,17 @@ describe('deciding prompts and resources', () => {
     expect(q.decide(input({ kind: 'prompt', tool: 'p', roles: ['x'], args: { n: 0 } })).effect).toBe('deny');
   });
 
+  it('a session already over the risk budget or approval threshold is refused prompts and resources', () => {
+    const q = compilePolicy([{ prompt: '*', allowed_roles: ['analyst'] }], {
+      mode: 'enforce',
+      tool_risk: {},
+      risk: { budget: 50, approval_at: 30 }
+    });
+    expect(q.decide(input({ kind: 'prompt', risk: 30 })).effect).toBe('allow');
+    expect(q.decide(input({ kind: 'prompt', risk: 31 })).effect).toBe('approval');
+    expect(q.decide(input({ kind: 'prompt', risk: 51 })).code).toBe('risk_budget');
+  });
+
   it('tool_risk weighs tools only', () => {
     const q = compilePolicy(
       [
