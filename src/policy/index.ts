@@ -4,6 +4,9 @@
  *
  * Semantics (the contract; docs/policy.md explains them with examples):
  * - Default deny: a call no rule matches is refused.
+ * - A rule names exactly one of a `tool`, a `prompt` or a `resource` (a URI glob where `*` stays
+ *   within a `/` segment and `**` crosses them); each kind is decided by its own rules only, and a
+ *   resource URI with a `.` or `..` segment is always refused.
  * - A rule applies to a call when its `tool` and `server` globs match and every condition holds
  *   (time window, session history, principal, argument comparisons, CEL `when`).
  * - A deny from any applicable rule wins: an explicit `deny: true`, or a parameter constraint that

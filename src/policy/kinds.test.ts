@@ -356,6 +356,13 @@ describe('deciding prompts and resources', () => {
     expect(q.decide(input({ kind: 'prompt', risk: 51 })).code).toBe('risk_budget');
   });
 
+  it('a rule naming nothing (refused by config checks) compiles to one matching only the empty resource', () => {
+    const q = compilePolicy([{ id: 'bare', allowed_roles: ['analyst'] } as unknown as RuleConfig]);
+    expect(q.decide(input({ kind: 'resource', tool: '' })).rules).toEqual(['bare']);
+    expect(q.decide(input({ kind: 'resource', tool: 'x' })).code).toBe('no_rule');
+    expect(q.decide(input({ tool: '' })).code).toBe('no_rule');
+  });
+
   it('tool_risk weighs tools only', () => {
     const q = compilePolicy(
       [
@@ -539,6 +546,23 @@ rules:
     );
     // Without known names nothing is checked, and a resource without a server has none.
     expect(resolveCall(undefined, DOC, undefined, 'resource')).toEqual({ server: '', tool: DOC });
+  });
+
+  it('a lone server exposed under its own names routes a bare URI or prompt to itself', () => {
+    const lone = write(
+      'lone.yaml',
+      `servers:
+  docs: { command: docs-mcp, namespace: false }
+rules:
+  - { prompt: '*', allowed_roles: [a] }
+`
+    );
+    const known = knownNames(loadConfig(lone, { env: {} }))!;
+    expect(resolveCall(known, DOC, undefined, 'resource')).toEqual({ server: 'docs', tool: DOC });
+    expect(resolveCall(known, 'summarise', undefined, 'prompt')).toEqual({
+      server: 'docs',
+      tool: 'summarise'
+    });
   });
 
   it('runs cases on prompts and resources', () => {
