@@ -51,6 +51,12 @@ export const ERRORS = {
     message: 'approval required',
     fix: 'A matching rule sets `require_approval: true`; the call must be approved by a person.'
   },
+  approval_unsupported: {
+    kind: 'refusal',
+    rpc: -32053,
+    message: 'approval required, and prompts and resources are not held for approval',
+    fix: 'A rule with `require_approval: true` matches this prompt or resource; only tool calls wait for a person. Allow it for the role without approval, or deny it.'
+  },
   call_limit: {
     kind: 'refusal',
     rpc: -32054,

@@ -150,11 +150,7 @@ export function policyPage(root, ctx) {
               h('span', { class: 'rule-id mono' }, id),
               effect ? decisionBadge(effect) : null,
               rule.mode === 'observe' ? h('span', { class: 'badge badge-info' }, 'Observe') : null,
-              h(
-                'span',
-                { class: 'rule-target mono' },
-                `${rule.server ? `${rule.server}__` : ''}${rule.tool ?? '*'}`
-              )
+              h('span', { class: 'rule-target mono' }, ruleTarget(rule))
             ),
             code(yamlish(rest), 'code-rule')
           );
@@ -403,4 +399,13 @@ export function policyPage(root, ctx) {
       offAudit();
     }
   };
+}
+
+/** What a rule is about, as the agent names it: a tool or prompt `server__name`, a resource's URI. */
+function ruleTarget(rule) {
+  const prefix = rule.server ? `${rule.server}__` : '';
+  if (rule.prompt !== undefined) return `prompt ${prefix}${rule.prompt}`;
+  if (rule.resource !== undefined)
+    return `resource ${rule.server ? `portcullis://${rule.server}/` : ''}${rule.resource}`;
+  return `${prefix}${rule.tool ?? '*'}`;
 }

@@ -1,8 +1,10 @@
 /**
  * Admin API, the policy: `GET /policy` (the rules in force and their version) and `POST /explain`
- * (how the policy in force would decide a described call, with the trace of rules it weighed).
+ * (how the policy in force would decide a described call, prompt or resource read, with the trace
+ * of rules it weighed).
  * The policy engine decides; this only reads the question and writes its answer.
  */
+import { parseResourceUri } from '../core/names.js';
 import { compilePolicy } from '../policy/index.js';
 import { fail, readJson, send, type AdminRequest } from './respond.js';
 
@@ -13,9 +15,16 @@ async function explain({ gateway, req, res }: AdminRequest): Promise<void> {
   } catch (err) {
     return fail(res, 400, (err as Error).message);
   }
-  const name = typeof body.tool === 'string' ? body.tool : '';
-  const k = name.indexOf('__');
-  if (k <= 0) return fail(res, 400, 'tool must be <server>__<tool>');
+  const named = (['tool', 'prompt', 'resource'] as const).filter((key) => typeof body[key] === 'string');
+  if (named.length > 1) return fail(res, 400, 'name exactly one of tool, prompt or resource');
+  const kind = named[0] ?? 'tool';
+  const target = typeof body[kind] === 'string' ? (body[kind] as string) : '';
+  const routed = kind === 'resource' ? parseResourceUri(target) : undefined;
+  const k = target.indexOf('__');
+  if (kind === 'resource' && !routed) return fail(res, 400, 'resource must be portcullis://<server>/<uri>');
+  if (kind !== 'resource' && k <= 0) return fail(res, 400, `${kind} must be <server>__<${kind}>`);
+  const server = routed ? routed.server : target.slice(0, k);
+  const name = routed ? routed.uri : target.slice(k + 2);
   const roles = Array.isArray(body.roles) ? body.roles.map(String) : [];
   const now = typeof body.time === 'string' && body.time ? Date.parse(body.time) : Date.now();
   if (Number.isNaN(now)) return fail(res, 400, 'time is not an ISO date-time');
@@ -34,8 +43,9 @@ async function explain({ gateway, req, res }: AdminRequest): Promise<void> {
   const { policy, version } = gateway.policy();
   const { decision, trace } = compilePolicy(policy.rules, policy.settings, policy.servers).explain({
     roles,
-    server: name.slice(0, k),
-    tool: name.slice(k + 2),
+    server,
+    tool: name,
+    kind,
     args,
     identity: { id: typeof body.user === 'string' && body.user ? body.user : 'explain', method: 'token' },
     now,
@@ -44,8 +54,8 @@ async function explain({ gateway, req, res }: AdminRequest): Promise<void> {
   });
   return send(res, 200, {
     version,
-    server: name.slice(0, k),
-    tool: name.slice(k + 2),
+    server,
+    [kind]: name,
     roles,
     decision,
     trace

@@ -68,6 +68,10 @@ export interface AuditRecord {
   name?: string;
   /** For resources/read: the URI the agent used. */
   uri?: string;
+  /** For prompts/get and prompt completions: the server's own prompt name, as the policy decided it. */
+  prompt?: string;
+  /** For resource reads, subscriptions and completions: the server's own URI, as the policy decided it. */
+  resource?: string;
   arguments?: unknown;
   decision?: 'allow' | 'deny' | 'approval';
   code?: string;

@@ -9,7 +9,9 @@ import { out, UserError } from './output.js';
 interface ExplainOptions {
   config: string;
   role: string[];
-  tool: string;
+  tool?: string;
+  prompt?: string;
+  resource?: string;
   server?: string;
   args: string;
   json?: boolean;
@@ -41,12 +43,20 @@ export function register(program: Command): void {
 
   policy
     .command('explain')
-    .description('show the decision for one call and every rule that was considered')
+    .description('show the decision for one call (or prompt, or resource read) and every rule considered')
     .requiredOption('--config <file>', 'configuration file')
     .requiredOption('--role <role...>', 'role(s) of the caller')
-    .requiredOption('--tool <tool>', 'tool name: <server>__<tool>, or the bare tool with --server')
-    .option('--server <server>', 'server of the tool')
-    .option('--args <json>', 'arguments as a JSON object', '{}')
+    .option('--tool <tool>', 'tool name: <server>__<tool>, or the bare tool with --server')
+    .option(
+      '--prompt <prompt>',
+      'instead of a tool, a prompt: <server>__<prompt>, or the bare prompt with --server'
+    )
+    .option(
+      '--resource <uri>',
+      "instead of a tool, a resource: the server's own URI with --server, or portcullis://<server>/<uri>"
+    )
+    .option('--server <server>', 'server of the tool, prompt or resource')
+    .option('--args <json>', 'arguments (of a tool or prompt) as a JSON object', '{}')
     .option('--user <id>', 'the caller (for principal conditions)')
     .option('--agent <id>', 'the client acting for the user')
     .option('--time <iso>', 'decide as of this time (default now)')
@@ -95,9 +105,17 @@ function explain(opts: ExplainOptions): void {
   if (!args || typeof args !== 'object' || Array.isArray(args))
     throw new UserError('--args must be a JSON object');
   const known = knownNames(config);
-  const { server, tool, problem } = resolveCall(known, opts.tool, opts.server);
+  const named = [opts.tool, opts.prompt, opts.resource].filter((n) => n !== undefined);
+  if (named.length !== 1) throw new UserError('name exactly one of --tool, --prompt or --resource');
+  const kind = opts.tool !== undefined ? 'tool' : opts.prompt !== undefined ? 'prompt' : 'resource';
+  const { server, tool, problem } = resolveCall(known, named[0]!, opts.server, kind);
   if (problem) throw new UserError(problem);
-  if (server === '') throw new UserError('name the server: --server S, or --tool <server>__<tool>');
+  if (server === '')
+    throw new UserError(
+      kind === 'resource'
+        ? 'name the server: --server S, or --resource portcullis://<server>/<uri>'
+        : `name the server: --server S, or --${kind} <server>__<${kind}>`
+    );
   const now = opts.time !== undefined ? Date.parse(opts.time) : Date.now();
   if (Number.isNaN(now)) throw new UserError(`--time is not an ISO date-time: ${opts.time}`);
   const risk = Number(opts.risk);
@@ -111,6 +129,7 @@ function explain(opts: ExplainOptions): void {
     roles: opts.role,
     server,
     tool,
+    kind,
     args: args as Record<string, unknown>,
     identity: {
       id: opts.user ?? 'explain',
@@ -122,7 +141,7 @@ function explain(opts: ExplainOptions): void {
     risk
   });
   if (opts.json) {
-    out(JSON.stringify({ server, tool, roles: opts.role, decision, trace }, null, 2));
+    out(JSON.stringify({ server, [kind]: tool, roles: opts.role, decision, trace }, null, 2));
     return;
   }
   out(`decision: ${decision.effect.toUpperCase()}${decision.code ? ` (${decision.code})` : ''}`);

@@ -171,7 +171,7 @@ audit:
         'F:3:5 servers.files.comand: unknown key (did you mean "command"?)',
         'F:5:11 rules[0].tool: expected a string',
         'F:6:28 rules[0].max_calls_per_session: expected a number >= 0',
-        'F:7:5 rules[1]: missing required key "tool"',
+        'F:7:5 rules[1]: a rule names exactly one of "tool", "prompt" or "resource"; this one names none',
         'F:9:9 audit.path: expected a string'
       ])
     );

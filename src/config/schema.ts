@@ -72,11 +72,17 @@ const argumentActions = {
 const rule = {
   type: 'object',
   additionalProperties: false,
-  required: ['tool'],
+  description: 'Names exactly one of `tool`, `prompt` or `resource`.',
   properties: {
     id: { type: 'string', description: 'A name for the rule, shown in audit records and explanations.' },
     description: { type: 'string' },
     tool: { type: 'string', description: "Glob over the upstream tool's own name (`*` and `?`)." },
+    prompt: { type: 'string', description: "Glob over the upstream prompt's own name (`*` and `?`)." },
+    resource: {
+      type: 'string',
+      description:
+        "Glob over the upstream resource's own URI or URI template: `*` and `?` stop at `/`, `**` crosses it."
+    },
     server: { type: 'string', description: 'Narrows the rule to one upstream server (glob).' },
     allowed_roles: { ...stringList, description: 'Roles this rule allows; "*" is any role.' },
     deny: { type: 'boolean', description: 'Deny matching calls outright (deny wins).' },

@@ -16,7 +16,12 @@ export interface ConstraintConfig {
 export interface RuleConfig {
   id?: string;
   description?: string;
-  tool: string;
+  /** Exactly one of `tool`, `prompt` and `resource` names what the rule is about. */
+  tool?: string;
+  /** Glob over the upstream's own prompt name. */
+  prompt?: string;
+  /** Glob over the upstream's own resource URI (or URI template): `*` stops at `/`, `**` crosses it. */
+  resource?: string;
   server?: string;
   allowed_roles?: string[];
   deny?: boolean;

@@ -123,7 +123,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   });
   const relayTo = createRelays(inspector, audit, addRisk, log);
   const call = createCaller({ config, log, stages, audit, addRisk, relayTo });
-  const forward = createForward(audit, queued);
+  const forward = createForward(audit, queued, policy);
   const forwarding = createForwarding({ upstreams, names, catalog, inspector, forward, addRisk });
   const subscriptions = createSubscriptions(upstreams, names, forward);
   const lists = createLists({ upstreams, names, catalog, policy, scopes, audit, announcer, log });

@@ -1,7 +1,8 @@
 /**
  * Listings: tools, prompts, resources and resource templates, fanned out to every server that
- * offers them, without what vetting withholds (and, for tools, what the caller's roles and scopes
- * can never call), renamed into the gateway's namespace, and audited.
+ * offers them, without what vetting withholds and what the caller's roles can never be allowed
+ * (and, for tools, what its scopes can never call), renamed into the gateway's namespace, and
+ * audited.
  *
  * A bad server never holds a listing up: one known to be down is left out at once, and one still
  * connecting (or listing) is waited for no longer than its `connect_timeout_ms`. Whatever a
@@ -15,6 +16,7 @@ import type { Upstream, UpstreamTool } from '../upstream/index.js';
 import { round, sessionFields, type AuditLog } from './audit-log.js';
 import type { Catalog } from './catalog.js';
 import type { Announcer, ListKind } from './announce.js';
+import type { Policy } from '../policy/index.js';
 import type { Names } from './names.js';
 import type { PolicyHolder } from './policy-holder.js';
 import type { Session } from './session.js';
@@ -45,6 +47,19 @@ async function within<T>(work: Promise<T>, ms: number): Promise<{ done: T } | 'l
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** The prompts or resources (by `field`: name, URI or template) some rule could allow the caller. */
+function visibleTo(
+  policy: Policy,
+  session: Session,
+  items: Array<{ server: string; item: Record<string, unknown> }>,
+  capability: 'prompts' | 'resources',
+  field: 'name' | 'uri' | 'uriTemplate'
+) {
+  const roles = session.identity.roles;
+  const kind = capability === 'prompts' ? 'prompt' : 'resource';
+  return items.filter(({ server, item }) => policy.visible(roles, server, String(item[field]), kind));
 }
 
 export function createLists(parts: ListParts) {
@@ -106,14 +121,19 @@ export function createLists(parts: ListParts) {
     return [...vetting.items.values()].filter((v) => !v.blocked).map((v) => ({ ...v.item }));
   }
 
-  /** A listing of definitions, audited with how many it returned. */
+  /**
+   * A listing of definitions, without those no rule could ever allow the caller (by `field`: the
+   * prompt's name, the resource's URI or template), audited with how many it returned.
+   */
   async function definitions(
     session: Session,
     event: 'prompts/list' | 'resources/list' | 'resources/templates/list',
     capability: 'prompts' | 'resources',
-    kind: DefinitionKind
+    kind: DefinitionKind,
+    field: 'name' | 'uri' | 'uriTemplate'
   ) {
-    const { items, failed } = await fanOut(capability, (up) => allowed(up, kind));
+    const { items: all, failed } = await fanOut(capability, (up) => allowed(up, kind));
+    const items = visibleTo(parts.policy.current().policy, session, all, capability, field);
     await audit.write(
       {
         event,
@@ -156,14 +176,14 @@ export function createLists(parts: ListParts) {
     },
 
     async listPrompts(session: Session) {
-      const items = await definitions(session, 'prompts/list', 'prompts', 'prompts');
+      const items = await definitions(session, 'prompts/list', 'prompts', 'prompts', 'name');
       return {
         prompts: items.map(({ server, item }) => ({ ...item, name: names.join(server, String(item.name)) }))
       };
     },
 
     async listResources(session: Session) {
-      const items = await definitions(session, 'resources/list', 'resources', 'resources');
+      const items = await definitions(session, 'resources/list', 'resources', 'resources', 'uri');
       return {
         resources: items.map(({ server, item }) => ({
           ...item,
@@ -173,7 +193,13 @@ export function createLists(parts: ListParts) {
     },
 
     async listResourceTemplates(session: Session) {
-      const items = await definitions(session, 'resources/templates/list', 'resources', 'resourceTemplates');
+      const items = await definitions(
+        session,
+        'resources/templates/list',
+        'resources',
+        'resourceTemplates',
+        'uriTemplate'
+      );
       return {
         resourceTemplates: items.map(({ server, item }) => ({
           ...item,

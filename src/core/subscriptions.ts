@@ -34,7 +34,7 @@ export function createSubscriptions(
       await forward(
         session,
         'resources/subscribe',
-        { uri },
+        { uri, ...(parts ? { subject: { kind: 'resource', name: parts.uri } } : {}) },
         parts && upstreams.get(parts.server),
         parts?.uri,
         async (up, inner) => {

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The demo "records" MCP server (stdio): a small in-memory customer record store with read and
- * destructive tools, written on the official SDK. It stands in for a real line-of-business server
+ * destructive tools, each record a resource, and a prompt, written on the official SDK. It stands in for a real line-of-business server
  * behind the gateway in `portcullis demo` and in the tests.
  */
 import { McpServer, fromJsonSchema } from '@modelcontextprotocol/server';
@@ -71,6 +71,31 @@ function build(): McpServer {
       const existed = records.delete(id);
       return existed ? text(`deleted ${id}`) : { ...text(`no record ${id}`), isError: true };
     }
+  );
+  // Each record is also a resource (records://<id>), and a prompt asks for a summary of one: the
+  // demo's policy lets both roles use the prompt and only admin read the records directly.
+  for (const row of records.values()) {
+    server.registerResource(
+      row.id,
+      `records://${row.id}`,
+      { description: `Customer record ${row.id}.`, mimeType: 'application/json' },
+      async (uri) => {
+        const current = records.get(row.id);
+        return { contents: [{ uri: uri.href, text: JSON.stringify(current ?? null, null, 2) }] };
+      }
+    );
+  }
+  server.registerPrompt(
+    'summarise_record',
+    { description: 'Ask for a one-paragraph summary of a customer record.', argsSchema: idSchema },
+    ({ id }) => ({
+      messages: [
+        {
+          role: 'user' as const,
+          content: { type: 'text' as const, text: `Summarise customer record ${id} in one paragraph.` }
+        }
+      ]
+    })
   );
   return server;
 }

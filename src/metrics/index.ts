@@ -1,6 +1,7 @@
 /**
  * Prometheus metrics (prom-client), derived from the same events the audit log records, so the
- * two never disagree: calls by server, tool and decision; denials by reason; approvals; auth
+ * two never disagree: calls by server, tool and decision; denials by reason; prompt and resource
+ * requests by event, server, decision and reason; approvals; auth
  * failures; rate-limit hits; the gateway's own overhead, the wait for a human approval and
  * upstream latency; upstream health; open sessions; policy reloads; with an audit database, whether
  * it is available and its queue. Each gateway has its own registry.
@@ -99,6 +100,14 @@ function observeSources(registry: Registry, sources: MetricsSources): void {
   }
 }
 
+/** The requests about prompts and resources the policy decides (src/core/forward.ts). */
+const PRIMITIVE_EVENTS: ReadonlySet<string> = new Set([
+  'prompts/get',
+  'resources/read',
+  'resources/subscribe',
+  'completion/complete'
+]);
+
 export function createMetrics(sources: MetricsSources, options: { defaults?: boolean } = {}): Metrics {
   const registry = new Registry();
   if (options.defaults !== false) collectDefaultMetrics({ register: registry });
@@ -112,6 +121,12 @@ export function createMetrics(sources: MetricsSources, options: { defaults?: boo
     name: 'portcullis_denials_total',
     help: 'Refused calls by server, tool and reason (error registry code).',
     labelNames: ['server', 'tool', 'reason'] as const,
+    registers: [registry]
+  });
+  const primitives = new Counter({
+    name: 'portcullis_prompt_resource_requests_total',
+    help: 'Prompt and resource requests (get, read, subscribe, complete) by event, server, decision, outcome and reason (error registry code of a refusal).',
+    labelNames: ['event', 'server', 'decision', 'outcome', 'reason'] as const,
     registers: [registry]
   });
   const approvals = new Counter({
@@ -176,6 +191,14 @@ export function createMetrics(sources: MetricsSources, options: { defaults?: boo
         if (e.latency_ms !== undefined)
           overhead.observe(Math.max(0, e.latency_ms - (e.upstream_ms ?? 0) - (e.approval_ms ?? 0)) / 1000);
         if (e.upstream_ms !== undefined) upstreamLatency.observe({ server }, e.upstream_ms / 1000);
+      } else if (PRIMITIVE_EVENTS.has(e.event)) {
+        primitives.inc({
+          event: e.event,
+          server: e.server ?? '',
+          decision: e.decision ?? 'none',
+          outcome: e.outcome ?? 'ok',
+          reason: e.outcome === 'denied' ? (e.code ?? 'unknown') : ''
+        });
       } else if (e.event === 'auth/failure') {
         // A credential that could not be checked (a fault: shared state unreachable) is not a
         // failed authentication.

@@ -12,14 +12,17 @@ import {
   type Condition
 } from './conditions.js';
 import { compileConstraint, type ConstraintCheck } from './constraints.js';
-import { compileGlob, type Glob } from './glob.js';
+import { compileGlob, compileUriGlob, type Glob } from './glob.js';
 import { identityCapOf, type IdentityCap } from './identity.js';
+import type { Kind } from './types.js';
 
 export interface CompiledRule {
   index: number;
   key: string;
   config: RuleConfig;
-  tool: Glob;
+  /** What the rule is about, and the glob over its name (a URI for resources). */
+  kind: Kind;
+  target: Glob;
   server: Glob | undefined;
   anyRole: boolean;
   roles: ReadonlySet<string>;
@@ -38,6 +41,13 @@ export interface CompiledRule {
 export interface ToolRisk {
   weight: number;
   test: (server: string, tool: string) => boolean;
+}
+
+/** What a rule names: its tool, prompt or resource glob (the first set, in that order). */
+export function ruleTarget(r: RuleConfig): { kind: Kind; glob: string } {
+  if (r.tool !== undefined) return { kind: 'tool', glob: r.tool };
+  if (r.prompt !== undefined) return { kind: 'prompt', glob: r.prompt };
+  return { kind: 'resource', glob: r.resource ?? '' };
 }
 
 export function ruleId(rule: RuleConfig, index: number): string {
@@ -62,11 +72,13 @@ function compileConditions(r: RuleConfig): Condition[] {
 }
 
 export function compileRule(r: RuleConfig, index: number, settings: PolicySettings): CompiledRule {
+  const { kind, glob } = ruleTarget(r);
   return {
     index,
     key: ruleId(r, index),
     config: r,
-    tool: compileGlob(r.tool),
+    kind,
+    target: kind === 'resource' ? compileUriGlob(glob) : compileGlob(glob),
     server: r.server === undefined ? undefined : compileGlob(r.server),
     anyRole: (r.allowed_roles ?? []).includes('*'),
     roles: new Set(r.allowed_roles ?? []),

@@ -6,6 +6,7 @@
 import type { ConditionInput, Condition } from './conditions.js';
 import { denies, grants, type CompiledRule } from './compile.js';
 import { constraintHint } from './constraints.js';
+import { hasDotSegment } from './glob.js';
 import { HOST_PATHS, type PathContext } from './paths.js';
 import type { Applicable } from './rule-index.js';
 import type { Decision, Outcome, PolicyInput, RuleTrace, SessionCounter } from './types.js';
@@ -43,6 +44,7 @@ interface Tally {
 
 const NO_NOTES: string[] = [];
 const NO_COUNTERS: SessionCounter[] = [];
+const NO_CHECKS: CompiledRule['constraints'] = [];
 
 // Fixed shapes: adding properties later would change hidden classes on the hot path.
 function noRestrictions(): Restrictions {
@@ -69,14 +71,14 @@ function combine(
     return {
       effect: 'deny',
       code: 'policy_denied',
-      reason: `rule ${r.deny.key} denies tool "${input.tool}"`,
+      reason: `rule ${r.deny.key} denies ${input.kind ?? 'tool'} "${input.tool}"`,
       rules: [r.deny.key]
     };
   if (rs.length === 0 && strictDefault) {
     return {
       effect: 'deny',
       code: 'no_rule',
-      reason: `no rule applies to tool "${input.tool}" on server "${input.server}" (default deny)`,
+      reason: `no rule applies to ${input.kind ?? 'tool'} "${input.tool}" on server "${input.server}" (default deny)`,
       rules: []
     };
   }
@@ -84,7 +86,7 @@ function combine(
     return {
       effect: 'deny',
       code: 'role_not_allowed',
-      reason: `no applicable rule allows role(s) [${input.roles.join(', ')}] for tool "${input.tool}"`,
+      reason: `no applicable rule allows role(s) [${input.roles.join(', ')}] for ${input.kind ?? 'tool'} "${input.tool}"`,
       rules: rs.map((x) => x.key)
     };
   }
@@ -151,7 +153,7 @@ function conditionInputOf(input: PolicyInput): ConditionInput {
   };
 }
 
-/** Trace entries for the rules whose tool or server glob does not match the call. */
+/** Trace entries for the rules of another kind, or whose name or server glob does not match the call. */
 function traceUnmatched(
   compiled: readonly CompiledRule[],
   found: readonly CompiledRule[],
@@ -159,11 +161,15 @@ function traceUnmatched(
   trace: RuleTrace[]
 ): void {
   const matchedSet = new Set(found);
+  const kind = input.kind ?? 'tool';
   for (const r of compiled) {
     if (!matchedSet.has(r)) {
-      const why = !r.tool.test(input.tool)
-        ? `tool "${input.tool}" does not match "${r.tool.source}"`
-        : `server "${input.server}" does not match "${r.server?.source ?? ''}"`;
+      const why =
+        r.kind !== kind
+          ? `names a ${r.kind}, not a ${kind}`
+          : !r.target.test(input.tool)
+            ? `${kind} "${input.tool}" does not match "${r.target.source}"`
+            : `server "${input.server}" does not match "${r.server?.source ?? ''}"`;
       trace.push({ rule: r.key, index: r.index, matched: false, notes: [why] });
     }
   }
@@ -200,7 +206,9 @@ function restrictBy(
       );
   }
   let failed = false;
-  for (const check of rule.constraints) {
+  // A completion is decided before the arguments exist: its constraints are checked on prompts/get.
+  const checks = input.completing === true ? NO_CHECKS : rule.constraints;
+  for (const check of checks) {
     const problem = check(input.args, tally.paths);
     if (problem) {
       failed = true;
@@ -208,7 +216,8 @@ function restrictBy(
       if (tracing) notes.push(`constraint fails: ${problem}`);
     }
   }
-  if (tracing && rule.constraints.length > 0 && !failed) notes.push('all parameter constraints pass');
+  if (tracing && checks.length > 0 && !failed) notes.push('all parameter constraints pass');
+  if (tracing && checks.length < rule.constraints.length) notes.push('constraints not checked: a completion');
   if (rule.approval) {
     bucket.approval ??= rule;
     if (tracing) notes.push('requires approval');
@@ -294,9 +303,24 @@ function conclude(ctx: DecisionContext, input: PolicyInput, tally: Tally): Decis
   return decision;
 }
 
+/** A resource URI with a `.` or `..` segment is refused whatever the rules say (glob.ts). */
+function dotSegmentDenied(uri: string): Decision {
+  return {
+    effect: 'deny',
+    code: 'policy_denied',
+    reason: `resource "${uri}" has a "." or ".." path segment, which its server may resolve elsewhere`,
+    hint: undefined,
+    rules: [],
+    counters: NO_COUNTERS,
+    risk: 0,
+    observed: undefined
+  };
+}
+
 /** Decide one call; with `trace`, also say for every rule whether it matched and why. */
 export function decideCall(ctx: DecisionContext, input: PolicyInput, trace?: RuleTrace[]): Decision {
-  const found = ctx.applicable(input.server, input.tool);
+  if (input.kind === 'resource' && hasDotSegment(input.tool)) return dotSegmentDenied(input.tool);
+  const found = ctx.applicable(input.server, input.tool, input.kind);
   const condInput = conditionInputOf(input);
   if (trace) traceUnmatched(ctx.compiled, found.rules, input, trace);
   const tracing = trace !== undefined;

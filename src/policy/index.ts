@@ -4,6 +4,9 @@
  *
  * Semantics (the contract; docs/policy.md explains them with examples):
  * - Default deny: a call no rule matches is refused.
+ * - A rule names exactly one of a `tool`, a `prompt` or a `resource` (a URI glob where `*` stays
+ *   within a `/` segment and `**` crosses them); each kind is decided by its own rules only, and a
+ *   resource URI with a `.` or `..` segment is always refused.
  * - A rule applies to a call when its `tool` and `server` globs match and every condition holds
  *   (time window, session history, principal, argument comparisons, CEL `when`).
  * - A deny from any applicable rule wins: an explicit `deny: true`, or a parameter constraint that
@@ -116,6 +119,48 @@ export interface RuleIssue {
   message: string;
 }
 
+const TARGETS = ['tool', 'prompt', 'resource'] as const;
+
+/** What only a tool rule can say: caps, rates, risk and read-only marks count tool calls. */
+const TOOL_ONLY = [
+  'read_only',
+  'max_calls_per_session',
+  'max_calls',
+  'rate_limit',
+  'rate_scope',
+  'risk'
+] as const;
+
+/** A rule names exactly one of tool, prompt or resource, non-empty, and only what applies to it. */
+function targetIssues(rule: RuleConfig, index: number): RuleIssue[] {
+  const named = TARGETS.filter((k) => rule[k] !== undefined);
+  if (named.length !== 1) {
+    const what = named.length === 0 ? 'none' : named.join(' and ');
+    return [
+      {
+        index,
+        path: named.length === 0 ? [] : [named[1]!],
+        message: `a rule names exactly one of "tool", "prompt" or "resource"; this one names ${what}`
+      }
+    ];
+  }
+  const kind = named[0]!;
+  const issues: RuleIssue[] = [];
+  if (rule[kind] === '')
+    issues.push({ index, path: [kind], message: `expected a non-empty ${kind} name or glob` });
+  if (kind === 'tool') return issues;
+  for (const k of TOOL_ONLY)
+    if (rule[k] !== undefined)
+      issues.push({ index, path: [k], message: `"${k}" applies to tool rules only, not to a ${kind} rule` });
+  if (kind === 'resource' && rule.parameter_constraints !== undefined)
+    issues.push({
+      index,
+      path: ['parameter_constraints'],
+      message: 'a resource has no arguments to constrain; constrain its URI with the "resource" glob'
+    });
+  return issues;
+}
+
 /** Checks on rules beyond their shape: valid RE2 patterns, sane bounds, known servers. */
 export function ruleIssues(
   rules: readonly RuleConfig[],
@@ -129,9 +174,8 @@ export function ruleIssues(
       if (ids.has(rule.id)) issues.push({ index, path: ['id'], message: `duplicate rule id "${rule.id}"` });
       ids.add(rule.id);
     }
-    if (rule.tool === '')
-      issues.push({ index, path: ['tool'], message: 'expected a non-empty tool name or glob' });
-    if (rule.tool.includes('__') && !/[*?]/.test(rule.tool)) {
+    issues.push(...targetIssues(rule, index));
+    if (rule.tool?.includes('__') && !/[*?]/.test(rule.tool)) {
       issues.push({
         index,
         path: ['tool'],

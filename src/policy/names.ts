@@ -7,7 +7,9 @@
  */
 import { closest } from '../config/source.js';
 import type { GatewayConfig } from '../config/types.js';
+import { parseResourceUri } from '../core/names.js';
 import { readPinFile } from '../pins/index.js';
+import type { Kind } from './types.js';
 
 export interface KnownNames {
   servers: string[];
@@ -55,28 +57,32 @@ function didYouMean(word: string, candidates: string[]): string {
 }
 
 /**
- * The server and tool a call names: `--server S --tool T`, or `S__T`, or the bare tool of a
- * lone server exposed without a prefix. With known names, an unknown server or tool is a problem
+ * The server and tool (prompt) a call names: `--server S --tool T`, or `S__T`, or the bare tool of a
+ * lone server exposed without a prefix; a resource, by its URI with `server`, or by the gateway's
+ * `portcullis://S/<uri>`. With known names, an unknown server or tool is a problem
  * that says what there is instead.
  */
 export function resolveCall(
   known: KnownNames | undefined,
   name: string,
-  server?: string
+  server?: string,
+  kind: Kind = 'tool'
 ): { server: string; tool: string; problem?: string } {
   let call: { server: string; tool: string };
   const sep = name.indexOf('__');
   if (server !== undefined) call = { server, tool: name };
-  else if (known?.bare !== undefined && (sep <= 0 || !known.servers.includes(name.slice(0, sep))))
+  else if (kind === 'resource') {
+    // A URI is never split at `__`: it names its server as the gateway does, or the lone server's.
+    const routed = parseResourceUri(name);
+    call = routed ? { server: routed.server, tool: routed.uri } : { server: known?.bare ?? '', tool: name };
+  } else if (known?.bare !== undefined && (sep <= 0 || !known.servers.includes(name.slice(0, sep))))
     call = { server: known.bare, tool: name };
   else
     call = sep > 0 ? { server: name.slice(0, sep), tool: name.slice(sep + 2) } : { server: '', tool: name };
   if (!known) return call;
   if (call.server === '') {
-    return {
-      ...call,
-      problem: `"${name}" names no server: write <server>__<tool> (servers: ${listed(known.servers)})`
-    };
+    const write = kind === 'resource' ? 'add server: <server>' : `write <server>__<${kind}>`;
+    return { ...call, problem: `"${name}" names no server: ${write} (servers: ${listed(known.servers)})` };
   }
   if (!known.servers.includes(call.server)) {
     return {
@@ -84,7 +90,8 @@ export function resolveCall(
       problem: `unknown server "${call.server}"${didYouMean(call.server, known.servers)}; servers: ${listed(known.servers)}`
     };
   }
-  const tools = known.tools(call.server);
+  // Pins hold tools only: a prompt's name or a resource's URI is not checked against them.
+  const tools = kind === 'tool' ? known.tools(call.server) : undefined;
   if (tools && !tools.includes(call.tool)) {
     return {
       ...call,

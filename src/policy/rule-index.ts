@@ -1,8 +1,10 @@
 /**
- * Finding a call's rules: literal tool names map straight to their rules; wildcard rules are checked
- * per name once and the answer cached, so finding a call's rules is two map lookups.
+ * Finding a call's rules: each kind (tools, prompts, resources) has its own index, where literal
+ * names map straight to their rules; wildcard rules are checked per name once and the answer
+ * cached, so finding a call's rules is two map lookups.
  */
 import type { CompiledRule, ToolRisk } from './compile.js';
+import type { Kind } from './types.js';
 
 /** Entries a policy's caches hold before they turn over. */
 export const MAX_CACHE = 10_000;
@@ -13,19 +15,44 @@ export interface Found {
   toolRisk: number;
 }
 
-export type Applicable = (server: string, tool: string) => Found;
+/** The rules of one (server, name) of a kind; `kind` defaults to `tool`. */
+export type Applicable = (server: string, tool: string, kind?: Kind) => Found;
 
+type KindIndex = (server: string, name: string) => Found;
+
+/** One index per kind: a prompt rule never applies to a tool, and `tool_risk` weighs tools only. */
 export function createRuleIndex(
   compiled: readonly CompiledRule[],
   toolRisk: readonly ToolRisk[]
 ): Applicable {
+  const tools = createKindIndex(
+    compiled.filter((r) => r.kind === 'tool'),
+    toolRisk
+  );
+  const prompts = createKindIndex(
+    compiled.filter((r) => r.kind === 'prompt'),
+    []
+  );
+  const resources = createKindIndex(
+    compiled.filter((r) => r.kind === 'resource'),
+    []
+  );
+  return (server, name, kind = 'tool') =>
+    kind === 'tool'
+      ? tools(server, name)
+      : kind === 'prompt'
+        ? prompts(server, name)
+        : resources(server, name);
+}
+
+function createKindIndex(compiled: readonly CompiledRule[], toolRisk: readonly ToolRisk[]): KindIndex {
   const byTool = new Map<string, CompiledRule[]>();
   const wildcard: CompiledRule[] = [];
   for (const rule of compiled) {
-    if (rule.tool.literal) {
-      const list = byTool.get(rule.tool.source) ?? [];
+    if (rule.target.literal) {
+      const list = byTool.get(rule.target.source) ?? [];
       list.push(rule);
-      byTool.set(rule.tool.source, list);
+      byTool.set(rule.target.source, list);
     } else {
       wildcard.push(rule);
     }
@@ -40,7 +67,7 @@ export function createRuleIndex(
     const hit = byServer?.get(tool) ?? old.get(server)?.get(tool);
     if (hit) return hit;
     const out: Found = {
-      rules: [...(byTool.get(tool) ?? []), ...wildcard.filter((r) => r.tool.test(tool))]
+      rules: [...(byTool.get(tool) ?? []), ...wildcard.filter((r) => r.target.test(tool))]
         .filter((r) => r.server === undefined || r.server.test(server))
         .sort((a, b) => a.index - b.index),
       toolRisk: toolRisk.reduce((sum, t) => (t.test(server, tool) ? sum + t.weight : sum), 0)

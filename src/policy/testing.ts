@@ -20,6 +20,16 @@
  *     time: 2026-03-30T07:30:00Z
  *     expect: deny
  *     code: policy_denied              # optional
+ *   - name: analysts get the summary prompt
+ *     roles: [analyst]
+ *     prompt: docs__summarise           # a prompt instead of a tool: <server>__<prompt>
+ *     args: { length: short }
+ *     expect: allow
+ *   - name: nobody reads the secrets folder
+ *     roles: [analyst]
+ *     server: docs
+ *     resource: file:///srv/docs/secrets/keys.txt   # the server's own URI (or portcullis://docs/...)
+ *     expect: deny
  * ```
  */
 import { dirname, resolve } from 'node:path';
@@ -37,7 +47,9 @@ const stringList = { type: 'array', items: { type: 'string' } } as const;
 const testCase = {
   type: 'object',
   additionalProperties: false,
-  required: ['tool', 'expect'],
+  required: ['expect'],
+  // Exactly one of tool, prompt and resource.
+  oneOf: [{ required: ['tool'] }, { required: ['prompt'] }, { required: ['resource'] }],
   properties: {
     name: { type: 'string' },
     roles: stringList,
@@ -54,6 +66,8 @@ const testCase = {
     },
     server: { type: 'string' },
     tool: { type: 'string' },
+    prompt: { type: 'string' },
+    resource: { type: 'string' },
     args: { type: 'object' },
     history: {
       type: 'array',
@@ -105,7 +119,9 @@ interface TestCase {
     claims?: Record<string, unknown>;
   };
   server?: string;
-  tool: string;
+  tool?: string;
+  prompt?: string;
+  resource?: string;
   args?: Record<string, unknown>;
   history?: Array<string | { tool: string; ago?: string }>;
   time?: string;
@@ -160,7 +176,9 @@ export function runPolicyTestFile(file: string): CaseResult[] {
     const now = t.time !== undefined ? Date.parse(t.time) : Date.now();
     const problems: string[] = [];
     if (t.time !== undefined && Number.isNaN(now)) problems.push(`time "${t.time}" is not an ISO date-time`);
-    const { server, tool, problem } = resolveCall(known, t.tool, t.server);
+    const kind = t.tool !== undefined ? 'tool' : t.prompt !== undefined ? 'prompt' : 'resource';
+    const named = t.tool ?? t.prompt ?? t.resource ?? '';
+    const { server, tool, problem } = resolveCall(known, named, t.server, kind);
     if (problem) problems.push(problem);
     const history: CallRecordView[] = (t.history ?? []).map((h, k, all) => {
       const entry = typeof h === 'string' ? { tool: h } : h;
@@ -176,6 +194,7 @@ export function runPolicyTestFile(file: string): CaseResult[] {
       roles: t.identity?.roles ?? t.roles ?? [],
       server,
       tool,
+      kind,
       args: t.args ?? {},
       identity: {
         id: t.identity?.id ?? 'test',
@@ -198,7 +217,7 @@ export function runPolicyTestFile(file: string): CaseResult[] {
       problems.push(`expected observed ${t.observed}, got ${decision.observed?.effect ?? 'none'}`);
     }
     return {
-      name: t.name ?? `${t.tool} ${JSON.stringify(t.args ?? {})}`,
+      name: t.name ?? `${named} ${JSON.stringify(t.args ?? {})}`,
       file: path,
       line: pos.line,
       passed: problems.length === 0,

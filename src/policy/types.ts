@@ -5,10 +5,18 @@ import type { CallRecordView, ConditionInput } from './conditions.js';
 import type { IdentityNeeds } from './identity.js';
 import type { PathContext } from './paths.js';
 
+/** What a rule (and a request) is about: a tool call, a prompt, or a resource. */
+export type Kind = 'tool' | 'prompt' | 'resource';
+
 export interface PolicyInput {
   roles: readonly string[];
   server: string;
+  /** The tool's or prompt's own name, or the resource's own URI (by `kind`). */
   tool: string;
+  /** What `tool` names; default `tool`. */
+  kind?: Kind;
+  /** A completion (`completion/complete`) of the prompt or resource: its arguments are not checked. */
+  completing?: boolean;
   args: Record<string, unknown>;
   identity?: ConditionInput['identity'];
   /** Epoch ms; default now. */
@@ -89,8 +97,8 @@ export interface Policy {
    * `first`, already counted: its own risk and one call under each of its per-session caps.
    */
   redecide(input: PolicyInput, first: Decision): Decision;
-  /** Could a caller with these roles ever be allowed this tool? (tools/list filtering) */
-  visible(roles: readonly string[], server: string, tool: string): boolean;
+  /** Could a caller with these roles ever be allowed this tool (prompt, resource)? (list filtering) */
+  visible(roles: readonly string[], server: string, tool: string, kind?: Kind): boolean;
   /** The decision plus a trace of every rule, matched or not, and why. */
   explain(input: PolicyInput): { decision: Decision; trace: RuleTrace[] };
   /** Does some applicable rule mark this tool read-only? */

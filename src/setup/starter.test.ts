@@ -45,7 +45,9 @@ describe('starterConfig', () => {
       'approve-deletes',
       'approve-drops',
       'approve-writes',
-      'read-public-files'
+      'read-public-files',
+      'prompts',
+      'read-public-resources'
     ]);
   });
 
@@ -69,6 +71,25 @@ describe('starterConfig', () => {
     expect(decide(['analyst'], 'read_file', { path: '/srv/data/public/../secret' })).toBe('deny');
     expect(decide(['analyst'], 'read_file')).toBe('deny');
     expect(decide(['guest'], 'read_file', { path: '/srv/data/public/report.txt' })).toBe('deny');
+  });
+
+  it('has prompt and resource rules that do what their comments say', () => {
+    const config = loadStarter();
+    const policy = compilePolicy(config.rules, config.policy);
+    const decide = (roles: string[], kind: 'prompt' | 'resource', name: string) =>
+      policy.decide({ roles, server: 'files', tool: name, kind, args: {} }).effect;
+    expect(decide(['analyst'], 'prompt', 'summarise')).toBe('allow');
+    expect(decide(['admin'], 'prompt', 'summarise')).toBe('allow');
+    expect(decide(['guest'], 'prompt', 'summarise')).toBe('deny');
+    expect(decide(['analyst'], 'resource', 'file:///srv/data/public/a/report.txt')).toBe('allow');
+    expect(decide(['admin'], 'resource', 'file:///srv/data/public/report.txt')).toBe('allow');
+    expect(decide(['analyst'], 'resource', 'file:///srv/data/secret.txt')).toBe('deny');
+    expect(decide(['analyst'], 'resource', 'file:///etc/passwd')).toBe('deny');
+    expect(decide(['guest'], 'resource', 'file:///srv/data/public/report.txt')).toBe('deny');
+    // The prompt rule is not a tool rule: a tool named like a prompt stays refused.
+    expect(policy.decide({ roles: ['analyst'], server: 'files', tool: 'summarise', args: {} }).effect).toBe(
+      'deny'
+    );
   });
 
   it('holds the servers it is given, and still loads', () => {

@@ -1,7 +1,8 @@
 /**
  * The starter portcullis.yaml (`portcullis init`, and the file `wrap` creates when there is none):
  * a commented, deny-by-default policy with an `admin` and an `analyst` role, a stdio identity,
- * approval for destructive tools, a read rule with a path constraint, and the audit file.
+ * approval for destructive tools, a read rule with a path constraint, rules for prompts and
+ * resources, and the audit file.
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -20,9 +21,10 @@ const TEMPLATE = `# yaml-language-server: $schema=${LOCAL_SCHEMA_PATH}
 # schema/portcullis.schema.json after $schema= instead.
 #
 # The policy is DENY BY DEFAULT: a tool that no rule below allows is neither listed to the agent
-# nor callable. Every rule whose \`tool\` glob (and \`server\` glob, if it has one) matches a call
-# applies to it; a deny or a failing parameter constraint wins over any allow, and
-# \`require_approval\` outranks allow.
+# nor callable, and a prompt or resource no rule allows is neither listed nor read, got, subscribed
+# to or completed. A rule names one \`tool\`, \`prompt\` or \`resource\` glob; every rule whose glob
+# (and \`server\` glob, if it has one) matches a call applies to it; a deny or a failing parameter
+# constraint wins over any allow, and \`require_approval\` outranks allow.
 #   portcullis policy check portcullis.yaml
 #   portcullis policy explain --config portcullis.yaml --role analyst --tool <server>__read_file
 
@@ -74,6 +76,19 @@ rules:
     allowed_roles: [analyst, admin]
     parameter_constraints:
       path: { prefix: /srv/data/public/ }
+
+  # Prompts: \`analyst\` and \`admin\` may use every server's prompts (\`prompt\` globs the server's
+  # own prompt name; add \`server:\` to narrow it). Completing a prompt's arguments follows its rule.
+  - id: prompts
+    prompt: '*'
+    allowed_roles: [analyst, admin]
+
+  # Resources: the same folder as the reads above, as the filesystem server names its files
+  # (\`resource\` globs the server's own URI: \`*\` stays within one path segment, \`**\` crosses
+  # them). A server you trust with everything it offers: \`- { server: docs, resource: '**', ... }\`.
+  - id: read-public-resources
+    resource: 'file:///srv/data/public/**'
+    allowed_roles: [analyst, admin]
 `;
 
 export interface StarterOptions {

@@ -45,7 +45,10 @@ function acceptsAnything(schema: unknown): boolean {
 /** Rules whose tool and server globs match, ignoring conditions (what could ever apply). */
 function rulesFor(config: GatewayConfig, server: string, tool: string) {
   return config.rules.filter(
-    (r) => compileGlob(r.tool).test(tool) && (r.server === undefined || compileGlob(r.server).test(server))
+    (r) =>
+      r.tool !== undefined &&
+      compileGlob(r.tool).test(tool) &&
+      (r.server === undefined || compileGlob(r.server).test(server))
   );
 }
 

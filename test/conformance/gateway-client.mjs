@@ -33,6 +33,8 @@ auth:
 audit: { path: ./audit.jsonl }
 rules:
   - { tool: "*", allowed_roles: [tester] }
+  - { prompt: "*", allowed_roles: [tester] }
+  - { resource: "**", allowed_roles: [tester] }
 `,
   { mode: 0o600 }
 );

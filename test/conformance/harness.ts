@@ -78,6 +78,8 @@ ${options.namespace === false ? '    namespace: false\n' : ''}auth:
 audit: { path: ./audit.jsonl }
 rules:
   - { id: allow-all, tool: "*", allowed_roles: [tester] }
+  - { id: all-prompts, prompt: "*", allowed_roles: [tester] }
+  - { id: all-resources, resource: "**", allowed_roles: [tester] }
 ${options.extra ?? ''}`,
     { mode: 0o600 }
   );

@@ -348,6 +348,35 @@ describe('the admin API', () => {
       tool: 'records__list_records'
     });
     expect((denied.body.decision as { effect: string }).effect).toBe('deny');
+    // A prompt or resource: only their own rules decide, and there are none here.
+    const prompt = await api('/explain', ADMIN_API_TOKEN, {
+      roles: ['analyst'],
+      prompt: 'records__list_records'
+    });
+    expect(prompt.body).toMatchObject({
+      server: 'records',
+      prompt: 'list_records',
+      decision: { code: 'no_rule' }
+    });
+    expect((prompt.body.trace as Array<{ notes: string[] }>)[0]!.notes).toEqual([
+      'names a tool, not a prompt'
+    ]);
+    const resource = await api('/explain', ADMIN_API_TOKEN, {
+      roles: ['analyst'],
+      resource: 'portcullis://records/records://r-1001'
+    });
+    expect(resource.body).toMatchObject({
+      server: 'records',
+      resource: 'records://r-1001',
+      decision: { effect: 'deny', code: 'no_rule' }
+    });
+    const two = await api('/explain', ADMIN_API_TOKEN, { roles: ['analyst'], tool: 'a__b', prompt: 'a__b' });
+    expect(two.status).toBe(400);
+    const unrouted = await api('/explain', ADMIN_API_TOKEN, {
+      roles: ['analyst'],
+      resource: 'records://r-1001'
+    });
+    expect(unrouted.status).toBe(400);
   });
 
   it('streams audit records as they are written', async () => {

@@ -166,6 +166,45 @@ rules:
     expect(h.stderr).toContain('--history fils__list: unknown server "fils" (did you mean "files"?)');
   });
 
+  it('explains a prompt and a resource read, and wants exactly one of --tool, --prompt, --resource', async () => {
+    const docs = write(
+      'docs.yaml',
+      `servers:
+  docs: { command: docs-mcp }
+rules:
+  - { id: summaries, prompt: summarise, allowed_roles: [analyst], parameter_constraints: { length: { enum: [short] } } }
+  - { id: guides, server: docs, resource: "file:///srv/docs/*", allowed_roles: [analyst] }
+  - { id: search, tool: summarise, allowed_roles: [admin] }
+`
+    );
+    const explain = (...args: string[]) =>
+      run(NODE, [CLI, 'policy', 'explain', '--config', docs, '--role', 'analyst', ...args]);
+    const prompt = await explain('--prompt', 'docs__summarise', '--args', '{"length":"epic"}');
+    expect(prompt.code).toBe(0);
+    expect(prompt.stdout).toContain('decision: DENY (constraint_failed)');
+    expect(prompt.stdout).toContain('* summaries');
+    expect(prompt.stdout).toContain('names a tool, not a prompt');
+    const read = await explain('--server', 'docs', '--resource', 'file:///srv/docs/guide.md', '--json');
+    expect(read.code).toBe(0);
+    expect(JSON.parse(read.stdout)).toMatchObject({
+      server: 'docs',
+      resource: 'file:///srv/docs/guide.md',
+      decision: { effect: 'allow', rules: ['guides'] }
+    });
+    const deeper = await explain('--resource', 'portcullis://docs/file:///srv/docs/a/b.md');
+    expect(deeper.stdout).toContain('decision: DENY (no_rule)');
+    expect(deeper.stdout).toContain('resource "file:///srv/docs/a/b.md" does not match "file:///srv/docs/*"');
+    const none = await explain('--server', 'docs');
+    expect(none.code).toBe(1);
+    expect(none.stderr).toContain('name exactly one of --tool, --prompt or --resource');
+    const two = await explain('--tool', 'docs__summarise', '--prompt', 'docs__summarise');
+    expect(two.code).toBe(1);
+    expect(two.stderr).toContain('name exactly one of --tool, --prompt or --resource');
+    const unrouted = await explain('--resource', 'file:///srv/docs/guide.md');
+    expect(unrouted.code).toBe(1);
+    expect(unrouted.stderr).toContain('names no server: add server: <server>');
+  });
+
   it('rejects arguments that are not a JSON object', async () => {
     const r = await run(NODE, [
       CLI,

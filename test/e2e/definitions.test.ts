@@ -38,6 +38,8 @@ admin: { roles: [admin] }
 ${options.pins ? `scanning: { pins: { path: ${JSON.stringify(options.pins)} } }` : ''}
 rules:
   - { tool: "*", allowed_roles: [admin] }
+  - { prompt: "*", allowed_roles: [admin] }
+  - { resource: "**", allowed_roles: [admin] }
 `;
 
 let gw: TestGateway | undefined;

@@ -378,6 +378,8 @@ admin: { roles: [admin] }
 ${scanning}
 rules:
   - { tool: "*", allowed_roles: [admin] }
+  - { prompt: "*", allowed_roles: [admin] }
+  - { resource: "**", allowed_roles: [admin] }
 `;
 
 /** The `tools/vetted` record that withheld a definition (tools by `tool`, others by `name`). */

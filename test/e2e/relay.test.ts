@@ -28,6 +28,8 @@ auth:
     - { id: b, identity: bob, roles: [user], token: ${ANALYST_TOKEN} }
 rules:
   - { tool: "*", allowed_roles: [user] }
+  - { prompt: "*", allowed_roles: [user] }
+  - { resource: "**", allowed_roles: [user] }
 `;
 
 /** Log messages a client receives, in order. */

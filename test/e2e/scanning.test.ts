@@ -30,6 +30,8 @@ admin: { roles: [admin] }
 ${scanning}
 rules:
   - { tool: "*", allowed_roles: [admin] }
+  - { prompt: "*", allowed_roles: [admin] }
+  - { resource: "**", allowed_roles: [admin] }
 `;
 
 let gw: TestGateway | undefined;
@@ -189,6 +191,8 @@ scanning: { risk: { pii: 60 } }
 policy: { risk: { budget: 50 } }
 rules:
   - { tool: "*", allowed_roles: [admin] }
+  - { prompt: "*", allowed_roles: [admin] }
+  - { resource: "**", allowed_roles: [admin] }
 `;
   const PII = { note: 'send the summary to dana.whitfield@example.com' };
   const sessionOf = (g: TestGateway) => [...g.gateway.sessions.all()].find((s) => s.identity.id === 'alice');

@@ -338,6 +338,8 @@ rules:
     allowed_roles: [analyst]
     parameter_constraints:
       a: { min: 0, max: 100 }
+  - { prompt: "*", allowed_roles: [analyst] }
+  - { resource: "**", allowed_roles: [analyst] }
 `);
   }, 60_000);
 
