@@ -7,6 +7,7 @@ import type { QueuedAuditSink } from '../audit/index.js';
 import { auditReady } from '../audit/stage.js';
 import { GatewayError } from '../errors.js';
 import type { Inspector } from '../inspect/index.js';
+import type { ResolveUpstream } from '../route/index.js';
 import type { Upstream } from '../upstream/index.js';
 import { failureFields, outcomeOf, round, sessionFields, type AuditLog } from './audit-log.js';
 import type { Catalog } from './catalog.js';
@@ -62,7 +63,7 @@ export function createForward(audit: AuditLog, queued: QueuedAuditSink | undefin
 }
 
 export interface ForwardParts {
-  upstreams: ReadonlyMap<string, Upstream>;
+  resolve: ResolveUpstream;
   names: Names;
   catalog: Catalog;
   inspector: Inspector;
@@ -72,7 +73,7 @@ export interface ForwardParts {
 
 /** Prompts, resource reads and completions. */
 export function createForwarding(parts: ForwardParts) {
-  const { upstreams, names, catalog, inspector, forward, addRisk } = parts;
+  const { resolve, names, catalog, inspector, forward, addRisk } = parts;
   return {
     getPrompt(session: Session, name: string, args: Record<string, string> | undefined): Promise<unknown> {
       const parts = names.split(name);
@@ -80,7 +81,7 @@ export function createForwarding(parts: ForwardParts) {
         session,
         'prompts/get',
         { name },
-        parts && upstreams.get(parts.server),
+        parts && resolve(session, parts.server),
         parts?.name,
         async (up, prompt) => {
           await catalog.refuseWithheld(up, 'prompts', prompt, name);
@@ -99,7 +100,7 @@ export function createForwarding(parts: ForwardParts) {
         session,
         'resources/read',
         { uri },
-        parts && upstreams.get(parts.server),
+        parts && resolve(session, parts.server),
         parts?.uri,
         async (up, inner) => {
           await catalog.refuseWithheld(up, 'resources', inner, uri);
@@ -139,7 +140,7 @@ export function createForwarding(parts: ForwardParts) {
           upstreamRef = { ...ref, uri: p.uri };
         }
       }
-      const up = server ? upstreams.get(server) : undefined;
+      const up = server ? resolve(session, server) : undefined;
       return forward(session, 'completion/complete', {}, up, server, (up) =>
         up.request('completion/complete', { ...params, ref: upstreamRef })
       );
