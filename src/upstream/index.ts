@@ -171,7 +171,9 @@ export class Upstream {
    * retry may be under way). Listings skip such a server instead of waiting for it.
    */
   get down(): boolean {
-    if (this.state === 'closed' || this.state === 'backoff') return true;
+    if (this.state === 'closed') return true;
+    // An isolated connection is not retried in the background: past its backoff, the next use starts it.
+    if (this.state === 'backoff') return !this.isolated || Date.now() < this.retryAt;
     return this.state === 'starting' && this.lastError !== undefined;
   }
 

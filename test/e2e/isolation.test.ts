@@ -24,6 +24,9 @@ import {
 } from '../helpers.js';
 
 const SERVER = join(FIXTURES, 'pid-server.mjs');
+/** The same tool in POSIX sh: hundreds of its processes start in no time. */
+const SH_SERVER = join(FIXTURES, 'pid-server.sh');
+const SH = `{ command: /bin/sh, args: ["${SH_SERVER}"], isolation: session`;
 const PROCESSES_FULL = -32059;
 const TOOL_BLOCKED = -32063;
 
@@ -80,7 +83,7 @@ afterAll(() => {
   for (const gw of started) if (gw.child.exitCode === null) gw.child.kill('SIGKILL');
 });
 
-/** Live (not zombie) processes whose parent is `ppid` and whose command line names the test server. */
+/** Live (not zombie) processes whose parent is `ppid` and whose command line names a test server. */
 function serverChildren(ppid: number): number[] {
   const pids: number[] = [];
   for (const name of readdirSync('/proc')) {
@@ -89,7 +92,7 @@ function serverChildren(ppid: number): number[] {
       const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
       const [state, parent] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       if (Number(parent) !== ppid || state === 'Z') continue;
-      if (readFileSync(`/proc/${name}/cmdline`, 'utf8').includes('pid-server.mjs')) pids.push(Number(name));
+      if (readFileSync(`/proc/${name}/cmdline`, 'utf8').includes('pid-server.')) pids.push(Number(name));
     } catch {
       // Gone while we looked.
     }
@@ -128,6 +131,61 @@ async function end(s: { client: Client; transport: StreamableHTTPClientTransport
   await s.client.close();
 }
 
+/**
+ * A bare 2025-era session over HTTP, without a client library (hundreds of them cost the test
+ * little): initialize, then `call` a tool, then `end` with DELETE.
+ */
+async function bareSession(gw: Gateway, token: string) {
+  const headers: Record<string, string> = {
+    Authorization: `Bearer ${token}`,
+    'Content-Type': 'application/json',
+    Accept: 'application/json, text/event-stream'
+  };
+  let id = 0;
+  const post = async (body: Record<string, unknown>) => {
+    const res = await fetch(gw.url, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ jsonrpc: '2.0', ...body })
+    });
+    const text = await res.text();
+    if (!res.ok && res.status !== 202) throw new Error(`${res.status}: ${text}`);
+    return { res, text };
+  };
+  const init = await post({
+    id: ++id,
+    method: 'initialize',
+    params: {
+      protocolVersion: '2025-11-25',
+      capabilities: {},
+      clientInfo: { name: 'bare', version: '1.0.0' }
+    }
+  });
+  headers['Mcp-Session-Id'] = init.res.headers.get('mcp-session-id')!;
+  headers['Mcp-Protocol-Version'] = '2025-11-25';
+  await post({ method: 'notifications/initialized' });
+  return {
+    /** The pid the tool answers with. */
+    async whoami(): Promise<number> {
+      const { text } = await post({
+        id: ++id,
+        method: 'tools/call',
+        params: { name: 'iso__whoami', arguments: {} }
+      });
+      // A JSON body, or an event stream whose data line is the response.
+      const json = text.startsWith('{') ? text : (/^data: (.*)$/m.exec(text)?.[1] ?? '');
+      const answer = JSON.parse(json) as { result?: { content: Array<{ text: string }> }; error?: unknown };
+      if (!answer.result) throw new Error(`iso__whoami: ${JSON.stringify(answer.error)}`);
+      return Number(answer.result.content[0]!.text);
+    },
+    async end(): Promise<void> {
+      const res = await fetch(gw.url, { method: 'DELETE', headers });
+      await res.body?.cancel();
+      expect(res.status).toBe(200);
+    }
+  };
+}
+
 async function whoami(client: Client, tool = 'iso__whoami'): Promise<number> {
   const r = await tryCall(client, tool, {});
   if (!r.ok) throw new Error(`${tool}: ${r.code} ${r.message}`);
@@ -136,10 +194,7 @@ async function whoami(client: Client, tool = 'iso__whoami'): Promise<number> {
 
 describe.skipIf(process.platform !== 'linux')('isolation: session', () => {
   it('gives 200 sessions of two identities each its own process, and stops every one when its session ends', async () => {
-    const gw = await startGateway(
-      `  iso: { command: ${NODE}, args: ["${SERVER}"], isolation: session }`,
-      'limits: { max_upstream_processes: 20 }'
-    );
+    const gw = await startGateway(`  iso: ${SH} }`, 'limits: { max_upstream_processes: 20 }');
     const gateway = gw.child.pid!;
     const baseline = serverChildren(gateway).length;
     expect(baseline).toBe(0);
@@ -149,10 +204,10 @@ describe.skipIf(process.platform !== 'linux')('isolation: session', () => {
       const batch = await Promise.all(
         Array.from({ length: BATCH }, async (_, i) => {
           const who = i % 2 === 0 ? 'alice' : 'bob';
-          const s = await session(gw, who === 'alice' ? ADMIN_TOKEN : ANALYST_TOKEN);
-          const pid = await whoami(s.client);
+          const s = await bareSession(gw, who === 'alice' ? ADMIN_TOKEN : ANALYST_TOKEN);
+          const pid = await s.whoami();
           // A second call in the session reaches the same process.
-          expect(await whoami(s.client)).toBe(pid);
+          expect(await s.whoami()).toBe(pid);
           return { s, pid, who };
         })
       );
@@ -166,7 +221,7 @@ describe.skipIf(process.platform !== 'linux')('isolation: session', () => {
         expect(seen.has(pid) && seen.get(pid) !== who, `pid ${pid} served both identities`).toBe(false);
         seen.set(pid, who);
       }
-      await Promise.all(batch.map((b) => end(b.s)));
+      await Promise.all(batch.map((b) => b.s.end()));
     }
     await waitFor(() => serverChildren(gateway).length === baseline, 20_000, 'every session process to stop');
     const opened = gw.audit().filter((r) => r.event === 'tools/call' && r.outcome === 'ok');
@@ -174,10 +229,7 @@ describe.skipIf(process.platform !== 'linux')('isolation: session', () => {
   }, 180_000);
 
   it('refuses the session past limits.max_upstream_processes cleanly, audits why, and admits it once a session ends', async () => {
-    const gw = await startGateway(
-      `  iso: { command: ${NODE}, args: ["${SERVER}"], isolation: session }`,
-      'limits: { max_upstream_processes: 3 }'
-    );
+    const gw = await startGateway(`  iso: ${SH} }`, 'limits: { max_upstream_processes: 3 }');
     const holders = await Promise.all([0, 1, 2].map(() => session(gw, ADMIN_TOKEN)));
     const pids = await Promise.all(holders.map((h) => whoami(h.client)));
     expect(new Set(pids).size).toBe(3);
@@ -216,9 +268,7 @@ describe.skipIf(process.platform !== 'linux')('isolation: session', () => {
   }, 60_000);
 
   it('stops a process idle for idle_timeout; the session’s next call starts a new one', async () => {
-    const gw = await startGateway(
-      `  iso: { command: ${NODE}, args: ["${SERVER}"], isolation: session, idle_timeout: 1s }`
-    );
+    const gw = await startGateway(`  iso: ${SH}, idle_timeout: 1s }`);
     const s = await session(gw, ADMIN_TOKEN);
     const first = await whoami(s.client);
     expect(alive(first)).toBe(true);
