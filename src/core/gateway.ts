@@ -79,7 +79,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const announcer = createAnnouncer();
   const connections = createUpstreams(config, log, (owner) => ({
     onNotification: (s, method, params) => subscriptions.notify(upstreamKey(s, owner), s, method, params),
-    onReady: (s) => announcer.ready(upstreams.get(s)!),
+    onReady: (_s, up) => announcer.ready(up),
     onToolsChanged: () => announcer.changed('tools'),
     onDefinitionsChanged: (_s, kind) => announcer.changed(kind),
     onRefused: (server, error) => {
@@ -96,6 +96,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     upstreams: () =>
       [...upstreams.values()].map((u) => ({ name: u.name, state: u.state, restarts: u.restarts })),
     sessions: () => sessions.size(),
+    processes: () => connections.budget.count,
     state: () => ({ store: state.kind, up: state.healthy() }),
     ...(queued
       ? { audit: () => ({ available: queued.unavailable() === undefined, pending: queued.pending() }) }

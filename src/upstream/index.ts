@@ -75,8 +75,8 @@ const BACKOFF_MAX_MS = 30_000;
 const STABLE_MS = 10_000;
 
 export interface UpstreamEvents {
-  /** The server connected (first start, or back after a failure). */
-  onReady?: (server: string) => void;
+  /** The server connected (first start, or back after a failure), on this connection. */
+  onReady?: (server: string, up: Upstream) => void;
   onToolsChanged?: (server: string) => void;
   /** The server said its prompts, or its resources (and templates), changed. */
   onDefinitionsChanged?: (server: string, kind: 'prompts' | 'resources') => void;
@@ -303,7 +303,7 @@ export class Upstream {
       },
       'upstream connected'
     );
-    this.events.onReady?.(this.name);
+    this.events.onReady?.(this.name, this);
     this.settle();
     return client;
   }

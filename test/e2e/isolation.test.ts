@@ -238,6 +238,12 @@ describe.skipIf(process.platform !== 'linux')('isolation: session', () => {
     expect(refused).toMatchObject({ ok: false, code: PROCESSES_FULL });
     expect(refused.ok || refused.message).toMatch(/too many upstream processes/);
     expect(serverChildren(gw.child.pid!)).toHaveLength(3);
+    const health = (await (await fetch(gw.url.replace(/\/mcp$/, '/healthz'))).json()) as {
+      processes: unknown;
+      upstreams: Record<string, unknown>;
+    };
+    expect(health.processes).toEqual({ running: 3, max: 3 });
+    expect(health.upstreams.iso).toMatchObject({ session_processes: 3 });
     // The session's listing leaves the server out instead of failing.
     const listed = await next.client.request({ method: 'tools/list', params: {} });
     expect((listed as { tools: unknown[] }).tools).toEqual([]);
