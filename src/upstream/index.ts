@@ -351,6 +351,13 @@ export class Upstream {
   private describeFailure(transport: Transport, err: unknown): string {
     const message = describeError(err);
     if (transport instanceof ChildStdioTransport) {
+      // Started through a util-linux wrapper (sandbox, or a session's own process), a command that
+      // does not exist is the wrapper's failed exec rather than a failed spawn.
+      if (
+        transport.exitCode === 127 &&
+        /failed to execute .*: No such file or directory/.test(transport.stderr)
+      )
+        return `command not found (${this.config.kind === 'stdio' ? this.config.command : ''})`;
       const exit =
         transport.exitCode !== null
           ? `exited with code ${transport.exitCode}`

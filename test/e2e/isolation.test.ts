@@ -285,6 +285,17 @@ describe.skipIf(process.platform !== 'linux')('isolation: session', () => {
     await end(s);
   }, 60_000);
 
+  it('names a command that does not exist as such', async () => {
+    const gw = await startGateway(`  ghost: { command: /nonexistent/portcullis-ghost, isolation: session }`);
+    const s = await session(gw, ADMIN_TOKEN);
+    expect(await tryCall(s.client, 'ghost__x', {})).toMatchObject({ ok: false, code: -32056 });
+    await waitFor(() => gw.audit().some((r) => r.event === 'tools/call'), 5000);
+    expect(gw.audit().find((r) => r.event === 'tools/call')!.reason).toMatch(
+      /command not found \(\/nonexistent\/portcullis-ghost\)/
+    );
+    await end(s);
+  }, 60_000);
+
   it('withholds a tool a session’s process lists differently from the pinned one', async () => {
     const descriptionFile = join(tempDir(), 'description.txt');
     const gw = await startGateway(
