@@ -135,6 +135,12 @@ export const ERRORS = {
     message: 'upstream server unavailable',
     fix: 'The upstream could not be started or reached, or did not finish its handshake within connect_timeout_ms; /healthz says why. It is retried with backoff and announced with list_changed when it is back.'
   },
+  upstream_processes_full: {
+    kind: 'refusal',
+    rpc: -32059,
+    message: 'too many upstream processes on this gateway',
+    fix: 'The server has `isolation: session` (a process for each agent session) and the gateway already runs limits.max_upstream_processes upstream processes; retry once other sessions end or their processes idle out (idle_timeout), or raise the limit. The audit record (`upstream/refused`) names the server and the limit.'
+  },
   upstream_failed: {
     kind: 'fault',
     rpc: -32057,

@@ -23,6 +23,8 @@ export type AuditEvent =
   | 'session/close'
   | 'auth/failure'
   | 'config/reload'
+  /** A session needed its own process of an `isolation: session` server and none could be started. */
+  | 'upstream/refused'
   | 'tools/vetted'
   | 'tools/pinned'
   /** The sink found damage when it opened the log (a torn last line, ...) and says what it did. */

@@ -352,3 +352,30 @@ describe('the published JSON Schema', () => {
     expect(published).toEqual(JSON.parse(JSON.stringify(configSchema)));
   });
 });
+
+describe('isolation', () => {
+  it('is shared by default; session takes an idle_timeout duration', () => {
+    const config = loadConfig(
+      file(`
+servers:
+  a: { command: node }
+  b: { command: node, isolation: session, idle_timeout: 90s }
+limits: { max_upstream_processes: 7 }
+`)
+    );
+    expect(config.servers.a).toMatchObject({ isolation: 'shared', idle_timeout_ms: 900_000 });
+    expect(config.servers.b).toMatchObject({ isolation: 'session', idle_timeout_ms: 90_000 });
+    expect(config.limits.max_upstream_processes).toBe(7);
+    expect(loadConfig(file('servers: {}\n')).limits.max_upstream_processes).toBe(100);
+  });
+
+  it('refuses isolation on a url server, an unreadable idle_timeout and an unknown mode', () => {
+    expect(
+      issues('servers:\n  h: { url: "http://127.0.0.1:1/mcp", isolation: session }\n').join('\n')
+    ).toMatch(/"isolation" applies only to command servers/);
+    expect(
+      issues('servers:\n  a: { command: node, isolation: session, idle_timeout: soon }\n').join('\n')
+    ).toMatch(/idle_timeout.*expected a duration/);
+    expect(issues('servers:\n  a: { command: node, isolation: process }\n').join('\n')).toMatch(/isolation/);
+  });
+});

@@ -261,6 +261,12 @@ function buildServers(
         if (key in s)
           issues.push(issueAt(src, ['servers', name], `"${key}" applies only to url servers`, key));
       }
+      const idleTimeout = durationMs(s.idle_timeout ?? '15m');
+      if (idleTimeout === undefined || idleTimeout <= 0 || idleTimeout > 2147483647) {
+        issues.push(
+          issueAt(src, ['servers', name, 'idle_timeout'], 'expected a duration such as 90s, 15m, 1h')
+        );
+      }
       servers[name] = {
         kind: 'stdio',
         command: s.command,
@@ -273,10 +279,21 @@ function buildServers(
         trust_annotations,
         namespace,
         ...(s.sandbox ? { sandbox: s.sandbox } : {}),
-        ...(s.path_style ? { path_style: s.path_style } : {})
+        ...(s.path_style ? { path_style: s.path_style } : {}),
+        isolation: s.isolation ?? 'shared',
+        // An unparsable idle_timeout is reported above, and the config refused.
+        idle_timeout_ms: idleTimeout ?? 0
       };
     } else if (s.url !== undefined && s.command === undefined) {
-      for (const key of ['args', 'env', 'env_passthrough', 'cwd', 'sandbox'] as const) {
+      for (const key of [
+        'args',
+        'env',
+        'env_passthrough',
+        'cwd',
+        'sandbox',
+        'isolation',
+        'idle_timeout'
+      ] as const) {
         if (key in s)
           issues.push(issueAt(src, ['servers', name], `"${key}" applies only to command servers`, key));
       }

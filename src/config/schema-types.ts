@@ -46,7 +46,8 @@ type Plain<T> = T extends (infer U)[]
 type Check<T extends true> = T;
 
 // Keys only one kind of server has, and the ones the schema leaves to its if/then/else defaults.
-type StdioOnly = 'command' | 'args' | 'env' | 'env_passthrough' | 'cwd' | 'sandbox';
+type StdioOnly =
+  'command' | 'args' | 'env' | 'env_passthrough' | 'cwd' | 'sandbox' | 'isolation' | 'idle_timeout';
 type HttpOnly = 'url' | 'transport' | 'headers';
 
 export type _ConfigTypesMatchTheSchema = [
@@ -57,8 +58,10 @@ export type _ConfigTypesMatchTheSchema = [
   Check<
     Same<
       StdioServerConfig,
-      { kind: 'stdio' } & Omit<SchemaServer, HttpOnly | 'enabled'> &
-        Required<Pick<SchemaServer, 'command' | 'args' | 'env' | 'env_passthrough'>>
+      { kind: 'stdio' } & Omit<SchemaServer, HttpOnly | 'enabled' | 'idle_timeout'> &
+        Required<Pick<SchemaServer, 'command' | 'args' | 'env' | 'env_passthrough' | 'isolation'>> & {
+          idle_timeout_ms: number;
+        }
     >
   >,
   Check<

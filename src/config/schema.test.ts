@@ -82,7 +82,11 @@ const resolvedAs: Record<string, (value: unknown, config: GatewayConfig) => [unk
   'servers.*.enabled': (value, config) => ['s' in config.servers, value],
   'audit.path': (value, config) => [config.audit.path, resolve(dir, value as string)],
   'scanning.pins.path': (value, config) => [config.scanning.pins.path, resolve(dir, value as string)],
-  'state.session_ttl': (value, config) => [config.state.session_ttl_ms, durationMs(value as string)]
+  'state.session_ttl': (value, config) => [config.state.session_ttl_ms, durationMs(value as string)],
+  'servers.*.idle_timeout': (value, config) => {
+    const s = config.servers.s;
+    return [s?.kind === 'stdio' ? s.idle_timeout_ms : undefined, durationMs(value as string)];
+  }
 };
 /** Fields of a minimal config that no schema default gives, and why. */
 const derived = new Set([

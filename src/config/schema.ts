@@ -233,11 +233,29 @@ const server = {
       description:
         "How the server reads paths in arguments, for parameter constraints (default: as the gateway's host does)."
     },
+    isolation: {
+      enum: ['shared', 'session'],
+      description:
+        "stdio: 'shared' (default) runs one process for every session; 'session' gives each agent session its own process, started on its first use and stopped when the session ends or idles out."
+    },
+    idle_timeout: {
+      type: 'string',
+      description:
+        "With isolation: session, a session's process that has had no request for this long is stopped (a duration such as 90s, 15m; default 15m); the session's next use starts a new one."
+    },
     enabled: { type: 'boolean', default: true, description: 'false: leave this server out.' }
   },
   // The defaults that belong to one kind of server only.
   if: { required: ['command'] },
-  then: { properties: { args: { default: [] }, env: { default: {} }, env_passthrough: { default: [] } } },
+  then: {
+    properties: {
+      args: { default: [] },
+      env: { default: {} },
+      env_passthrough: { default: [] },
+      isolation: { default: 'shared' },
+      idle_timeout: { default: '15m' }
+    }
+  },
   else: { properties: { transport: { default: 'streamable-http' }, headers: { default: {} } } }
 } as const;
 
@@ -323,6 +341,13 @@ export const configSchema = {
           description: 'Open HTTP/SSE sessions in all.'
         },
         max_sessions_per_identity: { type: 'integer', minimum: 1, default: 256, description: 'Per caller.' },
+        max_upstream_processes: {
+          type: 'integer',
+          minimum: 1,
+          default: 100,
+          description:
+            "Upstream processes running at once, every stdio server's counted; a session that needs a new process of an isolation: session server past it is refused."
+        },
         max_requests_per_identity: {
           type: 'integer',
           minimum: 1,

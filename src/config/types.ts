@@ -96,6 +96,10 @@ export interface StdioServerConfig {
   sandbox?: SandboxConfig;
   /** How the server reads paths in arguments (default: as the gateway's host does). */
   path_style?: 'posix' | 'windows';
+  /** One process for every session (`shared`), or one per agent session (`session`). */
+  isolation: 'shared' | 'session';
+  /** `isolation: session`: a session's process idle this long is stopped. */
+  idle_timeout_ms: number;
 }
 
 export interface SandboxConfig {
@@ -241,6 +245,8 @@ export interface GatewayConfig {
   limits: {
     max_sessions: number;
     max_sessions_per_identity: number;
+    /** Upstream processes at once; a new session-isolated process past it is refused. */
+    max_upstream_processes: number;
     /** HTTP requests open at once per caller; an unread response keeps its request open. */
     max_requests_per_identity: number;
     shutdown_grace_s: number;

@@ -10,6 +10,7 @@ import { GatewayError } from '../errors.js';
 import type { Inspector } from '../inspect/index.js';
 import type { Decision } from '../policy/index.js';
 import type { Kind } from '../policy/types.js';
+import type { ResolveUpstream } from '../route/index.js';
 import type { Upstream } from '../upstream/index.js';
 import { failureFields, outcomeOf, round, sessionFields, type AuditLog } from './audit-log.js';
 import type { Catalog } from './catalog.js';
@@ -137,7 +138,7 @@ export function createForward(
 }
 
 export interface ForwardParts {
-  upstreams: ReadonlyMap<string, Upstream>;
+  resolve: ResolveUpstream;
   names: Names;
   catalog: Catalog;
   inspector: Inspector;
@@ -147,7 +148,7 @@ export interface ForwardParts {
 
 /** Prompts, resource reads and completions. */
 export function createForwarding(parts: ForwardParts) {
-  const { upstreams, names, catalog, inspector, forward, addRisk } = parts;
+  const { resolve, names, catalog, inspector, forward, addRisk } = parts;
   return {
     getPrompt(session: Session, name: string, args: Record<string, string> | undefined): Promise<unknown> {
       const parts = names.split(name);
@@ -158,7 +159,7 @@ export function createForwarding(parts: ForwardParts) {
           name,
           ...(parts ? { subject: { kind: 'prompt', name: parts.name, ...(args ? { args } : {}) } } : {})
         },
-        parts && upstreams.get(parts.server),
+        parts && resolve(session, parts.server),
         parts?.name,
         async (up, prompt) => {
           await catalog.refuseWithheld(up, 'prompts', prompt, name);
@@ -177,7 +178,7 @@ export function createForwarding(parts: ForwardParts) {
         session,
         'resources/read',
         { uri, ...(parts ? { subject: { kind: 'resource', name: parts.uri } } : {}) },
-        parts && upstreams.get(parts.server),
+        parts && resolve(session, parts.server),
         parts?.uri,
         async (up, inner) => {
           await catalog.refuseWithheld(up, 'resources', inner, uri);
@@ -220,7 +221,7 @@ export function createForwarding(parts: ForwardParts) {
           subject = { kind: 'resource', name: p.uri, completing: true };
         }
       }
-      const up = server ? upstreams.get(server) : undefined;
+      const up = server ? resolve(session, server) : undefined;
       const what = subject
         ? { ...(ref?.name ? { name: ref.name } : {}), ...(ref?.uri ? { uri: ref.uri } : {}), subject }
         : {};

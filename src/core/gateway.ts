@@ -16,7 +16,7 @@ import { createScopeCheck } from '../scope/index.js';
 import { createPreflight } from '../scope/preflight.js';
 import { createMemoryState } from '../state/index.js';
 import type { RedisState } from '../state/redis.js';
-import { Upstream } from '../upstream/index.js';
+import { upstreamKey } from '../upstream/index.js';
 import { createArgumentValidator } from '../validate/index.js';
 import { createAnnouncer } from './announce.js';
 import type { Gateway, GatewayOptions } from './api.js';
@@ -35,6 +35,7 @@ import { createSessionStore, type DownstreamTransport, type Session } from './se
 import { openStdioSession } from './stdio-session.js';
 import { buildStages } from './stages.js';
 import { createSubscriptions } from './subscriptions.js';
+import { createUpstreams, refusalRecord } from './upstreams.js';
 
 export { openAuditSink } from '../audit/open.js';
 export { policyVersion } from './policy-holder.js';
@@ -75,19 +76,19 @@ export function createGateway(options: GatewayOptions): Gateway {
       log.warn({ err: err.message, session: session.id }, 'risk not recorded: shared state unreachable')
     );
   };
-  const upstreams = new Map<string, Upstream>();
   const announcer = createAnnouncer();
-  for (const [name, server] of Object.entries(config.servers)) {
-    upstreams.set(
-      name,
-      new Upstream(name, server, log.child({ server: name }), {
-        onNotification: (s, method, params) => subscriptions.notify(s, method, params),
-        onReady: (s) => announcer.ready(upstreams.get(s)!),
-        onToolsChanged: () => announcer.changed('tools'),
-        onDefinitionsChanged: (_s, kind) => announcer.changed(kind)
-      })
-    );
-  }
+  const connections = createUpstreams(config, log, (owner) => ({
+    onNotification: (s, method, params) => subscriptions.notify(upstreamKey(s, owner), s, method, params),
+    onReady: (_s, up) => announcer.ready(up),
+    onToolsChanged: () => announcer.changed('tools'),
+    onDefinitionsChanged: (_s, kind) => announcer.changed(kind),
+    onRefused: (server, error) => {
+      log.warn({ server, session: owner, reason: error.detail }, 'upstream process refused');
+      void audit.write(refusalRecord(owner === undefined ? undefined : sessions.get(owner), server, error));
+    }
+  }));
+  const upstreams = connections.servers;
+  const resolve = connections.resolve;
   const pins = config.scanning.pins.enabled
     ? createPinStore(config.scanning.pins.path, log, undefined, redis?.pins)
     : undefined;
@@ -95,6 +96,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     upstreams: () =>
       [...upstreams.values()].map((u) => ({ name: u.name, state: u.state, restarts: u.restarts })),
     sessions: () => sessions.size(),
+    processes: () => connections.budget.count,
     state: () => ({ store: state.kind, up: state.healthy() }),
     ...(queued
       ? { audit: () => ({ available: queued.unavailable() === undefined, pending: queued.pending() }) }
@@ -113,7 +115,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     state,
     queued,
     names,
-    upstreams,
+    resolve,
     policy,
     catalog,
     scopes,
@@ -124,9 +126,9 @@ export function createGateway(options: GatewayOptions): Gateway {
   const relayTo = createRelays(inspector, audit, addRisk, log);
   const call = createCaller({ config, log, stages, audit, addRisk, relayTo });
   const forward = createForward(audit, queued, policy);
-  const forwarding = createForwarding({ upstreams, names, catalog, inspector, forward, addRisk });
-  const subscriptions = createSubscriptions(upstreams, names, forward);
-  const lists = createLists({ upstreams, names, catalog, policy, scopes, audit, announcer, log });
+  const forwarding = createForwarding({ resolve, names, catalog, inspector, forward, addRisk });
+  const subscriptions = createSubscriptions(resolve, names, forward);
+  const lists = createLists({ upstreams, resolve, names, catalog, policy, scopes, audit, announcer, log });
   const inventory = createInventory(upstreams, names, catalog, inspector, pins);
   const lifecycle = createLifecycle();
   const openSession = (identity: Identity, transport: DownstreamTransport, id?: string) => {
@@ -177,6 +179,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     closeSession(session) {
       sessions.close(session.id);
       subscriptions.closed(session);
+      void connections.closeSession(session);
     },
     ...lists,
     callTool: (session, name, args, opts = {}) =>
@@ -186,7 +189,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     unsubscribe: subscriptions.unsubscribe,
     onListChanged: announcer.subscribe,
     capabilities,
-    health: () => healthOf(upstreams, queued, state),
+    health: () => healthOf(connections, queued, state),
     preflight: createPreflight({ names, upstreams, scopes, audit: (r) => void audit.write(r), log }),
     ...inventory,
     inflight: lifecycle.inflight,
@@ -196,7 +199,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       approvals.close();
       pins?.close();
       tokenWatch?.close();
-      await Promise.all([...upstreams.values()].map((u) => u.close()));
+      await connections.close();
       await auditSink.close();
       await state.close();
     }

@@ -7,14 +7,23 @@ import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { QueuedAuditSink } from '../audit/index.js';
 import { GatewayError } from '../errors.js';
 import type { SharedState } from '../state/index.js';
-import type { Upstream } from '../upstream/index.js';
+import type { Upstreams } from './upstreams.js';
 
 const tracer = trace.getTracer('portcullis');
 
 export interface Health {
   ok: boolean;
-  /** Per server: its state, whether it is down (failed, and not connected since), and why. */
-  upstreams: Record<string, { state: string; down: boolean; error?: string; restarts: number }>;
+  /**
+   * Per server: its state, whether it is down (failed, and not connected since), and why; for an
+   * `isolation: session` server, the state of its connection without a session, and how many
+   * sessions' processes run now.
+   */
+  upstreams: Record<
+    string,
+    { state: string; down: boolean; error?: string; restarts: number; session_processes?: number }
+  >;
+  /** Upstream processes running now, and `limits.max_upstream_processes`. */
+  processes: { running: number; max: number };
   audit: { ok: boolean; error?: string };
   state: { store: string; ok: boolean };
 }
@@ -73,17 +82,19 @@ export function createLifecycle() {
  * it is named in `upstreams` with the reason.
  */
 export function healthOf(
-  upstreams: ReadonlyMap<string, Upstream>,
+  upstreams: Upstreams,
   queued: QueuedAuditSink | undefined,
   state: SharedState
 ): Health {
   const ups: Health['upstreams'] = {};
-  for (const up of upstreams.values()) {
+  for (const up of upstreams.servers.values()) {
+    const sessionProcesses = upstreams.sessionProcesses(up.name);
     ups[up.name] = {
       state: up.state,
       down: up.down,
       restarts: up.restarts,
-      ...(up.lastError ? { error: up.lastError } : {})
+      ...(up.lastError ? { error: up.lastError } : {}),
+      ...(sessionProcesses !== undefined ? { session_processes: sessionProcesses } : {})
     };
   }
   const auditError = queued?.unavailable();
@@ -91,6 +102,7 @@ export function healthOf(
   return {
     ok: auditError === undefined && stateOk,
     upstreams: ups,
+    processes: { running: upstreams.budget.count, max: upstreams.budget.max },
     audit: auditError === undefined ? { ok: true } : { ok: false, error: auditError },
     state: { store: state.kind, ok: stateOk }
   };

@@ -11,6 +11,7 @@
 import type { Logger } from 'pino';
 import type { GatewayError } from '../errors.js';
 import type { DefinitionKind } from '../inspect/index.js';
+import type { ResolveUpstream } from '../route/index.js';
 import type { ScopeCheck } from '../scope/index.js';
 import type { Upstream, UpstreamTool } from '../upstream/index.js';
 import { round, sessionFields, type AuditLog } from './audit-log.js';
@@ -27,6 +28,8 @@ export interface ListedTool extends UpstreamTool {
 
 export interface ListParts {
   upstreams: ReadonlyMap<string, Upstream>;
+  /** The connection a session lists through (its own, for an `isolation: session` server). */
+  resolve: ResolveUpstream;
   names: Names;
   catalog: Catalog;
   policy: PolicyHolder;
@@ -63,20 +66,33 @@ function visibleTo(
 }
 
 export function createLists(parts: ListParts) {
-  const { upstreams, names, catalog, audit, announcer, log } = parts;
+  const { upstreams, resolve, names, catalog, audit, announcer, log } = parts;
 
   /**
    * Run a list across every upstream that supports it. A server that is down, fails, or is not
    * listed within its connect bound is left out (and announced when it can be listed), not fatal.
    */
   async function fanOut<T>(
+    session: Session,
     capability: ListKind,
     fn: (up: Upstream) => Promise<T[]>
   ): Promise<{ items: Array<{ server: string; item: T }>; failed: string[] }> {
     const items: Array<{ server: string; item: T }> = [];
     const failed: string[] = [];
     await Promise.all(
-      [...upstreams.values()].map(async (up) => {
+      [...upstreams.keys()].map(async (server) => {
+        let up: Upstream | undefined;
+        try {
+          up = resolve(session, server);
+        } catch (err) {
+          failed.push(server);
+          log.warn(
+            { server, err: (err as GatewayError).detail ?? (err as Error).message },
+            `${capability} listing failed`
+          );
+          return;
+        }
+        if (!up) return;
         if (up.down) {
           failed.push(up.name);
           announcer.missed(capability, up.name);
@@ -132,7 +148,7 @@ export function createLists(parts: ListParts) {
     kind: DefinitionKind,
     field: 'name' | 'uri' | 'uriTemplate'
   ) {
-    const { items: all, failed } = await fanOut(capability, (up) => allowed(up, kind));
+    const { items: all, failed } = await fanOut(session, capability, (up) => allowed(up, kind));
     const items = visibleTo(parts.policy.current().policy, session, all, capability, field);
     await audit.write(
       {
@@ -152,7 +168,7 @@ export function createLists(parts: ListParts) {
     async listTools(session: Session): Promise<ListedTool[]> {
       const started = performance.now();
       const roles = session.identity.roles;
-      const { items, failed } = await fanOut('tools', async (up) =>
+      const { items, failed } = await fanOut(session, 'tools', async (up) =>
         [...(await catalog.vetted(up)).values()].filter((v) => !v.blocked).map((v) => v.tool)
       );
       const policy = parts.policy.current().policy;

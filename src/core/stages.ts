@@ -27,10 +27,9 @@ import type { Inspector } from '../inspect/index.js';
 import { limitsStage } from '../limits/index.js';
 import { lookupStage } from '../lookup/index.js';
 import { policyStage, redecision } from '../policy/stage.js';
-import { routeStage } from '../route/index.js';
+import { routeStage, type ResolveUpstream } from '../route/index.js';
 import { scopeStage, type ScopeCheck } from '../scope/index.js';
 import type { SharedState } from '../state/index.js';
-import type { Upstream } from '../upstream/index.js';
 import { upstreamStage } from '../upstream/stage.js';
 import { validateStage, type ArgumentValidator } from '../validate/index.js';
 import type { Catalog } from './catalog.js';
@@ -44,7 +43,7 @@ export interface StageParts {
   /** The audit sink, when it is a shared store that can be unreachable. */
   queued: QueuedAuditSink | undefined;
   names: Names;
-  upstreams: ReadonlyMap<string, Upstream>;
+  resolve: ResolveUpstream;
   policy: PolicyHolder;
   catalog: Catalog;
   scopes: ScopeCheck;
@@ -61,7 +60,7 @@ export function buildStages(parts: StageParts): readonly PipelineStage[] {
   const identity = () => policy.current().policy.identityNeeds;
   return pipeline()
     .use(parts.queued && auditStage(parts.queued))
-    .advance(routeStage(parts.names, parts.upstreams))
+    .advance(routeStage(parts.names, parts.resolve))
     .advance(
       policyStage(policy.current, policy.risk, (s, withHistory, ofIdentity) =>
         state.sync(s, withHistory, ofIdentity)

@@ -3,6 +3,7 @@
  * the upstream's `resources/updated` notifications passed to each of them in the gateway's
  * namespace, and the upstream subscription dropped when the last session leaves.
  */
+import type { ResolveUpstream } from '../route/index.js';
 import type { Upstream } from '../upstream/index.js';
 import type { Forward } from './forward.js';
 import type { Names } from './names.js';
@@ -10,21 +11,23 @@ import type { Session } from './session.js';
 
 type Updated = (params: Record<string, unknown>) => void;
 
-export function createSubscriptions(
-  upstreams: ReadonlyMap<string, Upstream>,
-  names: Names,
-  forward: Forward
-) {
-  /** Per upstream resource: the sessions that asked, and how to tell them. */
+export function createSubscriptions(resolve: ResolveUpstream, names: Names, forward: Forward) {
+  /**
+   * Per upstream resource (keyed by its connection: a session-isolated server's are the session's
+   * own), the sessions that asked, and how to tell them.
+   */
   const subscriptions = new Map<string, { up: Upstream; uri: string; updated: Map<string, Updated> }>();
 
   return {
-    /** An upstream's notification: a resource update goes to every session subscribed to it. */
-    notify(server: string, method: string, params: unknown): void {
+    /**
+     * A notification from one connection (`key`, Upstream.key) of a server: a resource update goes
+     * to every session subscribed to it there.
+     */
+    notify(key: string, server: string, method: string, params: unknown): void {
       if (method !== 'notifications/resources/updated') return;
       const uri = (params as { uri?: unknown } | undefined)?.uri;
       if (typeof uri !== 'string') return;
-      for (const updated of subscriptions.get(`${server}\n${uri}`)?.updated.values() ?? []) {
+      for (const updated of subscriptions.get(`${key}\n${uri}`)?.updated.values() ?? []) {
         updated({ ...(params as Record<string, unknown>), uri: names.resourceUri(server, uri) });
       }
     },
@@ -35,10 +38,10 @@ export function createSubscriptions(
         session,
         'resources/subscribe',
         { uri, ...(parts ? { subject: { kind: 'resource', name: parts.uri } } : {}) },
-        parts && upstreams.get(parts.server),
+        parts && resolve(session, parts.server),
         parts?.uri,
         async (up, inner) => {
-          const key = `${up.name}\n${inner}`;
+          const key = `${up.key}\n${inner}`;
           if (!subscriptions.has(key)) await up.request('resources/subscribe', { uri: inner });
           const subs = subscriptions.get(key) ?? { up, uri: inner, updated: new Map<string, Updated>() };
           subs.updated.set(session.id, updated);
@@ -54,10 +57,10 @@ export function createSubscriptions(
         session,
         'resources/unsubscribe',
         { uri },
-        parts && upstreams.get(parts.server),
+        parts && resolve(session, parts.server),
         parts?.uri,
         async (up, inner) => {
-          const key = `${up.name}\n${inner}`;
+          const key = `${up.key}\n${inner}`;
           const subs = subscriptions.get(key);
           if (!subs?.updated.delete(session.id) || subs.updated.size > 0) return;
           subscriptions.delete(key);

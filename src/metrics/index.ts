@@ -24,6 +24,8 @@ export interface Metrics {
 export interface MetricsSources {
   upstreams(): Array<{ name: string; state: string; restarts: number }>;
   sessions(): number;
+  /** Upstream processes running now (every stdio server's, session-isolated ones included). */
+  processes?(): number;
   /** The shared state store and whether it answers. */
   state?(): { store: string; up: boolean };
   /** A queued audit sink (PostgreSQL): whether it can store records, and how many wait. */
@@ -70,6 +72,14 @@ function observeSources(registry: Registry, sources: MetricsSources): void {
     }
   });
 
+  new Gauge({
+    name: 'portcullis_upstream_processes',
+    help: 'Upstream processes running now, bounded by limits.max_upstream_processes.',
+    registers: [registry],
+    collect() {
+      this.set(sources.processes?.() ?? 0);
+    }
+  });
   new Gauge({
     name: 'portcullis_sessions',
     help: 'Open gateway sessions.',

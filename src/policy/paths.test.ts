@@ -185,6 +185,7 @@ describe('Windows paths (path_style: windows)', () => {
 
   it('path styles come from the servers: windows when set, the host style otherwise', () => {
     const base = { timeout_ms: 1, connect_timeout_ms: 10_000, trust_annotations: false, namespace: true };
+    const stdio = { isolation: 'shared', idle_timeout_ms: 900_000 } as const;
     const servers: Record<string, ServerConfig> = {
       w: {
         kind: 'stdio',
@@ -193,9 +194,10 @@ describe('Windows paths (path_style: windows)', () => {
         env: {},
         env_passthrough: [],
         path_style: 'windows',
+        ...stdio,
         ...base
       },
-      s: { kind: 'stdio', command: 'x', args: [], env: {}, env_passthrough: [], ...base },
+      s: { kind: 'stdio', command: 'x', args: [], env: {}, env_passthrough: [], ...stdio, ...base },
       h: { kind: 'http', url: 'http://x', transport: 'sse', headers: {}, ...base }
     };
     expect(pathsOf(servers)).toEqual({

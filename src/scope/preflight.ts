@@ -37,7 +37,10 @@ export function createPreflight(options: {
     if (!parts || !up) return undefined;
     let missing: string | undefined;
     try {
-      const def = (await up.listTools()).find((t) => t.name === parts.name);
+      // An isolated server's tools as its processes last listed them: no session's process is
+      // started for a preflight (nothing listed yet: the pipeline decides).
+      const tools = up.isolated ? up.cachedTools() : await up.listTools();
+      const def = tools?.find((t) => t.name === parts.name);
       missing = def && scopes.missing(identity, parts.server, def);
     } catch {
       // The pipeline decides a call whose tool cannot be listed now.

@@ -31,6 +31,7 @@ import { isModern } from '../protocol/index.js';
 import { clientEnvelope } from '../protocol/sdk-private.js';
 import { DirectCallError, DirectCalls, NeedsClient } from './direct.js';
 import { createUpstreamFetch, type UpstreamFetch } from './http-fetch.js';
+import type { ProcessBudget } from './processes.js';
 import { ChildStdioTransport } from './stdio-transport.js';
 import { VERSION } from '../version.js';
 
@@ -74,12 +75,45 @@ const BACKOFF_MAX_MS = 30_000;
 const STABLE_MS = 10_000;
 
 export interface UpstreamEvents {
-  /** The server connected (first start, or back after a failure). */
-  onReady?: (server: string) => void;
+  /** The server connected (first start, or back after a failure), on this connection. */
+  onReady?: (server: string, up: Upstream) => void;
   onToolsChanged?: (server: string) => void;
   /** The server said its prompts, or its resources (and templates), changed. */
   onDefinitionsChanged?: (server: string, kind: 'prompts' | 'resources') => void;
   onNotification?: (server: string, method: string, params: unknown) => void;
+  /** No process was started: `limits.max_upstream_processes` is reached (isolated servers). */
+  onRefused?: (server: string, error: GatewayError) => void;
+}
+
+/**
+ * What one connection to a server is for. The default is a server's one shared connection. An
+ * `isolation: session` server has one per agent session (`owner` names it), and one without a
+ * session for the console and the pins; those are stopped after `idle_timeout` without a request,
+ * are restarted on their next use rather than in the background, and are refused a process past
+ * `limits.max_upstream_processes`.
+ */
+export interface UpstreamOptions {
+  /** Counts this upstream's processes (stdio). */
+  budget?: ProcessBudget;
+  /** The session this connection belongs to, or `catalog` (isolated servers only). */
+  owner?: string;
+  /** Told when the connection has been idle for `idle_timeout` (isolated servers only). */
+  onIdle?: (up: Upstream) => void;
+  /** Tool lists seen by every connection of the server: what the others last listed. */
+  memo?: ToolsMemo;
+}
+
+/** The last tool list any connection of an isolated server returned, kept while its content is the same. */
+export class ToolsMemo {
+  private text = '';
+  tools: UpstreamTool[] | undefined;
+
+  note(tools: UpstreamTool[]): void {
+    const text = JSON.stringify(tools);
+    if (text === this.text) return;
+    this.text = text;
+    this.tools = tools;
+  }
 }
 
 /** Connecting or the handshake took longer than the server's `connect_timeout_ms`. */
@@ -112,20 +146,34 @@ export class Upstream {
   private http: UpstreamFetch | undefined;
   /** Tool calls sent beside the SDK client on the current connection (see direct.ts). */
   private direct: DirectCalls | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly name: string,
     readonly config: ServerConfig,
     private readonly log: Logger,
-    private readonly events: UpstreamEvents = {}
+    private readonly events: UpstreamEvents = {},
+    private readonly options: UpstreamOptions = {}
   ) {}
+
+  /** One connection per session (or the catalog's own), rather than the server's shared one. */
+  get isolated(): boolean {
+    return this.options.owner !== undefined;
+  }
+
+  /** What a subscription or a cache is keyed by: the server, and the session for an isolated one. */
+  get key(): string {
+    return upstreamKey(this.name, this.options.owner);
+  }
 
   /**
    * Known to be down: its last start failed or it was lost, and it has not connected since (a
    * retry may be under way). Listings skip such a server instead of waiting for it.
    */
   get down(): boolean {
-    if (this.state === 'closed' || this.state === 'backoff') return true;
+    if (this.state === 'closed') return true;
+    // An isolated connection is not retried in the background: past its backoff, the next use starts it.
+    if (this.state === 'backoff') return !this.isolated || Date.now() < this.retryAt;
     return this.state === 'starting' && this.lastError !== undefined;
   }
 
@@ -158,9 +206,18 @@ export class Upstream {
   }
 
   private async open(): Promise<Client> {
+    // Refused past the process bound before anything starts; nothing is retried then.
+    let release: (() => void) | undefined;
+    try {
+      if (this.config.kind === 'stdio') release = this.options.budget?.take(this.name, !this.isolated);
+    } catch (err) {
+      if (err instanceof GatewayError) this.events.onRefused?.(this.name, err);
+      throw err;
+    }
     this.state = 'starting';
     clearTimeout(this.retryTimer);
     const transport = this.makeTransport();
+    if (release) (transport as ChildStdioTransport).onexit = release;
     this.transport = transport;
     const client = new Client(
       { name: 'portcullis', version: VERSION },
@@ -246,7 +303,8 @@ export class Upstream {
       },
       'upstream connected'
     );
-    this.events.onReady?.(this.name);
+    this.events.onReady?.(this.name, this);
+    this.settle();
     return client;
   }
 
@@ -278,7 +336,7 @@ export class Upstream {
   private makeTransport(): Transport {
     const c = this.config;
     if (c.kind === 'stdio') {
-      const t = new ChildStdioTransport(c);
+      const t = new ChildStdioTransport(c, this.isolated);
       t.onstderr = (line) => this.log.debug({ stderr: line }, 'upstream stderr');
       return t;
     }
@@ -293,6 +351,13 @@ export class Upstream {
   private describeFailure(transport: Transport, err: unknown): string {
     const message = describeError(err);
     if (transport instanceof ChildStdioTransport) {
+      // Started through a util-linux wrapper (sandbox, or a session's own process), a command that
+      // does not exist is the wrapper's failed exec rather than a failed spawn.
+      if (
+        transport.exitCode === 127 &&
+        /failed to execute .*: No such file or directory/.test(transport.stderr)
+      )
+        return `command not found (${this.config.kind === 'stdio' ? this.config.command : ''})`;
       const exit =
         transport.exitCode !== null
           ? `exited with code ${transport.exitCode}`
@@ -329,6 +394,8 @@ export class Upstream {
     this.state = 'backoff';
     this.retryAt = Date.now() + delay;
     clearTimeout(this.retryTimer);
+    // A session's own process is started again when the session next needs it, not before.
+    if (this.isolated) return;
     this.retryTimer = setTimeout(() => {
       if (this.state !== 'backoff') return;
       this.retryAt = 0;
@@ -353,11 +420,12 @@ export class Upstream {
             { method: 'tools/list', params: cursor ? { cursor } : {} },
             { timeout: this.config.timeout_ms }
           )
-          .finally(() => this.inflight--)) as { tools: UpstreamTool[]; nextCursor?: string };
+          .finally(() => this.settle(-1))) as { tools: UpstreamTool[]; nextCursor?: string };
         all.push(...page.tools);
         cursor = page.nextCursor;
       } while (cursor);
       this.tools = all;
+      this.options.memo?.note(all);
       return all;
     })().finally(() => {
       this.toolsLoading = undefined;
@@ -457,14 +525,56 @@ export class Upstream {
     } catch (err) {
       throw upstreamFailure(this.name, err);
     } finally {
-      this.inflight--;
       if (relay) this.relaying.delete(relay);
+      this.settle(-1);
     }
   }
 
-  /** The tools last listed, without asking the server again (undefined when not loaded). */
+  /**
+   * The tools last listed, without asking the server again (undefined when not loaded); for an
+   * isolated server, what any of its connections last listed.
+   */
   cachedTools(): readonly UpstreamTool[] | undefined {
-    return this.tools;
+    return this.tools ?? this.options.memo?.tools;
+  }
+
+  /**
+   * A request finished (`-1`) or the connection came up: once nothing is in flight, an isolated
+   * connection is told it is idle after `idle_timeout` unless a request comes first.
+   */
+  private settle(done: 0 | -1 = 0): void {
+    this.inflight += done;
+    const { onIdle } = this.options;
+    if (!onIdle || this.config.kind !== 'stdio') return;
+    clearTimeout(this.idleTimer);
+    if (this.inflight > 0) return;
+    this.idleTimer = setTimeout(() => {
+      if (this.inflight === 0 && this.client) onIdle(this);
+    }, this.config.idle_timeout_ms);
+    this.idleTimer.unref();
+  }
+
+  /** Stop the process (idle): the next use starts a new one. */
+  async stop(): Promise<void> {
+    if (this.state === 'closed') return;
+    clearTimeout(this.idleTimer);
+    clearTimeout(this.retryTimer);
+    this.tools = undefined;
+    this.dropDefinitions();
+    const client = this.client;
+    const transport = this.transport;
+    this.client = undefined;
+    this.transport = undefined;
+    this.direct?.fail(new Error('upstream idle: stopped'));
+    this.direct = undefined;
+    this.state = 'idle';
+    this.attempts = 0;
+    this.log.info(
+      { upstream_pid: (transport as ChildStdioTransport | undefined)?.pid },
+      'upstream idle; stopped'
+    );
+    await client?.close().catch(() => undefined);
+    await transport?.close().catch(() => undefined);
   }
 
   capabilities(): Record<string, unknown> | undefined {
@@ -478,6 +588,7 @@ export class Upstream {
   async close(): Promise<void> {
     this.state = 'closed';
     clearTimeout(this.retryTimer);
+    clearTimeout(this.idleTimer);
     this.dropDefinitions();
     const client = this.client;
     this.client = undefined;
@@ -487,6 +598,11 @@ export class Upstream {
     await this.transport?.close().catch(() => undefined);
     this.http?.close();
   }
+}
+
+/** A connection's key: the server's name, with its owner when it is one of an isolated server's. */
+export function upstreamKey(server: string, owner: string | undefined): string {
+  return owner === undefined ? server : `${server}\n${owner}`;
 }
 
 /** Why a start failed, in words: a command that does not exist is named as such. */

@@ -46,6 +46,33 @@ function need(tool: string, option: string): void {
   if (!hasTool(tool)) throw new Error(`sandbox.${option} needs the util-linux tool "${tool}"`);
 }
 
+let pdeathsig: boolean | undefined;
+/** Does this host's setpriv set a parent-death signal (Linux, util-linux 2.33 or later)? */
+function hasPdeathsig(): boolean {
+  if (pdeathsig === undefined) {
+    pdeathsig = false;
+    if (process.platform === 'linux' && hasTool('setpriv')) {
+      try {
+        pdeathsig = execFileSync('setpriv', ['--help'], { encoding: 'utf8' }).includes('--pdeathsig');
+      } catch {
+        pdeathsig = false;
+      }
+    }
+  }
+  return pdeathsig;
+}
+
+/**
+ * Have the kernel kill the process when the gateway dies, however it dies (a crash, SIGKILL), where
+ * the host can (Linux with setpriv). Elsewhere the child still sees its stdin close, which ends a
+ * stdio server that reads it. Apply it before `sandboxed`: a change of user clears the signal, so
+ * it has to be set innermost, after any user change.
+ */
+export function dieWithParent(launch: Launch): Launch {
+  if (!hasPdeathsig()) return launch;
+  return { command: 'setpriv', args: ['--pdeathsig', 'KILL', '--', launch.command, ...launch.args] };
+}
+
 /** Wrap a command in the sandbox tools its options ask for; throws when they cannot be had. */
 export function sandboxed(launch: Launch, sandbox: SandboxConfig | undefined): Launch {
   if (!sandbox) return launch;

@@ -14,7 +14,7 @@ import {
   type Transport
 } from '@modelcontextprotocol/client';
 import type { StdioServerConfig } from '../config/types.js';
-import { sandboxed } from './sandbox.js';
+import { dieWithParent, sandboxed } from './sandbox.js';
 
 const STDERR_TAIL = 4096;
 const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
@@ -45,10 +45,16 @@ export class ChildStdioTransport implements Transport {
   private drainWaiters: Array<() => void> = [];
   /** Called with each line the child writes to stderr. */
   onstderr?: (line: string) => void;
+  /** Called once when the child has exited, or could not be started. */
+  onexit?: () => void;
   exitCode: number | null = null;
   exitSignal: NodeJS.Signals | null = null;
 
-  constructor(private readonly config: StdioServerConfig) {}
+  /** `orphanProof`: the child is killed when the gateway dies, where the host allows (sandbox.ts). */
+  constructor(
+    private readonly config: StdioServerConfig,
+    private readonly orphanProof = false
+  ) {}
 
   get pid(): number | undefined {
     return this.child?.pid;
@@ -64,7 +70,8 @@ export class ChildStdioTransport implements Transport {
     return new Promise((resolve, reject) => {
       let launch;
       try {
-        launch = sandboxed({ command: this.config.command, args: this.config.args }, this.config.sandbox);
+        const own = { command: this.config.command, args: this.config.args };
+        launch = sandboxed(this.orphanProof ? dieWithParent(own) : own, this.config.sandbox);
       } catch (err) {
         reject(err instanceof Error ? err : new Error(String(err)));
         this.finish();
@@ -147,6 +154,7 @@ export class ChildStdioTransport implements Transport {
     this.buffer.clear();
     for (const resolve of this.drainWaiters) resolve();
     this.drainWaiters = [];
+    this.onexit?.();
     this.onclose?.();
   }
 }
