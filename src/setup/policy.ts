@@ -8,11 +8,14 @@
  * prints it.
  */
 
+import { capabilitiesOf } from '../survey/capabilities.js';
+
 /** What a server told us, or why it could not. */
 export type Discovered = { tools: DiscoveredTool[] } | { error: string };
 
 export interface DiscoveredTool {
   name: string;
+  inputSchema?: unknown;
   annotations?: Record<string, unknown> | undefined;
 }
 
@@ -23,6 +26,8 @@ export interface PolicyOptions {
   role?: string;
   /** Deny by default: every rule is written commented out. */
   strict?: boolean;
+  /** Tools (`server__tool`) to give no rule, with why (a scan found them poisoned). */
+  withhold?: Record<string, string>;
 }
 
 export interface SuggestedPolicy {
@@ -43,6 +48,9 @@ export function classifyTool(tool: DiscoveredTool): { class: ToolClass; why: str
   const a = tool.annotations ?? {};
   if (a.destructiveHint === true) return { class: 'destructive', why: 'destructiveHint' };
   if (DESTRUCTIVE_NAME.test(tool.name)) return { class: 'destructive', why: 'a destructive name' };
+  if (capabilitiesOf(tool).some((c) => c.capability === 'runs-commands')) {
+    return { class: 'destructive', why: 'runs commands' };
+  }
   if (a.readOnlyHint === true) return { class: 'read', why: 'readOnlyHint' };
   return { class: 'other', why: 'neither read-only nor destructive' };
 }
@@ -99,7 +107,8 @@ const TREATMENT: Record<ToolClass, { suffix: string; why: (names: string[]) => s
   destructive: {
     suffix: 'approve',
     why: (n) =>
-      `destructive (destructiveHint, or the name says so): ${n.join(', ')}. A person with an ` +
+      `destructive, or able to run commands (destructiveHint, the name, or a command parameter): ` +
+      `${n.join(', ')}. A person with an ` +
       'approver role (approvals.approver_roles) decides each call in the console or with `portcullis ' +
       'approvals` while the agent waits; no decision within approvals.timeout_s refuses it.',
     extra: ['require_approval: true']
@@ -170,7 +179,13 @@ export function suggestPolicy(
       );
       continue;
     }
-    const tools = found.tools.filter((t) => !unsafeName(t.name));
+    const withheld = found.tools.filter((t) => options.withhold?.[`${server}__${t.name}`] !== undefined);
+    for (const t of withheld) {
+      body.push(
+        ...comment(`${server}: no rule for ${t.name}: ${options.withhold![`${server}__${t.name}`]}.`, '  ')
+      );
+    }
+    const tools = found.tools.filter((t) => !unsafeName(t.name) && !withheld.includes(t));
     const skipped = found.tools.filter((t) => unsafeName(t.name)).map((t) => JSON.stringify(t.name));
     if (skipped.length > 0) {
       body.push(
@@ -181,7 +196,8 @@ export function suggestPolicy(
       body.push(...comment(`${server}: lists no tools.`, '  '));
       continue;
     }
-    const all = tools.map((t) => t.name);
+    // Globs are checked against every tool listed, withheld ones included, so none covers those.
+    const all = found.tools.map((t) => t.name);
     for (const cls of ['read', 'destructive', 'other'] as const) {
       const group = tools.filter((t) => classifyTool(t).class === cls).map((t) => t.name);
       if (group.length === 0) continue;

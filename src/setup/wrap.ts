@@ -83,7 +83,7 @@ export function defaultLaunch(configPath: string): LaunchCommand {
   return { command: 'npx', args: ['-y', 'portcullis', 'stdio', '--config', resolve(configPath)] };
 }
 
-interface ClientFile {
+export interface ClientFile {
   path: string;
   text: string;
   spec: ClientSpec;
@@ -99,7 +99,8 @@ export function readText(file: string): string {
   }
 }
 
-function readClient(path: string, format: string | undefined): ClientFile {
+/** A client config: its text, its format, and its server entries as written. */
+export function readClient(path: string, format: string | undefined): ClientFile {
   const text = readText(path);
   const root = parseJsonc(text, path);
   if (root.type !== 'object') throw new SetupError(`${path}: expected a JSON object at the top`, path);
