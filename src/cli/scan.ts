@@ -126,7 +126,7 @@ async function scan(file: string | undefined, opts: ScanOptions, version: string
         ? {
             policy: false,
             keyOf: (n: string) => t.client!.keys.get(n) ?? n,
-            pinKey: (n: string) => `${t.config.source}#${t.client!.keys.get(n) ?? n}`
+            pinKey: (n: string) => `${t.config.source}#${n}`
           }
         : {})
     });

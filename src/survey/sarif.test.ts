@@ -29,6 +29,12 @@ describe('serverRegion', () => {
     );
     expect(serverRegion(jsonc, 'files')).toEqual({ startLine: 4, startColumn: 19 });
     expect(serverRegion(jsonc, 'other')).toBeUndefined();
+    const claude = join(dir, '.claude.json');
+    writeFileSync(
+      claude,
+      '{\n  "projects": {\n    "/src/app": {\n      "mcpServers": {\n        "files": {}\n      }\n    }\n  }\n}\n'
+    );
+    expect(serverRegion(claude, 'files')).toEqual({ startLine: 5, startColumn: 9 });
     const yaml = join(dir, 'portcullis.yaml');
     writeFileSync(yaml, 'auth: {}\nservers:\n  a: { command: x }\n  files:\n    command: y\n');
     expect(serverRegion(yaml, 'files')).toEqual({ startLine: 4, startColumn: 3 });

@@ -89,9 +89,15 @@ export function serverRegion(
   if (/\.jsonc?$/i.test(file)) {
     const root = parseTree(text, [], { allowTrailingComma: true, disallowComments: false });
     if (!root) return undefined;
-    for (const top of ['mcpServers', 'servers']) {
-      const value = findNodeAtLocation(root, [top, key]);
-      const name = value?.parent?.children?.[0];
+    // Claude Code's ~/.claude.json also keeps servers per project: projects.<folder>.mcpServers.
+    const projects = findNodeAtLocation(root, ['projects'])?.children ?? [];
+    const paths = [
+      ['mcpServers', key],
+      ['servers', key],
+      ...projects.map((p) => ['projects', p.children?.[0]?.value as string, 'mcpServers', key])
+    ];
+    for (const path of paths) {
+      const name = findNodeAtLocation(root, path)?.parent?.children?.[0];
       if (name) return position(text, name.offset);
     }
     return undefined;

@@ -78,4 +78,25 @@ describe('loadClientTarget', () => {
     expect(Object.keys(t.broken)).toEqual(['bad']);
     expect(t.gateways).toEqual([join(dir, '.cursor', 'portcullis.yaml')]);
   });
+
+  it("reads Claude Code's user and per-project servers from ~/.claude.json", () => {
+    const dir = temp();
+    const file = put(join(dir, '.claude.json'), {
+      numStartups: 3,
+      mcpServers: { user: { type: 'stdio', command: 'node', args: ['u.js'] } },
+      projects: {
+        '/src/app': { mcpServers: { local: { type: 'stdio', command: 'node', args: ['l.js'] } } },
+        '/src/other': { allowedTools: [] }
+      }
+    });
+    const t = loadClientTarget(
+      { client: 'Claude Code', path: file, format: 'claude-code' },
+      join(dir, 'pins.json')
+    );
+    expect(Object.keys(t.config!.servers).sort()).toEqual(['local', 'user']);
+    const empty = put(join(temp(), '.claude.json'), { numStartups: 1 });
+    expect(() =>
+      loadClientTarget({ client: 'Claude Code', path: empty, format: 'claude-code' }, join(dir, 'p.json'))
+    ).toThrow(/no "mcpServers"/);
+  });
 });

@@ -12,12 +12,13 @@ import { Document } from 'yaml';
 import { loadConfig } from '../config/index.js';
 import type { GatewayConfig } from '../config/types.js';
 import { ConfigError } from '../errors.js';
-import { formatFromName, type ClientFormat } from '../setup/clients.js';
+import { CLIENTS, formatFromName, type ClientFormat, type ClientSpec } from '../setup/clients.js';
 import { convertServer, newConversion } from '../setup/convert.js';
 import { parseJsonc, toValue } from '../setup/jsonc.js';
 import { freeName, sanitizeServerName } from '../setup/names.js';
 import type { ServerEntry } from '../setup/portcullis-yaml.js';
-import { portcullisConfigOf, readClient } from '../setup/wrap.js';
+import { SetupError } from '../setup/errors.js';
+import { portcullisConfigOf, readClient as readClientFile } from '../setup/wrap.js';
 
 export interface ClientConfigFile {
   /** The client, for people: `Claude Desktop`, `Windsurf`. */
@@ -134,15 +135,48 @@ function firstLine(e: unknown): string {
   return (text.split('\n').find((l) => l.trim() !== '') ?? text).trim();
 }
 
+interface ClientServers {
+  spec: ClientSpec;
+  /** Every server entry, with its name in the file (a name may repeat across projects). */
+  list: Array<[string, unknown]>;
+}
+
+function objectAt(value: unknown): Record<string, unknown> | undefined {
+  return value && typeof value === 'object' && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : undefined;
+}
+
+/**
+ * Claude Code's ~/.claude.json: user servers under `mcpServers`, and each project's own (`claude mcp
+ * add`'s default, local scope) under `projects.<folder>.mcpServers`.
+ */
+function readClaudeJson(path: string): ClientServers {
+  const root = objectAt(toValue(parseJsonc(readFileSync(path, 'utf8'), path)));
+  if (!root) throw new SetupError(`${path}: expected a JSON object at the top`, path);
+  const list: Array<[string, unknown]> = Object.entries(objectAt(root.mcpServers) ?? {});
+  for (const project of Object.values(objectAt(root.projects) ?? {})) {
+    list.push(...Object.entries(objectAt(objectAt(project)?.mcpServers) ?? {}));
+  }
+  if (list.length === 0) throw new SetupError(`${path}: no "mcpServers" in this Claude Code config`, path);
+  return { spec: CLIENTS['claude-code'], list };
+}
+
+function readClient(path: string, format: ClientFormat): ClientServers {
+  const client = readClientFile(path, format);
+  return { spec: client.spec, list: Object.entries(client.entries) };
+}
+
 /** A client config's servers as a configuration `scanServers` can scan (with no rules). */
 export function loadClientTarget(file: ClientConfigFile, pinsPath: string): ClientTarget {
-  const client = readClient(file.path, file.format);
+  const client =
+    basename(file.path) === '.claude.json' ? readClaudeJson(file.path) : readClient(file.path, file.format);
   const conv = newConversion(client.spec, file.path);
   const servers: Record<string, ServerEntry> = {};
   const keys = new Map<string, string>();
   const broken: Record<string, string> = {};
   const gateways: string[] = [];
-  for (const [name, entry] of Object.entries(client.entries)) {
+  for (const [name, entry] of client.list) {
     const gateway = portcullisConfigOf(name, entry, file.path);
     if (gateway !== undefined) {
       gateways.push(gateway);
