@@ -29,7 +29,7 @@ export function newConversion(spec: ClientSpec, file: string): Conversion {
   return { spec, file, routed: new Map(), warnings: [], secrets: [] };
 }
 
-const HANDLED = new Set(['type', 'command', 'args', 'env', 'cwd', 'url', 'headers', 'disabled']);
+const HANDLED = new Set(['type', 'command', 'args', 'env', 'cwd', 'url', 'serverUrl', 'headers', 'disabled']);
 const SECRET_ENV = /TOKEN|KEY|SECRET|PASSWORD/i;
 const SECRET_HEADER = /^authorization$|^cookie$|TOKEN|KEY|SECRET|PASSWORD/i;
 const VARIABLE = /\$\{([^}]*)\}/g;
@@ -132,7 +132,12 @@ function httpEntry(entry: Record<string, unknown>, conv: Conversion, server: str
 /** Convert the entry `server` (its client name) of the client file. */
 export function convertServer(server: string, entry: unknown, conv: Conversion): ServerEntry {
   if (!entry || typeof entry !== 'object' || Array.isArray(entry)) fail(conv, server, 'expected an object');
-  const e = entry as Record<string, unknown>;
+  let e = entry as Record<string, unknown>;
+  // Windsurf writes an HTTP server's address as `serverUrl`.
+  if (typeof e.serverUrl === 'string' && e.url === undefined) {
+    const { serverUrl, ...rest } = e;
+    e = { ...rest, url: serverUrl };
+  }
   const hasCommand = e.command !== undefined;
   const hasUrl = typeof e.url === 'string';
   if (hasCommand === hasUrl) fail(conv, server, 'expected exactly one of "command" (stdio) or "url" (HTTP)');

@@ -9,6 +9,7 @@ import { resolve } from 'node:path';
 import { SetupError } from './errors.js';
 import { writeFileAtomic } from './files.js';
 import { addServers, type ServerEntry } from './portcullis-yaml.js';
+import { LOCAL_ROLE, type SuggestedPolicy } from './policy.js';
 
 /** Where the package's JSON Schema is, from a folder where portcullis is installed with npm. */
 export const LOCAL_SCHEMA_PATH = './node_modules/portcullis/schema/portcullis.schema.json';
@@ -91,14 +92,52 @@ rules:
     allowed_roles: [analyst, admin]
 `;
 
+const GENERATED = `# yaml-language-server: $schema=${LOCAL_SCHEMA_PATH}
+#
+# Portcullis gateway configuration, written by \`portcullis wrap\` from the tools each server listed
+# when it was wrapped. The policy is DENY BY DEFAULT: a tool that no rule below allows is neither
+# listed to the agent nor callable (a tool a server adds later is denied until a rule allows it).
+# Every rule whose \`tool\` glob and \`server\` glob match a call applies to it; a deny wins over any
+# allow, and \`require_approval\` outranks allow.
+#   portcullis policy check portcullis.yaml
+#   portcullis policy explain --config portcullis.yaml --role ${LOCAL_ROLE} --tool <server>__<tool>
+
+# The MCP servers behind the gateway; agents see their tools as <server>__<tool>. Write secrets as
+# \${NAME}: the value is read from the gateway's environment when it starts.
+servers: {}
+
+auth:
+  # The agent on stdio (the client that starts \`portcullis stdio\`) is this identity with this role;
+  # the rules below allow the role.
+  stdio:
+    identity: local
+    roles: [${LOCAL_ROLE}]
+
+# One JSON line per call, allowed or refused (a relative path is relative to this file).
+audit:
+  path: ./portcullis-audit.jsonl
+
+# Calls that need approval wait for a person with one of these roles, who decides in the console
+# or with \`portcullis approvals\` (both through a gateway run with \`portcullis serve\`, or sharing
+# its state); the agent's own identity can never approve its calls. Undecided calls are refused
+# after timeout_s, never silently allowed.
+approvals:
+  timeout_s: 300
+  approver_roles: [admin]
+
+`;
+
 export interface StarterOptions {
   /** Servers to put under \`servers:\`. */
   servers?: Record<string, ServerEntry>;
+  /** Rules written from the servers' tools (\`suggestPolicy\`), instead of the generic examples. */
+  policy?: SuggestedPolicy;
 }
 
 /** The text of a commented starter portcullis.yaml. */
 export function starterConfig(options: StarterOptions = {}): string {
-  return addServers(TEMPLATE, options.servers ?? {}, 'portcullis.yaml');
+  const text = options.policy ? GENERATED + options.policy.rules : TEMPLATE;
+  return addServers(text, options.servers ?? {}, 'portcullis.yaml');
 }
 
 /**

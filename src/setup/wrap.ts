@@ -16,6 +16,7 @@ import { memberOf, parseJsonc, setValue, toValue } from './jsonc.js';
 import { freeName, isValidServerName, sanitizeServerName } from './names.js';
 import { addServers, assertLoads, canonical, existingServers, type ServerEntry } from './portcullis-yaml.js';
 import { permissionProblems } from '../security/permissions.js';
+import type { SuggestedPolicy } from './policy.js';
 import { starterConfig } from './starter.js';
 
 /** How the client starts the gateway. */
@@ -35,6 +36,11 @@ export interface WrapOptions {
   dryRun?: boolean;
   /** Move only these servers (client names); the others stay in the client config. */
   only?: string[];
+  /**
+   * Rules written from the moved servers' tools (`suggestPolicy`), used when portcullis.yaml is
+   * created; without them a new file gets the generic starter policy.
+   */
+  policy?: SuggestedPolicy;
 }
 
 export interface MovedServer {
@@ -77,7 +83,7 @@ export function defaultLaunch(configPath: string): LaunchCommand {
   return { command: 'npx', args: ['-y', 'portcullis', 'stdio', '--config', resolve(configPath)] };
 }
 
-interface ClientFile {
+export interface ClientFile {
   path: string;
   text: string;
   spec: ClientSpec;
@@ -93,7 +99,8 @@ export function readText(file: string): string {
   }
 }
 
-function readClient(path: string, format: string | undefined): ClientFile {
+/** A client config: its text, its format, and its server entries as written. */
+export function readClient(path: string, format: string | undefined): ClientFile {
   const text = readText(path);
   const root = parseJsonc(text, path);
   if (root.type !== 'object') throw new SetupError(`${path}: expected a JSON object at the top`, path);
@@ -264,7 +271,13 @@ function secretWarning(s: SecretRef, portcullisPath: string): string {
   );
 }
 
-function notes(conv: Conversion, moved: MovedServer[], created: boolean, portcullisPath: string): string[] {
+function notes(
+  conv: Conversion,
+  moved: MovedServer[],
+  created: boolean,
+  portcullisPath: string,
+  generated: boolean
+): string[] {
   const out = [...conv.warnings];
   if (moved.some((m) => m.kind === 'stdio' && !m.alreadyThere)) {
     out.push(
@@ -281,7 +294,7 @@ function notes(conv: Conversion, moved: MovedServer[], created: boolean, portcul
       out.push(`the gateway will refuse to start until this is fixed: ${problem}`);
     }
   }
-  if (created) {
+  if (created && !generated) {
     out.push(
       `${portcullisPath} was created from the starter policy, which denies by default: ` +
         "the agent sees only the tools its rules allow; add rules for your servers' tools"
@@ -329,7 +342,7 @@ export function wrap(clientConfigPath: string, options: WrapOptions): WrapResult
   const moves = moveServers(client, p.selected, existing, conv, portcullisPath);
   const portcullisAfter = exists
     ? addServers(portcullisBefore, moves.add, portcullisPath)
-    : starterConfig({ servers: moves.add });
+    : starterConfig({ servers: moves.add, ...(options.policy ? { policy: options.policy } : {}) });
   assertLoads(portcullisAfter, portcullisPath);
   const passedEnv = passedEnvOf(client, p.gateways, conv);
   const launch = options.command ?? defaultLaunch(portcullisPath);
@@ -358,7 +371,7 @@ export function wrap(clientConfigPath: string, options: WrapOptions): WrapResult
     moved: moves.moved,
     passedEnv,
     secrets: conv.secrets,
-    warnings: notes(conv, moves.moved, !exists, portcullisPath),
+    warnings: notes(conv, moves.moved, !exists, portcullisPath, options.policy !== undefined),
     message:
       `${options.dryRun ? 'would move' : 'moved'} ${moves.moved.length} server(s) (${names}) from ` +
       `${client.path} into ${portcullisPath}; the client now starts Portcullis`

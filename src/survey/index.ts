@@ -16,9 +16,13 @@ import {
   type Severity
 } from '../scan/index.js';
 import { Upstream, type UpstreamTool } from '../upstream/index.js';
+import { DESTRUCTIVE_NAME } from '../setup/policy.js';
+import { CAPABILITY_TEXT, capabilitiesOf } from './capabilities.js';
 
 export interface ServerFinding {
   server: string;
+  /** The file the server is configured in. */
+  source?: string;
   /** The tool, prompt or resource, as the agent would see it (`server__name`), or the server. */
   subject: string;
   rule: string;
@@ -26,20 +30,54 @@ export interface ServerFinding {
   message: string;
 }
 
+export interface ScannedServer {
+  name: string;
+  /** The file the server is configured in, and its name there (a client's name may differ). */
+  source?: string;
+  key?: string;
+  tools: number;
+  prompts: number;
+  resources: number;
+  error?: string;
+}
+
 export interface ScanReport {
-  servers: Array<{ name: string; tools: number; prompts: number; resources: number; error?: string }>;
+  servers: ScannedServer[];
   findings: ServerFinding[];
 }
 
-const DESTRUCTIVE_NAME =
-  /(^|[_-])(delete|drop|remove|destroy|wipe|purge|truncate|kill|erase|reset|overwrite)([_-]|$)/i;
+export interface ScanOptions {
+  only?: string;
+  updatePins?: boolean;
+  /**
+   * Check the tools against the config's rules (no rule, destructive without approval). Off for a
+   * client's config, which has servers but no policy.
+   */
+  policy?: boolean;
+  /** The key a server's pins are kept under (default: its name). */
+  pinKey?: (server: string) => string;
+  /** The server's name in its file, when it differs. */
+  keyOf?: (server: string) => string;
+  /** Filled with each reachable server's tools, for `--suggest-rules`. */
+  listed?: Map<string, UpstreamTool[]>;
+}
 
-function acceptsAnything(schema: unknown): boolean {
-  const s = schema as
-    { type?: unknown; properties?: Record<string, unknown>; additionalProperties?: unknown } | undefined;
-  if (!s || typeof s !== 'object') return true;
-  const hasProperties = s.properties !== undefined && Object.keys(s.properties).length > 0;
-  return !hasProperties && s.additionalProperties !== false;
+/**
+ * Why a tool's input schema lets anything through, or undefined when it does not. A schema that
+ * lists its parameters, closes itself (`additionalProperties: false`), or declares an empty
+ * `properties` (a tool that takes no parameters) is fine; a missing schema, or one that says
+ * nothing about parameters or opens itself explicitly, is not.
+ */
+export function openSchema(schema: unknown): string | undefined {
+  if (!schema || typeof schema !== 'object' || Array.isArray(schema))
+    return 'the tool declares no input schema';
+  const s = schema as { properties?: unknown; additionalProperties?: unknown };
+  const listed = s.properties && typeof s.properties === 'object' ? Object.keys(s.properties).length : 0;
+  if (listed > 0 || s.additionalProperties === false) return undefined;
+  if (s.additionalProperties !== undefined)
+    return 'the input schema lists no parameters and accepts any others';
+  if (s.properties === undefined) return 'the input schema lists no parameters and accepts any arguments';
+  return undefined;
 }
 
 /** Rules whose tool and server globs match, ignoring conditions (what could ever apply). */
@@ -52,11 +90,48 @@ function rulesFor(config: GatewayConfig, server: string, tool: string) {
   );
 }
 
+/** What a tool's schema, capabilities and (for a portcullis config) rules say about it. */
+function toolFindings(
+  config: GatewayConfig,
+  server: string,
+  tool: UpstreamTool,
+  checkRules: boolean,
+  add: (rule: string, severity: Severity, message: string) => void
+): void {
+  const open = openSchema(tool.inputSchema);
+  if (open) add('no-input-schema', 'medium', open);
+  for (const c of capabilitiesOf(tool)) {
+    // Running commands is the one capability that is the whole machine; the others are low.
+    add(
+      c.capability,
+      c.capability === 'runs-commands' ? 'medium' : 'low',
+      `the tool ${CAPABILITY_TEXT[c.capability]} (from its ${c.evidence})`
+    );
+  }
+  if (!checkRules) return;
+  const rules = rulesFor(config, server, tool.name);
+  const annotations = (tool.annotations ?? {}) as { destructiveHint?: unknown; readOnlyHint?: unknown };
+  const destructive =
+    annotations.destructiveHint === true ||
+    (annotations.readOnlyHint !== true && DESTRUCTIVE_NAME.test(tool.name));
+  if (rules.length === 0) {
+    add('no-rule', 'low', 'no rule covers this tool: default deny, nobody can call it');
+  } else if (destructive && !rules.some((r) => r.require_approval === true || r.deny === true)) {
+    add('destructive-without-approval', 'high', 'a destructive tool that no approval rule covers');
+  }
+}
+
 export async function scanServers(
   config: GatewayConfig,
   log: Logger,
-  options: { only?: string; updatePins?: boolean } = {}
+  options: ScanOptions = {}
 ): Promise<ScanReport> {
+  const checkRules = options.policy !== false;
+  const pinKey = options.pinKey ?? ((name: string) => name);
+  const origin = (name: string) => ({
+    ...(config.source !== '<memory>' ? { source: config.source } : {}),
+    ...(options.keyOf && options.keyOf(name) !== name ? { key: options.keyOf(name) } : {})
+  });
   const names = Object.keys(config.servers).filter((n) => options.only === undefined || n === options.only);
   const report: ScanReport = { servers: [], findings: [] };
   const listed = new Map<
@@ -82,17 +157,20 @@ export async function scanServers(
         const prompts = await page('prompts/list', 'prompts');
         const resources = await page('resources/list', 'resources');
         listed.set(name, { tools, prompts, resources });
+        options.listed?.set(name, tools);
         report.servers.push({
           name,
+          ...origin(name),
           tools: tools.length,
           prompts: prompts.length,
           resources: resources.length
         });
       } catch (err) {
         const message = (err as { detail?: string }).detail ?? (err as Error).message;
-        report.servers.push({ name, tools: 0, prompts: 0, resources: 0, error: message });
+        report.servers.push({ name, ...origin(name), tools: 0, prompts: 0, resources: 0, error: message });
         report.findings.push({
           server: name,
+          ...(origin(name).source ? { source: config.source } : {}),
           subject: name,
           rule: 'server-unavailable',
           severity: 'high',
@@ -117,7 +195,14 @@ export async function scanServers(
       .filter(([n]) => n !== server)
       .flatMap(([, v]) => v.tools.map((t) => t.name));
     const add = (subject: string, rule: string, severity: Severity, message: string) =>
-      report.findings.push({ server, subject, rule, severity, message });
+      report.findings.push({
+        server,
+        ...(origin(server).source ? { source: config.source } : {}),
+        subject,
+        rule,
+        severity,
+        message
+      });
     for (const tool of tools) {
       const subject = `${server}__${tool.name}`;
       for (const f of scanToolDefinition(tool, {
@@ -130,29 +215,9 @@ export async function scanServers(
         if (f.rule === 'tool-name-collision') continue;
         add(subject, f.rule, f.severity, `${f.message}${f.field ? ` (${f.field})` : ''}`);
       }
-      if (acceptsAnything(tool.inputSchema)) {
-        add(
-          subject,
-          'no-input-schema',
-          'medium',
-          'the tool declares no parameters and accepts any arguments'
-        );
-      }
-      const rules = rulesFor(config, server, tool.name);
-      const annotations = (tool.annotations ?? {}) as { destructiveHint?: unknown; readOnlyHint?: unknown };
-      const destructive =
-        annotations.destructiveHint === true ||
-        (annotations.readOnlyHint !== true && DESTRUCTIVE_NAME.test(tool.name));
-      if (rules.length === 0) {
-        add(subject, 'no-rule', 'low', 'no rule covers this tool: default deny, nobody can call it');
-      } else if (destructive && !rules.some((r) => r.require_approval === true || r.deny === true)) {
-        add(
-          subject,
-          'destructive-without-approval',
-          'high',
-          'a destructive tool that no approval rule covers'
-        );
-      }
+      toolFindings(config, server, tool, checkRules, (rule, severity, message) =>
+        add(subject, rule, severity, message)
+      );
     }
     for (const p of prompts) {
       for (const f of scanPromptDefinition(p as never, { server }))
@@ -162,7 +227,7 @@ export async function scanServers(
       for (const f of scanResourceDefinition(r as never, { server }))
         add(`portcullis://${server}/${String(r.uri)}`, f.rule, f.severity, f.message);
     }
-    const pinned = pins.servers[server];
+    const pinned = pins.servers[pinKey(server)];
     if (!pinned?.tools) {
       add(
         server,
@@ -188,7 +253,10 @@ export async function scanServers(
     }
     // The tool set is pinned anew; what else the gateway pinned for the server is kept.
     if (options.updatePins)
-      pins.servers[server] = { ...pins.servers[server], ...pinsFor({ tools }, 'portcullis scan') };
+      pins.servers[pinKey(server)] = {
+        ...pins.servers[pinKey(server)],
+        ...pinsFor({ tools }, 'portcullis scan')
+      };
   }
   if (options.updatePins) writePinFile(pinsPath, pins);
   report.findings.sort(
@@ -204,61 +272,23 @@ export function worstAtLeast(report: ScanReport, min: Severity): boolean {
 
 export function formatText(report: ScanReport): string {
   const lines: string[] = [];
-  for (const s of report.servers.sort((a, b) => a.name.localeCompare(b.name))) {
-    lines.push(
-      s.error
-        ? `${s.name}: unavailable: ${s.error}`
-        : `${s.name}: ${s.tools} tool(s), ${s.prompts} prompt(s), ${s.resources} resource(s)`
-    );
-    for (const f of report.findings.filter((x) => x.server === s.name)) {
-      lines.push(`  ${f.severity.padEnd(8)} ${f.subject}  [${f.rule}] ${f.message}`);
+  const sources = [...new Set(report.servers.map((s) => s.source))];
+  for (const source of sources) {
+    if (sources.length > 1 && source !== undefined) lines.push(`${source}:`);
+    const servers = report.servers.filter((s) => s.source === source);
+    for (const s of servers.sort((a, b) => a.name.localeCompare(b.name))) {
+      lines.push(
+        s.error
+          ? `${s.name}: unavailable: ${s.error}`
+          : `${s.name}: ${s.tools} tool(s), ${s.prompts} prompt(s), ${s.resources} resource(s)`
+      );
+      for (const f of report.findings.filter((x) => x.server === s.name && x.source === source)) {
+        lines.push(`  ${f.severity.padEnd(8)} ${f.subject}  [${f.rule}] ${f.message}`);
+      }
     }
   }
   lines.push(`${report.findings.length} finding(s)`);
   return lines.join('\n');
 }
 
-const LEVEL: Record<Severity, 'note' | 'warning' | 'error'> = {
-  low: 'note',
-  medium: 'warning',
-  high: 'error',
-  critical: 'error'
-};
-
-/** SARIF 2.1.0: one run, a rule per finding rule, results located in the config file. */
-export function formatSarif(
-  report: ScanReport,
-  config: GatewayConfig,
-  version: string
-): Record<string, unknown> {
-  const ruleIds = [...new Set(report.findings.map((f) => f.rule))].sort();
-  return {
-    $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
-    version: '2.1.0',
-    runs: [
-      {
-        tool: {
-          driver: {
-            name: 'portcullis',
-            version,
-            informationUri: 'https://portcullis.dev',
-            rules: ruleIds.map((id) => ({ id, shortDescription: { text: id.replace(/-/g, ' ') } }))
-          }
-        },
-        results: report.findings.map((f) => ({
-          ruleId: f.rule,
-          ruleIndex: ruleIds.indexOf(f.rule),
-          level: LEVEL[f.severity],
-          message: { text: `${f.subject}: ${f.message}` },
-          locations: [
-            {
-              physicalLocation: { artifactLocation: { uri: `file://${config.source}` } },
-              logicalLocations: [{ fullyQualifiedName: f.subject, kind: 'function' }]
-            }
-          ],
-          properties: { severity: f.severity, server: f.server }
-        }))
-      }
-    ]
-  };
-}
+export { formatSarif, repositoryRoot, serverRegion, type SarifOptions } from './sarif.js';
