@@ -1159,7 +1159,8 @@ for (let v = 0; v < 64; v++) {
 B64_VALUE[0x2d] = 62; // -
 B64_VALUE[0x5f] = 63; // _
 
-const isControlByte = (b: number): boolean => (b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d) || b === 0x7f;
+const isControlByte = (b: number): boolean =>
+  (b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d) || b === 0x7f;
 
 /**
  * Whether base64 digits (no padding) decode to a byte that `utf8` refuses, read digit by digit
