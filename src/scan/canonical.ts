@@ -642,7 +642,11 @@ function stringOf(units: Uint16Array): string {
       break;
     }
   }
-  if (!wide) return Buffer.from(new Uint8Array(units)).toString('latin1');
+  if (!wide) {
+    // Narrowed into a new array and read in place: `Buffer.from` of a typed array copies it again.
+    const narrow = new Uint8Array(units);
+    return Buffer.from(narrow.buffer, narrow.byteOffset, narrow.length).toString('latin1');
+  }
   return Buffer.from(units.buffer, units.byteOffset, units.length * 2).toString('utf16le');
 }
 
@@ -1140,9 +1144,40 @@ function decodeHex(t: string, from: number, to: number): string | undefined {
     const lo = t.charCodeAt(from + 2 * k + 1);
     const v = (h: number): number => (h <= 0x39 ? h - 0x30 : (h | 0x20) - 0x61 + 10);
     bytes[k] = (v(hi) << 4) | v(lo);
+    // What `utf8` would refuse, found before the rest is decoded.
+    if (isControlByte(bytes[k]!)) return undefined;
   }
   const text = utf8(bytes);
   return text !== undefined && textual(text) ? text : undefined;
+}
+
+/** Values of the base64 and base64url digits (-1: none), as Node's decoder reads both. */
+const B64_VALUE = new Int8Array(128).fill(-1);
+for (let v = 0; v < 64; v++) {
+  B64_VALUE['ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'.charCodeAt(v)] = v;
+}
+B64_VALUE[0x2d] = 62; // -
+B64_VALUE[0x5f] = 63; // _
+
+const isControlByte = (b: number): boolean =>
+  (b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d) || b === 0x7f;
+
+/**
+ * Whether base64 digits (no padding) decode to a byte that `utf8` refuses, read digit by digit
+ * without decoding the whole: random data (identifiers, paths, keys) shows one within a few bytes.
+ */
+function decodesToControl(body: string): boolean {
+  let acc = 0;
+  let bits = 0;
+  for (let i = 0; i < body.length; i++) {
+    acc = ((acc << 6) | B64_VALUE[body.charCodeAt(i)]!) & 0xffffff;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      if (isControlByte((acc >> bits) & 0xff)) return true;
+    }
+  }
+  return false;
 }
 
 /** Base64 or base64url text that decodes to text. */
@@ -1150,6 +1185,8 @@ function decodeBase64(run: string): string | undefined {
   let body = run;
   while (body.endsWith('=')) body = body.slice(0, -1);
   if (body.length % 4 === 1) return undefined;
+  // What `utf8` would refuse below, found first and cheaply.
+  if (decodesToControl(body)) return undefined;
   const std = body.replace(/-/g, '+').replace(/_/g, '/');
   // Binary data shows in its first bytes: look at those before decoding a long run.
   if (std.length > 344) {

@@ -15,8 +15,10 @@ import {
   eachMatch,
   entropy,
   isPlaceholder,
-  rx
+  rx,
+  withPlan
 } from './util.js';
+import { matchPlanner } from './starts.js';
 
 function push(
   out: Finding[],
@@ -824,10 +826,45 @@ export function settleSecrets(text: string, out: Finding[], from: number): void 
   for (const f of kept) out.push(f);
 }
 
+/**
+ * The patterns the detectors run over the whole text, their matches found from one pass over it
+ * (./starts): each is tried only where a literal it must hold allows, with the same matches.
+ */
+const PLAN = matchPlanner([
+  AWS_KEY_ID,
+  AWS_SECRET_ASSIGNED,
+  GOOGLE_API_KEY,
+  AZURE_ACCOUNT_KEY,
+  AZURE_SHARED_ACCESS_KEY,
+  AZURE_SAS_SIG,
+  GITHUB_TOKEN,
+  GITHUB_PAT,
+  NPM_TOKEN,
+  SLACK_TOKEN,
+  SLACK_WEBHOOK,
+  STRIPE_KEY,
+  HUGGINGFACE_TOKEN,
+  SENDGRID_KEY,
+  OPENAI_KEY,
+  PEM_BEGIN,
+  JWT,
+  CONNECTION_STRING,
+  URL_CREDENTIALS,
+  SECRET_NAME,
+  BEARER,
+  BASIC_AUTH,
+  PROSE_PASSWORD,
+  CREDENTIAL_PAIR,
+  CREDENTIAL_FLAGS
+]);
+
 export function scanSecrets(text: string, out: Finding[] = []): Finding[] {
   const from = out.length;
   // Most text matches none of the formats: then only the detectors outside the union can find anything.
-  for (const detect of MAY_MATCH(text) ? SECRET_DETECTORS : UNGATED) detect(text, out);
+  const detectors = MAY_MATCH(text) ? SECRET_DETECTORS : UNGATED;
+  withPlan(PLAN(text), () => {
+    for (const detect of detectors) detect(text, out);
+  });
   settleSecrets(text, out, from);
   return out;
 }

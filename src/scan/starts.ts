@@ -296,7 +296,10 @@ interface Automaton {
   /** Character (below 128) -> symbol; 0 for a character in no literal. */
   symbol: Uint8Array;
   symbols: number;
-  /** `delta[state * symbols + symbol]`: the next state. */
+  /**
+   * `delta[state * symbols + symbol]`: the next state times two, plus one when that state ends a
+   * literal (so the scan looks up outputs only there).
+   */
   delta: Int32Array;
   /** The literal ids a state ends: `out[outStart[s]]` up to `out[outStart[s + 1]]`. */
   outStart: Int32Array;
@@ -356,6 +359,10 @@ function automatonOf(literals: readonly string[]): Automaton {
   }
   const outStart = new Int32Array(states + 1);
   for (let s = 0; s < states; s++) outStart[s + 1] = outStart[s]! + outputs[s]!.length;
+  for (let k = 0; k < delta.length; k++) {
+    const next = delta[k]!;
+    delta[k] = 2 * next + (outputs[next]!.length > 0 ? 1 : 0);
+  }
   return { symbol: SYMBOL, symbols, delta, outStart, out: Int32Array.from(outputs.flat()) };
 }
 
@@ -405,49 +412,68 @@ function candidatesOf(
   automaton: Automaton,
   tables: Targets
 ): (number[] | undefined)[] | undefined {
-  const { symbol: SYMBOL, symbols, delta, outStart, out } = automaton;
-  const { literalLength, targetStart, targetPattern, targetGapMin, targetWidth, targetBoundary } = tables;
-  const { firstWord, lastWord } = tables;
+  const { symbol: SYMBOL, symbols, delta } = automaton;
   const n = text.length;
-  const wordAt = (i: number): number => (i >= 0 && i < n && isWord(text.charCodeAt(i)) ? 1 : 0);
   let candidates: (number[] | undefined)[] | undefined;
   let s = 0;
   for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i);
-    s = delta[s * symbols + (c < 128 ? SYMBOL[c]! : 0)]!;
-    const o1 = outStart[s + 1]!;
-    for (let o = outStart[s]!; o < o1; o++) {
-      const id = out[o]!;
-      const at = i + 1 - literalLength[id]!;
-      // The boundaries the pattern asserts around the literal, if it does.
-      const before = wordAt(at - 1) !== firstWord[id];
-      const after = wordAt(i + 1) !== lastWord[id];
-      const t1 = targetStart[id + 1]!;
-      for (let t = targetStart[id]!; t < t1; t++) {
-        const boundary = targetBoundary[t]!;
-        if (((boundary & 1) !== 0 && !before) || ((boundary & 2) !== 0 && !after)) continue;
-        const last = at - targetGapMin[t]!;
-        if (last < 0) continue;
-        const first = Math.max(0, last - targetWidth[t]!);
-        candidates ??= new Array<undefined>(count);
-        const list = (candidates[targetPattern[t]!] ??= []);
-        // An interval that starts inside or right after the pattern's last one joins it (their
-        // union is the same places), so a run of one literal (`@@@@`) does not pile up intervals.
-        const previous = list.length > 0 ? list[list.length - 1]! : -1;
-        const previousFirst = Math.floor(previous / WIDE);
-        const previousLast = previousFirst + (previous % WIDE);
-        if (previous >= 0 && first >= previousFirst && first <= previousLast + 1) {
-          const end = Math.max(last, previousLast);
-          if (end - previousFirst < WIDE) {
-            list[list.length - 1] = previousFirst * WIDE + (end - previousFirst);
-            continue;
-          }
-        }
-        list.push(first * WIDE + (last - first));
-      }
-    }
+    const d = delta[s * symbols + (c < 128 ? SYMBOL[c]! : 0)]!;
+    s = d >> 1;
+    // Most characters end no literal: the loop stays this small for them.
+    if ((d & 1) !== 0) candidates = literalsEndingAt(text, i, s, count, candidates, automaton, tables);
   }
   return candidates;
+}
+
+/** The candidates of the literals that state `s` ends at `i`, added to `candidates`. */
+function literalsEndingAt(
+  text: string,
+  i: number,
+  s: number,
+  count: number,
+  candidates: (number[] | undefined)[] | undefined,
+  automaton: Automaton,
+  tables: Targets
+): (number[] | undefined)[] {
+  const { outStart, out } = automaton;
+  const { literalLength, targetStart, targetPattern, targetGapMin, targetWidth, targetBoundary } = tables;
+  const { firstWord, lastWord } = tables;
+  const n = text.length;
+  const found = candidates ?? new Array<undefined>(count);
+  const o1 = outStart[s + 1]!;
+  for (let o = outStart[s]!; o < o1; o++) {
+    const id = out[o]!;
+    const at = i + 1 - literalLength[id]!;
+    // The boundaries the pattern asserts around the literal, if it does.
+    const wordBefore = at - 1 >= 0 && isWord(text.charCodeAt(at - 1)) ? 1 : 0;
+    const wordAfter = i + 1 < n && isWord(text.charCodeAt(i + 1)) ? 1 : 0;
+    const before = wordBefore !== firstWord[id];
+    const after = wordAfter !== lastWord[id];
+    const t1 = targetStart[id + 1]!;
+    for (let t = targetStart[id]!; t < t1; t++) {
+      const boundary = targetBoundary[t]!;
+      if (((boundary & 1) !== 0 && !before) || ((boundary & 2) !== 0 && !after)) continue;
+      const last = at - targetGapMin[t]!;
+      if (last < 0) continue;
+      const first = Math.max(0, last - targetWidth[t]!);
+      const list = (found[targetPattern[t]!] ??= []);
+      // An interval that starts inside or right after the pattern's last one joins it (their
+      // union is the same places), so a run of one literal (`@@@@`) does not pile up intervals.
+      const previous = list.length > 0 ? list[list.length - 1]! : -1;
+      const previousFirst = Math.floor(previous / WIDE);
+      const previousLast = previousFirst + (previous % WIDE);
+      if (previous >= 0 && first >= previousFirst && first <= previousLast + 1) {
+        const end = Math.max(last, previousLast);
+        if (end - previousFirst < WIDE) {
+          list[list.length - 1] = previousFirst * WIDE + (end - previousFirst);
+          continue;
+        }
+      }
+      list.push(first * WIDE + (last - first));
+    }
+  }
+  return found;
 }
 
 /** A pattern's own global search: the starts of its first `limit` matches. */
@@ -511,6 +537,69 @@ export function startFinder(patterns: readonly RegExp[]): (text: string, limit: 
     }
     return result;
   };
+}
+
+/**
+ * A plan for one text: every match of `patterns` (global) found from the candidates of one pass
+ * (see `startFinder`). `each(re, fn)` runs like `eachMatch` in ./util (the same matches, the
+ * same `RegExpExecArray`s, the callback's resume index honoured) and returns true, or returns
+ * false for a pattern the plan does not cover, which then scans on its own.
+ */
+export function matchPlanner(patterns: readonly RegExp[]): (text: string) => MatchPlan {
+  const count = patterns.length;
+  const { sticky, literals, targets } = keywordsOf(patterns);
+  const automaton = automatonOf(literals);
+  const tables = targetsOf(literals, targets);
+  const index = new Map<RegExp, number>();
+  patterns.forEach((re, p) => {
+    if (sticky[p] !== undefined) index.set(re, p);
+  });
+  return (text) => {
+    const candidates = candidatesOf(text, count, automaton, tables);
+    return {
+      text,
+      each(re, fn) {
+        const p = index.get(re);
+        if (p === undefined) return false;
+        const list = candidates?.[p];
+        if (list !== undefined) stickyEach(sticky[p]!, list, text, fn);
+        return true;
+      }
+    };
+  };
+}
+
+export interface MatchPlan {
+  text: string;
+  each(re: RegExp, fn: (m: RegExpExecArray) => number | void): boolean;
+}
+
+/** `eachMatch` over candidate intervals: the sticky copy tried where the global search would be. */
+function stickyEach(
+  y: RegExp,
+  list: number[],
+  text: string,
+  fn: (m: RegExpExecArray) => number | void
+): void {
+  const sorted = Float64Array.from(list).sort();
+  let next = 0;
+  for (let k = 0; k < sorted.length; k++) {
+    const key = sorted[k]!;
+    const first = Math.floor(key / WIDE);
+    const last = first + (key % WIDE);
+    for (let at = first > next ? first : next; at <= last; at++) {
+      y.lastIndex = at;
+      const m = y.exec(text);
+      if (m === null) {
+        next = at + 1;
+        continue;
+      }
+      const end = y.lastIndex;
+      const resume = fn(m);
+      next = typeof resume === 'number' && resume > at ? resume : end > at ? end : at + 1;
+      at = next - 1;
+    }
+  }
 }
 
 const isWord = (c: number): boolean =>

@@ -80,11 +80,35 @@ export function unboundedQuantifiers(source: string): string[] {
   return found;
 }
 
+/** The matches of a set of patterns in one text, found in one pass (see ./starts `matchPlanner`). */
+export interface Plan {
+  text: string;
+  /** `eachMatch` for `re` over `text`; false when the plan does not cover `re`. */
+  each(re: RegExp, fn: (m: RegExpExecArray) => number | void): boolean;
+}
+
+let plan: Plan | undefined;
+
+/**
+ * Run `fn` with `p` in force: `eachMatch` over `p.text` takes the matches of the patterns it
+ * covers from the plan (the same matches, in the same order) instead of searching the whole text.
+ */
+export function withPlan<T>(p: Plan, fn: () => T): T {
+  const outer = plan;
+  plan = p;
+  try {
+    return fn();
+  } finally {
+    plan = outer;
+  }
+}
+
 /**
  * Run a global regex over `text`. The callback may return an index to resume from (to skip a
  * span it consumed); otherwise the search goes on after the match.
  */
 export function eachMatch(re: RegExp, text: string, fn: (m: RegExpExecArray) => number | void): void {
+  if (plan !== undefined && plan.text === text && plan.each(re, fn)) return;
   re.lastIndex = 0;
   let m: RegExpExecArray | null;
   while ((m = re.exec(text)) !== null) {
