@@ -83,7 +83,17 @@ describe('suggestPolicy', () => {
     const { config, text } = configWith({
       odd: { tools: [{ name: '*', annotations: { readOnlyHint: true } }] }
     });
-    expect(config.rules).toEqual([]);
+    expect(config.rules.filter((r) => r.tool !== undefined)).toEqual([]);
     expect(text).toMatch(/no rule for "\*"/);
+  });
+  it('allows each reached server its prompts and resources, scoped to it; --strict comments them out', () => {
+    const { config } = configWith({ docs: { tools: [] }, down: { error: 'spawn ENOENT' } });
+    expect(config.rules.map((r) => [r.server, r.prompt, r.resource, r.allowed_roles])).toEqual([
+      ['docs', '*', undefined, ['local']],
+      ['docs', undefined, '**', ['local']]
+    ]);
+    const strict = suggestPolicy({ docs: { tools: [] } }, { strict: true });
+    expect(strict.rules).toMatch(/# - id: docs-prompts/);
+    expect(strict.rules.startsWith('rules: []')).toBe(true);
   });
 });

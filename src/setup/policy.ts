@@ -192,6 +192,27 @@ export function suggestPolicy(
         ...comment(`${server}: no rule for ${skipped.join(', ')}: a name with * or ? would be a glob.`, '  ')
       );
     }
+    // Prompts and resources are read, not acted on: allowed to the local identity, every request
+    // audited, as they were before rules covered them. Narrow a glob to restrict them.
+    body.push(
+      ...comment(
+        `${server}: its prompts and resources are allowed and audited; narrow the globs to restrict them.`,
+        '  '
+      )
+    );
+    for (const [kind, glob] of [
+      ['prompt', '*'],
+      ['resource', '**']
+    ] as const) {
+      const lines = [
+        `- id: ${plain(idFor(`${server}-${kind}s`))}`,
+        `  server: ${plain(server)}`,
+        `  ${kind}: ${quote(glob)}`,
+        `  allowed_roles: [${role}]`
+      ].map((l) => `  ${l}`);
+      body.push(...(strict ? lines.map((l) => `  # ${l.trimStart()}`) : lines));
+      if (!strict) active++;
+    }
     if (tools.length === 0) {
       body.push(...comment(`${server}: lists no tools.`, '  '));
       continue;
