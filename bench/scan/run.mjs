@@ -67,6 +67,8 @@ const PATHOLOGICAL = {
   "'-----BEGIN RSA PRIVATE KEY-----' without END": (n) => '-----BEGIN RSA PRIVATE KEY-----\n'.repeat(n / 32),
   "'ignore all the ' (no target)": (n) => 'ignore all the '.repeat(n / 15),
   "'add your ' (no object)": (n) => 'add your '.repeat(n / 9),
+  "'os.environ ' (code source, no sink)": (n) => 'os.environ '.repeat(n / 11),
+  "'<a x ' (tag, no handler)": (n) => '<a x '.repeat(n / 5),
   "'token=' (no value)": (n) => 'token='.repeat(n / 6),
   "'postgres://u:' (no host)": (n) => 'postgres://u:'.repeat(n / 13),
   "'the password is ' (no value)": (n) => 'the password is '.repeat(n / 16),

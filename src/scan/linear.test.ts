@@ -124,7 +124,9 @@ const PATHOLOGICAL: Record<string, (n: number) => string> = {
   'password is (no value)': (n) => 'the password is '.repeat(n / 16),
   'login with user / (no password)': (n) => 'login with admin / '.repeat(n / 19),
   'sig= without a SAS around it': (n) => 'sig=Zq8vN3xKp7Lm2Rt5Wb9Yc4Hd6Jf1Gs0AeUoIyTrEwQx%3D&'.repeat(n / 51),
-  'AccountKey= base64 run': (n) => ('AccountKey=' + 'AbC0+/xY9z'.repeat(9)).repeat(n / 101)
+  'AccountKey= base64 run': (n) => ('AccountKey=' + 'AbC0+/xY9z'.repeat(9)).repeat(n / 101),
+  'code source without a sink': (n) => 'os.environ '.repeat(n / 11),
+  'tag opens without a handler': (n) => '<a x '.repeat(n / 5)
 };
 
 describe('linear time on pathological input', () => {

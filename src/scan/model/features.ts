@@ -64,9 +64,9 @@ const CALL_WORDS =
 
 /** Code that reads what is on the machine, and code that sends something over the network. */
 const CODE_SOURCE =
-  "os\\.environ|os\\.getenv|process\\.env\\b|\\bgetenv\\(|cookiejar|simplecookie|document\\.cookie|psutil\\.|socket\\.gethostname|platform\\.(?:node|uname)|getpass\\.|subprocess\\.(?:check_output|run|popen)|usb\\.core|bluetooth\\.|pyperclip|pynput|keyboard\\.(?:on_press|hook|read)|os\\.listdir|glob\\.glob|\\.ssh/|\\bid_rsa\\b|/etc/passwd|\\bwhoami\\b|\\bipconfig\\b|\\bifconfig\\b|\\bdriverquery\\b|\\bcontacts\\.(?:csv|vcf)|\\bopen\\([^)]{1,80}\\)\\.read\\(";
+  'os\\.environ|os\\.getenv|process\\.env\\b|\\bgetenv\\(|cookiejar|simplecookie|document\\.cookie|psutil\\.|socket\\.gethostname|platform\\.(?:node|uname)|getpass\\.|subprocess\\.(?:check_output|run|popen)|usb\\.core|bluetooth\\.|pyperclip|pynput|keyboard\\.(?:on_press|hook|read)|os\\.listdir|glob\\.glob|\\.ssh/|\\bid_rsa\\b|/etc/passwd|\\bwhoami\\b|\\bipconfig\\b|\\bifconfig\\b|\\bdriverquery\\b|\\bcontacts\\.(?:csv|vcf)|\\bopen\\([^)]{1,80}\\)\\.read\\(';
 const CODE_SINK =
-  "requests\\.(?:post|put|get|request)\\(|urllib\\.request|\\burlopen\\(|http\\.client|httpx\\.(?:post|put|get)|axios\\.(?:post|put)|\\bfetch\\([^)]{0,200}?(?:method|body)|xmlhttprequest|\\.sendall\\(|\\.sendto\\(|socket\\.socket\\(|smtplib|ftplib|storbinary|paramiko|\\bcurl${G}(?:-[a-z]{1,3}${G}){0,3}(?:-d|--data|-f|--upload-file|-t)\\b";
+  'requests\\.(?:post|put|get|request)\\(|urllib\\.request|\\burlopen\\(|http\\.client|httpx\\.(?:post|put|get)|axios\\.(?:post|put)|\\bfetch\\([^)]{0,200}?(?:method|body)|xmlhttprequest|\\.sendall\\(|\\.sendto\\(|socket\\.socket\\(|smtplib|ftplib|storbinary|paramiko|\\bcurl${G}(?:-[a-z]{1,3}${G}){0,3}(?:-d|--data|-f|--upload-file|-t)\\b';
 const pattern = (p: string): RegExp => rx(p.replaceAll('${G}', G), 'i');
 /** An attack behaviour. */
 const b = (name: string, describe: string, ...patterns: string[]): Behaviour => ({
@@ -347,7 +347,7 @@ const PATTERN_BEHAVIOURS: readonly Behaviour[] = [
   ),
   b(
     'disclose-context',
-    "asks the model to reveal its own instructions, system prompt or identity, or the text before the data",
+    'asks the model to reveal its own instructions, system prompt or identity, or the text before the data',
     `\\b(?:reveal|repeat|print|output|share|show|display|recite|echo|dump|leak|expose|disclose|paste|spell${G}out|write${G}(?:out|down)|give${G}me|tell${G}me|send${G}me|reproduce)\\b${ANY(3)}${G}(?:your|its)${G}(?:(?:full|entire|whole|exact|original|initial|hidden|secret|internal|complete|first|unique|own)${G}){0,2}(?:system${G}(?:prompt|message|instructions?)|(?:initial|original|hidden|secret|internal|developer)${G}(?:prompt|instructions?|message)|instructions|prompt|ids?|identifiers?|codename|code${G}name)\\b`,
     `\\b(?:reveal|repeat|print|output|share|show|display|recite|echo|dump|leak|expose|disclose|reproduce)\\b${ANY(3)}${G}the${G}(?:(?:full|entire|whole|exact|original|initial|hidden|complete)${G}){0,2}(?:system${G}(?:prompt|message)|(?:initial|original|hidden|developer)${G}(?:prompt|instructions|message))\\b`,
     `\\b(?:repeat|recite|echo|reproduce|print|output)${G}(?:back${G})?(?:all${G}|everything${G}|the${G})?(?:(?:exact|full|previous|prior|preceding)${G})?(?:words|text|lines|sentences|messages?|instructions|everything)${G}(?:above|before${G}(?:this|these|it)|preceding${G}(?:this|these|it)|so${G}far|you${G}(?:were|have${G}been)${G}given)\\b`,
@@ -706,7 +706,8 @@ function underscoreIdentifiers(text: string, ctx: FeatureContext, out: Identifie
 
 const ARTICLES = new Set(['the', 'another', 'a', 'this']);
 const isCallNameChar = (c: number): boolean => isIdChar(c) || c === 46 || c === 58 || c === 47 || c === 45;
-const isCallGap = (c: number): boolean => c === 32 || c === 10 || c === 9 || c === 44 || c === 96 || c === 39 || c === 34;
+const isCallGap = (c: number): boolean =>
+  c === 32 || c === 10 || c === 9 || c === 44 || c === 96 || c === 39 || c === 34;
 
 /**
  * Whether the `calls-tool` match at `at` names a tool of the text's own server (its own name or a
@@ -730,12 +731,18 @@ function callsOwnTool(text: string, at: number, ctx: FeatureContext): boolean {
   return false;
 }
 
-/** Analyse a canonical text once. */
-export function analyze(text: string, ctx: FeatureContext = {}, gramWeights?: Float32Array): Analysis {
+/** The pattern behaviours' matches, less calls of the text's own server's tools. */
+function patternMatchesIn(text: string, ctx: FeatureContext): Int32Array[] {
   const matches = patternMatches(text);
   if (ctx.siblingTools?.size || ctx.ownNames?.size) {
     matches[I_CALLS] = matches[I_CALLS]!.filter((at) => !callsOwnTool(text, at, ctx));
   }
+  return matches;
+}
+
+/** Analyse a canonical text once. */
+export function analyze(text: string, ctx: FeatureContext = {}, gramWeights?: Float32Array): Analysis {
+  const matches = patternMatchesIn(text, ctx);
   const n = text.length;
   // Per-word arrays start at a typical word density and grow when a text has more words.
   let cap = (n >> 2) + 16;
