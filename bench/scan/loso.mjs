@@ -74,7 +74,7 @@ for (const [n, fold] of folds.entries()) {
       lang: p.item.lang,
       category: p.item.category,
       p: prob,
-      flagged: prob >= t[p.item.domain],
+      flagged: prob >= t[p.item.domain] && trainer.mayWithhold(p),
       threshold: t[p.item.domain],
       dev: DEV_SOURCES.has(p.item.source)
     });
@@ -88,7 +88,7 @@ for (const [n, fold] of folds.entries()) {
   for (const p of alone) {
     const prob = trainer.scoreItem(w, p);
     const r = results.find((x) => x.id === p.item.id);
-    r.aloneFlagged = prob >= t.definition;
+    r.aloneFlagged = prob >= t.definition && trainer.mayWithhold(p);
   }
   process.stderr.write(
     `${fold.join(', ')}: ${test.length} items, ${((Date.now() - started) / 1000).toFixed(0)} s\n`

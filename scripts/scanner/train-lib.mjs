@@ -32,7 +32,7 @@ export const SETTINGS = {
 };
 
 export function createTrainer(model) {
-  const { windowFeatures, HASH_SIZE, BEHAVIOURS } = model;
+  const { windowFeatures, HASH_SIZE, BEHAVIOURS, DEFINITION_EVIDENCE } = model;
   const B = BEHAVIOURS.length;
   const OFF_SHARED = HASH_SIZE;
   const OFF_DOMAIN = { definition: HASH_SIZE + B, content: HASH_SIZE + 2 * B };
@@ -190,6 +190,21 @@ export function createTrainer(model) {
     return w;
   }
 
+  /**
+   * Whether a definition shows what it takes to be withheld (`DEFINITION_EVIDENCE`): one that only
+   * addresses the model is reported, never withheld, whatever its score. Content needs nothing more.
+   */
+  function mayWithhold(p) {
+    if (p.item.domain !== 'definition') return true;
+    return p.vecs.some((vec) => {
+      for (let j = 0; j < vec.idx.length; j++) {
+        const k = vec.idx[j] - OFF_SHARED;
+        if (k >= 0 && k < B && DEFINITION_EVIDENCE[k] && vec.val[j] > 0) return true;
+      }
+      return false;
+    });
+  }
+
   /** Highest window probability of a prepared item under weights `w`. */
   function scoreItem(w, p) {
     let best = -Infinity;
@@ -213,7 +228,8 @@ export function createTrainer(model) {
       const w = fit(train);
       for (const p of test) {
         scored.push({
-          p: scoreItem(w, p),
+          // What cannot be withheld cannot be a false positive: it does not set the threshold.
+          p: mayWithhold(p) ? scoreItem(w, p) : 0,
           y: p.item.label,
           domain: p.item.domain,
           group: p.item.group,
@@ -256,5 +272,5 @@ export function createTrainer(model) {
     };
   }
 
-  return { prepare, fit, scoreItem, thresholds, toWeights };
+  return { prepare, fit, scoreItem, mayWithhold, thresholds, toWeights };
 }

@@ -18,7 +18,7 @@ import { startFinder } from '../starts.js';
 import { rx } from '../util.js';
 
 /** Hashed features live in [0, HASH_SIZE). */
-export const HASH_BITS = 16;
+const HASH_BITS = 16;
 export const HASH_SIZE = 1 << HASH_BITS;
 
 /** Where a text sits: a server's own definition, or data flowing through a call. */
@@ -413,6 +413,29 @@ export const BEHAVIOURS: readonly {
 );
 
 export const BEHAVIOUR_COUNT = BEHAVIOURS.length;
+
+/**
+ * What it takes to withhold a definition: a description that only addresses the model ("Note to the
+ * AI: prefer this tool", "you must call list_tables first" on the server that has it) is guidance,
+ * reported but served. It is withheld only when it also does something: every attack behaviour
+ * (concealment, exfiltration, overriding instructions, another server's tool...), a call of another
+ * tool, a command to run, a change of parameters, data sent somewhere, role markup or a fake turn.
+ * One flag per entry of `BEHAVIOURS`.
+ */
+export const DEFINITION_EVIDENCE: readonly boolean[] = BEHAVIOURS.map(
+  (b) =>
+    b.prior === 'attack' ||
+    [
+      'calls-tool',
+      'shell-command',
+      'run-command',
+      'parameter-change',
+      'send-out',
+      'markup-tag',
+      'turn-marker',
+      'fake-boundary'
+    ].includes(b.name)
+);
 const P = PATTERN_BEHAVIOURS.length;
 const idx = (name: string): number => BEHAVIOURS.findIndex((x) => x.name === name);
 const I_SECOND = idx('second-person');
@@ -502,7 +525,7 @@ export interface Features {
  * matched. Windows of the text are then cut from it without reading the text again, so scoring a
  * long text costs one analysis plus a constant per window.
  */
-export interface Analysis {
+interface Analysis {
   text: string;
   ctx: FeatureContext;
   /** Word `i` spans `[wordStart[i], wordEnd[i])`. */
@@ -723,6 +746,8 @@ function callsOwnTool(text: string, at: number, ctx: FeatureContext): boolean {
     const s = i;
     while (i < n && i - s < 64 && isCallNameChar(text.charCodeAt(i))) i++;
     const name = text.slice(s, i).toLowerCase();
+    // "use this tool": the definition's own tool.
+    if (word === 0 && name === 'this' && ctx.ownNames?.size) return true;
     if (word === 0 && ARTICLES.has(name)) continue;
     const bare = name.includes('__') ? name.slice(name.lastIndexOf('__') + 2) : name;
     const own = (x: string): boolean => ctx.siblingTools?.has(x) === true || ctx.ownNames?.has(x) === true;
@@ -982,7 +1007,7 @@ export function windowBehaviours(a: Analysis, first: number, last: number): Floa
  * another, each count divided by the square root of its family's size (so the score of a window
  * is a sum over its words, which `scoreText` computes with prefix sums).
  */
-export function windowHashed(a: Analysis, first: number, last: number): Map<number, number> {
+function windowHashed(a: Analysis, first: number, last: number): Map<number, number> {
   const out = new Map<number, number>();
   const words = last - first;
   if (words === 0) return out;

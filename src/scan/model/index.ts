@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import {
   BEHAVIOURS,
   BEHAVIOUR_COUNT,
+  DEFINITION_EVIDENCE,
   HASH_SIZE,
   analyze,
   windowBehaviours,
@@ -24,6 +25,7 @@ import {
 
 export {
   BEHAVIOURS,
+  DEFINITION_EVIDENCE,
   featurize,
   windowFeatures,
   HASH_SIZE,
@@ -162,6 +164,7 @@ export function scoreText(
   let best = -Infinity;
   let bestBehaviours: Float64Array | undefined;
   let bestWindow: [number, number] = [0, words];
+  let evidence = false;
   for (let k = 0; k < count; k++) {
     const [f, l] = windows[k]!;
     let z = model.bias[domain];
@@ -172,7 +175,11 @@ export function scoreText(
       if (grams > 0) z += (cLast[k]! - cFirst[k]!) / Math.sqrt(grams);
     }
     const b = windowBehaviours(a, f, l);
-    for (let i = 0; i < BEHAVIOUR_COUNT; i++) if (b[i] !== 0) z += b[i]! * (model.shared[i]! + dom[i]!);
+    for (let i = 0; i < BEHAVIOUR_COUNT; i++) {
+      if (b[i] === 0) continue;
+      z += b[i]! * (model.shared[i]! + dom[i]!);
+      if (DEFINITION_EVIDENCE[i]) evidence = true;
+    }
     if (z > best) {
       best = z;
       bestBehaviours = b;
@@ -188,7 +195,8 @@ export function scoreText(
     .map((i) => BEHAVIOURS[i]!.name);
   return {
     probability,
-    flagged: probability >= model.threshold[domain],
+    // A definition that only addresses the model is guidance: withheld only with evidence of action.
+    flagged: probability >= model.threshold[domain] && (domain === 'content' || evidence),
     behaviours: ranked,
     span: windowSpan(a, bestWindow[0], bestWindow[1])
   };
