@@ -317,7 +317,7 @@ export type ErrorCode = keyof typeof ERRORS;
  * `denied` and counted as one); a `fault` is something failing (an upstream, the shared store, the
  * audit log, the gateway itself), audited as an `error` and never counted as a denial.
  */
-export type ErrorKind = 'refusal' | 'fault';
+type ErrorKind = 'refusal' | 'fault';
 
 /** Is this a refusal from the registry (not a fault, not a foreign error)? */
 export function isRefusal(err: unknown): err is GatewayError {
@@ -328,7 +328,7 @@ export function isRefusal(err: unknown): err is GatewayError {
 export const MAX_HINT_LENGTH = 300;
 
 /** A hint cut to MAX_HINT_LENGTH characters, on one line. */
-export function boundedHint(hint: string): string {
+function boundedHint(hint: string): string {
   const line = hint.replace(/\s+/g, ' ').trim();
   const chars = [...line];
   return chars.length <= MAX_HINT_LENGTH ? line : `${chars.slice(0, MAX_HINT_LENGTH - 1).join('')}…`;

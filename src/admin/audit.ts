@@ -5,7 +5,7 @@
 import type { AuditRecord } from '../audit/index.js';
 import { send, type AdminRequest } from './respond.js';
 
-export function filterAudit(records: readonly AuditRecord[], q: URLSearchParams): AuditRecord[] {
+function filterAudit(records: readonly AuditRecord[], q: URLSearchParams): AuditRecord[] {
   const identity = q.get('identity');
   const tool = q.get('tool');
   const server = q.get('server');

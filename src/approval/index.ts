@@ -17,7 +17,7 @@ import type { HeldCall, HeldStatus } from './types.js';
 
 export type { ApprovalDecision, HeldCall, HeldStatus } from './types.js';
 
-export interface ApprovalSettings {
+interface ApprovalSettings {
   timeout_s: number;
   approvers: number;
   approver_roles: string[];
@@ -267,7 +267,7 @@ export function createApprovalQueue(
   };
 }
 
-export interface ApprovalStageOptions {
+interface ApprovalStageOptions {
   queue: ApprovalQueue;
   settings: ApprovalSettings;
   /** Bring the session up to date before deciding again (shared state). */

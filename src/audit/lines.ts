@@ -8,7 +8,7 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 const CHUNK = 1 << 16;
 const NL = 0x0a;
 
-export interface Line {
+interface Line {
   /** 1-based line number. */
   line: number;
   text: string;

@@ -49,7 +49,7 @@ export function auditTables(name: string = DEFAULT_AUDIT_TABLE): AuditTables {
 }
 
 /** Connection settings: timeouts so that a database that hangs is noticed, never waited on forever. */
-export function clientConfig(url: string, connectTimeoutMs = 5000): ClientConfig {
+function clientConfig(url: string, connectTimeoutMs = 5000): ClientConfig {
   return {
     connectionString: url,
     connectionTimeoutMillis: connectTimeoutMs,
@@ -63,7 +63,7 @@ export function clientConfig(url: string, connectTimeoutMs = 5000): ClientConfig
 }
 
 /** node-postgres, loaded on first use: only gateways that audit to PostgreSQL need it. */
-export async function loadPg(): Promise<typeof Pg> {
+async function loadPg(): Promise<typeof Pg> {
   const mod = (await import('pg')) as typeof Pg & { default?: typeof Pg };
   return mod.default ?? mod;
 }

@@ -47,7 +47,7 @@ export function identityKey(identity: Identity): string {
   return createHash('sha256').update(JSON.stringify(parts)).digest('base64url').slice(0, 22);
 }
 
-export type AuthResult =
+type AuthResult =
   | { ok: true; identity: Identity }
   /** `unavailable`: the credential could not be checked (shared revocations unreachable); not the caller's fault. */
   | { ok: false; reason: string; tokenId?: string; unavailable?: true };
@@ -65,7 +65,7 @@ export interface TokenTable {
   lastUsed: Map<string, number>;
 }
 
-export function createTokenTable(
+function createTokenTable(
   tokens: TokenConfig[],
   revocations: RevocationConfig[] = [],
   now: () => number = Date.now
@@ -123,7 +123,7 @@ export interface Authenticator {
 
 const BEARER = /^Bearer[ \t]+([A-Za-z0-9\-._~+/]+=*)[ \t]*$/i;
 
-export interface AuthenticatorOptions {
+interface AuthenticatorOptions {
   now?: () => number;
   fetch?: typeof fetch;
   /** Shared revocations (gateway token ids and JWT `jti`s); undefined when they cannot be read now. */

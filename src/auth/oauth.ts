@@ -56,7 +56,7 @@ export interface OAuthConfig {
   authorization_servers?: string[];
 }
 
-export interface OAuthIdentity {
+interface OAuthIdentity {
   /** `sub`. */
   user: string;
   /** `client_id`, else `azp`. */
@@ -70,7 +70,7 @@ export interface OAuthIdentity {
   claims: Record<string, unknown>;
 }
 
-export type OAuthResult = { ok: true; identity: OAuthIdentity } | { ok: false; reason: string };
+type OAuthResult = { ok: true; identity: OAuthIdentity } | { ok: false; reason: string };
 
 export interface OAuthVerifier {
   verify(token: string): Promise<OAuthResult>;
@@ -87,7 +87,7 @@ export class OAuthConfigError extends Error {
   }
 }
 
-export const DEFAULT_ALGORITHMS = ['RS256', 'PS256', 'ES256', 'EdDSA'];
+const DEFAULT_ALGORITHMS = ['RS256', 'PS256', 'ES256', 'EdDSA'];
 /** The asymmetric JWS algorithms jose verifies; nothing else may be configured. */
 const SUPPORTED_ALGORITHMS = new Set([
   'RS256',
@@ -231,7 +231,7 @@ export function validateOAuthConfig(config: OAuthConfig): string[] {
  * A claim by name, or by dotted path (`realm_access.roles`). A claim whose own name contains dots
  * (`https://example.com/roles`) wins over the path. Own properties only: no prototype lookups.
  */
-export function claimAt(claims: Record<string, unknown>, path: string): unknown {
+function claimAt(claims: Record<string, unknown>, path: string): unknown {
   if (Object.hasOwn(claims, path)) return claims[path];
   let value: unknown = claims;
   for (const part of path.split('.')) {
@@ -244,7 +244,7 @@ export function claimAt(claims: Record<string, unknown>, path: string): unknown 
 }
 
 /** A list of names from a string[] or a space-separated string; anything else is no names. */
-export function nameList(value: unknown): string[] {
+function nameList(value: unknown): string[] {
   const items = typeof value === 'string' ? value.split(/\s+/) : Array.isArray(value) ? value : [];
   const names = items.filter((v): v is string => typeof v === 'string' && v !== '');
   return [...new Set(names)];

@@ -17,14 +17,14 @@ import type { ConfigIssue } from '../errors.js';
 const ajv = new Ajv({ allErrors: true, verbose: true, strict: false });
 const validateTokensFile = ajv.compile(tokensFileSchema);
 
-export const MIN_TOKEN_LENGTH = 16;
+const MIN_TOKEN_LENGTH = 16;
 
 export function hashToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
 }
 
 /** A new random token: `pcl_` and 32 random bytes, base64url. */
-export function generateToken(): string {
+function generateToken(): string {
   return `pcl_${randomBytes(32).toString('base64url')}`;
 }
 
@@ -196,7 +196,7 @@ function save(path: string, doc: Document.Parsed): void {
   renameSync(tmp, path);
 }
 
-export interface NewToken {
+interface NewToken {
   identity: string;
   roles: string[];
   scopes?: string[];
@@ -204,7 +204,7 @@ export interface NewToken {
   description?: string;
 }
 
-export function newTokenId(): string {
+function newTokenId(): string {
   return `tok_${randomBytes(5).toString('hex')}`;
 }
 

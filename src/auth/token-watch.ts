@@ -15,7 +15,7 @@ export interface TokenWatch {
   close(): void;
 }
 
-export function lastUsedPath(tokensFile: string): string {
+function lastUsedPath(tokensFile: string): string {
   return `${tokensFile}.last-used.json`;
 }
 

@@ -11,7 +11,7 @@ export interface AuditSourceOptions {
   table?: string;
   config?: string;
 }
-export type AuditSource = { kind: 'file'; path: string } | { kind: 'postgres'; url: string; table: string };
+type AuditSource = { kind: 'file'; path: string } | { kind: 'postgres'; url: string; table: string };
 
 /** Where a log is, named the one way the user chose: a file, --postgres URL, or --config F. */
 export function auditSource(log: string | undefined, opts: AuditSourceOptions): AuditSource {

@@ -25,7 +25,7 @@ const validateConfig = ajv.compile<SchemaConfig>(configSchema);
 
 const SERVER_NAME = /^[A-Za-z0-9][A-Za-z0-9-]*(?:_[A-Za-z0-9-]+)*$/;
 
-export interface LoadOptions {
+interface LoadOptions {
   env?: NodeJS.ProcessEnv;
   /** Parse this text instead of reading `file`. */
   text?: string;

@@ -50,7 +50,7 @@ type StdioOnly =
   'command' | 'args' | 'env' | 'env_passthrough' | 'cwd' | 'sandbox' | 'isolation' | 'idle_timeout';
 type HttpOnly = 'url' | 'transport' | 'headers';
 
-export type _ConfigTypesMatchTheSchema = [
+type _ConfigTypesMatchTheSchema = [
   Check<Same<RuleConfig, SchemaConfig['rules'][number]>>,
   Check<Same<ConstraintConfig, NonNullable<RuleConfig['parameter_constraints']>[string]>>,
   Check<Same<PolicySettings, SchemaConfig['policy']>>,

@@ -144,7 +144,7 @@ function firstLine(message: string): string {
 }
 
 /** `rules[1].allowed_roles` from ['rules', 1, 'allowed_roles']. */
-export function formatPath(path: readonly PathPart[]): string {
+function formatPath(path: readonly PathPart[]): string {
   let out = '';
   for (const part of path) {
     if (typeof part === 'number') out += `[${part}]`;
@@ -154,7 +154,7 @@ export function formatPath(path: readonly PathPart[]): string {
 }
 
 /** Line and column of the node at `path`; with `key`, of that key inside the mapping at `path`. */
-export function positionOf(
+function positionOf(
   src: YamlSource,
   path: readonly PathPart[],
   key?: string

@@ -26,7 +26,7 @@ export interface CallOptions {
 /** The agent's side of one call, as the downstream transport offers it. */
 export type Peer = Relay;
 
-export interface CallParts {
+interface CallParts {
   config: GatewayConfig;
   log: Logger;
   stages: readonly PipelineStage[];
@@ -55,7 +55,7 @@ function argumentRecorder(config: GatewayConfig) {
 }
 
 /** The audit record of a call, from whatever phase it reached and how it ended. */
-export function callRecord(
+function callRecord(
   ctx: CallState,
   failure: unknown,
   recorded: unknown,

@@ -18,11 +18,11 @@ import type { Names } from './names.js';
 import type { PolicyHolder } from './policy-holder.js';
 import type { Session } from './session.js';
 
-export type ForwardedEvent =
+type ForwardedEvent =
   'prompts/get' | 'resources/read' | 'completion/complete' | 'resources/subscribe' | 'resources/unsubscribe';
 
 /** What the policy decides a request on: a prompt or resource by its server's own name or URI. */
-export interface Subject {
+interface Subject {
   kind: Exclude<Kind, 'tool'>;
   /** The prompt's own name or the resource's own URI (or URI template, for a completion). */
   name: string;
@@ -137,7 +137,7 @@ export function createForward(
   };
 }
 
-export interface ForwardParts {
+interface ForwardParts {
   resolve: ResolveUpstream;
   names: Names;
   catalog: Catalog;

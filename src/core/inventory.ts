@@ -11,7 +11,7 @@ import { CAPABILITY, type Catalog } from './catalog.js';
 import type { Names } from './names.js';
 
 /** What the gateway knows about one listed definition: its pin status, findings and approval. */
-export interface InventoryEntry {
+interface InventoryEntry {
   server: string;
   /** As agents see it: `server__name`, or the resource URI or template in the gateway's namespace. */
   exposed: string;

@@ -26,7 +26,7 @@ export interface ListedTool extends UpstreamTool {
   name: string;
 }
 
-export interface ListParts {
+interface ListParts {
   upstreams: ReadonlyMap<string, Upstream>;
   /** The connection a session lists through (its own, for an `isolation: session` server). */
   resolve: ResolveUpstream;
@@ -65,71 +65,73 @@ function visibleTo(
   return items.filter(({ server, item }) => policy.visible(roles, server, String(item[field]), kind));
 }
 
-export function createLists(parts: ListParts) {
-  const { upstreams, resolve, names, catalog, audit, announcer, log } = parts;
+/**
+ * Run a list across every upstream that supports it. A server that is down, fails, or is not
+ * listed within its connect bound is left out (and announced when it can be listed), not fatal.
+ */
+async function fanOut<T>(
+  parts: ListParts,
+  session: Session,
+  capability: ListKind,
+  fn: (up: Upstream) => Promise<T[]>
+): Promise<{ items: Array<{ server: string; item: T }>; failed: string[] }> {
+  const { upstreams, resolve, announcer, log } = parts;
+  const items: Array<{ server: string; item: T }> = [];
+  const failed: string[] = [];
+  await Promise.all(
+    [...upstreams.keys()].map(async (server) => {
+      let up: Upstream | undefined;
+      try {
+        up = resolve(session, server);
+      } catch (err) {
+        failed.push(server);
+        log.warn(
+          { server, err: (err as GatewayError).detail ?? (err as Error).message },
+          `${capability} listing failed`
+        );
+        return;
+      }
+      if (!up) return;
+      if (up.down) {
+        failed.push(up.name);
+        announcer.missed(capability, up.name);
+        return;
+      }
+      const work = (async () => {
+        if (capability !== 'tools') {
+          await up.connect();
+          if (!up.capabilities()?.[capability]) return [];
+        }
+        return fn(up);
+      })();
+      try {
+        const outcome = await within(work, up.config.connect_timeout_ms);
+        if (outcome === 'late') {
+          failed.push(up.name);
+          announcer.late(capability, up.name, work);
+          log.warn(
+            { server: up.name, waited_ms: up.config.connect_timeout_ms },
+            `${capability} listing answered without a server still connecting`
+          );
+          return;
+        }
+        for (const item of outcome.done) items.push({ server: up.name, item });
+      } catch (err) {
+        failed.push(up.name);
+        announcer.missed(capability, up.name);
+        log.warn(
+          { server: up.name, err: (err as GatewayError).detail ?? (err as Error).message },
+          `${capability} listing failed`
+        );
+      }
+    })
+  );
+  items.sort((a, b) => (a.server < b.server ? -1 : a.server > b.server ? 1 : 0));
+  return { items, failed };
+}
 
-  /**
-   * Run a list across every upstream that supports it. A server that is down, fails, or is not
-   * listed within its connect bound is left out (and announced when it can be listed), not fatal.
-   */
-  async function fanOut<T>(
-    session: Session,
-    capability: ListKind,
-    fn: (up: Upstream) => Promise<T[]>
-  ): Promise<{ items: Array<{ server: string; item: T }>; failed: string[] }> {
-    const items: Array<{ server: string; item: T }> = [];
-    const failed: string[] = [];
-    await Promise.all(
-      [...upstreams.keys()].map(async (server) => {
-        let up: Upstream | undefined;
-        try {
-          up = resolve(session, server);
-        } catch (err) {
-          failed.push(server);
-          log.warn(
-            { server, err: (err as GatewayError).detail ?? (err as Error).message },
-            `${capability} listing failed`
-          );
-          return;
-        }
-        if (!up) return;
-        if (up.down) {
-          failed.push(up.name);
-          announcer.missed(capability, up.name);
-          return;
-        }
-        const work = (async () => {
-          if (capability !== 'tools') {
-            await up.connect();
-            if (!up.capabilities()?.[capability]) return [];
-          }
-          return fn(up);
-        })();
-        try {
-          const outcome = await within(work, up.config.connect_timeout_ms);
-          if (outcome === 'late') {
-            failed.push(up.name);
-            announcer.late(capability, up.name, work);
-            log.warn(
-              { server: up.name, waited_ms: up.config.connect_timeout_ms },
-              `${capability} listing answered without a server still connecting`
-            );
-            return;
-          }
-          for (const item of outcome.done) items.push({ server: up.name, item });
-        } catch (err) {
-          failed.push(up.name);
-          announcer.missed(capability, up.name);
-          log.warn(
-            { server: up.name, err: (err as GatewayError).detail ?? (err as Error).message },
-            `${capability} listing failed`
-          );
-        }
-      })
-    );
-    items.sort((a, b) => (a.server < b.server ? -1 : a.server > b.server ? 1 : 0));
-    return { items, failed };
-  }
+export function createLists(parts: ListParts) {
+  const { names, catalog, audit } = parts;
 
   /** A server's prompts, resources or templates listed now, without those vetting withholds. */
   async function allowed(up: Upstream, kind: DefinitionKind): Promise<Array<Record<string, unknown>>> {
@@ -148,7 +150,7 @@ export function createLists(parts: ListParts) {
     kind: DefinitionKind,
     field: 'name' | 'uri' | 'uriTemplate'
   ) {
-    const { items: all, failed } = await fanOut(session, capability, (up) => allowed(up, kind));
+    const { items: all, failed } = await fanOut(parts, session, capability, (up) => allowed(up, kind));
     const items = visibleTo(parts.policy.current().policy, session, all, capability, field);
     await audit.write(
       {
@@ -168,7 +170,7 @@ export function createLists(parts: ListParts) {
     async listTools(session: Session): Promise<ListedTool[]> {
       const started = performance.now();
       const roles = session.identity.roles;
-      const { items, failed } = await fanOut(session, 'tools', async (up) =>
+      const { items, failed } = await fanOut(parts, session, 'tools', async (up) =>
         [...(await catalog.vetted(up)).values()].filter((v) => !v.blocked).map((v) => v.tool)
       );
       const policy = parts.policy.current().policy;

@@ -95,7 +95,7 @@ export interface PipelineStage {
 }
 
 /** Assembles stages in order, checking that each reads only what the ones before it set. */
-export interface PipelineBuilder<Phase extends CallStart> {
+interface PipelineBuilder<Phase extends CallStart> {
   /** A stage that reads this phase and adds nothing the next stages need; undefined when off. */
   use(stage: Stage<Phase> | undefined): PipelineBuilder<Phase>;
   /** A stage that moves the call to its next phase. */

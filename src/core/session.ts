@@ -16,7 +16,7 @@ export type DownstreamTransport = 'stdio' | 'http' | 'sse';
 export const HISTORY_LIMIT = 1000;
 
 /** What every session of one identity shares: its calls across sessions and its risk. */
-export interface IdentityState {
+interface IdentityState {
   /** Who: the key identity-scoped budgets are kept under (identityScopeKey). */
   readonly key: string;
   /** Admitted calls of every session of the identity, oldest first, at most HISTORY_LIMIT. */

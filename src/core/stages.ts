@@ -37,7 +37,7 @@ import type { Names } from './names.js';
 import { pipeline, type PipelineStage } from './pipeline.js';
 import type { PolicyHolder } from './policy-holder.js';
 
-export interface StageParts {
+interface StageParts {
   config: GatewayConfig;
   state: SharedState;
   /** The audit sink, when it is a shared store that can be unreachable. */

@@ -32,7 +32,7 @@ export interface Upstreams {
  * What the gateway does with the events of a server's connection: the shared one (no owner), a
  * session's (its id), or an isolated server's connection without a session (`catalog`).
  */
-export type UpstreamEventsFor = (owner: string | undefined) => UpstreamEvents;
+type UpstreamEventsFor = (owner: string | undefined) => UpstreamEvents;
 
 /** The audit record of a session refused its own process (`limits.max_upstream_processes`). */
 export function refusalRecord(session: Session | undefined, server: string, error: GatewayError): AuditInput {

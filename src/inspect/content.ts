@@ -9,7 +9,7 @@ import { compileGlob } from '../policy/glob.js';
 import { atLeast, redactValue, type Finding } from '../scan/index.js';
 import type { ValueScan } from './types.js';
 
-export type Direction = 'responses' | 'arguments';
+type Direction = 'responses' | 'arguments';
 
 export interface ContentScan {
   /** Scan a value with the actions configured for it; undefined when all are off or nothing is found. */

@@ -16,7 +16,7 @@ interface CachedDefinitions {
 
 const KINDS: readonly DefinitionKind[] = ['prompts', 'resources', 'resourceTemplates'];
 
-export interface DefinitionVetter {
+interface DefinitionVetter {
   vetDefinitions: Inspector['vetDefinitions'];
   /** Drop a server's cached verdicts of every kind (its pins were replaced). */
   forget(server: string): void;

@@ -21,7 +21,7 @@ interface CachedTools {
 const sameLists = (a: ToolLists, b: ToolLists) =>
   a.length === b.length && a.every((list, i) => list === b[i]);
 
-export interface ToolVetting {
+interface ToolVetting {
   vet: Inspector['vet'];
   /** Drop a server's cached verdicts (its pins were replaced). */
   forget(server: string): void;

@@ -19,7 +19,7 @@ export interface OperationRecord {
   error?: string;
 }
 
-export interface ToolDefinition<A> {
+interface ToolDefinition<A> {
   name: string;
   description: string;
   /** JSON Schema of the arguments; objects are closed (`additionalProperties: false`) unless they say otherwise. */
@@ -34,7 +34,7 @@ export interface ToolDefinition<A> {
   handler: (args: A) => Promise<unknown> | unknown;
 }
 
-export interface KitOptions {
+interface KitOptions {
   /** Called after every call, successful or not (an operation log). */
   onOperation?: (record: OperationRecord) => void;
 }
@@ -49,7 +49,7 @@ export function closeSchema(schema: unknown): unknown {
   return out;
 }
 
-export class ToolInputError extends Error {
+class ToolInputError extends Error {
   constructor(readonly problems: string[]) {
     super(`invalid arguments: ${problems.join('; ')}`);
     this.name = 'ToolInputError';
@@ -59,7 +59,7 @@ export class ToolInputError extends Error {
 const ajv = new Ajv({ allErrors: true, strict: false });
 
 /** A validator for a tool's arguments: throws ToolInputError naming every problem. */
-export function strictValidator<A>(inputSchema: Record<string, unknown>): (args: unknown) => A {
+function strictValidator<A>(inputSchema: Record<string, unknown>): (args: unknown) => A {
   const validate: ValidateFunction = ajv.compile(closeSchema(inputSchema) as object);
   return (args) => {
     if (validate(args)) return args as A;
@@ -121,7 +121,7 @@ export function defineTool<A>(server: McpServer, tool: ToolDefinition<A>, option
   );
 }
 
-export interface RunOptions {
+interface RunOptions {
   cwd?: string;
   /** The whole environment of the program (default: only PATH). */
   env?: Record<string, string>;
@@ -130,7 +130,7 @@ export interface RunOptions {
   maxOutputBytes?: number;
 }
 
-export interface RunResult {
+interface RunResult {
   code: number;
   stdout: string;
   stderr: string;

@@ -21,7 +21,7 @@ export interface Metrics {
   render(): Promise<{ contentType: string; body: string }>;
 }
 
-export interface MetricsSources {
+interface MetricsSources {
   upstreams(): Array<{ name: string; state: string; restarts: number }>;
   sessions(): number;
   /** Upstream processes running now (every stdio server's, session-isolated ones included). */

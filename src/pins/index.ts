@@ -29,12 +29,12 @@ import type { PinEntry, PinSection, ServerPins } from './types.js';
 
 /** The kinds of definition a server offers, by the name of their section in the pin file. */
 export type PinKind = 'tools' | 'prompts' | 'resources' | 'resourceTemplates';
-export const PIN_KINDS: readonly PinKind[] = ['tools', 'prompts', 'resources', 'resourceTemplates'];
+const PIN_KINDS: readonly PinKind[] = ['tools', 'prompts', 'resources', 'resourceTemplates'];
 
 /** A definition as a server lists it (a tool, prompt, resource or resource template). */
 export type Definition = { readonly [field: string]: unknown };
 
-export interface PinnableTool {
+interface PinnableTool {
   name: string;
   title?: unknown;
   description?: unknown;
@@ -204,7 +204,7 @@ function entryFor(kind: PinKind, item: Definition, hash = definitionHash(kind, i
 }
 
 /** Pins for the items of one kind. */
-export function sectionFor(kind: PinKind, items: readonly Definition[]): PinSection {
+function sectionFor(kind: PinKind, items: readonly Definition[]): PinSection {
   // fromEntries defines own properties, so even an item named `__proto__` is pinned as itself.
   return Object.fromEntries(items.map((item) => [pinKey(kind, item), entryFor(kind, item)]));
 }

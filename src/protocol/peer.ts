@@ -15,7 +15,7 @@ import type { Peer } from '../core/gateway.js';
 import { isModern } from './era.js';
 
 /** How a peer reaches the agent: the shape of the SDK's `ctx.mcpReq`, which serves as it is. */
-export type PeerChannel = Pick<ServerContext['mcpReq'], 'log' | 'notify' | 'send'>;
+type PeerChannel = Pick<ServerContext['mcpReq'], 'log' | 'notify' | 'send'>;
 
 /**
  * Refuse to relay a request the agent never said it can answer. A 2025-era agent declares
@@ -23,7 +23,7 @@ export type PeerChannel = Pick<ServerContext['mcpReq'], 'log' | 'notify' | 'send
  * that did, and any other gets an error back upstream instead of a request it cannot handle.
  * A modern-era agent declares its capabilities on each request, and the SDK checks them there.
  */
-export function checkRelayTo(server: Server, method: string): void {
+function checkRelayTo(server: Server, method: string): void {
   if (isModern(server.getNegotiatedProtocolVersion())) return;
   const declared = server.getClientCapabilities() as Record<string, unknown> | undefined;
   const needs =

@@ -18,7 +18,7 @@ import { severityRank, type Finding, type Severity } from './types.js';
 import { eachMatch, rx } from './util.js';
 
 /** `definition`: tool/prompt/resource text, where nothing hidden is legitimate. `content`: results. */
-export type HiddenMode = 'definition' | 'content';
+type HiddenMode = 'definition' | 'content';
 
 const PADDING = rx('[ \\t\\r\\n\\u00A0\\u2000-\\u200A\\u3000\\u2800\\u3164]{12,4096}');
 /** Padding: at least this many line breaks, or this many blank characters, in one run. */

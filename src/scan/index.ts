@@ -13,7 +13,6 @@
 import {
   createDefinitionScanner,
   type DefinitionContext,
-  type DefinitionScanner,
   type PromptLike,
   type ResourceLike
 } from './definitions.js';
@@ -35,7 +34,7 @@ export type { RedactValueOptions, RedactValueResult } from './redact.js';
 export { createDefinitionScanner, DEFAULT_MAX_DESCRIPTION_BYTES } from './definitions.js';
 export { canonicalToolHash, canonicalJson, redact, atLeast, severityRank };
 
-export interface ScanTextOptions {
+interface ScanTextOptions {
   /** Phrases addressed to the model, exfiltration requests (default true). */
   injection?: boolean;
   /** Hidden characters (default: same as `injection`). */
@@ -246,8 +245,6 @@ export function scanServerInstructions(text: string, ctx: DefinitionContext = {}
   return normalizeFindings(collapseHidden(createDefinitionScanner(ctx).instructions(text)));
 }
 
-export type ValueScanOptions = RedactValueOptions;
-
 /**
  * Walk a JSON value (a tool result's `content[].text` and `structuredContent`, a resource read's
  * `contents[].text`, a call's arguments), scan every string, and return a copy of the same shape
@@ -286,28 +283,4 @@ const MAX_JOINED = 16 * 1024 * 1024;
 /** Findings for a JSON value without building a redacted copy (e.g. outgoing arguments). */
 export function scanValue(value: unknown, opts: RedactValueOptions = {}): Finding[] {
   return redactValue(value, { ...opts, reportOnly: true }).findings;
-}
-
-export interface Scanner {
-  scanText(text: string, opts?: ScanTextOptions): Finding[];
-  definitions(ctx?: DefinitionContext): DefinitionScanner;
-  redactValue(value: unknown, opts?: RedactValueOptions): RedactValueResult;
-}
-
-export interface ScannerOptions {
-  /** Defaults merged into every `scanText` call. */
-  text?: ScanTextOptions;
-  /** Defaults merged into every `redactValue` call. */
-  values?: RedactValueOptions;
-  /** Defaults merged into every definition context (e.g. `maxDescriptionBytes`). */
-  definitions?: DefinitionContext;
-}
-
-/** A scanner with configured defaults (the patterns themselves are shared and compiled once). */
-export function createScanner(options: ScannerOptions = {}): Scanner {
-  return {
-    scanText: (text, opts) => scanText(text, { ...options.text, ...opts }),
-    definitions: (ctx) => createDefinitionScanner({ ...options.definitions, ...ctx }),
-    redactValue: (value, opts) => redactValue(value, { ...options.values, ...opts })
-  };
 }

@@ -51,7 +51,7 @@ const SECRET_ENV_NAME = /\b[A-Z][A-Z0-9_]{1,40}_(?:KEY|TOKEN|SECRET|PASSWORD|PAS
 
 type Check = (m: RegExpExecArray, text: string, mode: TextMode) => Severity | false | undefined;
 
-export interface PhraseRule {
+interface PhraseRule {
   rule: string;
   kind: FindingKind;
   message: string;

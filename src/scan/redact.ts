@@ -9,7 +9,7 @@ import { looksLikeSecretValue } from './secrets.js';
 import { severityRank, type Finding } from './types.js';
 
 /** Scan one string; `key` is the object key it sits under, when there is one. */
-export type ScanFn = (text: string, key?: string) => Finding[];
+type ScanFn = (text: string, key?: string) => Finding[];
 
 const REDACTED_KINDS = new Set(['secret', 'pii']);
 

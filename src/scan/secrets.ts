@@ -46,7 +46,7 @@ function formatRule(
 }
 
 /** Random-looking: long enough, several character classes, enough entropy per character. */
-export function looksRandom(value: string, minLength: number, minEntropy: number): boolean {
+function looksRandom(value: string, minLength: number, minEntropy: number): boolean {
   if (value.length < minLength) return false;
   const cls = charClasses(value);
   return cls.count >= 2 && entropy(value) >= minEntropy;

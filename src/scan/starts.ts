@@ -27,7 +27,7 @@
 import { rx } from './util.js';
 
 /** A literal of a pattern: a match may start `gapMin`–`gapMax` characters before it. */
-export interface Anchor {
+interface Anchor {
   literal: string;
   gapMin: number;
   gapMax: number;
@@ -569,7 +569,7 @@ export function matchPlanner(patterns: readonly RegExp[]): (text: string) => Mat
   };
 }
 
-export interface MatchPlan {
+interface MatchPlan {
   text: string;
   each(re: RegExp, fn: (m: RegExpExecArray) => number | void): boolean;
 }

@@ -81,7 +81,7 @@ export function unboundedQuantifiers(source: string): string[] {
 }
 
 /** The matches of a set of patterns in one text, found in one pass (see ./starts `matchPlanner`). */
-export interface Plan {
+interface Plan {
   text: string;
   /** `eachMatch` for `re` over `text`; false when the plan does not cover `re`. */
   each(re: RegExp, fn: (m: RegExpExecArray) => number | void): boolean;
@@ -141,7 +141,7 @@ export function entropy(s: string): number {
   return h;
 }
 
-export interface CharClasses {
+interface CharClasses {
   lower: boolean;
   upper: boolean;
   digit: boolean;
@@ -198,7 +198,7 @@ export function crc32(s: string): number {
   return (c ^ 0xffffffff) >>> 0;
 }
 
-export const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
 /** Base62 (0-9A-Za-z) of a non-negative integer, left-padded with `0` to `width`. */
 export function toBase62(n: number, width: number): string {

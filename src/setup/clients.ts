@@ -9,7 +9,7 @@ export const CLIENT_FORMATS = ['claude-desktop', 'cursor', 'vscode', 'claude-cod
 export type ClientFormat = (typeof CLIENT_FORMATS)[number];
 
 /** What a client does with `${expr}` in a server entry. */
-export type VariableKind =
+type VariableKind =
   /** The client does not expand it: it is literal text. */
   | { kind: 'literal' }
   /** The client reads an environment variable the gateway also inherits. */
@@ -91,7 +91,7 @@ function entriesOf(value: Record<string, unknown>, key: string): Array<Record<st
 }
 
 /** The format the content says: `servers` is VS Code; `mcpServers` entries with `type` are Claude Code. */
-export function formatFromContent(value: unknown): ClientFormat | undefined {
+function formatFromContent(value: unknown): ClientFormat | undefined {
   if (!value || typeof value !== 'object' || Array.isArray(value)) return undefined;
   const top = value as Record<string, unknown>;
   if (!('mcpServers' in top)) return 'servers' in top ? 'vscode' : undefined;

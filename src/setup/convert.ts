@@ -51,7 +51,7 @@ function routedName(expr: string, conv: Conversion): string {
 }
 
 /** A client string in Portcullis terms. */
-export function translate(text: string, conv: Conversion): string {
+function translate(text: string, conv: Conversion): string {
   return text.replace(VARIABLE, (match, expr: string) => {
     const v = conv.spec.variable(expr);
     if (v.kind === 'literal') return `$${match}`;

@@ -20,7 +20,7 @@ import {
 } from 'jsonc-parser';
 import { SetupError } from './errors.js';
 
-export type JsonNode = Node;
+type JsonNode = Node;
 
 const PARSE_OPTIONS = { allowTrailingComma: true, disallowComments: false } as const;
 
@@ -45,7 +45,7 @@ const PROBLEMS: Record<string, [string, boolean]> = {
 };
 
 /** Line and column (1-based) of an offset. */
-export function lineCol(text: string, offset: number): { line: number; col: number } {
+function lineCol(text: string, offset: number): { line: number; col: number } {
   const before = text.slice(0, offset);
   const line = before.split('\n').length;
   return { line, col: offset - before.lastIndexOf('\n') };
@@ -83,7 +83,7 @@ export function memberOf(node: JsonNode, key: string): JsonNode | undefined {
   return findNodeAtLocation(node, [key]);
 }
 
-export interface JsonStyle {
+interface JsonStyle {
   /** One level of indentation: a tab or some spaces; '' for a file on one line. */
   indent: string;
   eol: '\n' | '\r\n';

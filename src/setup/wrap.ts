@@ -83,7 +83,7 @@ export function defaultLaunch(configPath: string): LaunchCommand {
   return { command: 'npx', args: ['-y', 'portcullis', 'stdio', '--config', resolve(configPath)] };
 }
 
-export interface ClientFile {
+interface ClientFile {
   path: string;
   text: string;
   spec: ClientSpec;

@@ -45,11 +45,6 @@ export interface SessionMeta {
   client?: { capabilities?: Record<string, unknown>; info?: Record<string, unknown> };
 }
 
-export interface Revocation {
-  id: string;
-  at: string;
-}
-
 export interface SharedState {
   readonly kind: 'memory' | 'redis';
   /**
@@ -102,7 +97,7 @@ export interface SharedState {
   close(): Promise<void>;
 }
 
-export interface LockoutSettings {
+interface LockoutSettings {
   failures: number;
   windowMs: number;
   durationMs: number;

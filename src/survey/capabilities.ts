@@ -6,9 +6,9 @@
  * low, and the rules decide who may use them.
  */
 
-export type Capability = 'runs-commands' | 'reads-environment' | 'writes-files' | 'reaches-network';
+type Capability = 'runs-commands' | 'reads-environment' | 'writes-files' | 'reaches-network';
 
-export interface CapabilityFinding {
+interface CapabilityFinding {
   capability: Capability;
   /** What gave it away, for people: `name "run_command"`, `parameter "url"`, `openWorldHint`. */
   evidence: string;
@@ -21,7 +21,7 @@ interface ToolShape {
 }
 
 /** `runShellCommand`, `run-shell_command` → [run, shell, command]. */
-export function words(name: string): string[] {
+function words(name: string): string[] {
   return name
     .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
     .toLowerCase()

@@ -14,7 +14,7 @@ const STATUS: Record<AuthRefusalReason, number> = {
   unavailable: 503
 };
 
-export interface AuthAnswer {
+interface AuthAnswer {
   status: number;
   code: ErrorCode;
   message: string;

@@ -26,7 +26,7 @@ export function jsonRpcError(
 }
 
 /** The registry entries answered at the HTTP level (those with a status). */
-export type HttpErrorCode = {
+type HttpErrorCode = {
   [K in ErrorCode]: (typeof ERRORS)[K] extends { status: number } ? K : never;
 }[ErrorCode];
 
@@ -40,7 +40,7 @@ export function httpError(
   jsonRpcError(res, e.status, e.rpc, options.message ?? e.message, options.headers, options.id ?? null);
 }
 
-export class BodyTooLarge extends Error {}
+class BodyTooLarge extends Error {}
 
 /** A request header as the web `Headers` of the SDK would give it: repeated values joined by ", ". */
 export function headerValue(req: IncomingMessage, name: string): string | undefined {
@@ -63,7 +63,7 @@ export async function readBodyOr413(
   }
 }
 
-export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length'] ?? '0');
     if (declared > limit) {

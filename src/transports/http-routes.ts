@@ -17,7 +17,7 @@ import type { HttpAuth, ResourceMetadata } from './http-auth.js';
 import type { McpRoute } from './http-mcp.js';
 import type { SseRoutes } from './http-sse.js';
 
-export interface HttpRoutes {
+interface HttpRoutes {
   gateway: Gateway;
   log: Logger;
   prm: ResourceMetadata | undefined;

@@ -22,7 +22,7 @@ import { chainServerClose } from '../protocol/sdk-private.js';
 import { toWireError } from './mcp-server.js';
 import type { LeanPath } from './stdio-transport.js';
 
-export interface LeanCalls extends LeanPath {
+interface LeanCalls extends LeanPath {
   /** Answer calls from now on, for `server`: a 2025-era instance whose handshake is complete. */
   serve(server: Server): void;
 }

@@ -23,11 +23,11 @@ import {
 } from '@modelcontextprotocol/server';
 import { MAX_JSON_DEPTH, nestedDeeperThan } from './limits.js';
 
-export const MAX_LINE_BYTES = 16 * 1024 * 1024;
+const MAX_LINE_BYTES = 16 * 1024 * 1024;
 /** Requests handed to the server at once; the rest wait in order. */
-export const MAX_REQUESTS_IN_FLIGHT = 32;
+const MAX_REQUESTS_IN_FLIGHT = 32;
 /** Waiting requests, in bytes, past which stdin is not read until some are answered. */
-export const MAX_HELD_BYTES = 4 * 1024 * 1024;
+const MAX_HELD_BYTES = 4 * 1024 * 1024;
 
 type RequestId = string | number;
 

@@ -11,7 +11,7 @@ import type { AuthInfo, McpHttpHandler } from '@modelcontextprotocol/server';
 
 type AuthedRequest = IncomingMessage & { auth?: AuthInfo };
 
-export type ParsedBodyHandler = (req: AuthedRequest, res: ServerResponse, body: unknown) => Promise<void>;
+type ParsedBodyHandler = (req: AuthedRequest, res: ServerResponse, body: unknown) => Promise<void>;
 
 /** Headers that describe a body the web `Request` does not carry. */
 const BODY_HEADERS = new Set(['content-length', 'content-encoding', 'transfer-encoding']);

@@ -21,7 +21,7 @@ import { interceptTransport, type Envelope } from '../protocol/sdk-private.js';
 /** Ids of calls sent here start far above anything the SDK client's counter reaches. */
 const ID_BASE = 2 ** 40;
 
-export interface DirectCallOptions {
+interface DirectCallOptions {
   timeoutMs: number;
   signal?: AbortSignal;
   onprogress?: (progress: { progress: number; total?: number; message?: string }) => void;

@@ -43,14 +43,14 @@ export interface UpstreamTool {
 }
 
 /** What a server lists beside its tools. */
-export type DefinitionKind = 'prompts' | 'resources' | 'resourceTemplates';
+type DefinitionKind = 'prompts' | 'resources' | 'resourceTemplates';
 const DEFINITION_LISTS: Record<DefinitionKind, { method: string; key: string }> = {
   prompts: { method: 'prompts/list', key: 'prompts' },
   resources: { method: 'resources/list', key: 'resources' },
   resourceTemplates: { method: 'resources/templates/list', key: 'resourceTemplates' }
 };
 
-export type UpstreamState = 'idle' | 'starting' | 'ready' | 'backoff' | 'closed';
+type UpstreamState = 'idle' | 'starting' | 'ready' | 'backoff' | 'closed';
 
 /** The agent's side of one request: where the server's messages about it go. */
 export interface Relay {
@@ -63,7 +63,7 @@ const RELAYED_REQUESTS = ['sampling/createMessage', 'elicitation/create'] as con
 
 const relays = new AsyncLocalStorage<Relay>();
 
-export interface CallOptions {
+interface CallOptions {
   signal?: AbortSignal;
   onprogress?: (progress: { progress: number; total?: number; message?: string }) => void;
   relay?: Relay;
@@ -92,7 +92,7 @@ export interface UpstreamEvents {
  * are restarted on their next use rather than in the background, and are refused a process past
  * `limits.max_upstream_processes`.
  */
-export interface UpstreamOptions {
+interface UpstreamOptions {
   /** Counts this upstream's processes (stdio). */
   budget?: ProcessBudget;
   /** The session this connection belongs to, or `catalog` (isolated servers only). */

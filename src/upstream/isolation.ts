@@ -13,7 +13,7 @@ import { ToolsMemo, Upstream, type UpstreamEvents } from './index.js';
 import type { ProcessBudget } from './processes.js';
 
 /** Who a connection is for: a session's id and the key of its identity. */
-export interface SessionKey {
+interface SessionKey {
   id: string;
   identity: string;
 }

@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { SandboxConfig } from '../config/types.js';
 
-export interface Launch {
+interface Launch {
   command: string;
   args: string[];
 }

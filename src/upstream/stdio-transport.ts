@@ -19,7 +19,7 @@ import { dieWithParent, sandboxed } from './sandbox.js';
 const STDERR_TAIL = 4096;
 const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
-export function childEnvironment(
+function childEnvironment(
   config: StdioServerConfig,
   parent: NodeJS.ProcessEnv
 ): Record<string, string> {

@@ -18,7 +18,7 @@ const addFormats: AddFormats =
   (addFormatsModule as unknown as { default?: AddFormats }).default ??
   (addFormatsModule as unknown as AddFormats);
 
-export interface ArgumentProblem {
+interface ArgumentProblem {
   /** What is wrong, for the audit record. */
   detail: string;
   /** What the agent is told: which argument, and what the schema expects; never its value. */
@@ -184,7 +184,7 @@ function declaredNames(schema: Schema | undefined): string[] {
  * The public side of an ajv error: which argument, and what the schema expects. ajv's own words
  * name the schema's terms (a type, a format, a pattern, a bound), never the value checked.
  */
-export function argumentHint(schema: Schema, err: ErrorObject): string {
+function argumentHint(schema: Schema, err: ErrorObject): string {
   const where = locate(schema, err.instancePath);
   const inside = where.name;
   const subject = (name: string) => (name === '' ? 'the arguments' : `argument "${name}"`);
