@@ -48,9 +48,11 @@ const parse = (file) =>
   ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, false, ts.ScriptKind.TS);
 
 const hasExport = (node) =>
-  ts.canHaveModifiers(node) && (ts.getModifiers(node) ?? []).some((m) => m.kind === ts.SyntaxKind.ExportKeyword);
+  ts.canHaveModifiers(node) &&
+  (ts.getModifiers(node) ?? []).some((m) => m.kind === ts.SyntaxKind.ExportKeyword);
 const hasDefault = (node) =>
-  ts.canHaveModifiers(node) && (ts.getModifiers(node) ?? []).some((m) => m.kind === ts.SyntaxKind.DefaultKeyword);
+  ts.canHaveModifiers(node) &&
+  (ts.getModifiers(node) ?? []).some((m) => m.kind === ts.SyntaxKind.DefaultKeyword);
 
 /** The names a src module exports, with their line. */
 function exportsOf(file) {
@@ -58,7 +60,12 @@ function exportsOf(file) {
   const names = new Map();
   const add = (name, node) => names.set(name, sf.getLineAndCharacterOfPosition(node.getStart(sf)).line + 1);
   for (const node of sf.statements) {
-    if (ts.isExportDeclaration(node) && !node.moduleSpecifier && node.exportClause && ts.isNamedExports(node.exportClause))
+    if (
+      ts.isExportDeclaration(node) &&
+      !node.moduleSpecifier &&
+      node.exportClause &&
+      ts.isNamedExports(node.exportClause)
+    )
       for (const e of node.exportClause.elements) add(e.name.text, e);
     else if (ts.isExportAssignment(node)) add('default', node);
     else if (hasExport(node)) {
@@ -90,7 +97,11 @@ function usesOf(file, used) {
         if (b && ts.isNamespaceImport(b)) use(mod, ALL);
         else if (b) for (const e of b.elements) use(mod, (e.propertyName ?? e.name).text);
       }
-    } else if (ts.isExportDeclaration(node) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) {
+    } else if (
+      ts.isExportDeclaration(node) &&
+      node.moduleSpecifier &&
+      ts.isStringLiteral(node.moduleSpecifier)
+    ) {
       const mod = target(file, node.moduleSpecifier.text);
       if (mod) {
         if (!node.exportClause || ts.isNamespaceExport(node.exportClause)) use(mod, ALL);
@@ -104,7 +115,11 @@ function usesOf(file, used) {
     ) {
       const mod = target(file, node.arguments[0].text);
       if (mod) use(mod, ALL);
-    } else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument) && ts.isStringLiteral(node.argument.literal)) {
+    } else if (
+      ts.isImportTypeNode(node) &&
+      ts.isLiteralTypeNode(node.argument) &&
+      ts.isStringLiteral(node.argument.literal)
+    ) {
       const mod = target(file, node.argument.literal.text);
       if (mod) use(mod, node.qualifier && ts.isIdentifier(node.qualifier) ? node.qualifier.text : ALL);
     }
@@ -121,7 +136,8 @@ for (const file of files(SRC, isSource)) {
   if (ENTRIES.has(file) || /\.test\.ts$/.test(file)) continue;
   const names = used.get(file) ?? new Set();
   if (names.has(ALL)) continue;
-  for (const [name, line] of exportsOf(file)) if (!names.has(name)) dead.push(`${relative(ROOT, file)}:${line} ${name}`);
+  for (const [name, line] of exportsOf(file))
+    if (!names.has(name)) dead.push(`${relative(ROOT, file)}:${line} ${name}`);
 }
 if (dead.length > 0) {
   console.error(`exported but imported nowhere (make it private, or delete it):\n  ${dead.join('\n  ')}`);

@@ -10,6 +10,11 @@ export const GROUPS = {
     tests: ['src/policy/*.test.ts'],
     break: 91
   },
+  audit: {
+    mutate: ['src/audit/chain.ts', 'src/audit/canonical.ts', 'src/audit/verify.ts'],
+    tests: ['src/audit/chain.test.ts', 'src/audit/verify.test.ts'],
+    break: 0
+  },
   security: {
     mutate: ['src/security/*.ts', '!src/security/*.test.ts'],
     tests: ['src/security/*.test.ts'],

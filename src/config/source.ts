@@ -154,11 +154,7 @@ function formatPath(path: readonly PathPart[]): string {
 }
 
 /** Line and column of the node at `path`; with `key`, of that key inside the mapping at `path`. */
-function positionOf(
-  src: YamlSource,
-  path: readonly PathPart[],
-  key?: string
-): { line: number; col: number } {
+function positionOf(src: YamlSource, path: readonly PathPart[], key?: string): { line: number; col: number } {
   let node: unknown = src.doc.contents;
   let last: unknown = node;
   for (const part of path) {

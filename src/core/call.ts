@@ -55,12 +55,7 @@ function argumentRecorder(config: GatewayConfig) {
 }
 
 /** The audit record of a call, from whatever phase it reached and how it ended. */
-function callRecord(
-  ctx: CallState,
-  failure: unknown,
-  recorded: unknown,
-  latencyMs: number
-): AuditInput {
+function callRecord(ctx: CallState, failure: unknown, recorded: unknown, latencyMs: number): AuditInput {
   const { session, decision } = ctx;
   const gw = failure instanceof GatewayError ? failure : undefined;
   const outcome = outcomeOf(failure);

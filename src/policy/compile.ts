@@ -44,7 +44,7 @@ export interface ToolRisk {
 }
 
 /** What a rule names: its tool, prompt or resource glob (the first set, in that order). */
-export function ruleTarget(r: RuleConfig): { kind: Kind; glob: string } {
+function ruleTarget(r: RuleConfig): { kind: Kind; glob: string } {
   if (r.tool !== undefined) return { kind: 'tool', glob: r.tool };
   if (r.prompt !== undefined) return { kind: 'prompt', glob: r.prompt };
   return { kind: 'resource', glob: r.resource ?? '' };

@@ -30,7 +30,7 @@ export interface ConditionInput {
   risk: number;
 }
 
-export type ConditionResult = true | false | Error;
+type ConditionResult = true | false | Error;
 
 export interface Condition {
   kind: 'time' | 'after' | 'principal' | 'where' | 'when';
@@ -88,7 +88,7 @@ function localClock(timeZone: string): (now: number) => { day: number; minute: n
   };
 }
 
-export type TimeSpec = NonNullable<RuleConfig['time']>;
+type TimeSpec = NonNullable<RuleConfig['time']>;
 
 const DAY_NAMES = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'];
 
@@ -191,7 +191,7 @@ function callGlob(source: string): (server: string, tool: string) => boolean {
     : (_s, tool) => glob.test(tool);
 }
 
-export type AfterSpec = NonNullable<RuleConfig['after']>;
+type AfterSpec = NonNullable<RuleConfig['after']>;
 
 /**
  * Session history: the rule applies when this session already called a matching tool — at least
@@ -226,7 +226,7 @@ export function compileAfter(spec: AfterSpec): Condition {
   };
 }
 
-export type PrincipalSpec = NonNullable<RuleConfig['principal']>;
+type PrincipalSpec = NonNullable<RuleConfig['principal']>;
 
 /** Identity attributes beyond roles: user and agent globs, how they authenticated, claim values. */
 export function compilePrincipal(spec: PrincipalSpec): Condition {
@@ -251,10 +251,7 @@ export function compilePrincipal(spec: PrincipalSpec): Condition {
   };
 }
 
-export type WhereSpec = NonNullable<RuleConfig['where']>[number];
-
-const OPS = ['eq', 'ne', 'lt', 'le', 'gt', 'ge', 'in', 'not_in'] as const;
-export const WHERE_OPS: readonly string[] = OPS;
+type WhereSpec = NonNullable<RuleConfig['where']>[number];
 
 function argAt(args: Record<string, unknown>, path: string): unknown {
   let v: unknown = args;
@@ -281,7 +278,7 @@ function kind(v: unknown): string {
  * but still restricts, so a deny rule `amount gt 1000` also refuses `amount: "5000"`.
  */
 export function compileWhere(spec: WhereSpec): Condition {
-  const op = spec.op as (typeof OPS)[number];
+  const op = spec.op;
   return {
     kind: 'where',
     text: `where ${spec.arg} ${op} ${spec.arg2 !== undefined ? `args.${spec.arg2}` : JSON.stringify(spec.value)}`,

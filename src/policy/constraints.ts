@@ -24,7 +24,7 @@ import {
  */
 export type ConstraintCheck = (args: Record<string, unknown>, paths?: PathContext) => string | undefined;
 
-export function compilePattern(pattern: string): RE2JS {
+function compilePattern(pattern: string): RE2JS {
   return RE2JS.compile(pattern);
 }
 

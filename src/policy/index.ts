@@ -113,7 +113,7 @@ export function compilePolicy(
   };
 }
 
-export interface RuleIssue {
+interface RuleIssue {
   index: number;
   path: Array<string | number>;
   message: string;

@@ -29,7 +29,7 @@ export class PathProblem {
 }
 
 /** A Windows path as sent with its separators and drive letter made uniform, and fully normalised. */
-export interface WindowsForms {
+interface WindowsForms {
   /** `/` read as `\`, the drive letter upper-case; `.` and `..` left as sent. */
   readonly sent: string;
   /** `.` and `..` resolved and repeated separators collapsed, as Win32 does. */

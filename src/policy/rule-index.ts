@@ -10,7 +10,7 @@ import type { Kind } from './types.js';
 export const MAX_CACHE = 10_000;
 
 /** The rules that apply to one (server, tool), in rule order, and the tool's `tool_risk` weight. */
-export interface Found {
+interface Found {
   rules: CompiledRule[];
   toolRisk: number;
 }

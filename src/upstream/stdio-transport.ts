@@ -19,10 +19,7 @@ import { dieWithParent, sandboxed } from './sandbox.js';
 const STDERR_TAIL = 4096;
 const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
-function childEnvironment(
-  config: StdioServerConfig,
-  parent: NodeJS.ProcessEnv
-): Record<string, string> {
+function childEnvironment(config: StdioServerConfig, parent: NodeJS.ProcessEnv): Record<string, string> {
   const env: Record<string, string> = {};
   if (parent.PATH !== undefined) env.PATH = parent.PATH;
   for (const name of config.env_passthrough) {
