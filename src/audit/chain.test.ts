@@ -5,7 +5,20 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson } from './canonical.js';
-import { GENESIS_HASH, nextRecord, sealAfter, sealText, type OpenRecord } from './chain.js';
+import { createHash } from 'node:crypto';
+import {
+  GENESIS_HASH,
+  RECORD_DOMAIN,
+  genesis,
+  isHash,
+  isSeq,
+  nextRecord,
+  openRecord,
+  sealAfter,
+  sealText,
+  sha256Hex,
+  type OpenRecord
+} from './chain.js';
 import { formatVerifyReport, verifyAuditLog, type AuditInput, type AuditRecord } from './index.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -83,5 +96,61 @@ describe('canonical strings', () => {
       expect(canonicalJson(s)).toBe(JSON.stringify(s));
       expect(canonicalJson({ [s]: s })).toBe(`{${JSON.stringify(s)}:${JSON.stringify(s)}}`);
     }
+  });
+});
+
+describe('chain fields', () => {
+  it('a hash is exactly 64 lower-case hex characters, and nothing else is one', () => {
+    expect(isHash('a'.repeat(64))).toBe(true);
+    expect(isHash(GENESIS_HASH)).toBe(true);
+    for (const bad of [
+      'a'.repeat(63),
+      'a'.repeat(65),
+      'x' + 'a'.repeat(64),
+      'a'.repeat(64) + 'x',
+      'A'.repeat(64),
+      'g'.repeat(64),
+      '',
+      64,
+      null,
+      undefined,
+      ['a'.repeat(64)]
+    ])
+      expect(isHash(bad), String(bad)).toBe(false);
+  });
+
+  it('a position is a safe integer from 1', () => {
+    for (const good of [1, 2, 40, Number.MAX_SAFE_INTEGER]) expect(isSeq(good)).toBe(true);
+    for (const bad of [0, -1, 1.5, Number.MAX_SAFE_INTEGER + 1, NaN, Infinity, '1', null, undefined, [1]])
+      expect(isSeq(bad), String(bad)).toBe(false);
+  });
+
+  it('a chain starts at position 0 after the all-zero hash, and its first record is at 1', () => {
+    expect(genesis()).toEqual({ seq: 0, hash: '0'.repeat(64) });
+    const { record } = nextRecord({ event: 'tools/call' } as AuditInput, genesis());
+    expect(record.seq).toBe(1);
+    expect(record.prev).toBe('0'.repeat(64));
+    expect(isHash(record.hash)).toBe(true);
+  });
+
+  it('an open record has the schema version, a fresh id, the time and the caller fields, and no chain fields', () => {
+    const a = openRecord({ event: 'tools/call', tool: 'x' } as AuditInput);
+    const b = openRecord({ event: 'tools/call', tool: 'x' } as AuditInput);
+    expect(Object.keys(a).slice(0, 3)).toEqual(['v', 'id', 'time']);
+    expect(a).toMatchObject({ event: 'tools/call', tool: 'x' });
+    expect(typeof a.v).toBe('number');
+    expect(a.id).not.toBe(b.id);
+    expect(Number.isNaN(Date.parse(a.time))).toBe(false);
+    expect(a).not.toHaveProperty('seq');
+    expect(a).not.toHaveProperty('hash');
+  });
+
+  it('the record hash is SHA-256 over the domain prefix and the canonical record without its hash', () => {
+    const { record } = nextRecord({ event: 'tools/call' } as AuditInput, genesis());
+    const expected = createHash('sha256')
+      .update(RECORD_DOMAIN + canonicalJson({ ...record, hash: undefined }))
+      .digest('hex');
+    expect(sha256Hex('abc')).toBe(createHash('sha256').update('abc').digest('hex'));
+    expect(record.hash).toBe(expected);
   });
 });
