@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sealText } from './chain.js';
 import { checkpointMessage } from './checkpoints.js';
+import { parseEntry } from './verify.js';
 import {
   createFileAuditSink,
   formatVerifyReport,
@@ -354,5 +355,51 @@ describe('verifyAuditLog', () => {
     ]);
     expect(verifyAuditLog(files).records).toBe(12);
     return sink.close();
+  });
+});
+
+describe('parseEntry', () => {
+  const sealedLine = () => L(5);
+  it('names a line that is not JSON, or JSON that is not an object', () => {
+    expect(parseEntry('f', 1, '{not json')).toMatchObject({ kind: 'malformed', why: 'not JSON' });
+    for (const text of ['[1]', 'null', '"s"', '5', 'true'])
+      expect(parseEntry('f', 2, text), text).toMatchObject({
+        file: 'f',
+        line: 2,
+        kind: 'malformed',
+        why: 'not a JSON object'
+      });
+  });
+  it('names an object without a valid seq, prev and hash as not chained', () => {
+    const r = parse(sealedLine());
+    const drop = (k: string) => JSON.stringify({ ...r, [k]: undefined });
+    for (const text of [
+      drop('seq'),
+      drop('prev'),
+      drop('hash'),
+      JSON.stringify({ ...r, seq: 0 }),
+      JSON.stringify({ ...r, prev: 'x' }),
+      JSON.stringify({ ...r, hash: 'A'.repeat(64) })
+    ])
+      expect(parseEntry('f', 3, text), text).toMatchObject({
+        kind: 'malformed',
+        why: expect.stringMatching(/^no valid seq/)
+      });
+  });
+  it('seals a stored record, and names a changed field, edited bytes, or a failed further check', () => {
+    const ok = parseEntry('f', 5, sealedLine());
+    expect(ok).toMatchObject({ kind: 'record', sealed: true, seq: 5, line: 5, file: 'f' });
+    expect(ok.why).toBeUndefined();
+    const changed = parseEntry('f', 5, sealedLine().replace('"server":"files"', '"server":"filez"'));
+    expect(changed).toMatchObject({
+      kind: 'record',
+      sealed: false,
+      why: 'its content does not match its hash'
+    });
+    const spaced = parseEntry('f', 5, sealedLine().replace('"server":"files"', '"server": "files"'));
+    expect(spaced).toMatchObject({ sealed: false, why: expect.stringMatching(/not the canonical encoding/) });
+    const refused = parseEntry('f', 5, sealedLine(), () => 'the store disagrees');
+    expect(refused).toMatchObject({ sealed: false, why: 'the store disagrees' });
+    expect(parseEntry('f', 5, sealedLine(), () => undefined)).toMatchObject({ sealed: true });
   });
 });
