@@ -19,32 +19,9 @@ import { Upstream, type UpstreamTool } from '../upstream/index.js';
 import { DESTRUCTIVE_NAME } from '../setup/policy.js';
 import { CAPABILITY_TEXT, capabilitiesOf } from './capabilities.js';
 
-export interface ServerFinding {
-  server: string;
-  /** The file the server is configured in. */
-  source?: string;
-  /** The tool, prompt or resource, as the agent would see it (`server__name`), or the server. */
-  subject: string;
-  rule: string;
-  severity: Severity;
-  message: string;
-}
+import type { ScanReport } from './types.js';
 
-export interface ScannedServer {
-  name: string;
-  /** The file the server is configured in, and its name there (a client's name may differ). */
-  source?: string;
-  key?: string;
-  tools: number;
-  prompts: number;
-  resources: number;
-  error?: string;
-}
-
-export interface ScanReport {
-  servers: ScannedServer[];
-  findings: ServerFinding[];
-}
+export type { ScanReport } from './types.js';
 
 export interface ScanOptions {
   only?: string;

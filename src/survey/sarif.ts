@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { findNodeAtLocation, parseTree } from 'jsonc-parser';
 import { isMap, isPair, isScalar, LineCounter, parseDocument } from 'yaml';
 import { severityRank, type Severity } from '../scan/index.js';
-import type { ScanReport, ServerFinding } from './index.js';
+import type { ScanReport, ServerFinding } from './types.js';
 
 const LEVEL: Record<Severity, 'note' | 'warning' | 'error'> = {
   low: 'note',
