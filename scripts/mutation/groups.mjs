@@ -13,7 +13,7 @@ export const GROUPS = {
   audit: {
     mutate: ['src/audit/chain.ts', 'src/audit/canonical.ts', 'src/audit/verify.ts'],
     tests: ['src/audit/chain.test.ts', 'src/audit/verify.test.ts'],
-    break: 65
+    break: 70
   },
   security: {
     mutate: ['src/security/*.ts', '!src/security/*.test.ts'],
