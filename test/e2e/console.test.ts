@@ -11,14 +11,17 @@ import { needTool } from '../support/tools.js';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import type { Client } from '@modelcontextprotocol/client';
 import { loadConfig } from '../../src/config/index.js';
+import { pinsFor, type PinFile } from '../../src/pins/index.js';
 import {
   ADMIN_TOKEN,
   ANALYST_TOKEN,
+  FIXTURES,
   NODE,
   RECORDS,
   ROOT,
   connect,
   startGateway,
+  tempDir,
   tokensYaml,
   tryCall,
   waitFor,
@@ -553,7 +556,6 @@ withChromium('the console against a gateway (approvals time out after 20 s)', { 
       await del.waitFor();
       expect(await del.locator('.badge').textContent()).toBeTruthy();
       expect(await page.locator('#tools-table tbody tr[data-tool]').count()).toBe(3);
-      await shot(page, 'console-tools.png');
 
       // Policy: the version, and explanations.
       await page.getByRole('link', { name: 'Policy' }).click();
@@ -628,3 +630,154 @@ withChromium('the console when nobody decides (approvals time out after 2 s)', {
     }
   });
 });
+
+// ---- acting where you look: changed tools, sessions, the feed ----------------------------------
+
+const PID = join(FIXTURES, 'pid-server.mjs');
+/** The description the pid server lists now: attacker-controlled text that looks like markup. */
+const NOW_DESCRIPTION = 'Report the server pid. <img src=x id=pwned><b>bold</b>';
+const PINNED_TOOL = {
+  name: 'whoami',
+  description: 'Report the server pid.',
+  inputSchema: { type: 'object', properties: { verbose: { type: 'boolean' } } }
+};
+
+const actingConfig = (dir: string) => `
+servers:
+  records: { command: ${NODE}, args: ["${RECORDS}"] }
+  pid: { command: ${NODE}, args: ["${PID}"], env: { DESCRIBE_FILE: "${join(dir, 'describe.txt')}" } }
+auth:
+  tokens: ${join(dir, 'tokens.yaml')}
+admin: { token: ${ADMIN_API_TOKEN} }
+scanning: { pins: { path: ${JSON.stringify(join(dir, 'pins.json'))} } }
+rules:
+  - { tool: "*", allowed_roles: [admin, analyst] }
+`;
+
+/** Start a gateway whose `pid` server was pinned with an older definition of its tool. */
+async function startActingGateway(): Promise<TestGateway> {
+  const dir = tempDir();
+  writeFileSync(join(dir, 'describe.txt'), NOW_DESCRIPTION);
+  const pins: PinFile = { version: 1, servers: { pid: pinsFor({ tools: [PINNED_TOOL] }, 'carol') } };
+  writeFileSync(join(dir, 'pins.json'), JSON.stringify(pins, null, 2));
+  writeFileSync(
+    join(dir, 'tokens.yaml'),
+    `tokens:\n  - { id: admin, identity: alice, roles: [admin], token: ${ADMIN_TOKEN} }\n  - { id: analyst, identity: bob, roles: [analyst], token: ${ANALYST_TOKEN} }\n`
+  );
+  return startGateway(actingConfig(dir));
+}
+
+const toolNames = async (c: Client) => (await c.listTools()).tools.map((t) => t.name);
+
+withChromium(
+  'the console acts: approves changed tools, ends sessions, revokes tokens',
+  { timeout: 90_000 },
+  () => {
+    let gw: TestGateway;
+    let bob: Client;
+
+    beforeAll(async () => {
+      gw = await startActingGateway();
+      bob = await connect(gw.mcp, ANALYST_TOKEN);
+    });
+    afterAll(async () => {
+      await bob?.close().catch(() => undefined);
+      await gw?.close();
+    });
+
+    it('shows a changed tool blocked with its reason and a pinned-vs-now diff, as text; Reject keeps it blocked; Approve brings it back', async () => {
+      // Blocked for the agent: not listed, and a call is refused.
+      expect(await toolNames(bob)).not.toContain('pid__whoami');
+      const refused = await tryCall(bob, 'pid__whoami', {});
+      expect(refused.ok).toBe(false);
+
+      const c = await openConsole(gw);
+      const { page } = c;
+      try {
+        await signIn(c, ADMIN_TOKEN, 'alice');
+        await page.getByRole('link', { name: 'Tools' }).click();
+        const row = page.locator('#tools-table tr[data-tool="pid__whoami"]');
+        await row.waitFor();
+        expect(['blocked', 'changed']).toContain(await row.getAttribute('data-status'));
+        const reason = (await row.locator('[data-field=reason]').textContent()) ?? '';
+        expect(reason).toMatch(/changed/i);
+
+        // The details are open for an item under review: the reason, and the diff of description and schema.
+        const details = page.locator('#tools-table tr.details-row').first();
+        await details.waitFor();
+        expect(await details.locator('[data-field=detail-reason]').textContent()).toBe(reason);
+        const description = details.locator('.diff', { hasText: 'Description' });
+        expect(await description.locator('.diff-del').allTextContents()).toEqual([
+          '-Report the server pid.\n'
+        ]);
+        expect(await description.locator('.diff-add').allTextContents()).toEqual([`+${NOW_DESCRIPTION}\n`]);
+        const schema = details.locator('.diff', { hasText: 'Input schema' });
+        expect((await schema.locator('.diff-del').allTextContents()).join('')).toContain('"verbose"');
+        // The attacker's markup is text: no element was made from it, anywhere on the page.
+        expect(await page.locator('#pwned').count()).toBe(0);
+        expect(await page.locator('#tools-table b').count()).toBe(0);
+        expect(await row.textContent()).toContain('<img src=x id=pwned>');
+
+        await shot(page, 'console-tools.png');
+
+        // The filter: only what is changed or blocked (the records server's tools are pinned).
+        expect(await page.locator('#tools-table tbody tr[data-tool^="records__"]').count()).toBe(3);
+        await page.getByLabel('Changed or blocked only').check();
+        await waitFor(
+          async () => (await page.locator('#tools-table tbody tr[data-tool^="records__"]').count()) === 0,
+          5000,
+          'the filter'
+        );
+        expect(await page.locator('#tools-table tbody tr[data-tool]').count()).toBe(1);
+        expect(await page.locator('#tools-review .review-card').count()).toBe(1);
+
+        const card = page.locator('#tools-review .review-card[data-server=pid]');
+        const dialog = page.locator('dialog.confirm-dialog[open]');
+
+        // Cancel changes nothing.
+        await card.getByRole('button', { name: 'Approve' }).click();
+        await dialog.waitFor();
+        expect(await dialog.textContent()).toContain('Approve the changes of pid?');
+        await dialog.getByRole('button', { name: 'Cancel' }).click();
+        await dialog.waitFor({ state: 'detached' });
+        expect(gw.audit().some((r) => r.event === 'tools/pinned' && r.server === 'pid')).toBe(false);
+
+        // Reject: audited, and the tool stays blocked.
+        await card.getByRole('button', { name: 'Reject' }).click();
+        await dialog.getByLabel('Note').fill('not this description');
+        await dialog.getByRole('button', { name: 'Reject' }).click();
+        await card.locator('.review-result', { hasText: 'Rejected by alice' }).waitFor();
+        await waitFor(() => gw.audit().some((r) => r.event === 'tools/rejected'), 5000, 'the rejection');
+        expect(gw.audit().find((r) => r.event === 'tools/rejected')).toMatchObject({
+          server: 'pid',
+          decision: 'deny',
+          reason: 'changes rejected by alice: not this description'
+        });
+        expect((await tryCall(bob, 'pid__whoami', {})).ok).toBe(false);
+        expect(await row.getAttribute('data-status')).not.toBe('pinned');
+
+        // Approve: the agent sees the tool again and can call it.
+        await card.getByRole('button', { name: 'Approve' }).click();
+        await dialog.getByRole('button', { name: 'Approve' }).click();
+        await card.locator('.review-result', { hasText: 'Approved by alice' }).waitFor();
+        expect(await toolNames(bob)).toContain('pid__whoami');
+        const called = await tryCall(bob, 'pid__whoami', {});
+        expect(called.ok).toBe(true);
+        if (called.ok) expect(called.result.content?.[0]?.text).toMatch(/^\d+$/);
+        await waitFor(
+          () =>
+            gw.audit().some((r) => r.event === 'tools/pinned' && r.reason?.startsWith('approved by alice')),
+          5000,
+          'the approval record'
+        );
+        // Nothing left to review.
+        await page.getByLabel('Changed or blocked only').uncheck();
+        await page.locator('#tools-table tr[data-tool="pid__whoami"][data-status=pinned]').waitFor();
+        expect(await page.locator('#tools-table tr.details-row').count()).toBe(0);
+        expect(c.problems).toEqual([]);
+      } finally {
+        await c.close();
+      }
+    });
+  }
+);
