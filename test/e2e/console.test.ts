@@ -4,12 +4,12 @@
  * timeouts, policy changes and self-approval; every page rendered with real data; sign-in refusals.
  * The screenshots in docs/screenshots/ are taken here, at 1280×800.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { needTool } from '../support/tools.js';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import type { Client } from '@modelcontextprotocol/client';
+import type { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { loadConfig } from '../../src/config/index.js';
 import { pinsFor, type PinFile } from '../../src/pins/index.js';
 import {
@@ -774,6 +774,102 @@ withChromium(
         await page.getByLabel('Changed or blocked only').uncheck();
         await page.locator('#tools-table tr[data-tool="pid__whoami"][data-status=pinned]').waitFor();
         expect(await page.locator('#tools-table tr.details-row').count()).toBe(0);
+        expect(c.problems).toEqual([]);
+      } finally {
+        await c.close();
+      }
+    });
+
+    it('ends a session in the console: its next call is refused; refuses the same action without a token or cross-site', async () => {
+      const carl = await connect(gw.mcp, ANALYST_TOKEN, 'legacy');
+      const c = await openConsole(gw);
+      const { page } = c;
+      try {
+        const id = (carl.transport as StreamableHTTPClientTransport).sessionId!;
+        expect(id).toBeTruthy();
+        expect((await tryCall(carl, 'records__list_records', {})).ok).toBe(true);
+        const end = (headers: Record<string, string>) =>
+          fetch(`${gw.url}/admin/api/sessions/${id}/end`, {
+            method: 'POST',
+            headers: { 'Content-Type': 'application/json', ...headers },
+            body: '{}'
+          });
+        expect((await end({})).status).toBe(401);
+        expect(
+          (await end({ Authorization: `Bearer ${ADMIN_API_TOKEN}`, Origin: 'https://evil.example' })).status
+        ).toBe(403);
+        expect(gw.gateway.sessions.get(id)).toBeDefined();
+
+        await signIn(c, ADMIN_TOKEN, 'alice');
+        await page.getByRole('link', { name: 'Sessions' }).click();
+        const row = page.locator(`#sessions-table tr[data-session-id="${id}"]`);
+        await row.waitFor();
+        await row.getByRole('button', { name: 'End session' }).click();
+        const dialog = page.locator('dialog.confirm-dialog[open]');
+        await dialog.waitFor();
+        expect(await dialog.textContent()).toContain("End bob's session?");
+        await dialog.getByRole('button', { name: 'End session' }).click();
+        await page.locator('[data-result=end]', { hasText: 'ended by alice' }).waitFor();
+        await row.waitFor({ state: 'detached' });
+
+        // The session is gone: a request under its id is refused, and so is the client's next call.
+        expect(gw.gateway.sessions.get(id)).toBeUndefined();
+        const raw = await fetch(gw.mcp, {
+          method: 'POST',
+          headers: {
+            Authorization: `Bearer ${ANALYST_TOKEN}`,
+            'Content-Type': 'application/json',
+            Accept: 'application/json, text/event-stream',
+            'Mcp-Session-Id': id,
+            'Mcp-Protocol-Version': '2025-11-25'
+          },
+          body: JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'tools/list' })
+        });
+        expect(raw.status).toBe(404);
+        expect((await tryCall(carl, 'records__list_records', {})).ok).toBe(false);
+        const record = gw.audit().find((r) => r.event === 'session/close' && r.session === id);
+        expect(record).toMatchObject({ identity: 'bob', reason: 'ended by alice' });
+        expect(c.problems).toEqual([]);
+      } finally {
+        await c.close();
+        await carl.close().catch(() => undefined);
+      }
+    });
+
+    it("revokes a session's token in the console: every later request with it is refused", async () => {
+      expect((await tryCall(bob, 'records__list_records', {})).ok).toBe(true);
+      const c = await openConsole(gw);
+      const { page } = c;
+      try {
+        await signIn(c, ADMIN_TOKEN, 'alice');
+        await page.getByRole('link', { name: 'Sessions' }).click();
+        const row = page.locator('#sessions-table tbody tr', { hasText: 'bob' }).first();
+        await row.waitFor();
+        await row.getByRole('button', { name: 'Revoke token' }).click();
+        const dialog = page.locator('dialog.confirm-dialog[open]');
+        await dialog.waitFor();
+        expect(await dialog.textContent()).toContain('Revokes token analyst');
+        await dialog.getByRole('button', { name: 'Revoke token' }).click();
+        await page
+          .locator('[data-result=revoke]', { hasText: 'Token analyst of bob revoked by alice' })
+          .waitFor();
+
+        expect((await tryCall(bob, 'records__list_records', {})).ok).toBe(false);
+        const fresh = await fetch(gw.mcp, {
+          method: 'POST',
+          headers: {
+            Authorization: `Bearer ${ANALYST_TOKEN}`,
+            'Content-Type': 'application/json',
+            Accept: 'application/json, text/event-stream'
+          },
+          body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' })
+        });
+        expect(fresh.status).toBe(401);
+        expect(readFileSync(gw.gateway.config.auth.tokens_file!, 'utf8')).toMatch(/id: analyst.*revoked/s);
+        expect(gw.audit().find((r) => r.event === 'auth/revoke')).toMatchObject({
+          identity: 'bob',
+          reason: 'token analyst revoked by alice'
+        });
         expect(c.problems).toEqual([]);
       } finally {
         await c.close();
