@@ -836,6 +836,48 @@ withChromium(
       }
     });
 
+    it("shows a call's findings in the feed, and links the record to the explanation of its decision", async () => {
+      const alice = await connect(gw.mcp, ADMIN_TOKEN);
+      const c = await openConsole(gw);
+      const { page } = c;
+      try {
+        expect((await tryCall(alice, 'records__get_record', { id: 'r-1001' })).ok).toBe(true);
+        await waitFor(
+          () => gw.audit().some((r) => r.name === 'records__get_record' && r.identity === 'alice'),
+          5000,
+          'the call record'
+        );
+        const record = gw.audit().find((r) => r.name === 'records__get_record' && r.identity === 'alice')!;
+        // The reply holds an email address: a PII finding (flagged, not blocked).
+        expect(record.findings?.length).toBeGreaterThan(0);
+
+        await signIn(c, ADMIN_TOKEN, 'alice');
+        await page.getByRole('link', { name: 'Live feed' }).click();
+        const row = page.locator(`#feed-table tr[data-record-id="${record.id}"]`);
+        await row.waitFor();
+        const chips = await row.locator('.cell-findings .chip-finding').allTextContents();
+        expect(chips.length).toBe(Math.min(3, record.findings!.length));
+        expect(chips[0]).toContain(
+          String(record.findings![0]!.kind ?? record.findings![0]!.rule).replace(/_/g, ' ')
+        );
+
+        await row.getByRole('link', { name: /Explain this decision/ }).click();
+        await page.locator('#explain-verdict[data-effect=allow]').waitFor();
+        expect(page.url()).toContain('#/policy?');
+        expect(await page.locator('#explain-origin').getAttribute('data-record')).toBe(record.id);
+        expect(await text(page, '#explain-verdict .verdict-word')).toBe('ALLOW');
+        expect(await page.locator('#explain-verdict .trace-item.matched').count()).toBe(1);
+        expect(await page.getByLabel('Tool', { exact: true }).inputValue()).toBe('records__get_record');
+        expect(JSON.parse(await page.getByLabel('Arguments (JSON)').inputValue())).toEqual(
+          record.arguments ?? {}
+        );
+        expect(c.problems).toEqual([]);
+      } finally {
+        await c.close();
+        await alice.close();
+      }
+    });
+
     it("revokes a session's token in the console: every later request with it is refused", async () => {
       expect((await tryCall(bob, 'records__list_records', {})).ok).toBe(true);
       const c = await openConsole(gw);
