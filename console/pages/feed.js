@@ -320,8 +320,8 @@ export function feedPage(root, ctx) {
             h('th', { scope: 'col', class: 'right' }, 'Latency'),
             h('th', { scope: 'col' }, 'Outcome'),
             h('th', { scope: 'col' }, 'Findings'),
-            h('th', { scope: 'col' }, 'Reason'),
-            h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Explain'))
+            h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Explain')),
+            h('th', { scope: 'col' }, 'Reason')
           )
         ),
         h('tbody', null, records.map(row))
@@ -370,7 +370,6 @@ export function feedPage(root, ctx) {
       ),
       h('td', null, outcomeText(r.outcome)),
       h('td', { class: 'cell-findings' }, findingsCell(r.findings)),
-      h('td', { class: 'cell-reason', title: r.reason ?? '' }, r.reason ?? r.error ?? ''),
       h(
         'td',
         { class: 'nowrap' },
@@ -380,12 +379,14 @@ export function feedPage(root, ctx) {
               {
                 class: 'explain-link',
                 href: explainHref(r),
-                'aria-label': `Explain this decision: ${clock(r.time)} ${label}`
+                'aria-label': `Explain ${clock(r.time)} ${label}`,
+                title: 'Explain this decision against the policy in force'
               },
               'Explain'
             )
           : null
-      )
+      ),
+      h('td', { class: 'cell-reason', title: r.reason ?? '' }, r.reason ?? r.error ?? '')
     );
   }
 

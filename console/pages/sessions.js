@@ -145,7 +145,7 @@ export function sessionsPage(root, ctx) {
       ss.endable
         ? h('button', { type: 'button', class: 'btn btn-sm btn-deny', onclick: act('end') }, 'End session')
         : null,
-      ss.token
+      ss.token && ss.revocable
         ? h(
             'button',
             { type: 'button', class: 'btn btn-sm btn-deny', onclick: act('revoke') },

@@ -68,6 +68,8 @@ async function sessionAction(r: AdminRequest, id: string, action: 'end' | 'revok
 export async function inventoryRoutes(r: AdminRequest): Promise<boolean> {
   const { gateway, res, path, method, who } = r;
   if (method === 'GET' && path === '/sessions') {
+    // A credential can be revoked from here when there is a token file or a shared store to record it in.
+    const revocable = Boolean(gateway.config.auth.tokens_file) || gateway.state.kind !== 'memory';
     const sessions = [...gateway.sessions.all()].map((s) => ({
       id: s.id,
       identity: s.identity.id,
@@ -81,7 +83,7 @@ export async function inventoryRoutes(r: AdminRequest): Promise<boolean> {
       risk: Math.round(s.risk * 100) / 100,
       counts: Object.fromEntries(s.counts),
       endable: s.end !== undefined,
-      ...(s.identity.tokenId ? { token: s.identity.tokenId } : {})
+      ...(s.identity.tokenId ? { token: s.identity.tokenId, revocable } : {})
     }));
     send(res, 200, { sessions });
     return true;

@@ -548,7 +548,8 @@ withChromium('the console against a gateway (approvals time out after 20 s)', { 
       expect(
         (await bobRow.locator('.chip-count').allTextContents()).map((t) => t.replace(/\s+/g, ''))
       ).toEqual(['rules[1]3']);
-      await shot(page, 'console-sessions.png');
+      // The tokens are in the config: nothing to revoke them in, so no Revoke button.
+      expect(await bobRow.getByRole('button', { name: 'Revoke token' }).count()).toBe(0);
 
       // Tools: the upstream's tools under their exposed names.
       await page.getByRole('link', { name: 'Tools' }).click();
@@ -804,6 +805,7 @@ withChromium(
         await page.getByRole('link', { name: 'Sessions' }).click();
         const row = page.locator(`#sessions-table tr[data-session-id="${id}"]`);
         await row.waitFor();
+        await shot(page, 'console-sessions.png');
         await row.getByRole('button', { name: 'End session' }).click();
         const dialog = page.locator('dialog.confirm-dialog[open]');
         await dialog.waitFor();
@@ -861,7 +863,7 @@ withChromium(
           String(record.findings![0]!.kind ?? record.findings![0]!.rule).replace(/_/g, ' ')
         );
 
-        await row.getByRole('link', { name: /Explain this decision/ }).click();
+        await row.getByRole('link', { name: /^Explain / }).click();
         await page.locator('#explain-verdict[data-effect=allow]').waitFor();
         expect(page.url()).toContain('#/policy?');
         expect(await page.locator('#explain-origin').getAttribute('data-record')).toBe(record.id);
