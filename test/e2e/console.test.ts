@@ -550,6 +550,14 @@ withChromium('the console against a gateway (approvals time out after 20 s)', { 
       ).toEqual(['rules[1]3']);
       // The tokens are in the config: nothing to revoke them in, so no Revoke button.
       expect(await bobRow.getByRole('button', { name: 'Revoke token' }).count()).toBe(0);
+      const bobSession = (await bobRow.getAttribute('data-session-id'))!;
+      const revoke = await fetch(`${gw.url}/admin/api/sessions/${encodeURIComponent(bobSession)}/revoke`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${ADMIN_API_TOKEN}`, 'Content-Type': 'application/json' },
+        body: '{}'
+      });
+      expect(revoke.status).toBe(409);
+      expect((await tryCall(bob, 'records__list_records', {})).ok).toBe(true);
 
       // Tools: the upstream's tools under their exposed names.
       await page.getByRole('link', { name: 'Tools' }).click();
@@ -878,6 +886,26 @@ withChromium(
         await c.close();
         await alice.close();
       }
+    });
+
+    it('answers the actions it cannot take: unknown session or server 404, GET 405, a session that is its credential 409', async () => {
+      const post = (path: string, method = 'POST') =>
+        fetch(`${gw.url}/admin/api${path}`, {
+          method,
+          headers: { Authorization: `Bearer ${ADMIN_API_TOKEN}`, 'Content-Type': 'application/json' },
+          ...(method === 'POST' ? { body: '{}' } : {})
+        });
+      expect((await post('/sessions/no-such-session/end')).status).toBe(404);
+      expect((await post('/sessions/no-such-session/revoke')).status).toBe(404);
+      expect((await post('/tools/nosuch/reject')).status).toBe(404);
+      expect((await post('/tools/pid/reject', 'GET')).status).toBe(405);
+      // bob's 2026-era session is his credential: it cannot be ended, only its token revoked.
+      const cred = [...gw.gateway.sessions.all()].find((s) => s.identity.id === 'bob' && !s.end);
+      expect(cred).toBeDefined();
+      const refused = await post(`/sessions/${encodeURIComponent(cred!.id)}/end`);
+      expect(refused.status).toBe(409);
+      expect(((await refused.json()) as { error: string }).error).toContain('revoke the token instead');
+      expect(gw.gateway.sessions.get(cred!.id)).toBeDefined();
     });
 
     it("revokes a session's token in the console: every later request with it is refused", async () => {
