@@ -128,3 +128,83 @@ export function mark(size = 28) {
     s('line', { x1: 1, y1: 27.5, x2: 29, y2: 27.5, class: 'mark-ground' })
   );
 }
+
+/**
+ * Ask before an action: a modal dialog with the question, what it does, an optional note, and
+ * Cancel / confirm buttons. Resolves with `{ note }` when confirmed, or null. All text goes in as
+ * text.
+ */
+export function confirmAction({ title, detail, confirm, danger = false, note = false }) {
+  const doc = globalThis.document;
+  return new Promise((resolve) => {
+    const noteId = `confirm-note-${Date.now()}`;
+    const noteInput = note
+      ? h('input', { id: noteId, type: 'text', class: 'input', autocomplete: 'off', maxlength: '500' })
+      : null;
+    const el = h(
+      'dialog',
+      { class: 'confirm-dialog', 'aria-labelledby': 'confirm-title', 'aria-describedby': 'confirm-detail' },
+      h(
+        'form',
+        { method: 'dialog', class: 'confirm-body' },
+        h('h2', { id: 'confirm-title' }, title),
+        h('p', { id: 'confirm-detail', class: 'confirm-detail' }, detail),
+        noteInput
+          ? h(
+              'div',
+              { class: 'field' },
+              h(
+                'label',
+                { class: 'label', for: noteId },
+                'Note ',
+                h('span', { class: 'optional' }, '(optional)')
+              ),
+              noteInput
+            )
+          : null,
+        h(
+          'div',
+          { class: 'confirm-actions' },
+          h(
+            'button',
+            { type: 'button', class: 'btn btn-secondary', onclick: () => el.close('cancel') },
+            'Cancel'
+          ),
+          h(
+            'button',
+            { type: 'submit', class: `btn ${danger ? 'btn-danger' : 'btn-primary'}`, value: 'confirm' },
+            confirm
+          )
+        )
+      )
+    );
+    const opener = doc.activeElement;
+    el.addEventListener('close', () => {
+      el.remove();
+      opener?.focus?.();
+      resolve(el.returnValue === 'confirm' ? { note: noteInput ? noteInput.value.trim() : '' } : null);
+    });
+    doc.body.append(el);
+    el.showModal();
+  });
+}
+
+/** A unified diff as lines: additions, removals, hunk headers and context, as text. */
+export function diffView(patch, label) {
+  const lines = String(patch ?? '')
+    .split('\n')
+    .filter((l) => l && !/^(={3,}|-{3} |\+{3} |Index: |\\ No newline)/.test(l));
+  return h(
+    'div',
+    { class: 'diff', role: 'group', 'aria-label': label },
+    h('div', { class: 'diff-label' }, label),
+    h(
+      'pre',
+      { class: 'diff-lines' },
+      lines.map((l) => {
+        const kind = l.startsWith('@@') ? 'hunk' : l[0] === '+' ? 'add' : l[0] === '-' ? 'del' : 'ctx';
+        return h('span', { class: `diff-line diff-${kind}` }, l, '\n');
+      })
+    )
+  );
+}

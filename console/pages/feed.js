@@ -1,6 +1,7 @@
 /**
  * Live feed: audit records as they are written, newest first, with search and filters, under a
- * per-minute chart of calls and denials. Clicking a record shows its full JSON.
+ * per-minute chart of calls and denials. Clicking a record shows its full JSON; a tool call's
+ * record links to the Policy page's explanation of how the policy in force decides it.
  */
 import { h, replace, nextId } from '../dom.js';
 import { pageHeader, emptyState, errorBox, decisionBadge, outcomeText, code, loading } from '../ui.js';
@@ -8,7 +9,7 @@ import { clock, dateTime, num, pretty } from '../format.js';
 import { query } from '../api.js';
 import { drawChart, chartLegend, normalizeBuckets } from '../chart.js';
 
-const { ResizeObserver, Element } = globalThis;
+const { ResizeObserver, Element, URLSearchParams } = globalThis;
 
 const MAX_ROWS = 500;
 
@@ -318,6 +319,8 @@ export function feedPage(root, ctx) {
             h('th', { scope: 'col' }, 'Tool'),
             h('th', { scope: 'col', class: 'right' }, 'Latency'),
             h('th', { scope: 'col' }, 'Outcome'),
+            h('th', { scope: 'col' }, 'Findings'),
+            h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Explain')),
             h('th', { scope: 'col' }, 'Reason')
           )
         ),
@@ -366,8 +369,58 @@ export function feedPage(root, ctx) {
         r.latency_ms === undefined ? h('span', { class: 'muted' }, '—') : `${num(r.latency_ms)} ms`
       ),
       h('td', null, outcomeText(r.outcome)),
+      h('td', { class: 'cell-findings' }, findingsCell(r.findings)),
+      h(
+        'td',
+        { class: 'nowrap' },
+        r.event === 'tools/call' && r.name && r.decision
+          ? h(
+              'a',
+              {
+                class: 'explain-link',
+                href: explainHref(r),
+                'aria-label': `Explain ${clock(r.time)} ${label}`,
+                title: 'Explain this decision against the policy in force'
+              },
+              'Explain'
+            )
+          : null
+      ),
       h('td', { class: 'cell-reason', title: r.reason ?? '' }, r.reason ?? r.error ?? '')
     );
+  }
+
+  /** Scanner findings as chips: kind (or rule) and severity; never the matched text (not recorded). */
+  function findingsCell(findings) {
+    if (!Array.isArray(findings) || findings.length === 0) return h('span', { class: 'muted' }, '—');
+    return h(
+      'span',
+      { class: 'chips chips-mono', title: `${findings.length} finding${findings.length === 1 ? '' : 's'}` },
+      findings
+        .slice(0, 3)
+        .map((f) =>
+          h(
+            'span',
+            { class: `chip chip-finding severity-${String(f.severity ?? 'info').toLowerCase()}` },
+            String(f.kind ?? f.rule ?? 'finding').replace(/_/g, ' '),
+            f.severity ? h('span', { class: 'chip-n' }, String(f.severity)) : null
+          )
+        ),
+      findings.length > 3 ? h('span', { class: 'chip' }, `+${findings.length - 3}`) : null
+    );
+  }
+
+  /** The Policy page's explain form, filled with this call: who, what, the arguments, when. */
+  function explainHref(r) {
+    const p = new URLSearchParams({ explain: r.id, tool: r.name, roles: (r.roles ?? []).join(',') });
+    if (r.identity) p.set('user', r.identity);
+    if (r.time) p.set('time', r.time);
+    if (r.arguments && typeof r.arguments === 'object') {
+      const args = JSON.stringify(r.arguments);
+      if (args.length <= 4000) p.set('args', args);
+    }
+    if (r.policy_version) p.set('version', r.policy_version);
+    return `#/policy?${p}`;
   }
 
   function buildDialog() {

@@ -1,10 +1,14 @@
 /**
  * Policy: the active version, mode and rules, and "Explain this call": POST /admin/api/explain with
- * roles, tool, arguments, user and time, showing the decision and the trace of every rule.
+ * roles, tool, arguments, user and time, showing the decision and the trace of every rule. Opened
+ * from a feed record (`#/policy?explain=<record>&tool=…`), the form is filled with that call and
+ * explained at once, with a note when the policy changed since the call was decided.
  */
 import { h, replace, nextId } from '../dom.js';
 import { pageHeader, errorBox, decisionBadge, chips, code, facts, loading, emptyState } from '../ui.js';
 import { pretty, yamlish, dateTime } from '../format.js';
+
+const { URLSearchParams } = globalThis;
 
 export function policyPage(root, ctx) {
   const { api, bus } = ctx;
@@ -27,6 +31,7 @@ export function policyPage(root, ctx) {
     'JSON'
   );
   const explain = explainForm();
+  const fromRecord = new URLSearchParams(globalThis.location.hash.split('?')[1] ?? '');
 
   replace(
     root,
@@ -325,7 +330,32 @@ export function policyPage(root, ctx) {
       form,
       result
     );
-    return { el };
+    /** Fill the form with a recorded call and explain it. */
+    const prefill = (q, current) => {
+      roles.value = q.get('roles') ?? '';
+      tool.value = q.get('tool') ?? '';
+      args.value = q.get('args') ?? '{}';
+      user.value = q.get('user') ?? '';
+      const at = q.get('time') ? new Date(q.get('time')) : undefined;
+      // datetime-local is local time without a zone.
+      if (at && !Number.isNaN(at.getTime())) {
+        const local = new Date(at.getTime() - at.getTimezoneOffset() * 60_000);
+        time.value = local.toISOString().slice(0, 19);
+      }
+      const was = q.get('version');
+      const note = h(
+        'p',
+        { class: 'explain-origin', id: 'explain-origin', dataset: { record: q.get('explain') ?? '' } },
+        `Explaining the recorded call ${q.get('explain') ?? ''}`,
+        was && current && was !== current
+          ? ` — the policy changed since (decided under ${was}, now ${current}): this is how the policy in force decides it.`
+          : '.'
+      );
+      form.before(note);
+      form.requestSubmit();
+    };
+
+    return { el, prefill };
   }
 
   function explanation(data) {
@@ -391,7 +421,9 @@ export function policyPage(root, ctx) {
   const offAudit = bus.on('audit', (r) => {
     if (r && r.event === 'config/reload') load();
   });
-  load();
+  load().then(() => {
+    if (fromRecord.has('explain') && !disposed) explain.prefill(fromRecord, policy?.version);
+  });
   return {
     poll: load,
     unmount() {

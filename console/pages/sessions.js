@@ -1,6 +1,9 @@
-/** Sessions: who is connected, how, how much they called, their risk and per-rule counts. */
-import { h, replace } from '../dom.js';
-import { pageHeader, emptyState, errorBox, chips, loading } from '../ui.js';
+/**
+ * Sessions: who is connected, how, how much they called, their risk and per-rule counts; a session
+ * can be ended here, and the token behind it revoked, each after a confirmation.
+ */
+import { h, replace, announce } from '../dom.js';
+import { pageHeader, emptyState, errorBox, chips, loading, confirmAction } from '../ui.js';
 import { ago, dateTime, duration, num, parseTime, sessionLabel } from '../format.js';
 
 export function sessionsPage(root, ctx) {
@@ -11,11 +14,13 @@ export function sessionsPage(root, ctx) {
   const wrap = h('div', { class: 'table-wrap' }, loading());
   const count = h('span', { class: 'section-count', role: 'status' });
   const error = h('div');
+  const notice = h('div', { role: 'status' });
 
   replace(
     root,
     pageHeader('Sessions', 'Open agent sessions, with what per-session policy counts for each.'),
     error,
+    notice,
     h(
       'section',
       { class: 'section', 'aria-label': 'Sessions' },
@@ -66,7 +71,8 @@ export function sessionsPage(root, ctx) {
             h('th', { scope: 'col', class: 'right' }, 'Risk'),
             h('th', { scope: 'col', class: 'right' }, 'Age'),
             h('th', { scope: 'col', class: 'right' }, 'Last seen'),
-            h('th', { scope: 'col' }, 'Per-rule counts')
+            h('th', { scope: 'col' }, 'Per-rule counts'),
+            h('th', { scope: 'col', class: 'right' }, h('span', { class: 'visually-hidden' }, 'Actions'))
           )
         ),
         h(
@@ -96,11 +102,56 @@ export function sessionsPage(root, ctx) {
                 duration(now - parseTime(ss.createdAt))
               ),
               h('td', { class: 'num right nowrap', title: dateTime(ss.lastSeen) }, ago(ss.lastSeen, now)),
-              h('td', null, counts(ss.counts))
+              h('td', null, counts(ss.counts)),
+              h('td', null, actions(ss))
             )
           )
         )
       )
+    );
+  }
+
+  function actions(ss) {
+    const who = ss.identity ?? 'this session';
+    const act = (action) => async () => {
+      const ending = action === 'end';
+      const answer = await confirmAction({
+        title: ending ? `End ${who}'s session?` : `Revoke ${who}'s token?`,
+        detail: ending
+          ? `Closes session ${sessionLabel(ss.id)}: its next request is refused, and the agent has to connect again.`
+          : `Revokes token ${ss.token}: every request made with it is refused from now on, in this session and any other.`,
+        confirm: ending ? 'End session' : 'Revoke token',
+        danger: true,
+        note: true
+      });
+      if (!answer) return;
+      try {
+        const body = answer.note ? { note: answer.note } : {};
+        const data = await api(`/sessions/${encodeURIComponent(ss.id)}/${action}`, { method: 'POST', body });
+        const text = ending
+          ? `Session ${sessionLabel(ss.id)} of ${who} ended by ${data.by}.`
+          : `Token ${data.token} of ${who} revoked by ${data.by}.`;
+        replace(notice, h('div', { class: 'alert alert-info', dataset: { result: action } }, text));
+        announce(text);
+      } catch (err) {
+        if (err.status === 401) return;
+        replace(notice, errorBox(`${err.status ? `${err.status}: ` : ''}${err.message}`));
+      }
+      await load();
+    };
+    return h(
+      'div',
+      { class: 'row-actions' },
+      ss.endable
+        ? h('button', { type: 'button', class: 'btn btn-sm btn-deny', onclick: act('end') }, 'End session')
+        : null,
+      ss.token && ss.revocable
+        ? h(
+            'button',
+            { type: 'button', class: 'btn btn-sm btn-deny', onclick: act('revoke') },
+            'Revoke token'
+          )
+        : null
     );
   }
 

@@ -1,9 +1,20 @@
 /**
  * Tools: every upstream tool with its exposed name, pin status and scanner findings; below them the
- * servers' prompts, resources and resource templates, pinned and vetted the same way.
+ * servers' prompts, resources and resource templates, pinned and vetted the same way. What changed
+ * since it was pinned shows its reason, findings and a pinned-vs-now diff, and each server with
+ * changes to review can be approved (re-pinned) or rejected (left blocked) here.
  */
-import { h, replace } from '../dom.js';
-import { pageHeader, emptyState, errorBox, statusBadge, code, loading } from '../ui.js';
+import { h, replace, announce } from '../dom.js';
+import {
+  pageHeader,
+  emptyState,
+  errorBox,
+  statusBadge,
+  code,
+  loading,
+  confirmAction,
+  diffView
+} from '../ui.js';
 import { dateTime, num, pretty, shortHash } from '../format.js';
 
 const { document } = globalThis;
@@ -17,6 +28,9 @@ const STATUS_HELP = {
   removed: 'Pinned, and no longer offered by the server.'
 };
 
+/** Statuses an administrator has to decide on. */
+const REVIEW = new Set(['changed', 'blocked', 'new', 'removed']);
+
 const KIND_LABEL = { prompt: 'Prompt', resource: 'Resource', resourceTemplate: 'Resource template' };
 
 export function toolsPage(root, ctx) {
@@ -25,6 +39,25 @@ export function toolsPage(root, ctx) {
   let tools = [];
   let definitions = [];
   const open = new Set();
+  // Items under review show their details unless closed.
+  const closed = new Set();
+  let onlyReview = false;
+  const results = new Map();
+  const reviewList = h('div', { class: 'review-list', id: 'tools-review' });
+  const onlyBox = h('input', {
+    type: 'checkbox',
+    id: 'tools-only-review',
+    onchange: () => {
+      onlyReview = onlyBox.checked;
+      render();
+    }
+  });
+  const filter = h(
+    'label',
+    { class: 'filter-toggle', for: 'tools-only-review' },
+    onlyBox,
+    'Changed or blocked only'
+  );
   const wrap = h('div', { class: 'table-wrap' }, loading());
   const count = h('span', { class: 'section-count', role: 'status' });
   const definitionsWrap = h('div', { class: 'table-wrap' }, loading());
@@ -42,10 +75,12 @@ export function toolsPage(root, ctx) {
     pageHeader(
       'Tools',
       'Every tool the upstream servers offer, as agents see it, with its pin status.',
+      filter,
       refresh
     ),
     error,
     summary,
+    reviewList,
     h(
       'section',
       { class: 'section', 'aria-label': 'Tools' },
@@ -86,7 +121,10 @@ export function toolsPage(root, ctx) {
     return [];
   }
 
+  const shown = (list) => (onlyReview ? list.filter((t) => REVIEW.has(t.status)) : list);
+
   function render() {
+    renderReview();
     renderDefinitions();
     count.textContent = `${num(tools.length)} tool${tools.length === 1 ? '' : 's'}`;
     const byStatus = {};
@@ -131,7 +169,7 @@ export function toolsPage(root, ctx) {
             h('th', { scope: 'col' }, 'Pinned')
           )
         ),
-        h('tbody', null, tools.flatMap(rows))
+        h('tbody', null, shown(tools).flatMap(rows))
       )
     );
   }
@@ -165,7 +203,7 @@ export function toolsPage(root, ctx) {
             h('th', { scope: 'col' }, 'Pinned')
           )
         ),
-        h('tbody', null, definitions.flatMap(rows))
+        h('tbody', null, shown(definitions).flatMap(rows))
       )
     );
   }
@@ -173,16 +211,18 @@ export function toolsPage(root, ctx) {
   function rows(t) {
     const key = `${t.kind ?? 'tool'}\u0000${t.server}\u0000${t.name}`;
     const findings = findingsOf(t);
-    const isOpen = open.has(key);
+    const review = REVIEW.has(t.status);
+    const isOpen = review ? !closed.has(key) : open.has(key);
     const detailsId = `${t.kind ?? 'tool'}-${t.server}-${t.name}`.replace(/[^\w-]/g, '_');
     const toggle = () => {
-      if (open.has(key)) open.delete(key);
-      else open.add(key);
+      const set = review ? closed : open;
+      if (set.has(key)) set.delete(key);
+      else set.add(key);
       render();
       document.getElementById(`${detailsId}-btn`)?.focus();
     };
     const findingsCell =
-      findings.length === 0
+      findings.length === 0 && !review
         ? h('span', { class: 'muted num' }, '0')
         : h(
             'button',
@@ -198,7 +238,7 @@ export function toolsPage(root, ctx) {
             h(
               'span',
               { class: 'visually-hidden' },
-              ` finding${findings.length === 1 ? '' : 's'} for ${t.exposed ?? t.name}; `
+              ` finding${findings.length === 1 ? '' : 's'} and changes for ${t.exposed ?? t.name}; `
             ),
             isOpen ? ' Hide' : ' Show'
           );
@@ -219,8 +259,8 @@ export function toolsPage(root, ctx) {
           h('span', { class: 'mono' }, t.name),
           t.kind ? h('span', { class: 'cell-sub' }, KIND_LABEL[t.kind] ?? t.kind) : null,
           t.description ? h('span', { class: 'cell-sub' }, t.description) : null,
-          t.pinnedDescription !== undefined
-            ? h('span', { class: 'cell-sub' }, `Pinned as: ${t.pinnedDescription || '(no description)'}`)
+          t.reason
+            ? h('span', { class: 'cell-sub cell-reason', dataset: { field: 'reason' } }, t.reason)
             : null,
           t.error ? h('span', { class: 'cell-sub cell-error' }, t.error) : null
         )
@@ -241,17 +281,115 @@ export function toolsPage(root, ctx) {
       h(
         'tr',
         { class: 'details-row', id: detailsId },
-        h(
-          'td',
-          { colspan: '6' },
-          h(
+        h('td', { colspan: '6' }, h('div', { class: 'change-details' }, changeDetails(t, findings)))
+      )
+    ];
+  }
+
+  /** Why it is held back, what changed since the pin, and what the scanner found. */
+  function changeDetails(t, findings) {
+    const diff = t.diff ?? {};
+    return [
+      t.reason
+        ? h(
+            'p',
+            { class: 'change-reason' },
+            h('strong', null, 'Reason: '),
+            h('span', { dataset: { field: 'detail-reason' } }, t.reason)
+          )
+        : null,
+      diff.description ? diffView(diff.description, 'Description: pinned → now') : null,
+      diff.inputSchema ? diffView(diff.inputSchema, 'Input schema: pinned → now') : null,
+      t.status === 'removed' && t.pinnedDescription !== undefined
+        ? h('p', { class: 'cell-sub' }, `Pinned as: ${t.pinnedDescription || '(no description)'}`)
+        : null,
+      findings.length
+        ? h(
             'ul',
             { class: 'findings' },
             findings.map((f) => h('li', { class: 'finding' }, findingView(f, t)))
           )
-        )
-      )
+        : h('p', { class: 'muted' }, 'No scanner findings.')
     ];
+  }
+
+  /** One card per server with changes to decide on: Approve re-pins it, Reject leaves it blocked. */
+  function renderReview() {
+    const byServer = new Map();
+    for (const t of [...tools, ...definitions]) {
+      if (!REVIEW.has(t.status)) continue;
+      byServer.set(t.server, (byServer.get(t.server) ?? 0) + 1);
+    }
+    for (const server of results.keys()) if (!byServer.has(server)) byServer.set(server, 0);
+    replace(
+      reviewList,
+      [...byServer.entries()]
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([server, n]) => reviewCard(server, n))
+    );
+  }
+
+  function reviewCard(server, n) {
+    const result = results.get(server);
+    const act = (action) => async () => {
+      const approving = action === 'approve';
+      const answer = await confirmAction({
+        title: approving ? `Approve the changes of ${server}?` : `Reject the changes of ${server}?`,
+        detail: approving
+          ? `Pins what ${server} offers now: its changed tools, prompts and resources become visible and callable to agents again.`
+          : `Leaves the pins as they are: what changed on ${server} stays blocked. The rejection is audited.`,
+        confirm: approving ? 'Approve' : 'Reject',
+        danger: !approving,
+        note: true
+      });
+      if (!answer) return;
+      try {
+        const body = answer.note ? { note: answer.note } : {};
+        const data = await api(`/tools/${encodeURIComponent(server)}/${action}`, { method: 'POST', body });
+        const text = approving
+          ? `Approved by ${data.by}: ${data.pinned} tool${data.pinned === 1 ? '' : 's'} pinned.`
+          : `Rejected by ${data.by}: ${data.rejected.length} change${data.rejected.length === 1 ? '' : 's'} stay blocked.`;
+        results.set(server, { ok: true, text });
+        announce(text);
+      } catch (err) {
+        if (err.status === 401) return;
+        results.set(server, { ok: false, text: `${err.status ? `${err.status}: ` : ''}${err.message}` });
+      }
+      await load();
+    };
+    return h(
+      'div',
+      { class: 'review-card', dataset: { server } },
+      h(
+        'div',
+        null,
+        h(
+          'p',
+          null,
+          h('strong', { class: 'mono' }, server),
+          n ? ` · ${n} change${n === 1 ? '' : 's'} to review` : ' · nothing left to review'
+        ),
+        result
+          ? h(
+              'p',
+              { class: `review-result ${result.ok ? 'result-ok' : 'card-error'}`, role: 'status' },
+              result.text
+            )
+          : null
+      ),
+      n
+        ? h(
+            'div',
+            { class: 'review-actions' },
+            h('button', { type: 'button', class: 'btn btn-sm btn-deny', onclick: act('reject') }, 'Reject'),
+            h(
+              'button',
+              { type: 'button', class: 'btn btn-sm btn-approve', onclick: act('approve') },
+              'Approve'
+            )
+          )
+        : null
+    );
   }
 
   function findingView(f, tool) {

@@ -27,6 +27,10 @@ export type AuditEvent =
   | 'upstream/refused'
   | 'tools/vetted'
   | 'tools/pinned'
+  /** An administrator refused a server's changed definitions: they stay blocked. */
+  | 'tools/rejected'
+  /** An administrator revoked the credential behind a session. */
+  | 'auth/revoke'
   /** The sink found damage when it opened the log (a torn last line, ...) and says what it did. */
   | 'audit/repair';
 

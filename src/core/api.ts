@@ -67,6 +67,18 @@ export interface Gateway {
    */
   openStdioSession(): Session;
   closeSession(session: Session): void;
+  /**
+   * End a session from outside, as its transport would close it: its connection is closed and its
+   * next request is refused. False when its transport cannot be ended from outside (a session that
+   * is its credential, or stdio).
+   */
+  endSession(session: Session): boolean;
+  /**
+   * Revoke a credential (a token id, or an OAuth `jti`): recorded in the token file when there is
+   * one (and reloaded at once), and in the shared store when there is one. Where it was recorded;
+   * throws a UserFacing Error when there is nowhere to record it.
+   */
+  revokeCredential(id: string): Promise<{ file?: string; shared: boolean }>;
   listTools(session: Session): Promise<ListedTool[]>;
   callTool(
     session: Session,

@@ -30,6 +30,7 @@ import { createLifecycle, healthOf } from './lifecycle.js';
 import { createLists } from './lists.js';
 import { createNames } from './names.js';
 import { createPolicyHolder } from './policy-holder.js';
+import { endSession, revokeCredential } from './revoke.js';
 import { createRelays } from './relay.js';
 import { createSessionStore, type DownstreamTransport, type Session } from './session.js';
 import { openStdioSession } from './stdio-session.js';
@@ -181,6 +182,8 @@ export function createGateway(options: GatewayOptions): Gateway {
       subscriptions.closed(session);
       void connections.closeSession(session);
     },
+    endSession,
+    revokeCredential: (id) => revokeCredential(id, config, auth.tokens.revoked, tokenWatch, state),
     ...lists,
     callTool: (session, name, args, opts = {}) =>
       lifecycle.track(name, session.id, () => call(session, name, args, opts)),

@@ -4,8 +4,9 @@
  * what a server offers now.
  */
 import { GatewayError } from '../errors.js';
+import { unifiedDiff } from '../setup/diff.js';
 import { findingSummary, type DefinitionKind, type Inspector } from '../inspect/index.js';
-import type { PinSets, PinStore } from '../pins/index.js';
+import type { PinEntry, PinSets, PinStore } from '../pins/index.js';
 import type { Upstream } from '../upstream/index.js';
 import { CAPABILITY, type Catalog } from './catalog.js';
 import type { Names } from './names.js';
@@ -19,6 +20,12 @@ interface InventoryEntry {
   status: 'pinned' | 'new' | 'changed' | 'blocked' | 'unavailable' | 'removed';
   /** For an item that differs from its pin: the description it was pinned with. */
   pinnedDescription?: string;
+  /**
+   * For an item that differs from its pin: unified line diffs from what was pinned to what is
+   * listed now, of the description and (tools pinned with their schema) the input schema; a part
+   * that did not change is absent.
+   */
+  diff?: { description?: string; inputSchema?: string };
   findings: unknown[];
   hash?: string;
   pinnedAt?: string;
@@ -46,6 +53,30 @@ export interface ApprovedCounts {
   resourceTemplates: number;
 }
 
+/** The pinned-vs-now diffs of a changed item (see InventoryEntry.diff). */
+function changeDiff(
+  entry: PinEntry,
+  description: string | undefined,
+  inputSchema: unknown
+): InventoryEntry['diff'] {
+  const out: NonNullable<InventoryEntry['diff']> = {};
+  const before = entry.description ?? '';
+  // A pin keeps at most 2,000 characters of the description: compare as much as it kept.
+  const now = (description ?? '').slice(0, 2000);
+  const d = unifiedDiff(`${before}\n`, `${now}\n`, 'pinned', 'now');
+  if (d) out.description = d;
+  if (entry.inputSchema !== undefined) {
+    const s = unifiedDiff(
+      `${JSON.stringify(entry.inputSchema, null, 2)}\n`,
+      `${JSON.stringify(inputSchema ?? null, null, 2)}\n`,
+      'pinned',
+      'now'
+    );
+    if (s) out.inputSchema = s;
+  }
+  return out;
+}
+
 /** What a vetted definition's entry says of it: its status, findings, hash and pin. */
 function vettedFields(
   v: {
@@ -57,7 +88,8 @@ function vettedFields(
   },
   description: string | undefined,
   pinned: { pinnedAt: string; approvedBy: string } | undefined,
-  entry: { description?: string } | undefined
+  entry: PinEntry | undefined,
+  inputSchema?: unknown
 ): Omit<InventoryEntry, 'server' | 'exposed'> {
   return {
     ...(description !== undefined ? { description } : {}),
@@ -66,7 +98,9 @@ function vettedFields(
     hash: v.hash,
     ...(v.reason ? { reason: v.reason } : {}),
     ...(pinned ? { pinnedAt: pinned.pinnedAt, approvedBy: pinned.approvedBy } : {}),
-    ...(entry && v.pin === 'changed' ? { pinnedDescription: entry.description ?? '' } : {})
+    ...(entry && v.pin === 'changed'
+      ? { pinnedDescription: entry.description ?? '', diff: changeDiff(entry, description, inputSchema) }
+      : {})
   };
 }
 
@@ -95,7 +129,7 @@ export function createInventory(
                 server: up.name,
                 name: v.tool.name,
                 exposed: names.join(up.name, v.tool.name),
-                ...vettedFields(v, v.tool.description || undefined, pinned, entry)
+                ...vettedFields(v, v.tool.description || undefined, pinned, entry, v.tool.inputSchema)
               });
             }
             // Pinned tools the server no longer offers are a change too.

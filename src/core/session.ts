@@ -56,6 +56,8 @@ export interface Session {
   riskAt: number;
   /** What this session shares with every other session of its identity. */
   readonly shared: IdentityState;
+  /** Close its connection from outside, set by a transport that can (an admin ends the session). */
+  end?: () => void;
 }
 
 export interface SessionStore {

@@ -195,11 +195,16 @@ export function checkPins(
   return { firstUse: false, status, removed, hashes, upgraded };
 }
 
+/** The largest input schema (as JSON) a pin keeps to show what changed. */
+const MAX_PINNED_SCHEMA = 8000;
+
 function entryFor(kind: PinKind, item: Definition, hash = definitionHash(kind, item)): PinEntry {
+  const schema = kind === 'tools' && item.inputSchema !== undefined ? JSON.stringify(item.inputSchema) : '';
   return {
     hash,
     hashVersion: SCHEMES[kind].version,
-    ...(typeof item.description === 'string' ? { description: item.description.slice(0, 2000) } : {})
+    ...(typeof item.description === 'string' ? { description: item.description.slice(0, 2000) } : {}),
+    ...(schema && schema.length <= MAX_PINNED_SCHEMA ? { inputSchema: JSON.parse(schema) as unknown } : {})
   };
 }
 
@@ -224,11 +229,14 @@ export function upgradedEntries(
       .map((item) => {
         const key = pinKey(kind, item);
         const before = Object.hasOwn(section, key) ? section[key] : undefined;
-        const entry: PinEntry = {
+        const { inputSchema: _now, ...rest }: PinEntry = {
           ...entryFor(kind, item, check.hashes.get(key)),
           // The description it was approved with (the same text: the hash matched).
           ...(before?.description !== undefined ? { description: before.description } : {})
         };
+        // The schema as the pin kept it: none for a pin written before schemas were kept.
+        const entry: PinEntry =
+          before?.inputSchema !== undefined ? { ...rest, inputSchema: before.inputSchema } : rest;
         return [key, entry];
       })
   );

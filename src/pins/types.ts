@@ -10,6 +10,11 @@ export interface PinEntry {
   hashVersion?: number;
   /** The description it was pinned with, to show what changed (at most 2,000 characters). */
   description?: string;
+  /**
+   * A tool's input schema as it was pinned, to show what changed (kept when its JSON is at most
+   * 8,000 characters; absent in pin files written before it was kept).
+   */
+  inputSchema?: unknown;
 }
 
 export type PinSection = Record<string, PinEntry>;

@@ -74,6 +74,8 @@ export function createLegacySessions(
     const opened = (id: string) => {
       entries.set(id, entry);
       entry.session = gateway.openSession(identity, 'http', id);
+      // Ended by an admin: the transport closes, and the next request under its id is refused.
+      entry.session.end = () => void entry.transport.close();
     };
     const entry: LegacyEntry = {
       owner,

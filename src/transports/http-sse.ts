@@ -42,6 +42,7 @@ export function createSseRoutes(
       const transport = new SseServerTransport('/messages', res);
       const session = gateway.openSession(identity, 'sse', transport.sessionId);
       const entry: SseEntry = { transport, owner, session };
+      session.end = () => void transport.close();
       entries.set(transport.sessionId, entry);
       transport.onclose = () => {
         entries.delete(transport.sessionId);

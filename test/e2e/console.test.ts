@@ -4,21 +4,24 @@
  * timeouts, policy changes and self-approval; every page rendered with real data; sign-in refusals.
  * The screenshots in docs/screenshots/ are taken here, at 1280×800.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { needTool } from '../support/tools.js';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import type { Client } from '@modelcontextprotocol/client';
+import type { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { loadConfig } from '../../src/config/index.js';
+import { pinsFor, type PinFile } from '../../src/pins/index.js';
 import {
   ADMIN_TOKEN,
   ANALYST_TOKEN,
+  FIXTURES,
   NODE,
   RECORDS,
   ROOT,
   connect,
   startGateway,
+  tempDir,
   tokensYaml,
   tryCall,
   waitFor,
@@ -545,7 +548,16 @@ withChromium('the console against a gateway (approvals time out after 20 s)', { 
       expect(
         (await bobRow.locator('.chip-count').allTextContents()).map((t) => t.replace(/\s+/g, ''))
       ).toEqual(['rules[1]3']);
-      await shot(page, 'console-sessions.png');
+      // The tokens are in the config: nothing to revoke them in, so no Revoke button.
+      expect(await bobRow.getByRole('button', { name: 'Revoke token' }).count()).toBe(0);
+      const bobSession = (await bobRow.getAttribute('data-session-id'))!;
+      const revoke = await fetch(`${gw.url}/admin/api/sessions/${encodeURIComponent(bobSession)}/revoke`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${ADMIN_API_TOKEN}`, 'Content-Type': 'application/json' },
+        body: '{}'
+      });
+      expect(revoke.status).toBe(409);
+      expect((await tryCall(bob, 'records__list_records', {})).ok).toBe(true);
 
       // Tools: the upstream's tools under their exposed names.
       await page.getByRole('link', { name: 'Tools' }).click();
@@ -553,7 +565,6 @@ withChromium('the console against a gateway (approvals time out after 20 s)', { 
       await del.waitFor();
       expect(await del.locator('.badge').textContent()).toBeTruthy();
       expect(await page.locator('#tools-table tbody tr[data-tool]').count()).toBe(3);
-      await shot(page, 'console-tools.png');
 
       // Policy: the version, and explanations.
       await page.getByRole('link', { name: 'Policy' }).click();
@@ -628,3 +639,313 @@ withChromium('the console when nobody decides (approvals time out after 2 s)', {
     }
   });
 });
+
+// ---- acting where you look: changed tools, sessions, the feed ----------------------------------
+
+const PID = join(FIXTURES, 'pid-server.mjs');
+/** The description the pid server lists now: attacker-controlled text that looks like markup. */
+const NOW_DESCRIPTION = 'Report the server pid. <img src=x id=pwned><b>bold</b>';
+const PINNED_TOOL = {
+  name: 'whoami',
+  description: 'Report the server pid.',
+  inputSchema: { type: 'object', properties: { verbose: { type: 'boolean' } } }
+};
+
+const actingConfig = (dir: string) => `
+servers:
+  records: { command: ${NODE}, args: ["${RECORDS}"] }
+  pid: { command: ${NODE}, args: ["${PID}"], env: { DESCRIBE_FILE: "${join(dir, 'describe.txt')}" } }
+auth:
+  tokens: ${join(dir, 'tokens.yaml')}
+admin: { token: ${ADMIN_API_TOKEN} }
+scanning: { pins: { path: ${JSON.stringify(join(dir, 'pins.json'))} } }
+rules:
+  - { tool: "*", allowed_roles: [admin, analyst] }
+`;
+
+/** Start a gateway whose `pid` server was pinned with an older definition of its tool. */
+async function startActingGateway(): Promise<TestGateway> {
+  const dir = tempDir();
+  writeFileSync(join(dir, 'describe.txt'), NOW_DESCRIPTION);
+  const pins: PinFile = { version: 1, servers: { pid: pinsFor({ tools: [PINNED_TOOL] }, 'carol') } };
+  writeFileSync(join(dir, 'pins.json'), JSON.stringify(pins, null, 2));
+  writeFileSync(
+    join(dir, 'tokens.yaml'),
+    `tokens:\n  - { id: admin, identity: alice, roles: [admin], token: ${ADMIN_TOKEN} }\n  - { id: analyst, identity: bob, roles: [analyst], token: ${ANALYST_TOKEN} }\n`
+  );
+  return startGateway(actingConfig(dir));
+}
+
+const toolNames = async (c: Client) => (await c.listTools()).tools.map((t) => t.name);
+
+withChromium(
+  'the console acts: approves changed tools, ends sessions, revokes tokens',
+  { timeout: 90_000 },
+  () => {
+    let gw: TestGateway;
+    let bob: Client;
+
+    beforeAll(async () => {
+      gw = await startActingGateway();
+      bob = await connect(gw.mcp, ANALYST_TOKEN);
+    });
+    afterAll(async () => {
+      await bob?.close().catch(() => undefined);
+      await gw?.close();
+    });
+
+    it('shows a changed tool blocked with its reason and a pinned-vs-now diff, as text; Reject keeps it blocked; Approve brings it back', async () => {
+      // Blocked for the agent: not listed, and a call is refused.
+      expect(await toolNames(bob)).not.toContain('pid__whoami');
+      const refused = await tryCall(bob, 'pid__whoami', {});
+      expect(refused.ok).toBe(false);
+
+      const c = await openConsole(gw);
+      const { page } = c;
+      try {
+        await signIn(c, ADMIN_TOKEN, 'alice');
+        await page.getByRole('link', { name: 'Tools' }).click();
+        const row = page.locator('#tools-table tr[data-tool="pid__whoami"]');
+        await row.waitFor();
+        expect(['blocked', 'changed']).toContain(await row.getAttribute('data-status'));
+        const reason = (await row.locator('[data-field=reason]').textContent()) ?? '';
+        expect(reason).toMatch(/changed/i);
+
+        // The details are open for an item under review: the reason, and the diff of description and schema.
+        const details = page.locator('#tools-table tr.details-row').first();
+        await details.waitFor();
+        expect(await details.locator('[data-field=detail-reason]').textContent()).toBe(reason);
+        const description = details.locator('.diff', { hasText: 'Description' });
+        expect(await description.locator('.diff-del').allTextContents()).toEqual([
+          '-Report the server pid.\n'
+        ]);
+        expect(await description.locator('.diff-add').allTextContents()).toEqual([`+${NOW_DESCRIPTION}\n`]);
+        const schema = details.locator('.diff', { hasText: 'Input schema' });
+        expect((await schema.locator('.diff-del').allTextContents()).join('')).toContain('"verbose"');
+        // The attacker's markup is text: no element was made from it, anywhere on the page.
+        expect(await page.locator('#pwned').count()).toBe(0);
+        expect(await page.locator('#tools-table b').count()).toBe(0);
+        expect(await row.textContent()).toContain('<img src=x id=pwned>');
+
+        await shot(page, 'console-tools.png');
+
+        // The filter: only what is changed or blocked (the records server's tools are pinned).
+        expect(await page.locator('#tools-table tbody tr[data-tool^="records__"]').count()).toBe(3);
+        await page.getByLabel('Changed or blocked only').check();
+        await waitFor(
+          async () => (await page.locator('#tools-table tbody tr[data-tool^="records__"]').count()) === 0,
+          5000,
+          'the filter'
+        );
+        expect(await page.locator('#tools-table tbody tr[data-tool]').count()).toBe(1);
+        expect(await page.locator('#tools-review .review-card').count()).toBe(1);
+
+        const card = page.locator('#tools-review .review-card[data-server=pid]');
+        const dialog = page.locator('dialog.confirm-dialog[open]');
+
+        // Cancel changes nothing.
+        await card.getByRole('button', { name: 'Approve' }).click();
+        await dialog.waitFor();
+        expect(await dialog.textContent()).toContain('Approve the changes of pid?');
+        await dialog.getByRole('button', { name: 'Cancel' }).click();
+        await dialog.waitFor({ state: 'detached' });
+        expect(gw.audit().some((r) => r.event === 'tools/pinned' && r.server === 'pid')).toBe(false);
+
+        // Reject: audited, and the tool stays blocked.
+        await card.getByRole('button', { name: 'Reject' }).click();
+        await dialog.getByLabel('Note').fill('not this description');
+        await dialog.getByRole('button', { name: 'Reject' }).click();
+        await card.locator('.review-result', { hasText: 'Rejected by alice' }).waitFor();
+        await waitFor(() => gw.audit().some((r) => r.event === 'tools/rejected'), 5000, 'the rejection');
+        expect(gw.audit().find((r) => r.event === 'tools/rejected')).toMatchObject({
+          server: 'pid',
+          decision: 'deny',
+          reason: 'changes rejected by alice: not this description'
+        });
+        expect((await tryCall(bob, 'pid__whoami', {})).ok).toBe(false);
+        expect(await row.getAttribute('data-status')).not.toBe('pinned');
+
+        // Approve: the agent sees the tool again and can call it.
+        await card.getByRole('button', { name: 'Approve' }).click();
+        await dialog.getByRole('button', { name: 'Approve' }).click();
+        await card.locator('.review-result', { hasText: 'Approved by alice' }).waitFor();
+        expect(await toolNames(bob)).toContain('pid__whoami');
+        const called = await tryCall(bob, 'pid__whoami', {});
+        expect(called.ok).toBe(true);
+        if (called.ok) expect(called.result.content?.[0]?.text).toMatch(/^\d+$/);
+        await waitFor(
+          () =>
+            gw.audit().some((r) => r.event === 'tools/pinned' && r.reason?.startsWith('approved by alice')),
+          5000,
+          'the approval record'
+        );
+        // Nothing left to review.
+        await page.getByLabel('Changed or blocked only').uncheck();
+        await page.locator('#tools-table tr[data-tool="pid__whoami"][data-status=pinned]').waitFor();
+        expect(await page.locator('#tools-table tr.details-row').count()).toBe(0);
+        expect(c.problems).toEqual([]);
+      } finally {
+        await c.close();
+      }
+    });
+
+    it('ends a session in the console: its next call is refused; refuses the same action without a token or cross-site', async () => {
+      const carl = await connect(gw.mcp, ANALYST_TOKEN, 'legacy');
+      const c = await openConsole(gw);
+      const { page } = c;
+      try {
+        const id = (carl.transport as StreamableHTTPClientTransport).sessionId!;
+        expect(id).toBeTruthy();
+        expect((await tryCall(carl, 'records__list_records', {})).ok).toBe(true);
+        const end = (headers: Record<string, string>) =>
+          fetch(`${gw.url}/admin/api/sessions/${id}/end`, {
+            method: 'POST',
+            headers: { 'Content-Type': 'application/json', ...headers },
+            body: '{}'
+          });
+        expect((await end({})).status).toBe(401);
+        expect(
+          (await end({ Authorization: `Bearer ${ADMIN_API_TOKEN}`, Origin: 'https://evil.example' })).status
+        ).toBe(403);
+        expect(gw.gateway.sessions.get(id)).toBeDefined();
+
+        await signIn(c, ADMIN_TOKEN, 'alice');
+        await page.getByRole('link', { name: 'Sessions' }).click();
+        const row = page.locator(`#sessions-table tr[data-session-id="${id}"]`);
+        await row.waitFor();
+        await shot(page, 'console-sessions.png');
+        await row.getByRole('button', { name: 'End session' }).click();
+        const dialog = page.locator('dialog.confirm-dialog[open]');
+        await dialog.waitFor();
+        expect(await dialog.textContent()).toContain("End bob's session?");
+        await dialog.getByRole('button', { name: 'End session' }).click();
+        await page.locator('[data-result=end]', { hasText: 'ended by alice' }).waitFor();
+        await row.waitFor({ state: 'detached' });
+
+        // The session is gone: a request under its id is refused, and so is the client's next call.
+        expect(gw.gateway.sessions.get(id)).toBeUndefined();
+        const raw = await fetch(gw.mcp, {
+          method: 'POST',
+          headers: {
+            Authorization: `Bearer ${ANALYST_TOKEN}`,
+            'Content-Type': 'application/json',
+            Accept: 'application/json, text/event-stream',
+            'Mcp-Session-Id': id,
+            'Mcp-Protocol-Version': '2025-11-25'
+          },
+          body: JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'tools/list' })
+        });
+        expect(raw.status).toBe(404);
+        expect((await tryCall(carl, 'records__list_records', {})).ok).toBe(false);
+        const record = gw.audit().find((r) => r.event === 'session/close' && r.session === id);
+        expect(record).toMatchObject({ identity: 'bob', reason: 'ended by alice' });
+        expect(c.problems).toEqual([]);
+      } finally {
+        await c.close();
+        await carl.close().catch(() => undefined);
+      }
+    });
+
+    it("shows a call's findings in the feed, and links the record to the explanation of its decision", async () => {
+      const alice = await connect(gw.mcp, ADMIN_TOKEN);
+      const c = await openConsole(gw);
+      const { page } = c;
+      try {
+        expect((await tryCall(alice, 'records__get_record', { id: 'r-1001' })).ok).toBe(true);
+        await waitFor(
+          () => gw.audit().some((r) => r.name === 'records__get_record' && r.identity === 'alice'),
+          5000,
+          'the call record'
+        );
+        const record = gw.audit().find((r) => r.name === 'records__get_record' && r.identity === 'alice')!;
+        // The reply holds an email address: a PII finding (flagged, not blocked).
+        expect(record.findings?.length).toBeGreaterThan(0);
+
+        await signIn(c, ADMIN_TOKEN, 'alice');
+        await page.getByRole('link', { name: 'Live feed' }).click();
+        const row = page.locator(`#feed-table tr[data-record-id="${record.id}"]`);
+        await row.waitFor();
+        const chips = await row.locator('.cell-findings .chip-finding').allTextContents();
+        expect(chips.length).toBe(Math.min(3, record.findings!.length));
+        expect(chips[0]).toContain(
+          String(record.findings![0]!.kind ?? record.findings![0]!.rule).replace(/_/g, ' ')
+        );
+
+        await row.getByRole('link', { name: /^Explain / }).click();
+        await page.locator('#explain-verdict[data-effect=allow]').waitFor();
+        expect(page.url()).toContain('#/policy?');
+        expect(await page.locator('#explain-origin').getAttribute('data-record')).toBe(record.id);
+        expect(await text(page, '#explain-verdict .verdict-word')).toBe('ALLOW');
+        expect(await page.locator('#explain-verdict .trace-item.matched').count()).toBe(1);
+        expect(await page.getByLabel('Tool', { exact: true }).inputValue()).toBe('records__get_record');
+        expect(JSON.parse(await page.getByLabel('Arguments (JSON)').inputValue())).toEqual(
+          record.arguments ?? {}
+        );
+        expect(c.problems).toEqual([]);
+      } finally {
+        await c.close();
+        await alice.close();
+      }
+    });
+
+    it('answers the actions it cannot take: unknown session or server 404, GET 405, a session that is its credential 409', async () => {
+      const post = (path: string, method = 'POST') =>
+        fetch(`${gw.url}/admin/api${path}`, {
+          method,
+          headers: { Authorization: `Bearer ${ADMIN_API_TOKEN}`, 'Content-Type': 'application/json' },
+          ...(method === 'POST' ? { body: '{}' } : {})
+        });
+      expect((await post('/sessions/no-such-session/end')).status).toBe(404);
+      expect((await post('/sessions/no-such-session/revoke')).status).toBe(404);
+      expect((await post('/tools/nosuch/reject')).status).toBe(404);
+      expect((await post('/tools/pid/reject', 'GET')).status).toBe(405);
+      // bob's 2026-era session is his credential: it cannot be ended, only its token revoked.
+      const cred = [...gw.gateway.sessions.all()].find((s) => s.identity.id === 'bob' && !s.end);
+      expect(cred).toBeDefined();
+      const refused = await post(`/sessions/${encodeURIComponent(cred!.id)}/end`);
+      expect(refused.status).toBe(409);
+      expect(((await refused.json()) as { error: string }).error).toContain('revoke the token instead');
+      expect(gw.gateway.sessions.get(cred!.id)).toBeDefined();
+    });
+
+    it("revokes a session's token in the console: every later request with it is refused", async () => {
+      expect((await tryCall(bob, 'records__list_records', {})).ok).toBe(true);
+      const c = await openConsole(gw);
+      const { page } = c;
+      try {
+        await signIn(c, ADMIN_TOKEN, 'alice');
+        await page.getByRole('link', { name: 'Sessions' }).click();
+        const row = page.locator('#sessions-table tbody tr', { hasText: 'bob' }).first();
+        await row.waitFor();
+        await row.getByRole('button', { name: 'Revoke token' }).click();
+        const dialog = page.locator('dialog.confirm-dialog[open]');
+        await dialog.waitFor();
+        expect(await dialog.textContent()).toContain('Revokes token analyst');
+        await dialog.getByRole('button', { name: 'Revoke token' }).click();
+        await page
+          .locator('[data-result=revoke]', { hasText: 'Token analyst of bob revoked by alice' })
+          .waitFor();
+
+        expect((await tryCall(bob, 'records__list_records', {})).ok).toBe(false);
+        const fresh = await fetch(gw.mcp, {
+          method: 'POST',
+          headers: {
+            Authorization: `Bearer ${ANALYST_TOKEN}`,
+            'Content-Type': 'application/json',
+            Accept: 'application/json, text/event-stream'
+          },
+          body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' })
+        });
+        expect(fresh.status).toBe(401);
+        expect(readFileSync(gw.gateway.config.auth.tokens_file!, 'utf8')).toMatch(/id: analyst.*revoked/s);
+        expect(gw.audit().find((r) => r.event === 'auth/revoke')).toMatchObject({
+          identity: 'bob',
+          reason: 'token analyst revoked by alice'
+        });
+        expect(c.problems).toEqual([]);
+      } finally {
+        await c.close();
+      }
+    });
+  }
+);
