@@ -23,7 +23,9 @@
  * ever seen twice: what scanning costs when nothing repeats), BENCH_STUB=1 (answer tools/call in
  * this process: each gateway's echo upstream gets a `request` that echoes the text back the way
  * the echo server does, so the figures hold only the gateway's own work, without the pipe to the
- * child and the SDK client; the tool list still comes from the echo process).
+ * child and the SDK client; the tool list still comes from the echo process). BENCH_INJECTION=off
+ * turns the injection scorer off in `on` (results and arguments), to compare two builds' pipelines
+ * when their scorers differ.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -68,7 +70,11 @@ async function openVariant(label, dist, checks) {
   ]);
   const name = label.replace(/[^\w-]/g, '_');
   // The overhead benchmark's two configs, each in a directory of its own (its audit and pins files).
-  const file = writeBenchConfig(join(work, name), { checks, features: await configFeatures(dist) });
+  const file = writeBenchConfig(join(work, name), {
+    checks,
+    features: await configFeatures(dist),
+    injection: process.env.BENCH_INJECTION !== 'off'
+  });
   const gateway = createGateway({ config: loadConfig(file), log: createLogger('silent') });
   const who = gateway.auth.stdio();
   if (!who.ok) throw new Error(`${label}: ${who.reason}`);

@@ -14,7 +14,10 @@ import { ECHO_STDIO, NODE } from './processes.mjs';
  * features: which optional sections this build's schema has ({ scanning: [keys], metrics }); the
  * "off" config turns off only what exists, so an older build can be measured too.
  */
-export function writeBenchConfig(dir, { checks, upstream = { kind: 'stdio' }, token, features }) {
+export function writeBenchConfig(
+  dir,
+  { checks, upstream = { kind: 'stdio' }, token, features, injection = true }
+) {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const server =
     upstream.kind === 'stdio'
@@ -38,7 +41,12 @@ export function writeBenchConfig(dir, { checks, upstream = { kind: 'stdio' }, to
       '    parameter_constraints:',
       '      text: { maxLength: 1000 }'
     );
-    // Scanning, where this build has it, stays at its defaults ("everything starts on").
+    // Scanning, where this build has it, stays at its defaults ("everything starts on"); with
+    // `injection: false` the injection scorer is off in results and arguments (the rest of the
+    // checks measured without the scorer, whose behaviours change more often than the pipeline).
+    if (!injection && features.scanning?.includes('responses')) {
+      lines.push('scanning: { responses: { injection: off }, arguments: { injection: off } }');
+    }
   } else {
     lines.push(
       'validation: { arguments: false }',
