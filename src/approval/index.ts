@@ -12,7 +12,7 @@ import type { Identity } from '../auth/index.js';
 import type { Resolved, Stage } from '../core/pipeline.js';
 import { GatewayError } from '../errors.js';
 import type { Decision } from '../policy/index.js';
-import { DecideRefused, type ApprovalBus } from '../state/bus.js';
+import { ApprovalRefused, type ApprovalBus } from '../state/bus.js';
 import type { HeldCall, HeldStatus } from './types.js';
 
 export type { ApprovalDecision, HeldCall, HeldStatus } from './types.js';
@@ -25,15 +25,7 @@ interface ApprovalSettings {
   webhook?: { url: string; headers: Record<string, string> };
 }
 
-export class ApprovalRefused extends Error {
-  constructor(
-    readonly status: 403 | 404 | 409,
-    message: string
-  ) {
-    super(message);
-    this.name = 'ApprovalRefused';
-  }
-}
+export { ApprovalRefused } from '../state/bus.js';
 
 export interface ApprovalQueue {
   list(status?: 'pending' | 'decided' | 'all'): HeldCall[];
@@ -218,16 +210,11 @@ export function createApprovalQueue(
     get: (id) => calls.get(id),
     decide(id, approver, decision, note) {
       if (bus) {
-        return bus.decide(id, approver, decision, note).then(
-          (stored) => {
-            log.info({ approval: id, by: approver.id, decision }, 'approval decision');
-            return apply(stored);
-          },
-          (err: unknown) => {
-            if (err instanceof DecideRefused) throw new ApprovalRefused(err.status, err.message);
-            throw err;
-          }
-        );
+        // A refusal from the store is already an ApprovalRefused.
+        return bus.decide(id, approver, decision, note).then((stored) => {
+          log.info({ approval: id, by: approver.id, decision }, 'approval decision');
+          return apply(stored);
+        });
       }
       return decideLocally(calls, finish, events, log, { id, approver, decision, note });
     },

@@ -38,11 +38,16 @@ export interface ApprovalBus {
   onResync(fn: () => void): void;
 }
 
-export class DecideRefused extends Error {
+/**
+ * An approver's decision refused (unknown call 404, already decided 409, not allowed 403): one class
+ * whether the queue is in memory or in the shared store, so the admin API maps it to a status once.
+ */
+export class ApprovalRefused extends Error {
   constructor(
     readonly status: 403 | 404 | 409,
     message: string
   ) {
     super(message);
+    this.name = 'ApprovalRefused';
   }
 }

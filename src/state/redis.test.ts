@@ -13,7 +13,7 @@ import { HISTORY_LIMIT, createIdentityState, identityScopeKey, type Session } fr
 import { GatewayError } from '../errors.js';
 import type { SessionCounter } from '../policy/index.js';
 import { startRedis, type TestRedis } from '../../test/support/redis.js';
-import { DecideRefused } from './bus.js';
+import { ApprovalRefused } from './bus.js';
 import { withLocalFallback } from './open.js';
 import { createRedisState, type RedisState } from './redis.js';
 
@@ -286,7 +286,7 @@ withRedis('held calls across replicas', () => {
         await work;
         return undefined;
       } catch (err) {
-        return err instanceof DecideRefused ? err.status : -1;
+        return err instanceof ApprovalRefused ? err.status : -1;
       }
     };
     expect(await refused(b!.approvals.decide('apr_1', { id: 'bob', roles: ['admin'] }, 'approve'))).toBe(403);

@@ -30,7 +30,7 @@ import { HISTORY_LIMIT, recordCall, recordIdentityCall } from '../core/session.j
 import { GatewayError } from '../errors.js';
 import type { CallRecordView } from '../policy/index.js';
 import type { ServerPins } from '../pins/index.js';
-import { DecideRefused, type ApprovalBus, type PinBus } from './bus.js';
+import { ApprovalRefused, type ApprovalBus, type PinBus } from './bus.js';
 import {
   budgetError,
   capKey,
@@ -482,7 +482,7 @@ function createApprovalBus({ redis, k, guard }: Context, mirror: Mirror): Approv
           note ? note.slice(0, 500) : ''
         )
       );
-      if (status !== '200') throw new DecideRefused(Number(status) as 403 | 404 | 409, body);
+      if (status !== '200') throw new ApprovalRefused(Number(status) as 403 | 404 | 409, body);
       await guard(() => redis.publish(k.events, JSON.stringify({ type: 'held', held: body })));
       return heldFromJson(body);
     },
