@@ -1,6 +1,6 @@
 // Writes docs/errors.md from the error registry in src/errors.ts (built to dist/errors.js).
 import { writeFileSync } from 'node:fs';
-import { ERRORS } from '../dist/errors.js';
+import { ERRORS, LOCAL_ERRORS } from '../dist/errors.js';
 
 const cell = (text) => text.replace(/\|/g, '\\|');
 const entries = Object.entries(ERRORS);
@@ -14,6 +14,10 @@ const httpRows = entries
     ([code, e]) =>
       `| \`${code}\` | ${e.rpc} | ${cell(e.message)} | ${e.kind} | ${e.status} | ${cell(e.fix)} |`
   )
+  .join('\n');
+
+const localRows = Object.entries(LOCAL_ERRORS)
+  .map(([code, what]) => `| \`${code}\` | ${cell(what)} |`)
   .join('\n');
 
 const text = `# Errors
@@ -52,5 +56,14 @@ the body disagree, \`406\` without an acceptable \`Accept\`, \`415\` for a body 
 
 On stdio, a line that is not JSON gets \`-32700\` and JSON that is not a JSON-RPC message gets
 \`-32600\`. Errors an upstream server returns itself pass through unchanged.
+
+## Local errors
+
+Errors that stay inside the gateway or the command line, never sent to an agent as such, are
+\`LocalError\`s from one list (\`LOCAL_ERRORS\` in \`src/errors.ts\`), each with a stable \`code\`:
+
+| code | what it means |
+|---|---|
+${localRows}
 `;
 writeFileSync(new URL('../docs/errors.md', import.meta.url), text);

@@ -1,7 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ERRORS, GatewayError, isRefusal, type ErrorCode, type ErrorEntry } from './errors.js';
+import {
+  ConfigError,
+  ERRORS,
+  GatewayError,
+  LOCAL_ERRORS,
+  LocalError,
+  isRefusal,
+  type ErrorCode,
+  type ErrorEntry,
+  type LocalErrorCode
+} from './errors.js';
 import { MAX_JSON_DEPTH } from './transports/limits.js';
 
 /**
@@ -94,5 +104,36 @@ describe('the error registry', () => {
     const e = new GatewayError('constraint_failed', 'rule secret-rule: parameter "path" does not match ^/x/');
     expect(e.message).toBe('denied by policy: parameter constraint');
     expect(e.detail).toContain('secret-rule');
+  });
+});
+
+describe('local errors', () => {
+  it('each local error class carries its code from LOCAL_ERRORS, and is a LocalError', async () => {
+    const { ApprovalRefused } = await import('./state/bus.js');
+    const { OAuthConfigError } = await import('./auth/oauth.js');
+    const { RevokeRefused } = await import('./core/revoke.js');
+    const { SetupError } = await import('./setup/errors.js');
+    const { UserError } = await import('./cli/output.js');
+    const { DirectCallFailure, NeedsClient } = await import('./upstream/direct.js');
+    const made: Array<[LocalError, LocalErrorCode]> = [
+      [new ConfigError([]), 'config_invalid'],
+      [new ApprovalRefused(409, 'decided'), 'approval_refused'],
+      [new OAuthConfigError(['no issuer']), 'oauth_config'],
+      [new RevokeRefused('in the config'), 'revoke_refused'],
+      [new SetupError('bad file', 'x.json'), 'setup_failed'],
+      [new UserError('no such server'), 'user_error'],
+      [new DirectCallFailure('gone'), 'direct_call_failed'],
+      [new NeedsClient(), 'needs_client']
+    ];
+    for (const [err, code] of made) {
+      expect(err).toBeInstanceOf(LocalError);
+      expect(err).toBeInstanceOf(Error);
+      expect(err.code).toBe(code);
+      expect(Object.keys(LOCAL_ERRORS)).toContain(err.code);
+      expect(err.name).toBe(err.constructor.name);
+    }
+    expect(new ApprovalRefused(404, 'no held call').status).toBe(404);
+    // No local code is also a registry code: a code names one error.
+    for (const code of Object.keys(LOCAL_ERRORS)) expect(Object.keys(ERRORS)).not.toContain(code);
   });
 });

@@ -356,6 +356,40 @@ export class GatewayError extends Error {
   }
 }
 
+/**
+ * Errors that stay inside the gateway or the command line (never sent to an agent as such), each
+ * with a stable code and what it means: the one list of them, which `docs/errors.md` shows.
+ */
+export const LOCAL_ERRORS = {
+  config_invalid: 'the configuration does not load (every problem with its file, line and column)',
+  oauth_config: 'the OAuth section names no usable issuer, audience or keys',
+  jwks_unavailable: "the issuer's key set could not be fetched in time (the token is refused)",
+  approval_refused: 'an approver may not decide this held call (404 unknown, 409 decided, 403 not allowed)',
+  revoke_refused: 'a credential cannot be revoked here (tokens in the config file, or no token id)',
+  setup_failed: 'init, wrap or unwrap cannot proceed (a client config it cannot read or write)',
+  user_error: 'a command was given something it cannot use (exit status 1, no stack trace)',
+  connect_timeout: 'an upstream did not finish connecting within connect_timeout_ms',
+  direct_call_failed: 'the lean call path could not complete a call (the SDK client takes over or it fails)',
+  needs_client: 'a 2026-era result is not complete, so the call is repeated through the SDK client',
+  body_over_limit: 'a request body grew past the limit while being read (answered 413, body_too_large)',
+  tool_input: "the hardening kit refused a tool's arguments (every problem named)",
+  pattern_unsupported: "the start finder does not read a pattern's syntax (the pattern scans on its own)"
+} as const;
+
+export type LocalErrorCode = keyof typeof LOCAL_ERRORS;
+
+/** The base of every local error: `code` says which, as `GatewayError.code` does for the registry. */
+export class LocalError extends Error {
+  constructor(
+    readonly code: LocalErrorCode,
+    message?: string,
+    options?: { cause?: unknown }
+  ) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
 /** A configuration problem; `file:line:col path: message`. Local only. */
 export interface ConfigIssue {
   file: string;
@@ -365,13 +399,12 @@ export interface ConfigIssue {
   message: string;
 }
 
-export class ConfigError extends Error {
-  readonly code = 'config_invalid';
+export class ConfigError extends LocalError {
+  declare readonly code: 'config_invalid';
   readonly issues: ConfigIssue[];
 
   constructor(issues: ConfigIssue[]) {
-    super(issues.map(formatIssue).join('\n'));
-    this.name = 'ConfigError';
+    super('config_invalid', issues.map(formatIssue).join('\n'));
     this.issues = issues;
   }
 }

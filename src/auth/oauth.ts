@@ -18,6 +18,7 @@ import {
   type JWSHeaderParameters,
   type JWTVerifyGetKey
 } from 'jose';
+import { LocalError } from '../errors.js';
 
 export interface OAuthConfig {
   /** Exact match of `iss`. */
@@ -77,12 +78,11 @@ export interface OAuthVerifier {
 }
 
 /** Thrown by `createOAuthVerifier` for a config that `validateOAuthConfig` finds fault with. */
-export class OAuthConfigError extends Error {
+export class OAuthConfigError extends LocalError {
   readonly problems: string[];
 
   constructor(problems: string[]) {
-    super(`invalid OAuth config: ${problems.join('; ')}`);
-    this.name = 'OAuthConfigError';
+    super('oauth_config', `invalid OAuth config: ${problems.join('; ')}`);
     this.problems = problems;
   }
 }
@@ -286,7 +286,11 @@ function typAccepted(typ: unknown): boolean {
 }
 
 /** The JWKS endpoint could not be reached or answered badly; raised from the key resolver. */
-class JwksUnavailableError extends Error {}
+class JwksUnavailableError extends LocalError {
+  constructor(message?: string, options?: { cause?: unknown }) {
+    super('jwks_unavailable', message, options);
+  }
+}
 
 /** A jose error code, or undefined for anything else. */
 function joseCode(err: unknown): string | undefined {

@@ -3,6 +3,7 @@
  * so nothing is lost when a command exits right after; under `stdio`, stdout is the protocol.
  */
 import { writeSync } from 'node:fs';
+import { LocalError } from '../errors.js';
 
 /** A line to stdout. */
 export const out = (text: string) => writeSync(1, text.endsWith('\n') ? text : `${text}\n`);
@@ -10,4 +11,8 @@ export const out = (text: string) => writeSync(1, text.endsWith('\n') ? text : `
 export const err = (text: string) => writeSync(2, text.endsWith('\n') ? text : `${text}\n`);
 
 /** A problem the user can fix (bad config, failed check): `error: <message>` and exit 1. */
-export class UserError extends Error {}
+export class UserError extends LocalError {
+  constructor(message?: string) {
+    super('user_error', message);
+  }
+}

@@ -9,6 +9,7 @@ import { readTokenFile, recordRevocation, revokeTokenEntry } from '../auth/token
 import type { GatewayConfig } from '../config/types.js';
 import type { SharedState } from '../state/index.js';
 import type { Session } from './session.js';
+import { LocalError } from '../errors.js';
 
 /** End a session from outside through the hook its transport set; false when it set none. */
 export function endSession(session: Session): boolean {
@@ -17,7 +18,11 @@ export function endSession(session: Session): boolean {
   return true;
 }
 
-export class RevokeRefused extends Error {}
+export class RevokeRefused extends LocalError {
+  constructor(message?: string) {
+    super('revoke_refused', message);
+  }
+}
 
 export async function revokeCredential(
   id: string,

@@ -10,6 +10,7 @@
 import { execFile } from 'node:child_process';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { fromJsonSchema, type McpServer } from '@modelcontextprotocol/server';
+import { LocalError } from '../errors.js';
 
 export interface OperationRecord {
   tool: string;
@@ -49,10 +50,9 @@ export function closeSchema(schema: unknown): unknown {
   return out;
 }
 
-class ToolInputError extends Error {
+class ToolInputError extends LocalError {
   constructor(readonly problems: string[]) {
-    super(`invalid arguments: ${problems.join('; ')}`);
-    this.name = 'ToolInputError';
+    super('tool_input', `invalid arguments: ${problems.join('; ')}`);
   }
 }
 

@@ -25,6 +25,7 @@
  * constant per try.
  */
 import { rx } from './util.js';
+import { LocalError } from '../errors.js';
 
 /** A literal of a pattern: a match may start `gapMin`–`gapMax` characters before it. */
 interface Anchor {
@@ -47,7 +48,11 @@ const MAX_GAP = 64;
 /** Most anchors one pattern may have. */
 const MAX_ANCHORS = 4096;
 
-class Unsupported extends Error {}
+class Unsupported extends LocalError {
+  constructor(message?: string) {
+    super('pattern_unsupported', message);
+  }
+}
 
 /** The source of a pattern as alternatives of terms; throws `Unsupported` on what it does not know. */
 function parse(src: string): Term[][] {

@@ -4,6 +4,7 @@
  */
 import type { HeldCall } from '../approval/types.js';
 import type { ServerPins } from '../pins/types.js';
+import { LocalError } from '../errors.js';
 
 /** Shared tool pins: an approval on one replica is the pin on every replica. */
 export interface PinBus {
@@ -42,12 +43,11 @@ export interface ApprovalBus {
  * An approver's decision refused (unknown call 404, already decided 409, not allowed 403): one class
  * whether the queue is in memory or in the shared store, so the admin API maps it to a status once.
  */
-export class ApprovalRefused extends Error {
+export class ApprovalRefused extends LocalError {
   constructor(
     readonly status: 403 | 404 | 409,
     message: string
   ) {
-    super(message);
-    this.name = 'ApprovalRefused';
+    super('approval_refused', message);
   }
 }

@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AuthInfo } from '@modelcontextprotocol/server';
-import { ERRORS, type ErrorCode } from '../errors.js';
+import { ERRORS, LocalError, type ErrorCode } from '../errors.js';
 
 export type AuthedRequest = IncomingMessage & { auth?: AuthInfo };
 
@@ -40,7 +40,11 @@ export function httpError(
   jsonRpcError(res, e.status, e.rpc, options.message ?? e.message, options.headers, options.id ?? null);
 }
 
-class BodyTooLarge extends Error {}
+class BodyTooLarge extends LocalError {
+  constructor(message?: string) {
+    super('body_over_limit', message);
+  }
+}
 
 /** A request header as the web `Headers` of the SDK would give it: repeated values joined by ", ". */
 export function headerValue(req: IncomingMessage, name: string): string | undefined {

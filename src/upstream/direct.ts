@@ -17,6 +17,7 @@
 import type { JSONRPCMessage, Transport } from '@modelcontextprotocol/client';
 import { checkCallToolResult, isModern, isObject, withEmptyContent } from '../protocol/index.js';
 import { interceptTransport, type Envelope } from '../protocol/sdk-private.js';
+import { LocalError } from '../errors.js';
 
 /** Ids of calls sent here start far above anything the SDK client's counter reaches. */
 const ID_BASE = 2 ** 40;
@@ -39,12 +40,16 @@ export class DirectCallError extends Error {
 }
 
 /** The call could not complete: timed out, cancelled, connection gone, or an invalid result. */
-export class DirectCallFailure extends Error {}
+export class DirectCallFailure extends LocalError {
+  constructor(message?: string, options?: { cause?: unknown }) {
+    super('direct_call_failed', message, options);
+  }
+}
 
 /** A 2026-era result that is not complete: repeat the call through the SDK client. */
-export class NeedsClient extends Error {
+export class NeedsClient extends LocalError {
   constructor() {
-    super('result needs the SDK client');
+    super('needs_client', 'result needs the SDK client');
   }
 }
 

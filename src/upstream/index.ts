@@ -26,7 +26,7 @@ import {
 } from '@modelcontextprotocol/client';
 import type { Logger } from 'pino';
 import type { ServerConfig } from '../config/types.js';
-import { GatewayError } from '../errors.js';
+import { GatewayError, LocalError } from '../errors.js';
 import { isModern } from '../protocol/index.js';
 import { clientEnvelope } from '../protocol/sdk-private.js';
 import { DirectCallError, DirectCalls, NeedsClient } from './direct.js';
@@ -117,9 +117,9 @@ export class ToolsMemo {
 }
 
 /** Connecting or the handshake took longer than the server's `connect_timeout_ms`. */
-class ConnectTimeout extends Error {
+class ConnectTimeout extends LocalError {
   constructor(ms: number) {
-    super(`connect timed out after ${ms} ms`);
+    super('connect_timeout', `connect timed out after ${ms} ms`);
   }
 }
 
