@@ -22,3 +22,14 @@ export const secrets = secretPositives(5, 3);
 export const pii = piiPositives(6, 4);
 /** The text of each benign result. */
 export const texts = results.map((r) => r.result.content?.[0]?.text ?? r.result.contents?.[0]?.text ?? '');
+
+/** Realistic mixed text of `bytes` characters: benign results with secrets and personal data sprinkled in. */
+export function mixedText(bytes) {
+  let out = '';
+  for (let i = 0; out.length < bytes; i++) {
+    out += texts[i % texts.length] + '\n';
+    if (i % 15 === 7) out += secrets[i % secrets.length].text + '\n';
+    if (i % 10 === 3) out += pii[i % pii.length].text + '\n';
+  }
+  return out.slice(0, bytes);
+}

@@ -11,25 +11,13 @@
 // Optional env: BENCH_RUNS (timed runs per case, best is reported; default 3).
 import os from 'node:os';
 import { scanText, redactValue } from '../../dist/scan/index.js';
-import { MB, RUNS, best, pii, secrets, texts } from './inputs.mjs';
+import { best, MB, mixedText, RUNS, secrets, texts } from './inputs.mjs';
 
 const mbps = (bytes, ms) => (bytes / MB / (ms / 1000)).toFixed(1);
 
 // ---------------------------------------------------------------------------------------------
 // Realistic input
 // ---------------------------------------------------------------------------------------------
-
-function mixedText(bytes) {
-  let out = '';
-  let i = 0;
-  while (out.length < bytes) {
-    out += texts[i % texts.length] + '\n';
-    if (i % 15 === 7) out += secrets[i % secrets.length].text + '\n';
-    if (i % 10 === 3) out += pii[i % pii.length].text + '\n';
-    i++;
-  }
-  return out.slice(0, bytes);
-}
 
 function mixedResult(bytes) {
   const rows = [];

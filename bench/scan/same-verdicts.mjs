@@ -15,7 +15,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { loadCorpus } from '../../scripts/scanner/corpus.mjs';
 import { withGatewayContext } from '../../scripts/scanner/protocol.mjs';
-import { MB, pii, results, secrets, texts } from './inputs.mjs';
+import { MB, mixedText, pii, results, secrets, texts } from './inputs.mjs';
 import { createRng } from './rng.mjs';
 
 const [baseDir, newDir] = process.argv.slice(2);
@@ -53,16 +53,6 @@ function corpusInputs() {
     }
   });
   return { definitions, strings };
-}
-
-function mixedText(bytes) {
-  let out = '';
-  for (let i = 0; out.length < bytes; i++) {
-    out += texts[i % texts.length] + '\n';
-    if (i % 15 === 7) out += secrets[i % secrets.length].text + '\n';
-    if (i % 10 === 3) out += pii[i % pii.length].text + '\n';
-  }
-  return out.slice(0, bytes);
 }
 
 /** Pieces that exercise every branch of canonicalisation and the rules, to splice at random. */

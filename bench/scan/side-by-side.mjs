@@ -8,7 +8,7 @@
 import os from 'node:os';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { MB, best, pii, secrets, texts } from './inputs.mjs';
+import { best, MB, mixedText } from './inputs.mjs';
 
 const [oldDir, newDir, roundsArg] = process.argv.slice(2);
 if (!oldDir || !newDir) {
@@ -21,16 +21,6 @@ for (const [k, d] of [
   ['new', newDir]
 ]) {
   scan[k] = (await import(pathToFileURL(resolve(d, 'scan/index.js')).href)).scanText;
-}
-
-function mixedText(bytes) {
-  let out = '';
-  for (let i = 0; out.length < bytes; i++) {
-    out += texts[i % texts.length] + '\n';
-    if (i % 15 === 7) out += secrets[i % secrets.length].text + '\n';
-    if (i % 10 === 3) out += pii[i % pii.length].text + '\n';
-  }
-  return out.slice(0, bytes);
 }
 
 for (const f of Object.values(scan)) {
