@@ -99,13 +99,15 @@ export function createTrainer(model) {
       b.name === 'output-control' ||
       b.name === 'mentions-model'
   );
-  const hasEvidence = (vec) => {
+  /** Does a window's vector hold a behaviour that `flags` marks? */
+  const fires = (vec, flags) => {
     for (let j = 0; j < vec.idx.length; j++) {
       const k = vec.idx[j] - OFF_SHARED;
-      if (k >= 0 && k < B && EVIDENCE[k] && vec.val[j] > 0) return true;
+      if (k >= 0 && k < B && flags[k] && vec.val[j] > 0) return true;
     }
     return false;
   };
+  const hasEvidence = (vec) => fires(vec, EVIDENCE);
 
   /** Training samples with weights: each class of each domain weighs the same, sources evenly. */
   function samples(prepared) {
@@ -195,14 +197,7 @@ export function createTrainer(model) {
    * addresses the model is reported, never withheld, whatever its score. Content needs nothing more.
    */
   function mayWithhold(p) {
-    if (p.item.domain !== 'definition') return true;
-    return p.vecs.some((vec) => {
-      for (let j = 0; j < vec.idx.length; j++) {
-        const k = vec.idx[j] - OFF_SHARED;
-        if (k >= 0 && k < B && DEFINITION_EVIDENCE[k] && vec.val[j] > 0) return true;
-      }
-      return false;
-    });
+    return p.item.domain !== 'definition' || p.vecs.some((vec) => fires(vec, DEFINITION_EVIDENCE));
   }
 
   /** Highest window probability of a prepared item under weights `w`. */
