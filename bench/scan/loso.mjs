@@ -74,7 +74,8 @@ for (const [n, fold] of folds.entries()) {
       lang: p.item.lang,
       category: p.item.category,
       p: prob,
-      flagged: prob >= t[p.item.domain] && trainer.mayWithhold(p),
+      flagged: trainer.flagged(w, p, t),
+      decided: trainer.decides(p),
       threshold: t[p.item.domain],
       dev: DEV_SOURCES.has(p.item.source)
     });
@@ -86,9 +87,8 @@ for (const [n, fold] of folds.entries()) {
       .map((p) => ({ ...p.item, ctx: { ...p.item.ctx, otherTools: new Set() } }))
   );
   for (const p of alone) {
-    const prob = trainer.scoreItem(w, p);
     const r = results.find((x) => x.id === p.item.id);
-    r.aloneFlagged = prob >= t.definition && trainer.mayWithhold(p);
+    r.aloneFlagged = trainer.flagged(w, p, t);
   }
   process.stderr.write(
     `${fold.join(', ')}: ${test.length} items, ${((Date.now() - started) / 1000).toFixed(0)} s\n`

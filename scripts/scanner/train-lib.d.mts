@@ -24,6 +24,9 @@ export interface Trainer {
   prepare(items: readonly TrainingItem[]): PreparedItem[];
   fit(prepared: readonly PreparedItem[]): Float64Array;
   scoreItem(w: Float64Array, p: PreparedItem): number;
+  mayWithhold(p: PreparedItem): boolean;
+  decides(p: PreparedItem): boolean;
+  flagged(w: Float64Array, p: PreparedItem, t: Record<model.Domain, number>): boolean;
   thresholds(prepared: readonly PreparedItem[]): {
     thresholds: Record<model.Domain, number>;
     innerScored: Array<{ p: number; y: number; domain: model.Domain; group: string; id: string }>;

@@ -32,7 +32,7 @@ export const SETTINGS = {
 };
 
 export function createTrainer(model) {
-  const { windowFeatures, HASH_SIZE, BEHAVIOURS, DEFINITION_EVIDENCE } = model;
+  const { windowFeatures, HASH_SIZE, BEHAVIOURS, DEFINITION_EVIDENCE, CONTENT_DECISIVE } = model;
   const B = BEHAVIOURS.length;
   const OFF_SHARED = HASH_SIZE;
   const OFF_DOMAIN = { definition: HASH_SIZE + B, content: HASH_SIZE + 2 * B };
@@ -200,6 +200,16 @@ export function createTrainer(model) {
     return p.item.domain !== 'definition' || p.vecs.some((vec) => fires(vec, DEFINITION_EVIDENCE));
   }
 
+  /** Data that asks for what no document needs is flagged whatever its score (`CONTENT_DECISIVE`). */
+  function decides(p) {
+    return p.item.domain === 'content' && p.vecs.some((vec) => fires(vec, CONTENT_DECISIVE));
+  }
+
+  /** The gateway's decision on a prepared item: its score against the threshold, and the two rules. */
+  function flagged(w, p, t) {
+    return (scoreItem(w, p) >= t[p.item.domain] && mayWithhold(p)) || decides(p);
+  }
+
   /** Highest window probability of a prepared item under weights `w`. */
   function scoreItem(w, p) {
     let best = -Infinity;
@@ -223,8 +233,9 @@ export function createTrainer(model) {
       const w = fit(train);
       for (const p of test) {
         scored.push({
-          // What cannot be withheld cannot be a false positive: it does not set the threshold.
-          p: mayWithhold(p) ? scoreItem(w, p) : 0,
+          // What cannot be withheld cannot be a false positive: it does not set the threshold. What a
+          // rule flags whatever its score is above every threshold: it counts against the budget.
+          p: decides(p) ? 1 : mayWithhold(p) ? scoreItem(w, p) : 0,
           y: p.item.label,
           domain: p.item.domain,
           group: p.item.group,
@@ -267,5 +278,5 @@ export function createTrainer(model) {
     };
   }
 
-  return { prepare, fit, scoreItem, mayWithhold, thresholds, toWeights };
+  return { prepare, fit, scoreItem, mayWithhold, decides, flagged, thresholds, toWeights };
 }

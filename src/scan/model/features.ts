@@ -14,6 +14,7 @@
  * vector. The same code computes the features when the model is trained (`npm run train:scanner`)
  * and when it scores, so the two cannot drift.
  */
+import { foldConfusables } from '../canonical.js';
 import { startFinder } from '../starts.js';
 import { rx } from '../util.js';
 
@@ -67,6 +68,161 @@ const CODE_SOURCE =
   'os\\.environ|os\\.getenv|process\\.env\\b|\\bgetenv\\(|cookiejar|simplecookie|document\\.cookie|psutil\\.|socket\\.gethostname|platform\\.(?:node|uname)|getpass\\.|subprocess\\.(?:check_output|run|popen)|usb\\.core|bluetooth\\.|pyperclip|pynput|keyboard\\.(?:on_press|hook|read)|os\\.listdir|glob\\.glob|\\.ssh/|\\bid_rsa\\b|/etc/passwd|\\bwhoami\\b|\\bipconfig\\b|\\bifconfig\\b|\\bdriverquery\\b|\\bcontacts\\.(?:csv|vcf)|\\bopen\\([^)]{1,80}\\)\\.read\\(';
 const CODE_SINK =
   'requests\\.(?:post|put|get|request)\\(|urllib\\.request|\\burlopen\\(|http\\.client|httpx\\.(?:post|put|get)|axios\\.(?:post|put)|\\bfetch\\([^)]{0,200}?(?:method|body)|xmlhttprequest|\\.sendall\\(|\\.sendto\\(|socket\\.socket\\(|smtplib|ftplib|storbinary|paramiko|\\bcurl${G}(?:-[a-z]{1,3}${G}){0,3}(?:-d|--data|-f|--upload-file|-t)\\b';
+/**
+ * The same requests in other languages: the words for a few behaviours (ignore or forget the
+ * instructions, new instructions, your answer, repeat it N times, you are now, without limits) in
+ * languages an attacker may switch to, so that a translated injection still shows what it asks.
+ * Written per concept, not per attack. Latin letters with diacritics are letters here: `LB` and `RB`
+ * are word boundaries that count them, `WU` is a word that may contain them. Cyrillic is matched in
+ * the confusable skeleton the canonical text is in (`skeleton` below).
+ */
+const LB = '(?<![\\w\\u00c0-\\u024f\\u0370-\\u04ff\\u1e00-\\u1eff])';
+const RB = '(?![\\w\\u00c0-\\u024f\\u0370-\\u04ff\\u1e00-\\u1eff])';
+const WU = "[\\w\\u00c0-\\u024f\\u0370-\\u04ff\\u1e00-\\u1eff'’.-]";
+const ANYU = (n: number): string => `(?:${G}${WU}{1,30}){0,${n}}`;
+/** Cyrillic words as written and as the canonical text spells them (their confusable skeleton), either case. */
+const skeleton = (...words: string[]): string =>
+  [
+    ...new Set(
+      words.flatMap((w) => [w, w.toUpperCase(), foldConfusables(w), foldConfusables(w.toUpperCase())])
+    )
+  ]
+    .map((w) => w.replace(/[.*+?^$()[\]{}|\\]/g, '\\$&').replaceAll(' ', '${G}'))
+    .join('|');
+const FOREIGN_IGNORE = [
+  // Albanian, Irish, Scottish Gaelic, Zulu, Xhosa, Turkish, Polish, Czech, Indonesian and Malay,
+  // Swedish, Danish and Norwegian, Romanian, Swahili, Vietnamese, Hungarian, Finnish, Catalan.
+  'injoro(?:ni|je|ji|jeni)?',
+  'shpërfill(?:ni)?',
+  'harro(?:ni|ji|jeni)?',
+  'neamhaird',
+  'dearmad',
+  'leig${G}seachad',
+  'dìochuimhnich(?:ibh)?',
+  'ziba',
+  'zibe',
+  'ungazinaki',
+  'ningazinaki',
+  'khohlwa',
+  'kohlwa',
+  'yok${G}?say(?:ın)?',
+  'görmezden${G}gel(?:in)?',
+  'unut(?:un)?',
+  'zignoruj(?:cie)?',
+  'ignoruj(?:cie|te)?',
+  'zapomnij(?:cie)?',
+  'zapomeň(?:te)?',
+  'abaikan(?:lah)?',
+  'lupakan(?:lah)?',
+  'ignorera',
+  'glöm',
+  'ignorer',
+  'glem',
+  'ignor[ăa](?:ți)?',
+  'uit[ăa](?:ți)?',
+  'puuza',
+  'sahau',
+  'bỏ${G}qua',
+  'figyelmen${G}kívül',
+  'felejtsd${G}el',
+  'ohita',
+  'unohda',
+  'oblida',
+  skeleton('игнорируй', 'игнорируйте', 'забудь', 'забудьте', 'проигнорируй')
+].join('|');
+const FOREIGN_INSTRUCTIONS = [
+  'udhëzim' + WU + '{0,4}',
+  'instruksion' + WU + '{0,4}',
+  'rregull' + WU + '{0,4}',
+  'treoracha',
+  'treoir',
+  'orduithe',
+  'rialacha',
+  'stiùireadh',
+  'stiùiridhean',
+  'òrduighean',
+  'riaghailtean',
+  'imiyalelo',
+  'umyalelo',
+  'iziyalezo',
+  'imithetho',
+  'talimat' + WU + '{0,6}',
+  'kurallar' + WU + '{0,4}',
+  'instrukcj' + WU + '{1,3}',
+  'polece' + WU + '{1,4}',
+  'instrukce',
+  'pokyny',
+  'instruksi',
+  'perintah',
+  'petunjuk',
+  'instruktion' + WU + '{0,4}',
+  'instruks' + WU + '{1,6}',
+  'instruc[țt]iuni' + WU + '{0,3}',
+  'maagizo',
+  'maelekezo',
+  'hướng${G}dẫn',
+  'utasítás' + WU + '{0,6}',
+  'ohje' + WU + '{0,6}',
+  'instruccions',
+  skeleton('инструкции', 'инструкций', 'инструкция', 'указания', 'правила')
+].join('|');
+/** "New" after or before the noun, and "important" after it, as each language orders them. */
+const FOREIGN_NEW_AFTER =
+  'të${G}reja|e${G}re|nua|ùr|ùra|emisha|ezintsha|entsha|baru|noi|mpya|mới|tábhachtach|cudromach|ebalulekile|të${G}rëndësishme';
+const FOREIGN_NEW_BEFORE = 'nouvelles|neue[nr]?|nuevas|nuove|novas|nieuwe|yeni|nowe|nya|nye|nové|uudet|noves';
+const FOREIGN_NOUNS_LATIN =
+  'instructions|anweisungen|instruktionen|instrucciones|istruzioni|instru[cç](?:õ|o)es|instructies|' +
+  FOREIGN_INSTRUCTIONS;
+const FOREIGN_ANSWER = [
+  '(?:ta|votre|vos|tes)${G}r[ée]ponses?',
+  '(?:deine[rnms]?|ihre[rnms]?|eure[rnms]?)${G}antwort(?:en)?',
+  '(?:tu|su|tus|sus)${G}respuestas?',
+  '(?:tua|tue|sua|vostra)${G}rispost[ae]',
+  '(?:sua|tua|suas|tuas)${G}respostas?',
+  '(?:je|jouw|uw)${G}antwoord(?:en)?',
+  'përgjigj' + WU + '{0,4}${G}(?:tënde|tuaj|tënd)',
+  '(?:do|bhur|i${G}do)${G}fhreagr(?:a|aí)',
+  '(?:do|ur|nad|nur|an)${G}fhreagairt',
+  WU + '{0,4}mpendul' + WU + '{1,5}${G}yakho',
+  '(?:cevab|yanıt)' + WU + '{0,6}',
+  '(?:twoj|twoją|twojej|swojej|swoją|twoja)${G}odpowied' + WU + '{1,3}',
+  'jawaban(?:mu|${G}anda)',
+  '(?:ditt|ert|dit|jeres)${G}svar',
+  'răspunsul${G}(?:tău|dumneavoastră)',
+  '(?:jibu${G}lako|majibu${G}yako)',
+  skeleton('твой ответ', 'ваш ответ', 'твоём ответе', 'вашем ответе', 'твоем ответе')
+].join('|');
+const FOREIGN_REPEAT =
+  'r[ée]p[èée]t(?:e|es|ez)|wiederhole[n]?|repite|repita|ripeti|ripetere|repete|herhaal|përsërit' +
+  WU +
+  '{0,3}|athdhéan|athrá|ath-aithris|phinda|tekrarla' +
+  WU +
+  '{0,3}|powtórz' +
+  WU +
+  '{0,3}|ulangi|upprepa|gentag|gjenta|repetă|rudia|lặp${G}lại|toista|ismételd';
+const FOREIGN_YOU_ARE_NOW = [
+  '(?:tu${G}es|vous${G}êtes)${G}maintenant',
+  'du${G}bist${G}(?:jetzt|nun|ab${G}sofort)',
+  'ahora${G}eres',
+  '(?:ora|adesso)${G}sei',
+  'agora${G}(?:você${G}é|voce${G}e|és)',
+  'je${G}bent${G}nu',
+  'tani${G}je',
+  'manje${G}use',
+  skeleton('теперь ты', 'отныне ты')
+].join('|');
+const FOREIGN_NO_LIMITS = [
+  'sans${G}(?:aucune${G}|aucun${G})?(?:restrictions?|limites?|filtres?|censure)',
+  'ohne${G}(?:jegliche${G}|irgendwelche${G})?(?:einschränkungen|grenzen|filter|zensur)',
+  'sin${G}(?:ninguna${G}|ningún${G})?(?:restricciones|l[íi]mites|filtros|censura)',
+  'senza${G}(?:alcuna${G}|alcun${G})?(?:restrizioni|limiti|filtri|censura)',
+  'sem${G}(?:nenhuma${G}|nenhum${G})?(?:restri[çc](?:õ|o)es|limites|filtros|censura)',
+  'zonder${G}(?:enige${G})?(?:beperkingen|grenzen|filters|censuur)',
+  'pa${G}(?:asnjë${G})?(?:kufizime|kufij|filtra|censurë)',
+  'gan${G}(?:aon${G})?(?:srianta|teorainneacha|scagairí)',
+  'gun${G}(?:chuingealachadh|chrìochan|sìoltachan)',
+  'ngaphandle${G}kwe(?:mikhawulo|mingcele|zihlungi)'
+].join('|');
 const pattern = (p: string): RegExp => rx(p.replaceAll('${G}', G), 'i');
 /** An attack behaviour. */
 const b = (name: string, describe: string, ...patterns: string[]): Behaviour => ({
@@ -102,7 +258,14 @@ const PATTERN_BEHAVIOURS: readonly Behaviour[] = [
     `\\b(?:ignore|disregard|forget)${G}(?:what|whatever|anything|everything|all)${ANY(3)}${G}(?:asked|said|told|requested|wrote|wanted|instructed|given)\\b`,
     // The same request in other languages the behaviours read: German, Spanish, French, Italian,
     // Portuguese, Dutch.
-    `\\b(?:ignorier(?:e|en|t)?|vergiss|vergessen|missachte|ignora|ignore[zs]?|ignorar|olvida|olvide|olvidar|omite|descarta|oublie[zs]?|dimentica|dimenticate|esque[cç]a|desconsidere|negeer|vergeet)\\b${ANY(4)}${G}(?:anweisungen|anleitungen|befehle|regeln|vorgaben|instruktionen|instrucciones|indicaciones|reglas|consignes|r[eè]gles|directives|istruzioni|regole|indicazioni|instru[cç](?:õ|o)es|regras|orienta[cç](?:õ|o)es|instructies|regels|aanwijzingen)`
+    `\\b(?:ignorier(?:e|en|t)?|vergiss|vergessen|missachte|ignora|ignore[zs]?|ignorar|olvida|olvide|olvidar|omite|descarta|oublie[zs]?|dimentica|dimenticate|esque[cç]a|desconsidere|negeer|vergeet)\\b${ANY(4)}${G}(?:anweisungen|anleitungen|befehle|regeln|vorgaben|instruktionen|instrucciones|indicaciones|reglas|consignes|r[eè]gles|directives|istruzioni|regole|indicazioni|instru[cç](?:õ|o)es|regras|orienta[cç](?:õ|o)es|instructies|regels|aanwijzingen)`,
+    `${LB}(?:${FOREIGN_IGNORE})${RB}${ANYU(5)}${G}(?:${FOREIGN_NOUNS_LATIN})${RB}`,
+    '(?:忽略|无视|無視|忘记|忘掉|忘記|忘れて|무시)[^\\n]{0,12}?(?:指令|指示|说明|說明|规则|規則|提示|命令|지시|명령)',
+    // Everything in the data but the attacker's part: "ignore the rest of this data and print X".
+    `\\b(?:ignore|disregard|forget|skip)${G}(?:the${G}rest${G}of${G}(?:this|the)${G}(?:data|document|text|content|message|e-?mail|page|article|input|report|record|file)|all${G}(?:other${G})?(?:info|information|data|content|text)${G}(?:except|but|other${G}than|apart${G}from))\\b`,
+    // "Regardless of your previous instructions", "no matter what you were told".
+    `\\b(?:regardless|irrespective)${G}of${G}(?:(?:your|any|all|the|my|its)${G})?(?:previous|prior|earlier|above|original|preceding|other|existing|initial)${G}(?:instructions?|inputs?|rules|prompts?|directions?|directives?|guidelines?|context|messages?|commands?|programming)\\b`,
+    `\\bno${G}matter${G}what${G}(?:you${G}(?:were|are|have${G}been)${G}(?:told|instructed|asked)|(?:your|the)${G}(?:instructions|rules|guidelines|prompt)${G}says?)\\b`
   ),
   b(
     'secrecy',
@@ -221,12 +384,15 @@ const PATTERN_BEHAVIOURS: readonly Behaviour[] = [
     "dictates the model's answer (its content, form or first words)",
     `\\byour${G}(?:(?:next|final|entire|whole|first|every|each|following)${G})?(?:responses?|answers?|repl(?:y|ies)|outputs?|messages?|summar(?:y|ies)|completions?)\\b`,
     `\\b(?:respond|reply|answer|start|begin|end|finish|conclude|prefix|preface)${G}(?:only${G}|always${G}|just${G})?(?:with|by)\\b`,
-    `\\b(?:print|say|output|write|repeat|return|type|display|show)${G}(?:exactly|only|verbatim|just|the${G}(?:following|word|phrase|text|string|sentence)|this${G}(?:word|phrase|text|string|sentence))\\b`
+    `\\b(?:print|say|output|write|repeat|return|type|display|show)${G}(?:exactly|only|verbatim|just|the${G}(?:following|word|phrase|text|string|sentence)|this${G}(?:word|phrase|text|string|sentence))\\b`,
+    `${LB}(?:${FOREIGN_ANSWER})${RB}`,
+    '(?:你的|您的|あなたの)(?:回答|回复|回覆|返答)'
   ),
   b(
     'persona',
     'asks the model to take on another persona or drop its limits',
-    `\\b(?:you${G}are${G}now|from${G}now${G}on|act${G}as${G}(?:if${G}you|though${G}you|an?${G}(?:ai|assistant|unfiltered|evil|different|new)|my)|pretend${G}(?:to${G}be|that${G}you|you)|role-?play|roleplaying|immerse${G}yourself|stay${G}in${G}character|jailbr(?:eak|oken)|developer${G}mode|do${G}anything${G}now|(?:without|have${G}no|with${G}no)${G}(?:any${G})?(?:restrictions|limits|filters|rules|guidelines|censorship)|unfiltered|uncensored|unrestricted|amoral)\\b`
+    `\\b(?:you${G}are${G}now|from${G}now${G}on|act${G}as${G}(?:if${G}you|though${G}you|an?${G}(?:ai|assistant|unfiltered|evil|different|new)|my)|pretend${G}(?:to${G}be|that${G}you|you)|role-?play|roleplaying|immerse${G}yourself|stay${G}in${G}character|jailbr(?:eak|oken)|developer${G}mode|do${G}anything${G}now|(?:without|have${G}no|with${G}no)${G}(?:any${G})?(?:restrictions|limits|filters|rules|guidelines|censorship)|(?:unfiltered|uncensored|unrestricted|amoral)${G}(?:ai|assistant|mode|model|version|persona|chatbot|bot|responses?|answers?|character|llm))\\b`,
+    `${LB}(?:${FOREIGN_YOU_ARE_NOW}|${FOREIGN_NO_LIMITS})${RB}`
   ),
   n(
     'urgency',
@@ -249,7 +415,10 @@ const PATTERN_BEHAVIOURS: readonly Behaviour[] = [
     `\\b(?:new|next|additional|updated)${G}(?:tasks?|instructions?|goals?|requests?)${G}for${G}(?:the${G}|you${G}|this${G})?(?:${MODEL_WORDS}|you|reader|summari[sz]er|translator)\\b`,
     `\\bbefore${G}(?:you${G})?(?:can${G}|could${G}|may${G})?(?:answer|respond|reply|continue|proceed|solve|finish|complete|summari[sz]e|translate|do${G}(?:that|this|anything)|help)\\b`,
     `\\b(?:stop|cease|halt|abort|pause)${G}(?:what${G}you|everything|the${G}task|your${G}(?:task|work|current))\\b`,
-    `\\binstead${G}of${G}(?:answering|responding|summari[sz]ing|translating|doing|completing|following)\\b`
+    `\\binstead${G}of${G}(?:answering|responding|summari[sz]ing|translating|doing|completing|following)\\b`,
+    `${LB}(?:${FOREIGN_NOUNS_LATIN})${G}(?:${FOREIGN_NEW_AFTER})${RB}`,
+    `${LB}(?:${FOREIGN_NEW_BEFORE})${G}(?:${FOREIGN_NOUNS_LATIN})${RB}`,
+    '新的?(?:指令|指示|任务|任務)'
   ),
   nc(
     'message-to-reader',
@@ -343,7 +512,9 @@ const PATTERN_BEHAVIOURS: readonly Behaviour[] = [
   b(
     'repeat-or-flood',
     'asks for output to be repeated many times',
-    `\\b(?:repeat|say|write|print|output)${ANY(6)}${G}\\d{2,6}${G}times\\b`
+    `\\b(?:repeat|say|write|print|output)${ANY(6)}${G}\\d{2,6}${G}times\\b`,
+    `${LB}(?:${FOREIGN_REPEAT})${RB}[^\\n]{0,100}?\\d{2,6}`,
+    '重复[^\\n]{0,20}?\\d{2,6}'
   ),
   b(
     'disclose-context',
@@ -351,7 +522,9 @@ const PATTERN_BEHAVIOURS: readonly Behaviour[] = [
     `\\b(?:reveal|repeat|print|output|share|show|display|recite|echo|dump|leak|expose|disclose|paste|spell${G}out|write${G}(?:out|down)|give${G}me|tell${G}me|send${G}me|reproduce)\\b${ANY(3)}${G}(?:your|its)${G}(?:(?:full|entire|whole|exact|original|initial|hidden|secret|internal|complete|first|unique|own)${G}){0,2}(?:system${G}(?:prompt|message|instructions?)|(?:initial|original|hidden|secret|internal|developer)${G}(?:prompt|instructions?|message)|instructions|prompt|ids?|identifiers?|codename|code${G}name)\\b`,
     `\\b(?:reveal|repeat|print|output|share|show|display|recite|echo|dump|leak|expose|disclose|reproduce)\\b${ANY(3)}${G}the${G}(?:(?:full|entire|whole|exact|original|initial|hidden|complete)${G}){0,2}(?:system${G}(?:prompt|message)|(?:initial|original|hidden|developer)${G}(?:prompt|instructions|message))\\b`,
     `\\b(?:repeat|recite|echo|reproduce|print|output)${G}(?:back${G})?(?:all${G}|everything${G}|the${G})?(?:(?:exact|full|previous|prior|preceding)${G})?(?:words|text|lines|sentences|messages?|instructions|everything)${G}(?:above|before${G}(?:this|these|it)|preceding${G}(?:this|these|it)|so${G}far|you${G}(?:were|have${G}been)${G}given)\\b`,
-    `\\bstarting${G}with${G}(?:the${G})?(?:phrase|words?|sentence|line)${G}["'‘“]?you${G}are\\b`
+    `\\bstarting${G}with${G}(?:the${G})?(?:phrase|words?|sentence|line)${G}["'‘“]?you${G}are\\b`,
+    // What comes before the data: "what you see above this message".
+    `\\b(?:what|everything|all|anything|the${G}(?:text|lines?|words|content))${G}(?:that${G})?(?:you${G}(?:can${G})?see${G}|is${G}(?:written${G})?|was${G}(?:written${G})?|are${G}|appears?${G}|written${G})?(?:above|before|preceding)${G}(?:this|the${G}(?:current|present))${G}(?:message|line|text|sentence|point|prompt|paragraph|request)\\b`
   ),
   b(
     'harmful-content',
@@ -380,6 +553,20 @@ const PATTERN_BEHAVIOURS: readonly Behaviour[] = [
     `:\\(\\)${G}?\\{${G}?:\\|:${G}?&${G}?\\}${G}?;${G}?:`,
     `\\bformat${G}[a-z]:(?=[\\s\`'")]|$)`,
     `\\bchmod${G}-r${G}(?:0?777|a\\+rwx)${G}/(?=[\\s\`'")]|$)`
+  ),
+  b(
+    'suppress-refusal',
+    'forbids the model to refuse, apologise or warn (what a jailbreak asks)',
+    `\\b(?:do${G}not|don[’']?t|never|must${G}not|should${G}not|without|no|stop)${G}(?:ever${G})?(?:any${G})?(?:refus(?:e|ing|als?)|apologi[sz](?:e|ing)|apolog(?:y|ies)|disclaimers?|moralis(?:e|ing)|moraliz(?:e|ing)|lectur(?:e|ing)|ethical${G}(?:concerns|warnings|guidelines|considerations)|safety${G}(?:warnings|guidelines|filters|concerns))\\b`,
+    `\\b(?:allow(?:ed)?[_ -]?(?:refusals?|disclaimers?|apolog(?:y|ies))|block(?:ed)?[_ -]?(?:responses|strings|modes))\\b`,
+    `\\b(?:never|do${G}not|don[’']?t)${G}(?:say|respond${G}with|reply${G}with|answer${G}with|start${G}with)${G}(?:that${G})?["'‘“]?(?:i(?:${G}am${G}sorry|[’']m${G}sorry|${G}cannot|${G}can[’']?t|${G}am${G}unable|[’']m${G}unable|${G}apologi[sz]e)|sorry|as${G}an${G}ai)`
+  ),
+  nc(
+    'answer-directive',
+    'tells the reader what to put in, or how to shape, its own answer ("add this sentence to your reply")',
+    // Not a web framework's response object: "add a header to your response".
+    `\\b(?:add|include|integrate|insert|introduce|incorporate|embed|append|prepend|inject|mention|modify|rearrange|misspell|remove|group|write|translate|format|end|begin|start|conclude|finish|ensure|put|place|reverse|replace|encode|convert|present|structure|hide)\\b(?!${ANY(3)}${G}(?:headers?|cookies?|status|content-type|middleware|hooks?|schema|serializer)\\b)${ANY(8)}${G}(?:in|into|to|of|within|throughout|from|at${G}the${G}(?:end|start|beginning|top|bottom)${G}of)${G}your${G}(?:(?:next|final|entire|whole|every|each|following)${G})?(?:responses?|answers?|repl(?:y|ies)|outputs?|summar(?:y|ies)|code|implementation|completions?|message)\\b`,
+    `\\b(?:provide|give|write|deliver|compose|craft|format|present)${G}your${G}(?:(?:next|final|entire|whole)${G})?(?:response|answer|reply)${G}(?:in|as|using|with)\\b`
   )
 ];
 
@@ -435,6 +622,26 @@ export const DEFINITION_EVIDENCE: readonly boolean[] = BEHAVIOURS.map(
       'turn-marker',
       'fake-boundary'
     ].includes(b.name)
+);
+/**
+ * What flags data alone, whatever else its words say: a tool's result or an argument that asks the
+ * model to drop its instructions or limits, to take on a persona, to reveal its own instructions, to
+ * write hateful text, never to refuse, to repeat something many times, or that holds code sending
+ * local data out or a command that wipes a system. No honest document needs the model to do any of
+ * these, while the words around them (an e-mail, a resume, code) can outweigh them in the score. One
+ * flag per entry of `BEHAVIOURS`.
+ */
+export const CONTENT_DECISIVE: readonly boolean[] = BEHAVIOURS.map((b) =>
+  [
+    'override-instructions',
+    'persona',
+    'disclose-context',
+    'harmful-content',
+    'suppress-refusal',
+    'repeat-or-flood',
+    'code-exfiltration',
+    'destructive-command'
+  ].includes(b.name)
 );
 const P = PATTERN_BEHAVIOURS.length;
 const idx = (name: string): number => BEHAVIOURS.findIndex((x) => x.name === name);

@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import {
   BEHAVIOURS,
   BEHAVIOUR_COUNT,
+  CONTENT_DECISIVE,
   DEFINITION_EVIDENCE,
   HASH_SIZE,
   analyze,
@@ -25,6 +26,7 @@ import {
 
 export {
   BEHAVIOURS,
+  CONTENT_DECISIVE,
   DEFINITION_EVIDENCE,
   featurize,
   windowFeatures,
@@ -165,6 +167,7 @@ export function scoreText(
   let bestBehaviours: Float64Array | undefined;
   let bestWindow: [number, number] = [0, words];
   let evidence = false;
+  let decisive: number | undefined;
   for (let k = 0; k < count; k++) {
     const [f, l] = windows[k]!;
     let z = model.bias[domain];
@@ -179,6 +182,7 @@ export function scoreText(
       if (b[i] === 0) continue;
       z += b[i]! * (model.shared[i]! + dom[i]!);
       if (DEFINITION_EVIDENCE[i]) evidence = true;
+      if (CONTENT_DECISIVE[i] && decisive === undefined) decisive = i;
     }
     if (z > best) {
       best = z;
@@ -193,11 +197,15 @@ export function scoreText(
     .sort((x, y) => contributions[y]! - contributions[x]!)
     .slice(0, 5)
     .map((i) => BEHAVIOURS[i]!.name);
+  const decides = domain === 'content' && decisive !== undefined;
+  // What decided comes first in the finding.
+  if (decides && !ranked.includes(BEHAVIOURS[decisive!]!.name)) ranked.unshift(BEHAVIOURS[decisive!]!.name);
   return {
     probability,
     // A definition that only addresses the model is guidance: withheld only with evidence of action.
-    flagged: probability >= model.threshold[domain] && (domain === 'content' || evidence),
-    behaviours: ranked,
+    // Data that asks for what no document needs (`CONTENT_DECISIVE`) is flagged whatever its score.
+    flagged: (probability >= model.threshold[domain] && (domain === 'content' || evidence)) || decides,
+    behaviours: ranked.slice(0, 5),
     span: windowSpan(a, bestWindow[0], bestWindow[1])
   };
 }
