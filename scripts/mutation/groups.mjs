@@ -13,7 +13,12 @@ export const GROUPS = {
   audit: {
     mutate: ['src/audit/chain.ts', 'src/audit/canonical.ts', 'src/audit/verify.ts'],
     tests: ['src/audit/canonical.test.ts', 'src/audit/chain.test.ts', 'src/audit/verify.test.ts'],
-    break: 70
+    break: 93
+  },
+  approval: {
+    mutate: ['src/approval/*.ts', '!src/approval/*.test.ts'],
+    tests: ['src/approval/*.test.ts'],
+    break: 0
   },
   security: {
     mutate: ['src/security/*.ts', '!src/security/*.test.ts'],
