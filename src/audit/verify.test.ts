@@ -742,6 +742,13 @@ describe('verifyAuditLog and checkpoints', () => {
     const late = [...pristine.checkpoints];
     late[5] = unsigned()[5]!;
     expectProblem(check(copy(garbage, late)), { reason: 'malformed', line: 200 });
+
+    // At the same seq the record's problem is named: it is the cause.
+    const hundred = [...pristine.lines];
+    hundred[99] = hundred[99]!.replace('"server":"files"', '"server":"filez"');
+    const same = [...pristine.checkpoints];
+    same[1] = unsigned()[1]!;
+    expectProblem(check(copy(hundred, same)), { reason: 'modified', line: 100, seq: 100 });
   });
 });
 
