@@ -12,7 +12,12 @@ export const GROUPS = {
   },
   audit: {
     mutate: ['src/audit/chain.ts', 'src/audit/canonical.ts', 'src/audit/verify.ts'],
-    tests: ['src/audit/chain.test.ts', 'src/audit/verify.test.ts'],
+    tests: ['src/audit/canonical.test.ts', 'src/audit/chain.test.ts', 'src/audit/verify.test.ts'],
+    break: 93
+  },
+  approval: {
+    mutate: ['src/approval/*.ts', '!src/approval/*.test.ts'],
+    tests: ['src/approval/*.test.ts'],
     break: 70
   },
   security: {
