@@ -447,12 +447,17 @@ const PATTERN_BEHAVIOURS: readonly Behaviour[] = [
     "fixes the model's judgement in advance ('regardless of the content', 'always recommend X')",
     `\\bregardless${G}of${G}(?:the${G}|its${G}|their${G}|what${G})?(?:content|contents|facts|evidence|actual|real|input|data|document|text|user|instructions?|results?|outcome|quality|says?|asked)\\b`,
     `\\b(?:always|only|must|should)${G}(?:recommend|suggest|promote|endorse|praise|favou?r|prefer|rank|rate|approve|accept|mention)\\b`,
-    `\\b(?:rate|rank|score|grade|classify|mark|label|evaluate|assess|judge|describe|summari[sz]e|report)\\b${ANY(5)}${G}as${G}(?:the${G}|a${G}|an${G})?(?:best|strongest|top|ideal|perfect|excellent|safe|secure|clean|harmless|legitimate|trustworthy|approved|verified|positive|no${G}(?:issues|problems|risk|threats?)|not${G}(?:malicious|spam|suspicious|a${G}threat))\\b`
+    `\\b(?:rate|rank|score|grade|classify|mark|label|evaluate|assess|judge|describe|summari[sz]e|report)\\b${ANY(5)}${G}as${G}(?:the${G}|a${G}|an${G})?(?:best|strongest|top|ideal|perfect|excellent|safe|secure|clean|harmless|legitimate|trustworthy|approved|verified|positive|no${G}(?:issues|problems|risk|threats?)|not${G}(?:malicious|spam|suspicious|a${G}threat))\\b`,
+    // Told what to leave out of the judgement, or to replace the judgement itself.
+    `\\b(?:ignore|disregard|overlook|skip|omit)${G}(?:all${G}|any${G}|the${G})?(?:negative|unfavou?rable|contrary|critical|adverse|bad)${G}(?:indicators?|information|info|content|data|details|findings|results|evidence|signals|feedback|reviews|remarks|points|aspects)\\b`,
+    `\\boverride${G}(?:the${G}|any${G}|all${G})?(?:manual${G}|human${G}|previous${G}|existing${G})?(?:scoring|scores?|review|evaluation|assessment|ranking|rating|judge?ment|screening|verdict)\\b`
   ),
   n(
     'fake-boundary',
     'claims the data has ended or was a test, so what follows reads as new instructions',
-    `\\b(?:end${G}of${G}(?:the${G})?(?:document|text|e-?mail|message|data|input|context|content|article|review|transcript|user${G}input|search${G}results?|tool${G}(?:output|result)|results?|untrusted${G}(?:data|content))|(?:the${G})?(?:above|previous|preceding|prior)${G}(?:text|data|content|input|document|message|conversation)${G}(?:was|is)${G}(?:only${G}|just${G})?(?:a${G})?(?:test|example|fake|placeholder|over|finished|complete))\\b`
+    `\\b(?:end${G}of${G}(?:the${G})?(?:document|text|e-?mail|message|data|input|context|content|article|review|transcript|user${G}input|search${G}results?|tool${G}(?:output|result)|results?|untrusted${G}(?:data|content))|(?:the${G})?(?:above|previous|preceding|prior)${G}(?:text|data|content|input|document|message|conversation)${G}(?:was|is)${G}(?:only${G}|just${G})?(?:a${G})?(?:test|example|fake|placeholder|over|finished|complete))\\b`,
+    // A conversation's end marked inside data: "<end of session>", "[end of conversation]".
+    `[<\\[(]\\s{0,2}/?\\s{0,2}end${G}of${G}(?:the${G})?(?:session|conversation|chat|turn|dialog(?:ue)?|context|prompt|system${G}prompt)\\s{0,2}[>\\])]`
   ),
   n(
     'obligation',
