@@ -230,7 +230,7 @@ describe('portcullis policy test', () => {
   it('runs the example policy tests', async () => {
     const r = await run(NODE, [CLI, 'policy', 'test', 'examples/policy/portcullis.test.yaml']);
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/^16 passed, 0 failed$/m);
+    expect(r.stdout).toMatch(/^18 passed, 0 failed$/m);
   });
 
   it('fails (exit 1) on a wrong expectation, naming the case and what happened', async () => {
