@@ -44,7 +44,7 @@ export interface ToolRisk {
 }
 
 /** What a rule names: its tool, prompt or resource glob or globs (the first set, in that order). */
-export function ruleTarget(r: RuleConfig): { kind: Kind; globs: string | readonly string[] } {
+function ruleTarget(r: RuleConfig): { kind: Kind; globs: string | readonly string[] } {
   if (r.tool !== undefined) return { kind: 'tool', globs: r.tool };
   if (r.prompt !== undefined) return { kind: 'prompt', globs: r.prompt };
   return { kind: 'resource', globs: r.resource ?? '' };

@@ -101,6 +101,18 @@ describe('deciding with a list', () => {
     expect(effectOf(rules, { tool: 'cab' })).toBe('allow');
   });
 
+  it('tool and prompt lists are name globs, where `*` crosses `/`; resource lists are URI globs', () => {
+    const rules: RuleConfig[] = [
+      { tool: ['notes_*', 'x'], allowed_roles: ['a'] },
+      { prompt: ['notes_*', 'x'], allowed_roles: ['a'] },
+      { resource: ['notes_*', 'x'], allowed_roles: ['a'] }
+    ];
+    expect(effectOf(rules, { tool: 'notes_a/b' })).toBe('allow');
+    expect(effectOf(rules, { kind: 'prompt', tool: 'notes_a/b' })).toBe('allow');
+    expect(effectOf(rules, { kind: 'resource', tool: 'notes_a' })).toBe('allow');
+    expect(effectOf(rules, { kind: 'resource', tool: 'notes_a/b' })).toBe('no_rule');
+  });
+
   it('a deny rule with a list denies every listed tool, and only those', () => {
     const rules: RuleConfig[] = [
       { tool: '*', allowed_roles: ['a'] },
