@@ -433,11 +433,19 @@ export function policyPage(root, ctx) {
   };
 }
 
-/** What a rule is about, as the agent names it: a tool or prompt `server__name`, a resource's URI. */
+/**
+ * What a rule is about, as the agent names it: a tool or prompt `server__name`, a resource's URI.
+ * A rule naming a list of globs shows each of them, comma-separated.
+ */
 function ruleTarget(rule) {
+  const each = (globs, before) =>
+    [globs]
+      .flat()
+      .map((g) => `${before}${g}`)
+      .join(', ');
   const prefix = rule.server ? `${rule.server}__` : '';
-  if (rule.prompt !== undefined) return `prompt ${prefix}${rule.prompt}`;
+  if (rule.prompt !== undefined) return `prompt ${each(rule.prompt, prefix)}`;
   if (rule.resource !== undefined)
-    return `resource ${rule.server ? `portcullis://${rule.server}/` : ''}${rule.resource}`;
-  return `${prefix}${rule.tool ?? '*'}`;
+    return `resource ${each(rule.resource, rule.server ? `portcullis://${rule.server}/` : '')}`;
+  return each(rule.tool ?? '*', prefix);
 }

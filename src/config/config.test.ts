@@ -169,7 +169,7 @@ audit:
     expect(found).toEqual(
       expect.arrayContaining([
         'F:3:5 servers.files.comand: unknown key (did you mean "command"?)',
-        'F:5:11 rules[0].tool: expected a string',
+        'F:5:11 rules[0].tool: expected a string or a list of strings',
         'F:6:28 rules[0].max_calls_per_session: expected a number >= 0',
         'F:7:5 rules[1]: a rule names exactly one of "tool", "prompt" or "resource"; this one names none',
         'F:9:9 audit.path: expected a string'
@@ -285,6 +285,50 @@ rules:
   it('rejects a rule naming a server that does not exist', () => {
     expect(issues(`servers:\n  files: { command: x }\nrules:\n  - { tool: t, server: fils }\n`)).toEqual([
       'F:4:24 rules[0].server: no configured server matches "fils"'
+    ]);
+  });
+
+  it('reads a rule naming a list of globs, of each kind', () => {
+    const config = loadConfig(
+      file(`rules:
+  - tool: [read_*, list_*]
+    allowed_roles: [local]
+  - prompt: [summarise, "review_*"]
+  - resource: ["file:///docs/**", "file:///notes/*"]
+  - tool: one
+`),
+      { env: {} }
+    );
+    expect(config.rules).toEqual([
+      { tool: ['read_*', 'list_*'], allowed_roles: ['local'] },
+      { prompt: ['summarise', 'review_*'] },
+      { resource: ['file:///docs/**', 'file:///notes/*'] },
+      { tool: 'one' }
+    ]);
+  });
+
+  it('rejects an empty list of globs and names an element that is not a non-empty string, all in one pass', () => {
+    expect(
+      issues(`rules:
+  - tool: []
+  - tool: [a, 5]
+  - prompt: [x, ""]
+  - resource: ["file:///a", { uri: b }]
+  - tool: [ok, files__read]
+  - tool: { a: 1 }
+`)
+    ).toEqual([
+      'F:2:11 rules[0].tool: expected a non-empty list',
+      'F:3:15 rules[1].tool[1]: expected a string',
+      'F:5:29 rules[3].resource[1]: expected a string',
+      'F:7:11 rules[5].tool: expected a string or a list of strings',
+      'F:4:17 rules[2].prompt[1]: expected a non-empty prompt name or glob',
+      `F:6:16 rules[4].tool[1]: "tool" is the upstream's own tool name; use server: "files" and tool: "read"`
+    ]);
+    // A rules-only file names the rule by its index alone.
+    expect(issues(`- tool: [a, 5]\n- tool: [b, ""]\n`)).toEqual([
+      'F:1:13 [0].tool[1]: expected a string',
+      'F:2:13 [1].tool[1]: expected a non-empty tool name or glob'
     ]);
   });
 

@@ -9,6 +9,8 @@
  */
 
 const stringList = { type: 'array', items: { type: 'string' } } as const;
+/** One glob, or a non-empty list of them (a rule's `tool`, `prompt` or `resource`). */
+const globs = { type: ['string', 'array'], items: { type: 'string' }, minItems: 1 } as const;
 const stringMap = { type: 'object', additionalProperties: { type: 'string' } } as const;
 
 const constraint = {
@@ -76,12 +78,20 @@ const rule = {
   properties: {
     id: { type: 'string', description: 'A name for the rule, shown in audit records and explanations.' },
     description: { type: 'string' },
-    tool: { type: 'string', description: "Glob over the upstream tool's own name (`*` and `?`)." },
-    prompt: { type: 'string', description: "Glob over the upstream prompt's own name (`*` and `?`)." },
-    resource: {
-      type: 'string',
+    tool: {
+      ...globs,
       description:
-        "Glob over the upstream resource's own URI or URI template: `*` and `?` stop at `/`, `**` crosses it."
+        "Glob over the upstream tool's own name (`*` and `?`), or a list of them (any one matches)."
+    },
+    prompt: {
+      ...globs,
+      description:
+        "Glob over the upstream prompt's own name (`*` and `?`), or a list of them (any one matches)."
+    },
+    resource: {
+      ...globs,
+      description:
+        "Glob over the upstream resource's own URI or URI template: `*` and `?` stop at `/`, `**` crosses it. Or a list of them (any one matches)."
     },
     server: { type: 'string', description: 'Narrows the rule to one upstream server (glob).' },
     allowed_roles: { ...stringList, description: 'Roles this rule allows; "*" is any role.' },

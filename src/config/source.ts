@@ -237,6 +237,9 @@ export function schemaIssues(src: YamlSource, errors: ErrorObject[], prefix: Pat
           `expected ${describe(err.parentSchema)} matching ${String(err.params.pattern)}`
         );
         break;
+      case 'minItems':
+        issue = issueAt(src, path, 'expected a non-empty list');
+        break;
       case 'minimum':
       case 'maximum':
         issue = issueAt(
@@ -267,7 +270,8 @@ function pointerToPath(pointer: string): PathPart[] {
 }
 
 function describe(schema: unknown): string {
-  const s = (schema ?? {}) as { type?: string; items?: { type?: string } };
+  const s = (schema ?? {}) as { type?: string | string[]; items?: { type?: string } };
+  if (Array.isArray(s.type)) return s.type.map((type) => describe({ ...s, type })).join(' or ');
   switch (s.type) {
     case 'array':
       if (s.items?.type === 'string') return 'a list of strings';

@@ -16,12 +16,15 @@ export interface ConstraintConfig {
 export interface RuleConfig {
   id?: string;
   description?: string;
-  /** Exactly one of `tool`, `prompt` and `resource` names what the rule is about. */
-  tool?: string;
-  /** Glob over the upstream's own prompt name. */
-  prompt?: string;
+  /**
+   * Exactly one of `tool`, `prompt` and `resource` names what the rule is about: one glob, or a
+   * list of globs of which any one may match.
+   */
+  tool?: string | string[];
+  /** Glob over the upstream's own prompt name (or a list of them). */
+  prompt?: string | string[];
   /** Glob over the upstream's own resource URI (or URI template): `*` stops at `/`, `**` crosses it. */
-  resource?: string;
+  resource?: string | string[];
   server?: string;
   allowed_roles?: string[];
   deny?: boolean;

@@ -12,7 +12,7 @@ import {
   type Condition
 } from './conditions.js';
 import { compileConstraint, type ConstraintCheck } from './constraints.js';
-import { compileGlob, compileUriGlob, type Glob } from './glob.js';
+import { compileGlob, compileGlobList, type Glob, type GlobList } from './glob.js';
 import { identityCapOf, type IdentityCap } from './identity.js';
 import type { Kind } from './types.js';
 
@@ -20,9 +20,9 @@ export interface CompiledRule {
   index: number;
   key: string;
   config: RuleConfig;
-  /** What the rule is about, and the glob over its name (a URI for resources). */
+  /** What the rule is about, and its globs over the name (a URI for resources): any one matches. */
   kind: Kind;
-  target: Glob;
+  target: GlobList;
   server: Glob | undefined;
   anyRole: boolean;
   roles: ReadonlySet<string>;
@@ -43,11 +43,11 @@ export interface ToolRisk {
   test: (server: string, tool: string) => boolean;
 }
 
-/** What a rule names: its tool, prompt or resource glob (the first set, in that order). */
-function ruleTarget(r: RuleConfig): { kind: Kind; glob: string } {
-  if (r.tool !== undefined) return { kind: 'tool', glob: r.tool };
-  if (r.prompt !== undefined) return { kind: 'prompt', glob: r.prompt };
-  return { kind: 'resource', glob: r.resource ?? '' };
+/** What a rule names: its tool, prompt or resource glob or globs (the first set, in that order). */
+function ruleTarget(r: RuleConfig): { kind: Kind; globs: string | readonly string[] } {
+  if (r.tool !== undefined) return { kind: 'tool', globs: r.tool };
+  if (r.prompt !== undefined) return { kind: 'prompt', globs: r.prompt };
+  return { kind: 'resource', globs: r.resource ?? '' };
 }
 
 export function ruleId(rule: RuleConfig, index: number): string {
@@ -72,13 +72,13 @@ function compileConditions(r: RuleConfig): Condition[] {
 }
 
 export function compileRule(r: RuleConfig, index: number, settings: PolicySettings): CompiledRule {
-  const { kind, glob } = ruleTarget(r);
+  const { kind, globs } = ruleTarget(r);
   return {
     index,
     key: ruleId(r, index),
     config: r,
     kind,
-    target: kind === 'resource' ? compileUriGlob(glob) : compileGlob(glob),
+    target: compileGlobList(globs, kind === 'resource'),
     server: r.server === undefined ? undefined : compileGlob(r.server),
     anyRole: (r.allowed_roles ?? []).includes('*'),
     roles: new Set(r.allowed_roles ?? []),

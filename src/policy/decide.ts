@@ -168,11 +168,17 @@ function traceUnmatched(
         r.kind !== kind
           ? `names a ${r.kind}, not a ${kind}`
           : !r.target.test(input.tool)
-            ? `${kind} "${input.tool}" does not match "${r.target.source}"`
+            ? `${kind} "${input.tool}" does not match ${shownGlobs(r.target.sources)}`
             : `server "${input.server}" does not match "${r.server?.source ?? ''}"`;
       trace.push({ rule: r.key, index: r.index, matched: false, notes: [why] });
     }
   }
+}
+
+/** A rule's globs in a trace: `"read_*"`, or `any of "read_*", "list_*"`. */
+function shownGlobs(sources: readonly string[]): string {
+  const quoted = sources.map((s) => `"${s}"`).join(', ');
+  return sources.length === 1 ? quoted : `any of ${quoted}`;
 }
 
 /** A matched rule's deny, grant and constraints, and its approval, into the tally. */

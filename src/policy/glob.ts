@@ -41,6 +41,29 @@ function globOf(source: string, segments: boolean): Glob {
 }
 
 /**
+ * A rule's globs over names (or URIs): one, or a list of which any one may match. A list is
+ * matched glob by glob, each whole-name, so every glob keeps its own anchors.
+ */
+export interface GlobList {
+  /** The globs as written, in order. */
+  sources: readonly string[];
+  /** When no glob has a wildcard: the names matched, each once. */
+  literals: readonly string[] | undefined;
+  test(name: string): boolean;
+}
+
+/** A rule's `tool`, `prompt` or `resource` (`uri`: globs over resource URIs). */
+export function compileGlobList(sources: string | readonly string[], uri: boolean): GlobList {
+  const list = typeof sources === 'string' ? [sources] : [...sources];
+  const globs = list.map((s) => (uri ? compileUriGlob(s) : compileGlob(s)));
+  return {
+    sources: list,
+    literals: globs.every((g) => g.literal) ? [...new Set(list)] : undefined,
+    test: (name) => globs.some((g) => g.test(name))
+  };
+}
+
+/**
  * Does a URI have a `.` or `..` path segment, also percent-encoded or between backslashes? A
  * server may resolve one (`file:///srv/public/../secret`), so a glob over the URI as written
  * would not say what is read.

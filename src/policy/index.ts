@@ -131,9 +131,34 @@ const TOOL_ONLY = [
   'risk'
 ] as const;
 
+/**
+ * A rule's glob, or each of its list of globs: a non-empty string (the schema says so for a
+ * config; an inline test file's rules are checked here only). A tool glob without a wildcard is
+ * the upstream's own name, never `server__tool`.
+ */
+function globIssues(value: unknown, kind: (typeof TARGETS)[number]): Array<Omit<RuleIssue, 'index'>> {
+  const list = Array.isArray(value) ? (value as unknown[]) : [value];
+  const at = (i: number) => (Array.isArray(value) ? [kind, i] : [kind]);
+  if (list.length === 0) return [{ path: [kind], message: `expected at least one ${kind} name or glob` }];
+  const issues: Array<Omit<RuleIssue, 'index'>> = [];
+  list.forEach((glob, i) => {
+    if (typeof glob !== 'string') issues.push({ path: at(i), message: 'expected a string' });
+    else if (glob === '') issues.push({ path: at(i), message: `expected a non-empty ${kind} name or glob` });
+    else if (kind === 'tool' && glob.includes('__') && !/[*?]/.test(glob)) {
+      const [server, ...rest] = glob.split('__');
+      issues.push({
+        path: at(i),
+        message: `"tool" is the upstream's own tool name; use server: "${server}" and tool: "${rest.join('__')}"`
+      });
+    }
+  });
+  return issues;
+}
+
 /** A rule names exactly one of tool, prompt or resource, non-empty, and only what applies to it. */
 function targetIssues(rule: RuleConfig, index: number): RuleIssue[] {
   const named = TARGETS.filter((k) => rule[k] !== undefined);
+  const issues = named.flatMap((k) => globIssues(rule[k], k).map((p) => ({ index, ...p })));
   if (named.length !== 1) {
     const what = named.length === 0 ? 'none' : named.join(' and ');
     return [
@@ -141,13 +166,11 @@ function targetIssues(rule: RuleConfig, index: number): RuleIssue[] {
         index,
         path: named.length === 0 ? [] : [named[1]!],
         message: `a rule names exactly one of "tool", "prompt" or "resource"; this one names ${what}`
-      }
+      },
+      ...issues
     ];
   }
   const kind = named[0]!;
-  const issues: RuleIssue[] = [];
-  if (rule[kind] === '')
-    issues.push({ index, path: [kind], message: `expected a non-empty ${kind} name or glob` });
   if (kind === 'tool') return issues;
   for (const k of TOOL_ONLY)
     if (rule[k] !== undefined)
@@ -175,13 +198,6 @@ export function ruleIssues(
       ids.add(rule.id);
     }
     issues.push(...targetIssues(rule, index));
-    if (rule.tool?.includes('__') && !/[*?]/.test(rule.tool)) {
-      issues.push({
-        index,
-        path: ['tool'],
-        message: `"tool" is the upstream's own tool name; use server: "${rule.tool.split('__')[0]}" and tool: "${rule.tool.split('__').slice(1).join('__')}"`
-      });
-    }
     if (rule.server !== undefined && serversDeclared) {
       const glob = compileGlob(rule.server);
       if (!servers.some((s) => glob.test(s))) {

@@ -48,11 +48,16 @@ export function createRuleIndex(
 function createKindIndex(compiled: readonly CompiledRule[], toolRisk: readonly ToolRisk[]): KindIndex {
   const byTool = new Map<string, CompiledRule[]>();
   const wildcard: CompiledRule[] = [];
+  // A rule of literal names sits under each of them (once: the names are distinct); a rule with a
+  // wildcard anywhere in its list is tested as a whole, with the wildcard rules.
   for (const rule of compiled) {
-    if (rule.target.literal) {
-      const list = byTool.get(rule.target.source) ?? [];
-      list.push(rule);
-      byTool.set(rule.target.source, list);
+    const names = rule.target.literals;
+    if (names) {
+      for (const name of names) {
+        const list = byTool.get(name) ?? [];
+        list.push(rule);
+        byTool.set(name, list);
+      }
     } else {
       wildcard.push(rule);
     }

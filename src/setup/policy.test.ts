@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../config/index.js';
 import type { GatewayConfig } from '../config/types.js';
 import { compilePolicy } from '../policy/index.js';
-import { classifyTool, globsFor, suggestPolicy, type Discovered } from './policy.js';
+import { classifyTool, globsFor, suggestPolicy, type Discovered, type DiscoveredTool } from './policy.js';
 import { starterConfig } from './starter.js';
 
 const files: Discovered = {
@@ -95,5 +95,76 @@ describe('suggestPolicy', () => {
     const strict = suggestPolicy({ docs: { tools: [] } }, { strict: true });
     expect(strict.rules).toMatch(/# - id: docs-prompts/);
     expect(strict.rules.startsWith('rules: []')).toBe(true);
+  });
+});
+
+describe('suggestPolicy: one rule per treatment, its tools in a list', () => {
+  const reads = (names: string[]): { tools: DiscoveredTool[] } => ({
+    tools: names.map((name) => ({ name, annotations: { readOnlyHint: true } }))
+  });
+
+  it('groups the globs of each treatment into one rule, a list on one line while it fits', () => {
+    const { config, text } = configWith({ files });
+    expect(config.rules.filter((r) => r.tool !== undefined).map((r) => [r.id, r.tool])).toEqual([
+      ['files-read', ['read_*', 'list_directory']],
+      ['files-approve', ['delete_all', 'write_file']],
+      ['files-observe', 'create_directory']
+    ]);
+    expect(text).toContain("    tool: ['read_*', 'list_directory']\n");
+    // One glob stays one glob.
+    expect(text).toContain("    tool: 'create_directory'\n");
+  });
+
+  it('writes a long list one glob a line, and it decides the same', () => {
+    const names = Array.from({ length: 12 }, (_, i) => `tool_number_${i}_of_a_long_list`).concat('other');
+    const many: Discovered = {
+      tools: names.map((name, i) => ({ name, annotations: { readOnlyHint: i % 2 === 0 } }))
+    };
+    const { config, text } = configWith({ many });
+    const read = names.filter((_, i) => i % 2 === 0);
+    expect(config.rules.find((r) => r.id === 'many-read')?.tool).toEqual(read.slice().sort());
+    expect(text).toContain(`    tool:\n      - '${read.slice().sort()[0]}'\n      - '`);
+    for (const line of text.split('\n')) expect(line.length).toBeLessThanOrEqual(100);
+    const p = policyOf(config);
+    for (const [i, tool] of names.entries()) {
+      const d = p.decide({ server: 'many', tool, roles: ['local'], args: {} });
+      expect([d.effect, d.observed?.effect], tool).toEqual(
+        i % 2 === 0 ? ['allow', undefined] : ['allow', 'approval']
+      );
+    }
+    expect(p.decide({ server: 'many', tool: 'tool_number_1', roles: ['local'], args: {} }).code).toBe(
+      'no_rule'
+    );
+  });
+
+  it('never gives a tool another treatment by grouping: each tool is decided by its own rule only', () => {
+    const small: Discovered = { tools: [...reads(['a', 'b']).tools, { name: 'c' }] };
+    const { config } = configWith({ files, small });
+    const p = policyOf(config);
+    const rulesOf = (server: string, tool: string) =>
+      p.decide({ server, tool, roles: ['local'], args: {} }).rules;
+    expect(rulesOf('files', 'read_file')).toEqual(['files-read']);
+    expect(rulesOf('files', 'write_file')).toEqual(['files-approve']);
+    expect(rulesOf('small', 'a')).toEqual(['small-read']);
+    expect(rulesOf('small', 'c')).toEqual(['small-observe']);
+    // Another server's rule never reaches a tool of the same name.
+    expect(p.decide({ server: 'small', tool: 'read_file', roles: ['local'], args: {} }).code).toBe('no_rule');
+  });
+
+  it('--strict writes the same rules commented out, indented so that uncommenting them gives them back', () => {
+    const long = reads(Array.from({ length: 12 }, (_, i) => `t${i}_long_tool_name`));
+    const servers = { files, many: { tools: [...long.tools, { name: 'other' }] } };
+    const strict = suggestPolicy(servers, { strict: true }).rules;
+    expect(strict).toContain('  # - id: files-read\n  #   server: files\n');
+    expect(strict).toContain("  #   tool:\n  #     - 't0_long_tool_name'\n");
+    const uncommented = strict.replace('rules: []', 'rules:').replace(/^ {2}# (- id: .*| {2}.*)$/gm, '  $1');
+    const entries = { files: { command: 'node' }, many: { command: 'node' } };
+    const load = (rules: string) =>
+      loadConfig('/tmp/portcullis.yaml', {
+        text: starterConfig({ servers: entries, policy: { rules, visible: [] } }),
+        env: {}
+      }).rules;
+    expect(load(uncommented)).toEqual(load(suggestPolicy(servers).rules));
+    expect(load(uncommented).find((r) => r.id === 'many-read')?.tool).toHaveLength(12);
   });
 });

@@ -3,9 +3,9 @@
  * (`readOnlyHint`) are allowed to the local identity, destructive ones (`destructiveHint`, or a
  * name such as `delete_*`) wait for a person's approval, and the rest are allowed in observe mode:
  * each call runs and its audit record says it would have needed approval, so the policy can be
- * tightened later by deleting one line. Every rule is scoped to its server and carries a comment
- * saying why it is there. `wrap` writes it into a new portcullis.yaml; `scan --suggest-rules`
- * prints it.
+ * tightened later by deleting one line. Each server gets one rule per treatment, its tools named
+ * in a list of globs; every rule is scoped to its server and carries a comment saying why it is
+ * there. `wrap` writes it into a new portcullis.yaml; `scan --suggest-rules` prints it.
  */
 
 import { capabilitiesOf } from '../survey/capabilities.js';
@@ -138,11 +138,25 @@ function comment(text: string, indent: string): string[] {
   return lines;
 }
 
-function ruleLines(id: string, server: string, tool: string, role: string, extra: string[]): string[] {
+/**
+ * `tool:` for one glob or a list of them: a list on one line while it fits, else one glob a line.
+ */
+function toolLines(globs: string[]): string[] {
+  if (globs.length === 1) return [`  tool: ${quote(globs[0]!)}`];
+  const flow = `  tool: [${globs.map(quote).join(', ')}]`;
+  return flow.length <= 96 ? [flow] : ['  tool:', ...globs.map((g) => `    - ${quote(g)}`)];
+}
+
+/** A rule line (indented two spaces) commented out, keeping its indentation after the `# `. */
+function commentedOut(line: string): string {
+  return `  # ${line.slice(2)}`;
+}
+
+function ruleLines(id: string, server: string, globs: string[], role: string, extra: string[]): string[] {
   return [
     `- id: ${plain(id)}`,
     `  server: ${plain(server)}`,
-    `  tool: ${quote(tool)}`,
+    ...toolLines(globs),
     `  allowed_roles: [${role}]`,
     ...extra.map((e) => `  ${e}`)
   ];
@@ -175,7 +189,9 @@ export function suggestPolicy(
             'allows them. To allow them all, audited, once it answers:',
           '  '
         ),
-        ...ruleLines(idFor(`${server}-all`), server, '*', role, TREATMENT.other.extra).map((l) => `  # ${l}`)
+        ...ruleLines(idFor(`${server}-all`), server, ['*'], role, TREATMENT.other.extra).map(
+          (l) => `  # ${l}`
+        )
       );
       continue;
     }
@@ -210,7 +226,7 @@ export function suggestPolicy(
         `  ${kind}: ${quote(glob)}`,
         `  allowed_roles: [${role}]`
       ].map((l) => `  ${l}`);
-      body.push(...(strict ? lines.map((l) => `  # ${l.trimStart()}`) : lines));
+      body.push(...(strict ? lines.map(commentedOut) : lines));
       if (!strict) active++;
     }
     if (tools.length === 0) {
@@ -224,13 +240,16 @@ export function suggestPolicy(
       if (group.length === 0) continue;
       const t = TREATMENT[cls];
       body.push(...comment(`${server}: ${t.why(group.slice().sort())}`, '  '));
-      const globs = globsFor(group, all);
-      for (const glob of globs) {
-        const id = idFor(`${server}-${t.suffix}`);
-        const lines = ruleLines(id, server, glob, role, t.extra).map((l) => `  ${l}`);
-        body.push(...(strict ? lines.map((l) => `  # ${l.trimStart()}`) : lines));
-        if (!strict) active++;
-      }
+      // One rule for the group, its globs in a list: the comment above says why for all of them.
+      const lines = ruleLines(
+        idFor(`${server}-${t.suffix}`),
+        server,
+        globsFor(group, all),
+        role,
+        t.extra
+      ).map((l) => `  ${l}`);
+      body.push(...(strict ? lines.map(commentedOut) : lines));
+      if (!strict) active++;
       if (!strict) {
         const treatment = cls === 'read' ? 'allowed' : cls === 'destructive' ? 'approval' : 'observe';
         for (const name of group.slice().sort()) visible.push({ name: `${server}__${name}`, treatment });

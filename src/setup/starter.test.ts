@@ -42,9 +42,7 @@ describe('starterConfig', () => {
     expect(config.audit.path).toMatch(/portcullis-audit\.jsonl$/);
     expect(config.servers).toEqual({});
     expect(config.rules.map((r) => r.id)).toEqual([
-      'approve-deletes',
-      'approve-drops',
-      'approve-writes',
+      'approve-destructive',
       'read-public-files',
       'prompts',
       'read-public-resources'

@@ -23,9 +23,9 @@ const TEMPLATE = `# yaml-language-server: $schema=${LOCAL_SCHEMA_PATH}
 #
 # The policy is DENY BY DEFAULT: a tool that no rule below allows is neither listed to the agent
 # nor callable, and a prompt or resource no rule allows is neither listed nor read, got, subscribed
-# to or completed. A rule names one \`tool\`, \`prompt\` or \`resource\` glob; every rule whose glob
-# (and \`server\` glob, if it has one) matches a call applies to it; a deny or a failing parameter
-# constraint wins over any allow, and \`require_approval\` outranks allow.
+# to or completed. A rule names a \`tool\`, \`prompt\` or \`resource\` glob, or a list of them; every
+# rule with a glob (and \`server\` glob, if it has one) that matches a call applies to it; a deny or
+# a failing parameter constraint wins over any allow, and \`require_approval\` outranks allow.
 #   portcullis policy check portcullis.yaml
 #   portcullis policy explain --config portcullis.yaml --role analyst --tool <server>__read_file
 
@@ -54,17 +54,9 @@ rules:
   # Destructive tools: only \`admin\` may call them, and only once a person with an approver role
   # says yes (in the console or with \`portcullis approvals\`) while the agent waits. No decision
   # in time refuses the call; it is never silently allowed. Every other role is denied outright.
-  # One rule matches one \`tool\` glob, hence three rules.
-  - id: approve-deletes
-    tool: 'delete_*'
-    allowed_roles: [admin]
-    require_approval: true
-  - id: approve-drops
-    tool: 'drop_*'
-    allowed_roles: [admin]
-    require_approval: true
-  - id: approve-writes
-    tool: 'write_*'
+  # A list of globs matches a tool any one of them matches.
+  - id: approve-destructive
+    tool: ['delete_*', 'drop_*', 'write_*']
     allowed_roles: [admin]
     require_approval: true
 

@@ -7,7 +7,7 @@
 import type { Logger } from 'pino';
 import type { GatewayConfig } from '../config/types.js';
 import { checkPins, pinsFor, readPinFile, writePinFile } from '../pins/index.js';
-import { compileGlob } from '../policy/glob.js';
+import { compileGlob, compileGlobList } from '../policy/glob.js';
 import {
   atLeast,
   scanPromptDefinition,
@@ -62,7 +62,7 @@ function rulesFor(config: GatewayConfig, server: string, tool: string) {
   return config.rules.filter(
     (r) =>
       r.tool !== undefined &&
-      compileGlob(r.tool).test(tool) &&
+      compileGlobList(r.tool, false).test(tool) &&
       (r.server === undefined || compileGlob(r.server).test(server))
   );
 }

@@ -126,6 +126,51 @@ rules:
   });
 });
 
+describe('rules naming a list of globs', () => {
+  it('a list allows each tool it names, lists only those, and the third is refused with no_rule', async () => {
+    gw = await startGateway(`${servers}
+rules:
+  - { id: reads, server: records, tool: [get_record, list_records], allowed_roles: [analyst] }
+  - { id: faulty-some, server: faulty, tool: ["ec?o", "p*"], allowed_roles: [analyst] }
+  - { id: no-pid, server: faulty, tool: [pid, env], deny: true }
+`);
+    const a = await connect(gw.mcp, ANALYST_TOKEN, 'legacy');
+    const names = (await a.listTools()).tools.map((t) => t.name).sort();
+    expect(names).toEqual(['faulty__echo', 'records__get_record', 'records__list_records']);
+    expect((await tryCall(a, 'records__get_record', { id: 'r-1001' })).ok).toBe(true);
+    expect((await tryCall(a, 'records__list_records', {})).ok).toBe(true);
+    expect((await tryCall(a, 'faulty__echo', { text: 'hi' })).ok).toBe(true);
+    const refused = await tryCall(a, 'records__delete_record', { id: 'r-1001' });
+    expect(refused.ok).toBe(false);
+    if (!refused.ok) {
+      expect(refused.code).toBe(-32051);
+      expect(refused.message).toBe('denied by policy: no rule allows this tool');
+    }
+    // A deny list refuses what the allow list's wildcard would have let through.
+    const denied = await tryCall(a, 'faulty__pid', {});
+    expect(denied.ok).toBe(false);
+    await a.close();
+    // The record is still there: the delete never reached the server.
+    const b = await connect(gw.mcp, ANALYST_TOKEN, 'legacy');
+    expect((await tryCall(b, 'records__get_record', { id: 'r-1001' })).ok).toBe(true);
+    await b.close();
+    const calls = gw.audit().filter((r) => r.event === 'tools/call');
+    expect(calls.find((r) => r.tool === 'delete_record')).toMatchObject({
+      decision: 'deny',
+      code: 'no_rule'
+    });
+    expect(calls.find((r) => r.tool === 'pid')).toMatchObject({
+      decision: 'deny',
+      code: 'policy_denied',
+      rules: ['no-pid']
+    });
+    expect(calls.filter((r) => r.tool === 'get_record').map((r) => [r.decision, r.rules])).toEqual([
+      ['allow', ['reads']],
+      ['allow', ['reads']]
+    ]);
+  });
+});
+
 describe('hot reload', () => {
   it('swaps the policy atomically under concurrent calls; a broken file keeps the last good one', async () => {
     const allowAll = `${servers}
@@ -185,7 +230,7 @@ describe('portcullis policy test', () => {
   it('runs the example policy tests', async () => {
     const r = await run(NODE, [CLI, 'policy', 'test', 'examples/policy/portcullis.test.yaml']);
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/^16 passed, 0 failed$/m);
+    expect(r.stdout).toMatch(/^18 passed, 0 failed$/m);
   });
 
   it('fails (exit 1) on a wrong expectation, naming the case and what happened', async () => {
