@@ -566,6 +566,23 @@ const PATTERN_BEHAVIOURS: readonly Behaviour[] = [
     `\\b(?:allow(?:ed)?[_ -]?(?:refusals?|disclaimers?|apolog(?:y|ies))|block(?:ed)?[_ -]?(?:responses|strings|modes))\\b`,
     `\\b(?:never|do${G}not|don[’']?t)${G}(?:say|respond${G}with|reply${G}with|answer${G}with|start${G}with)${G}(?:that${G})?["'‘“]?(?:i(?:${G}am${G}sorry|[’']m${G}sorry|${G}cannot|${G}can[’']?t|${G}am${G}unable|[’']m${G}unable|${G}apologi[sz]e)|sorry|as${G}an${G}ai)`
   ),
+  b(
+    'malicious-code',
+    'code that downloads and runs a program, mines coins, or damages or hijacks the system it runs on',
+    // Fetched, then run: a file downloaded and executed, a script piped into a shell from code.
+    `(?:urlretrieve|urlopen|requests\\.get|wget\\.download|\\bwget\\b|\\bcurl\\b)[\\s\\S]{0,300}?(?:\\bexec\\(|\\beval\\(|os\\.system\\(|subprocess\\.(?:run|call|popen|check_call|check_output)\\(|chmod${G}\\+x)`,
+    // System files removed or rewritten from code, start-up files appended to.
+    `\\b(?:os\\.(?:remove|unlink|rmdir)|shutil\\.rmtree)\\(\\s{0,2}["'](?:/(?:lib|lib64|etc|bin|sbin|usr|boot|sys|proc|var/lib)\\b|[a-z]:\\\\{1,2}windows)`,
+    `>>?\\s{0,2}/etc/(?:rc\\.local|crontab|profile|bash\\.bashrc|passwd|shadow|sudoers|hosts|ld\\.so\\.preload)\\b`,
+    `\\b(?:xmrig|cpuminer|cgminer|minerd|cryptonight|coinhive|stratum\\+tcp|crypto-?min(?:er|ing)${G}(?:script|program|binary|payload)|mining${G}(?:script|program|binary|payload)|miner_url)\\b`
+  ),
+  nc(
+    'insert-code',
+    'asks the reader to put a given piece of code into its own code or answer',
+    `\\b(?:following|subsequent|below|given|provided)${G}(?:lines${G}of${G})?(?:code|snippet|script|block|excerpt|section|function)(?:${G}(?:snippet|block|excerpt|section))?\\b${ANY(10)}${G}your${G}(?:code|solution|implementation|algorithm|codebase|program|answer|response|script|logic|elucidation|application)\\b`,
+    `\\byour${G}(?:code|solution|implementation|algorithm|codebase|program|answer|response)\\b${ANY(8)}${G}(?:the${G})?(?:following|subsequent|below)${G}(?:lines${G}of${G})?(?:code|snippet|script|block|excerpt|section|function)\\b`,
+    `\\b(?:in|into)${G}the${G}code${G}you${G}(?:develop|write|produce|generate)\\b`
+  ),
   nc(
     'answer-directive',
     'tells the reader what to put in, or how to shape, its own answer ("add this sentence to your reply")',
