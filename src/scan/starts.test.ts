@@ -59,7 +59,8 @@ describe('anchors', () => {
 });
 
 describe('firstsOf', () => {
-  const first = (re: RegExp, c: string): number => firstsOf(re)!.at[c.charCodeAt(0) < 128 ? c.charCodeAt(0) : 128]!;
+  const first = (re: RegExp, c: string): number =>
+    firstsOf(re)!.at[c.charCodeAt(0) < 128 ? c.charCodeAt(0) : 128]!;
   it('reads the characters a match may start with, and where a word boundary must be', () => {
     expect(first(/\b(?:send|post)/g, 's')).toBe(2);
     expect(first(/\b(?:send|post)/g, 'P')).toBe(2); // either case, whatever the flags

@@ -93,6 +93,69 @@ class Unsupported extends LocalError {
   }
 }
 
+/** The character of the `\x` or `\u` escape (letter `e`) whose digits start at `i`. */
+function hexEscape(src: string, i: number, e: string): number {
+  const digits = e === 'x' ? 2 : 4;
+  const hex = src.slice(i, i + digits);
+  if (!new RegExp(`^[0-9a-fA-F]{${digits}}$`).test(hex)) throw new Unsupported('an escape');
+  return parseInt(hex, 16);
+}
+
+/** What the class whose members start at `from` (after its `[`) matches, and where it ends (after its `]`). */
+function charClass(src: string, from: number): { set: CharSet; end: number } {
+  let i = from;
+  const set = newSet();
+  const negated = src[i] === '^';
+  if (negated) i++;
+  /** One member: a character code, or -1 for an escape class (added to the set). */
+  const member = (): number => {
+    const ch = src[i];
+    if (ch === undefined) throw new Unsupported('an unclosed class');
+    if (ch !== '\\') {
+      i++;
+      return ch.charCodeAt(0);
+    }
+    const e = src[i + 1];
+    if (e === undefined) throw new Unsupported('a trailing backslash');
+    i += 2;
+    if ('dDwWsS'.includes(e)) {
+      escapeSet(e, set);
+      return -1;
+    }
+    const control: Record<string, number> = { n: 10, t: 9, r: 13, f: 12, v: 11, b: 8, '0': 0 };
+    if (control[e] !== undefined) return control[e];
+    if (e === 'x' || e === 'u') {
+      const c = hexEscape(src, i, e);
+      i += e === 'x' ? 2 : 4;
+      return c;
+    }
+    if (/[A-Za-z0-9]/.test(e)) throw new Unsupported(`\\${e} in a class`);
+    return e.charCodeAt(0);
+  };
+  while (src[i] !== ']') {
+    const from = member();
+    if (from >= 0 && src[i] === '-' && src[i + 1] !== ']' && src[i + 1] !== undefined) {
+      i++;
+      const to = member();
+      if (to < 0 || to < from) throw new Unsupported('a class range');
+      for (let c = from; c <= Math.min(to, 127); c++) set.ascii[c] = 1;
+      if (to >= 128) set.other = true;
+    } else if (from >= 128) set.other = true;
+    else if (from >= 0) set.ascii[from] = 1;
+  }
+  i++;
+  const out = negated ? newSet() : set;
+  if (negated) {
+    for (let c = 0; c < 128; c++) if (set.ascii[c] === 0) out.ascii[c] = 1;
+    out.other = true;
+  }
+  // Either case of a letter, whatever the flags: a superset of what the class matches.
+  for (let c = 65; c <= 90; c++) {
+    if (out.ascii[c] !== out.ascii[c + 32]) out.ascii[c] = out.ascii[c + 32] = 1;
+  }
+  return { set: out, end: i };
+}
+
 /** The source of a pattern as alternatives of terms; throws `Unsupported` on what it does not know. */
 function parse(src: string): Term[][] {
   let i = 0;
@@ -131,63 +194,6 @@ function parse(src: string): Term[][] {
     }
     return atom;
   };
-  /** The character of a `\\x` or `\\u` escape whose letter was just read. */
-  const hexEscape = (e: string): number => {
-    const digits = e === 'x' ? 2 : 4;
-    const hex = src.slice(i, i + digits);
-    if (!new RegExp(`^[0-9a-fA-F]{${digits}}$`).test(hex)) throw new Unsupported('an escape');
-    i += digits;
-    return parseInt(hex, 16);
-  };
-  /** The members of a class whose `[` was just read, up to and past its `]`. */
-  const charClass = (): CharSet => {
-    const set = newSet();
-    const negated = src[i] === '^';
-    if (negated) i++;
-    /** One member: a character code, or -1 for an escape class (added to the set). */
-    const member = (): number => {
-      const ch = src[i];
-      if (ch === undefined) throw new Unsupported('an unclosed class');
-      if (ch !== '\\') {
-        i++;
-        return ch.charCodeAt(0);
-      }
-      const e = src[i + 1];
-      if (e === undefined) throw new Unsupported('a trailing backslash');
-      i += 2;
-      if ('dDwWsS'.includes(e)) {
-        escapeSet(e, set);
-        return -1;
-      }
-      const control: Record<string, number> = { n: 10, t: 9, r: 13, f: 12, v: 11, b: 8, '0': 0 };
-      if (control[e] !== undefined) return control[e];
-      if (e === 'x' || e === 'u') return hexEscape(e);
-      if (/[A-Za-z0-9]/.test(e)) throw new Unsupported(`\\${e} in a class`);
-      return e.charCodeAt(0);
-    };
-    while (src[i] !== ']') {
-      const from = member();
-      if (from >= 0 && src[i] === '-' && src[i + 1] !== ']' && src[i + 1] !== undefined) {
-        i++;
-        const to = member();
-        if (to < 0 || to < from) throw new Unsupported('a class range');
-        for (let c = from; c <= Math.min(to, 127); c++) set.ascii[c] = 1;
-        if (to >= 128) set.other = true;
-      } else if (from >= 128) set.other = true;
-      else if (from >= 0) set.ascii[from] = 1;
-    }
-    i++;
-    const out = negated ? newSet() : set;
-    if (negated) {
-      for (let c = 0; c < 128; c++) if (set.ascii[c] === 0) out.ascii[c] = 1;
-      out.other = true;
-    }
-    // Either case of a letter, whatever the flags: a superset of what the class matches.
-    for (let c = 65; c <= 90; c++) {
-      if (out.ascii[c] !== out.ascii[c + 32]) out.ascii[c] = out.ascii[c + 32] = 1;
-    }
-    return out;
-  };
   const term = (): Term => {
     const c = src[i]!;
     if (c === '(') {
@@ -211,8 +217,9 @@ function parse(src: string): Term[][] {
       return quantified(zero ? { k: 'zero' } : { k: 'group', alts: inner, min: 1, max: 1 });
     }
     if (c === '[') {
-      i++;
-      return quantified({ k: 'any', set: charClass(), min: 1, max: 1 });
+      const read = charClass(src, i + 1);
+      i = read.end;
+      return quantified({ k: 'any', set: read.set, min: 1, max: 1 });
     }
     if (c === '.') {
       i++;
@@ -241,7 +248,11 @@ function parse(src: string): Term[][] {
       }
       const control: Record<string, number> = { n: 10, t: 9, r: 13, f: 12, v: 11 };
       if (control[e] !== undefined) return quantified({ k: 'lit', c: control[e], min: 1, max: 1 });
-      if (e === 'x' || e === 'u') return quantified({ k: 'lit', c: hexEscape(e), min: 1, max: 1 });
+      if (e === 'x' || e === 'u') {
+        const ch = hexEscape(src, i, e);
+        i += e === 'x' ? 2 : 4;
+        return quantified({ k: 'lit', c: ch, min: 1, max: 1 });
+      }
       if (/[A-Za-z0-9]/.test(e)) throw new Unsupported(`\\${e}`);
       return quantified({ k: 'lit', c: e.charCodeAt(0), min: 1, max: 1 });
     }
@@ -284,7 +295,7 @@ function anchorsOf(seq: readonly Term[], r: Reading): Anchor[] {
   };
   const fresh = (): Reading => ({ gapMin, gapMax, lit: [], before, after: false });
   /**
-   * The literal ends before `seq[j]`. A literal of one or two characters (`\\n`, `in`) is found
+   * The literal ends before `seq[j]`. A literal of one or two characters (`\n`, `in`) is found
    * almost everywhere: when every literal read on from `seq[j]`, this one counted into the gap,
    * is longer, those are the anchors instead (fewer places to try, the same matches).
    */
@@ -380,9 +391,9 @@ export function anchors(re: RegExp): Anchor[] | undefined {
 /**
  * What the first character of a match may be, read from the pattern like its anchors: per ASCII
  * character (and at 128, for any other) 1 when a match may start with it, 2 when it may only
- * where a word boundary (`\\b`) is. A match consumes its first character with the first term that
+ * where a word boundary (`\b`) is. A match consumes its first character with the first term that
  * consumes anything, so a position whose character is none of these cannot start one, and the
- * pattern need not be tried there. Zero-width terms (lookarounds, `\\B`, `$`) only narrow where a
+ * pattern need not be tried there. Zero-width terms (lookarounds, `\B`, `$`) only narrow where a
  * match starts and are passed over; `^` makes position 0 (with `m`, every line start) a place to try.
  */
 interface Firsts {
