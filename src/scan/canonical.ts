@@ -635,19 +635,15 @@ function codeUnits(s: string): Uint16Array {
 
 /** The string of UTF-16 code units, one byte per character when they all fit (as V8 would store it). */
 function stringOf(units: Uint16Array): string {
-  let wide = false;
-  for (let i = 0; i < units.length; i++) {
-    if (units[i]! > 0xff) {
-      wide = true;
-      break;
-    }
+  // Narrowed by a loop as it is checked (converting the typed array whole costs several times more).
+  const n = units.length;
+  const narrow = Buffer.allocUnsafe(n);
+  for (let i = 0; i < n; i++) {
+    const u = units[i]!;
+    if (u > 0xff) return Buffer.from(units.buffer, units.byteOffset, n * 2).toString('utf16le');
+    narrow[i] = u;
   }
-  if (!wide) {
-    // Narrowed into a new array and read in place: `Buffer.from` of a typed array copies it again.
-    const narrow = new Uint8Array(units);
-    return Buffer.from(narrow.buffer, narrow.byteOffset, narrow.length).toString('latin1');
-  }
-  return Buffer.from(units.buffer, units.byteOffset, units.length * 2).toString('utf16le');
+  return narrow.toString('latin1', 0, n);
 }
 
 function mapThrough(layers: readonly Layer[], start: number, end: number): { start: number; end: number } {

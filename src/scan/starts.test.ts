@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { anchors, startFinder } from './starts.js';
+import { anchors, firstsOf, startFinder } from './starts.js';
 import { registeredPatterns } from './util.js';
 import './index.js';
 
@@ -58,6 +58,33 @@ describe('anchors', () => {
   });
 });
 
+describe('firstsOf', () => {
+  const first = (re: RegExp, c: string): number =>
+    firstsOf(re)!.at[c.charCodeAt(0) < 128 ? c.charCodeAt(0) : 128]!;
+  it('reads the characters a match may start with, and where a word boundary must be', () => {
+    expect(first(/\b(?:send|post)/g, 's')).toBe(2);
+    expect(first(/\b(?:send|post)/g, 'P')).toBe(2); // either case, whatever the flags
+    expect(first(/\b(?:send|post)/g, 'e')).toBe(0);
+    expect(first(/x?yz/g, 'x')).toBe(1);
+    expect(first(/x?yz/g, 'y')).toBe(1);
+    expect(first(/x?yz/g, 'z')).toBe(0);
+    expect(first(/[^a]b/g, 'A')).toBe(1); // without `i`, [^a] matches A
+    expect(first(/[^a]b/g, 'a')).toBe(1); // and folding both cases only adds places
+    expect(first(/[^a]b/g, 'é')).toBe(1);
+    expect(first(/[a-c]/g, 'é')).toBe(0);
+    expect(first(/\s/g, '\u00a0')).toBe(1);
+    expect(first(/(?<!x)\.env/g, '.')).toBe(1);
+    const caret = firstsOf(/(?:^|\n)ab/g)!;
+    expect(caret.caret).toBe(true);
+    expect(caret.at['a'.charCodeAt(0)]).toBe(0); // only at the start, tried there anyway
+  });
+  it('refuses a pattern that may match the empty string', () => {
+    expect(firstsOf(/a?/g)).toBeUndefined();
+    expect(firstsOf(/(?:a|)b?/g)).toBeUndefined();
+    expect(firstsOf(/\b/g)).toBeUndefined();
+  });
+});
+
 describe('startFinder', () => {
   const probes = [
     /\b(?:send|posts?)\b/gi,
@@ -71,7 +98,16 @@ describe('startFinder', () => {
     /\.\w{1,12}_history\b/gi,
     /(?:https?:)?\/\/[^\s]{1,20}?[?&]q=/gi,
     /Send|POST/g, // case-sensitive: folding only adds candidates
-    /se(n)d\1/gi // refused: its own scan
+    /se(n)d\1/gi, // refused: its own scan
+    // First characters: classes, negated classes with and without `i`, `^` with and without `m`,
+    // a boundary before the first character, short literals passed over for longer ones.
+    /[^a]b/g,
+    /[^A-Z\s]{1,2}yz/g,
+    /(?:^|\n)[\s#*>]{0,6}(?:send|post)/gi,
+    /(?:^|\n)[\s#*>]{0,6}(?:send|post)/gim,
+    /(?:^|[.!?\n](?:[\s,]{1,3})?)(?:(?:x|a\.?b)[\s,]{1,3})?(?:without|send)/gi,
+    /\b(?:in[\s,]{1,3}case|q=)/gi,
+    /(?<![\w$])\.com\b|[\x2e\u005f]history/gi
   ];
   const words = fc.constantFrom(
     'send',
@@ -111,6 +147,14 @@ describe('startFinder', () => {
     'ſ',
     'K',
     'İ',
+    'A',
+    'B',
+    'é',
+    '\u00a0',
+    'in',
+    ' case',
+    'a.b',
+    '$',
     '_',
     '-',
     '.',

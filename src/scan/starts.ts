@@ -39,12 +39,51 @@ interface Anchor {
 
 type Term =
   | { k: 'lit'; c: number; min: number; max: number }
-  | { k: 'any'; min: number; max: number }
-  | { k: 'zero'; b?: boolean }
+  | { k: 'any'; set: CharSet; min: number; max: number }
+  | { k: 'zero'; b?: boolean; caret?: boolean }
   | { k: 'group'; alts: Term[][]; min: number; max: number };
+
+/**
+ * What one character term may match: `ascii[c]` for each ASCII character (both cases of a letter,
+ * whatever the flags), `other` when it may match any character outside ASCII.
+ */
+interface CharSet {
+  ascii: Uint8Array;
+  other: boolean;
+}
+
+const ASCII_SPACE = [9, 10, 11, 12, 13, 32];
+const isAsciiWord = (c: number): boolean =>
+  (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95;
+
+/** The set of an escape class (`\d`, `\w`, `\s` and their negations). */
+function escapeSet(e: string, set: CharSet): void {
+  const lower = e.toLowerCase();
+  const member = (c: number): boolean =>
+    lower === 'd' ? c >= 48 && c <= 57 : lower === 'w' ? isAsciiWord(c) : ASCII_SPACE.includes(c);
+  const negated = e !== lower;
+  for (let c = 0; c < 128; c++) if (member(c) !== negated) set.ascii[c] = 1;
+  // \s matches Unicode spaces; a negated class matches everything outside ASCII.
+  if (negated || lower === 's') set.other = true;
+}
+
+/** Adds character `c` to a set (both cases of an ASCII letter). */
+function addChar(set: CharSet, c: number): void {
+  if (c >= 128) {
+    set.other = true;
+    return;
+  }
+  set.ascii[c] = 1;
+  if (c >= 65 && c <= 90) set.ascii[c + 32] = 1;
+  else if (c >= 97 && c <= 122) set.ascii[c - 32] = 1;
+}
+
+const newSet = (): CharSet => ({ ascii: new Uint8Array(128), other: false });
 
 /** Widest gap of unknown characters before a literal; beyond it a pattern scans on its own. */
 const MAX_GAP = 64;
+/** Literals this short are passed over for longer ones further in (see `anchorsOf`). */
+const SHORT_LITERAL = 2;
 /** Most anchors one pattern may have. */
 const MAX_ANCHORS = 4096;
 
@@ -52,6 +91,69 @@ class Unsupported extends LocalError {
   constructor(message?: string) {
     super('pattern_unsupported', message);
   }
+}
+
+/** The character of the `\x` or `\u` escape (letter `e`) whose digits start at `i`. */
+function hexEscape(src: string, i: number, e: string): number {
+  const digits = e === 'x' ? 2 : 4;
+  const hex = src.slice(i, i + digits);
+  if (!new RegExp(`^[0-9a-fA-F]{${digits}}$`).test(hex)) throw new Unsupported('an escape');
+  return parseInt(hex, 16);
+}
+
+/** What the class whose members start at `from` (after its `[`) matches, and where it ends (after its `]`). */
+function charClass(src: string, from: number): { set: CharSet; end: number } {
+  let i = from;
+  const set = newSet();
+  const negated = src[i] === '^';
+  if (negated) i++;
+  /** One member: a character code, or -1 for an escape class (added to the set). */
+  const member = (): number => {
+    const ch = src[i];
+    if (ch === undefined) throw new Unsupported('an unclosed class');
+    if (ch !== '\\') {
+      i++;
+      return ch.charCodeAt(0);
+    }
+    const e = src[i + 1];
+    if (e === undefined) throw new Unsupported('a trailing backslash');
+    i += 2;
+    if ('dDwWsS'.includes(e)) {
+      escapeSet(e, set);
+      return -1;
+    }
+    const control: Record<string, number> = { n: 10, t: 9, r: 13, f: 12, v: 11, b: 8, '0': 0 };
+    if (control[e] !== undefined) return control[e];
+    if (e === 'x' || e === 'u') {
+      const c = hexEscape(src, i, e);
+      i += e === 'x' ? 2 : 4;
+      return c;
+    }
+    if (/[A-Za-z0-9]/.test(e)) throw new Unsupported(`\\${e} in a class`);
+    return e.charCodeAt(0);
+  };
+  while (src[i] !== ']') {
+    const from = member();
+    if (from >= 0 && src[i] === '-' && src[i + 1] !== ']' && src[i + 1] !== undefined) {
+      i++;
+      const to = member();
+      if (to < 0 || to < from) throw new Unsupported('a class range');
+      for (let c = from; c <= Math.min(to, 127); c++) set.ascii[c] = 1;
+      if (to >= 128) set.other = true;
+    } else if (from >= 128) set.other = true;
+    else if (from >= 0) set.ascii[from] = 1;
+  }
+  i++;
+  const out = negated ? newSet() : set;
+  if (negated) {
+    for (let c = 0; c < 128; c++) if (set.ascii[c] === 0) out.ascii[c] = 1;
+    out.other = true;
+  }
+  // Either case of a letter, whatever the flags: a superset of what the class matches.
+  for (let c = 65; c <= 90; c++) {
+    if (out.ascii[c] !== out.ascii[c + 32]) out.ascii[c] = out.ascii[c + 32] = 1;
+  }
+  return { set: out, end: i };
 }
 
 /** The source of a pattern as alternatives of terms; throws `Unsupported` on what it does not know. */
@@ -115,20 +217,20 @@ function parse(src: string): Term[][] {
       return quantified(zero ? { k: 'zero' } : { k: 'group', alts: inner, min: 1, max: 1 });
     }
     if (c === '[') {
-      i++;
-      if (src[i] === '^') i++;
-      while (i < src.length && src[i] !== ']') i += src[i] === '\\' ? 2 : 1;
-      if (i >= src.length) throw new Unsupported('an unclosed class');
-      i++;
-      return quantified({ k: 'any', min: 1, max: 1 });
+      const read = charClass(src, i + 1);
+      i = read.end;
+      return quantified({ k: 'any', set: read.set, min: 1, max: 1 });
     }
     if (c === '.') {
       i++;
-      return quantified({ k: 'any', min: 1, max: 1 });
+      const set = newSet();
+      set.ascii.fill(1);
+      set.other = true;
+      return quantified({ k: 'any', set, min: 1, max: 1 });
     }
     if (c === '^' || c === '$') {
       i++;
-      return quantified({ k: 'zero' });
+      return quantified({ k: 'zero', caret: c === '^' });
     }
     if (c === '*' || c === '+' || c === '?' || c === '{' || c === '}' || c === ']') {
       throw new Unsupported(`a stray ${c}`);
@@ -139,15 +241,17 @@ function parse(src: string): Term[][] {
       i += 2;
       if (e === 'b') return quantified({ k: 'zero', b: true });
       if (e === 'B') return quantified({ k: 'zero' });
-      if ('dDwWsS'.includes(e)) return quantified({ k: 'any', min: 1, max: 1 });
+      if ('dDwWsS'.includes(e)) {
+        const set = newSet();
+        escapeSet(e, set);
+        return quantified({ k: 'any', set, min: 1, max: 1 });
+      }
       const control: Record<string, number> = { n: 10, t: 9, r: 13, f: 12, v: 11 };
       if (control[e] !== undefined) return quantified({ k: 'lit', c: control[e], min: 1, max: 1 });
       if (e === 'x' || e === 'u') {
-        const digits = e === 'x' ? 2 : 4;
-        const hex = src.slice(i, i + digits);
-        if (!new RegExp(`^[0-9a-fA-F]{${digits}}$`).test(hex)) throw new Unsupported('an escape');
-        i += digits;
-        return quantified({ k: 'lit', c: parseInt(hex, 16), min: 1, max: 1 });
+        const ch = hexEscape(src, i, e);
+        i += e === 'x' ? 2 : 4;
+        return quantified({ k: 'lit', c: ch, min: 1, max: 1 });
       }
       if (/[A-Za-z0-9]/.test(e)) throw new Unsupported(`\\${e}`);
       return quantified({ k: 'lit', c: e.charCodeAt(0), min: 1, max: 1 });
@@ -190,6 +294,28 @@ function anchorsOf(seq: readonly Term[], r: Reading): Anchor[] {
     return [anchor(lit, after)];
   };
   const fresh = (): Reading => ({ gapMin, gapMax, lit: [], before, after: false });
+  /**
+   * The literal ends before `seq[j]`. A literal of one or two characters (`\n`, `in`) is found
+   * almost everywhere: when every literal read on from `seq[j]`, this one counted into the gap,
+   * is longer, those are the anchors instead (fewer places to try, the same matches).
+   */
+  const cut = (j: number): Anchor[] => {
+    if (lit.length <= SHORT_LITERAL) {
+      try {
+        const on = anchorsOf(seq.slice(j), {
+          gapMin: gapMin + lit.length,
+          gapMax: gapMax + lit.length,
+          lit: [],
+          before: false,
+          after: false
+        });
+        if (on.every((a) => a.literal.length > lit.length)) return on;
+      } catch (e) {
+        if (!(e instanceof Unsupported)) throw e;
+      }
+    }
+    return done();
+  };
   for (let j = 0; j < seq.length; j++) {
     const t = seq[j]!;
     if (t.k === 'zero') {
@@ -202,7 +328,7 @@ function anchorsOf(seq: readonly Term[], r: Reading): Anchor[] {
     if (t.k === 'lit' && t.c < 128) {
       const c = fold(t.c);
       if (lit.length > 0) {
-        if (t.min === 0) return done();
+        if (t.min === 0) return cut(j);
         lit.push(c);
         after = false;
         if (t.max === 1) continue;
@@ -220,14 +346,14 @@ function anchorsOf(seq: readonly Term[], r: Reading): Anchor[] {
     }
     if (t.k === 'lit' || t.k === 'any') {
       // A class, or a character outside ASCII (whose case the automaton does not fold): a gap.
-      if (lit.length > 0) return done();
+      if (lit.length > 0) return cut(j);
       gapMin += t.min;
       gapMax += t.max;
       before = false;
       if (gapMax > MAX_GAP) throw new Unsupported('a wide gap');
       continue;
     }
-    if (lit.length > 0) return done();
+    if (lit.length > 0) return cut(j);
     const rest = seq.slice(j + 1);
     const out: Anchor[] = [];
     for (const alt of t.alts) out.push(...anchorsOf(t.max === 1 ? [...alt, ...rest] : alt, fresh()));
@@ -262,10 +388,102 @@ export function anchors(re: RegExp): Anchor[] | undefined {
   }
 }
 
+/**
+ * What the first character of a match may be, read from the pattern like its anchors: per ASCII
+ * character (and at 128, for any other) 1 when a match may start with it, 2 when it may only
+ * where a word boundary (`\b`) is. A match consumes its first character with the first term that
+ * consumes anything, so a position whose character is none of these cannot start one, and the
+ * pattern need not be tried there. Zero-width terms (lookarounds, `\B`, `$`) only narrow where a
+ * match starts and are passed over; `^` makes position 0 (with `m`, every line start) a place to try.
+ */
+interface Firsts {
+  at: Uint8Array;
+  caret: boolean;
+  multiline: boolean;
+}
+
+/** Most paths read to find a pattern's first characters; beyond it, every position is tried. */
+const MAX_FIRST_PATHS = 20000;
+
+/** The first characters of a pattern, or `undefined` when it may match the empty string or cannot be read. */
+export function firstsOf(re: RegExp): Firsts | undefined {
+  if (/[uvy]/.test(re.flags)) return undefined;
+  const at = new Uint8Array(129);
+  let caret = false;
+  let paths = 0;
+  const add = (t: Term & { k: 'lit' | 'any' }, bit: number): void => {
+    let set: CharSet;
+    if (t.k === 'lit') {
+      set = newSet();
+      addChar(set, t.c);
+    } else set = t.set;
+    for (let c = 0; c < 128; c++) if (set.ascii[c] === 1) at[c] = at[c]! | bit;
+    if (set.other) at[128] = at[128]! | bit;
+  };
+  /** Reads `terms` from `j`, then `rest`; whether the whole may match without consuming. */
+  const seq = (
+    terms: readonly Term[],
+    j: number,
+    bound: boolean,
+    rest: (bound: boolean) => boolean
+  ): boolean => {
+    if (++paths > MAX_FIRST_PATHS) throw new Unsupported('too many paths');
+    for (; j < terms.length; j++) {
+      const t = terms[j]!;
+      if (t.k === 'zero') {
+        if (t.caret === true) {
+          caret = true;
+          return false;
+        }
+        if (t.b === true) bound = true;
+        continue;
+      }
+      if (t.k === 'lit' || t.k === 'any') {
+        add(t, bound ? 2 : 1);
+        if (t.min > 0) return false;
+        continue;
+      }
+      const after = (b: boolean): boolean => seq(terms, j + 1, b, rest);
+      let empty = false;
+      for (const alt of t.alts) {
+        if (t.max === 1) empty = seq(alt, 0, bound, after) || empty;
+        else if (seq(alt, 0, bound, () => true)) empty = after(bound) || empty;
+      }
+      if (t.min === 0) empty = after(bound) || empty;
+      return empty;
+    }
+    return rest(bound);
+  };
+  try {
+    let empty = false;
+    for (const alt of parse(re.source)) empty = seq(alt, 0, false, () => true) || empty;
+    if (empty) return undefined;
+  } catch (e) {
+    if (e instanceof Unsupported) return undefined;
+    throw e;
+  }
+  return { at, caret, multiline: re.flags.includes('m') };
+}
+
+const isLineTerminator = (c: number): boolean => c === 10 || c === 13 || c === 0x2028 || c === 0x2029;
+
+/** Whether a match may start at `at`, by its first character (see `Firsts`). */
+function mayStart(f: Firsts, text: string, at: number): boolean {
+  if (f.caret && (at === 0 || (f.multiline && isLineTerminator(text.charCodeAt(at - 1))))) return true;
+  if (at >= text.length) return true;
+  const c = text.charCodeAt(at);
+  const v = f.at[c < 128 ? c : 128]!;
+  if ((v & 1) !== 0) return true;
+  if (v === 0) return false;
+  return isWord(c) !== (at > 0 && isWord(text.charCodeAt(at - 1)));
+}
+
 /** The patterns' anchors by literal: each literal once, with the (pattern, anchor) pairs it serves. */
 interface Keywords {
   /** Per pattern, its sticky copy; `undefined` for a pattern that scans on its own. */
   sticky: (RegExp | undefined)[];
+  /** Per pattern with a sticky copy, its first characters, when they can be read. */
+  firsts: (Firsts | undefined)[];
   literals: string[];
   /** For each literal (by id), the (pattern, gap, boundaries) it anchors. */
   targets: Array<Array<[number, Anchor]>>;
@@ -273,6 +491,7 @@ interface Keywords {
 
 function keywordsOf(patterns: readonly RegExp[]): Keywords {
   const sticky: (RegExp | undefined)[] = [];
+  const firsts: (Firsts | undefined)[] = [];
   // Keywords: literal -> id; for each id, the (pattern, gap, boundaries) it anchors.
   const ids = new Map<string, number>();
   const targets: Array<Array<[number, Anchor]>> = [];
@@ -280,9 +499,11 @@ function keywordsOf(patterns: readonly RegExp[]): Keywords {
     const found = anchors(re);
     if (found === undefined) {
       sticky.push(undefined);
+      firsts.push(undefined);
       return;
     }
     sticky.push(rx(re.source, re.flags.replace('g', '') + 'y'));
+    firsts.push(firstsOf(re));
     for (const a of found) {
       let id = ids.get(a.literal);
       if (id === undefined) {
@@ -293,7 +514,7 @@ function keywordsOf(patterns: readonly RegExp[]): Keywords {
       targets[id]!.push([p, a]);
     }
   });
-  return { sticky, literals: [...ids.keys()], targets };
+  return { sticky, firsts, literals: [...ids.keys()], targets };
 }
 
 /** An Aho–Corasick automaton over the literals, ASCII letters folded, as flat tables. */
@@ -494,7 +715,13 @@ function ownStarts(re: RegExp, text: string, limit: number): number[] {
 }
 
 /** The sticky copy tried at each candidate position, as the pattern's own global search would. */
-function stickyStarts(y: RegExp, list: number[] | undefined, text: string, limit: number): number[] {
+function stickyStarts(
+  y: RegExp,
+  f: Firsts | undefined,
+  list: number[] | undefined,
+  text: string,
+  limit: number
+): number[] {
   const starts: number[] = [];
   if (list !== undefined) {
     const sorted = Float64Array.from(list).sort();
@@ -505,6 +732,10 @@ function stickyStarts(y: RegExp, list: number[] | undefined, text: string, limit
       const first = Math.floor(key / WIDE);
       const last = first + (key % WIDE);
       for (let at = first > next ? first : next; at <= last; at++) {
+        if (f !== undefined && !mayStart(f, text, at)) {
+          next = at + 1;
+          continue;
+        }
         y.lastIndex = at;
         if (y.test(text)) {
           starts.push(at);
@@ -527,7 +758,7 @@ function stickyStarts(y: RegExp, list: number[] | undefined, text: string, limit
  */
 export function startFinder(patterns: readonly RegExp[]): (text: string, limit: number) => number[][] {
   const count = patterns.length;
-  const { sticky, literals, targets } = keywordsOf(patterns);
+  const { sticky, firsts, literals, targets } = keywordsOf(patterns);
   const automaton = automatonOf(literals);
   const tables = targetsOf(literals, targets);
   return (text, limit) => {
@@ -537,7 +768,9 @@ export function startFinder(patterns: readonly RegExp[]): (text: string, limit: 
       const y = sticky[p];
       // A pattern the reader does not know does its own scan.
       result.push(
-        y === undefined ? ownStarts(patterns[p]!, text, limit) : stickyStarts(y, candidates?.[p], text, limit)
+        y === undefined
+          ? ownStarts(patterns[p]!, text, limit)
+          : stickyStarts(y, firsts[p], candidates?.[p], text, limit)
       );
     }
     return result;
@@ -552,7 +785,7 @@ export function startFinder(patterns: readonly RegExp[]): (text: string, limit: 
  */
 export function matchPlanner(patterns: readonly RegExp[]): (text: string) => MatchPlan {
   const count = patterns.length;
-  const { sticky, literals, targets } = keywordsOf(patterns);
+  const { sticky, firsts, literals, targets } = keywordsOf(patterns);
   const automaton = automatonOf(literals);
   const tables = targetsOf(literals, targets);
   const index = new Map<RegExp, number>();
@@ -567,7 +800,7 @@ export function matchPlanner(patterns: readonly RegExp[]): (text: string) => Mat
         const p = index.get(re);
         if (p === undefined) return false;
         const list = candidates?.[p];
-        if (list !== undefined) stickyEach(sticky[p]!, list, text, fn);
+        if (list !== undefined) stickyEach(sticky[p]!, firsts[p], list, text, fn);
         return true;
       }
     };
@@ -582,6 +815,7 @@ interface MatchPlan {
 /** `eachMatch` over candidate intervals: the sticky copy tried where the global search would be. */
 function stickyEach(
   y: RegExp,
+  f: Firsts | undefined,
   list: number[],
   text: string,
   fn: (m: RegExpExecArray) => number | void
@@ -593,6 +827,10 @@ function stickyEach(
     const first = Math.floor(key / WIDE);
     const last = first + (key % WIDE);
     for (let at = first > next ? first : next; at <= last; at++) {
+      if (f !== undefined && !mayStart(f, text, at)) {
+        next = at + 1;
+        continue;
+      }
       y.lastIndex = at;
       const m = y.exec(text);
       if (m === null) {
