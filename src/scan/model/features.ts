@@ -80,11 +80,11 @@ const LB = '(?<![\\w\\u00c0-\\u024f\\u0370-\\u04ff\\u1e00-\\u1eff])';
 const RB = '(?![\\w\\u00c0-\\u024f\\u0370-\\u04ff\\u1e00-\\u1eff])';
 const WU = "[\\w\\u00c0-\\u024f\\u0370-\\u04ff\\u1e00-\\u1eff'’.-]";
 const ANYU = (n: number): string => `(?:${G}${WU}{1,30}){0,${n}}`;
-/** Cyrillic words as written and as the canonical text spells them (their confusable skeleton), either case. */
+/** Cyrillic words as the canonical text spells them: their confusable skeleton, either case. */
 const skeleton = (...words: string[]): string =>
   [
     ...new Set(
-      words.flatMap((w) => [w, w.toUpperCase(), foldConfusables(w), foldConfusables(w.toUpperCase())])
+      words.flatMap((w) => [foldConfusables(w), foldConfusables(w.toUpperCase())])
     )
   ]
     .map((w) => w.replace(/[.*+?^$()[\]{}|\\]/g, '\\$&').replaceAll(' ', '${G}'))
@@ -115,21 +115,19 @@ const FOREIGN_IGNORE = [
   'abaikan(?:lah)?',
   'lupakan(?:lah)?',
   'ignorera',
-  'glöm',
   'ignorer',
   'glem',
   'ignor[ăa](?:ți)?',
   'uit[ăa](?:ți)?',
   'puuza',
   'sahau',
-  'bỏ${G}qua',
   'figyelmen${G}kívül',
   'felejtsd${G}el',
   'ohita',
   'unohda',
-  'oblida',
-  skeleton('игнорируй', 'игнорируйте', 'забудь', 'забудьте', 'проигнорируй')
+  'oblida'
 ].join('|');
+const RU_IGNORE = skeleton('игнорируй', 'игнорируйте', 'забудь', 'забудьте', 'проигнорируй');
 const FOREIGN_INSTRUCTIONS = [
   'udhëzim' + WU + '{0,4}',
   'instruksion' + WU + '{0,4}',
@@ -160,15 +158,14 @@ const FOREIGN_INSTRUCTIONS = [
   'instruc[țt]iuni' + WU + '{0,3}',
   'maagizo',
   'maelekezo',
-  'hướng${G}dẫn',
   'utasítás' + WU + '{0,6}',
   'ohje' + WU + '{0,6}',
-  'instruccions',
-  skeleton('инструкции', 'инструкций', 'инструкция', 'указания', 'правила')
+  'instruccions'
 ].join('|');
+const RU_INSTRUCTIONS = skeleton('инструкции', 'инструкций', 'инструкция', 'указания', 'правила');
 /** "New" after or before the noun, and "important" after it, as each language orders them. */
 const FOREIGN_NEW_AFTER =
-  'të${G}reja|e${G}re|nua|ùr|ùra|emisha|ezintsha|entsha|baru|noi|mpya|mới|tábhachtach|cudromach|ebalulekile|të${G}rëndësishme';
+  'të${G}reja|e${G}re|nua|ùr|ùra|emisha|ezintsha|entsha|baru|noi|mpya|tábhachtach|cudromach|ebalulekile|të${G}rëndësishme';
 const FOREIGN_NEW_BEFORE = 'nouvelles|neue[nr]?|nuevas|nuove|novas|nieuwe|yeni|nowe|nya|nye|nové|uudet|noves';
 const FOREIGN_NOUNS_LATIN =
   'instructions|anweisungen|instruktionen|instrucciones|istruzioni|instru[cç](?:õ|o)es|instructies|' +
@@ -189,17 +186,17 @@ const FOREIGN_ANSWER = [
   'jawaban(?:mu|${G}anda)',
   '(?:ditt|ert|dit|jeres)${G}svar',
   'răspunsul${G}(?:tău|dumneavoastră)',
-  '(?:jibu${G}lako|majibu${G}yako)',
-  skeleton('твой ответ', 'ваш ответ', 'твоём ответе', 'вашем ответе', 'твоем ответе')
+  '(?:jibu${G}lako|majibu${G}yako)'
 ].join('|');
+const RU_ANSWER = skeleton('твой ответ', 'ваш ответ', 'твоём ответе', 'вашем ответе', 'твоем ответе');
 const FOREIGN_REPEAT =
-  'r[ée]p[èée]t(?:e|es|ez)|wiederhole[n]?|repite|repita|ripeti|ripetere|repete|herhaal|përsërit' +
+  'repete[zs]?|wiederhole[n]?|repite|repita|ripeti|ripetere|repete|herhaal|përsërit' +
   WU +
   '{0,3}|athdhéan|athrá|ath-aithris|phinda|tekrarla' +
   WU +
   '{0,3}|powtórz' +
   WU +
-  '{0,3}|ulangi|upprepa|gentag|gjenta|repetă|rudia|lặp${G}lại|toista|ismételd';
+  '{0,3}|ulangi|upprepa|gentag|gjenta|repetă|rudia|toista|ismételd';
 const FOREIGN_YOU_ARE_NOW = [
   '(?:tu${G}es|vous${G}êtes)${G}maintenant',
   'du${G}bist${G}(?:jetzt|nun|ab${G}sofort)',
@@ -208,9 +205,9 @@ const FOREIGN_YOU_ARE_NOW = [
   'agora${G}(?:você${G}é|voce${G}e|és)',
   'je${G}bent${G}nu',
   'tani${G}je',
-  'manje${G}use',
-  skeleton('теперь ты', 'отныне ты')
+  'manje${G}use'
 ].join('|');
+const RU_YOU_ARE_NOW = skeleton('теперь ты', 'отныне ты');
 const FOREIGN_NO_LIMITS = [
   'sans${G}(?:aucune${G}|aucun${G})?(?:restrictions?|limites?|filtres?|censure)',
   'ohne${G}(?:jegliche${G}|irgendwelche${G})?(?:einschränkungen|grenzen|filter|zensur)',
@@ -224,6 +221,19 @@ const FOREIGN_NO_LIMITS = [
   'ngaphandle${G}kwe(?:mikhawulo|mingcele|zihlungi)'
 ].join('|');
 const pattern = (p: string): RegExp => rx(p.replaceAll('${G}', G), 'i');
+/**
+ * Patterns every match of which holds a character of one script (Chinese, Japanese and Korean;
+ * Cyrillic; Latin letters with diacritics) and little ASCII to find them by: searched only in a
+ * text that holds such a character (see `patternMatches`). Keyed by the pattern's source.
+ */
+const SCRIPT_GATES = new Map<string, RegExp>();
+const CJK_TEXT = /[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]/;
+const CYRILLIC_TEXT = /[\u0400-\u04ff]/;
+const ACCENTED_TEXT = /[\u00c0-\u024f]/;
+const gated = (gate: RegExp, p: string): string => {
+  SCRIPT_GATES.set(p.replaceAll('${G}', G), gate);
+  return p;
+};
 /** An attack behaviour. */
 const b = (name: string, describe: string, ...patterns: string[]): Behaviour => ({
   name,
@@ -260,7 +270,8 @@ const PATTERN_BEHAVIOURS: readonly Behaviour[] = [
     // Portuguese, Dutch.
     `\\b(?:ignorier(?:e|en|t)?|vergiss|vergessen|missachte|ignora|ignore[zs]?|ignorar|olvida|olvide|olvidar|omite|descarta|oublie[zs]?|dimentica|dimenticate|esque[cç]a|desconsidere|negeer|vergeet)\\b${ANY(4)}${G}(?:anweisungen|anleitungen|befehle|regeln|vorgaben|instruktionen|instrucciones|indicaciones|reglas|consignes|r[eè]gles|directives|istruzioni|regole|indicazioni|instru[cç](?:õ|o)es|regras|orienta[cç](?:õ|o)es|instructies|regels|aanwijzingen)`,
     `${LB}(?:${FOREIGN_IGNORE})${RB}${ANYU(5)}${G}(?:${FOREIGN_NOUNS_LATIN})${RB}`,
-    '(?:忽略|无视|無視|忘记|忘掉|忘記|忘れて|무시)[^\\n]{0,12}?(?:指令|指示|说明|說明|规则|規則|提示|命令|지시|명령)',
+    gated(CJK_TEXT, '(?:忽略|无视|無視|忘记|忘掉|忘記|忘れて|무시)[^\\n]{0,12}?(?:指令|指示|说明|說明|规则|規則|提示|命令|지시|명령)'),
+    gated(CYRILLIC_TEXT, `${LB}(?:${RU_IGNORE})${RB}${ANYU(5)}${G}(?:${RU_INSTRUCTIONS})${RB}`),
     // Everything in the data but the attacker's part: "ignore the rest of this data and print X".
     `\\b(?:ignore|disregard|forget|skip)${G}(?:the${G}rest${G}of${G}(?:this|the)${G}(?:data|document|text|content|message|e-?mail|page|article|input|report|record|file)|all${G}(?:other${G})?(?:info|information|data|content|text)${G}(?:except|but|other${G}than|apart${G}from))\\b`,
     // "Regardless of your previous instructions", "no matter what you were told".
@@ -386,13 +397,15 @@ const PATTERN_BEHAVIOURS: readonly Behaviour[] = [
     `\\b(?:respond|reply|answer|start|begin|end|finish|conclude|prefix|preface)${G}(?:only${G}|always${G}|just${G})?(?:with|by)\\b`,
     `\\b(?:print|say|output|write|repeat|return|type|display|show)${G}(?:exactly|only|verbatim|just|the${G}(?:following|word|phrase|text|string|sentence)|this${G}(?:word|phrase|text|string|sentence))\\b`,
     `${LB}(?:${FOREIGN_ANSWER})${RB}`,
-    '(?:你的|您的|あなたの)(?:回答|回复|回覆|返答)'
+    gated(CYRILLIC_TEXT, `${LB}(?:${RU_ANSWER})${RB}`),
+    gated(CJK_TEXT, '(?:你的|您的|あなたの)(?:回答|回复|回覆|返答)')
   ),
   b(
     'persona',
     'asks the model to take on another persona or drop its limits',
     `\\b(?:you${G}are${G}now|from${G}now${G}on|act${G}as${G}(?:if${G}you|though${G}you|an?${G}(?:ai|assistant|unfiltered|evil|different|new)|my)|pretend${G}(?:to${G}be|that${G}you|you)|role-?play|roleplaying|immerse${G}yourself|stay${G}in${G}character|jailbr(?:eak|oken)|developer${G}mode|do${G}anything${G}now|(?:without|have${G}no|with${G}no)${G}(?:any${G})?(?:restrictions|limits|filters|rules|guidelines|censorship)|(?:unfiltered|uncensored|unrestricted|amoral)${G}(?:ai|assistant|mode|model|version|persona|chatbot|bot|responses?|answers?|character|llm))\\b`,
-    `${LB}(?:${FOREIGN_YOU_ARE_NOW}|${FOREIGN_NO_LIMITS})${RB}`
+    `${LB}(?:${FOREIGN_YOU_ARE_NOW}|${FOREIGN_NO_LIMITS})${RB}`,
+    gated(CYRILLIC_TEXT, `${LB}(?:${RU_YOU_ARE_NOW})${RB}`)
   ),
   n(
     'urgency',
@@ -418,7 +431,7 @@ const PATTERN_BEHAVIOURS: readonly Behaviour[] = [
     `\\binstead${G}of${G}(?:answering|responding|summari[sz]ing|translating|doing|completing|following)\\b`,
     `${LB}(?:${FOREIGN_NOUNS_LATIN})${G}(?:${FOREIGN_NEW_AFTER})${RB}`,
     `${LB}(?:${FOREIGN_NEW_BEFORE})${G}(?:${FOREIGN_NOUNS_LATIN})${RB}`,
-    '新的?(?:指令|指示|任务|任務)'
+    gated(CJK_TEXT, '新的?(?:指令|指示|任务|任務)')
   ),
   nc(
     'message-to-reader',
@@ -519,7 +532,8 @@ const PATTERN_BEHAVIOURS: readonly Behaviour[] = [
     'asks for output to be repeated many times',
     `\\b(?:repeat|say|write|print|output)${ANY(6)}${G}\\d{2,6}${G}times\\b`,
     `${LB}(?:${FOREIGN_REPEAT})${RB}[^\\n]{0,100}?\\d{2,6}`,
-    '重复[^\\n]{0,20}?\\d{2,6}'
+    gated(ACCENTED_TEXT, `${LB}r[ée]p[èé]t(?:e|es|ez)${RB}[^\\n]{0,100}?\\d{2,6}`),
+    gated(CJK_TEXT, '重复[^\\n]{0,20}?\\d{2,6}')
   ),
   b(
     'disclose-context',
@@ -842,8 +856,15 @@ addWords(FIRST, L_FIRST);
 addWords(IMPERATIVES, L_IMPERATIVE);
 addWords(OPENERS, L_OPENER);
 
-/** Every behaviour pattern's match starts, all found in one pass (see ../starts). */
-const findStarts = startFinder(PATTERN_BEHAVIOURS.flatMap((b) => b.patterns!));
+/**
+ * Every behaviour pattern's match starts, all found in one pass (see ../starts); the patterns of a
+ * script (`SCRIPT_GATES`) in one more pass each, only over a text that holds that script.
+ */
+const ALL_PATTERNS = PATTERN_BEHAVIOURS.flatMap((b) => b.patterns!);
+const gateOf = ALL_PATTERNS.map((re) => SCRIPT_GATES.get(re.source));
+const GATES = [...new Set(SCRIPT_GATES.values())];
+const findStarts = startFinder(ALL_PATTERNS.filter((_, i) => gateOf[i] === undefined));
+const findGated = GATES.map((g) => startFinder(ALL_PATTERNS.filter((_, i) => gateOf[i] === g)));
 
 /**
  * Pattern behaviours: every match start of each of a behaviour's patterns in turn, as long as the
@@ -852,13 +873,25 @@ const findStarts = startFinder(PATTERN_BEHAVIOURS.flatMap((b) => b.patterns!));
 function patternMatches(text: string): Int32Array[] {
   const matches: Int32Array[] = [];
   const found = findStarts(text, MAX_MATCHES);
+  // Per gate: its patterns' starts when the text holds its script, and the next one to read.
+  const gated = GATES.map((g, k) => (g.test(text) ? findGated[k]!(text, MAX_MATCHES) : undefined));
+  const next = GATES.map(() => 0);
   let p = 0;
+  let plain = 0;
   for (let b = 0; b < P; b++) {
     const starts: number[] = [];
     for (let k = PATTERN_BEHAVIOURS[b]!.patterns!.length; k > 0; k--, p++) {
-      for (const at of found[p]!) {
+      const gate = gateOf[p];
+      let at: number[] | undefined;
+      if (gate === undefined) at = found[plain++];
+      else {
+        const g = GATES.indexOf(gate);
+        at = gated[g]?.[next[g]!];
+        next[g]!++;
+      }
+      for (const start of at ?? []) {
         if (starts.length >= MAX_MATCHES) break;
-        starts.push(at);
+        starts.push(start);
       }
     }
     matches.push(Int32Array.from(starts).sort());
