@@ -89,12 +89,17 @@ const EARLIER = 'apr_earlier';
  * A replica on `url` whose store shares its keys with every other replica given the same prefix;
  * returned once its queue has caught up with the store (it lists the call decided earlier).
  */
-async function replica(url: string, prefix: string): Promise<Replica> {
+async function replica(
+  url: string,
+  prefix: string,
+  watch?: (events: ApprovalQueue['events']) => void
+): Promise<Replica> {
   const { log, lines } = capture();
   const state = createRedisState({ url, prefix, timeoutMs: 2000, sessionTtlMs: 60_000, log });
   states.push(state);
   expect(await state.ready(10_000)).toBe(true);
   const q = createApprovalQueue(log, settings, state.approvals);
+  watch?.(q.events);
   queues.push(q);
   await expect.poll(() => q.get(EARLIER)?.status, { timeout: 10_000 }).toBe('denied');
   return { q, state, lines };
@@ -366,9 +371,17 @@ withRedis('approval queue with shared state: catching up', () => {
     const decided = a!.q.hold(call(), 60_000);
     await a!.q.decide(decided.held.id, carol, 'approve');
     const prefix = `apr${prefixes}:`;
-    const late = await replica(redis.url, prefix);
+    const events: string[] = [];
+    const late = await replica(redis.url, prefix, (on) => {
+      on.on('held', (h: HeldCall) => events.push(`held ${h.id}`));
+      on.on('changed', (h: HeldCall) => events.push(`changed ${h.id}`));
+    });
     await sees(late, waiting.held.id, { status: 'pending' });
     await sees(late, decided.held.id, { status: 'approved' });
+    // Its console is told of a waiting call as held, and of a decided one as changed.
+    expect(events.sort()).toEqual(
+      [`held ${waiting.held.id}`, `changed ${decided.held.id}`, `changed ${EARLIER}`].sort()
+    );
     await late.q.decide(waiting.held.id, dave, 'approve');
     await expect(waiting.done).resolves.toBe('approved');
   });
@@ -376,11 +389,15 @@ withRedis('approval queue with shared state: catching up', () => {
   it('after reconnecting, drops the mirrored calls the store no longer has, and keeps the rest', async () => {
     const [a, b] = await replicas(2);
     const kept = a!.q.hold(call(), 60_000);
-    const lost = a!.q.hold(call(), 60_000);
+    const agent = new AbortController();
+    const lost = a!.q.hold(call(), 60_000, agent.signal);
     const decided = a!.q.hold(call(), 60_000);
     await b!.q.decide(decided.held.id, carol, 'approve');
     for (const h of [kept.held, lost.held]) await sees(b!, h.id, { status: 'pending' });
     await sees(b!, decided.held.id, { status: 'approved' });
+    const keptOnB = b!.q.get(kept.held.id);
+    const heldOnB: string[] = [];
+    b!.q.events.on('held', (h: HeldCall) => heldOnB.push(h.id));
     // The store loses two calls (a Redis restarted empty would lose them all).
     await a!.state.approvals.forget([lost.held.id, decided.held.id]);
     // Every replica's subscription drops and reconnects, and catches up from the store.
@@ -391,10 +408,15 @@ withRedis('approval queue with shared state: catching up', () => {
       admin.disconnect();
     }
     await expect.poll(() => b!.q.get(lost.held.id), { timeout: 10_000 }).toBeUndefined();
-    expect(b!.q.get(kept.held.id)?.status).toBe('pending');
+    // The call still in the store is the one it had: not dropped and held anew.
+    expect(b!.q.get(kept.held.id)).toBe(keptOnB);
+    expect(keptOnB?.status).toBe('pending');
+    expect(heldOnB).toEqual([]);
     expect(b!.q.get(decided.held.id)?.status).toBe('approved');
-    // The replica where the lost call waits keeps it: it still expires or is cancelled there.
+    // The replica where the lost call waits keeps it, and it is still settled there.
     expect(a!.q.get(lost.held.id)?.status).toBe('pending');
+    agent.abort();
+    await expect(lost.done).resolves.toBe('cancelled');
     await b!.q.decide(kept.held.id, carol, 'approve');
     await expect(kept.done).resolves.toBe('approved');
   });
