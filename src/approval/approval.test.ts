@@ -209,6 +209,29 @@ describe('approval queue: what releases a call', () => {
     expect(q.list('all').map((h) => h.status)).toEqual(['approved', 'cancelled', 'cancelled']);
   });
 
+  it('keeps a decided call decided when its agent goes away afterwards', async () => {
+    const { q } = queue();
+    const agent = new AbortController();
+    const { held, done } = q.hold(call(), 60_000, agent.signal);
+    q.decide(held.id, carol, 'approve');
+    await expect(done).resolves.toBe('approved');
+    const decidedAt = held.decidedAt;
+    agent.abort();
+    expect(held).toMatchObject({ status: 'approved', decidedAt });
+  });
+
+  it('lists pending and decided calls together when asked for all, and logs every held call', () => {
+    const { q, lines } = queue();
+    const decided = q.hold(call(), 60_000).held;
+    q.decide(decided.id, carol, 'deny');
+    const pending = q.hold(call({ identity: 'ann', name: 'records__purge' }), 60_000).held;
+    expect(q.list('all')).toEqual([pending, decided]);
+    expect(lines.filter((l) => l.msg === 'call held for approval')).toMatchObject([
+      { approval: decided.id, identity: 'bob', tool: 'records__delete_record' },
+      { approval: pending.id, identity: 'ann', tool: 'records__purge' }
+    ]);
+  });
+
   it('lists the newest first, and keeps the last 1000 decided calls', () => {
     const { q } = queue();
     const first = q.hold(call(), 60_000).held;
@@ -381,6 +404,48 @@ describe('approval stage', () => {
     expect(err).toBeInstanceOf(GatewayError);
     expect(err.code).toBe('approval_denied');
     expect(err.detail).toBe(`${ctx.approval!.id} denied by dave`);
+  });
+
+  it('is the approval stage, and needs neither a progress listener nor a refresh', async () => {
+    const { q } = queue();
+    const s = approvalStage({
+      queue: q,
+      settings: settings(),
+      redecide: () => ({ decision: decision('allow'), version: 'v2' })
+    });
+    expect(s.name).toBe('approval');
+    const { ctx } = context();
+    delete (ctx as { onprogress?: unknown }).onprogress;
+    onHeld(q, (held) => q.decide(held.id, carol, 'approve'));
+    await s.run(ctx);
+    expect(ctx.approval!.status).toBe('approved');
+    expect(ctx.policyVersion).toBe('v2');
+  });
+
+  it('tells the agent at once, and not again before an interval of seconds has passed', async () => {
+    const { q, s } = stage({ progress_interval_s: 60 });
+    const { ctx, progress } = context();
+    onHeld(q, (held) => setTimeout(() => q.decide(held.id, carol, 'approve'), 50));
+    const before = performance.now();
+    await s.run(ctx);
+    const elapsed = performance.now() - before;
+    expect(progress).toHaveLength(1);
+    // The time spent waiting is part of the time the stage took.
+    expect(ctx.approvalMs).toBeGreaterThan(0);
+    expect(ctx.approvalMs).toBeLessThanOrEqual(elapsed);
+  });
+
+  it('names the approver who denied a call, not one who approved it before', async () => {
+    const { q, s } = stage({ approvers: 3 });
+    const { ctx } = context();
+    onHeld(q, (held) => {
+      q.decide(held.id, carol, 'approve');
+      q.decide(held.id, dave, 'deny');
+    });
+    await expect(s.run(ctx)).rejects.toMatchObject({
+      code: 'approval_denied',
+      detail: `${ctx.approval!.id} denied by dave`
+    });
   });
 
   it('refuses a call nobody decided in time, and one whose agent went away', async () => {
