@@ -16,6 +16,7 @@ import {
   type ApprovalQueue,
   type HeldCall
 } from './index.js';
+import type { ApprovalBus } from '../state/bus.js';
 
 /** A logger whose lines are kept, to see what was logged. */
 function capture() {
@@ -510,5 +511,44 @@ describe('approval stage', () => {
     onHeld(q, (held) => q.decide(held.id, carol, 'approve'));
     await s.run(ctx);
     expect(q.list('all')).toHaveLength(1);
+  });
+});
+
+describe('catching up with the shared store', () => {
+  /** A bus whose reload answers when the test says, to order a reload and a new call exactly. */
+  function scriptedBus() {
+    const hooks: { change?: (h: HeldCall) => void; resync?: () => void } = {};
+    let answer: ((all: HeldCall[]) => void) | undefined;
+    const bus: ApprovalBus = {
+      publish: async () => undefined,
+      decide: () => Promise.reject(new Error('not decided in this test')),
+      settle: async () => undefined,
+      load: () => new Promise<HeldCall[]>((resolve) => (answer = resolve)),
+      forget: async () => undefined,
+      onChange: (fn) => (hooks.change = fn),
+      onResync: (fn) => (hooks.resync = fn)
+    };
+    return { bus, hooks, answer: (all: HeldCall[]) => answer!(all) };
+  }
+  const stored = (id: string): HeldCall => ({
+    ...call(),
+    id,
+    status: 'pending',
+    createdAt: new Date().toISOString(),
+    expiresAt: new Date(Date.now() + 30_000).toISOString(),
+    decisions: []
+  });
+
+  it('keeps a call held elsewhere while the reload ran, and drops one the store has lost', async () => {
+    const { bus, hooks, answer } = scriptedBus();
+    const q = createApprovalQueue(capture().log, settings(), bus);
+    open.push(q);
+    hooks.change!(stored('apr_lost'));
+    hooks.resync!();
+    // Held on another replica after the reload read the store: the store's answer lacks it.
+    hooks.change!(stored('apr_new'));
+    answer([]);
+    await new Promise((r) => setImmediate(r));
+    expect(q.list().map((c) => c.id)).toEqual(['apr_new']);
   });
 });

@@ -63,11 +63,14 @@ function followBus(
 ): void {
   bus.onChange((stored) => void apply(stored));
   bus.onResync(() => {
+    // Only a call known before the reload can have been lost from the store: one that arrives
+    // while it runs was stored after the reload read the store.
+    const known = new Set(calls.keys());
     bus.load().then(
       (all) => {
         const ids = new Set(all.map((c) => c.id));
         for (const [id, c] of calls)
-          if (!waiters.has(id) && !ids.has(id) && c.status === 'pending') calls.delete(id);
+          if (known.has(id) && !waiters.has(id) && !ids.has(id) && c.status === 'pending') calls.delete(id);
         for (const c of all) apply(c);
       },
       (err: Error) => log.warn({ err: err.message }, 'held calls: resync failed')
