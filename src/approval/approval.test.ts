@@ -1,10 +1,9 @@
 // The approval queue in memory and the approval stage: who may decide (never the caller, only an
 // approver role, once each), how many approvals release a call, what one denial, the timeout and
 // the agent leaving do, the webhook, and a call decided again against the policy after approval.
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startWebhookReceiver } from '../../test/support/webhook.js';
+import { call, capture, carol, dave, erin, person } from '../../test/support/approval.js';
 import type { Identity } from '../auth/index.js';
 import type { Resolved } from '../core/pipeline.js';
 import { GatewayError } from '../errors.js';
@@ -18,51 +17,11 @@ import {
 } from './index.js';
 import type { ApprovalBus } from '../state/bus.js';
 
-/** A logger whose lines are kept, to see what was logged. */
-function capture() {
-  const lines: Array<Record<string, unknown>> = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString().split('\n').filter(Boolean))
-        lines.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    }
-  });
-  return { log: pino({ level: 'debug' }, stream), lines };
-}
-
 const settings = (over: Partial<Parameters<typeof createApprovalQueue>[1]> = {}) => ({
   timeout_s: 30,
   approvers: 1,
   approver_roles: ['admin'],
   progress_interval_s: 1,
-  ...over
-});
-
-const person = (id: string, ...roles: string[]): Identity => ({
-  id,
-  roles,
-  method: 'token',
-  tokenId: `t-${id}`
-});
-const carol = person('carol', 'admin');
-const dave = person('dave', 'admin');
-const erin = person('erin', 'ops');
-
-const call = (over: Partial<HeldCall> = {}) => ({
-  identity: 'bob',
-  roles: ['analyst'],
-  session: 's-1',
-  server: 'records',
-  tool: 'delete_record',
-  name: 'records__delete_record',
-  arguments: { id: 'r-1' },
-  rules: ['rule 1'],
-  reason: 'needs approval',
-  risk: 3,
-  policyVersion: 'v1',
-  required: 1,
-  approverRoles: ['admin'],
   ...over
 });
 

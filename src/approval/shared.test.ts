@@ -3,13 +3,11 @@
 // one refuses it on both, each approver counts once whichever replica they use, a settled call is
 // never decided again, the checks on who may decide hold in the store, and the queue keeps working
 // when Redis goes away.
-import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
-import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { startRedis, type TestRedis } from '../../test/support/redis.js';
 import { needTool } from '../../test/support/tools.js';
-import type { Identity } from '../auth/index.js';
+import { call, capture, carol, dave, erin, person } from '../../test/support/approval.js';
 import type { Resolved } from '../core/pipeline.js';
 import { GatewayError } from '../errors.js';
 import type { Decision } from '../policy/index.js';
@@ -24,52 +22,12 @@ import {
 
 const withRedis = needTool('redis-server').describe;
 
-/** A logger whose lines are kept, to see what was logged. */
-function capture() {
-  const lines: Array<Record<string, unknown>> = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString().split('\n').filter(Boolean))
-        lines.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    }
-  });
-  return { log: pino({ level: 'debug' }, stream), lines };
-}
-
 const settings = {
   timeout_s: 30,
   approvers: 1,
   approver_roles: ['admin'],
   progress_interval_s: 60
 };
-
-const person = (id: string, ...roles: string[]): Identity => ({
-  id,
-  roles,
-  method: 'token',
-  tokenId: `t-${id}`
-});
-const carol = person('carol', 'admin');
-const dave = person('dave', 'admin');
-const erin = person('erin', 'ops');
-
-const call = (over: Partial<HeldCall> = {}) => ({
-  identity: 'bob',
-  roles: ['analyst'],
-  session: 's-1',
-  server: 'records',
-  tool: 'delete_record',
-  name: 'records__delete_record',
-  arguments: { id: 'r-1', tags: [], filter: {} },
-  rules: ['rule 1'],
-  reason: 'needs approval',
-  risk: 3,
-  policyVersion: 'v1',
-  required: 1,
-  approverRoles: ['admin'],
-  ...over
-});
 
 interface Replica {
   q: ApprovalQueue;
