@@ -82,11 +82,7 @@ const WU = "[\\w\\u00c0-\\u024f\\u0370-\\u04ff\\u1e00-\\u1eff'’.-]";
 const ANYU = (n: number): string => `(?:${G}${WU}{1,30}){0,${n}}`;
 /** Cyrillic words as the canonical text spells them: their confusable skeleton, either case. */
 const skeleton = (...words: string[]): string =>
-  [
-    ...new Set(
-      words.flatMap((w) => [foldConfusables(w), foldConfusables(w.toUpperCase())])
-    )
-  ]
+  [...new Set(words.flatMap((w) => [foldConfusables(w), foldConfusables(w.toUpperCase())]))]
     .map((w) => w.replace(/[.*+?^$()[\]{}|\\]/g, '\\$&').replaceAll(' ', '${G}'))
     .join('|');
 const FOREIGN_IGNORE = [
@@ -270,7 +266,10 @@ const PATTERN_BEHAVIOURS: readonly Behaviour[] = [
     // Portuguese, Dutch.
     `\\b(?:ignorier(?:e|en|t)?|vergiss|vergessen|missachte|ignora|ignore[zs]?|ignorar|olvida|olvide|olvidar|omite|descarta|oublie[zs]?|dimentica|dimenticate|esque[cç]a|desconsidere|negeer|vergeet)\\b${ANY(4)}${G}(?:anweisungen|anleitungen|befehle|regeln|vorgaben|instruktionen|instrucciones|indicaciones|reglas|consignes|r[eè]gles|directives|istruzioni|regole|indicazioni|instru[cç](?:õ|o)es|regras|orienta[cç](?:õ|o)es|instructies|regels|aanwijzingen)`,
     `${LB}(?:${FOREIGN_IGNORE})${RB}${ANYU(5)}${G}(?:${FOREIGN_NOUNS_LATIN})${RB}`,
-    gated(CJK_TEXT, '(?:忽略|无视|無視|忘记|忘掉|忘記|忘れて|무시)[^\\n]{0,12}?(?:指令|指示|说明|說明|规则|規則|提示|命令|지시|명령)'),
+    gated(
+      CJK_TEXT,
+      '(?:忽略|无视|無視|忘记|忘掉|忘記|忘れて|무시)[^\\n]{0,12}?(?:指令|指示|说明|說明|规则|規則|提示|命令|지시|명령)'
+    ),
     gated(CYRILLIC_TEXT, `${LB}(?:${RU_IGNORE})${RB}${ANYU(5)}${G}(?:${RU_INSTRUCTIONS})${RB}`),
     // Everything in the data but the attacker's part: "ignore the rest of this data and print X".
     `\\b(?:ignore|disregard|forget|skip)${G}(?:the${G}rest${G}of${G}(?:this|the)${G}(?:data|document|text|content|message|e-?mail|page|article|input|report|record|file)|all${G}(?:other${G})?(?:info|information|data|content|text)${G}(?:except|but|other${G}than|apart${G}from))\\b`,
