@@ -199,7 +199,11 @@ export function scoreText(
     .map((i) => BEHAVIOURS[i]!.name);
   const decides = domain === 'content' && decisive !== undefined;
   // What decided comes first in the finding.
-  if (decides && !ranked.includes(BEHAVIOURS[decisive!]!.name)) ranked.unshift(BEHAVIOURS[decisive!]!.name);
+  if (decides) {
+    const name = BEHAVIOURS[decisive!]!.name;
+    if (ranked.includes(name)) ranked.splice(ranked.indexOf(name), 1);
+    ranked.unshift(name);
+  }
   return {
     probability,
     // A definition that only addresses the model is guidance: withheld only with evidence of action.
