@@ -152,7 +152,10 @@ describe('linear time on pathological input', () => {
             t1,
             time(() => scanText(small, { mode: 'definition' }))
           );
-        t4 = time(() => scanText(large, { mode: 'definition' }));
+        t4 = Math.min(
+          t4,
+          time(() => scanText(large, { mode: 'definition' }))
+        );
       }
       expect(t4, `${unit} chars ${t1.toFixed(1)}ms -> ${unit * 4} chars ${t4.toFixed(1)}ms`).toBeLessThan(
         t1 * 10
