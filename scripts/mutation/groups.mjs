@@ -24,5 +24,10 @@ export const GROUPS = {
     mutate: ['src/security/*.ts', '!src/security/*.test.ts'],
     tests: ['src/security/*.test.ts'],
     break: 95
+  },
+  auth: {
+    mutate: ['src/auth/*.ts', '!src/auth/*.test.ts'],
+    tests: ['src/auth/*.test.ts'],
+    break: 57
   }
 };
