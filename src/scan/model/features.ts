@@ -204,18 +204,6 @@ const FOREIGN_YOU_ARE_NOW = [
   'manje${G}use'
 ].join('|');
 const RU_YOU_ARE_NOW = skeleton('теперь ты', 'отныне ты');
-const FOREIGN_NO_LIMITS = [
-  'sans${G}(?:aucune${G}|aucun${G})?(?:restrictions?|limites?|filtres?|censure)',
-  'ohne${G}(?:jegliche${G}|irgendwelche${G})?(?:einschränkungen|grenzen|filter|zensur)',
-  'sin${G}(?:ninguna${G}|ningún${G})?(?:restricciones|l[íi]mites|filtros|censura)',
-  'senza${G}(?:alcuna${G}|alcun${G})?(?:restrizioni|limiti|filtri|censura)',
-  'sem${G}(?:nenhuma${G}|nenhum${G})?(?:restri[çc](?:õ|o)es|limites|filtros|censura)',
-  'zonder${G}(?:enige${G})?(?:beperkingen|grenzen|filters|censuur)',
-  'pa${G}(?:asnjë${G})?(?:kufizime|kufij|filtra|censurë)',
-  'gan${G}(?:aon${G})?(?:srianta|teorainneacha|scagairí)',
-  'gun${G}(?:chuingealachadh|chrìochan|sìoltachan)',
-  'ngaphandle${G}kwe(?:mikhawulo|mingcele|zihlungi)'
-].join('|');
 const pattern = (p: string): RegExp => rx(p.replaceAll('${G}', G), 'i');
 /**
  * Patterns every match of which holds a character of one script (Chinese, Japanese and Korean;
@@ -402,8 +390,10 @@ const PATTERN_BEHAVIOURS: readonly Behaviour[] = [
   b(
     'persona',
     'asks the model to take on another persona or drop its limits',
-    `\\b(?:you${G}are${G}now|from${G}now${G}on|act${G}as${G}(?:if${G}you|though${G}you|an?${G}(?:ai|assistant|unfiltered|evil|different|new)|my)|pretend${G}(?:to${G}be|that${G}you|you)|role-?play|roleplaying|immerse${G}yourself|stay${G}in${G}character|jailbr(?:eak|oken)|developer${G}mode|do${G}anything${G}now|(?:without|have${G}no|with${G}no)${G}(?:any${G})?(?:restrictions|limits|filters|rules|guidelines|censorship)|(?:unfiltered|uncensored|unrestricted|amoral)${G}(?:ai|assistant|mode|model|version|persona|chatbot|bot|responses?|answers?|character|llm))\\b`,
-    `${LB}(?:${FOREIGN_YOU_ARE_NOW}|${FOREIGN_NO_LIMITS})${RB}`,
+    `\\b(?:you${G}are${G}now|from${G}now${G}on|act${G}as${G}(?:if${G}you|though${G}you|an?${G}(?:ai|assistant|unfiltered|evil|different|new)|my)|pretend${G}(?:to${G}be|that${G}you|you)|role-?play|roleplaying|immerse${G}yourself|stay${G}in${G}character|jailbr(?:eak|oken)|developer${G}mode|do${G}anything${G}now|(?:unfiltered|uncensored|unrestricted|amoral)${G}(?:ai|assistant|mode|model|version|persona|chatbot|bot|responses?|answers?|character|llm))\\b`,
+    // Without limits, said of the model or its answers; not "scale without limits".
+    `\\b(?:${MODEL_WORDS}|you|respond|reply|answer|responses|answers|replies)${ANY(3)}${G}(?:without|have${G}no|with${G}no|free${G}(?:of|from))${G}(?:any${G})?(?:restrictions|limits|filters|rules|guidelines|censorship|boundaries)\\b`,
+    `${LB}(?:${FOREIGN_YOU_ARE_NOW})${RB}`,
     gated(CYRILLIC_TEXT, `${LB}(?:${RU_YOU_ARE_NOW})${RB}`)
   ),
   n(
@@ -660,23 +650,14 @@ export const DEFINITION_EVIDENCE: readonly boolean[] = BEHAVIOURS.map(
 );
 /**
  * What flags data alone, whatever else its words say: a tool's result or an argument that asks the
- * model to drop its instructions or limits, to take on a persona, to reveal its own instructions, to
- * write hateful text, never to refuse, to repeat something many times, or that holds code sending
- * local data out or a command that wipes a system. No honest document needs the model to do any of
- * these, while the words around them (an e-mail, a resume, code) can outweigh them in the score. One
- * flag per entry of `BEHAVIOURS`.
+ * model to write hateful text or never to refuse, or that holds code sending local data out or a
+ * command that wipes a system. No honest document needs these, while the words around them (an
+ * e-mail, a resume, code) can outweigh them in the score. Overriding instructions, personas, repeating
+ * and revealing the prompt are not here: their words have ordinary senses in documentation ("override
+ * these rules", "developer mode", "repeat 10 times", "show your ID"). One flag per entry of `BEHAVIOURS`.
  */
 export const CONTENT_DECISIVE: readonly boolean[] = BEHAVIOURS.map((b) =>
-  [
-    'override-instructions',
-    'persona',
-    'disclose-context',
-    'harmful-content',
-    'suppress-refusal',
-    'repeat-or-flood',
-    'code-exfiltration',
-    'destructive-command'
-  ].includes(b.name)
+  ['harmful-content', 'suppress-refusal', 'code-exfiltration', 'destructive-command'].includes(b.name)
 );
 const P = PATTERN_BEHAVIOURS.length;
 const idx = (name: string): number => BEHAVIOURS.findIndex((x) => x.name === name);
