@@ -841,10 +841,17 @@ addWords(OPENERS, L_OPENER);
  * script (`SCRIPT_GATES`) in one more pass each, only over a text that holds that script.
  */
 const ALL_PATTERNS = PATTERN_BEHAVIOURS.flatMap((b) => b.patterns!);
-const gateOf = ALL_PATTERNS.map((re) => SCRIPT_GATES.get(re.source));
+/** Pass 0 is the one for every pattern without a gate; pass k + 1 is `GATES[k]`'s. */
 const GATES = [...new Set(SCRIPT_GATES.values())];
-const findStarts = startFinder(ALL_PATTERNS.filter((_, i) => gateOf[i] === undefined));
-const findGated = GATES.map((g) => startFinder(ALL_PATTERNS.filter((_, i) => gateOf[i] === g)));
+const PASS_OF = ALL_PATTERNS.map((re) => {
+  const gate = SCRIPT_GATES.get(re.source);
+  return gate === undefined ? 0 : GATES.indexOf(gate) + 1;
+});
+const FINDERS = [0, ...GATES.keys()].map((_, pass) =>
+  startFinder(ALL_PATTERNS.filter((_, i) => PASS_OF[i] === pass))
+);
+/** Where each pattern's starts are in the answer of its pass. */
+const SLOT_OF = PASS_OF.map((pass, i) => PASS_OF.slice(0, i).filter((q) => q === pass).length);
 
 /**
  * Pattern behaviours: every match start of each of a behaviour's patterns in turn, as long as the
@@ -852,24 +859,15 @@ const findGated = GATES.map((g) => startFinder(ALL_PATTERNS.filter((_, i) => gat
  */
 function patternMatches(text: string): Int32Array[] {
   const matches: Int32Array[] = [];
-  const found = findStarts(text, MAX_MATCHES);
-  // Per gate: its patterns' starts when the text holds its script, and the next one to read.
-  const gated = GATES.map((g, k) => (g.test(text) ? findGated[k]!(text, MAX_MATCHES) : undefined));
-  const next = GATES.map(() => 0);
+  // A gated pass runs only over a text that holds its script.
+  const passes = FINDERS.map((find, pass) =>
+    pass === 0 || GATES[pass - 1]!.test(text) ? find(text, MAX_MATCHES) : undefined
+  );
   let p = 0;
-  let plain = 0;
   for (let b = 0; b < P; b++) {
     const starts: number[] = [];
     for (let k = PATTERN_BEHAVIOURS[b]!.patterns!.length; k > 0; k--, p++) {
-      const gate = gateOf[p];
-      let at: number[] | undefined;
-      if (gate === undefined) at = found[plain++];
-      else {
-        const g = GATES.indexOf(gate);
-        at = gated[g]?.[next[g]!];
-        next[g]!++;
-      }
-      for (const start of at ?? []) {
+      for (const start of passes[PASS_OF[p]!]?.[SLOT_OF[p]!] ?? []) {
         if (starts.length >= MAX_MATCHES) break;
         starts.push(start);
       }
