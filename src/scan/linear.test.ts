@@ -160,7 +160,6 @@ describe('linear time on pathological input', () => {
       expect(t4, `${unit} chars ${t1.toFixed(1)}ms -> ${unit * 4} chars ${t4.toFixed(1)}ms`).toBeLessThan(
         t1 * 10
       );
-      expect(t4).toBeLessThan(3000);
     });
   }
   it('redactValue walks a large result in linear time', () => {
