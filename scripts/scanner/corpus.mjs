@@ -11,7 +11,9 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { aiDocuments } from './ai-docs.mjs';
 import { npmDocuments } from './npm-docs.mjs';
+import { proseDocuments } from './prose.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -22,7 +24,9 @@ export const GROUPS = {
   'result-injections': 'injections meant for tool results',
   'clean-results': 'clean documents',
   'hard-negatives': 'hard negatives (docs and code using "ignore", "must", "system")',
-  'real-documents': 'real documents (READMEs of the installed npm packages)'
+  'real-documents': 'real documents (READMEs of the installed npm packages)',
+  'ai-documents': 'real documents about AI (docs shipped in model SDK and agent framework packages)',
+  'real-prose': 'real prose by people to people (mailing-list e-mails, speeches)'
 };
 
 export function corpusDir() {
@@ -180,6 +184,8 @@ export function loadCorpus(scan) {
   npmDocuments().forEach((d, i) =>
     textItem(`npm-readme#${i}:${d.package}`, d.source, 0, 'real-documents', d.text)
   );
+  aiDocuments().forEach((d, i) => textItem(`ai-doc#${i}:${d.package}`, d.source, 0, 'ai-documents', d.text));
+  proseDocuments().forEach((d, i) => textItem(`prose#${i}`, d.source, 0, 'real-prose', d.text));
   return items;
 }
 

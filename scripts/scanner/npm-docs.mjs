@@ -27,7 +27,8 @@ function packages(dir) {
   return out;
 }
 
-function chunks(text) {
+/** A document cut into chunks of whole paragraphs (of 80 characters or more), up to CHUNK_CHARS each. */
+export function chunks(text) {
   const paragraphs = text
     .split(/\n\s*\n/)
     .map((p) => p.trim())

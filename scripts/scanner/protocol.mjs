@@ -30,7 +30,11 @@ export const DEV_SOURCES = new Set([
   'panva/jose',
   'npm-readmes/3',
   'npm-readmes/4',
-  'npm-readmes/5'
+  'npm-readmes/5',
+  // Documents about AI: the flagged items of this one were read; ai-docs/2 and /3 only counted.
+  'ai-docs/1',
+  // Real prose: the flagged items of this folder were read; the other folders only counted.
+  'emails/easy-ham-1'
 ]);
 
 /**

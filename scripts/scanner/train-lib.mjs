@@ -25,7 +25,7 @@ export const SETTINGS = {
   fpBudget: { definition: 0.01, content: 0.01 },
   budgetGroups: {
     definition: ['real-benign-definitions'],
-    content: ['clean-results', 'hard-negatives', 'real-documents']
+    content: ['clean-results', 'hard-negatives', 'real-documents', 'ai-documents', 'real-prose']
   },
   thresholdFloor: 0.5,
   thresholdCeiling: 0.99

@@ -24,5 +24,5 @@ describe('npm run train:scanner', () => {
     expect(trained === committed, 'weights differ: run npm run train:scanner and commit the result').toBe(
       true
     );
-  }, 300_000);
+  }, 900_000);
 });

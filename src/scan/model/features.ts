@@ -252,7 +252,7 @@ const PATTERN_BEHAVIOURS: readonly Behaviour[] = [
     `\\b(?:ignore|disregard|forget)${G}(?:what|whatever|anything|everything|all)${ANY(3)}${G}(?:asked|said|told|requested|wrote|wanted|instructed|given)\\b`,
     // The same request in other languages the behaviours read: German, Spanish, French, Italian,
     // Portuguese, Dutch.
-    `\\b(?:ignorier(?:e|en|t)?|vergiss|vergessen|missachte|ignora|ignore[zs]?|ignorar|olvida|olvide|olvidar|omite|descarta|oublie[zs]?|dimentica|dimenticate|esque[cç]a|desconsidere|negeer|vergeet)\\b${ANY(4)}${G}(?:anweisungen|anleitungen|befehle|regeln|vorgaben|instruktionen|instrucciones|indicaciones|reglas|consignes|r[eè]gles|directives|istruzioni|regole|indicazioni|instru[cç](?:õ|o)es|regras|orienta[cç](?:õ|o)es|instructies|regels|aanwijzingen)`,
+    `\\b(?:ignorier(?:e|en|t)?|vergiss|vergessen|missachte|ignora|ignore[zs]?|ignorar|olvida|olvide|olvidar|omite|descarta|oublie[zs]?|dimentica|dimenticate|esque[cç]a|desconsidere|negeer|vergeet)\\b${ANY(4)}${G}(?:anweisungen|anleitungen|befehle|regeln|vorgaben|instruktionen|instrucciones|indicaciones|reglas|consignes|r[eè]gles|directives|instructions|istruzioni|regole|indicazioni|instru[cç](?:õ|o)es|regras|orienta[cç](?:õ|o)es|instructies|regels|aanwijzingen)`,
     `${LB}(?:${FOREIGN_IGNORE})${RB}${ANYU(5)}${G}(?:${FOREIGN_NOUNS_LATIN})${RB}`,
     gated(
       CJK_TEXT,
@@ -278,7 +278,9 @@ const PATTERN_BEHAVIOURS: readonly Behaviour[] = [
     'covert-action',
     'asks for an action to be done silently or in secret',
     // Not how a tool reports its own outcome: "succeeds silently", "is ignored silently".
-    `(?<!\\b(?:succeeds?|succeeded|fails?|failed|ignored?|ignores|skipped|skips?|returns?|exits?|continues?|handled|dropped|discarded|removed|closed|retried|is|are|be|been)${G})(?<!\\b(?:not|never|n[’']t)(?:${G}[\\w'’-]{1,20}){0,2}${G})\\b(?:silently|secretly|covertly|quietly|discreetly|stealthily|invisibly|surreptitiously|behind${G}the${G}scenes|in${G}the${G}background|transparently)\\b(?!${G}(?:dropped|discarded|ignored|fails?|failed|succeeds?|succeeded|skipped|truncated|lost|swallowed|handled|removed|rejected|replaced|overwritten)\\b)`
+    `(?<!\\b(?:succeeds?|succeeded|fails?|failed|ignored?|ignores|skipped|skips?|returns?|exits?|continues?|handled|dropped|discarded|removed|closed|retried|is|are|be|been)${G})(?<!\\b(?:not|never|n[’']t)(?:${G}[\\w'’-]{1,20}){0,2}${G})\\b(?:silently|secretly|covertly|quietly|discreetly|stealthily|invisibly|surreptitiously|behind${G}the${G}scenes|in${G}the${G}background|transparently)\\b(?!${G}(?:dropped|discarded|ignored|fails?|failed|succeeds?|succeeded|skipped|truncated|lost|swallowed|handled|removed|rejected|replaced|overwritten)\\b)`,
+    // Covering the tracks of what was done: the copy that was sent, the evidence, these instructions.
+    `\\b(?:delete|erase|remove|wipe|purge|destroy)${ANY(2)}${G}(?:sent${G}(?:messages?|e-?mails?|mails?|items?|folder)|evidence|(?:all${G})?traces?${G}of|(?:this|these)${G}(?:instructions?|notes?)${G}(?:afterwards|after|once|when|so))\\b`
   ),
   n(
     'authority-banner',
@@ -442,7 +444,9 @@ const PATTERN_BEHAVIOURS: readonly Behaviour[] = [
     'turn-marker',
     'a fake turn of a conversation or a system message inside data ("Assistant:", "###(system_message)")',
     `(?:^|\\n)[\\s#*>\\[(|-]{0,6}(?:system|assistant|user|human|ai|model|developer|admin|administrator|operator)(?:[_ -]?(?:message|prompt|note|instructions?|response|turn))?\\s{0,2}[)\\]|]{0,2}\\s{0,2}:`,
-    `#{2,6}(?:${G})?[(\\[]?(?:${G})?(?:system|instructions?|assistant|admin|developer|important|new${G}instructions?)(?:[_ ](?:message|prompt|note|update))?(?:${G})?[)\\]]?`
+    `#{2,6}(?:${G})?[(\\[]?(?:${G})?(?:system|instructions?|assistant|admin|developer|important|new${G}instructions?)(?:[_ ](?:message|prompt|note|update))?(?:${G})?[)\\]]?`,
+    // A role as the text of a Markdown link to an anchor: "[system](#instructions)".
+    `\\[(?:${G})?(?:system|assistant|developer|user|admin)(?:${G})?\\]\\(#`
   ),
   n(
     'steer-judgement',
