@@ -29,5 +29,32 @@ export const GROUPS = {
     mutate: ['src/auth/*.ts', '!src/auth/*.test.ts'],
     tests: ['src/auth/*.test.ts'],
     break: 57
+  },
+  scan: {
+    mutate: [
+      'src/scan/secrets.ts:84-135',
+      'src/scan/secrets.ts:783-870',
+      'src/scan/redact.ts',
+      'src/scan/hash.ts',
+      'src/scan/verdict.ts',
+      'src/inspect/*.ts',
+      '!src/inspect/*.test.ts'
+    ],
+    tests: [
+      'src/scan/canonical.test.ts',
+      'src/scan/definitions.test.ts',
+      'src/scan/evasion.test.ts',
+      'src/scan/gates.test.ts',
+      'src/scan/hash.test.ts',
+      'src/scan/hidden.test.ts',
+      'src/scan/injection.test.ts',
+      'src/scan/leaks.test.ts',
+      'src/scan/pii.test.ts',
+      'src/scan/redact.test.ts',
+      'src/scan/secrets.test.ts',
+      'src/inspect/*.test.ts'
+    ],
+    ignoreStatic: true,
+    break: 0
   }
 };
