@@ -32,11 +32,8 @@ export const GROUPS = {
   },
   scan: {
     mutate: [
-      'src/scan/secrets.ts:84-135',
-      'src/scan/secrets.ts:783-870',
       'src/scan/redact.ts',
       'src/scan/hash.ts',
-      'src/scan/verdict.ts',
       'src/inspect/*.ts',
       '!src/inspect/*.test.ts'
     ],
