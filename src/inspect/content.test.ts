@@ -151,23 +151,37 @@ describe('content scanning actions', () => {
     });
   });
 
+  it('scans for a kind that is on when every other kind is off', () => {
+    expect(run(config({ responses: actions('flag', 'off', 'off') }), text(KEY))!.flagged).toHaveLength(1);
+    expect(run(config({ responses: actions('off', 'flag', 'off') }), text(MAIL))!.flagged).toHaveLength(1);
+    expect(run(config({ responses: actions('off', 'off', 'flag') }), text(ATTACK))!.flagged).toHaveLength(1);
+  });
+
+  it('copies nothing when only injections would be redacted (they never are)', () => {
+    const value = text(ATTACK);
+    const out = run(config({ responses: actions('flag', 'flag', 'redact') }), value)!;
+    expect(out.value).toBe(value);
+    expect(out.risk).toBe(100);
+  });
+
   it('reports nothing for a clean value', () => {
     expect(run(config(), text('The weather is fine.'))).toBeUndefined();
   });
 });
 
 describe('content scanning overrides', () => {
-  const overridden = config({
-    overrides: [
-      { server: 'mail', responses: { secrets: 'block' } },
-      { server: 'mail', tool: 'send_*', arguments: { pii: 'off' } },
-      { tool: 'export', responses: { secrets: 'flag' } }
-    ]
-  });
-  const scan = createContentScan(overridden);
+  const overridden = () =>
+    config({
+      overrides: [
+        { server: 'mail', responses: { secrets: 'block' } },
+        { server: 'mail', tool: 'send_*', arguments: { pii: 'off' } },
+        { tool: 'export', responses: { secrets: 'flag' } }
+      ]
+    });
   const secret = text(`key ${KEY}`);
 
   it('applies an override to the servers and tools its globs match, and merges it with the defaults', () => {
+    const scan = createContentScan(overridden());
     const scanned = scan.scanFor('responses', 'mail', 'read', secret)!;
     expect(() => scan.enforce('responses', 'mail', 'read', scanned, secret)).toThrow(GatewayError);
     // Another server: the default (redact).
@@ -187,6 +201,7 @@ describe('content scanning overrides', () => {
   });
 
   it('lets a later override win over an earlier one', () => {
+    const scan = createContentScan(overridden());
     const scanned = scan.scanFor('responses', 'mail', 'export', secret)!;
     const out = scan.enforce('responses', 'mail', 'export', scanned, secret);
     expect(out.value).toBe(secret);

@@ -240,3 +240,75 @@ describe('description findings', () => {
     expect(verdict.blocked).toBe(false);
   });
 });
+
+describe('vetting of each kind', () => {
+  it("scans a prompt's arguments and a resource's URI, each as its own kind", () => {
+    const { inspector } = setup();
+    const p = inspector.vetDefinitions('prompts', 's', [
+      {
+        name: 'greet',
+        description: 'Greets.',
+        arguments: [{ name: 'who', description: `Who. ${WITH_SECRET}` }]
+      }
+    ]);
+    expect(p.items.get('greet')!.findings.map((f) => `${f.rule}@${f.field}`)).toEqual([
+      'github-token@arguments[0].description'
+    ]);
+    const r = inspector.vetDefinitions('resources', 's', [
+      { uri: 'note://a\u200bb', name: 'note', description: 'A note.' }
+    ]);
+    expect(r.items.get('note://a\u200bb')!.findings.map((f) => `${f.rule}@${f.field}`)).toEqual([
+      'zero-width@uri'
+    ]);
+  });
+
+  it('keeps the verdicts of each server and kind apart, even for the very same list', () => {
+    const { inspector, audited } = setup(scanning({ pins: { enabled: false } }));
+    const listed = [prompt('greet', POISONED)];
+    expect(inspector.vetDefinitions('prompts', 'a', listed).items.get('greet')?.blocked).toBe(true);
+    expect(inspector.vetDefinitions('prompts', 'b', listed).items.get('greet')?.blocked).toBe(true);
+    expect(audited.filter((r) => r.event === 'tools/vetted').map((r) => r.server)).toEqual(['a', 'b']);
+    const resources = inspector.vetDefinitions('resources', 'a', [
+      { uri: 'x://1', name: 'greet', description: 'One.' }
+    ]);
+    expect([...resources.items.keys()]).toEqual(['x://1']);
+  });
+
+  it('serves a relisting with the same content from its verdicts, with the items as listed now', () => {
+    const { inspector } = setup();
+    inspector.vetDefinitions('prompts', 'p', [prompt('greet', 'Greets.'), prompt('bye', 'Bye.')]);
+    const pinned = inspector.vetDefinitions('prompts', 'p', [prompt('greet', 'Greets.')]);
+    expect(pinned).toMatchObject({ removed: ['bye'], refusesRemoved: true });
+    const now = [{ ...prompt('greet', 'Greets.'), icons: [{ src: 'https://example.com/g.png' }] }];
+    const again = inspector.vetDefinitions('prompts', 'p', now);
+    expect(again).toMatchObject({ removed: ['bye'], refusesRemoved: true });
+    expect(again.items.get('greet')).toMatchObject({ key: 'greet', status: 'pinned', blocked: false });
+    expect(again.items.get('greet')!.item).toBe(now[0]);
+    expect(again.items.get('greet')!.hash).toBe(pinned.items.get('greet')!.hash);
+    // A first listing removes nothing and so refuses nothing.
+    expect(inspector.vetDefinitions('resources', 'p', [])).toMatchObject({
+      removed: [],
+      refusesRemoved: false
+    });
+  });
+
+  it("sees another server's tools appear, from none listed to one", () => {
+    const { inspector } = setup();
+    const tools = [tool('add', 'Adds numbers; see also read_inbox.')];
+    expect(inspector.vet('calc', tools, []).get('add')?.blocked).toBe(false);
+    expect(inspector.vet('calc', tools, [[tool('read_inbox', 'Reads mail.')]]).get('add')?.blocked).toBe(
+      true
+    );
+  });
+
+  it('vets a relisted tool again when its pins changed, not from the cache', () => {
+    const { inspector } = setup();
+    inspector.vet('calc', [tool('add', 'Adds.')], []);
+    inspector.vet('calc', [tool('add', 'Adds.')], []);
+    expect(inspector.vet('calc', [tool('add', 'Adds, changed.')], []).get('add')?.blocked).toBe(true);
+    expect(inspector.vet('calc', [tool('add', 'Adds.')], []).get('add')).toMatchObject({
+      blocked: false,
+      status: 'pinned'
+    });
+  });
+});
