@@ -13,6 +13,7 @@ export default {
   vitest: { configFile: 'vitest.mutation.config.ts', related: false },
   mutate: group.mutate,
   coverageAnalysis: 'perTest',
+  ignoreStatic: group.ignoreStatic ?? false,
   incremental: true,
   incrementalFile: `mutation/${name}.incremental.json`,
   reporters: ['html', 'json', 'clear-text'],

@@ -29,5 +29,37 @@ export const GROUPS = {
     mutate: ['src/auth/*.ts', '!src/auth/*.test.ts'],
     tests: ['src/auth/*.test.ts'],
     break: 57
+  },
+  // Content scanning and inspection. Mutated: src/inspect (definition vetting, content actions, the
+  // stages), redaction and tool hashes. Not yet mutated, because their unit tests run the evaluation
+  // corpus or the scorer for every mutant (seconds each, over an hour for a run on the shared cores):
+  // the detectors (secrets.ts, pii.ts, hidden.ts, injection.ts), canonical.ts, definitions.ts,
+  // verdict.ts, starts.ts and the scorer (model/, whose lexicon in features.ts is judged by
+  // `npm run eval:scanner`, not by unit tests); starts.test.ts and model.test.ts judge only those,
+  // and linear.test.ts times the scanner, so they are not in the group. Module-scope mutants are
+  // ignored (ignoreStatic): each would rerun every test of the group.
+  scan: {
+    mutate: [
+      'src/scan/redact.ts',
+      'src/scan/hash.ts',
+      'src/inspect/*.ts',
+      '!src/inspect/*.test.ts'
+    ],
+    tests: [
+      'src/scan/canonical.test.ts',
+      'src/scan/definitions.test.ts',
+      'src/scan/evasion.test.ts',
+      'src/scan/gates.test.ts',
+      'src/scan/hash.test.ts',
+      'src/scan/hidden.test.ts',
+      'src/scan/injection.test.ts',
+      'src/scan/leaks.test.ts',
+      'src/scan/pii.test.ts',
+      'src/scan/redact.test.ts',
+      'src/scan/secrets.test.ts',
+      'src/inspect/*.test.ts'
+    ],
+    ignoreStatic: true,
+    break: 87
   }
 };

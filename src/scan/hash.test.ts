@@ -36,3 +36,18 @@ describe('canonicalToolHash', () => {
     expect(canonicalJson({ b: 1, a: [{ d: 2, c: undefined }, 'x'] })).toBe('{"a":[{"d":2},"x"],"b":1}');
   });
 });
+
+describe('canonicalJson', () => {
+  it('writes what JSON cannot hold as null, and leaves out undefined and function members', () => {
+    expect(canonicalJson(undefined)).toBe('null');
+    expect(canonicalJson([undefined, () => 1, 'x'])).toBe('[null,null,"x"]');
+    expect(canonicalJson({ f: () => 1, u: undefined, n: null, s: 'x' })).toBe('{"n":null,"s":"x"}');
+    expect(canonicalJson({})).toBe('{}');
+    expect(canonicalJson([])).toBe('[]');
+  });
+  it('sorts keys by code unit at every depth and quotes them', () => {
+    expect(canonicalJson({ b: { z: 1, A: 2 }, a: 'q"', é: 0, B: [true] })).toBe(
+      '{"B":[true],"a":"q\\"","b":{"A":2,"z":1},"é":0}'
+    );
+  });
+});
