@@ -182,3 +182,22 @@ describe('the hiding itself', () => {
     expect(definition('line one\r\nline two')).toEqual([]);
   });
 });
+
+describe('terminal escape sequences in a result', () => {
+  it('colours are how logs look: reported low, and no injection', () => {
+    for (const log of [
+      '\x1b[32mok\x1b[0m, all tests passed',
+      '\x1b[1m\x1b[31mFAIL\x1b[0m src/a.test.ts\n  expected 1 to be 2\n\x1b[2mDuration 3s\x1b[22m'
+    ]) {
+      const found = content(log);
+      expect(found.filter((f) => f.kind === 'injection'), log).toEqual([]);
+      expect(rules(found)).toContain('ansi-escape:low');
+    }
+  });
+  it('concealing and cursor moves are still reported as hiding, and an instruction inside them is caught', () => {
+    expect(rules(content(`\x1b[8m${ATTACK}\x1b[0m build passed`))).toEqual(
+      expect.arrayContaining(['ansi-escape:medium', expect.stringMatching(/^injection-score:/)])
+    );
+    expect(rules(content('build passed\x1b[2K\x1b[1A ok'))).toContain('ansi-escape:medium');
+  });
+});

@@ -62,7 +62,7 @@ function bidiSeverity(text: string, start: number, end: number, mode: HiddenMode
 }
 
 /** A run of ANSI sequences: colours and plain styles are routine in logs; the rest is not. */
-function ansiDangerous(text: string, start: number, end: number): boolean {
+export function ansiDangerous(text: string, start: number, end: number): boolean {
   for (let i = start; i < end;) {
     const next = ansiSequenceEnd(text, i);
     const csi = text.charCodeAt(i) === 0x9b ? i + 1 : text.charCodeAt(i + 1) === 0x5b ? i + 2 : -1;

@@ -166,6 +166,20 @@ describe('redaction', () => {
     let deep: unknown = GITHUB;
     for (let i = 0; i < 100; i++) deep = [deep];
     expect(JSON.stringify(redactValue(deep).value)).toContain('[REDACTED:github-token]');
+    // Deeper than the walk goes: withheld whole and reported, never passed on unread.
+    let tooDeep: unknown = { token: GITHUB, note: 'plain' };
+    for (let i = 0; i < 150; i++) tooDeep = i % 2 ? [tooDeep] : { v: tooDeep };
+    const cut = redactValue({ args: tooDeep });
+    expect(JSON.stringify(cut.value)).not.toContain(GITHUB);
+    expect(JSON.stringify(cut.value)).not.toContain('plain');
+    expect(JSON.stringify(cut.value)).toContain('[REDACTED:too-deep]');
+    expect(cut.findings).toEqual([
+      expect.objectContaining({ kind: 'secret', rule: 'too-deep', severity: 'high' })
+    ]);
+    expect(cut.findings[0]!.field).toMatch(/^args(?:\.v|\[0\])+$/);
+    const reported = redactValue({ args: tooDeep }, { reportOnly: true });
+    expect(reported.value).toEqual({ args: tooDeep });
+    expect(reported.findings.map((f) => f.rule)).toEqual(['too-deep']);
     const bare = Object.assign(Object.create(null) as Record<string, unknown>, { k: GITHUB });
     expect(redactValue(bare).value).toEqual({ k: '[REDACTED:github-token]' });
     class Holder {

@@ -146,7 +146,18 @@ export function redactValueWith(
 
   const visit = (v: unknown, ref: PathRef | undefined, key: string | undefined, depth: number): unknown => {
     if (typeof v === 'string') return visitString(v, ref, key);
-    if (v === null || typeof v !== 'object' || depth > MAX_DEPTH) return v;
+    if (v === null || typeof v !== 'object') return v;
+    if (depth > MAX_DEPTH) {
+      // Not walked, so not known to be clean: withheld whole, as a secret would be (fail closed).
+      findings.push({
+        kind: 'secret',
+        rule: 'too-deep',
+        severity: 'high',
+        message: `a value nested more than ${MAX_DEPTH} levels deep was not scanned`,
+        field: pathText(ref)
+      });
+      return reportOnly ? v : '[REDACTED:too-deep]';
+    }
     if (seen.has(v)) return v;
     if (Array.isArray(v)) {
       seen.add(v);

@@ -5,6 +5,7 @@
  * attack split across fields is judged as a whole.
  */
 import { canonicalize, type Canonical } from '../canonical.js';
+import { ansiDangerous } from '../hidden.js';
 
 export interface ScoredText {
   /** The canonical text. */
@@ -19,7 +20,8 @@ export interface ScoredText {
  * What canonicalisation undid that nobody writes by accident: runs of invisible characters that hide
  * or reorder text, and decoded spans that hid letters (a comment, base64 or hex, entities or
  * percent-escapes spelling words). Typography is not concealment: soft hyphens, line separators and
- * bidi marks (LRM, RLM, ALM) are how German, Hebrew or Arabic text is written; `&amp;` in HTML or `%20`
+ * bidi marks (LRM, RLM, ALM) are how German, Hebrew or Arabic text is written, and colours in terminal
+ * output are how logs look; `&amp;` in HTML or `%20`
  * in a URL is routine. Bidi overrides, embeddings and isolates count; so does anything found inside
  * decoded text.
  */
@@ -28,6 +30,8 @@ export function concealment(c: Canonical, original: string): { hiddenRuns: numbe
   for (const run of c.hidden) {
     if (run.via !== undefined) hiddenRuns++;
     else if (run.cls === 'soft-hyphen' || run.cls === 'separator') continue;
+    // Colours and plain styles of terminal output are how logs look; concealment and cursor moves count.
+    else if (run.cls === 'ansi' && !ansiDangerous(original, run.start, run.end)) continue;
     else if (run.cls === 'bidi') {
       for (let i = run.start; i < run.end; i++) {
         const ch = original.charCodeAt(i);
