@@ -589,18 +589,15 @@ describe('editing the token file', () => {
     });
 
     it('never lengthens the life of the old token: an earlier expiry stays', () => {
-      const expiries = ['2026-01-01T00:00:30.000Z', '2026-01-01T00:01:00.000Z', '2026-01-01T00:01:00.001Z'];
+      // The same instant as the end of the grace period, written another way, stays as written.
+      const expiries = ['2026-01-01T00:00:30.000Z', '2026-01-01T00:01:00Z', '2026-01-01T00:01:00.001Z'];
       const kept = expiries.map((expires) => {
         rmSync(file, { force: true });
         const old = createTokenEntry(file, { identity: 'a', roles: [], expires }, EPOCH);
         rotateTokenEntry(file, old.id, 60, EPOCH);
         return readTokenFile(file).tokens[0]?.expires;
       });
-      expect(kept).toEqual([
-        '2026-01-01T00:00:30.000Z',
-        '2026-01-01T00:01:00.000Z',
-        '2026-01-01T00:01:00.000Z'
-      ]);
+      expect(kept).toEqual(['2026-01-01T00:00:30.000Z', '2026-01-01T00:01:00Z', '2026-01-01T00:01:00.000Z']);
     });
 
     it('rotates at the current time by default', () => {

@@ -1,4 +1,5 @@
 import {
+  chmodSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
@@ -124,44 +125,59 @@ describe('watchTokenFile: reload', () => {
 
 describe('watchTokenFile: changes on disk', () => {
   it(
-    'takes up a change in place, a replaced file, and a file that only changed size',
+    'takes up a change in place, a replaced file, and a file that only changed size, and nothing else',
     { timeout: 10_000 },
     async () => {
+      // Whole seconds: a time set by utimes and a time read back by stat then compare equal.
+      const t0 = new Date('2026-01-01T00:00:00Z');
+      const t1 = new Date('2026-01-01T00:00:01Z');
       writeFileSync(file, `tokens:\n${entry('a', TOKEN_A)}`);
+      utimesSync(file, t0, t0);
       const tokens = table();
       const reloads: Array<() => void> = [];
+      let count = 0;
       watch = watchTokenFile(file, tokens, logger(), {
         intervalMs: 10,
-        onReload: () => reloads.shift()?.()
+        onReload: () => {
+          count++;
+          reloads.shift()?.();
+        }
       });
-
       await settle();
 
       // In place, the same size, only the time changes: one token for another.
       let next = reloaded(reloads);
       writeFileSync(file, `tokens:\n${entry('b', TOKEN_B)}`);
+      utimesSync(file, t1, t1);
       await next;
+      await settle();
       expect(tokens.find(TOKEN_B)?.id).toBe('b');
       expect(tokens.find(TOKEN_A)).toBeUndefined();
 
       // Replaced by another file of the same size and time (an atomic rename, as the CLI does).
-      const stat = statSync(file);
       const other = join(dir, 'next.yaml');
       writeFileSync(other, `tokens:\n${entry('c', TOKEN_C)}`);
-      utimesSync(other, stat.atime, stat.mtime);
+      utimesSync(other, t1, t1);
       next = reloaded(reloads);
       renameSync(other, file);
       await next;
+      await settle();
       expect(tokens.find(TOKEN_C)?.id).toBe('c');
 
       // Same file, same time, another size.
-      const before = statSync(file);
       next = reloaded(reloads);
       writeFileSync(file, `tokens:\n${entry('a', TOKEN_A)}${entry('b', TOKEN_B)}`);
-      utimesSync(file, before.atime, before.mtime);
+      utimesSync(file, t1, t1);
       await next;
+      await settle();
       expect(tokens.find(TOKEN_A)?.id).toBe('a');
       expect(tokens.find(TOKEN_B)?.id).toBe('b');
+
+      // Only the mode changes: the tokens are what they were, and are not read again.
+      const reloadsSoFar = count;
+      chmodSync(file, 0o600);
+      await settle();
+      expect(count).toBe(reloadsSoFar);
     }
   );
 
