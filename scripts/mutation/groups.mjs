@@ -28,7 +28,7 @@ export const GROUPS = {
   auth: {
     mutate: ['src/auth/*.ts', '!src/auth/*.test.ts'],
     tests: ['src/auth/*.test.ts'],
-    break: 57
+    break: 94
   },
   // Content scanning and inspection. Mutated: src/inspect (definition vetting, content actions, the
   // stages), redaction and tool hashes. Not yet mutated, because their unit tests run the evaluation

@@ -1,7 +1,7 @@
 import { userInfo } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { hashToken } from '../config/index.js';
-import { createAuthenticator } from './index.js';
+import { createAuthenticator, identityKey, type Identity } from './index.js';
 
 const TOKEN = 'correct-horse-battery-staple-01';
 const base = {
@@ -287,5 +287,410 @@ describe("the token file's revocations", () => {
     });
     expect((await a.bearer(`Bearer ${TOKEN}`)).ok).toBe(true);
     expect((await a.bearer(`Bearer ${OTHER}`)).ok).toBe(false);
+  });
+});
+
+describe('identityKey', () => {
+  const who: Identity = {
+    id: 'alice',
+    roles: ['b', 'a'],
+    method: 'token',
+    tokenId: 't1',
+    scopes: ['y', 'x']
+  };
+
+  it('is 22 characters of base64url, the same for the same grants in any order', () => {
+    const key = identityKey(who);
+    expect(key).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(identityKey({ ...who, roles: ['a', 'b'], scopes: ['x', 'y'] })).toBe(key);
+    // The identity itself is left as it was.
+    expect(who.roles).toEqual(['b', 'a']);
+  });
+
+  it('differs for anything authorisation reads', () => {
+    const keys = [
+      who,
+      { ...who, id: 'bob' },
+      { ...who, method: 'oauth' as const },
+      { ...who, tokenId: 't2' },
+      { ...who, tokenId: undefined },
+      { ...who, agent: 'cursor' },
+      { ...who, roles: ['a'] },
+      { ...who, roles: ['a', 'c'] },
+      { ...who, scopes: ['x'] },
+      { ...who, scopes: [] },
+      { ...who, scopes: undefined }
+    ].map(identityKey);
+    expect(new Set(keys).size).toBe(keys.length);
+  });
+
+  it('takes an absent token id or agent as empty', () => {
+    const bare: Identity = { id: 'alice', roles: [], method: 'token' };
+    expect(identityKey({ ...bare, tokenId: '', agent: '' })).toBe(identityKey(bare));
+  });
+});
+
+describe('the token table', () => {
+  it('starts with no revocations when the config lists none, and a reload without any clears them', () => {
+    const a = createAuthenticator({
+      ...base,
+      tokens: [{ id: 't1', identity: 'alice', roles: ['admin'], sha256: hashToken(TOKEN) }]
+    });
+    expect([...a.tokens.revoked]).toEqual([]);
+    a.tokens.replace(a.tokens.find(TOKEN) ? [a.tokens.find(TOKEN)!] : [], [
+      { id: 'j', revoked: '2026-01-01T00:00:00Z' }
+    ]);
+    expect([...a.tokens.revoked]).toEqual([['j', '2026-01-01T00:00:00Z']]);
+    a.tokens.replace([]);
+    expect([...a.tokens.revoked]).toEqual([]);
+    expect(a.tokens.find(TOKEN)).toBeUndefined();
+  });
+
+  it('maps a token with scopes and an expiry to an identity carrying both, as copies, and records its use', async () => {
+    const t = Date.parse('2026-01-01T00:00:00Z');
+    const a = createAuthenticator(
+      {
+        ...base,
+        tokens: [
+          {
+            id: 't1',
+            identity: 'alice',
+            roles: ['admin'],
+            scopes: ['tools:read'],
+            sha256: hashToken(TOKEN),
+            expires: '2026-01-02T00:00:00Z'
+          }
+        ]
+      },
+      { now: () => t }
+    );
+    const r = await a.bearer(`Bearer ${TOKEN}`);
+    expect(r).toStrictEqual({
+      ok: true,
+      identity: {
+        id: 'alice',
+        roles: ['admin'],
+        scopes: ['tools:read'],
+        method: 'token',
+        tokenId: 't1',
+        expiresAt: Date.parse('2026-01-02T00:00:00Z')
+      }
+    });
+    if (r.ok) r.identity.scopes?.push('tools:call');
+    expect(((await a.bearer(`Bearer ${TOKEN}`)) as { identity: Identity }).identity.scopes).toEqual([
+      'tools:read'
+    ]);
+    expect([...a.tokens.lastUsed]).toEqual([['t1', t]]);
+  });
+});
+
+describe('the bearer header', () => {
+  it.each([
+    `Bearer  ${TOKEN}`,
+    `Bearer\t${TOKEN}`,
+    `Bearer ${TOKEN} `,
+    `Bearer ${TOKEN}\t`,
+    `BEARER ${TOKEN}`
+  ])('takes %j', async (header) => {
+    expect((await auth.bearer(header)).ok).toBe(true);
+  });
+
+  it.each([`XBearer ${TOKEN}`, ` Bearer ${TOKEN}`, `Bearer${TOKEN}`, `Bearer ${TOKEN}, Bearer ${TOKEN}`])(
+    'refuses %j',
+    async (header) => {
+      expect(await auth.bearer(header)).toEqual({
+        ok: false,
+        reason: 'Authorization header is not a bearer token'
+      });
+    }
+  );
+});
+
+describe('stdio identity, each answer', () => {
+  const stdio = (s: Record<string, unknown> | undefined, env: NodeJS.ProcessEnv = {}) =>
+    createAuthenticator({ ...base, tokens: [], ...(s ? { stdio: s as never } : {}) }).stdio(env);
+
+  it('says what is missing', () => {
+    expect(stdio(undefined)).toEqual({ ok: false, reason: 'no stdio identity configured: set auth.stdio' });
+    expect(stdio({ roles: ['r'] })).toEqual({ ok: false, reason: 'auth.stdio names no identity' });
+    expect(stdio({ token_env: 'AGENT_TOKEN', roles: [] })).toEqual({
+      ok: false,
+      reason: 'environment variable AGENT_TOKEN holds no token'
+    });
+    expect(stdio({ token_env: 'AGENT_TOKEN', roles: [] }, { AGENT_TOKEN: '' })).toEqual({
+      ok: false,
+      reason: 'environment variable AGENT_TOKEN holds no token'
+    });
+    const me = userInfo().username;
+    expect(stdio({ os_users: { 'not-me': ['ops'] }, roles: [] })).toEqual({
+      ok: false,
+      reason: `OS user "${me}" is not listed in auth.stdio.os_users`
+    });
+  });
+
+  it('carries the scopes the config names, as a copy', () => {
+    const config = { identity: 'local', roles: ['analyst'], scopes: ['tools:read'] };
+    const a = createAuthenticator({ ...base, tokens: [], stdio: config });
+    const first = a.stdio();
+    expect(first).toStrictEqual({
+      ok: true,
+      identity: { id: 'local', roles: ['analyst'], scopes: ['tools:read'], method: 'stdio' }
+    });
+    if (first.ok) first.identity.scopes?.push('tools:call');
+    expect(config.scopes).toEqual(['tools:read']);
+  });
+});
+
+describe('lockout, at its edges', () => {
+  const lockout = { failures: 3, window_s: 60, duration_s: 300 };
+
+  it('counts failures within the window, and not one exactly window_s old', () => {
+    let now = 0;
+    const a = createAuthenticator({ ...base, tokens: [], lockout }, { now: () => now });
+    a.fail('s');
+    now = 20_000;
+    a.fail('s');
+    now = 40_000;
+    a.fail('s');
+    expect(a.lockedOut('s')).toBe(340_000);
+
+    const b = createAuthenticator({ ...base, tokens: [], lockout }, { now: () => now });
+    now = 0;
+    b.fail('s');
+    b.fail('s');
+    now = 60_000;
+    b.fail('s');
+    expect(b.lockedOut('s')).toBeUndefined();
+  });
+
+  it('starts a source afresh once its lockout has ended', () => {
+    let now = 0;
+    const a = createAuthenticator(
+      { ...base, tokens: [], lockout: { failures: 3, window_s: 600, duration_s: 60 } },
+      { now: () => now }
+    );
+    for (let i = 0; i < 3; i++) a.fail('s');
+    expect(a.lockedOut('s')).toBe(60_000);
+    now = 60_000;
+    expect(a.lockedOut('s')).toBeUndefined();
+    now = 60_001;
+    a.fail('s');
+    expect(a.lockedOut('s')).toBeUndefined();
+  });
+
+  it("keeps each source's count apart, however failures interleave", () => {
+    const a = createAuthenticator({ ...base, tokens: [], lockout }, { now: () => 0 });
+    a.fail('a');
+    a.fail('a');
+    a.fail('b');
+    a.fail('b');
+    a.fail('a');
+    a.fail('b');
+    expect([a.lockedOut('a'), a.lockedOut('b')]).toEqual([300_000, 300_000]);
+  });
+
+  it('forgets every count when 100,000 sources are tracked and another fails, and not before', () => {
+    const a = createAuthenticator({ ...base, tokens: [], lockout }, { now: () => 0 });
+    for (const source of ['a', 'c', 'd']) {
+      a.fail(source);
+      a.fail(source);
+    }
+    for (let i = 0; i < 99_997; i++) a.fail(`10.${i}`);
+    // 100,000 tracked: failures of tracked sources keep every count.
+    a.fail('c');
+    a.fail('a');
+    expect([a.lockedOut('c'), a.lockedOut('a')]).toEqual([300_000, 300_000]);
+    // A new one clears them: 'd' starts again from nothing.
+    a.fail('new');
+    a.fail('d');
+    expect(a.lockedOut('d')).toBeUndefined();
+  });
+});
+
+describe('rate limit, at its edges', () => {
+  const alice: Identity = { id: 'alice', roles: [], method: 'token' };
+
+  it("keeps each identity's window apart", () => {
+    const a = createAuthenticator(
+      { ...base, tokens: [], rate_limit: { limit: 2, window_ms: 1000 } },
+      { now: () => 0 }
+    );
+    expect([a.admit(alice), a.admit(alice)]).toEqual([true, true]);
+    expect(a.admit({ id: 'bob', roles: [], method: 'token' })).toBe(true);
+    expect(a.admit(alice)).toBe(false);
+  });
+
+  it('forgets every window when 100,000 identities are tracked and another starts one', () => {
+    const a = createAuthenticator(
+      { ...base, tokens: [], rate_limit: { limit: 2, window_ms: 1000 } },
+      { now: () => 0 }
+    );
+    a.admit(alice);
+    a.admit(alice);
+    expect(a.admit(alice)).toBe(false);
+    for (let i = 0; i < 99_999; i++) a.admit({ id: `u${i}`, roles: [], method: 'token' });
+    expect(a.admit(alice)).toBe(false);
+    a.admit({ id: 'new', roles: [], method: 'token' });
+    expect(a.admit(alice)).toBe(true);
+  });
+});
+
+describe('surfaces with their own credential', () => {
+  const own: Identity = { id: 'metrics', roles: [], method: 'token', tokenId: 'metrics' };
+  const OWN = 'metrics-scrape-token-0123456789';
+  const a = createAuthenticator({
+    ...base,
+    tokens: [
+      { id: 't1', identity: 'alice', roles: ['ops', 'admin'], sha256: hashToken(TOKEN) },
+      { id: 't2', identity: 'rita', roles: ['analyst'], sha256: hashToken('reader-token-0123456789') }
+    ]
+  });
+
+  it('takes the surface token, or a token with one of the roles', async () => {
+    expect(await a.surface(`Bearer ${OWN}`, hashToken(OWN), ['admin'], own)).toBe(own);
+    expect(await a.surface(`Bearer ${TOKEN}`, hashToken(OWN), ['admin'], own)).toMatchObject({ id: 'alice' });
+    expect(await a.surface(`Bearer ${TOKEN}`, undefined, ['admin'], own)).toMatchObject({ id: 'alice' });
+  });
+
+  it('refuses no header, a header that is not a bearer token, and a token without the role', async () => {
+    expect(await a.surface(undefined, hashToken(OWN), ['admin'], own)).toBeUndefined();
+    expect(await a.surface('', hashToken(OWN), ['admin'], own)).toBeUndefined();
+    expect(await a.surface(`Basic ${OWN}`, hashToken(OWN), ['admin'], own)).toBeUndefined();
+    expect(await a.surface('Bearer reader-token-0123456789', hashToken(OWN), ['admin'], own)).toBeUndefined();
+    expect(await a.surface(`Bearer ${OWN}`, undefined, ['admin'], own)).toBeUndefined();
+  });
+});
+
+describe('OAuth access tokens beside the gateway tokens', () => {
+  const ISSUER = 'https://auth.example.test';
+  const RESOURCE = 'https://mcp.example.test/mcp';
+  const t = Date.parse('2026-06-01T00:00:00Z');
+  const EXPIRED = 'expired-gateway-token-0123456789';
+  const answers: Record<string, Record<string, unknown>> = {
+    'oauth-full': {
+      active: true,
+      sub: 'bob',
+      client_id: 'vscode',
+      jti: 'jti-1',
+      exp: t / 1000 + 600,
+      aud: RESOURCE,
+      roles: ['dev'],
+      scope: 'tools:read'
+    },
+    'oauth-bare': { active: true, sub: 'carol', exp: t / 1000 + 600, aud: RESOURCE },
+    'oauth-revoked': { active: true, sub: 'dave', jti: 'jti-gone', exp: t / 1000 + 600, aud: RESOURCE }
+  };
+  let introspected: string[] = [];
+
+  const oauthAuth = (options: { revoked?: (id: string) => boolean | undefined } = {}) =>
+    createAuthenticator(
+      {
+        ...base,
+        tokens: [
+          { id: 't1', identity: 'alice', roles: ['admin'], sha256: hashToken(TOKEN) },
+          {
+            id: 'old',
+            identity: 'olga',
+            roles: ['admin'],
+            sha256: hashToken(EXPIRED),
+            expires: '2026-01-01T00:00:00Z'
+          }
+        ],
+        revocations: [{ id: 'jti-gone', revoked: '2026-05-01T00:00:00Z' }],
+        oauth: {
+          issuer: ISSUER,
+          audience: RESOURCE,
+          introspection: { url: `${ISSUER}/introspect`, client_id: 'c', client_secret: 's' }
+        }
+      },
+      {
+        now: () => t,
+        ...options,
+        fetch: (_url, init) => {
+          const token = new URLSearchParams(String(init?.body)).get('token') ?? '';
+          introspected.push(token);
+          return Promise.resolve(Response.json(answers[token] ?? { active: false }));
+        }
+      }
+    );
+
+  it('maps a verified access token to an identity: user, roles, scopes, agent, token id, expiry in ms, claims', async () => {
+    introspected = [];
+    const r = await oauthAuth().bearer('Bearer oauth-full');
+    expect(r).toStrictEqual({
+      ok: true,
+      identity: {
+        id: 'bob',
+        roles: ['dev'],
+        scopes: ['tools:read'],
+        method: 'oauth',
+        agent: 'vscode',
+        tokenId: 'jti-1',
+        expiresAt: t + 600_000,
+        claims: {
+          sub: 'bob',
+          client_id: 'vscode',
+          jti: 'jti-1',
+          exp: t / 1000 + 600,
+          aud: RESOURCE,
+          roles: ['dev'],
+          scope: 'tools:read'
+        }
+      }
+    });
+    expect(introspected).toEqual(['oauth-full']);
+  });
+
+  it('leaves out the agent and token id a token does not carry, and checks no revocation for it', async () => {
+    const r = await oauthAuth({ revoked: () => undefined }).bearer('Bearer oauth-bare');
+    expect(r.ok && Object.keys(r.identity).sort()).toEqual([
+      'claims',
+      'expiresAt',
+      'id',
+      'method',
+      'roles',
+      'scopes'
+    ]);
+  });
+
+  it('refuses an access token whose jti the token file revokes, or another replica did, or that cannot be checked', async () => {
+    expect(await oauthAuth().bearer('Bearer oauth-revoked')).toEqual({
+      ok: false,
+      reason: 'token revoked',
+      tokenId: 'jti-gone'
+    });
+    expect(await oauthAuth({ revoked: (id) => id === 'jti-1' }).bearer('Bearer oauth-full')).toEqual({
+      ok: false,
+      reason: 'token revoked',
+      tokenId: 'jti-1'
+    });
+    expect(await oauthAuth({ revoked: () => undefined }).bearer('Bearer oauth-full')).toEqual({
+      ok: false,
+      reason: 'revocations cannot be checked: shared state unreachable',
+      tokenId: 'jti-1',
+      unavailable: true
+    });
+  });
+
+  it('says why the issuer refused a token', async () => {
+    expect(await oauthAuth().bearer('Bearer oauth-unknown')).toEqual({
+      ok: false,
+      reason: 'oauth: introspection: token inactive'
+    });
+  });
+
+  it('answers a gateway token itself, good or bad, without asking the issuer', async () => {
+    introspected = [];
+    const a = oauthAuth();
+    expect(await a.bearer(`Bearer ${TOKEN}`)).toMatchObject({
+      ok: true,
+      identity: { id: 'alice', method: 'token' }
+    });
+    expect(await a.bearer(`Bearer ${EXPIRED}`)).toEqual({
+      ok: false,
+      reason: 'token expired',
+      tokenId: 'old'
+    });
+    expect(introspected).toEqual([]);
   });
 });

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   base64url,
+  CompactSign,
   exportJWK,
   exportSPKI,
   generateKeyPair,
@@ -635,5 +636,582 @@ describe('introspection (RFC 7662)', () => {
 
   it('refuses opaque tokens when only a JWKS is configured', async () => {
     await refused(verifier(), 'opaque-active', 'token is not a JWT');
+  });
+});
+
+describe('config validation, each problem named', () => {
+  const problems = (extra: Record<string, unknown>) =>
+    validateOAuthConfig({ ...config(), ...extra } as unknown as OAuthConfig);
+
+  it('says which problems a config has, in the error createOAuthVerifier throws', () => {
+    let thrown: unknown;
+    try {
+      createOAuthVerifier(config({ clock_skew_s: 301, roles_claim: '' }));
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toBeInstanceOf(OAuthConfigError);
+    expect((thrown as OAuthConfigError).code).toBe('oauth_config');
+    expect((thrown as OAuthConfigError).problems).toEqual([
+      'clock_skew_s must be between 0 and 300',
+      'roles_claim must be a non-empty string'
+    ]);
+    expect((thrown as OAuthConfigError).message).toBe(
+      'invalid OAuth config: clock_skew_s must be between 0 and 300; roles_claim must be a non-empty string'
+    );
+  });
+
+  it('accepts every asymmetric algorithm jose verifies', () => {
+    const all = [
+      'RS256',
+      'RS384',
+      'RS512',
+      'PS256',
+      'PS384',
+      'PS512',
+      'ES256',
+      'ES384',
+      'ES512',
+      'EdDSA',
+      'Ed25519'
+    ];
+    for (const alg of all) expect(problems({ algorithms: [alg] })).toEqual([]);
+  });
+
+  it('refuses none and symmetric algorithms by name, whatever their case, and anything unknown', () => {
+    expect(problems({ algorithms: ['None', 'nOnE'] })).toEqual([
+      'algorithm "None" is never allowed',
+      'algorithm "nOnE" is never allowed'
+    ]);
+    expect(problems({ algorithms: ['HS256', 'hs384'] })).toEqual([
+      'algorithm "HS256" is symmetric: a resource server must not share the issuer\'s secret',
+      'algorithm "hs384" is symmetric: a resource server must not share the issuer\'s secret'
+    ]);
+    expect(problems({ algorithms: ['RS1', 'xHS256', 'rs256'] })).toEqual([
+      'algorithm "RS1" is not supported',
+      'algorithm "xHS256" is not supported',
+      'algorithm "rs256" is not supported'
+    ]);
+    expect(problems({ algorithms: [5, 'RS256'] })).toEqual(['algorithms must be strings']);
+    expect(problems({ algorithms: [] })).toEqual(['algorithms must be a non-empty list']);
+    expect(problems({ algorithms: 'RS256' })).toEqual(['algorithms must be a non-empty list']);
+  });
+
+  it('names a missing, relative or non-https URL', () => {
+    expect(problems({ issuer: '' })).toEqual(['issuer is required']);
+    expect(problems({ issuer: 5 })).toEqual(['issuer is required']);
+    expect(problems({ issuer: undefined })).toEqual(['issuer is required']);
+    expect(problems({ issuer: 'realms/main' })).toEqual(['issuer is not an absolute URL']);
+    for (const issuer of ['ftp://localhost/x', 'ws://127.0.0.1/x', 'file:///etc/issuer']) {
+      expect(problems({ issuer })).toEqual([
+        'issuer must use https (http only for localhost, 127.0.0.1 or [::1])'
+      ]);
+    }
+    expect(problems({ issuer: `${ISSUER}#frag` })).toEqual([
+      'issuer must not have a query or fragment (RFC 8414)'
+    ]);
+    expect(problems({ jwks_uri: '' })).toEqual(['jwks_uri is required']);
+  });
+
+  it('names a bad audience', () => {
+    for (const audience of ['', [], ['', RESOURCE], [RESOURCE, 5], 5]) {
+      expect(problems({ audience })).toEqual(['audience must be a non-empty string or list of strings']);
+    }
+  });
+
+  it('names each bad number, with its bounds', () => {
+    expect(problems({ clock_skew_s: 300, jwks_cooldown_s: 0, jwks_cache_s: 0 })).toEqual([]);
+    expect(problems({ clock_skew_s: Number.NaN })).toEqual(['clock_skew_s must be between 0 and 300']);
+    expect(problems({ clock_skew_s: '30' })).toEqual(['clock_skew_s must be between 0 and 300']);
+    expect(problems({ jwks_cooldown_s: Number.POSITIVE_INFINITY })).toEqual([
+      'jwks_cooldown_s must be a number >= 0'
+    ]);
+    expect(problems({ jwks_cache_s: -1 })).toEqual(['jwks_cache_s must be a number >= 0']);
+  });
+
+  it('names bad claim settings', () => {
+    expect(problems({ required_claims: [] })).toEqual([]);
+    expect(problems({ required_claims: ['jti', 'tenant'] })).toEqual([]);
+    for (const required_claims of ['jti', ['jti', ''], [5], null]) {
+      expect(problems({ required_claims })).toEqual(['required_claims must be a list of claim names']);
+    }
+    expect(problems({ scopes_claim: '' })).toEqual(['scopes_claim must be a non-empty string']);
+    expect(problems({ roles_claim: ['roles'] })).toEqual(['roles_claim must be a non-empty string']);
+  });
+
+  it('names each problem of the introspection settings', () => {
+    expect(problems({ introspection: 'https://auth.example.test/i' })).toEqual([
+      'introspection must be an object'
+    ]);
+    expect(problems({ introspection: null })).toEqual(['introspection must be an object']);
+    expect(problems({ introspection: { url: 'not a url', client_id: '', cache_s: -1 } })).toEqual([
+      'introspection.url is not an absolute URL',
+      'introspection.client_id is required',
+      'introspection.client_secret is required',
+      'introspection.cache_s must be a number >= 0'
+    ]);
+    expect(
+      problems({
+        introspection: { url: 'https://auth.example.test/i', client_id: 'c', client_secret: 's', cache_s: 0 }
+      })
+    ).toEqual([]);
+  });
+});
+
+describe('JWT checks, each named', () => {
+  it('accepts the default algorithms: RS256, PS256, ES256 and EdDSA, and no other', async () => {
+    const keys = await Promise.all([
+      makeKey('PS256', 'ps-1'),
+      makeKey('EdDSA', 'ed-1'),
+      makeKey('RS384', 'rs384')
+    ]);
+    published = [rsa.jwk, ec.jwk, ...keys.map((k) => k.jwk)];
+    try {
+      const v = verifier();
+      const [ps, ed, rs384] = keys as [Key, Key, Key];
+      expect((await v.verify(await sign(ps, claims()))).ok).toBe(true);
+      expect((await v.verify(await sign(ed, claims()))).ok).toBe(true);
+      const before = jwks.requests;
+      await refused(v, await sign(rs384, claims()), 'algorithm not allowed');
+      expect(jwks.requests).toBe(before);
+      // Listed explicitly, it is accepted.
+      expect((await verifier({ algorithms: ['RS384'] }).verify(await sign(rs384, claims()))).ok).toBe(true);
+    } finally {
+      published = [rsa.jwk, ec.jwk];
+    }
+  });
+
+  it('refuses an algorithm outside a narrowed allowlist without fetching keys', async () => {
+    const v = verifier({ algorithms: ['ES256'] });
+    const before = jwks.requests;
+    await refused(v, await sign(rsa, claims()), 'algorithm not allowed');
+    expect(jwks.requests).toBe(before);
+  });
+
+  it('refuses a header whose alg is missing or not a string', async () => {
+    const v = verifier();
+    const sig = (await sign(rsa, claims())).split('.')[2] ?? '';
+    for (const header of [{ typ: 'JWT' }, { alg: 5 }, { alg: ['RS256'] }, { alg: null }]) {
+      await refused(v, `${encodeJson(header)}.${encodeJson(claims())}.${sig}`, 'algorithm not allowed');
+    }
+  });
+
+  it('refuses a typ that is not a string', async () => {
+    await refused(verifier(), await sign(rsa, claims(), { typ: 5 }), 'wrong token type');
+  });
+
+  it('refuses a token issued more than the clock skew in the future; at the skew it is fine', async () => {
+    expect((await verifier().verify(await sign(rsa, claims({ iat: NOW + 30 })))).ok).toBe(true);
+    await refused(verifier(), await sign(rsa, claims({ iat: NOW + 31 })), 'token issued in the future');
+  });
+
+  it('refuses an nbf that is not a number', async () => {
+    await refused(
+      verifier(),
+      await sign(rsa, claims({ nbf: 'soon' as unknown as number })),
+      'invalid claim nbf'
+    );
+  });
+
+  it('names a missing required claim only when its name is plain', async () => {
+    const missing = async (name: string) =>
+      ((await verifier({ required_claims: [name] }).verify(await sign(rsa, claims()))) as { reason: string })
+        .reason;
+    expect(await missing('tenant.id:x-1')).toBe('missing claim tenant.id:x-1');
+    expect(await missing('a'.repeat(64))).toBe(`missing claim ${'a'.repeat(64)}`);
+    expect(await missing('a'.repeat(65))).toBe('missing claim claim');
+    expect(await missing('bad!claim')).toBe('missing claim claim');
+    expect(await missing('claim!bad')).toBe('missing claim claim');
+  });
+
+  it('refuses a token naming an extension it must understand', async () => {
+    const token = await new SignJWT(claims())
+      .setProtectedHeader({ alg: 'RS256', kid: rsa.kid, crit: ['x-portcullis'], 'x-portcullis': 1 })
+      .sign(rsa.privateKey, { crit: { 'x-portcullis': true } });
+    await refused(verifier(), token, 'token not supported');
+  });
+
+  it('refuses a signed payload that is not a claims object', async () => {
+    const token = await new CompactSign(new TextEncoder().encode(JSON.stringify(['not', 'claims'])))
+      .setProtectedHeader({ alg: 'RS256', kid: rsa.kid })
+      .sign(rsa.privateKey);
+    await refused(verifier(), token, 'malformed token');
+  });
+
+  it('refuses a token whose kid matches several keys none of which signed it, without treating it as an outage', async () => {
+    const [a, b] = await Promise.all([makeKey('RS256', 'twin'), makeKey('RS256', 'twin')]);
+    // Both keys are published under one kid.
+    published = [rsa.jwk, ec.jwk, a.jwk, b.jwk];
+    try {
+      const v = verifier({ jwks_cooldown_s: 0 });
+      const forged = await sign(stranger, claims(), { kid: 'twin' });
+      await refused(v, forged, 'ambiguous signing key');
+      // The issuer answered: no back-off, so a key published since is fetched and used.
+      published = [rsa.jwk, ec.jwk, rotated.jwk];
+      expect(await v.verify(await sign(rotated, claims()))).toMatchObject({ ok: true });
+    } finally {
+      published = [rsa.jwk, ec.jwk];
+    }
+  });
+
+  it('maps only the claims present: no agent and no token id when the token names none', async () => {
+    const result = await verifier().verify(await sign(rsa, claims({ client_id: undefined, jti: undefined })));
+    expect(result.ok).toBe(true);
+    if (result.ok) {
+      expect(Object.keys(result.identity).sort()).toEqual(['claims', 'expiresAt', 'roles', 'scopes', 'user']);
+    }
+  });
+
+  it('reads a claim named with dots before a dotted path, and never walks into arrays, strings or null', async () => {
+    const roles = async (rolesClaim: string, extra: JWTPayload) => {
+      const result = await verifier({ roles_claim: rolesClaim }).verify(await sign(rsa, claims(extra)));
+      return result.ok ? result.identity.roles : result.reason;
+    };
+    expect(
+      await roles('https://example.test/roles', {
+        'https://example.test/roles': ['named'],
+        'https://example': { 'test/roles': ['walked'] }
+      })
+    ).toEqual(['named']);
+    expect(await roles('groups.0', { groups: ['admin'] })).toEqual([]);
+    expect(await roles('realm.0', { realm: 'admin' })).toEqual([]);
+    expect(await roles('realm.length', { realm: 'admin' })).toEqual([]);
+    expect(await roles('realm.roles', { realm: null })).toEqual([]);
+    expect(await roles('realm.roles', { realm: 5 })).toEqual([]);
+  });
+
+  it('keeps only non-empty names, once each, and nothing from a claim that is not a list', async () => {
+    const roles = async (value: unknown) => {
+      const result = await verifier().verify(await sign(rsa, claims({ roles: value })));
+      return result.ok ? result.identity.roles : result.reason;
+    };
+    expect(await roles(['a', 5, '', 'a', null, 'b'])).toEqual(['a', 'b']);
+    expect(await roles(' a  b a ')).toEqual(['a', 'b']);
+    expect(await roles(5)).toEqual([]);
+    expect(await roles({ admin: true })).toEqual([]);
+  });
+});
+
+describe('verify: what is not a token at all', () => {
+  it('refuses an empty or absent token', async () => {
+    const v = verifier();
+    expect(await v.verify('')).toEqual({ ok: false, reason: 'no token' });
+    expect(await v.verify(undefined as unknown as string)).toEqual({ ok: false, reason: 'no token' });
+  });
+
+  it('refuses a token over 16 KiB, and takes one of exactly 16 KiB as a token', async () => {
+    const v = verifier();
+    await refused(v, 'a'.repeat(16 * 1024 + 1), 'token too large');
+    await refused(v, 'a'.repeat(16 * 1024), 'token is not a JWT');
+  });
+
+  it('takes only three whole base64url segments for a JWT, and refuses what is not a bearer token', async () => {
+    const v = verifier();
+    await refused(v, '~a.b.c', 'token is not a JWT');
+    await refused(v, 'a.b.c~', 'token is not a JWT');
+    for (const token of ['!abc', 'abc!', 'a b', 'abc\n', '=abc']) await refused(v, token, 'malformed token');
+  });
+
+  it('never sends a malformed token to the introspection endpoint', async () => {
+    let calls = 0;
+    const v = createOAuthVerifier(
+      {
+        issuer: ISSUER,
+        audience: RESOURCE,
+        introspection: { url: 'https://auth.example.test/introspect', client_id: 'c', client_secret: 's' }
+      },
+      {
+        fetch: () => {
+          calls++;
+          return Promise.resolve(Response.json({ active: true, sub: 'x', exp: NOW + 60, aud: RESOURCE }));
+        },
+        now
+      }
+    );
+    for (const token of ['!abc', 'abc!', 'abc\r\nx-injected: 1']) await refused(v, token, 'malformed token');
+    expect(calls).toBe(0);
+  });
+});
+
+describe('introspection answers, each check named', () => {
+  type Reply = (res: ServerResponse) => void;
+  let server: TestServer;
+  let reply: Reply = (res) => json(res, 200, { active: false });
+  const seen: Array<{ headers: IncomingMessage['headers']; body: string }> = [];
+  let clock = NOW * 1000;
+
+  beforeAll(async () => {
+    server = await startServer((req, body, res) => {
+      seen.push({ headers: req.headers, body });
+      reply(res);
+    });
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  const answer =
+    (body: Record<string, unknown>): Reply =>
+    (res) =>
+      json(res, 200, body);
+  const active = (extra: Record<string, unknown> = {}) =>
+    answer({ active: true, sub: 'bob', exp: NOW + 600, aud: RESOURCE, ...extra });
+  const introspecting = (extra: Partial<OAuthConfig> = {}, introspection: Record<string, unknown> = {}) =>
+    createOAuthVerifier(
+      {
+        issuer: ISSUER,
+        audience: RESOURCE,
+        introspection: {
+          url: `${server.url}/introspect`,
+          client_id: 'gate way',
+          client_secret: 'pa:ss word',
+          cache_s: 30,
+          ...introspection
+        },
+        ...extra
+      },
+      { now: () => clock }
+    );
+
+  it('posts the token as a form with its type hint, asking for JSON, with form-encoded client credentials', async () => {
+    clock = NOW * 1000;
+    reply = active();
+    seen.length = 0;
+    expect((await introspecting().verify('opaque+/token=')).ok).toBe(true);
+    expect(seen).toHaveLength(1);
+    const [request] = seen as [(typeof seen)[number]];
+    expect(request.headers.accept).toBe('application/json');
+    expect(request.headers['content-type']).toBe('application/x-www-form-urlencoded');
+    expect(request.headers.authorization).toBe(
+      `Basic ${Buffer.from('gate+way:pa%3Ass+word').toString('base64')}`
+    );
+    expect(Object.fromEntries(new URLSearchParams(request.body))).toEqual({
+      token: 'opaque+/token=',
+      token_type_hint: 'access_token'
+    });
+  });
+
+  it('maps only the claims present, without the active flag', async () => {
+    clock = NOW * 1000;
+    reply = active({ scope: 'a b' });
+    const result = await introspecting().verify('minimal');
+    expect(result).toStrictEqual({
+      ok: true,
+      identity: {
+        user: 'bob',
+        roles: [],
+        scopes: ['a', 'b'],
+        expiresAt: NOW + 600,
+        claims: { sub: 'bob', exp: NOW + 600, aud: RESOURCE, scope: 'a b' }
+      }
+    });
+  });
+
+  it.each([
+    ['no exp', { exp: undefined }, 'missing claim exp'],
+    ['exp not a number', { exp: String(NOW + 600) }, 'invalid claim exp'],
+    ['exp beyond the skew', { exp: NOW - 31 }, 'token expired'],
+    ['exp at the skew', { exp: NOW - 30 }, 'token expired'],
+    ['nbf not a number', { nbf: 'soon' }, 'invalid claim nbf'],
+    ['nbf null', { nbf: null }, 'invalid claim nbf'],
+    ['nbf beyond the skew', { nbf: NOW + 31 }, 'token not yet valid'],
+    ['sub not a string', { sub: 5 }, 'invalid claim sub'],
+    ['sub empty', { sub: '' }, 'invalid claim sub'],
+    ['active as a string', { active: 'true' }, 'introspection: token inactive']
+  ])('refuses an answer with %s', async (_name, extra, reason) => {
+    clock = NOW * 1000;
+    reply = active(extra);
+    await refused(introspecting(), 'opaque-token', reason);
+  });
+
+  it('accepts exp and nbf within the skew', async () => {
+    clock = NOW * 1000;
+    reply = active({ exp: NOW - 29, nbf: NOW + 30 });
+    expect((await introspecting().verify('opaque-token')).ok).toBe(true);
+    reply = active({ nbf: NOW - 3600 });
+    expect((await introspecting().verify('opaque-token')).ok).toBe(true);
+  });
+
+  it('refuses an answer missing a configured claim, naming it', async () => {
+    clock = NOW * 1000;
+    reply = active();
+    await refused(introspecting({ required_claims: ['jti'] }), 'opaque-token', 'missing claim jti');
+    reply = active({ jti: 'j-1' });
+    expect(await introspecting({ required_claims: ['jti'] }).verify('opaque-token')).toMatchObject({
+      ok: true,
+      identity: { tokenId: 'j-1' }
+    });
+  });
+
+  it('accepts an audience that names any one of the configured audiences', async () => {
+    clock = NOW * 1000;
+    reply = active({ aud: RESOURCE });
+    const v = introspecting({ audience: ['https://alias.example.test/mcp', RESOURCE] });
+    expect((await v.verify('opaque-token')).ok).toBe(true);
+  });
+
+  it.each([
+    [
+      'a status other than 200',
+      (res: ServerResponse) => json(res, 500, { active: true }),
+      'introspection failed (HTTP 500)'
+    ],
+    [
+      'no body at all',
+      (res: ServerResponse) => {
+        res.writeHead(204);
+        res.end();
+      },
+      'introspection failed (HTTP 204)'
+    ],
+    [
+      'a body that is not JSON',
+      (res: ServerResponse) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end('{ active: true');
+      },
+      'introspection: response is not JSON'
+    ],
+    [
+      'a JSON array',
+      (res: ServerResponse) => json(res, 200, [{ active: true }]),
+      'introspection: response is not a JSON object'
+    ],
+    [
+      'JSON null',
+      (res: ServerResponse) => json(res, 200, null),
+      'introspection: response is not a JSON object'
+    ],
+    [
+      'a JSON string',
+      (res: ServerResponse) => json(res, 200, 'active'),
+      'introspection: response is not a JSON object'
+    ],
+    [
+      'a body cut short',
+      (res: ServerResponse) => {
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': '1000' });
+        res.write('{"active": true');
+        setTimeout(() => res.destroy(), 20);
+      },
+      'introspection unavailable'
+    ]
+  ])('refuses %s', async (_name, answerWith, reason) => {
+    clock = NOW * 1000;
+    reply = answerWith;
+    await refused(introspecting(), 'opaque-token', reason);
+  });
+
+  it('refuses an answer over 64 KiB, and reads one of exactly 64 KiB', async () => {
+    clock = NOW * 1000;
+    const body = (size: number) => {
+      const base = JSON.stringify({ active: true, sub: 'bob', exp: NOW + 600, aud: RESOURCE, pad: '' });
+      return base.replace('"pad":""', `"pad":"${'x'.repeat(size - base.length)}"`);
+    };
+    const sendText =
+      (text: string): Reply =>
+      (res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(text);
+      };
+    expect(body(64 * 1024)).toHaveLength(64 * 1024);
+    reply = sendText(body(64 * 1024));
+    expect((await introspecting().verify('opaque-token')).ok).toBe(true);
+    reply = sendText(body(64 * 1024 + 1));
+    await refused(introspecting(), 'opaque-token', 'introspection: response too large');
+  });
+
+  it('serves a cached answer until cache_s has passed, not at that instant, and hands out copies', async () => {
+    clock = NOW * 1000;
+    reply = active({ roles: ['dev'] });
+    const v = introspecting();
+    seen.length = 0;
+    const first = await v.verify('cached-token');
+    if (!first.ok) throw new Error(first.reason);
+    first.identity.roles.push('admin');
+    clock = (NOW + 29) * 1000;
+    expect(await v.verify('cached-token')).toEqual({
+      ok: true,
+      identity: {
+        user: 'bob',
+        roles: ['dev'],
+        scopes: [],
+        expiresAt: NOW + 600,
+        claims: { sub: 'bob', exp: NOW + 600, aud: RESOURCE, roles: ['dev'] }
+      }
+    });
+    expect(seen).toHaveLength(1);
+    clock = (NOW + 30) * 1000;
+    expect((await v.verify('cached-token')).ok).toBe(true);
+    expect(seen).toHaveLength(2);
+  });
+
+  it('caches nothing with cache_s 0', async () => {
+    clock = NOW * 1000;
+    reply = active();
+    const v = introspecting({}, { cache_s: 0 });
+    seen.length = 0;
+    for (let i = 0; i < 3; i++) expect((await v.verify('opaque-token')).ok).toBe(true);
+    expect(seen).toHaveLength(3);
+  });
+
+  it('drops a stale answer: a token found inactive is not served from the old answer, even if the clock steps back', async () => {
+    clock = NOW * 1000;
+    reply = active();
+    const v = introspecting();
+    seen.length = 0;
+    expect((await v.verify('revoked-later')).ok).toBe(true);
+    clock = (NOW + 31) * 1000;
+    reply = answer({ active: false });
+    await refused(v, 'revoked-later', 'introspection: token inactive');
+    clock = (NOW + 10) * 1000;
+    await refused(v, 'revoked-later', 'introspection: token inactive');
+    expect(seen).toHaveLength(3);
+  });
+
+  it('never caches an answer already at or past its expiry (accepted within the skew), even if the clock steps back', async () => {
+    for (const exp of [NOW, NOW - 10]) {
+      clock = NOW * 1000;
+      reply = active({ exp });
+      const v = introspecting();
+      seen.length = 0;
+      expect((await v.verify('at-expiry')).ok).toBe(true);
+      clock = (NOW - 20) * 1000;
+      expect((await v.verify('at-expiry')).ok).toBe(true);
+      expect(seen).toHaveLength(2);
+    }
+  });
+
+  it('keeps at most 10,000 answers, dropping the oldest first', async () => {
+    clock = NOW * 1000;
+    let calls = 0;
+    const v = createOAuthVerifier(
+      {
+        issuer: ISSUER,
+        audience: RESOURCE,
+        introspection: { url: 'https://auth.example.test/introspect', client_id: 'c', client_secret: 's' }
+      },
+      {
+        now: () => clock,
+        fetch: () => {
+          calls++;
+          return Promise.resolve(Response.json({ active: true, sub: 'bob', exp: NOW + 600, aud: RESOURCE }));
+        }
+      }
+    );
+    // Two answers: both kept.
+    await v.verify('t-a');
+    await v.verify('t-b');
+    await v.verify('t-a');
+    expect(calls).toBe(2);
+    for (let i = 0; i < 10_000; i++) await v.verify(`t-${i}`);
+    expect(calls).toBe(10_002);
+    // t-a and t-b were the oldest: t-a went, then t-b. The rest are all still there.
+    calls = 0;
+    await v.verify('t-1');
+    await v.verify('t-9999');
+    expect(calls).toBe(0);
+    await v.verify('t-b');
+    expect(calls).toBe(1);
   });
 });

@@ -1,3 +1,4 @@
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { AuditInput } from '../audit/index.js';
 import { hashToken } from '../config/index.js';
@@ -269,5 +270,164 @@ describe('authenticateRequest', () => {
       ['10.0.0.5', 'unauthenticated', 'metrics: no metrics credential'],
       ['10.0.0.5', 'unauthenticated', 'admin API: no admin credential']
     ]);
+  });
+});
+
+describe('authenticateRequest, each answer in full', () => {
+  it('records a missing credential on /metrics and the admin API as unauthenticated, and answers without a retry time', async () => {
+    const { authenticate, records } = setup();
+    expect(await authenticate(undefined, '10.0.0.1', 'metrics')).toStrictEqual({
+      ok: false,
+      reason: 'missing',
+      code: 'metrics_unauthenticated'
+    });
+    expect(await authenticate(undefined, '10.0.0.2', 'admin')).toStrictEqual({
+      ok: false,
+      reason: 'missing',
+      code: 'admin_unauthenticated'
+    });
+    expect(records).toEqual([
+      {
+        event: 'auth/failure',
+        source: '10.0.0.1',
+        reason: 'metrics: no metrics credential',
+        outcome: 'denied',
+        decision: 'deny',
+        code: 'unauthenticated'
+      },
+      {
+        event: 'auth/failure',
+        source: '10.0.0.2',
+        reason: 'admin API: no admin credential',
+        outcome: 'denied',
+        decision: 'deny',
+        code: 'unauthenticated'
+      }
+    ]);
+  });
+
+  it("gives the surfaces' own tokens their own identities, with no roles for /metrics", async () => {
+    const { authenticate } = setup();
+    expect(await authenticate(`Bearer ${METRICS}`, '10.0.0.1', 'metrics')).toStrictEqual({
+      ok: true,
+      identity: { id: 'metrics', roles: [], method: 'token', tokenId: 'metrics' }
+    });
+    expect(await authenticate(`Bearer ${ADMIN_API}`, '10.0.0.1', 'admin')).toStrictEqual({
+      ok: true,
+      identity: { id: 'console', roles: ['admin'], method: 'token', tokenId: 'admin' }
+    });
+  });
+
+  it('lets a rate count that fails with another gateway error surface as it is', async () => {
+    const error = new GatewayError('rate_limited', 'counted elsewhere');
+    const { authenticate, records } = setup({ rate: 10, requests: () => Promise.reject(error) });
+    await expect(authenticate(`Bearer ${ADMIN}`, '10.0.0.1')).rejects.toBe(error);
+    expect(records).toEqual([]);
+  });
+
+  it('logs each failure with the source, the surface, the reason and the token id, never the token', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const auth = createAuthenticator(
+      {
+        tokens: [
+          {
+            id: 'tok_old',
+            identity: 'olga',
+            roles: ['admin'],
+            sha256: hashToken('expired-gateway-token-01234567'),
+            expires: '2000-01-01T00:00:00Z'
+          }
+        ],
+        scopes: { read: 'tools:read', call: 'tools:call' },
+        lockout: { failures: 3, window_s: 60, duration_s: 300 }
+      },
+      {}
+    );
+    const authenticate = createRequestAuthentication({
+      auth,
+      config: {
+        metrics: { enabled: true, roles: ['admin'] },
+        admin: { enabled: true, identity: 'console', roles: ['admin'] }
+      },
+      audit: () => undefined,
+      log: pino(
+        { level: 'info', base: undefined, timestamp: false },
+        { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) }
+      )
+    });
+    await authenticate('Bearer expired-gateway-token-01234567', '10.0.0.9');
+    expect(lines).toEqual([
+      {
+        level: 30,
+        source: '10.0.0.9',
+        surface: 'mcp',
+        reason: 'token expired',
+        tokenId: 'tok_old',
+        msg: 'authentication failed'
+      }
+    ]);
+  });
+});
+
+describe('lockouts recorded once each, in a bounded table', () => {
+  /** Every source is locked out by the shared store, until the time `until` gives for it. */
+  function lockedEverywhere(until: (source: string) => number) {
+    let t = 1_000_000;
+    const auth = createAuthenticator(
+      {
+        tokens: [],
+        scopes: { read: 'tools:read', call: 'tools:call' },
+        lockout: { failures: 3, window_s: 60, duration_s: 300 }
+      },
+      { now: () => t, lockouts: { record: () => undefined, lockedUntil: until } }
+    );
+    const records: AuditInput[] = [];
+    const authenticate = createRequestAuthentication({
+      auth,
+      config: {
+        metrics: { enabled: true, roles: ['admin'] },
+        admin: { enabled: true, identity: 'console', roles: ['admin'] }
+      },
+      audit: (r) => records.push(r),
+      now: () => t
+    });
+    const recordsOf = (source: string) => records.filter((r) => r.source === source).length;
+    return { authenticate, recordsOf, setTime: (ms: number) => (t = ms) };
+  }
+
+  it('records a lockout once, however often the source asks', async () => {
+    const { authenticate, recordsOf } = lockedEverywhere(() => 2_000_000);
+    for (let i = 0; i < 3; i++) {
+      expect(await authenticate(undefined, 's0')).toEqual({
+        ok: false,
+        reason: 'locked-out',
+        code: 'locked_out',
+        retryAfter: 1000
+      });
+    }
+    expect(recordsOf('s0')).toBe(1);
+  });
+
+  it('with 10,000 live lockouts recorded, starts the table afresh: each is recorded once more', async () => {
+    const { authenticate, recordsOf } = lockedEverywhere(() => 2_000_000);
+    for (let i = 0; i < 10_000; i++) await authenticate(undefined, `s${i}`);
+    await authenticate(undefined, 's0');
+    expect(recordsOf('s0')).toBe(1);
+    await authenticate(undefined, 'newcomer');
+    await authenticate(undefined, 's0');
+    expect(recordsOf('s0')).toBe(2);
+  });
+
+  it('with 10,000 recorded, drops the lockouts that have ended (at that instant too) and keeps the live ones', async () => {
+    const { authenticate, recordsOf, setTime } = lockedEverywhere((s) =>
+      s === 'ended' ? 1_500_000 : 2_000_000
+    );
+    await authenticate(undefined, 'ended');
+    for (let i = 1; i < 10_000; i++) await authenticate(undefined, `s${i}`);
+    setTime(1_500_000);
+    await authenticate(undefined, 'newcomer');
+    await authenticate(undefined, 's1');
+    expect(recordsOf('s1')).toBe(1);
+    expect(recordsOf('newcomer')).toBe(1);
   });
 });
