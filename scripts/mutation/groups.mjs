@@ -60,6 +60,6 @@ export const GROUPS = {
       'src/inspect/*.test.ts'
     ],
     ignoreStatic: true,
-    break: 87
+    break: 88
   }
 };
