@@ -190,7 +190,10 @@ describe('terminal escape sequences in a result', () => {
       '\x1b[1m\x1b[31mFAIL\x1b[0m src/a.test.ts\n  expected 1 to be 2\n\x1b[2mDuration 3s\x1b[22m'
     ]) {
       const found = content(log);
-      expect(found.filter((f) => f.kind === 'injection'), log).toEqual([]);
+      expect(
+        found.filter((f) => f.kind === 'injection'),
+        log
+      ).toEqual([]);
       expect(rules(found)).toContain('ansi-escape:low');
     }
   });

@@ -268,6 +268,17 @@ describe.skipIf(process.platform !== 'linux')('isolation: session', () => {
     // A session ends: its process stops, and the refused session gets one of its own.
     await end(holders[0]!);
     await waitFor(() => !alive(pids[0]!), 10_000, 'the ended session process to stop');
+    // The gateway counts the process gone when it has seen it exit, which can come a moment after.
+    await waitFor(
+      async () => {
+        const h = (await (await fetch(gw.url.replace(/\/mcp$/, '/healthz'))).json()) as {
+          processes: { running: number };
+        };
+        return h.processes.running === 2;
+      },
+      10_000,
+      'the gateway to count the ended process gone'
+    );
     const own = await whoami(next.client);
     expect(pids).not.toContain(own);
     await Promise.all([...holders.slice(1), next].map(end));
