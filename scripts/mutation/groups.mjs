@@ -29,5 +29,16 @@ export const GROUPS = {
     mutate: ['src/auth/*.ts', '!src/auth/*.test.ts'],
     tests: ['src/auth/*.test.ts'],
     break: 57
+  },
+  budgets: {
+    mutate: ['src/state/*.ts', '!src/state/*.test.ts', 'src/limits/*.ts', '!src/limits/*.test.ts'],
+    tests: [
+      'src/state/*.test.ts',
+      'src/limits/*.test.ts',
+      'src/policy/engine.test.ts',
+      'src/policy/identity.test.ts',
+      'src/approval/shared.test.ts'
+    ],
+    break: 0
   }
 };
