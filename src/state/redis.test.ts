@@ -6,6 +6,7 @@
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { freePort } from '../../test/helpers.js';
 import { needTool } from '../../test/support/tools.js';
 import type { HeldCall } from '../approval/index.js';
 import type { ServerPins } from '../pins/index.js';
@@ -838,7 +839,7 @@ withRedis('shared pins', () => {
 
 withRedis('the connection', () => {
   it('not ready within the time given, says no; closed, is not healthy', async () => {
-    const port = await (await import('../../test/helpers.js')).freePort();
+    const port = await freePort();
     const away = createRedisState({
       url: `redis://127.0.0.1:${port}`,
       prefix: 'x:',
@@ -868,5 +869,128 @@ withRedis('the connection', () => {
     open.push(bare);
     expect(await bare.ready(5000)).toBe(true);
     expect(lines.find((l) => l.msg === 'shared state connected')).toMatchObject({ url: 'redis://?' });
+  });
+});
+
+withRedis('a store that cannot answer, or answers with an error', () => {
+  const away = async () => {
+    const state = createRedisState({
+      url: `redis://127.0.0.1:${await freePort()}`,
+      prefix: 'away:',
+      timeoutMs: 100,
+      sessionTtlMs: 60_000,
+      log
+    });
+    open.push(state);
+    return state;
+  };
+
+  it('a call that takes no budget needs no store; one that takes any is refused, with the cause kept', async () => {
+    const state = await away();
+    const s = session('n');
+    expect(await outcome(() => state.consume(s, [], 0, NOON, { budget: 5 }))).toBe('ok');
+    expect(await outcome(() => state.consume(s, [], 1, NOON, { budget: 5 }))).toBe('state_unavailable');
+    expect(await outcome(() => state.consume(s, [cap(1)], 0, NOON, {}))).toBe('state_unavailable');
+    try {
+      await state.addRisk(s, 1, NOON, {});
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(GatewayError);
+      expect((err as GatewayError).detail).toMatch(/^shared state: ./);
+      expect((err as Error).cause).toBeInstanceOf(Error);
+    }
+    expect(s.risk).toBe(0);
+  });
+
+  it('a history the store cannot read or extend is a refusal, and nothing is recorded here either', async () => {
+    const [r] = await replicas(1);
+    const prefix = `t${prefixes}:`;
+    const client = new Redis(redis.url);
+    try {
+      await client.set(`${prefix}h:bad`, 'not a list');
+      const s = session('bad');
+      expect(await outcome(() => r!.sync(s, true))).toBe('state_unavailable');
+      expect(await outcome(() => r!.record(s, { server: 'v', tool: 't', at: NOON }))).toBe(
+        'state_unavailable'
+      );
+      expect(s.history).toEqual([]);
+    } finally {
+      client.disconnect();
+    }
+  });
+
+  it('a call without risk leaves the risk and its time as they were', async () => {
+    const [r] = await replicas(1);
+    const s = session('quiet');
+    await r!.consume(s, [], 5, NOON, { resetAfterMs: 1000 });
+    await r!.consume(s, [cap(9)], 0, NOON + 900, { resetAfterMs: 1000 });
+    expect(s.risk).toBe(5);
+    expect(s.riskAt).toBe(NOON);
+  });
+
+  it('a mirror of revocations that cannot be read is not ready; it retries until it can', async () => {
+    const lines: string[] = [];
+    const watched = pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) });
+    const prefix = `t${++prefixes}:`;
+    const client = new Redis(redis.url);
+    try {
+      await client.set(`${prefix}revoked`, 'not a hash');
+      const state = createRedisState({
+        url: redis.url,
+        prefix,
+        timeoutMs: 2000,
+        sessionTtlMs: 60_000,
+        log: watched
+      });
+      open.push(state);
+      let resyncs = 0;
+      // Listening before the mirror is live: told once, when it is.
+      state.pins.onResync(() => resyncs++);
+      expect(await state.ready(800)).toBe(false);
+      expect(state.healthy()).toBe(false);
+      expect(lines.some((l) => l.includes('shared state: resync failed; retrying'))).toBe(true);
+      expect(resyncs).toBe(0);
+      await client.del(`${prefix}revoked`);
+      expect(await state.ready(5000)).toBe(true);
+      await new Promise((r) => setTimeout(r, 20));
+      expect(resyncs).toBe(1);
+    } finally {
+      client.disconnect();
+    }
+  });
+});
+
+withRedis('held calls in the store', () => {
+  it('forgetting removes only the calls named; settling a call the store lacks settles nothing', async () => {
+    const [a, b] = await replicas(2);
+    const held = (id: string): HeldCall => ({
+      id,
+      status: 'pending',
+      createdAt: new Date(NOON).toISOString(),
+      expiresAt: new Date(NOON + 60_000).toISOString(),
+      identity: 'bob',
+      roles: [],
+      session: 's',
+      server: 'records',
+      tool: 'delete_record',
+      name: 'records__delete_record',
+      arguments: {},
+      rules: [],
+      reason: 'needs approval',
+      risk: 0,
+      policyVersion: 'v1',
+      required: 1,
+      approverRoles: ['admin'],
+      decisions: []
+    });
+    await a!.approvals.publish(held('apr_a'));
+    await a!.approvals.publish(held('apr_b'));
+    await b!.approvals.forget([]);
+    await b!.approvals.forget(['apr_a']);
+    expect((await a!.approvals.load()).map((h) => h.id)).toEqual(['apr_b']);
+    expect(await a!.approvals.settle('apr_a', 'expired')).toBeUndefined();
+    const resynced: string[] = [];
+    b!.approvals.onResync(() => resynced.push('late'));
+    await expect.poll(() => resynced).toEqual(['late']);
   });
 });
