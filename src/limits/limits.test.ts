@@ -87,6 +87,16 @@ describe('the identity cap table (a sliding window)', () => {
     expect(caps.peek('d', 5, 1000, NOON + 1500)).toBe(true);
   });
 
+  it('making room never drops a log that still holds a live call, even if older calls left it', () => {
+    const caps = createCapStore(2);
+    caps.take('a', 1000, NOON);
+    caps.take('a', 1000, NOON + 800);
+    caps.take('b', 1000, NOON + 500);
+    // At NOON + 1000 the first call of `a` has left its window, its second has not: no room.
+    expect(caps.peek('c', 5, 1000, NOON + 1000)).toBe(false);
+    expect(caps.peek('a', 1, 1000, NOON + 1000)).toBe(false);
+  });
+
   it('a log is judged by its own window when the table makes room', () => {
     const caps = createCapStore(1);
     caps.take('long', 10_000, NOON);
@@ -155,9 +165,10 @@ describe('risk settings from the policy', () => {
   });
 
   it('leaves out what the policy does not set; a session scope is the default', () => {
-    expect(riskSettingsOf(settings('enforce'))).toEqual({});
-    expect(riskSettingsOf(settings('enforce', { scope: 'session' }))).toEqual({});
-    expect(riskSettingsOf(settings('enforce', { budget: 0 }))).toEqual({ budget: 0 });
+    expect(riskSettingsOf(settings('enforce'))).toStrictEqual({});
+    expect(riskSettingsOf(settings('enforce', { scope: 'session' }))).toStrictEqual({});
+    expect(riskSettingsOf(settings('enforce', { budget: 0 }))).toStrictEqual({ budget: 0 });
+    expect(riskSettingsOf(settings('enforce', { reset_after: '2s' }))).toStrictEqual({ resetAfterMs: 2000 });
   });
 });
 

@@ -994,3 +994,89 @@ withRedis('held calls in the store', () => {
     await expect.poll(() => resynced).toEqual(['late']);
   });
 });
+
+withRedis('held calls as stored and announced', () => {
+  const held = (id: string, over: Partial<HeldCall> = {}): HeldCall => ({
+    id,
+    status: 'pending',
+    createdAt: new Date(NOON).toISOString(),
+    expiresAt: new Date(NOON + 60_000).toISOString(),
+    identity: 'bob',
+    roles: [],
+    session: 's',
+    server: 'records',
+    tool: 'delete_record',
+    name: 'records__delete_record',
+    arguments: { ids: [] },
+    rules: [],
+    reason: 'needs approval',
+    risk: 0,
+    policyVersion: 'v1',
+    required: 2,
+    approverRoles: ['admin'],
+    decisions: [],
+    ...over
+  });
+
+  it('a held call reads back on another replica exactly as published, empty lists and all', async () => {
+    const [a, b] = await replicas(2);
+    const heard: HeldCall[] = [];
+    b!.approvals.onChange((h) => heard.push(h));
+    const call = held('apr_round');
+    await a!.approvals.publish(call);
+    expect((await b!.approvals.load()).find((h) => h.id === 'apr_round')).toEqual(call);
+    await expect.poll(() => heard.at(-1)).toEqual(call);
+    // Decided in the store: the lists are still lists, the note kept to 500 characters.
+    const decided = await b!.approvals.decide(
+      'apr_round',
+      { id: 'carol', roles: ['admin'] },
+      'approve',
+      'n'.repeat(600)
+    );
+    expect(decided.roles).toEqual([]);
+    expect(decided.rules).toEqual([]);
+    expect(decided.decisions).toHaveLength(1);
+    expect(decided.decisions[0]!.note).toHaveLength(500);
+    await expect.poll(() => heard.at(-1)?.decisions.length).toBe(1);
+    const plain = await a!.approvals.decide('apr_round', { id: 'dave', roles: ['admin'] }, 'deny');
+    expect(plain.status).toBe('denied');
+    expect(plain.decisions[1]).not.toHaveProperty('note');
+    // Settled in the store: announced to every replica.
+    await a!.approvals.publish(held('apr_settle'));
+    expect((await b!.approvals.settle('apr_settle', 'cancelled'))!.status).toBe('cancelled');
+    await expect
+      .poll(() => heard.find((h) => h.id === 'apr_settle' && h.status === 'cancelled'))
+      .toBeTruthy();
+  });
+
+  it('events a replica hears: lockouts and revocations from another, and malformed ones ignored', async () => {
+    const [a] = await replicas(1);
+    const prefix = `t${prefixes}:`;
+    const told: unknown[] = [];
+    a!.pins.onChange((server, p) => told.push([server, p]));
+    a!.approvals.onChange((h) => told.push(h));
+    const client = new Redis(redis.url);
+    try {
+      const until = Date.now() + 60_000;
+      await client.publish(`${prefix}events`, JSON.stringify({ type: 'locked', source: 9, until }));
+      await client.publish(
+        `${prefix}events`,
+        JSON.stringify({ type: 'locked', source: '10.1.1.1', until: 'soon' })
+      );
+      await client.publish(`${prefix}events`, JSON.stringify({ type: 'revoked' }));
+      await client.publish(`${prefix}events`, JSON.stringify({ type: 'pins', server: 'files' }));
+      await client.publish(`${prefix}events`, JSON.stringify({ type: 'held' }));
+      await client.publish(`${prefix}events`, JSON.stringify({ type: 'locked', source: '10.2.2.2', until }));
+      await expect.poll(() => a!.lockedUntil('10.2.2.2', Date.now())).toBe(until);
+      expect(a!.lockedUntil('9', Date.now())).toBeUndefined();
+      expect(a!.lockedUntil('10.1.1.1', Date.now())).toBeUndefined();
+      expect(a!.isRevoked('undefined')).toBe(false);
+      await client.publish(`${prefix}events`, JSON.stringify({ type: 'revoked', id: 'tok-heard' }));
+      await expect.poll(() => a!.isRevoked('tok-heard')).toBe(true);
+      // A pins event without pins and a held event without a call tell no listener.
+      expect(told).toEqual([]);
+    } finally {
+      client.disconnect();
+    }
+  });
+});
