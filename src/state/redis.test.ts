@@ -948,7 +948,10 @@ withRedis('a store that cannot answer, or answers with an error', () => {
       state.pins.onResync(() => resyncs++);
       expect(await state.ready(800)).toBe(false);
       expect(state.healthy()).toBe(false);
-      expect(lines.some((l) => l.includes('shared state: resync failed; retrying'))).toBe(true);
+      const failed = lines
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .find((l) => l.msg === 'shared state: resync failed; retrying');
+      expect(failed?.err).toEqual(expect.stringContaining('WRONGTYPE'));
       expect(resyncs).toBe(0);
       await client.del(`${prefix}revoked`);
       expect(await state.ready(5000)).toBe(true);
@@ -1066,11 +1069,33 @@ withRedis('held calls as stored and announced', () => {
       await client.publish(`${prefix}events`, JSON.stringify({ type: 'revoked' }));
       await client.publish(`${prefix}events`, JSON.stringify({ type: 'pins', server: 'files' }));
       await client.publish(`${prefix}events`, JSON.stringify({ type: 'held' }));
+      await client.publish(
+        `${prefix}events`,
+        JSON.stringify({ type: 'pins', pins: { pinnedAt: 'x', approvedBy: 'y' } })
+      );
+      // Each field is read only under its own type: a lock does not revoke, a revocation does not lock.
+      await client.publish(
+        `${prefix}events`,
+        JSON.stringify({ type: 'locked', id: 'tok-sneaky', source: 9, until, server: 'files' })
+      );
+      await client.publish(
+        `${prefix}events`,
+        JSON.stringify({
+          type: 'revoked',
+          id: 'tok-r',
+          source: '10.3.3.3',
+          until,
+          held: JSON.stringify({ id: 'h' })
+        })
+      );
       await client.publish(`${prefix}events`, JSON.stringify({ type: 'locked', source: '10.2.2.2', until }));
       await expect.poll(() => a!.lockedUntil('10.2.2.2', Date.now())).toBe(until);
       expect(a!.lockedUntil('9', Date.now())).toBeUndefined();
       expect(a!.lockedUntil('10.1.1.1', Date.now())).toBeUndefined();
       expect(a!.isRevoked('undefined')).toBe(false);
+      await expect.poll(() => a!.isRevoked('tok-r')).toBe(true);
+      expect(a!.isRevoked('tok-sneaky')).toBe(false);
+      expect(a!.lockedUntil('10.3.3.3', Date.now())).toBeUndefined();
       await client.publish(`${prefix}events`, JSON.stringify({ type: 'revoked', id: 'tok-heard' }));
       await expect.poll(() => a!.isRevoked('tok-heard')).toBe(true);
       // A pins event without pins and a held event without a call tell no listener.
@@ -1078,5 +1103,171 @@ withRedis('held calls as stored and announced', () => {
     } finally {
       client.disconnect();
     }
+  });
+});
+
+withRedis('more of what the store keeps', () => {
+  it('gateways with different prefixes keep apart their held calls and pins', async () => {
+    const [a] = await replicas(1);
+    const [b] = await replicas(1);
+    await a!.pins.claim('files', { pinnedAt: '2026-11-25T12:00:00.000Z', approvedBy: 'a' });
+    expect(await b!.pins.load()).toEqual({});
+    await a!.approvals.publish({
+      id: 'apr_p',
+      status: 'pending',
+      createdAt: new Date(NOON).toISOString(),
+      expiresAt: new Date(NOON + 60_000).toISOString(),
+      identity: 'bob',
+      roles: [],
+      session: 's',
+      server: 'records',
+      tool: 't',
+      name: 'records__t',
+      arguments: {},
+      rules: [],
+      reason: 'r',
+      risk: 0,
+      policyVersion: 'v1',
+      required: 1,
+      approverRoles: ['admin'],
+      decisions: []
+    });
+    expect(await b!.approvals.load()).toEqual([]);
+    expect((await a!.approvals.load()).map((h) => h.id)).toEqual(['apr_p']);
+  });
+
+  it('sync reads the identity history alone when only it is needed, all of it', async () => {
+    const [r] = await replicas(1);
+    for (const tool of ['one', 'two', 'three'])
+      await r!.record(session('w'), { server: 'v', tool, at: NOON }, true);
+    const s = session('other');
+    await r!.sync(s, false, { history: true, risk: false });
+    expect(s.shared.history.map((c) => c.tool)).toEqual(['one', 'two', 'three']);
+    expect(s.history).toEqual([]);
+  });
+
+  it('only per-session caps are counted on the session', async () => {
+    const [r] = await replicas(1);
+    const s = session('kinds');
+    await r!.consume(
+      s,
+      [cap(5), rate(5), { kind: 'identity', key: 'ic', max: 5, window_ms: 1000, scope: 'identity' }],
+      0,
+      NOON,
+      {}
+    );
+    expect(Object.fromEntries(s.counts)).toEqual({ cap: 1 });
+    const seen = session('kinds');
+    await r!.sync(seen, false);
+    expect(Object.fromEntries(seen.counts)).toEqual({ cap: 1 });
+  });
+
+  it('the budget script resets and decays risk as configured; so does adding risk', async () => {
+    const [r] = await replicas(1);
+    const reset = { budget: 10, resetAfterMs: 1000 };
+    const s = session('rs');
+    expect(await outcome(() => r!.consume(s, [], 8, NOON, reset))).toBe('ok');
+    expect(await outcome(() => r!.consume(s, [], 8, NOON + 999, reset))).toBe('risk_budget');
+    expect(await outcome(() => r!.consume(s, [], 8, NOON + 1000, reset))).toBe('ok');
+    expect(s.risk).toBe(8);
+    const t = session('hl');
+    expect(await r!.addRisk(t, 8, NOON, { halfLifeMs: 1000 })).toBe(8);
+    expect(await r!.addRisk(t, 0, NOON + 1000, { halfLifeMs: 1000 })).toBe(4);
+    expect(await r!.addRisk(t, 0, NOON + 1000, { resetAfterMs: 1000 })).toBe(4);
+    expect(await r!.addRisk(t, 0, NOON + 2000, { resetAfterMs: 1000 })).toBe(0);
+  });
+
+  it('a revocation is known here at once, even when the store cannot take it', async () => {
+    const [r] = await replicas(1);
+    await r!.revoke('tok-now');
+    expect(r!.isRevoked('tok-now')).toBe(true);
+    const away = createRedisState({
+      url: `redis://127.0.0.1:${await freePort()}`,
+      prefix: 'away:',
+      timeoutMs: 100,
+      sessionTtlMs: 60_000,
+      log
+    });
+    open.push(away);
+    expect(await outcome(() => away.revoke('tok-offline'))).toBe('state_unavailable');
+    expect(away.isRevoked('tok-offline')).toBe(true);
+    expect(away.isRevoked('tok-other')).toBe(false);
+  });
+
+  it('after its subscription drops, a replica writes back only the revocations Redis lacks, and says so', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const watched = pino({ level: 'warn' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+    const prefix = `t${++prefixes}:`;
+    const a = createRedisState({
+      url: redis.url,
+      prefix,
+      timeoutMs: 2000,
+      sessionTtlMs: 60_000,
+      log: watched
+    });
+    open.push(a);
+    expect(await a.ready(5000)).toBe(true);
+    await a.revoke('tok-1', new Date('2026-11-25T12:00:00Z'));
+    let resyncs = 0;
+    a.pins.onResync(() => resyncs++);
+    await expect.poll(() => resyncs).toBe(1);
+    const admin = new Redis(redis.url);
+    try {
+      const restored = () =>
+        lines.filter((l) => l.msg === 'shared state: revocations missing from Redis written back');
+      // Redis still holds it: the resync after the subscription drops writes nothing back.
+      await admin.client('KILL', 'TYPE', 'pubsub');
+      await expect.poll(() => resyncs, { timeout: 10_000 }).toBe(2);
+      expect(restored()).toEqual([]);
+      // Redis lost it: written back, with its first time, and said.
+      await admin.hdel(`${prefix}revoked`, 'tok-1');
+      await admin.client('KILL', 'TYPE', 'pubsub');
+      await expect.poll(() => resyncs, { timeout: 10_000 }).toBe(3);
+      expect(restored()).toHaveLength(1);
+      expect(restored()[0]!.restored).toBe(1);
+      expect(await admin.hget(`${prefix}revoked`, 'tok-1')).toBe('2026-11-25T12:00:00.000Z');
+    } finally {
+      admin.disconnect();
+    }
+  });
+
+  it('the unreachable Redis is said once, with why, until it answers', async () => {
+    const { log: watched, lines } = capture();
+    const port = await freePort();
+    const away = createRedisState({
+      url: `redis://127.0.0.1:${port}`,
+      prefix: 'w:',
+      timeoutMs: 100,
+      sessionTtlMs: 60_000,
+      log: watched
+    });
+    open.push(away);
+    expect(await away.ready(600)).toBe(false);
+    const warned = lines.filter((l) => l.msg === 'shared state unreachable');
+    expect(warned).toHaveLength(1);
+    expect(warned[0]!.err).toEqual(expect.any(String));
+    // Never connected, so nothing was lost.
+    expect(lines.filter((l) => l.level === 50)).toEqual([]);
+  });
+
+  it('an address without a password is logged as it is', async () => {
+    const { log: watched, lines } = capture();
+    const plain = createRedisState({
+      url: redis.url,
+      prefix: 'plain:',
+      timeoutMs: 2000,
+      sessionTtlMs: 60_000,
+      log: watched
+    });
+    open.push(plain);
+    expect(await plain.ready(5000)).toBe(true);
+    expect(lines.find((l) => l.msg === 'shared state connected')!.url).toBe(redis.url);
+  });
+
+  it('a refused approval keeps its status and its own code', () => {
+    const e = new ApprovalRefused(409, 'already decided');
+    expect(e.code).toBe('approval_refused');
+    expect(e.status).toBe(409);
+    expect(e.message).toBe('already decided');
   });
 });
