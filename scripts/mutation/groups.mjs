@@ -61,5 +61,10 @@ export const GROUPS = {
     ],
     ignoreStatic: true,
     break: 88
+  },
+  budgets: {
+    mutate: ['src/state/*.ts', '!src/state/*.test.ts', 'src/limits/*.ts', '!src/limits/*.test.ts'],
+    tests: ['src/state/*.test.ts', 'src/limits/*.test.ts', 'src/policy/engine.test.ts', 'src/policy/identity.test.ts'],
+    break: 92
   }
 };

@@ -6,12 +6,15 @@
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { freePort } from '../../test/helpers.js';
 import { needTool } from '../../test/support/tools.js';
 import type { HeldCall } from '../approval/index.js';
+import type { ServerPins } from '../pins/index.js';
 import type { Identity } from '../auth/index.js';
 import { HISTORY_LIMIT, createIdentityState, identityScopeKey, type Session } from '../core/session.js';
 import { GatewayError } from '../errors.js';
 import type { SessionCounter } from '../policy/index.js';
+import { capture } from '../../test/support/approval.js';
 import { startRedis, type TestRedis } from '../../test/support/redis.js';
 import { ApprovalRefused } from './bus.js';
 import { withLocalFallback } from './open.js';
@@ -26,10 +29,10 @@ const open: RedisState[] = [];
 let prefixes = 0;
 
 /** `n` stores sharing one key prefix: `n` replicas. */
-async function replicas(n: number, timeoutMs = 2000): Promise<RedisState[]> {
+async function replicas(n: number, timeoutMs = 2000, logTo = log): Promise<RedisState[]> {
   const prefix = `t${++prefixes}:`;
   const out = Array.from({ length: n }, () =>
-    createRedisState({ url: redis.url, prefix, timeoutMs, sessionTtlMs: 60_000, log })
+    createRedisState({ url: redis.url, prefix, timeoutMs, sessionTtlMs: 60_000, log: logTo })
   );
   open.push(...out);
   for (const s of out) expect(await s.ready(5000)).toBe(true);
@@ -443,8 +446,11 @@ withRedis('revocations outlive the Redis data', () => {
 
 withRedis('Redis unreachable', () => {
   it('refuses with state_unavailable instead of admitting; local fallback only when asked; recovers', async () => {
-    const [r] = await replicas(1, 300);
+    const { log: watched, lines } = capture();
+    const [r] = await replicas(1, 300, watched);
     const fallback = withLocalFallback((await replicas(1, 300))[0]!, log);
+    const said = (msg: string) => lines.filter((l) => l.msg === msg).map((l) => l.level);
+    expect(said('shared state connected')).toEqual([30]);
     await redis.stop();
     try {
       expect(await outcome(() => r!.consume(session('u'), [cap(5)], 0, NOON, {}))).toBe('state_unavailable');
@@ -469,10 +475,16 @@ withRedis('Redis unreachable', () => {
       const admitted = [];
       for (let i = 0; i < 3; i++) admitted.push(await fallback.admitRequest('token:f', 2, 60_000, NOON));
       expect(admitted).toEqual([true, true, false]);
+      // The loss is said once, and so is the first failure to reconnect, however many follow.
+      await expect.poll(() => said('shared state unreachable')).toEqual([40]);
+      expect(said('shared state connection lost; calls that need it are refused until it is back')).toEqual([
+        50
+      ]);
     } finally {
       await redis.start();
     }
     await expect.poll(() => r!.healthy(), { timeout: 10_000 }).toBe(true);
+    expect(said('shared state connected')).toEqual([30, 30]);
     expect(await outcome(() => r!.consume(session('u'), [cap(5)], 0, NOON, {}))).toBe('ok');
   }, 30_000);
 });
@@ -482,5 +494,780 @@ withRedis('clocks', () => {
     const rs = await replicas(2);
     expect(await outcome(() => rs[0]!.consume(session('c1'), [rate(1)], 0, NOON + 5, {}))).toBe('ok');
     expect(await outcome(() => rs[1]!.consume(session('c2'), [rate(1)], 0, NOON, {}))).toBe('rate_limited');
+  });
+});
+
+withRedis('what the budget script keeps, and for how long', () => {
+  const identityCap = (max: number, key = 'ic'): SessionCounter => ({
+    kind: 'identity',
+    key,
+    max,
+    window_ms: 1000,
+    scope: 'identity'
+  });
+  const shortRate = (max: number, key = 'rl'): SessionCounter => ({
+    kind: 'rate',
+    key,
+    max,
+    window_ms: 1000,
+    scope: 'session'
+  });
+  const refusal = async (work: () => unknown): Promise<GatewayError> => {
+    try {
+      await work();
+    } catch (err) {
+      if (err instanceof GatewayError) return err;
+      throw err;
+    }
+    throw new Error('admitted');
+  };
+  const raw = () => {
+    const client = new Redis(redis.url);
+    open.push({ close: async () => client.disconnect() } as RedisState);
+    return client;
+  };
+
+  it('a per-session cap refuses call N + 1 with the rule named; a new session of the identity starts its own', async () => {
+    const [r] = await replicas(1);
+    const s = session('s1');
+    const results = [];
+    for (let i = 0; i < 4; i++) results.push(await outcome(() => r!.consume(s, [cap(3)], 0, NOON, {})));
+    expect(results).toEqual(['ok', 'ok', 'ok', 'call_limit']);
+    // The replica's own copy of the counts follows what it took.
+    expect(s.counts.get('cap')).toBe(3);
+    expect((await refusal(() => r!.consume(s, [cap(3)], 0, NOON, {}))).detail).toBe(
+      'rule cap: max_calls_per_session 3 reached'
+    );
+    expect(await outcome(() => r!.consume(session('s2'), [cap(3)], 0, NOON, {}))).toBe('ok');
+  });
+
+  it('a refusal names the counter that refused, whichever kind and place it has', async () => {
+    const [r] = await replicas(1);
+    const s = session('s');
+    await r!.consume(s, [{ kind: 'session', key: 'b', max: 1 }], 0, NOON, {});
+    await r!.consume(s, [shortRate(1, 'y')], 0, NOON, {});
+    await r!.consume(s, [identityCap(1, 'x')], 0, NOON, {});
+    const all = [{ kind: 'session' as const, key: 'a', max: 5 }, shortRate(5, 'z')];
+    expect(
+      (await refusal(() => r!.consume(s, [...all, { kind: 'session', key: 'b', max: 1 }], 0, NOON, {})))
+        .detail
+    ).toBe('rule b: max_calls_per_session 1 reached');
+    expect((await refusal(() => r!.consume(s, [...all, shortRate(1, 'y')], 0, NOON, {}))).detail).toBe(
+      'rule y: rate limit 1 per 1000 ms (session) reached'
+    );
+    expect((await refusal(() => r!.consume(s, [...all, identityCap(1, 'x')], 0, NOON, {}))).detail).toBe(
+      'rule x: max_calls 1 per identity within 1000 ms reached'
+    );
+    // None of the refused calls took anything.
+    expect(s.counts.get('a')).toBeUndefined();
+    expect(await outcome(() => r!.consume(s, [...all], 0, NOON, {}))).toBe('ok');
+    expect(s.counts.get('a')).toBe(1);
+  });
+
+  it('several caps of one call are each counted', async () => {
+    const [r] = await replicas(1);
+    const s = session('s');
+    const two = [
+      { kind: 'session' as const, key: 'a', max: 2 },
+      { kind: 'session' as const, key: 'b', max: 1 }
+    ];
+    expect(await outcome(() => r!.consume(s, two, 0, NOON, {}))).toBe('ok');
+    const seen = session('s');
+    await r!.sync(seen, false);
+    expect(Object.fromEntries(seen.counts)).toEqual({ a: 1, b: 1 });
+    expect(await outcome(() => r!.consume(s, [two[1]!], 0, NOON, {}))).toBe('call_limit');
+    expect(await outcome(() => r!.consume(s, [two[0]!], 0, NOON, {}))).toBe('ok');
+    expect(await outcome(() => r!.consume(s, [two[0]!], 0, NOON, {}))).toBe('call_limit');
+  });
+
+  it('two identity caps and two rate windows in one call are each taken', async () => {
+    const [r] = await replicas(1);
+    const s = session('s');
+    const counters = [identityCap(1, 'p'), identityCap(2, 'q'), shortRate(1, 'm'), shortRate(2, 'n')];
+    expect(await outcome(() => r!.consume(s, counters, 0, NOON, {}))).toBe('ok');
+    expect(await outcome(() => r!.consume(session('t'), [identityCap(1, 'p')], 0, NOON, {}))).toBe(
+      'call_limit'
+    );
+    expect(await outcome(() => r!.consume(s, [shortRate(1, 'm')], 0, NOON, {}))).toBe('rate_limited');
+    expect(await outcome(() => r!.consume(session('t'), [identityCap(2, 'q')], 0, NOON, {}))).toBe('ok');
+    expect(await outcome(() => r!.consume(session('t'), [identityCap(2, 'q')], 0, NOON, {}))).toBe(
+      'call_limit'
+    );
+    expect(await outcome(() => r!.consume(s, [shortRate(2, 'n')], 0, NOON, {}))).toBe('ok');
+    expect(await outcome(() => r!.consume(s, [shortRate(2, 'n')], 0, NOON, {}))).toBe('rate_limited');
+  });
+
+  it('an identity cap: a call leaves the sliding window exactly one window after it was made', async () => {
+    const [r] = await replicas(1);
+    expect(await outcome(() => r!.consume(session('a'), [identityCap(2)], 0, NOON, {}))).toBe('ok');
+    expect(await outcome(() => r!.consume(session('b'), [identityCap(2)], 0, NOON + 500, {}))).toBe('ok');
+    expect(await outcome(() => r!.consume(session('c'), [identityCap(2)], 0, NOON + 999, {}))).toBe(
+      'call_limit'
+    );
+    expect(await outcome(() => r!.consume(session('c'), [identityCap(2)], 0, NOON + 1000, {}))).toBe('ok');
+    expect(await outcome(() => r!.consume(session('d'), [identityCap(2)], 0, NOON + 1001, {}))).toBe(
+      'call_limit'
+    );
+    expect(await outcome(() => r!.consume(session('d'), [identityCap(2)], 0, NOON + 1500, {}))).toBe('ok');
+  });
+
+  it('keys expire: the session after its TTL without a call, a rate window and a cap log with their window', async () => {
+    const [r] = await replicas(1);
+    const prefix = `t${prefixes}:`;
+    const s = session('ttl');
+    const now = Date.now();
+    await r!.consume(s, [cap(5), shortRate(5), identityCap(5)], 2, now, { budget: 100 });
+    await r!.addRisk(s, 1, now, { perIdentity: true });
+    const client = raw();
+    const ttl = async (key: string) => client.pttl(`${prefix}${key}`);
+    expect(await ttl('s:ttl')).toBeGreaterThan(59_000);
+    expect(await ttl('s:ttl')).toBeLessThanOrEqual(60_000);
+    expect(await ttl(`id:${s.shared.key}`)).toBeGreaterThan(59_000);
+    expect(await ttl(`r:rl|s:ttl`)).toBeGreaterThan(0);
+    expect(await ttl(`r:rl|s:ttl`)).toBeLessThanOrEqual(1000);
+    expect(await ttl(`ic:ic|${s.shared.key}`)).toBeGreaterThan(0);
+    expect(await ttl(`ic:ic|${s.shared.key}`)).toBeLessThanOrEqual(1000);
+    expect(await client.hget(`${prefix}s:ttl`, 'c:cap')).toBe('1');
+    expect(Number(await client.hget(`${prefix}s:ttl`, 'risk'))).toBe(2);
+  });
+
+  it('a call without budgets takes nothing from the store, and needs nothing from it', async () => {
+    const [r] = await replicas(1);
+    const prefix = `t${prefixes}:`;
+    await r!.consume(session('none'), [], 0, NOON, { budget: 1 });
+    expect(await raw().exists(`${prefix}s:none`)).toBe(0);
+  });
+
+  it('the risk budget: reaching it exactly is allowed, going over is refused with the decayed risk', async () => {
+    const [r] = await replicas(1);
+    const settings = { budget: 10, halfLifeMs: 1000 };
+    const s = session('r');
+    expect(await outcome(() => r!.consume(s, [], 8, NOON, settings))).toBe('ok');
+    expect(s.risk).toBe(8);
+    expect(s.riskAt).toBe(NOON);
+    expect((await refusal(() => r!.consume(s, [], 7, NOON + 1000, settings))).detail).toBe(
+      'session risk would reach 11, over the budget 10'
+    );
+    expect(await outcome(() => r!.consume(s, [], 6, NOON + 1000, settings))).toBe('ok');
+    expect(s.risk).toBe(10);
+    expect(s.riskAt).toBe(NOON + 1000);
+    const mine = session('i');
+    expect(await outcome(() => r!.consume(mine, [], 4, NOON, { budget: 4, perIdentity: true }))).toBe('ok');
+    expect(mine.shared.risk).toBe(4);
+    expect(mine.shared.riskAt).toBe(NOON);
+    expect(mine.risk).toBe(0);
+    expect(
+      (await refusal(() => r!.consume(session('j'), [], 1, NOON, { budget: 4, perIdentity: true }))).detail
+    ).toBe('identity risk would reach 5, over the budget 4');
+  });
+
+  it('risk never grows with a clock that reads earlier, and resets exactly reset_after after the last risky call', async () => {
+    const [r] = await replicas(1);
+    const s = session('k');
+    expect(await r!.addRisk(s, 8, NOON, { halfLifeMs: 1000 })).toBe(8);
+    expect(s.riskAt).toBe(NOON);
+    expect(await r!.addRisk(s, 0, NOON - 5000, { halfLifeMs: 1000 })).toBe(8);
+    const t = session('reset');
+    await r!.consume(t, [], 5, NOON, { resetAfterMs: 1000 });
+    // A call without risk does not keep it alive, nor does it pass a budget it would not raise.
+    expect(
+      await outcome(() => r!.consume(t, [cap(9)], 0, NOON + 900, { budget: 1, resetAfterMs: 1000 }))
+    ).toBe('ok');
+    expect(await r!.addRisk(t, 0, NOON + 999, { resetAfterMs: 1000 })).toBe(5);
+    expect(await r!.addRisk(session('reset2'), 5, NOON, { resetAfterMs: 1000 })).toBe(5);
+    expect(await r!.addRisk(session('reset2'), 0, NOON + 1000, { resetAfterMs: 1000 })).toBe(0);
+    // A half-life of zero means no decay.
+    expect(await r!.addRisk(session('z'), 3, NOON, { halfLifeMs: 0 })).toBe(3);
+    expect(await r!.addRisk(session('z'), 0, NOON + 1000, { halfLifeMs: 0 })).toBe(3);
+  });
+
+  it('sync reads only the counts, and the risk that was never set is zero as of now', async () => {
+    const [r] = await replicas(1);
+    const prefix = `t${prefixes}:`;
+    await raw().hset(
+      `${prefix}s:x`,
+      'c:a',
+      '2',
+      'c:b',
+      '5',
+      'other',
+      '9',
+      'risk',
+      '1.5',
+      'risk_at',
+      String(NOON)
+    );
+    const s = session('x');
+    s.counts.set('stale', 4);
+    await r!.sync(s, false);
+    expect(Object.fromEntries(s.counts)).toEqual({ a: 2, b: 5 });
+    expect(s.risk).toBe(1.5);
+    expect(s.riskAt).toBe(NOON);
+    const before = Date.now();
+    const fresh = session('never');
+    fresh.risk = 3;
+    fresh.shared.risk = 4;
+    fresh.shared.riskAt = 0;
+    await r!.sync(fresh, false, { history: false, risk: true });
+    expect(fresh.risk).toBe(0);
+    expect(fresh.riskAt).toBeGreaterThanOrEqual(before);
+    expect(fresh.shared.risk).toBe(0);
+    expect(fresh.shared.riskAt).toBeGreaterThanOrEqual(before);
+    // Without identity needs, what the identity holds is left alone.
+    const left = session('never');
+    left.shared.risk = 4;
+    left.shared.history.push({ server: 'v', tool: 'kept', at: NOON });
+    await r!.sync(left, false, { history: false, risk: false });
+    expect(left.shared.risk).toBe(4);
+    expect(left.shared.history).toHaveLength(1);
+  });
+
+  it('sync with every need reads the session, its history and its identity as of one moment', async () => {
+    const [r] = await replicas(1);
+    const s = session('all');
+    await r!.consume(s, [cap(5)], 0, NOON, {});
+    await r!.addRisk(s, 6, NOON, { perIdentity: true });
+    await r!.record(s, { server: 'v', tool: 'mine', at: NOON }, true);
+    await r!.record(session('elsewhere'), { server: 'v', tool: 'theirs', at: NOON + 1 }, true);
+    const seen = session('all');
+    await r!.sync(seen, true, { history: true, risk: true });
+    expect(seen.counts.get('cap')).toBe(1);
+    expect(seen.history.map((c) => c.tool)).toEqual(['mine']);
+    expect(seen.shared.history.map((c) => c.tool)).toEqual(['mine', 'theirs']);
+    expect(seen.shared.risk).toBe(6);
+    expect(seen.shared.riskAt).toBe(NOON);
+    // History only: the identity's risk is not read.
+    const only = session('all');
+    await r!.sync(only, true);
+    expect(only.history.map((c) => c.tool)).toEqual(['mine']);
+    expect(only.shared.risk).toBe(0);
+    expect(only.shared.history).toEqual([]);
+  });
+
+  it('record keeps the identity history only when asked, bounded and expiring', async () => {
+    const [r] = await replicas(1);
+    const prefix = `t${prefixes}:`;
+    const s = session('rec');
+    await r!.record(s, { server: 'v', tool: 'a', at: NOON });
+    expect(s.history.map((c) => c.tool)).toEqual(['a']);
+    expect(s.shared.history).toEqual([]);
+    const client = raw();
+    expect(await client.exists(`${prefix}ih:${s.shared.key}`)).toBe(0);
+    for (let i = 0; i < HISTORY_LIMIT + 3; i++)
+      await r!.record(s, { server: 'v', tool: `t${i}`, at: NOON }, true);
+    expect(s.shared.history).toHaveLength(HISTORY_LIMIT);
+    expect(await client.llen(`${prefix}ih:${s.shared.key}`)).toBe(HISTORY_LIMIT);
+    expect(await client.lindex(`${prefix}ih:${s.shared.key}`, 0)).toContain('"t3"');
+    expect(await client.pttl(`${prefix}ih:${s.shared.key}`)).toBeGreaterThan(59_000);
+    expect(await client.pttl(`${prefix}h:rec`)).toBeGreaterThan(59_000);
+  });
+
+  it('a published session stays findable while it is used', async () => {
+    const [r] = await replicas(1);
+    const prefix = `t${prefixes}:`;
+    const meta = { id: 'sess', owner: 'o', identity: alice, transport: 'http' as const, createdAt: NOON };
+    await r!.saveSession(meta);
+    const client = raw();
+    expect(await client.pttl(`${prefix}m:sess`)).toBeGreaterThan(59_000);
+    await client.pexpire(`${prefix}m:sess`, 5000);
+    expect(await r!.findSession('sess')).toEqual(meta);
+    expect(await client.pttl(`${prefix}m:sess`)).toBeGreaterThan(59_000);
+    expect(await r!.findSession('gone')).toBeUndefined();
+    expect(await client.exists(`${prefix}m:gone`)).toBe(0);
+  });
+
+  it('a lockout ends at its time exactly', async () => {
+    const [a] = await replicas(1);
+    const t = Date.now();
+    const lockout = { failures: 1, windowMs: 60_000, durationMs: 30_000 };
+    await a!.recordAuthFailure('10.9.9.9', lockout, t);
+    expect(a!.lockedUntil('10.9.9.9', t + 29_999)).toBe(t + 30_000);
+    expect(a!.lockedUntil('10.9.9.9', t + 30_000)).toBeUndefined();
+    // Once over, it is forgotten: an earlier clock does not bring it back.
+    expect(a!.lockedUntil('10.9.9.9', t)).toBeUndefined();
+  });
+});
+
+withRedis('shared pins', () => {
+  const pins = (by: string): ServerPins => ({
+    pinnedAt: '2026-11-25T12:00:00.000Z',
+    approvedBy: by,
+    tools: { read: { hash: 'a'.repeat(64) } }
+  });
+
+  it('the first replica to pin a server wins; an approval replaces the pins everywhere', async () => {
+    const [a, b] = await replicas(2);
+    const seen: Array<[string, string]> = [];
+    b!.pins.onChange((server, p) => seen.push([server, p.approvedBy]));
+    const resynced: string[] = [];
+    // Registered after the mirror went live: run at once.
+    a!.pins.onResync(() => resynced.push('late'));
+    await expect.poll(() => resynced).toEqual(['late']);
+    expect(await a!.pins.load()).toEqual({});
+    expect(await a!.pins.claim('files', pins('first-use-a'))).toEqual(pins('first-use-a'));
+    expect(await b!.pins.claim('files', pins('first-use-b'))).toEqual(pins('first-use-a'));
+    await expect.poll(() => seen).toEqual([['files', 'first-use-a']]);
+    await b!.pins.set('files', pins('carol'));
+    expect(await a!.pins.load()).toEqual({ files: pins('carol') });
+    await expect.poll(() => seen.at(-1)).toEqual(['files', 'carol']);
+  });
+
+  it('events that cannot be read are ignored, and the mirror goes on', async () => {
+    const lines: string[] = [];
+    const watched = pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) });
+    const prefix = `t${++prefixes}:`;
+    const state = createRedisState({
+      url: redis.url,
+      prefix,
+      timeoutMs: 2000,
+      sessionTtlMs: 60_000,
+      log: watched
+    });
+    open.push(state);
+    expect(await state.ready(5000)).toBe(true);
+    const client = new Redis(redis.url);
+    try {
+      await client.publish(`${prefix}events`, 'not json');
+      await client.publish(`${prefix}events`, JSON.stringify({ type: 'revoked', id: 'tok-after' }));
+      await expect.poll(() => state.isRevoked('tok-after')).toBe(true);
+      expect(lines.some((l) => l.includes('shared state: unreadable event ignored'))).toBe(true);
+    } finally {
+      client.disconnect();
+    }
+  });
+});
+
+withRedis('the connection', () => {
+  it('not ready within the time given, says no; closed, is not healthy', async () => {
+    const port = await freePort();
+    const away = createRedisState({
+      url: `redis://127.0.0.1:${port}`,
+      prefix: 'x:',
+      timeoutMs: 100,
+      sessionTtlMs: 60_000,
+      log
+    });
+    open.push(away);
+    expect(await away.ready(200)).toBe(false);
+    expect(away.healthy()).toBe(false);
+    const [r] = await replicas(1);
+    expect(r!.healthy()).toBe(true);
+    await r!.close();
+    expect(r!.healthy()).toBe(false);
+  });
+
+  it('logs the address without a password, and an address it cannot parse not at all', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const watched = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+    const bare = createRedisState({
+      url: `127.0.0.1:${redis.port}`,
+      prefix: 'bare:',
+      timeoutMs: 2000,
+      sessionTtlMs: 60_000,
+      log: watched
+    });
+    open.push(bare);
+    expect(await bare.ready(5000)).toBe(true);
+    expect(lines.find((l) => l.msg === 'shared state connected')).toMatchObject({ url: 'redis://?' });
+  });
+});
+
+withRedis('a store that cannot answer, or answers with an error', () => {
+  const away = async () => {
+    const state = createRedisState({
+      url: `redis://127.0.0.1:${await freePort()}`,
+      prefix: 'away:',
+      timeoutMs: 100,
+      sessionTtlMs: 60_000,
+      log
+    });
+    open.push(state);
+    return state;
+  };
+
+  it('a call that takes no budget needs no store; one that takes any is refused, with the cause kept', async () => {
+    const state = await away();
+    const s = session('n');
+    expect(await outcome(() => state.consume(s, [], 0, NOON, { budget: 5 }))).toBe('ok');
+    expect(await outcome(() => state.consume(s, [], 1, NOON, { budget: 5 }))).toBe('state_unavailable');
+    expect(await outcome(() => state.consume(s, [cap(1)], 0, NOON, {}))).toBe('state_unavailable');
+    try {
+      await state.addRisk(s, 1, NOON, {});
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(GatewayError);
+      expect((err as GatewayError).detail).toMatch(/^shared state: ./);
+      expect((err as Error).cause).toBeInstanceOf(Error);
+    }
+    expect(s.risk).toBe(0);
+  });
+
+  it('a history the store cannot read or extend is a refusal, and nothing is recorded here either', async () => {
+    const [r] = await replicas(1);
+    const prefix = `t${prefixes}:`;
+    const client = new Redis(redis.url);
+    try {
+      await client.set(`${prefix}h:bad`, 'not a list');
+      const s = session('bad');
+      expect(await outcome(() => r!.sync(s, true))).toBe('state_unavailable');
+      expect(await outcome(() => r!.record(s, { server: 'v', tool: 't', at: NOON }))).toBe(
+        'state_unavailable'
+      );
+      expect(s.history).toEqual([]);
+    } finally {
+      client.disconnect();
+    }
+  });
+
+  it('a call without risk leaves the risk and its time as they were', async () => {
+    const [r] = await replicas(1);
+    const s = session('quiet');
+    await r!.consume(s, [], 5, NOON, { resetAfterMs: 1000 });
+    await r!.consume(s, [cap(9)], 0, NOON + 900, { resetAfterMs: 1000 });
+    expect(s.risk).toBe(5);
+    expect(s.riskAt).toBe(NOON);
+  });
+
+  it('a mirror of revocations that cannot be read is not ready; it retries until it can', async () => {
+    const lines: string[] = [];
+    const watched = pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) });
+    const prefix = `t${++prefixes}:`;
+    const client = new Redis(redis.url);
+    try {
+      await client.set(`${prefix}revoked`, 'not a hash');
+      const state = createRedisState({
+        url: redis.url,
+        prefix,
+        timeoutMs: 2000,
+        sessionTtlMs: 60_000,
+        log: watched
+      });
+      open.push(state);
+      let resyncs = 0;
+      // Listening before the mirror is live: told once, when it is.
+      state.pins.onResync(() => resyncs++);
+      expect(await state.ready(800)).toBe(false);
+      expect(state.healthy()).toBe(false);
+      const failed = lines
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .find((l) => l.msg === 'shared state: resync failed; retrying');
+      expect(failed?.err).toEqual(expect.stringContaining('WRONGTYPE'));
+      expect(resyncs).toBe(0);
+      await client.del(`${prefix}revoked`);
+      expect(await state.ready(5000)).toBe(true);
+      await new Promise((r) => setTimeout(r, 20));
+      expect(resyncs).toBe(1);
+    } finally {
+      client.disconnect();
+    }
+  });
+});
+
+withRedis('held calls in the store', () => {
+  it('forgetting removes only the calls named; settling a call the store lacks settles nothing', async () => {
+    const [a, b] = await replicas(2);
+    const held = (id: string): HeldCall => ({
+      id,
+      status: 'pending',
+      createdAt: new Date(NOON).toISOString(),
+      expiresAt: new Date(NOON + 60_000).toISOString(),
+      identity: 'bob',
+      roles: [],
+      session: 's',
+      server: 'records',
+      tool: 'delete_record',
+      name: 'records__delete_record',
+      arguments: {},
+      rules: [],
+      reason: 'needs approval',
+      risk: 0,
+      policyVersion: 'v1',
+      required: 1,
+      approverRoles: ['admin'],
+      decisions: []
+    });
+    await a!.approvals.publish(held('apr_a'));
+    await a!.approvals.publish(held('apr_b'));
+    await b!.approvals.forget([]);
+    await b!.approvals.forget(['apr_a']);
+    expect((await a!.approvals.load()).map((h) => h.id)).toEqual(['apr_b']);
+    expect(await a!.approvals.settle('apr_a', 'expired')).toBeUndefined();
+    const resynced: string[] = [];
+    b!.approvals.onResync(() => resynced.push('late'));
+    await expect.poll(() => resynced).toEqual(['late']);
+  });
+});
+
+withRedis('held calls as stored and announced', () => {
+  const held = (id: string, over: Partial<HeldCall> = {}): HeldCall => ({
+    id,
+    status: 'pending',
+    createdAt: new Date(NOON).toISOString(),
+    expiresAt: new Date(NOON + 60_000).toISOString(),
+    identity: 'bob',
+    roles: [],
+    session: 's',
+    server: 'records',
+    tool: 'delete_record',
+    name: 'records__delete_record',
+    arguments: { ids: [] },
+    rules: [],
+    reason: 'needs approval',
+    risk: 0,
+    policyVersion: 'v1',
+    required: 2,
+    approverRoles: ['admin'],
+    decisions: [],
+    ...over
+  });
+
+  it('a held call reads back on another replica exactly as published, empty lists and all', async () => {
+    const [a, b] = await replicas(2);
+    const heard: HeldCall[] = [];
+    b!.approvals.onChange((h) => heard.push(h));
+    const call = held('apr_round');
+    await a!.approvals.publish(call);
+    expect((await b!.approvals.load()).find((h) => h.id === 'apr_round')).toEqual(call);
+    await expect.poll(() => heard.at(-1)).toEqual(call);
+    // Decided in the store: the lists are still lists, the note kept to 500 characters.
+    const decided = await b!.approvals.decide(
+      'apr_round',
+      { id: 'carol', roles: ['admin'] },
+      'approve',
+      'n'.repeat(600)
+    );
+    expect(decided.roles).toEqual([]);
+    expect(decided.rules).toEqual([]);
+    expect(decided.decisions).toHaveLength(1);
+    expect(decided.decisions[0]!.note).toHaveLength(500);
+    await expect.poll(() => heard.at(-1)?.decisions.length).toBe(1);
+    const plain = await a!.approvals.decide('apr_round', { id: 'dave', roles: ['admin'] }, 'deny');
+    expect(plain.status).toBe('denied');
+    expect(plain.decisions[1]).not.toHaveProperty('note');
+    // Settled in the store: announced to every replica.
+    await a!.approvals.publish(held('apr_settle'));
+    expect((await b!.approvals.settle('apr_settle', 'cancelled'))!.status).toBe('cancelled');
+    await expect
+      .poll(() => heard.find((h) => h.id === 'apr_settle' && h.status === 'cancelled'))
+      .toBeTruthy();
+  });
+
+  it('events a replica hears: lockouts and revocations from another, and malformed ones ignored', async () => {
+    const [a] = await replicas(1);
+    const prefix = `t${prefixes}:`;
+    const told: unknown[] = [];
+    a!.pins.onChange((server, p) => told.push([server, p]));
+    a!.approvals.onChange((h) => told.push(h));
+    const client = new Redis(redis.url);
+    try {
+      const until = Date.now() + 60_000;
+      await client.publish(`${prefix}events`, JSON.stringify({ type: 'locked', source: 9, until }));
+      await client.publish(
+        `${prefix}events`,
+        JSON.stringify({ type: 'locked', source: '10.1.1.1', until: 'soon' })
+      );
+      await client.publish(`${prefix}events`, JSON.stringify({ type: 'revoked' }));
+      await client.publish(`${prefix}events`, JSON.stringify({ type: 'pins', server: 'files' }));
+      await client.publish(`${prefix}events`, JSON.stringify({ type: 'held' }));
+      await client.publish(
+        `${prefix}events`,
+        JSON.stringify({ type: 'pins', pins: { pinnedAt: 'x', approvedBy: 'y' } })
+      );
+      // Each field is read only under its own type: a lock does not revoke, a revocation does not lock.
+      await client.publish(
+        `${prefix}events`,
+        JSON.stringify({ type: 'locked', id: 'tok-sneaky', source: 9, until, server: 'files' })
+      );
+      await client.publish(
+        `${prefix}events`,
+        JSON.stringify({
+          type: 'revoked',
+          id: 'tok-r',
+          source: '10.3.3.3',
+          until,
+          held: JSON.stringify({ id: 'h' })
+        })
+      );
+      await client.publish(`${prefix}events`, JSON.stringify({ type: 'locked', source: '10.2.2.2', until }));
+      await expect.poll(() => a!.lockedUntil('10.2.2.2', Date.now())).toBe(until);
+      expect(a!.lockedUntil('9', Date.now())).toBeUndefined();
+      expect(a!.lockedUntil('10.1.1.1', Date.now())).toBeUndefined();
+      expect(a!.isRevoked('undefined')).toBe(false);
+      await expect.poll(() => a!.isRevoked('tok-r')).toBe(true);
+      expect(a!.isRevoked('tok-sneaky')).toBe(false);
+      expect(a!.lockedUntil('10.3.3.3', Date.now())).toBeUndefined();
+      await client.publish(`${prefix}events`, JSON.stringify({ type: 'revoked', id: 'tok-heard' }));
+      await expect.poll(() => a!.isRevoked('tok-heard')).toBe(true);
+      // A pins event without pins and a held event without a call tell no listener.
+      expect(told).toEqual([]);
+    } finally {
+      client.disconnect();
+    }
+  });
+});
+
+withRedis('more of what the store keeps', () => {
+  it('gateways with different prefixes keep apart their held calls and pins', async () => {
+    const [a] = await replicas(1);
+    const [b] = await replicas(1);
+    await a!.pins.claim('files', { pinnedAt: '2026-11-25T12:00:00.000Z', approvedBy: 'a' });
+    expect(await b!.pins.load()).toEqual({});
+    await a!.approvals.publish({
+      id: 'apr_p',
+      status: 'pending',
+      createdAt: new Date(NOON).toISOString(),
+      expiresAt: new Date(NOON + 60_000).toISOString(),
+      identity: 'bob',
+      roles: [],
+      session: 's',
+      server: 'records',
+      tool: 't',
+      name: 'records__t',
+      arguments: {},
+      rules: [],
+      reason: 'r',
+      risk: 0,
+      policyVersion: 'v1',
+      required: 1,
+      approverRoles: ['admin'],
+      decisions: []
+    });
+    expect(await b!.approvals.load()).toEqual([]);
+    expect((await a!.approvals.load()).map((h) => h.id)).toEqual(['apr_p']);
+  });
+
+  it('sync reads the identity history alone when only it is needed, all of it', async () => {
+    const [r] = await replicas(1);
+    for (const tool of ['one', 'two', 'three'])
+      await r!.record(session('w'), { server: 'v', tool, at: NOON }, true);
+    const s = session('other');
+    await r!.sync(s, false, { history: true, risk: false });
+    expect(s.shared.history.map((c) => c.tool)).toEqual(['one', 'two', 'three']);
+    expect(s.history).toEqual([]);
+  });
+
+  it('only per-session caps are counted on the session', async () => {
+    const [r] = await replicas(1);
+    const s = session('kinds');
+    await r!.consume(
+      s,
+      [cap(5), rate(5), { kind: 'identity', key: 'ic', max: 5, window_ms: 1000, scope: 'identity' }],
+      0,
+      NOON,
+      {}
+    );
+    expect(Object.fromEntries(s.counts)).toEqual({ cap: 1 });
+    const seen = session('kinds');
+    await r!.sync(seen, false);
+    expect(Object.fromEntries(seen.counts)).toEqual({ cap: 1 });
+  });
+
+  it('the budget script resets and decays risk as configured; so does adding risk', async () => {
+    const [r] = await replicas(1);
+    const reset = { budget: 10, resetAfterMs: 1000 };
+    const s = session('rs');
+    expect(await outcome(() => r!.consume(s, [], 8, NOON, reset))).toBe('ok');
+    expect(await outcome(() => r!.consume(s, [], 8, NOON + 999, reset))).toBe('risk_budget');
+    expect(await outcome(() => r!.consume(s, [], 8, NOON + 1000, reset))).toBe('ok');
+    expect(s.risk).toBe(8);
+    const t = session('hl');
+    expect(await r!.addRisk(t, 8, NOON, { halfLifeMs: 1000 })).toBe(8);
+    expect(await r!.addRisk(t, 0, NOON + 1000, { halfLifeMs: 1000 })).toBe(4);
+    expect(await r!.addRisk(t, 0, NOON + 1000, { resetAfterMs: 1000 })).toBe(4);
+    expect(await r!.addRisk(t, 0, NOON + 2000, { resetAfterMs: 1000 })).toBe(0);
+  });
+
+  it('a revocation is known here at once, even when the store cannot take it', async () => {
+    const [r] = await replicas(1);
+    await r!.revoke('tok-now');
+    expect(r!.isRevoked('tok-now')).toBe(true);
+    const away = createRedisState({
+      url: `redis://127.0.0.1:${await freePort()}`,
+      prefix: 'away:',
+      timeoutMs: 100,
+      sessionTtlMs: 60_000,
+      log
+    });
+    open.push(away);
+    expect(await outcome(() => away.revoke('tok-offline'))).toBe('state_unavailable');
+    expect(away.isRevoked('tok-offline')).toBe(true);
+    expect(away.isRevoked('tok-other')).toBe(false);
+  });
+
+  it('after its subscription drops, a replica writes back only the revocations Redis lacks, and says so', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const watched = pino({ level: 'warn' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+    const prefix = `t${++prefixes}:`;
+    const a = createRedisState({
+      url: redis.url,
+      prefix,
+      timeoutMs: 2000,
+      sessionTtlMs: 60_000,
+      log: watched
+    });
+    open.push(a);
+    expect(await a.ready(5000)).toBe(true);
+    await a.revoke('tok-1', new Date('2026-11-25T12:00:00Z'));
+    let resyncs = 0;
+    a.pins.onResync(() => resyncs++);
+    await expect.poll(() => resyncs).toBe(1);
+    const admin = new Redis(redis.url);
+    try {
+      const restored = () =>
+        lines.filter((l) => l.msg === 'shared state: revocations missing from Redis written back');
+      // Redis still holds it: the resync after the subscription drops writes nothing back.
+      await admin.client('KILL', 'TYPE', 'pubsub');
+      await expect.poll(() => resyncs, { timeout: 10_000 }).toBe(2);
+      expect(restored()).toEqual([]);
+      // Redis lost it: written back, with its first time, and said.
+      await admin.hdel(`${prefix}revoked`, 'tok-1');
+      await admin.client('KILL', 'TYPE', 'pubsub');
+      await expect.poll(() => resyncs, { timeout: 10_000 }).toBe(3);
+      expect(restored()).toHaveLength(1);
+      expect(restored()[0]!.restored).toBe(1);
+      expect(await admin.hget(`${prefix}revoked`, 'tok-1')).toBe('2026-11-25T12:00:00.000Z');
+    } finally {
+      admin.disconnect();
+    }
+  });
+
+  it('the unreachable Redis is said once, with why, until it answers', async () => {
+    const { log: watched, lines } = capture();
+    const port = await freePort();
+    const away = createRedisState({
+      url: `redis://127.0.0.1:${port}`,
+      prefix: 'w:',
+      timeoutMs: 100,
+      sessionTtlMs: 60_000,
+      log: watched
+    });
+    open.push(away);
+    expect(await away.ready(600)).toBe(false);
+    const warned = lines.filter((l) => l.msg === 'shared state unreachable');
+    expect(warned).toHaveLength(1);
+    expect(warned[0]!.err).toEqual(expect.any(String));
+    // Never connected, so nothing was lost.
+    expect(lines.filter((l) => l.level === 50)).toEqual([]);
+  });
+
+  it('an address without a password is logged as it is', async () => {
+    const { log: watched, lines } = capture();
+    const plain = createRedisState({
+      url: redis.url,
+      prefix: 'plain:',
+      timeoutMs: 2000,
+      sessionTtlMs: 60_000,
+      log: watched
+    });
+    open.push(plain);
+    expect(await plain.ready(5000)).toBe(true);
+    expect(lines.find((l) => l.msg === 'shared state connected')!.url).toBe(redis.url);
+  });
+
+  it('a refused approval keeps its status and its own code', () => {
+    const e = new ApprovalRefused(409, 'already decided');
+    expect(e.code).toBe('approval_refused');
+    expect(e.status).toBe(409);
+    expect(e.message).toBe('already decided');
   });
 });
