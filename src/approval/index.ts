@@ -1,7 +1,8 @@
 /**
  * Human approval of risky calls. A call whose decision is `approval` is parked with its full
  * context while the agent's request stays open (progress notifications keep clients from timing
- * out); people decide in the console, the CLI or the admin API; enough approvals release it, one
+ * out); people decide in the console, the CLI or the admin API, or (`ask_client_roles`) the person
+ * at the caller's own client answers an elicitation; enough approvals release it, one
  * denial or the timeout refuses it. Nobody approves their own call, and only approver roles count.
  * On approval the call is decided again against the current policy before it runs.
  */
@@ -12,6 +13,7 @@ import type { Identity } from '../auth/index.js';
 import type { Resolved, Stage } from '../core/pipeline.js';
 import { GatewayError } from '../errors.js';
 import type { Decision } from '../policy/index.js';
+import type { Relay } from '../upstream/index.js';
 import { ApprovalRefused, type ApprovalBus } from '../state/bus.js';
 import type { HeldCall, HeldStatus } from './types.js';
 
@@ -22,6 +24,8 @@ interface ApprovalSettings {
   approvers: number;
   approver_roles: string[];
   progress_interval_s: number;
+  /** Ask the person at the agent's client too (MCP elicitation). */
+  ask_client_roles?: string[];
   webhook?: { url: string; headers: Record<string, string> };
 }
 
@@ -39,11 +43,15 @@ export interface ApprovalQueue {
   ): HeldCall | Promise<HeldCall>;
   /** `held` when a call is parked, `changed` when its status or decisions change. */
   readonly events: EventEmitter;
-  /** Park a call; resolves with its final status. */
+  /**
+   * Park a call; resolves with its final status. With `ask`, the person at the caller's client is
+   * asked too when the caller holds one of `ask_client_roles`.
+   */
   hold(
     call: Omit<HeldCall, 'id' | 'status' | 'createdAt' | 'expiresAt' | 'decisions'>,
     timeoutMs: number,
-    signal?: AbortSignal
+    signal?: AbortSignal,
+    ask?: { client: Relay; caller: Identity }
   ): {
     held: HeldCall;
     done: Promise<HeldStatus>;
@@ -203,7 +211,7 @@ export function createApprovalQueue(
 
   if (bus) followBus(bus, calls, waiters, apply, log);
 
-  return {
+  const queue: ApprovalQueue = {
     events,
     list(status = 'pending') {
       const all = [...calls.values()].reverse();
@@ -221,7 +229,7 @@ export function createApprovalQueue(
       }
       return decideLocally(calls, finish, events, log, { id, approver, decision, note });
     },
-    hold(call, timeoutMs, signal) {
+    hold(call, timeoutMs, signal, ask) {
       const now = Date.now();
       const held: HeldCall = {
         ...call,
@@ -249,12 +257,81 @@ export function createApprovalQueue(
         );
       log.info({ approval: held.id, identity: held.identity, tool: held.name }, 'call held for approval');
       notifyWebhook(log, settings, held);
+      if (ask && ask.caller.roles.some((r) => settings.ask_client_roles?.includes(r))) {
+        const asked = askClient(ask.client, queue, held, ask.caller, timeoutMs, log);
+        void done.finally(() => asked.abort());
+      }
       return { held, done };
     },
     close() {
       for (const held of calls.values()) if (waiters.has(held.id)) settle(held, 'cancelled');
     }
   };
+  return queue;
+}
+
+/** How much of a held call's arguments (as JSON) the question shows. */
+const QUESTION_ARGS = 600;
+
+/** What the person at the client is shown: the call, its arguments as JSON (cut short), the reason. */
+function question(held: HeldCall): Record<string, unknown> {
+  const args = JSON.stringify(held.arguments);
+  const shown = args.length > QUESTION_ARGS ? `${args.slice(0, QUESTION_ARGS)}…` : args;
+  return {
+    message:
+      `Portcullis holds a call for your approval.\n` +
+      `Tool: ${held.name}\nArguments: ${shown}\nWhy it is held: ${held.reason}\n` +
+      `Accept to let it run once; decline to refuse it.`,
+    requestedSchema: {
+      type: 'object',
+      properties: { note: { type: 'string', title: 'A note for the audit record', maxLength: 500 } }
+    }
+  };
+}
+
+/**
+ * Ask the person at the agent's client whether a held call may run (`elicitation/create`).
+ * Accepting approves it as `<identity>@client`, declining denies it; a dismissed question, or a
+ * client that cannot ask, leaves the call to the other approvers and the timeout. The question is
+ * withdrawn (the request cancelled) when the call is decided. The configuration makes that person
+ * an approver (`ask_client_roles`); an elicitation is for the client's person, not its model: the
+ * protocol has the client show it to its user. Nobody else's approval is skipped: `approvers` above one still needs others.
+ */
+function askClient(
+  client: Relay,
+  queue: ApprovalQueue,
+  held: HeldCall,
+  identity: Identity,
+  timeoutMs: number,
+  log: Logger
+): AbortController {
+  const asked = new AbortController();
+  const person: Identity = {
+    id: `${identity.id}@client`,
+    roles: held.approverRoles,
+    method: identity.method
+  };
+  client
+    // The question lasts as long as the call waits: it is withdrawn when the call is settled, and
+    // the request's own timeout only backs that up.
+    .request('elicitation/create', question(held), { signal: asked.signal, timeout: timeoutMs + 60_000 })
+    .then(async (answer) => {
+      const { action, content } = (answer ?? {}) as { action?: unknown; content?: { note?: unknown } };
+      if (action !== 'accept' && action !== 'decline') {
+        log.info({ approval: held.id }, 'the client dismissed the approval question');
+        return;
+      }
+      const note = typeof content?.note === 'string' ? content.note : undefined;
+      await queue.decide(held.id, person, action === 'accept' ? 'approve' : 'deny', note);
+    })
+    .catch((err: Error) => {
+      if (!asked.signal.aborted)
+        log.info(
+          { approval: held.id, err: err.message },
+          'the client was not asked, or its answer did not count'
+        );
+    });
+  return asked;
 }
 
 interface ApprovalStageOptions {
@@ -292,7 +369,8 @@ export function approvalStage(options: ApprovalStageOptions): Stage<Resolved> {
           approverRoles: settings.approver_roles
         },
         settings.timeout_s * 1000,
-        ctx.signal
+        ctx.signal,
+        ctx.client ? { client: ctx.client, caller: identity } : undefined
       );
       ctx.approval = held;
       // Keep the agent's request alive: clients reset their timeout on progress. The first notice

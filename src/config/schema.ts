@@ -715,6 +715,12 @@ export const configSchema = {
           default: 5,
           description: 'Progress notifications while waiting.'
         },
+        ask_client_roles: {
+          ...stringList,
+          default: [],
+          description:
+            "Callers with one of these roles are also asked at their own client (MCP elicitation) whether their held call may run: accepting counts as one approval by `<identity>@client`, declining denies. For a client whose person may approve their agent's calls, as a desktop client under `portcullis stdio`; an elicitation is shown to the client's user, not its model."
+        },
         webhook: {
           type: 'object',
           additionalProperties: false,

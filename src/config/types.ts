@@ -263,6 +263,7 @@ export interface GatewayConfig {
     approvers: number;
     approver_roles: string[];
     progress_interval_s: number;
+    ask_client_roles: string[];
     webhook?: { url: string; headers: Record<string, string> };
   };
   admin: { enabled: boolean; token_sha256?: string; identity: string; roles: string[] };

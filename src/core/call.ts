@@ -125,7 +125,10 @@ export function createCaller(parts: CallParts) {
       ...(opts.onprogress ? { onprogress: opts.onprogress } : {}),
       ...(opts.meta ? { meta: opts.meta } : {})
     };
-    if (opts.peer) (ctx as { relay?: Relay }).relay = parts.relayTo(opts.peer, ctx);
+    if (opts.peer) {
+      (ctx as { relay?: Relay }).relay = parts.relayTo(opts.peer, ctx);
+      (ctx as { client?: Relay }).client = opts.peer;
+    }
     let failure: unknown;
     try {
       await runPipeline(stages, ctx);

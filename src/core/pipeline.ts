@@ -36,6 +36,8 @@ export interface CallStart {
   readonly meta?: Record<string, unknown>;
   /** Where the server's log messages and requests about this call go (the agent, scanned). */
   readonly relay?: Relay;
+  /** The agent's client itself, for the gateway's own questions to its person (approval). */
+  readonly client?: Relay;
 }
 
 /** After `route`: which server and tool the name means. */

@@ -55,9 +55,9 @@ export function createPeer(server: Server, channel: PeerChannel): Peer {
           : channel.notify({ method, params } as never);
       sent.catch(() => undefined);
     },
-    request: async (method, params) => {
+    request: async (method, params, options) => {
       checkRelayTo(server, method);
-      return channel.send({ method: method as 'sampling/createMessage', params });
+      return channel.send({ method: method as 'sampling/createMessage', params }, options);
     }
   };
 }
@@ -67,7 +67,7 @@ export function serverChannel(server: Server): PeerChannel {
   return {
     log: (level, data, logger) => server.sendLoggingMessage({ level, data, logger } as never),
     notify: (notification) => server.notification(notification),
-    send: ((request: { method: string; params?: Record<string, unknown> }) =>
-      server.request(request as never)) as PeerChannel['send']
+    send: ((request: { method: string; params?: Record<string, unknown> }, options?: object) =>
+      server.request(request as never, options)) as PeerChannel['send']
   };
 }

@@ -108,9 +108,9 @@ const TREATMENT: Record<ToolClass, { suffix: string; why: (names: string[]) => s
     suffix: 'approve',
     why: (n) =>
       `destructive, or able to run commands (destructiveHint, the name, or a command parameter): ` +
-      `${n.join(', ')}. A person with an ` +
-      'approver role (approvals.approver_roles) decides each call in the console or with `portcullis ' +
-      'approvals` while the agent waits; no decision within approvals.timeout_s refuses it.',
+      `${n.join(', ')}. A person decides each call while the agent waits: you at the client ` +
+      '(approvals.ask_client_roles), or an approver in the console or with `portcullis approvals`; ' +
+      'no decision within approvals.timeout_s refuses it.',
     extra: ['require_approval: true']
   },
   other: {

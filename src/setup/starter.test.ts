@@ -107,6 +107,16 @@ describe('starterConfig', () => {
     // The comments around the servers stay.
     expect(text).toContain('# The MCP servers behind the gateway');
   });
+
+  it('written by wrap, asks the local identity at its client to approve, and nobody else there', () => {
+    const text = starterConfig({ policy: { rules: 'rules: []\n', visible: [] } });
+    const config = loadStarter(text);
+    expect(config.auth.stdio).toMatchObject({ identity: 'local', roles: ['local'] });
+    expect(config.approvals.ask_client_roles).toEqual(['local']);
+    expect(config.approvals.approver_roles).toEqual(['admin']);
+    // The generic template leaves it off.
+    expect(loadStarter().approvals.ask_client_roles).toEqual([]);
+  });
 });
 
 describe('writeStarterConfig', () => {

@@ -109,13 +109,16 @@ auth:
 audit:
   path: ./portcullis-audit.jsonl
 
-# Calls that need approval wait for a person with one of these roles, who decides in the console
-# or with \`portcullis approvals\` (both through a gateway run with \`portcullis serve\`, or sharing
-# its state); the agent's own identity can never approve its calls. Undecided calls are refused
+# Calls that need approval wait for a person. Under \`portcullis stdio\` that is you, at the client:
+# it shows the held call (tool, arguments, why) and you accept or decline it (ask_client_roles; a
+# client without MCP elicitation cannot ask). Otherwise a person with one of approver_roles decides
+# in the console or with \`portcullis approvals\`, through a gateway run with \`portcullis serve\` or
+# sharing its state; the agent's own identity never approves its calls. Undecided calls are refused
 # after timeout_s, never silently allowed.
 approvals:
   timeout_s: 300
   approver_roles: [admin]
+  ask_client_roles: [${LOCAL_ROLE}]
 
 `;
 

@@ -55,7 +55,11 @@ type UpstreamState = 'idle' | 'starting' | 'ready' | 'backoff' | 'closed';
 /** The agent's side of one request: where the server's messages about it go. */
 export interface Relay {
   notify(method: string, params: Record<string, unknown> | undefined): void;
-  request(method: string, params: Record<string, unknown> | undefined): Promise<unknown>;
+  request(
+    method: string,
+    params: Record<string, unknown> | undefined,
+    options?: { signal?: AbortSignal; timeout?: number }
+  ): Promise<unknown>;
 }
 
 /** Server-to-client requests the gateway relays; it offers no `roots` (the agent's paths stay its own). */
