@@ -35,6 +35,24 @@ describe('classifyTool', () => {
     expect(classifyTool({ name: 'drop_table' }).class).toBe('destructive');
     expect(classifyTool({ name: 'send_mail' }).class).toBe('other');
   });
+
+  it('a tool that runs commands or reads the environment waits for approval, whatever its annotations', () => {
+    const readOnly = { readOnlyHint: true, destructiveHint: false };
+    expect(classifyTool({ name: 'get-env', annotations: readOnly })).toEqual({
+      class: 'destructive',
+      why: 'reads the environment'
+    });
+    expect(classifyTool({ name: 'print_environment' }).class).toBe('destructive');
+    expect(
+      classifyTool({
+        name: 'query',
+        annotations: readOnly,
+        inputSchema: { type: 'object', properties: { command: { type: 'string' } } }
+      })
+    ).toEqual({ class: 'destructive', why: 'runs commands' });
+    // Words that only look alike stay read-only.
+    expect(classifyTool({ name: 'get_envelope', annotations: readOnly }).class).toBe('read');
+  });
 });
 
 describe('globsFor', () => {

@@ -43,13 +43,22 @@ export const LOCAL_ROLE = 'local';
 export const DESTRUCTIVE_NAME =
   /(^|[_-])(delete|drop|remove|destroy|wipe|purge|truncate|kill|erase|reset|overwrite)([_-]|$)/i;
 
-/** How the starter policy treats a tool, from its annotations and its name. */
+/**
+ * How the starter policy treats a tool, from its annotations, its name and its parameters. What a
+ * name or parameter says it does (delete, run a command, read the environment) outranks a
+ * `readOnlyHint`: the server's own annotations are not trusted to make it harmless.
+ */
 export function classifyTool(tool: DiscoveredTool): { class: ToolClass; why: string } {
   const a = tool.annotations ?? {};
   if (a.destructiveHint === true) return { class: 'destructive', why: 'destructiveHint' };
   if (DESTRUCTIVE_NAME.test(tool.name)) return { class: 'destructive', why: 'a destructive name' };
-  if (capabilitiesOf(tool).some((c) => c.capability === 'runs-commands')) {
+  const capabilities = capabilitiesOf(tool);
+  if (capabilities.some((c) => c.capability === 'runs-commands')) {
     return { class: 'destructive', why: 'runs commands' };
+  }
+  // A server's environment holds its credentials: reading it is not made harmless by readOnlyHint.
+  if (capabilities.some((c) => c.capability === 'reads-environment')) {
+    return { class: 'destructive', why: 'reads the environment' };
   }
   if (a.readOnlyHint === true) return { class: 'read', why: 'readOnlyHint' };
   return { class: 'other', why: 'neither read-only nor destructive' };
@@ -107,7 +116,8 @@ const TREATMENT: Record<ToolClass, { suffix: string; why: (names: string[]) => s
   destructive: {
     suffix: 'approve',
     why: (n) =>
-      `destructive, or able to run commands (destructiveHint, the name, or a command parameter): ` +
+      `destructive, able to run commands, or reading the server's environment (destructiveHint, ` +
+      `the name, or a command parameter): ` +
       `${n.join(', ')}. A person decides each call while the agent waits: you at the client ` +
       '(approvals.ask_client_roles), or an approver in the console or with `portcullis approvals`; ' +
       'no decision within approvals.timeout_s refuses it.',

@@ -81,6 +81,8 @@ describe('wrap writes a working policy from the servers it moves', () => {
     expect(wrapped.code, wrapped.stderr).toBe(0);
     expect(wrapped.stdout).toContain('the agent will see:');
     expect(wrapped.stdout).toMatch(/each call held for approval: .*filesystem__write_file/);
+    // get-env says it is read-only, but a server's environment holds its credentials.
+    expect(wrapped.stdout).toMatch(/each call held for approval: .*everything__get-env/);
     expect(wrapped.stderr).toMatch(/server "broken" did not list its tools/);
     const yaml = readFileSync(join(dir, 'portcullis.yaml'), 'utf8');
     // The broken server is named, and its example rule is a comment, not a rule.
