@@ -4,6 +4,7 @@
  * the CLI, and the rewritten client entry is started as the client would start it. The agent sees
  * and can call every read-only tool, a destructive call is held for approval, a tool that is
  * neither is allowed and audited as observed, and the broken server's rules are commented out.
+ * `unwrap` afterwards puts the servers back and keeps one the user added since.
  * Needs `npm run build`.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -162,5 +163,19 @@ describe('wrap writes a working policy from the servers it moves', () => {
       decision: 'allow',
       observed: { effect: 'approval' }
     });
+
+    // A server added to the client config after wrap survives unwrap, and the moved ones come back.
+    const later = JSON.parse(readFileSync(clientFile, 'utf8')) as { mcpServers: Record<string, ClientEntry> };
+    later.mcpServers.added = { command: NODE, args: [MEMORY] };
+    writeFileSync(clientFile, JSON.stringify(later, null, 2));
+    const unwrapped = await run(NODE, [CLI, 'unwrap', clientFile], { cwd: dir, timeout: 30_000 });
+    expect(unwrapped.code, unwrapped.stderr).toBe(0);
+    expect(unwrapped.stdout).toMatch(/added/);
+    const after = (
+      JSON.parse(readFileSync(clientFile, 'utf8')) as { mcpServers: Record<string, ClientEntry> }
+    ).mcpServers;
+    expect(Object.keys(after).sort()).toEqual(['added', 'broken', 'everything', 'filesystem', 'memory']);
+    expect(after.added).toEqual({ command: NODE, args: [MEMORY] });
+    expect(after.filesystem).toEqual({ command: NODE, args: [FILESYSTEM, data] });
   });
 });
