@@ -195,9 +195,11 @@ function scanProse(
   out: Finding[]
 ): void {
   const found: Finding[] = [];
-  scanHidden(text, 'definition', found);
-  scanSecrets(text, found);
   const canonical = canonicalize(text);
+  // The runs canonicalisation removed, those inside decoded entities, percent-encoding or base64
+  // included: an invisible character written as `&#8203;` is hidden on purpose.
+  scanHidden(text, 'definition', found, canonical.hidden);
+  scanSecrets(text, found);
   const rules: Finding[] = [];
   scanInjection(canonical.text, 'definition', rules);
   scanReferences(canonical.text, self, s.index, rules);

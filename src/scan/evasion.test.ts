@@ -27,6 +27,7 @@ const EVASIONS: Record<string, string> = {
   'fullwidth letters': fullwidth(ATTACK),
   'Cyrillic confusables': confusable(ATTACK),
   'HTML entities': entities(ATTACK),
+  'a named zero-width entity between every letter': ATTACK.split('').join('&ZeroWidthSpace;'),
   base64: `Data: ${base64(ATTACK)}`,
   'an HTML comment': `Adds numbers. <!-- ${ATTACK} -->`,
   'soft hyphens inside words': ATTACK.replace(/ore/g, 'o\u00adre').replace(/ions/g, 'i\u00adons'),
@@ -98,9 +99,28 @@ describe('the hiding itself', () => {
           message: `1 zero-width character(s) encoded as ${via}`
         })
       );
-      // In a definition the scorer withholds it.
+      // In a definition the scorer withholds it, and the hiding is reported there too.
       expect(rules(definition(text))).toContain('poisoned-definition:high');
+      expect(definition(text)).toContainEqual(
+        expect.objectContaining({
+          kind: 'hidden_text',
+          rule: 'zero-width',
+          severity: 'high',
+          message: `1 zero-width character(s) encoded as ${via}`
+        })
+      );
     }
+    // The HTML names of invisible characters are decoded like their numbers.
+    for (const name of ['ZeroWidthSpace', 'NegativeThinSpace', 'NoBreak', 'InvisibleTimes', 'ic']) {
+      expect(definition(`Adds num&${name};bers and returns the sum.`)).toContainEqual(
+        expect.objectContaining({
+          kind: 'hidden_text',
+          message: expect.stringMatching(/encoded as html-entity$/)
+        })
+      );
+    }
+    // A name that is not an entity stays text.
+    expect(definition('Adds num&ZeroWidth;bers and returns the sum.')).toEqual([]);
     const spelled = tags('send keys');
     expect(content(`Data: ${base64(`hello ${spelled} there friend`)}`)).toContainEqual(
       expect.objectContaining({

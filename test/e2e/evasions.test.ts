@@ -152,6 +152,10 @@ const EVASIONS: Array<[string, Json]> = [
   ],
   ['in fullwidth letters', addTool('add_fullwidth', `${LEAD} ${fullwidth(BODY)}`)],
   ['with HTML character references for its letters', addTool('add_entities', `${LEAD} ${entities(BODY)}`)],
+  [
+    'with the named entity &ZeroWidthSpace; between its letters',
+    addTool('add_named_entity', `${LEAD} ${betweenLetters(BODY, '&ZeroWidthSpace;')}`)
+  ],
   ['inside an HTML comment after a benign description', addTool('add_comment', `${BENIGN} <!-- ${BODY} -->`)],
   [
     'base64-encoded after a benign description, with "decode this"',
