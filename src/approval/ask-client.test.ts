@@ -88,9 +88,9 @@ describe('asking the person at the client', () => {
     });
     const shown = /Arguments: (.*)\n/.exec(String(asked[0]!.params.message))![1]!;
     expect(shown).toBe(`${JSON.stringify({ text: 'x'.repeat(1000) }).slice(0, 600)}…`);
-    q.hold(call({ arguments: { text: 'x'.repeat(588) } }), 30_000, undefined, { client: relay, caller: bob });
+    q.hold(call({ arguments: { text: 'x'.repeat(589) } }), 30_000, undefined, { client: relay, caller: bob });
     // Exactly 600 characters: shown whole.
-    expect(String(asked[1]!.params.message)).toContain(`Arguments: {"text":"${'x'.repeat(588)}"}\n`);
+    expect(String(asked[1]!.params.message)).toContain(`Arguments: {"text":"${'x'.repeat(589)}"}\n`);
   });
 
   it('does not ask a caller without a listed role, nor without a client', async () => {
