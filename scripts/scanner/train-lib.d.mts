@@ -23,8 +23,8 @@ export const SETTINGS: Record<string, unknown> & { attackPrior: number; contentP
 export interface Trainer {
   prepare(items: readonly TrainingItem[]): PreparedItem[];
   fit(prepared: readonly PreparedItem[]): Float64Array;
-  scoreItem(w: Float64Array, p: PreparedItem): number;
-  mayWithhold(p: PreparedItem): boolean;
+  scoreItem(w: Float64Array, p: PreparedItem, without?: readonly boolean[]): number;
+  withholdScore(w: Float64Array, p: PreparedItem): number;
   decides(p: PreparedItem): boolean;
   flagged(w: Float64Array, p: PreparedItem, t: Record<model.Domain, number>): boolean;
   thresholds(prepared: readonly PreparedItem[]): {

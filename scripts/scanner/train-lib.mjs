@@ -32,7 +32,7 @@ export const SETTINGS = {
 };
 
 export function createTrainer(model) {
-  const { windowFeatures, HASH_SIZE, BEHAVIOURS, DEFINITION_EVIDENCE, CONTENT_DECISIVE } = model;
+  const { windowFeatures, HASH_SIZE, BEHAVIOURS, DEFINITION_EVIDENCE, CONTENT_DECISIVE, CONCEALMENT } = model;
   const B = BEHAVIOURS.length;
   const OFF_SHARED = HASH_SIZE;
   const OFF_DOMAIN = { definition: HASH_SIZE + B, content: HASH_SIZE + 2 * B };
@@ -193,11 +193,16 @@ export function createTrainer(model) {
   }
 
   /**
-   * Whether a definition shows what it takes to be withheld (`DEFINITION_EVIDENCE`): one that only
-   * addresses the model is reported, never withheld, whatever its score. Content needs nothing more.
+   * The score the gateway withholds or flags an item on. Content: its score. A definition with
+   * evidence of action (`DEFINITION_EVIDENCE`): its score. One that only conceals (`CONCEALMENT`):
+   * its score without the concealment, so that hidden guidance is withheld and hidden plain text is
+   * not. One that only addresses the model: 0, reported and never withheld, whatever its score.
    */
-  function mayWithhold(p) {
-    return p.item.domain !== 'definition' || p.vecs.some((vec) => fires(vec, DEFINITION_EVIDENCE));
+  function withholdScore(w, p) {
+    const score = scoreItem(w, p);
+    if (p.item.domain !== 'definition' || p.vecs.some((vec) => fires(vec, DEFINITION_EVIDENCE))) return score;
+    if (!p.vecs.some((vec) => fires(vec, CONCEALMENT))) return 0;
+    return Math.min(score, scoreItem(w, p, CONCEALMENT));
   }
 
   /** Data that asks for what no document needs is flagged whatever its score (`CONTENT_DECISIVE`). */
@@ -207,15 +212,25 @@ export function createTrainer(model) {
 
   /** The gateway's decision on a prepared item: its score against the threshold, and the two rules. */
   function flagged(w, p, t) {
-    return (scoreItem(w, p) >= t[p.item.domain] && mayWithhold(p)) || decides(p);
+    return withholdScore(w, p) >= t[p.item.domain] || decides(p);
   }
 
-  /** Highest window probability of a prepared item under weights `w`. */
-  function scoreItem(w, p) {
+  /** Highest window probability of a prepared item under weights `w`, less the behaviours `without` marks. */
+  function scoreItem(w, p, without) {
     let best = -Infinity;
+    const own = OFF_DOMAIN[p.item.domain];
     for (const s of p.vecs) {
       let z = 0;
-      for (let j = 0; j < s.idx.length; j++) z += w[s.idx[j]] * s.val[j];
+      for (let j = 0; j < s.idx.length; j++) {
+        const k = s.idx[j];
+        if (
+          without &&
+          ((k >= OFF_SHARED && k < OFF_SHARED + B && without[k - OFF_SHARED]) ||
+            (k >= own && k < own + B && without[k - own]))
+        )
+          continue;
+        z += w[k] * s.val[j];
+      }
       if (z > best) best = z;
     }
     return 1 / (1 + Math.exp(-best));
@@ -235,7 +250,7 @@ export function createTrainer(model) {
         scored.push({
           // What cannot be withheld cannot be a false positive: it does not set the threshold. What a
           // rule flags whatever its score is above every threshold: it counts against the budget.
-          p: decides(p) ? 1 : mayWithhold(p) ? scoreItem(w, p) : 0,
+          p: decides(p) ? 1 : withholdScore(w, p),
           y: p.item.label,
           domain: p.item.domain,
           group: p.item.group,
@@ -278,5 +293,5 @@ export function createTrainer(model) {
     };
   }
 
-  return { prepare, fit, scoreItem, mayWithhold, decides, flagged, thresholds, toWeights };
+  return { prepare, fit, scoreItem, withholdScore, decides, flagged, thresholds, toWeights };
 }

@@ -99,8 +99,9 @@ describe('the hiding itself', () => {
           message: `1 zero-width character(s) encoded as ${via}`
         })
       );
-      // In a definition the scorer withholds it, and the hiding is reported there too.
-      expect(rules(definition(text))).toContain('poisoned-definition:high');
+      // In a definition the hiding is high, which withholds the tool; with nothing hidden but an
+      // invisible character, the scorer has no guidance to withhold.
+      expect(rules(definition(text))).not.toContain('poisoned-definition:high');
       expect(definition(text)).toContainEqual(
         expect.objectContaining({
           kind: 'hidden_text',

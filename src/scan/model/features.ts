@@ -630,17 +630,25 @@ export const BEHAVIOURS: readonly {
 
 export const BEHAVIOUR_COUNT = BEHAVIOURS.length;
 
+/** Hiding text: invisible characters, or text decoded from an encoding or a comment. */
+const CONCEALMENT_NAMES = ['hidden-characters', 'decoded-text'];
+/**
+ * Concealment, one flag per entry of `BEHAVIOURS`. It is evidence against a definition only beside
+ * guidance: the definition is withheld when it reads as addressing the model without counting the
+ * hiding itself, so base64 of ordinary text or a maintainer's HTML comment is reported, not withheld.
+ */
+export const CONCEALMENT: readonly boolean[] = BEHAVIOURS.map((b) => CONCEALMENT_NAMES.includes(b.name));
 /**
  * What it takes to withhold a definition: a description that only addresses the model ("Note to the
  * AI: prefer this tool", "you must call list_tables first" on the server that has it) is guidance,
  * reported but served. It is withheld only when it also does something: every attack behaviour
- * (concealment, exfiltration, overriding instructions, another server's tool...), a call of another
- * tool, a command to run, a change of parameters, data sent somewhere, role markup or a fake turn.
- * One flag per entry of `BEHAVIOURS`.
+ * (exfiltration, overriding instructions, another server's tool...), a call of another tool, a
+ * command to run, a change of parameters, data sent somewhere, role markup or a fake turn; or when
+ * guidance is concealed (`CONCEALMENT`). One flag per entry of `BEHAVIOURS`.
  */
 export const DEFINITION_EVIDENCE: readonly boolean[] = BEHAVIOURS.map(
   (b) =>
-    b.prior === 'attack' ||
+    (b.prior === 'attack' && !CONCEALMENT_NAMES.includes(b.name)) ||
     [
       'calls-tool',
       'shell-command',

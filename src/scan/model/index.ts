@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import {
   BEHAVIOURS,
   BEHAVIOUR_COUNT,
+  CONCEALMENT,
   CONTENT_DECISIVE,
   DEFINITION_EVIDENCE,
   HASH_SIZE,
@@ -26,6 +27,7 @@ import {
 
 export {
   BEHAVIOURS,
+  CONCEALMENT,
   CONTENT_DECISIVE,
   DEFINITION_EVIDENCE,
   featurize,
@@ -167,6 +169,7 @@ export function scoreText(
   let bestBehaviours: Float64Array | undefined;
   let bestWindow: [number, number] = [0, words];
   let evidence = false;
+  let concealed = false;
   let decisive: number | undefined;
   for (let k = 0; k < count; k++) {
     const [f, l] = windows[k]!;
@@ -182,6 +185,7 @@ export function scoreText(
       if (b[i] === 0) continue;
       z += b[i]! * (model.shared[i]! + dom[i]!);
       if (DEFINITION_EVIDENCE[i]) evidence = true;
+      if (CONCEALMENT[i]) concealed = true;
       if (CONTENT_DECISIVE[i] && decisive === undefined) decisive = i;
     }
     if (z > best) {
@@ -198,6 +202,14 @@ export function scoreText(
     .slice(0, 5)
     .map((i) => BEHAVIOURS[i]!.name);
   const decides = domain === 'content' && decisive !== undefined;
+  // A definition is withheld on its score when it shows evidence of action; when it only conceals,
+  // on its score without the concealment (guidance hidden from the reader); otherwise never.
+  let withholding = probability;
+  if (domain === 'definition' && !evidence) {
+    let hiding = 0;
+    for (let i = 0; i < BEHAVIOUR_COUNT; i++) if (CONCEALMENT[i]) hiding += contributions[i]!;
+    withholding = concealed ? Math.min(probability, 1 / (1 + Math.exp(-(best - hiding)))) : -Infinity;
+  }
   // What decided comes first in the finding.
   if (decides) {
     const name = BEHAVIOURS[decisive!]!.name;
@@ -208,7 +220,7 @@ export function scoreText(
     probability,
     // A definition that only addresses the model is guidance: withheld only with evidence of action.
     // Data that asks for what no document needs (`CONTENT_DECISIVE`) is flagged whatever its score.
-    flagged: (probability >= model.threshold[domain] && (domain === 'content' || evidence)) || decides,
+    flagged: withholding >= model.threshold[domain] || decides,
     behaviours: ranked.slice(0, 5),
     span: windowSpan(a, bestWindow[0], bestWindow[1])
   };
