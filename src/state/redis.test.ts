@@ -401,10 +401,10 @@ withRedis('authentication lockouts', () => {
     const t = Date.now();
     for (let i = 0; i < lockout.failures; i++) await a!.recordAuthFailure('10.4.4.4', lockout, t);
     expect(a!.lockedUntil('10.4.4.4', t)).toBe(t + 30_000);
-    // One that ended before the late replica starts is not read back.
+    // Every lock in force is read back; one that ended before the late replica starts is not.
     const raw = new Redis(redis.url);
     try {
-      await raw.zadd(`${prefix}lockouts`, t - 1, '10.4.4.5');
+      await raw.zadd(`${prefix}lockouts`, t - 1, '10.4.4.5', t + 20_000, '10.4.4.8');
     } finally {
       raw.disconnect();
     }
@@ -413,6 +413,7 @@ withRedis('authentication lockouts', () => {
     open.push(b);
     expect(await b.ready(5000)).toBe(true);
     expect(b.lockedUntil('10.4.4.4', Date.now())).toBe(t + 30_000);
+    expect(b.lockedUntil('10.4.4.8', Date.now())).toBe(t + 20_000);
     expect(b.lockedUntil('10.4.4.5', t - 2)).toBeUndefined();
     expect(b.lockedUntil('10.4.4.6', Date.now())).toBeUndefined();
     // Its authentication refuses the source before looking at the credential, a valid one included.

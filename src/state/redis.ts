@@ -427,9 +427,8 @@ function createMirror(ctx: Context): Mirror {
       MAX_LOCKED
     );
     for (let i = 0; i < current.length; i += 2) {
-      const until = Number(current[i + 1]);
       if (locked.size >= MAX_LOCKED) locked.clear();
-      if (until > (locked.get(current[i]!) ?? 0)) locked.set(current[i]!, until);
+      locked.set(current[i]!, Number(current[i + 1]));
     }
   };
   // Revocations only ever grow. A Redis that comes back empty (restarted without persistence,
