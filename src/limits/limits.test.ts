@@ -116,6 +116,30 @@ describe('the rate table (fixed windows)', () => {
     expect(rates.take('k', 1, 1000, NOON + 1000)).toBe(true);
   });
 
+  it('peek changes nothing: the window opens with the first take, not with a look', () => {
+    const rates = createRateStore();
+    expect(rates.peek('k', 1, 1000, NOON)).toBe(true);
+    expect(rates.take('k', 1, 1000, NOON + 900)).toBe(true);
+    expect(rates.take('k', 1, 1000, NOON + 1000)).toBe(false);
+    expect(rates.take('k', 1, 1000, NOON + 1900)).toBe(true);
+    // A look at an ended window does not open the next one either.
+    expect(rates.peek('k', 1, 1000, NOON + 2900)).toBe(true);
+    expect(rates.take('k', 1, 1000, NOON + 3500)).toBe(true);
+    expect(rates.peek('k', 1, 1000, NOON + 3900)).toBe(false);
+    // A look takes no room in a full table.
+    const full = createRateStore(1);
+    expect(full.peek('a', 1, 1000, NOON)).toBe(true);
+    expect(full.take('b', 1, 1000, NOON)).toBe(true);
+    expect(full.peek('a', 1, 1000, NOON)).toBe(false);
+  });
+
+  it('a window of zero calls refuses, and opens nothing', () => {
+    const rates = createRateStore(1);
+    expect(rates.peek('z', 0, 1000, NOON)).toBe(false);
+    expect(rates.take('z', 0, 1000, NOON)).toBe(false);
+    expect(rates.take('other', 1, 1000, NOON)).toBe(true);
+  });
+
   it('full of live windows, a new key is refused by peek and take; an ended window makes room', () => {
     const rates = createRateStore(2);
     expect(rates.take('a', 5, 1000, NOON)).toBe(true);

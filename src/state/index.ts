@@ -155,11 +155,14 @@ const round = (n: number) => Math.round(n * 1000) / 1000;
  */
 export function createMemoryState(
   rates: RateStore = createRateStore(),
-  caps: CapStore = createCapStore()
+  caps: CapStore = createCapStore(),
+  /**
+   * Request windows per identity, for `on_unavailable: local` (the authenticator keeps its own):
+   * full of live windows, it refuses a new identity rather than reset anyone's window.
+   */
+  requests: RateStore = createRateStore()
 ): SharedState {
   const revoked = new Map<string, string>();
-  /** Request windows per identity, for `on_unavailable: local` (the authenticator keeps its own). */
-  const requestWindows = new Map<string, { start: number; count: number }>();
   return {
     kind: 'memory',
     sync() {},
@@ -202,15 +205,7 @@ export function createMemoryState(
     isRevoked: (id) => revoked.has(id),
     recordAuthFailure: async () => {},
     lockedUntil: () => undefined,
-    async admitRequest(key, limit, windowMs, now) {
-      const w = requestWindows.get(key);
-      if (!w || now - w.start >= windowMs) {
-        if (requestWindows.size >= 100_000) requestWindows.clear();
-        requestWindows.set(key, { start: now, count: 1 });
-        return true;
-      }
-      return ++w.count <= limit;
-    },
+    admitRequest: async (key, limit, windowMs, now) => requests.take(key, limit, windowMs, now),
     healthy: () => true,
     close: async () => {}
   };

@@ -201,6 +201,31 @@ describe('the memory store', () => {
     expect(outcome(() => state.consume(s, counters, 10, NOON, { budget: 10 }))).toBe('ok');
   });
 
+  it('a refused call opens no rate window: the window opens with the first call admitted, as in Redis', () => {
+    const state = createMemoryState();
+    const s = sessions()('s');
+    // Refused by the risk budget, and by a spent cap: neither opens the window at NOON.
+    expect(outcome(() => state.consume(s, [rate(1)], 11, NOON, { budget: 10 }))).toBe('risk_budget');
+    state.consume(s, [cap(1, 'spent')], 0, NOON, {});
+    expect(outcome(() => state.consume(s, [rate(1), cap(1, 'spent')], 0, NOON, {}))).toBe('call_limit');
+    // The first admitted call opens it at NOON + 900: it holds until NOON + 1900.
+    expect(outcome(() => state.consume(s, [rate(1)], 0, NOON + 900, {}))).toBe('ok');
+    expect(outcome(() => state.consume(s, [rate(1)], 0, NOON + 1000, {}))).toBe('rate_limited');
+    expect(outcome(() => state.consume(s, [rate(1)], 0, NOON + 1899, {}))).toBe('rate_limited');
+    expect(outcome(() => state.consume(s, [rate(1)], 0, NOON + 1900, {}))).toBe('ok');
+  });
+
+  it('a call refused after its window ended does not move the window: the next admitted call opens it', () => {
+    const state = createMemoryState();
+    const s = sessions()('s');
+    expect(outcome(() => state.consume(s, [rate(1)], 0, NOON, {}))).toBe('ok');
+    // The window has ended; this call is refused by the risk budget and must not open a new one.
+    expect(outcome(() => state.consume(s, [rate(1)], 11, NOON + 1000, { budget: 10 }))).toBe('risk_budget');
+    expect(outcome(() => state.consume(s, [rate(1)], 0, NOON + 1500, {}))).toBe('ok');
+    expect(outcome(() => state.consume(s, [rate(1)], 0, NOON + 2000, {}))).toBe('rate_limited');
+    expect(outcome(() => state.consume(s, [rate(1)], 0, NOON + 2500, {}))).toBe('ok');
+  });
+
   it('rate windows: identity scope is shared across sessions, session scope is not, and the window ends', () => {
     const state = createMemoryState();
     const open = sessions();
@@ -340,7 +365,7 @@ describe('the memory store', () => {
     expect(await state.admitRequest('token:alice', 1, 1000, NOON + 1001)).toBe(false);
   });
 
-  it('the request table is bounded: past its size it starts afresh rather than grow', async () => {
+  it('the request table is bounded: full of live windows, it refuses a new identity and resets nobody', async () => {
     const state = createMemoryState();
     expect(await state.admitRequest('victim', 1, 60_000, NOON)).toBe(true);
     expect(await state.admitRequest('victim', 1, 60_000, NOON)).toBe(false);
@@ -350,8 +375,24 @@ describe('the memory store', () => {
     for (let i = 1; i < 99_999; i++) await state.admitRequest(`k${i}`, 1, 60_000, NOON);
     // 100,000 windows: the table is full, and still holds every one.
     expect(await state.admitRequest('victim', 1, 60_000, NOON)).toBe(false);
-    // The next new key finds it full and clears it.
-    expect(await state.admitRequest('k-last', 1, 60_000, NOON)).toBe(true);
-    expect(await state.admitRequest('victim', 1, 60_000, NOON)).toBe(true);
+    // The next new key is refused: a flood of new identities resets no one's window.
+    expect(await state.admitRequest('k-last', 1, 60_000, NOON)).toBe(false);
+    expect(await state.admitRequest('victim', 1, 60_000, NOON + 59_999)).toBe(false);
+    expect(await state.admitRequest('k5', 1, 60_000, NOON + 59_999)).toBe(false);
+    // Windows that have ended make room.
+    expect(await state.admitRequest('k-last', 1, 60_000, NOON + 60_000)).toBe(true);
+    expect(await state.admitRequest('victim', 1, 60_000, NOON + 60_000)).toBe(true);
+  });
+
+  it('uses the request table it is given, and a refused request takes nothing from it', async () => {
+    const requests = createRateStore(1);
+    const state = createMemoryState(createRateStore(), createCapStore(), requests);
+    expect(await state.admitRequest('token:alice', 2, 1000, NOON)).toBe(true);
+    expect(requests.peek('token:alice', 2, 1000, NOON)).toBe(true);
+    expect(await state.admitRequest('token:alice', 2, 1000, NOON)).toBe(true);
+    expect(requests.peek('token:alice', 2, 1000, NOON)).toBe(false);
+    // The table holds one key, live: another identity is refused until the window ends.
+    expect(await state.admitRequest('token:bob', 2, 1000, NOON + 999)).toBe(false);
+    expect(await state.admitRequest('token:bob', 2, 1000, NOON + 1000)).toBe(true);
   });
 });

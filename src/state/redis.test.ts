@@ -10,7 +10,9 @@ import { freePort } from '../../test/helpers.js';
 import { needTool } from '../../test/support/tools.js';
 import type { HeldCall } from '../approval/index.js';
 import type { ServerPins } from '../pins/index.js';
-import type { Identity } from '../auth/index.js';
+import { createAuthenticator, type Identity } from '../auth/index.js';
+import { createRequestAuthentication } from '../auth/request.js';
+import { hashToken } from '../config/index.js';
 import { HISTORY_LIMIT, createIdentityState, identityScopeKey, type Session } from '../core/session.js';
 import { GatewayError } from '../errors.js';
 import type { SessionCounter } from '../policy/index.js';
@@ -391,6 +393,107 @@ withRedis('authentication lockouts', () => {
     expect(await rs[2]!.admitRequest('token:carol', 1, 150, t)).toBe(false);
     await new Promise((r) => setTimeout(r, 250));
     expect(await rs[0]!.admitRequest('token:carol', 1, 150, Date.now())).toBe(true);
+  });
+
+  it('a replica that starts after a lockout refuses the source: it reads the lockouts in force', async () => {
+    const [a] = await replicas(1);
+    const prefix = `t${prefixes}:`;
+    const t = Date.now();
+    for (let i = 0; i < lockout.failures; i++) await a!.recordAuthFailure('10.4.4.4', lockout, t);
+    expect(a!.lockedUntil('10.4.4.4', t)).toBe(t + 30_000);
+    // Every lock in force is read back; one that ended before the late replica starts is not.
+    const raw = new Redis(redis.url);
+    try {
+      await raw.zadd(`${prefix}lockouts`, t - 1, '10.4.4.5', t + 20_000, '10.4.4.8');
+    } finally {
+      raw.disconnect();
+    }
+    // B was not listening when the lockout was announced.
+    const b = createRedisState({ url: redis.url, prefix, timeoutMs: 2000, sessionTtlMs: 60_000, log });
+    open.push(b);
+    expect(await b.ready(5000)).toBe(true);
+    expect(b.lockedUntil('10.4.4.4', Date.now())).toBe(t + 30_000);
+    expect(b.lockedUntil('10.4.4.8', Date.now())).toBe(t + 20_000);
+    expect(b.lockedUntil('10.4.4.5', t - 2)).toBeUndefined();
+    expect(b.lockedUntil('10.4.4.6', Date.now())).toBeUndefined();
+    // Its authentication refuses the source before looking at the credential, a valid one included.
+    const token = 'late-replica-token-0123456789ab';
+    const auth = createAuthenticator(
+      {
+        tokens: [{ id: 'tok_late', identity: 'lee', roles: ['analyst'], sha256: hashToken(token) }],
+        scopes: { read: 'tools:read', call: 'tools:call' },
+        lockout: { failures: 3, window_s: 60, duration_s: 30 }
+      },
+      {
+        lockouts: {
+          record: (source) => void b.recordAuthFailure(source, lockout, Date.now()),
+          lockedUntil: (source) => b.lockedUntil(source, Date.now())
+        }
+      }
+    );
+    const authenticate = createRequestAuthentication({
+      auth,
+      config: {
+        metrics: { enabled: false, roles: [] },
+        admin: { enabled: false, identity: 'console', roles: [] }
+      },
+      audit: () => {}
+    });
+    expect(await authenticate(`Bearer ${token}`, '10.4.4.4')).toMatchObject({
+      ok: false,
+      code: 'locked_out'
+    });
+    expect(await authenticate(`Bearer ${token}`, '10.4.4.6')).toMatchObject({ ok: true });
+  });
+
+  it('a failure on a replica whose mirror missed a lockout learns it from the store', async () => {
+    const [a] = await replicas(1);
+    const prefix = `t${prefixes}:`;
+    const t = Date.now();
+    const until = t + 45_000;
+    const raw = new Redis(redis.url);
+    try {
+      // Locked in the store, never announced: the mirror cannot know it.
+      await raw.zadd(`${prefix}lockouts`, until, '10.5.5.5', t + 10, '10.5.5.6');
+      expect(a!.lockedUntil('10.5.5.5', t)).toBeUndefined();
+      await a!.recordAuthFailure('10.5.5.5', lockout, t);
+      expect(a!.lockedUntil('10.5.5.5', t)).toBe(until);
+      // A lock that has ended locks nothing; the failure is counted as any other.
+      await a!.recordAuthFailure('10.5.5.6', lockout, t + 10);
+      expect(a!.lockedUntil('10.5.5.6', t + 10)).toBeUndefined();
+      expect(await raw.zcard(`${prefix}f:10.5.5.6`)).toBe(1);
+    } finally {
+      raw.disconnect();
+    }
+  });
+
+  it('the lockouts are kept by when each ends, trimmed as they end, and live as long as the last', async () => {
+    const [a] = await replicas(1);
+    const prefix = `t${prefixes}:`;
+    const t = Date.now();
+    const once = { failures: 1, windowMs: 60_000, durationMs: 30_000 };
+    const raw = new Redis(redis.url);
+    try {
+      await a!.recordAuthFailure('10.6.6.1', once, t);
+      expect(await raw.zrange(`${prefix}lockouts`, 0, -1, 'WITHSCORES')).toEqual([
+        '10.6.6.1',
+        String(t + 30_000)
+      ]);
+      const ttl = await raw.pttl(`${prefix}lockouts`);
+      expect(ttl).toBeGreaterThan(25_000);
+      expect(ttl).toBeLessThanOrEqual(30_000);
+      // A shorter lock does not shorten the life of a longer one.
+      await a!.recordAuthFailure('10.6.6.2', { ...once, durationMs: 5_000 }, t);
+      expect(await raw.pttl(`${prefix}lockouts`)).toBeGreaterThan(25_000);
+      // A longer one lengthens it.
+      await a!.recordAuthFailure('10.6.6.3', { ...once, durationMs: 90_000 }, t);
+      expect(await raw.pttl(`${prefix}lockouts`)).toBeGreaterThan(85_000);
+      // A lock at a time when another has ended drops the ended one.
+      await a!.recordAuthFailure('10.6.6.4', once, t + 5_000);
+      expect(await raw.zrange(`${prefix}lockouts`, 0, -1)).toEqual(['10.6.6.1', '10.6.6.4', '10.6.6.3']);
+    } finally {
+      raw.disconnect();
+    }
   });
 
   it('forgets failures older than the window', async () => {

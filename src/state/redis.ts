@@ -12,7 +12,12 @@
  * - `ic:<rule>|<who>` sorted set: the calls an identity cap (`max_calls`) admitted, by time; the
  *                   sliding window is trimmed as it is read, and the set expires with it
  * - `approvals`     hash: held calls by id (JSON); `revoked` hash: revoked credential ids
- * - channel `events`: held calls changed and credentials revoked, for every replica's mirror
+ * - `f:<source>`    sorted set: a source's recent authentication failures, by time
+ * - `lockouts`      sorted set: locked-out sources by the time their lock ends; read into the
+ *                   mirror at every subscription, so a replica that starts late knows them too
+ * - `q:<identity>`  counter: requests in the identity's window (`auth.rate_limit`)
+ * - channel `events`: held calls changed, credentials revoked and sources locked out, for every
+ *   replica's mirror
  * Session and identity keys expire after `state.session_ttl` without a call (`<who>` is the
  * identity, `i:<method>:<id>`).
  *
@@ -211,20 +216,30 @@ return out
 
 /**
  * One authentication failure from a source: its failures are a sorted set of times, trimmed to the
- * window; at the threshold the source is locked (a key that expires) and every replica is told.
- * Returns the time the lock ends, or '' when the source is not locked by this failure.
+ * window; at the threshold the source is locked (in the sorted set of lockouts, by the time each
+ * ends) and every replica is told. Returns the time the source's lock ends, or '' when it is not
+ * locked: below the threshold, a lock set earlier (which this replica's mirror may have missed) is
+ * returned as it stands.
  */
 const AUTH_FAILURE = `
 local now = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
+local duration = tonumber(ARGV[4])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 redis.call('ZADD', KEYS[1], now, ARGV[5])
 redis.call('PEXPIRE', KEYS[1], window)
 -- Only the newest threshold-many failures matter: the set never grows past them.
 redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -(tonumber(ARGV[3]) + 1))
-if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[3]) then return '' end
-local untilAt = now + tonumber(ARGV[4])
-redis.call('SET', KEYS[2], tostring(untilAt), 'PX', tonumber(ARGV[4]))
+if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[3]) then
+  local held = tonumber(redis.call('ZSCORE', KEYS[2], ARGV[6]) or '0')
+  if held > now then return tostring(held) end
+  return ''
+end
+local untilAt = now + duration
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+redis.call('ZADD', KEYS[2], untilAt, ARGV[6])
+-- The set lives as long as its last lock.
+if redis.call('PTTL', KEYS[2]) < duration then redis.call('PEXPIRE', KEYS[2], duration) end
 redis.call('PUBLISH', KEYS[3], cjson.encode({type = 'locked', source = ARGV[6], ['until'] = untilAt}))
 return tostring(untilAt)
 `;
@@ -281,7 +296,10 @@ function heldFromJson(text: string): HeldCall {
   return h;
 }
 
-/** Lockouts mirrored at most (a flood of sources clears the mirror rather than grow it). */
+/**
+ * Lockouts mirrored at most (a flood of sources clears the mirror rather than grow it; a source
+ * dropped so is locked again here at its next failure, which the store answers with its lock).
+ */
 const MAX_LOCKED = 100_000;
 
 type Keys = ReturnType<typeof keysFor>;
@@ -300,7 +318,7 @@ function keysFor(prefix: string) {
     pins: `${prefix}pins`,
     events: `${prefix}events`,
     failures: (source: string) => `${prefix}f:${source}`,
-    lock: (source: string) => `${prefix}l:${source}`,
+    lockouts: `${prefix}lockouts`,
     requests: (key: string) => `${prefix}q:${key}`
   };
 }
@@ -395,6 +413,24 @@ function createMirror(ctx: Context): Mirror {
     resyncListeners.push(fn);
     if (mirrorLive) queueMicrotask(fn);
   };
+  // Lockouts announced while this replica was not listening (it started, or its subscription
+  // dropped): read once per subscription, so that checking a source stays a lookup in the mirror.
+  const loadLockouts = async () => {
+    const now = Date.now();
+    const current = await redis.zrangebyscore(
+      k.lockouts,
+      `(${now}`,
+      '+inf',
+      'WITHSCORES',
+      'LIMIT',
+      0,
+      MAX_LOCKED
+    );
+    for (let i = 0; i < current.length; i += 2) {
+      if (locked.size >= MAX_LOCKED) locked.clear();
+      locked.set(current[i]!, Number(current[i + 1]));
+    }
+  };
   // Revocations only ever grow. A Redis that comes back empty (restarted without persistence,
   // flushed, failed over to a replica that lagged) must not un-revoke anything: what this replica
   // knows is merged with what Redis holds, and what Redis lacks is written back and announced.
@@ -411,6 +447,7 @@ function createMirror(ctx: Context): Mirror {
         for (const [err] of out ?? []) if (err) throw err;
         log.warn({ restored: missing.length }, 'shared state: revocations missing from Redis written back');
       }
+      await loadLockouts();
       mirrorLive = true;
       for (const fn of resyncListeners) fn();
     } catch (err) {
@@ -710,7 +747,7 @@ function accessOps(
       const until = await guard(() =>
         redis.pcAuthFailure(
           k.failures(source),
-          k.lock(source),
+          k.lockouts,
           k.events,
           now,
           lockout.windowMs,
