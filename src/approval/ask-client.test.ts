@@ -106,10 +106,13 @@ describe('asking the person at the client', () => {
     expect(held.status).toBe('pending');
     expect(second.status).toBe('pending');
     expect(lines.some((l) => String(l.msg).includes('client'))).toBe(false);
+    // One listed role among others is enough.
+    q.hold(call(), 30_000, undefined, { client: relay, caller: person('bob', 'ops', 'analyst') });
+    expect(asked).toHaveLength(1);
     // No role is asked unless the setting lists it.
     const { q: none } = queue({ ask_client_roles: undefined });
     none.hold(call(), 30_000, undefined, { client: relay, caller: bob });
-    expect(asked).toHaveLength(0);
+    expect(asked).toHaveLength(1);
   });
 
   it('accepting approves the call as <identity>@client, with the note', async () => {
