@@ -458,7 +458,13 @@ describe('definitions', () => {
   beforeAll(async () => {
     gw = await startGateway(config({ e: evasive, b: specFile({ tools: BENIGN_TOOLS }) }));
     client = await connect(gw.mcp, ADMIN_TOKEN);
-    tools = (await client.listTools()).tools.map((t) => t.name);
+    // A server still starting past its connect bound is left out of a listing and listed later
+    // (a slow machine): list again until both servers have answered.
+    const both = async () => {
+      tools = (await client.listTools()).tools.map((t) => t.name);
+      return tools.some((t) => t.startsWith('e__')) && tools.some((t) => t.startsWith('b__'));
+    };
+    for (let i = 0; i < 60 && !(await both()); i++) await new Promise((r) => setTimeout(r, 500));
   });
   afterAll(async () => {
     await client?.close();
