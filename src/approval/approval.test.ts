@@ -3,7 +3,7 @@
 // the agent leaving do, the webhook, and a call decided again against the policy after approval.
 import { afterEach, describe, expect, it } from 'vitest';
 import { startWebhookReceiver } from '../../test/support/webhook.js';
-import { call, capture, carol, dave, erin, person } from '../../test/support/approval.js';
+import { call, queueFactory, carol, dave, erin, person } from '../../test/support/approval.js';
 import type { Identity } from '../auth/index.js';
 import type { Resolved } from '../core/pipeline.js';
 import { GatewayError } from '../errors.js';
@@ -11,30 +11,14 @@ import type { Decision } from '../policy/index.js';
 import {
   ApprovalRefused,
   approvalStage,
-  createApprovalQueue,
+  type createApprovalQueue,
   type ApprovalQueue,
   type HeldCall
 } from './index.js';
 import type { ApprovalBus } from '../state/bus.js';
 
-const settings = (over: Partial<Parameters<typeof createApprovalQueue>[1]> = {}) => ({
-  timeout_s: 30,
-  approvers: 1,
-  approver_roles: ['admin'],
-  progress_interval_s: 1,
-  ...over
-});
-
-const open: ApprovalQueue[] = [];
-function queue(over: Partial<Parameters<typeof createApprovalQueue>[1]> = {}) {
-  const { log, lines } = capture();
-  const q = createApprovalQueue(log, settings(over));
-  open.push(q);
-  return { q, lines };
-}
-afterEach(() => {
-  for (const q of open.splice(0)) q.close();
-});
+const { settings, queue, close } = queueFactory();
+afterEach(close);
 
 function refusal(fn: () => unknown): ApprovalRefused {
   try {
@@ -500,8 +484,7 @@ describe('catching up with the shared store', () => {
 
   it('keeps a call held elsewhere while the reload ran, and drops one the store has lost', async () => {
     const { bus, hooks, answer } = scriptedBus();
-    const q = createApprovalQueue(capture().log, settings(), bus);
-    open.push(q);
+    const { q } = queue({}, bus);
     hooks.change!(stored('apr_lost'));
     hooks.resync!();
     // Held on another replica after the reload read the store: the store's answer lacks it.

@@ -3,31 +3,14 @@
 // the call is settled. The client here is the gateway's side of it (a Relay); the real exchange
 // with an MCP client is in test/e2e/approve-at-client.test.ts.
 import { afterEach, describe, expect, it } from 'vitest';
-import { call, capture, carol, person } from '../../test/support/approval.js';
+import { call, carol, person, queueFactory } from '../../test/support/approval.js';
 import type { Resolved } from '../core/pipeline.js';
 import type { Decision } from '../policy/index.js';
 import type { Relay } from '../upstream/index.js';
-import { approvalStage, createApprovalQueue, type ApprovalQueue } from './index.js';
+import { approvalStage } from './index.js';
 
-const settings = (over: Partial<Parameters<typeof createApprovalQueue>[1]> = {}) => ({
-  timeout_s: 30,
-  approvers: 1,
-  approver_roles: ['admin'],
-  progress_interval_s: 1,
-  ask_client_roles: ['analyst'],
-  ...over
-});
-
-const open: ApprovalQueue[] = [];
-function queue(over: Partial<Parameters<typeof createApprovalQueue>[1]> = {}) {
-  const { log, lines } = capture();
-  const q = createApprovalQueue(log, settings(over));
-  open.push(q);
-  return { q, lines };
-}
-afterEach(() => {
-  for (const q of open.splice(0)) q.close();
-});
+const { settings, queue, close } = queueFactory({ ask_client_roles: ['analyst'] });
+afterEach(close);
 
 interface Asked {
   method: string;

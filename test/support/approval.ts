@@ -2,8 +2,9 @@
 // a call to hold.
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import type { HeldCall } from '../../src/approval/index.js';
+import { createApprovalQueue, type ApprovalQueue, type HeldCall } from '../../src/approval/index.js';
 import type { Identity } from '../../src/auth/index.js';
+import type { ApprovalBus } from '../../src/state/bus.js';
 
 /** A logger whose lines are kept, to see what was logged. */
 export function capture() {
@@ -45,3 +46,32 @@ export const call = (over: Partial<HeldCall> = {}) => ({
   approverRoles: ['admin'],
   ...over
 });
+
+type Settings = Parameters<typeof createApprovalQueue>[1];
+
+/**
+ * Queues in memory for one test file: `settings` fills in the defaults (one `admin` approval within
+ * 30 s), `queue` opens one whose log lines are kept (following `bus` when given), and `close` (for
+ * `afterEach`) closes them all.
+ */
+export function queueFactory(base: Partial<Settings> = {}) {
+  const settings = (over: Partial<Settings> = {}): Settings => ({
+    timeout_s: 30,
+    approvers: 1,
+    approver_roles: ['admin'],
+    progress_interval_s: 1,
+    ...base,
+    ...over
+  });
+  const open: ApprovalQueue[] = [];
+  const queue = (over: Partial<Settings> = {}, bus?: ApprovalBus) => {
+    const { log, lines } = capture();
+    const q = createApprovalQueue(log, settings(over), bus);
+    open.push(q);
+    return { q, lines };
+  };
+  const close = () => {
+    for (const q of open.splice(0)) q.close();
+  };
+  return { settings, queue, close };
+}
