@@ -15,12 +15,14 @@
  */
 import { ansiSequenceEnd, hiddenRuns, type HiddenRun } from './canonical.js';
 import { severityRank, type Finding, type Severity } from './types.js';
-import { eachMatch, rx } from './util.js';
+import { compileAhead, eachMatch, rx } from './util.js';
 
 /** `definition`: tool/prompt/resource text, where nothing hidden is legitimate. `content`: results. */
 type HiddenMode = 'definition' | 'content';
 
 const PADDING = rx('[ \\t\\r\\n\\u00A0\\u2000-\\u200A\\u3000\\u2800\\u3164]{12,4096}');
+// It searches the whole text.
+compileAhead([PADDING]);
 /** Padding: at least this many line breaks, or this many blank characters, in one run. */
 const PADDING_LINES = 12;
 const PADDING_CHARS = 120;

@@ -12,7 +12,7 @@
  * is the capital of Brazil?") passes.
  */
 import type { Finding, FindingKind, Severity } from './types.js';
-import { eachMatch, rx } from './util.js';
+import { compileAhead, eachMatch, rx } from './util.js';
 
 export type TextMode = 'definition' | 'content';
 
@@ -522,6 +522,8 @@ const RULES: readonly PhraseRule[] = [
  * fetches with data in its URL is exfiltration whatever the words around it).
  */
 export const DECIDING_CONTENT_RULES: ReadonlySet<string> = new Set(['markdown-image-exfil']);
+// They search every text whole (the others, only the window that explains a verdict).
+compileAhead(RULES.filter((r) => DECIDING_CONTENT_RULES.has(r.rule)).map((r) => r.re));
 
 /** Apply every phrase rule (or only those named in `only`) to `text`. */
 export function scanInjection(

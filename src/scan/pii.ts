@@ -6,7 +6,7 @@
  * IP addresses, dates and hashes.
  */
 import type { Detect, Finding, Severity } from './types.js';
-import { eachMatch, ibanMod97Valid, isAlnum, isDigit, luhnValid, rx } from './util.js';
+import { compileAhead, eachMatch, ibanMod97Valid, isAlnum, isDigit, luhnValid, rx } from './util.js';
 
 function push(
   out: Finding[],
@@ -279,6 +279,9 @@ export const PII_DETECTORS: readonly Detect[] = [
 /** The detectors that can find something in text without an ASCII digit: only email needs none. */
 const WITHOUT_DIGITS: readonly Detect[] = [email];
 const DIGIT = /[0-9]/;
+
+// Every pattern here searches the whole text.
+compileAhead([DIGIT, CARD, NANP, NATIONAL, LABELLED, SSN, SSN_LABELLED, IBAN]);
 
 export function scanPii(text: string, out: Finding[] = []): Finding[] {
   // Every detector but email matches digits it cannot do without: cards, phone numbers (the

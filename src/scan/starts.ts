@@ -24,7 +24,7 @@
  * a gap of bounded width before it, and the patterns (bounded quantifiers, see ./util) cost a
  * constant per try.
  */
-import { rx } from './util.js';
+import { compileAhead, rx } from './util.js';
 import { LocalError } from '../errors.js';
 
 /** A literal of a pattern: a match may start `gapMin`–`gapMax` characters before it. */
@@ -498,6 +498,8 @@ function keywordsOf(patterns: readonly RegExp[]): Keywords {
   patterns.forEach((re, p) => {
     const found = anchors(re);
     if (found === undefined) {
+      // It searches the whole text on its own.
+      compileAhead([re]);
       sticky.push(undefined);
       firsts.push(undefined);
       return;

@@ -19,6 +19,34 @@ export function rx(source: string, flags = ''): RegExp {
   return re;
 }
 
+/**
+ * Long strings of each of V8's two string representations (one byte and two bytes per character),
+ * over which a pattern is run once to have it compiled (see `compileAhead`).
+ */
+const AHEAD_SAMPLES = [' '.repeat(2048), ' '.repeat(2047) + '\u2019'];
+
+/**
+ * Have V8 compile `patterns` to optimised machine code now, while the scanners load, instead of at
+ * their first long text. V8 compiles a pattern lazily, once per string representation, and once a
+ * process has generated 1 MB of pattern code and holds 16 MB of executable memory it compiles every
+ * further pattern without optimisation (`TooMuchRegExpCode` in V8's src/regexp/regexp.cc), which
+ * makes a search over a long text several times slower. The scanners hold a few hundred patterns
+ * whose optimised code is well over that, so the ones first used late (in `scanText`, the
+ * personal-data and secret patterns, which run after the scorer) were compiled unoptimised and
+ * stayed so for the life of the process. The patterns passed here are the ones that search whole
+ * texts; the many the start finder tries only at candidate positions are left to compile when used.
+ * Nothing about matching changes: each runs once over a string of spaces, `lastIndex` is left at 0.
+ */
+export function compileAhead(patterns: Iterable<RegExp>): void {
+  for (const re of patterns) {
+    for (const sample of AHEAD_SAMPLES) {
+      re.lastIndex = 0;
+      re.test(sample);
+    }
+    re.lastIndex = 0;
+  }
+}
+
 /** Every pattern compiled through `rx` so far (for tests). */
 export function registeredPatterns(): readonly RegExp[] {
   return REGISTRY;
@@ -44,6 +72,8 @@ export function anyMatch(patterns: readonly RegExp[]): (text: string) => boolean
     byFlags.set(flags, sources);
   }
   const unions = [...byFlags].map(([flags, sources]) => rx(sources.join('|'), flags));
+  // A union searches the whole text.
+  compileAhead(unions);
   return (text) => {
     for (const union of unions) {
       union.lastIndex = 0;

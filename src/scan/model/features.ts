@@ -16,7 +16,7 @@
  */
 import { foldConfusables } from '../canonical.js';
 import { startFinder } from '../starts.js';
-import { rx } from '../util.js';
+import { compileAhead, rx } from '../util.js';
 
 /** Hashed features live in [0, HASH_SIZE). */
 const HASH_BITS = 16;
@@ -855,6 +855,8 @@ addWords(OPENERS, L_OPENER);
 const ALL_PATTERNS = PATTERN_BEHAVIOURS.flatMap((b) => b.patterns!);
 /** Pass 0 is the one for every pattern without a gate; pass k + 1 is `GATES[k]`'s. */
 const GATES = [...new Set(SCRIPT_GATES.values())];
+// A gate searches the whole text.
+compileAhead(GATES);
 const PASS_OF = ALL_PATTERNS.map((re) => {
   const gate = SCRIPT_GATES.get(re.source);
   return gate === undefined ? 0 : GATES.indexOf(gate) + 1;
