@@ -3,7 +3,8 @@
  * context while the agent's request stays open (progress notifications keep clients from timing
  * out); people decide in the console, the CLI or the admin API, or (`ask_client_roles`) the person
  * at the caller's own client answers an elicitation; enough approvals release it, one
- * denial or the timeout refuses it. Nobody approves their own call, and only approver roles count.
+ * denial or the timeout refuses it. Nobody approves their own call in the console, the CLI or the
+ * API, and only approver roles count.
  * On approval the call is decided again against the current policy before it runs.
  */
 import { randomBytes } from 'node:crypto';
@@ -295,7 +296,8 @@ function question(held: HeldCall): Record<string, unknown> {
  * client that cannot ask, leaves the call to the other approvers and the timeout. The question is
  * withdrawn (the request cancelled) when the call is decided. The configuration makes that person
  * an approver (`ask_client_roles`); an elicitation is for the client's person, not its model: the
- * protocol has the client show it to its user. Nobody else's approval is skipped: `approvers` above one still needs others.
+ * protocol has the client show it to its user. It counts as one approval: `approvers` above one
+ * still needs others.
  */
 function askClient(
   client: Relay,
