@@ -14,7 +14,9 @@ import {
   type PinStore,
   type ServerPins
 } from '../pins/index.js';
+import type { AuditInput } from '../audit/index.js';
 import type { UpstreamTool } from '../upstream/index.js';
+import { createInspector } from './index.js';
 import { scanning, setup, tool } from '../../test/support/inspect.js';
 
 const log = pino({ level: 'silent' });
@@ -157,6 +159,28 @@ describe('vetting cache', () => {
       blocked: true,
       pin: 'changed'
     });
+  });
+
+  it('records a new removal when pins are replaced with the same pinnedAt and other names gone', () => {
+    let current: ServerPins | undefined;
+    const store: PinStore = {
+      get: () => current,
+      pin: () => {},
+      upgrade: () => {},
+      all: () => ({ version: 1, servers: current ? { p: current } : ({} as Record<string, ServerPins>) }),
+      close: () => {}
+    };
+    const { inspector, audited } = setup(scanning(), store);
+    const prompt = (name: string) => ({ name, description: `${name}.` });
+    current = pinsFor({ prompts: [prompt('x'), prompt('a'), prompt('b')] }, 'admin', new Date(0));
+    expect(inspector.vetDefinitions('prompts', 'p', [prompt('x')]).removed).toEqual(['a', 'b']);
+    // Another replica pins a set whose removed names run together alike, at the same instant.
+    current = pinsFor({ prompts: [prompt('x'), prompt('ab')] }, 'admin', new Date(0));
+    expect(inspector.vetDefinitions('prompts', 'p', [prompt('x')]).removed).toEqual(['ab']);
+    expect(audited.map((r) => r.reason)).toEqual([
+      'prompts removed since pinned: a, b',
+      'prompts removed since pinned: ab'
+    ]);
   });
 
   it("vets again when another server's tools change: a new name to shadow is seen at once", () => {
@@ -372,7 +396,10 @@ describe('prompts, resources and resource templates', () => {
 
 describe('approval without pins', () => {
   it('records the approval and keeps vetting when pins are off (no pin store)', () => {
-    const { inspector, audited } = setup(scanning({ pins: { enabled: false } }), undefined);
+    const audited: AuditInput[] = [];
+    const inspector = createInspector(scanning({ pins: { enabled: false } }), undefined, log, (r) => {
+      audited.push(r);
+    });
     const tools = [tool('add', 'Adds two numbers.')];
     expect(() => inspector.approve('calc', { tools }, 'admin')).not.toThrow();
     expect(audited).toEqual([
