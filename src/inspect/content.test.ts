@@ -101,6 +101,34 @@ describe('content scanning actions', () => {
     expect(args.detail).toBe('arguments of mail__read: pii/email');
   });
 
+  it('names every finding that blocks, in the order found', () => {
+    const err = blockedBy(() =>
+      run(config({ responses: actions('block', 'block', 'flag') }), text(`key ${KEY} for ${MAIL}`))
+    );
+    expect(err.detail).toBe('response of mail__read: secret/aws-access-key-id, pii/email');
+  });
+
+  it('acts on a secret or PII finding whatever its severity', () => {
+    const value = text('token abcdefgh for someone');
+    const low = (kind: 'secret' | 'pii', rule: string, start: number, end: number) => ({
+      kind,
+      rule,
+      severity: 'low' as const,
+      message: '',
+      field: 'content[0].text',
+      start,
+      end
+    });
+    const findings = [low('secret', 'weak-token', 6, 14), low('pii', 'name', 19, 26)];
+    const scan = createContentScan(config({ responses: actions('redact', 'flag', 'flag') }));
+    const out = scan.enforce('responses', 'mail', 'read', { value, findings }, value);
+    expect(out.flagged.map((f) => f.rule)).toEqual(['weak-token', 'name']);
+    expect(out.risk).toBe(11);
+    const blocking = createContentScan(config({ responses: actions('flag', 'block', 'flag') }));
+    const err = blockedBy(() => blocking.enforce('responses', 'mail', 'read', { value, findings }, value));
+    expect(err.detail).toBe('response of mail__read: pii/name');
+  });
+
   it('blocks an injection in a response when told to, and only flags it by default', () => {
     const err = blockedBy(() => run(config({ responses: actions('flag', 'flag', 'block') }), text(ATTACK)));
     expect(err.detail).toBe('response of mail__read: injection/injection-score');
@@ -354,6 +382,27 @@ describe('argument and response stages', () => {
     const clean = call({ result: text('fine') });
     stage.run(clean as never);
     expect(clean).toEqual(call({ result: text('fine') }));
+  });
+
+  it('scans each direction with its own actions: nothing is looked for where every kind is off', () => {
+    const argsOff = createContentScan(config({ arguments: actions('off', 'off', 'off') }));
+    const outgoing = call({ args: { to: MAIL, token: KEY } });
+    argumentStage(argsOff).run(outgoing as never);
+    expect(outgoing).toEqual(call({ args: { to: MAIL, token: KEY } }));
+    const responsesOff = createContentScan(config({ responses: actions('off', 'off', 'off') }));
+    const back = call({ result: text(`key ${KEY} for ${MAIL}`) });
+    responseStage(responsesOff).run(back as never);
+    expect(back).toEqual(call({ result: text(`key ${KEY} for ${MAIL}`) }));
+  });
+
+  it("records a result's findings as the only ones when none came before", () => {
+    const stage = responseStage(createContentScan(config()));
+    const ctx = call({ result: text(`for ${MAIL}`) });
+    stage.run(ctx as never);
+    expect(ctx.findings).toEqual([
+      { kind: 'pii', rule: 'email', severity: 'medium', field: 'content[0].text', where: 'response' }
+    ]);
+    expect(ctx.result).toEqual(text(`for ${MAIL}`));
   });
 
   it('are what the inspector offers, under their names', () => {

@@ -6,8 +6,6 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { AuditInput } from '../audit/index.js';
-import type { ScanningConfig } from '../config/types.js';
 import {
   createPinStore,
   pinsFor,
@@ -16,31 +14,12 @@ import {
   type PinStore,
   type ServerPins
 } from '../pins/index.js';
+import type { AuditInput } from '../audit/index.js';
 import type { UpstreamTool } from '../upstream/index.js';
 import { createInspector } from './index.js';
+import { scanning, setup, tool } from '../../test/support/inspect.js';
 
 const log = pino({ level: 'silent' });
-
-function scanning(pins: Partial<ScanningConfig['pins']> = {}): ScanningConfig {
-  const actions = { injection: 'flag', secrets: 'redact', pii: 'flag' } as const;
-  return {
-    descriptions: { enabled: true, block_at: 'medium', max_bytes: 4096 },
-    pins: { enabled: true, path: '', trust_on_first_use: true, on_change: 'block', ...pins },
-    responses: actions,
-    arguments: actions,
-    overrides: [],
-    risk: { injection: 1, secret: 1, pii: 1 }
-  };
-}
-
-const tool = (name: string, description: string): UpstreamTool =>
-  ({ name, description, inputSchema: { type: 'object' } }) as UpstreamTool;
-
-function setup(config = scanning(), store: PinStore | undefined = createPinStore(undefined, log)) {
-  const audited: AuditInput[] = [];
-  const inspector = createInspector(config, store, log, (r) => void audited.push(r));
-  return { inspector, store, audited };
-}
 
 describe('vetting cache', () => {
   it('answers from the cache while nothing it reads has changed', () => {
@@ -162,6 +141,48 @@ describe('vetting cache', () => {
     expect(inspector.vet('calc', v2, []).get('add')?.status).toBe('pinned');
   });
 
+  it('vets the very same list again when its pins are replaced behind its back', () => {
+    const store = createPinStore(undefined, log);
+    const { inspector } = setup(scanning(), store);
+    const tools = [tool('add', 'Adds two numbers.')];
+    const prompts = [{ name: 'greet', description: 'Greets.' }];
+    expect(inspector.vet('calc', tools, []).get('add')?.blocked).toBe(false);
+    expect(inspector.vetDefinitions('prompts', 'calc', prompts).items.get('greet')?.blocked).toBe(false);
+    // The pin file is replaced (another replica's approval): the same lists no longer match.
+    store.pin(
+      'calc',
+      { tools: [tool('add', 'Adds.')], prompts: [{ name: 'greet', description: 'Hi.' }] },
+      'elsewhere'
+    );
+    expect(inspector.vet('calc', tools, []).get('add')).toMatchObject({ blocked: true, pin: 'changed' });
+    expect(inspector.vetDefinitions('prompts', 'calc', prompts).items.get('greet')).toMatchObject({
+      blocked: true,
+      pin: 'changed'
+    });
+  });
+
+  it('records a new removal when pins are replaced with the same pinnedAt and other names gone', () => {
+    let current: ServerPins | undefined;
+    const store: PinStore = {
+      get: () => current,
+      pin: () => {},
+      upgrade: () => {},
+      all: () => ({ version: 1, servers: current ? { p: current } : ({} as Record<string, ServerPins>) }),
+      close: () => {}
+    };
+    const { inspector, audited } = setup(scanning(), store);
+    const prompt = (name: string) => ({ name, description: `${name}.` });
+    current = pinsFor({ prompts: [prompt('x'), prompt('a'), prompt('b')] }, 'admin', new Date(0));
+    expect(inspector.vetDefinitions('prompts', 'p', [prompt('x')]).removed).toEqual(['a', 'b']);
+    // Another replica pins a set whose removed names run together alike, at the same instant.
+    current = pinsFor({ prompts: [prompt('x'), prompt('ab')] }, 'admin', new Date(0));
+    expect(inspector.vetDefinitions('prompts', 'p', [prompt('x')]).removed).toEqual(['ab']);
+    expect(audited.map((r) => r.reason)).toEqual([
+      'prompts removed since pinned: a, b',
+      'prompts removed since pinned: ab'
+    ]);
+  });
+
   it("vets again when another server's tools change: a new name to shadow is seen at once", () => {
     const { inspector, audited } = setup();
     // Naming the tool, not asking for it to be called first (that alone is withheld).
@@ -223,6 +244,28 @@ describe('pins written before tool hashes were v2', () => {
     expect(audited.filter((r) => r.event === 'tools/pinned')).toHaveLength(1);
     const changed = inspector.vet('calc', [{ ...add, outputSchema: { type: 'object', properties: {} } }], []);
     expect(changed.get('add')).toMatchObject({ blocked: true, pin: 'changed' });
+  });
+
+  it('records the rewrite of every matching v1 pin as allowed, naming each tool, and logs it', () => {
+    const add = tool('add', 'Adds two numbers.');
+    const sub = tool('sub', 'Subtracts.');
+    const store = v1Store([add, sub]);
+    const { inspector, audited, logged } = setup(scanning(), store);
+    inspector.vet('calc', [add, sub], []);
+    expect(audited).toEqual([
+      {
+        event: 'tools/pinned',
+        server: 'calc',
+        outcome: 'ok',
+        decision: 'allow',
+        count: 2,
+        reason:
+          'tools pinned with an earlier hash version still match; pins rewritten with the current hash: add, sub'
+      }
+    ]);
+    expect(logged.filter((l) => l.msg === 'pins of an earlier hash version rewritten')).toEqual([
+      expect.objectContaining({ level: 30, server: 'calc', kind: 'tools', items: ['add', 'sub'] })
+    ]);
   });
 
   it('withholds a tool that no longer matches its v1 pin, and keeps that pin as it was', () => {
@@ -319,7 +362,7 @@ describe('prompts, resources and resource templates', () => {
   });
 
   it('withholds every kind of a server not yet approved when trust on first use is off', () => {
-    const { inspector } = setup(scanning({ trust_on_first_use: false }));
+    const { inspector } = setup(scanning({ pins: { trust_on_first_use: false } }));
     expect(
       inspector.vetDefinitions('prompts', 'p', [prompt('greet', 'Greets.')]).items.get('greet')
     ).toMatchObject({
@@ -348,5 +391,27 @@ describe('prompts, resources and resource templates', () => {
     const again = inspector.vetDefinitions('resourceTemplates', 't', structuredClone(listed));
     const relisted = inspector.vetDefinitions('resourceTemplates', 't', structuredClone(listed));
     expect(relisted.items.get('memo://{id}')?.findings).toBe(again.items.get('memo://{id}')?.findings);
+  });
+});
+
+describe('approval without pins', () => {
+  it('records the approval and keeps vetting when pins are off (no pin store)', () => {
+    const audited: AuditInput[] = [];
+    const inspector = createInspector(scanning({ pins: { enabled: false } }), undefined, log, (r) => {
+      audited.push(r);
+    });
+    const tools = [tool('add', 'Adds two numbers.')];
+    expect(() => inspector.approve('calc', { tools }, 'admin')).not.toThrow();
+    expect(audited).toEqual([
+      {
+        event: 'tools/pinned',
+        server: 'calc',
+        outcome: 'ok',
+        decision: 'allow',
+        count: 1,
+        reason: 'approved by admin (1 tools)'
+      }
+    ]);
+    expect(inspector.vet('calc', tools, []).get('add')).toMatchObject({ blocked: false, pin: 'new' });
   });
 });

@@ -47,6 +47,11 @@ describe('redact', () => {
       ])
     ).toBe(text);
   });
+  it('redacts nothing for an empty or reversed span', () => {
+    const text = 'abcdef';
+    expect(redact(text, [f('empty', 2, 2)])).toBe(text);
+    expect(redact(text, [f('reversed', 4, 1)])).toBe(text);
+  });
 });
 
 describe('redactValue', () => {
@@ -173,5 +178,68 @@ describe('redactValue', () => {
     expect(() => redactValue(cyclic)).not.toThrow();
     const date = new Date(0);
     expect(redactValue({ d: date }).value).toEqual({ d: date });
+  });
+  it('scans every string of image or audio content but its base64 data, and a blob that is not a string', () => {
+    const image = {
+      type: 'image',
+      mimeType: 'image/png',
+      data: 'AKIALQMRZYJICEWHW53I',
+      alt: 'ada@example.com'
+    };
+    const audio = {
+      type: 'audio',
+      mimeType: 'audio/wav',
+      data: 'AKIALQMRZYJICEWHW53I',
+      title: 'ada@example.com'
+    };
+    expect(redactValue({ content: [image, audio] }).value).toEqual({
+      content: [
+        { ...image, alt: '[REDACTED:email]' },
+        { ...audio, title: '[REDACTED:email]' }
+      ]
+    });
+    // Only a string under `blob` is a base64 payload; anything else there is read.
+    expect(redactValue({ blob: { note: 'key AKIALQMRZYJICEWHW53I' } }).value).toEqual({
+      blob: { note: 'key [REDACTED:aws-access-key-id]' }
+    });
+  });
+  it('keeps undefined, numbers and booleans as they are, at any depth the walk reaches', () => {
+    expect(redactValue({ a: undefined, n: 1, ok: true }).value).toEqual({ a: undefined, n: 1, ok: true });
+    let deep: unknown = 7;
+    for (let i = 0; i < 101; i++) deep = [deep];
+    expect(redactValue(deep)).toEqual({ value: deep, findings: [] });
+  });
+  it('walks a value nested 100 levels below the top, and withholds one level more', () => {
+    const nest = (levels: number) => {
+      let v: unknown = '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';
+      for (let i = 0; i < levels; i++) v = [v];
+      return v;
+    };
+    // 101 arrays: the innermost sits at depth 100, the deepest the walk reads.
+    const read = redactValue(nest(101));
+    expect(read.findings.map((x) => x.rule)).toEqual(['github-token']);
+    expect(JSON.stringify(read.value)).toContain('[REDACTED:github-token]');
+    const cut = redactValue(nest(102));
+    expect(cut.findings).toEqual([
+      expect.objectContaining({
+        rule: 'too-deep',
+        message: 'a value nested more than 100 levels deep was not scanned'
+      })
+    ]);
+  });
+  it('treats a secret-looking value under a secret key as a secret, whole, unless one secret finding is all of it', () => {
+    // A label before the token: the whole value is withheld, not only the token.
+    const bearer = redactValue({ authorization: 'Bearer Zk3f8Qx1Lm9Rt2Vb7Wn4aB5c' });
+    expect(bearer.findings.map((x) => x.rule).sort()).toEqual(['bearer-token', 'secret-field']);
+    expect(bearer.value).toEqual({ authorization: expect.stringMatching(/^\[REDACTED:[a-z-]+\]$/) });
+    const assigned = redactValue({ token: 'token: Xk9#mQ2$vL7pZ!x' });
+    expect(assigned.findings.map((x) => x.rule).sort()).toEqual(['secret-assignment', 'secret-field']);
+    // Personal data that is all of the value does not make it any less a secret.
+    const iban = redactValue({ api_key: 'GB82WEST12345698765432' });
+    expect(iban.findings.map((x) => `${x.kind}/${x.rule}`).sort()).toEqual([
+      'pii/iban',
+      'secret/secret-field'
+    ]);
+    expect(iban.value).toEqual({ api_key: '[REDACTED:iban]' });
   });
 });
