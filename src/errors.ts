@@ -174,7 +174,7 @@ export const ERRORS = {
     status: 429,
     kind: 'refusal',
     message: 'too many failed authentication attempts',
-    fix: 'Too many failed authentications came from this address (auth.lockout); wait for Retry-After, then send a valid token.'
+    fix: 'Too many failed authentications came from this address (auth.lockout), or from so many addresses that the gateway cannot count a new one (its log says so); wait for Retry-After, then send a valid token.'
   },
   metrics_unauthenticated: {
     rpc: -32050,

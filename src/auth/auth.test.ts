@@ -489,21 +489,101 @@ describe('lockout, at its edges', () => {
     expect([a.lockedOut('a'), a.lockedOut('b')]).toEqual([300_000, 300_000]);
   });
 
-  it('forgets every count when 100,000 sources are tracked and another fails, and not before', () => {
-    const a = createAuthenticator({ ...base, tokens: [], lockout }, { now: () => 0 });
-    for (const source of ['a', 'c', 'd']) {
-      a.fail(source);
-      a.fail(source);
-    }
-    for (let i = 0; i < 99_997; i++) a.fail(`10.${i}`);
-    // 100,000 tracked: failures of tracked sources keep every count.
-    a.fail('c');
+  it('keeps the count and the lockout of a source however many others fail, refusing newcomers', () => {
+    let now = 0;
+    const full: number[] = [];
+    const a = createAuthenticator(
+      { ...base, tokens: [], lockout },
+      { now: () => now, full: (until) => void full.push(until) }
+    );
+    a.fail('attacked');
+    a.fail('attacked');
+    for (let i = 0; i < 3; i++) a.fail('locked');
+    now = 1000;
+    for (let i = 0; i < 99_998; i++) a.fail(`10.${i}`);
+    expect(full).toEqual([]);
+    // 100,000 live records: a new source is refused as locked out until the first record ends,
+    // and its failures are not counted anywhere (nothing is dropped to make room for them).
+    for (let i = 0; i < 10; i++) a.fail(`new.${i}`);
+    expect(a.lockedOut('new.0')).toBe(60_000);
+    expect(full).toEqual([60_000]);
+    // The sources already counted carry on: the third failure locks out, the lockout stands.
+    expect(a.lockedOut('attacked')).toBeUndefined();
+    a.fail('attacked');
+    expect([a.lockedOut('attacked'), a.lockedOut('locked')]).toEqual([301_000, 300_000]);
+    // At 60,000 it looks again: the records of `attacked` and `locked` last with their lockouts,
+    // the others until their failures leave the window. Once those end, they make room.
+    now = 60_000;
+    expect(a.lockedOut('new.0')).toBe(61_000);
+    expect(full).toEqual([60_000, 61_000]);
+    now = 61_000;
+    expect(a.lockedOut('new.0')).toBeUndefined();
+    for (let i = 0; i < 3; i++) a.fail('new.0');
+    expect(a.lockedOut('new.0')).toBe(361_000);
+    expect(a.lockedOut('attacked')).toBe(301_000);
+  });
+
+  it('makes room from ended records only, and looks again only once one may have ended', () => {
+    let now = 0;
+    const full: number[] = [];
+    const a = createAuthenticator(
+      { ...base, tokens: [], lockout },
+      { now: () => now, full: (until) => void full.push(until), maxTracked: 2 }
+    );
     a.fail('a');
-    expect([a.lockedOut('c'), a.lockedOut('a')]).toEqual([300_000, 300_000]);
-    // A new one clears them: 'd' starts again from nothing.
-    a.fail('new');
-    a.fail('d');
-    expect(a.lockedOut('d')).toBeUndefined();
+    now = 10_000;
+    a.fail('b');
+    now = 59_999;
+    expect(a.lockedOut('c')).toBe(60_000);
+    for (let i = 0; i < 3; i++) a.fail('c');
+    expect(a.lockedOut('c')).toBe(60_000);
+    expect(full).toEqual([60_000]);
+    // A source the table holds is not refused for the table being full.
+    expect(a.lockedOut('a')).toBeUndefined();
+    // The failure of `a` leaves the window: its room goes to `c`; `b` keeps its count.
+    now = 60_000;
+    expect(a.lockedOut('c')).toBeUndefined();
+    a.fail('c');
+    a.fail('b');
+    a.fail('b');
+    expect(a.lockedOut('b')).toBe(360_000);
+    expect(a.lockedOut('c')).toBeUndefined();
+    // Full again, of records that last until `b`'s lockout and `c`'s failure end.
+    expect(a.lockedOut('a')).toBe(120_000);
+    expect(full).toEqual([60_000, 120_000]);
+  });
+
+  it('keeps a locked-out source in the table for as long as its lockout lasts', () => {
+    let now = 0;
+    const a = createAuthenticator({ ...base, tokens: [], lockout }, { now: () => now, maxTracked: 1 });
+    for (let i = 0; i < 3; i++) a.fail('s');
+    now = 200_000;
+    expect(a.lockedOut('n')).toBe(300_000);
+    now = 299_999;
+    expect(a.lockedOut('n')).toBe(300_000);
+    now = 300_000;
+    expect(a.lockedOut('n')).toBeUndefined();
+    a.fail('n');
+    expect(a.lockedOut('s')).toBe(360_000);
+  });
+
+  it('gives the room of a source whose lockout ends to the next, and looks afresh', () => {
+    let now = 0;
+    const a = createAuthenticator(
+      { ...base, tokens: [], lockout: { failures: 2, window_s: 600, duration_s: 60 } },
+      { now: () => now, maxTracked: 2 }
+    );
+    a.fail('a');
+    a.fail('a');
+    now = 1;
+    a.fail('b');
+    // `a` is locked out for a minute, but its failures count for ten: its record lasts as long.
+    expect(a.lockedOut('c')).toBe(600_000);
+    now = 60_000;
+    expect(a.lockedOut('a')).toBeUndefined();
+    expect(a.lockedOut('c')).toBeUndefined();
+    a.fail('c');
+    expect(a.lockedOut('d')).toBe(600_001);
   });
 });
 
@@ -520,18 +600,39 @@ describe('rate limit, at its edges', () => {
     expect(a.admit(alice)).toBe(false);
   });
 
-  it('forgets every window when 100,000 identities are tracked and another starts one', () => {
+  it('keeps every live window however many identities call, refusing a new one meanwhile', () => {
+    let now = 0;
     const a = createAuthenticator(
       { ...base, tokens: [], rate_limit: { limit: 2, window_ms: 1000 } },
-      { now: () => 0 }
+      { now: () => now }
     );
     a.admit(alice);
     a.admit(alice);
     expect(a.admit(alice)).toBe(false);
+    now = 500;
     for (let i = 0; i < 99_999; i++) a.admit({ id: `u${i}`, roles: [], method: 'token' });
+    // 100,000 live windows: a new identity is refused, and no one's window is dropped for it.
+    expect(a.admit({ id: 'new', roles: [], method: 'token' })).toBe(false);
     expect(a.admit(alice)).toBe(false);
-    a.admit({ id: 'new', roles: [], method: 'token' });
+    expect(a.admit({ id: 'u0', roles: [], method: 'token' })).toBe(true);
+    expect(a.admit({ id: 'u0', roles: [], method: 'token' })).toBe(false);
+    // Alice's window has ended: it makes room for the new identity.
+    now = 1000;
+    expect(a.admit({ id: 'new', roles: [], method: 'token' })).toBe(true);
+    expect(a.admit(alice)).toBe(false);
+    now = 1500;
     expect(a.admit(alice)).toBe(true);
+  });
+
+  it('keeps the identities apart by how they authenticated, within the bound the table has', () => {
+    const a = createAuthenticator(
+      { ...base, tokens: [], rate_limit: { limit: 1, window_ms: 1000 } },
+      { now: () => 0, maxTracked: 2 }
+    );
+    expect(a.admit(alice)).toBe(true);
+    expect(a.admit({ ...alice, method: 'oauth' })).toBe(true);
+    expect(a.admit({ ...alice, method: 'stdio' })).toBe(false);
+    expect(a.admit({ ...alice, roles: ['admin'] })).toBe(false);
   });
 });
 

@@ -10,6 +10,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { userInfo } from 'node:os';
 import type { GatewayConfig, RevocationConfig, TokenConfig } from '../config/types.js';
+import { createRateStore, makeRoom } from '../limits/rate-store.js';
 import { createOAuthVerifier, type OAuthVerifier } from './oauth.js';
 import { hashToken, revokedIds, tokenProblem } from './token-file.js';
 
@@ -141,9 +142,19 @@ interface AuthenticatorOptions {
    * `state_unavailable` when the count cannot be kept.
    */
   requests?: (key: string, limit: number, windowMs: number) => Promise<boolean>;
+  /**
+   * The table of failures per source is full of live records: until `until`, a source it does not
+   * hold is refused as locked out. Called once each time a look finds it so.
+   */
+  full?: (until: number) => void;
+  /** Sources (lockout) and identities (rate limit) tracked at most: 100,000 unless a test says. */
+  maxTracked?: number;
 }
 
-/** Sources (lockout) and identities (rate limit) tracked at most; a flood clears the table. */
+/**
+ * Sources (lockout) and identities (rate limit) tracked at most. A full table drops only entries
+ * that have ended; full of live ones, it refuses the newcomer and keeps everyone else's count.
+ */
 const MAX_TRACKED = 100_000;
 
 /** Credentials: the gateway's own tokens and OAuth access tokens, each checked against revocations. */
@@ -259,58 +270,92 @@ function stdioIdentity(
   return { ok: false, reason: 'auth.stdio names no identity' };
 }
 
-/** Lockout: failures per source address in a sliding window, here and (when shared) on every replica. */
+/** A source's failures within the window (epoch ms, oldest first), and the end of its lockout. */
+interface SourceRecord {
+  times: number[];
+  lockedUntil?: number;
+}
+
+/**
+ * Lockout: failures per source address in a sliding window, here and (when shared) on every replica.
+ *
+ * The table is bounded. A source's record lives while a failure of it is within the window or its
+ * lockout lasts; ended records make room for new sources, and no live record is ever dropped, so
+ * failing from (or as) many sources cannot reset the count or the lockout of the one under attack.
+ * When the table is full of live records, a source it does not hold is refused as locked out until
+ * the first record ends: it cannot be counted, and a source that cannot be counted must not be
+ * able to try credentials without limit. Other clients new to the table wait with it (that is
+ * what a flood of failing sources costs); sources it holds carry on as before.
+ */
 function createLockout(
   auth: GatewayConfig['auth'],
   options: AuthenticatorOptions,
-  now: () => number
+  now: () => number,
+  maxTracked: number
 ): Pick<Authenticator, 'lockedOut' | 'fail'> {
-  const failures = new Map<string, number[]>();
-  const lockedUntil = new Map<string, number>();
+  const windowMs = auth.lockout.window_s * 1000;
+  const sources = new Map<string, SourceRecord>();
+  /** A record ends when both its lockout and its last failure's window have. */
+  const endOf = (r: SourceRecord) => Math.max(r.lockedUntil ?? 0, r.times[r.times.length - 1]! + windowMs);
+  /** While the table is full of live records: the earliest time one ends (none can before). */
+  let fullUntil = 0;
+  /** Undefined when the table holds `source` or has room for it; else when to look again. */
+  const noRoomFor = (source: string, t: number): number | undefined => {
+    if (sources.has(source) || sources.size < maxTracked) return undefined;
+    if (t < fullUntil) return fullUntil;
+    const until = makeRoom(sources, maxTracked, source, t, endOf);
+    if (until !== undefined) options.full?.(until);
+    fullUntil = until ?? 0;
+    return until;
+  };
   return {
     lockedOut(source) {
-      const until = lockedUntil.get(source);
-      if (until !== undefined && until <= now()) {
-        lockedUntil.delete(source);
-        failures.delete(source);
-      } else if (until !== undefined) return until;
-      return options.lockouts?.lockedUntil(source);
+      const t = now();
+      const record = sources.get(source);
+      const until = record?.lockedUntil;
+      if (until !== undefined && until > t) return until;
+      if (until !== undefined) {
+        // The lockout is over: the source starts afresh, and its room may go to another.
+        sources.delete(source);
+        fullUntil = 0;
+      }
+      return noRoomFor(source, t) ?? options.lockouts?.lockedUntil(source);
     },
 
     fail(source) {
       const t = now();
-      const windowStart = t - auth.lockout.window_s * 1000;
-      const recent = (failures.get(source) ?? []).filter((x) => x > windowStart);
-      recent.push(t);
-      if (failures.size >= MAX_TRACKED && !failures.has(source)) failures.clear();
-      failures.set(source, recent);
-      if (recent.length >= auth.lockout.failures) lockedUntil.set(source, t + auth.lockout.duration_s * 1000);
       options.lockouts?.record(source);
+      // Full of live records (since the look that let this source try): nothing to count it in,
+      // and it is refused as locked out from its next request.
+      if (noRoomFor(source, t) !== undefined) return;
+      const record = sources.get(source) ?? { times: [] };
+      record.times = record.times.filter((x) => x > t - windowMs);
+      record.times.push(t);
+      if (record.times.length >= auth.lockout.failures)
+        record.lockedUntil = t + auth.lockout.duration_s * 1000;
+      sources.set(source, record);
     }
   };
 }
 
-/** Rate limit: a fixed window per identity, here or (when shared) counted on every replica. */
+/**
+ * Rate limit: a fixed window per identity, here or (when shared) counted on every replica. Here,
+ * the windows are a rate table: full of live windows, it refuses a new identity rather than drop
+ * anyone's window.
+ */
 function createRateLimit(
   auth: GatewayConfig['auth'],
   options: AuthenticatorOptions,
-  now: () => number
+  now: () => number,
+  maxTracked: number
 ): Authenticator['admit'] {
-  const windows = new Map<string, { start: number; count: number }>();
+  const windows = createRateStore(maxTracked);
   return (identity) => {
     const limit = auth.rate_limit;
     if (!limit) return true;
     const key = `${identity.method}:${identity.id}`;
     if (options.requests) return options.requests(key, limit.limit, limit.window_ms);
-    const t = now();
-    const w = windows.get(key);
-    if (!w || t - w.start >= limit.window_ms) {
-      if (windows.size >= MAX_TRACKED) windows.clear();
-      windows.set(key, { start: t, count: 1 });
-      return true;
-    }
-    w.count++;
-    return w.count <= limit.limit;
+    return windows.take(key, limit.limit, limit.window_ms, now());
   };
 }
 
@@ -333,7 +378,8 @@ export function createAuthenticator(
   const now = options.now ?? Date.now;
   const tokens = createTokenTable(auth.tokens, auth.revocations, now);
   const { fromToken, bearer } = createCredentials(auth, options, now, tokens);
-  const admit = createRateLimit(auth, options, now);
+  const maxTracked = options.maxTracked ?? MAX_TRACKED;
+  const admit = createRateLimit(auth, options, now, maxTracked);
 
   return {
     tokens,
@@ -344,7 +390,7 @@ export function createAuthenticator(
 
     bearer,
 
-    ...createLockout(auth, options, now),
+    ...createLockout(auth, options, now, maxTracked),
 
     admit(identity) {
       return admit(identity);

@@ -17,6 +17,7 @@ function setup(
     rate?: number;
     revoked?: (id: string) => boolean | undefined;
     requests?: () => Promise<boolean>;
+    maxTracked?: number;
   } = {}
 ) {
   let t = 1_000_000;
@@ -41,7 +42,8 @@ function setup(
     {
       now,
       ...(options.revoked ? { revoked: options.revoked } : {}),
-      ...(options.requests ? { requests: options.requests } : {})
+      ...(options.requests ? { requests: options.requests } : {}),
+      ...(options.maxTracked ? { maxTracked: options.maxTracked } : {})
     }
   );
   const records: AuditInput[] = [];
@@ -147,6 +149,27 @@ describe('authenticateRequest', () => {
     await authenticate(`Bearer ${ADMIN}`, '10.0.0.9');
     await authenticate(`Bearer ${ADMIN}`, '10.0.0.9', 'admin');
     expect(records.slice(again).map((r) => r.code)).toEqual(['locked_out']);
+  });
+
+  it('refuses a new source as locked out while the failures table is full, and the tracked ones not', async () => {
+    const { authenticate, records, advance } = setup({ maxTracked: 2 });
+    await authenticate('Bearer pcl_wrong-0123456789abcdef', '10.0.0.1');
+    await authenticate('Bearer pcl_wrong-0123456789abcdef', '10.0.0.2');
+    advance(30_000);
+    const before = records.length;
+    // Not counted, so not let try: even a good credential waits until a record ends.
+    for (let i = 0; i < 2; i++) {
+      expect(await authenticate(`Bearer ${ADMIN}`, '10.0.0.3')).toEqual({
+        ok: false,
+        reason: 'locked-out',
+        code: 'locked_out',
+        retryAfter: 30
+      });
+    }
+    expect(records.slice(before).map((r) => [r.source, r.code])).toEqual([['10.0.0.3', 'locked_out']]);
+    expect((await authenticate(`Bearer ${ADMIN}`, '10.0.0.1')).ok).toBe(true);
+    advance(30_000);
+    expect((await authenticate(`Bearer ${ADMIN}`, '10.0.0.3')).ok).toBe(true);
   });
 
   it('admits /mcp requests against the identity rate, and refuses beyond it with the identity named', async () => {

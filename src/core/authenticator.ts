@@ -22,11 +22,19 @@ export function createSharedAuthenticator(
     windowMs: config.auth.lockout.window_s * 1000,
     durationMs: config.auth.lockout.duration_s * 1000
   };
+  // Failing from (or as) enough sources fills the table of failures: new sources are refused as
+  // locked out until a record ends, rather than anyone's count being dropped. Said once per look.
+  const full = (until: number) =>
+    log.warn(
+      { until: new Date(until).toISOString() },
+      'authentication failures tracked for too many sources: new sources refused as locked out'
+    );
   const auth = createAuthenticator(
     config.auth,
     state.kind === 'memory'
-      ? {}
+      ? { full }
       : {
+          full,
           revoked: (id) => (state.healthy() ? state.isRevoked(id) : undefined),
           // Failures count on every replica, so a balancer does not multiply an attacker's tries.
           lockouts: {

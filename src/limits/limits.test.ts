@@ -15,6 +15,7 @@ import type { RiskSettings, SharedState } from '../state/index.js';
 import { createMemoryState } from '../state/index.js';
 import { createCapStore } from './cap-store.js';
 import { createRateStore, limitsStage } from './index.js';
+import { makeRoom } from './rate-store.js';
 import { riskSettingsOf } from './risk.js';
 
 const NOON = Date.UTC(2026, 10, 25, 12);
@@ -167,6 +168,26 @@ describe('the rate table (fixed windows)', () => {
     expect(rates.take('a', 2, 1000, NOON + 2)).toBe(false);
     // Its window ended: it opens a new one in its own place.
     expect(rates.take('a', 2, 1000, NOON + 1000)).toBe(true);
+  });
+});
+
+describe('room in a bounded table', () => {
+  it('drops only ended entries, and says when the first live one ends when that is not enough', () => {
+    const table = new Map([
+      ['a', 100],
+      ['b', 300],
+      ['c', 200]
+    ]);
+    const end = (v: number) => v;
+    expect(makeRoom(table, 4, 'new', 1000, end)).toBeUndefined();
+    expect(makeRoom(table, 3, 'a', 1000, end)).toBeUndefined();
+    expect(table.size).toBe(3);
+    expect(makeRoom(table, 3, 'new', 99, end)).toBe(100);
+    expect([...table.keys()]).toEqual(['a', 'b', 'c']);
+    expect(makeRoom(table, 2, 'new', 100, end)).toBe(200);
+    expect([...table.keys()]).toEqual(['b', 'c']);
+    expect(makeRoom(table, 2, 'new', 200, end)).toBeUndefined();
+    expect([...table.keys()]).toEqual(['b']);
   });
 });
 

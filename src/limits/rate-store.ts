@@ -24,11 +24,8 @@ export function createRateStore(maxKeys = 100_000): RateStore {
     return w && now - w.start < windowMs ? w : undefined;
   };
   /** Room for a window of a key the table does not hold: ended windows go first. */
-  const room = (key: string, now: number) => {
-    if (windows.has(key) || windows.size < maxKeys) return true;
-    for (const [k, v] of windows) if (now - v.start >= v.windowMs) windows.delete(k);
-    return windows.size < maxKeys;
-  };
+  const room = (key: string, now: number) =>
+    makeRoom(windows, maxKeys, key, now, (v) => v.start + v.windowMs) === undefined;
   const peek = (key: string, max: number, windowMs: number, now: number) => {
     const w = open(key, windowMs, now);
     if (w) return w.count < max;
@@ -44,4 +41,29 @@ export function createRateStore(maxKeys = 100_000): RateStore {
       return true;
     }
   };
+}
+
+/**
+ * Room in a table bounded to `maxKeys` entries for `key`: there is when the table holds the key or
+ * is not full; otherwise the entries that have ended by `now` (`endOf`, epoch ms) are removed, and
+ * only those: a live entry is never dropped to make room. Undefined when there is room; else the
+ * table is full of live entries and this is the earliest time one ends, so the caller refuses the
+ * new key (fails closed) and knows when to look again. Shared by every bounded table of windows
+ * (the rate table here, the authenticator's failures per source).
+ */
+export function makeRoom<V>(
+  table: Map<string, V>,
+  maxKeys: number,
+  key: string,
+  now: number,
+  endOf: (entry: V) => number
+): number | undefined {
+  if (table.has(key) || table.size < maxKeys) return undefined;
+  let next = Infinity;
+  for (const [k, v] of table) {
+    const end = endOf(v);
+    if (end <= now) table.delete(k);
+    else next = Math.min(next, end);
+  }
+  return table.size < maxKeys ? undefined : next;
 }
