@@ -163,9 +163,16 @@ describe('content scanning actions', () => {
     ).toBeUndefined();
     // Off for one direction only.
     expect(run(config({ arguments: actions('off', 'off', 'off') }), text(`${KEY}`))).toBeDefined();
-    expect(
-      run(config({ arguments: actions('off', 'off', 'off') }), text(`${KEY}`), 'arguments')
-    ).toBeUndefined();
+    // Arguments are still searched for secrets, for the audit record, and nothing else is done.
+    const argsOff = config({ arguments: actions('off', 'off', 'off') });
+    const found = createContentScan(argsOff).scanFor('arguments', 'mail', 'read', text(`${KEY} ${MAIL}`))!;
+    expect(found.findings.map((f) => f.kind)).toEqual(['secret']);
+    expect(run(argsOff, text(`${KEY} ${MAIL} ${ATTACK}`), 'arguments')).toEqual({
+      value: text(`${KEY} ${MAIL} ${ATTACK}`),
+      flagged: [],
+      risk: 0
+    });
+    expect(run(argsOff, text(`${MAIL} ${ATTACK}`), 'arguments')).toBeUndefined();
   });
 
   it('drops findings of a kind that is off at enforcement, whatever the scan reported', () => {
@@ -384,11 +391,19 @@ describe('argument and response stages', () => {
     expect(clean).toEqual(call({ result: text('fine') }));
   });
 
-  it('scans each direction with its own actions: nothing is looked for where every kind is off', () => {
+  it('scans each direction with its own actions: nothing is acted on where every kind is off', () => {
     const argsOff = createContentScan(config({ arguments: actions('off', 'off', 'off') }));
     const outgoing = call({ args: { to: MAIL, token: KEY } });
     argumentStage(argsOff).run(outgoing as never);
-    expect(outgoing).toEqual(call({ args: { to: MAIL, token: KEY } }));
+    // The arguments go as they are, with no finding and no risk; only the audit record's copy
+    // has the secret masked.
+    expect(outgoing).toEqual({
+      ...call({ args: { to: MAIL, token: KEY } }),
+      auditArgs: { to: MAIL, token: '[REDACTED:aws-access-key-id]' }
+    });
+    const clean = call({ args: { to: MAIL } });
+    argumentStage(argsOff).run(clean as never);
+    expect(clean).toEqual(call({ args: { to: MAIL } }));
     const responsesOff = createContentScan(config({ responses: actions('off', 'off', 'off') }));
     const back = call({ result: text(`key ${KEY} for ${MAIL}`) });
     responseStage(responsesOff).run(back as never);

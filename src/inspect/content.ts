@@ -12,7 +12,10 @@ import type { ValueScan } from './types.js';
 type Direction = 'responses' | 'arguments';
 
 export interface ContentScan {
-  /** Scan a value with the actions configured for it; undefined when all are off or nothing is found. */
+  /**
+   * Scan a value with the actions configured for it; undefined when all are off or nothing is found.
+   * Arguments are searched for secrets even when their action is off (for the audit record).
+   */
   scanFor(
     direction: Direction,
     server: string,
@@ -89,10 +92,14 @@ export function createContentScan(config: ScanningConfig): ContentScan {
 
   const scanFor: ContentScan['scanFor'] = (direction, server, name, value) => {
     const actions = actionsFor(direction, server, name);
-    if (actions.secrets === 'off' && actions.pii === 'off' && actions.injection === 'off') return undefined;
+    // Arguments are always searched for secrets, whatever their action: one turned off lets the
+    // secret reach the server, never the audit log (the argument stage masks it there). Its
+    // findings do nothing else: `enforce` acts only on kinds whose action is not off.
+    const secrets = direction === 'arguments' || actions.secrets !== 'off';
+    if (!secrets && actions.pii === 'off' && actions.injection === 'off') return undefined;
     // Only the findings are used (enforce redacts the original itself), so nothing is copied.
     const scanned = redactValue(value, {
-      secrets: actions.secrets !== 'off',
+      secrets,
       pii: actions.pii !== 'off',
       injection: actions.injection !== 'off',
       reportOnly: true

@@ -14,15 +14,17 @@ export function argumentStage(scan: ContentScan): Stage<Resolved> {
     run(ctx) {
       const scanned = scan.scanFor('arguments', ctx.server, ctx.tool, ctx.args);
       if (!scanned) return;
-      // Secrets never reach the audit log, whatever the action.
+      // Secrets never reach the audit log, whatever the action, off included.
       if (scanned.findings.some((f) => f.kind === 'secret')) {
         ctx.auditArgs = redactValue(ctx.args, { secrets: true, pii: false, injection: false }).value;
       }
       const out = scan.enforce('arguments', ctx.server, ctx.tool, scanned, ctx.args);
-      ctx.findings = [
-        ...(ctx.findings ?? []),
-        ...findingSummary(out.flagged).map((f) => ({ ...f, where: 'arguments' }))
-      ];
+      if (out.flagged.length > 0) {
+        ctx.findings = [
+          ...(ctx.findings ?? []),
+          ...findingSummary(out.flagged).map((f) => ({ ...f, where: 'arguments' }))
+        ];
+      }
       ctx.args = out.value as Record<string, unknown>;
       ctx.risk += out.risk;
     }

@@ -172,6 +172,20 @@ describe('arguments', () => {
     await client.close();
   });
 
+  it('with secrets in arguments turned off, lets the secret reach the server but never the audit log', async () => {
+    gw = await startGateway(base('scanning: { arguments: { secrets: off } }'));
+    const client = await connect(gw.mcp, ADMIN_TOKEN);
+    const r = await tryCall(client, 'm__add', { a: 1, b: 2, note: 'AKIALQMRZYJICEWHW53I' });
+    expect(r.ok).toBe(true);
+    const record = gw.audit().find((x) => x.event === 'tools/call' && x.tool === 'add');
+    expect(record).toMatchObject({ decision: 'allow', outcome: 'ok' });
+    expect(JSON.stringify(record?.arguments)).toContain('[REDACTED:');
+    expect(JSON.stringify(gw.audit())).not.toContain('AKIALQMRZYJICEWHW53I');
+    // Turned off means not acted on: no finding, no risk.
+    expect(record?.findings).toBeUndefined();
+    await client.close();
+  });
+
   it("lets AWS's documented example key through: it opens nothing", async () => {
     gw = await startGateway(base());
     const client = await connect(gw.mcp, ADMIN_TOKEN);
