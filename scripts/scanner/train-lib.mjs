@@ -32,7 +32,16 @@ export const SETTINGS = {
 };
 
 export function createTrainer(model) {
-  const { windowFeatures, HASH_SIZE, BEHAVIOURS, DEFINITION_EVIDENCE, CONTENT_DECISIVE, CONCEALMENT } = model;
+  const {
+    windowFeatures,
+    HASH_SIZE,
+    BEHAVIOURS,
+    ADDRESSING,
+    DEFINITION_EVIDENCE,
+    CONTENT_EVIDENCE,
+    CONTENT_DECISIVE,
+    CONCEALMENT
+  } = model;
   const B = BEHAVIOURS.length;
   const OFF_SHARED = HASH_SIZE;
   const OFF_DOMAIN = { definition: HASH_SIZE + B, content: HASH_SIZE + 2 * B };
@@ -73,7 +82,7 @@ export function createTrainer(model) {
   /** The windows of every item, featurised once. */
   function prepare(items) {
     return items.map((it) => {
-      const feats = windowFeatures(it.text, it.ctx);
+      const feats = windowFeatures(it.text, it.ctx, it.domain);
       const spans = feats.map((f) => f.span);
       const vecs = feats.map((f) => vectorOf(f, it.domain));
       let positive = vecs.map(() => true);
@@ -188,20 +197,28 @@ export function createTrainer(model) {
         const k = OFF_DOMAIN.content + i;
         if ((ATTACK[i] || CONTENT_PRIOR[i]) && w[k] + w[OFF_SHARED + i] < 0) w[k] = -w[OFF_SHARED + i];
       }
+      // Nor does addressing the model count against a definition (`ADDRESSING`).
+      for (let i = 0; i < B; i++) {
+        const k = OFF_DOMAIN.definition + i;
+        if (ADDRESSING[i] && w[k] + w[OFF_SHARED + i] < 0) w[k] = -w[OFF_SHARED + i];
+      }
     }
     return w;
   }
 
   /**
-   * The score the gateway withholds or flags an item on. Content: its score. A definition with
-   * evidence of action (`DEFINITION_EVIDENCE`): its score. One that only conceals (`CONCEALMENT`):
-   * its score without the concealment, so that hidden guidance is withheld and hidden plain text is
-   * not. One that only addresses the model: 0, reported and never withheld, whatever its score.
+   * The score the gateway withholds or flags an item on: its score when it shows evidence (of action
+   * in a definition, `DEFINITION_EVIDENCE`; of asking the model for something in content,
+   * `CONTENT_EVIDENCE`). Without evidence, one that conceals (`CONCEALMENT`) is judged on its score
+   * without the concealment, so that hidden guidance counts and hidden plain text does not; a
+   * definition that neither shows evidence nor conceals only addresses the model: 0, reported and
+   * never withheld, whatever its score; content without either, its score.
    */
   function withholdScore(w, p) {
     const score = scoreItem(w, p);
-    if (p.item.domain !== 'definition' || p.vecs.some((vec) => fires(vec, DEFINITION_EVIDENCE))) return score;
-    if (!p.vecs.some((vec) => fires(vec, CONCEALMENT))) return 0;
+    const definition = p.item.domain === 'definition';
+    if (p.vecs.some((vec) => fires(vec, definition ? DEFINITION_EVIDENCE : CONTENT_EVIDENCE))) return score;
+    if (!p.vecs.some((vec) => fires(vec, CONCEALMENT))) return definition ? 0 : score;
     return Math.min(score, scoreItem(w, p, CONCEALMENT));
   }
 

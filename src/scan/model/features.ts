@@ -204,6 +204,8 @@ const FOREIGN_YOU_ARE_NOW = [
   'manje${G}use'
 ].join('|');
 const RU_YOU_ARE_NOW = skeleton('теперь ты', 'отныне ты');
+/** A word with a stray letter allowed after each of its letters: a typo does not hide it. */
+const STRAY = (word: string): string => [...word].map((c) => `${c}[a-z]?`).join('');
 const pattern = (p: string): RegExp => rx(p.replaceAll('${G}', G), 'i');
 /**
  * Patterns every match of which holds a character of one script (Chinese, Japanese and Korean;
@@ -248,7 +250,7 @@ const PATTERN_BEHAVIOURS: readonly Behaviour[] = [
     'asks the model to ignore, forget or override what it was told',
     // What is ignored is the model's instructions, or everything before as a whole: "the above",
     // "all previous" followed by an instruction noun or nothing, not "the earlier e-mail".
-    `\\b(?:ignore|ignoring|disregard|disregarding|forget|forgetting|override|overriding|bypass|bypassing|neglect|abandon|skip)${ANY(4)}${G}(?:instructions?|prompts?|rules|directions?|directives?|guidelines?|guidance|programming|constraints?|restrictions?|polic(?:y|ies)|context|orders|system|training|(?:above|previous(?:ly)?|prior|earlier|before|everything|all)(?!${G}(?!(?:and|or|then|but|now|instead|please|above|previous|prior|earlier|before|of|said|mentioned|written|stated|given|you|instructions?|prompts?|rules|directions?|directives?|guidelines?|guidance|orders|context|messages?|commands?|text|input|content|requests?|tasks?|conversation|system)\\b)[a-z]))\\b`,
+    `\\b(?:ignore|ignoring|disregard|disregarding|forget|forgetting|override|overriding|bypass|bypassing|neglect|abandon|skip)${ANY(4)}${G}(?:instructions?|${STRAY('instructions')}|prompts?|rules|directions?|directives?|guidelines?|guidance|programming|constraints?|restrictions?|polic(?:y|ies)|context|orders|system|training|(?:above|previous(?:ly)?|prior|earlier|before|everything|all)(?!${G}(?!(?:and|or|then|but|now|instead|please|above|previous|prior|earlier|before|of|said|mentioned|written|stated|given|you|instructions?|prompts?|rules|directions?|directives?|guidelines?|guidance|orders|context|messages?|commands?|text|input|content|requests?|tasks?|conversation|system)\\b)[a-z]))\\b`,
     `\\b(?:ignore|disregard|forget)${G}(?:what|whatever|anything|everything|all)${ANY(3)}${G}(?:asked|said|told|requested|wrote|wanted|instructed|given)\\b`,
     // The same request in other languages the behaviours read: German, Spanish, French, Italian,
     // Portuguese, Dutch.
@@ -304,7 +306,7 @@ const PATTERN_BEHAVIOURS: readonly Behaviour[] = [
     'calls-tool',
     'tells the model to call a tool or function',
     `\\b(?:call|invoke|use|run|execute|trigger|launch)${G}(?:the${G}|another${G}|a${G}|this${G})?[\`'"]?[\\w.:/-]{2,60}[\`'"]?${G}(?:tool|function|command|endpoint|method|server|api|plugin)\\b`,
-    `\\b(?:call|invoke|execute|trigger)${G}[\`'"]?[a-z]{1,30}(?:_[a-z0-9]{1,30}){1,6}[\`'"]?`
+    `\\b(?:call|invoke|execute|trigger|run)${G}[\`'"]?[a-z]{1,30}(?:_[a-z0-9]{1,30}){1,6}[\`'"]?`
   ),
   b(
     'tool-unavailable',
@@ -332,7 +334,7 @@ const PATTERN_BEHAVIOURS: readonly Behaviour[] = [
   b(
     'sensitive-path',
     'names a sensitive file (SSH keys, .env, credentials, client configs)',
-    `(?:~/\\.ssh\\b|\\.ssh/|\\bid_(?:rsa|dsa|ecdsa|ed25519)\\b|\\bauthorized_keys\\b|(?<![\\w$])\\.env\\b|\\.aws/|\\bcredentials\\.(?:json|ya?ml|txt)\\b|\\.npmrc\\b|\\.pypirc\\b|\\.netrc\\b|\\.pgpass\\b|\\.git-credentials\\b|\\.docker/config|\\.kube/config|/etc/(?:passwd|shadow|sudoers|hosts)\\b|\\.\\w{1,12}_history\\b|\\bmcp\\.json\\b|claude_desktop_config|\\.cursor/|\\.gnupg\\b|\\bwallet\\.dat\\b|\\bsecrets?\\.(?:json|ya?ml|toml)\\b|\\bkeychain\\b|\\.config/(?:gh|gcloud|solana|rclone)\\b|\\bprivate\\.key\\b|\\.pem\\b)`
+    `(?:~/\\.ssh\\b|\\.ssh/|\\bid_(?:rsa|dsa|ecdsa|ed25519)\\b|\\bauthorized_keys\\b|(?<![\\w$])\\.env\\b|\\.aws/|\\bcredentials\\.(?:json|ya?ml|txt)\\b|\\.npmrc\\b|\\.pypirc\\b|\\.netrc\\b|\\.pgpass\\b|\\.git-credentials\\b|\\.docker/config|\\.kube/config|/etc/(?:passwd|shadow|sudoers|hosts)\\b|\\.\\w{1,12}_history\\b|\\bmcp\\.json\\b|claude_desktop_config|\\.cursor/|\\.gnupg\\b|\\bwallet\\.dat\\b|\\bsecrets?\\.(?:json|ya?ml|toml)\\b|\\bkeychain\\b|\\.config/(?:gh|gcloud|solana|rclone)\\b|\\bprivate\\.key\\b|\\.pem\\b|(?:~|\\$home|/home/[\\w.-]{1,32}|/users/[\\w.-]{1,32}|/root)/(?:[\\w.-]{1,40}/){0,6}[\\w.-]{0,20}(?:tokens?|credentials?|secrets?|passwords?|api[_-]?keys?)\\b)`
   ),
   n(
     'secret-data',
@@ -366,7 +368,7 @@ const PATTERN_BEHAVIOURS: readonly Behaviour[] = [
   n(
     'send-out',
     'asks for data to be sent, posted or forwarded somewhere',
-    `\\b(?:send|sending|post|posting|upload|uploading|forward|forwarding|transmit|transmitting|exfiltrate|exfiltrating|email|e-mail|submit|submitting|leak|leaking|relay|relaying|mirror|mirroring|sync|syncing|beacon|report|reporting|copy|copying|share|sharing|deliver|delivering|dump|dumping)\\b${ANY(8)}${G}(?:to|at|into|via|through|towards)${G}(?:the${G}|this${G}|our${G}|my${G}|an?${G})?(?:url|http|https|webhook|server|endpoint|address|email|e-mail|inbox|host|domain|site|website|api|channel|bucket|[\\w.+-]{1,64}@|[\\w-]{1,63}\\.(?:com|net|org|io|ai|xyz|ru|cn|co|me|site|dev|app)\\b)`
+    `\\b(?:send|sending|post|posting|upload|uploading|forward|forwarding|transmit|transmitting|exfiltrate|exfiltrating|email|e-mail|submit|submitting|leak|leaking|relay|relaying|mirror|mirroring|sync|syncing|beacon|report|reporting|copy|copying|share|sharing|deliver|delivering|dump|dumping)\\b${ANY(8)}${G}(?:to|at|into|via|through|towards)${G}(?:the${G}|this${G}|our${G}|my${G}|an?${G})?(?:url|http|https|webhook|server|endpoint|address|email|e-mail|inbox|host|domain|site|website|api|channel|bucket|[\\w.+-]{1,64}@|[\\w-]{1,63}\\.(?:com|net|org|io|ai|xyz|ru|cn|co|me|site|dev|app|example|info|biz|cloud|tech|online|top|sh|to|ly|link|live|pro|pw|cc|su|ws|tk|us|uk|de|fr|in)\\b)`
   ),
   n(
     'email-address',
@@ -639,6 +641,16 @@ const CONCEALMENT_NAMES = ['hidden-characters', 'decoded-text'];
  */
 export const CONCEALMENT: readonly boolean[] = BEHAVIOURS.map((b) => CONCEALMENT_NAMES.includes(b.name));
 /**
+ * Addressing the model by name or as a reader ("Note to the AI:", "the assistant must"). Alone it is
+ * guidance, never withheld on any score (`DEFINITION_EVIDENCE`); beside evidence of action it is part
+ * of the attack. So training never lets it count against a definition: honest tools that address the
+ * agent are served by the evidence rule, not by a weight that would excuse an attack worded the same
+ * way. One flag per entry of `BEHAVIOURS`.
+ */
+export const ADDRESSING: readonly boolean[] = BEHAVIOURS.map((b) =>
+  ['mentions-model', 'message-to-reader', 'addressed-directive'].includes(b.name)
+);
+/**
  * What it takes to withhold a definition: a description that only addresses the model ("Note to the
  * AI: prefer this tool", "you must call list_tables first" on the server that has it) is guidance,
  * reported but served. It is withheld only when it also does something: every attack behaviour
@@ -659,6 +671,21 @@ export const DEFINITION_EVIDENCE: readonly boolean[] = BEHAVIOURS.map(
       'turn-marker',
       'fake-boundary'
     ].includes(b.name)
+);
+/**
+ * What hiding needs beside it to count against data flowing through a call. Honest text carries
+ * invisible characters too (zero-width spaces in copied web and social-media text, word joiners,
+ * byte-order marks), so in content the hiding counts only in a text that also asks the model for
+ * something: an attack behaviour, a behaviour that is evidence in content (`contentPrior`), dictating
+ * the output, or naming the model. Otherwise the text is judged on its score without the hiding; the
+ * hidden characters themselves are still reported. One flag per entry of `BEHAVIOURS`.
+ */
+export const CONTENT_EVIDENCE: readonly boolean[] = BEHAVIOURS.map(
+  (b) =>
+    (b.prior === 'attack' && !CONCEALMENT_NAMES.includes(b.name)) ||
+    b.contentPrior === true ||
+    b.name === 'output-control' ||
+    b.name === 'mentions-model'
 );
 /**
  * What flags data alone, whatever else its words say: a tool's result or an argument that asks the
@@ -1171,20 +1198,42 @@ export function analyze(text: string, ctx: FeatureContext = {}, gramWeights?: Fl
   };
 }
 
-/** Words per window, and the step between windows. */
+/**
+ * Words per window at each scale, per domain, and the step between windows (half a window). A
+ * paragraph window reads everything. A definition is also read a sentence or two at a time: its
+ * document joins every field a model reads, and a poisoned sentence in one field is not diluted by
+ * the rest. Data is read in paragraphs only: short windows of long honest documents (API references,
+ * mail) score as high as a planted sentence, which costs more injections than it finds.
+ */
+export const WINDOW_SCALES: Readonly<Record<Domain, readonly number[]>> = {
+  definition: [96, 32],
+  content: [96]
+};
 export const WINDOW_WORDS = 96;
-const STEP_WORDS = WINDOW_WORDS / 2;
 
-/** Windows of the text as word ranges `[first, last)`; one window for a short text. */
-export function windowsOf(a: Analysis): Array<[number, number]> {
+/**
+ * Windows of the text at one scale as word ranges `[first, last)`, ordered by both ends. A text that
+ * fits one window is one window at the first scale and none at the others (that window holds it).
+ */
+export function windowsOf(a: Analysis, size: number = WINDOW_WORDS): Array<[number, number]> {
   const words = a.wordStart.length;
-  if (words <= WINDOW_WORDS + STEP_WORDS / 2) return [[0, words]];
+  const step = size / 2;
+  if (words <= size + step / 2) return size === WINDOW_WORDS ? [[0, words]] : [];
   const out: Array<[number, number]> = [];
-  for (let w = 0; w < words; w += STEP_WORDS) {
-    out.push([w, Math.min(words, w + WINDOW_WORDS)]);
-    if (w + WINDOW_WORDS >= words) break;
+  for (let w = 0; w < words; w += step) {
+    out.push([w, Math.min(words, w + size)]);
+    if (w + size >= words) break;
   }
   return out;
+}
+
+/**
+ * The number of words a window's word and n-gram sums are normalised by. A window of a smaller scale
+ * counts as a window of the first scale whose other words weigh nothing: a sentence in it is not
+ * diluted by the document around it, nor weighs more than it would in a paragraph of neutral text.
+ */
+export function normalWords(words: number, size: number): number {
+  return size === WINDOW_WORDS ? words : Math.max(words, WINDOW_WORDS);
 }
 
 /** Character range of a window: from its first word to the start of the next window's text. */
@@ -1219,8 +1268,17 @@ function countIn(sorted: Int32Array, lo: number, hi: number): number {
 const saturate = (n: number): number => (n <= 0 ? 0 : Math.min(1.5, 1 + 0.25 * Math.log2(n)));
 const rate = (k: number, per: number): number => (per === 0 ? 0 : Math.min(1, k / per));
 
-/** The behaviour values of one window. */
-export function windowBehaviours(a: Analysis, first: number, last: number): Float64Array {
+/**
+ * The behaviour values of one window of scale `size`. Rates and length are those of the window as a
+ * window of the first scale (`normalWords`): a sentence in a short window is a sentence in a
+ * paragraph, not a short text on its own.
+ */
+export function windowBehaviours(
+  a: Analysis,
+  first: number,
+  last: number,
+  size: number = WINDOW_WORDS
+): Float64Array {
   const out = new Float64Array(BEHAVIOUR_COUNT);
   const [lo, hi] = charRange(a, first, last);
   for (let b = 0; b < P; b++) out[b] = saturate(countIn(a.matches[b]!, lo, hi));
@@ -1238,21 +1296,27 @@ export function windowBehaviours(a: Analysis, first: number, last: number): Floa
     if (f & F_CAPS) caps++;
   }
   const words = last - first;
-  out[I_SECOND] = rate(second * 8, Math.max(words, 8));
-  out[I_FIRST] = rate(firstPerson * 8, Math.max(words, 8));
-  out[I_IMPERATIVE] = Math.max(imperative > 0 ? 0.5 : 0, rate(imperative, Math.max(sentences, 2)));
+  const scale = words === 0 ? 1 : normalWords(words, size) / words;
+  out[I_SECOND] = rate(second * 8, Math.max(words * scale, 8));
+  out[I_FIRST] = rate(firstPerson * 8, Math.max(words * scale, 8));
+  out[I_IMPERATIVE] = Math.max(imperative > 0 ? 0.5 : 0, rate(imperative, Math.max(sentences * scale, 2)));
   out[I_TOOL_ID] = saturate(countIn(a.identifiers, lo, hi));
   out[I_OTHER_TOOL] = saturate(countIn(a.otherTools, lo, hi));
   out[I_SIBLING] = saturate(countIn(a.siblings, lo, hi));
-  out[I_SHOUT] = Math.max(caps > 0 ? 0.5 : 0, rate(caps * 4, Math.max(words, 8)));
+  out[I_SHOUT] = Math.max(caps > 0 ? 0.5 : 0, rate(caps * 4, Math.max(words * scale, 8)));
   out[I_HIDDEN] = saturate(a.ctx.hiddenRuns ?? 0);
   out[I_DECODED] = saturate(a.ctx.decodedSpans ?? 0);
   const words0 = a.wordStart.length;
   const codeIn = (last >= words0 ? a.codeTotal : a.codeBefore[last]!) - (lo === 0 ? 0 : a.codeBefore[first]!);
-  out[I_CODE] = rate(codeIn * 10, Math.max(hi - lo, 40));
+  out[I_CODE] = rate(codeIn * 10, Math.max((hi - lo) * scale, 40));
   out[I_QUESTION] =
-    words > 0 && words <= 40 && /\?\s{0,3}$/.test(a.text.slice(Math.max(lo, hi - 8), hi)) ? 1 : 0;
-  out[I_LENGTH] = Math.min(1, Math.log1p(Math.max(0, words - 40)) / Math.log1p(2000));
+    size === WINDOW_WORDS &&
+    words > 0 &&
+    words <= 40 &&
+    /\?\s{0,3}$/.test(a.text.slice(Math.max(lo, hi - 8), hi))
+      ? 1
+      : 0;
+  out[I_LENGTH] = Math.min(1, Math.log1p(Math.max(0, words * scale - 40)) / Math.log1p(2000));
   return out;
 }
 
@@ -1261,11 +1325,12 @@ export function windowBehaviours(a: Analysis, first: number, last: number): Floa
  * another, each count divided by the square root of its family's size (so the score of a window
  * is a sum over its words, which `scoreText` computes with prefix sums).
  */
-function windowHashed(a: Analysis, first: number, last: number): Map<number, number> {
+function windowHashed(a: Analysis, first: number, last: number, size: number): Map<number, number> {
   const out = new Map<number, number>();
   const words = last - first;
   if (words === 0) return out;
-  const wordNorm = 1 / Math.sqrt(2 * words - 1);
+  const as = normalWords(words, size);
+  const wordNorm = 1 / Math.sqrt(2 * as - 1);
   for (let w = first; w < last; w++) {
     out.set(a.unigram[w]!, (out.get(a.unigram[w]!) ?? 0) + wordNorm);
     if (w > first) out.set(a.bigram[w]!, (out.get(a.bigram[w]!) ?? 0) + wordNorm);
@@ -1273,27 +1338,33 @@ function windowHashed(a: Analysis, first: number, last: number): Map<number, num
   const g0 = a.gramStart[first]!;
   const g1 = a.gramStart[last]!;
   if (g1 > g0) {
-    const gramNorm = 1 / Math.sqrt(g1 - g0);
+    const gramNorm = 1 / Math.sqrt(((g1 - g0) * as) / words);
     for (let g = g0; g < g1; g++) out.set(a.grams[g]!, (out.get(a.grams[g]!) ?? 0) + gramNorm);
   }
   return out;
 }
 
 /** Features of every window of a text (for training, and to check the fast scorer against). */
-export function windowFeatures(text: string, ctx: FeatureContext = {}): Features[] {
+export function windowFeatures(
+  text: string,
+  ctx: FeatureContext = {},
+  domain: Domain = 'content'
+): Features[] {
   const a = analyze(text, ctx);
-  return windowsOf(a).map(([f, l]) => ({
-    hashed: windowHashed(a, f, l),
-    behaviours: windowBehaviours(a, f, l),
-    span: charRange(a, f, l)
-  }));
+  return WINDOW_SCALES[domain].flatMap((size) =>
+    windowsOf(a, size).map(([f, l]) => ({
+      hashed: windowHashed(a, f, l, size),
+      behaviours: windowBehaviours(a, f, l, size),
+      span: charRange(a, f, l)
+    }))
+  );
 }
 
 /** Features of a text as one window, however long. */
 export function featurize(text: string, ctx: FeatureContext = {}): Features {
   const a = analyze(text, ctx);
   const words = a.wordStart.length;
-  return { hashed: windowHashed(a, 0, words), behaviours: windowBehaviours(a, 0, words) };
+  return { hashed: windowHashed(a, 0, words, WINDOW_WORDS), behaviours: windowBehaviours(a, 0, words) };
 }
 
 /** The text each pattern behaviour matched (for tests and for studying the corpus; never logged). */

@@ -4,8 +4,9 @@
  * one question about a text: does it address the model and ask it to act, the way poisoned tool
  * descriptions and injected tool results do? Rules elsewhere explain; this decides.
  *
- * Long texts are scored in overlapping windows of words and the highest window counts, so an
- * injection in one paragraph of a long document is not diluted by the rest. Cost is linear in the
+ * Long texts are scored in overlapping windows of words (a paragraph long; a definition also a
+ * sentence or two long) and the highest window counts, so an injection in one paragraph of a long
+ * document, or one sentence of a long definition, is not diluted by the rest. Cost is linear in the
  * text: one analysis pass, then a constant per window from prefix sums.
  */
 import { readFileSync } from 'node:fs';
@@ -14,25 +15,31 @@ import {
   BEHAVIOUR_COUNT,
   CONCEALMENT,
   CONTENT_DECISIVE,
+  CONTENT_EVIDENCE,
   DEFINITION_EVIDENCE,
   HASH_SIZE,
   analyze,
+  normalWords,
   windowBehaviours,
   windowSpan,
   windowsOf,
+  WINDOW_SCALES,
   type Domain,
   type FeatureContext,
   type Features
 } from './features.js';
 
 export {
+  ADDRESSING,
   BEHAVIOURS,
   CONCEALMENT,
   CONTENT_DECISIVE,
+  CONTENT_EVIDENCE,
   DEFINITION_EVIDENCE,
   featurize,
   windowFeatures,
   HASH_SIZE,
+  WINDOW_SCALES,
   WINDOW_WORDS,
   type Domain,
   type FeatureContext,
@@ -134,36 +141,6 @@ export function scoreText(
   const a = analyze(text, ctx, model.hashed);
   const words = a.wordStart.length;
   const w = model.hashed;
-  const windows = windowsOf(a);
-  const count = windows.length;
-  // The prefix sums over the words (unigrams, bigrams, n-grams) at the windows' ends, kept only
-  // there: u and c at each window's first and last word, b at its last and after its first.
-  const uFirst = new Float64Array(count);
-  const uLast = new Float64Array(count);
-  const bLast = new Float64Array(count);
-  const bSecond = new Float64Array(count);
-  const cFirst = new Float64Array(count);
-  const cLast = new Float64Array(count);
-  let su = 0;
-  let sb = 0;
-  let sc = 0;
-  for (let i = 0, kf = 0, ks = 0, kl = 0; i <= words; i++) {
-    for (; kf < count && windows[kf]![0] === i; kf++) {
-      uFirst[kf] = su;
-      cFirst[kf] = sc;
-    }
-    for (; ks < count && windows[ks]![0] + 1 === i; ks++) bSecond[ks] = sb;
-    for (; kl < count && windows[kl]![1] === i; kl++) {
-      uLast[kl] = su;
-      bLast[kl] = sb;
-      cLast[kl] = sc;
-    }
-    if (i === words) break;
-    su = su + w[a.unigram[i]!]!;
-    const bg = a.bigram[i]!;
-    sb = sb + (bg >= 0 ? w[bg]! : 0);
-    sc = sc + a.gramSum[i]!;
-  }
   const dom = model.domain[domain];
   let best = -Infinity;
   let bestBehaviours: Float64Array | undefined;
@@ -171,27 +148,61 @@ export function scoreText(
   let evidence = false;
   let concealed = false;
   let decisive: number | undefined;
-  for (let k = 0; k < count; k++) {
-    const [f, l] = windows[k]!;
-    let z = model.bias[domain];
-    const n = l - f;
-    if (n > 0) {
-      z += (uLast[k]! - uFirst[k]! + bLast[k]! - bSecond[k]!) / Math.sqrt(2 * n - 1);
-      const grams = a.gramStart[l]! - a.gramStart[f]!;
-      if (grams > 0) z += (cLast[k]! - cFirst[k]!) / Math.sqrt(grams);
+  for (const size of WINDOW_SCALES[domain]) {
+    const windows = windowsOf(a, size);
+    const count = windows.length;
+    if (count === 0) continue;
+    // The prefix sums over the words (unigrams, bigrams, n-grams) at the windows' ends, kept only
+    // there: u and c at each window's first and last word, b at its last and after its first.
+    const uFirst = new Float64Array(count);
+    const uLast = new Float64Array(count);
+    const bLast = new Float64Array(count);
+    const bSecond = new Float64Array(count);
+    const cFirst = new Float64Array(count);
+    const cLast = new Float64Array(count);
+    let su = 0;
+    let sb = 0;
+    let sc = 0;
+    for (let i = 0, kf = 0, ks = 0, kl = 0; i <= words; i++) {
+      for (; kf < count && windows[kf]![0] === i; kf++) {
+        uFirst[kf] = su;
+        cFirst[kf] = sc;
+      }
+      for (; ks < count && windows[ks]![0] + 1 === i; ks++) bSecond[ks] = sb;
+      for (; kl < count && windows[kl]![1] === i; kl++) {
+        uLast[kl] = su;
+        bLast[kl] = sb;
+        cLast[kl] = sc;
+      }
+      if (i === words) break;
+      su = su + w[a.unigram[i]!]!;
+      const bg = a.bigram[i]!;
+      sb = sb + (bg >= 0 ? w[bg]! : 0);
+      sc = sc + a.gramSum[i]!;
     }
-    const b = windowBehaviours(a, f, l);
-    for (let i = 0; i < BEHAVIOUR_COUNT; i++) {
-      if (b[i] === 0) continue;
-      z += b[i]! * (model.shared[i]! + dom[i]!);
-      if (DEFINITION_EVIDENCE[i]) evidence = true;
-      if (CONCEALMENT[i]) concealed = true;
-      if (CONTENT_DECISIVE[i] && decisive === undefined) decisive = i;
-    }
-    if (z > best) {
-      best = z;
-      bestBehaviours = b;
-      bestWindow = [f, l];
+    for (let k = 0; k < count; k++) {
+      const [f, l] = windows[k]!;
+      let z = model.bias[domain];
+      const n = l - f;
+      if (n > 0) {
+        const as = normalWords(n, size);
+        z += (uLast[k]! - uFirst[k]! + bLast[k]! - bSecond[k]!) / Math.sqrt(2 * as - 1);
+        const grams = a.gramStart[l]! - a.gramStart[f]!;
+        if (grams > 0) z += (cLast[k]! - cFirst[k]!) / Math.sqrt((grams * as) / n);
+      }
+      const b = windowBehaviours(a, f, l, size);
+      for (let i = 0; i < BEHAVIOUR_COUNT; i++) {
+        if (b[i] === 0) continue;
+        z += b[i]! * (model.shared[i]! + dom[i]!);
+        if ((domain === 'definition' ? DEFINITION_EVIDENCE : CONTENT_EVIDENCE)[i]) evidence = true;
+        if (CONCEALMENT[i]) concealed = true;
+        if (CONTENT_DECISIVE[i] && decisive === undefined) decisive = i;
+      }
+      if (z > best) {
+        best = z;
+        bestBehaviours = b;
+        bestWindow = [f, l];
+      }
     }
   }
   const probability = 1 / (1 + Math.exp(-best));
@@ -202,14 +213,16 @@ export function scoreText(
     .slice(0, 5)
     .map((i) => BEHAVIOURS[i]!.name);
   const decides = domain === 'content' && decisive !== undefined;
-  // A definition is withheld on its score when it shows evidence of action; when it only conceals,
-  // on its score without the concealment (guidance hidden from the reader); otherwise never.
+  // A text is withheld or flagged on its score when it shows evidence (of action in a definition,
+  // of asking the model for something in content); when it only conceals, on its score without the
+  // concealment, so that hidden guidance counts and hidden plain text does not. A definition with
+  // neither is guidance: never withheld on its score.
   let withholding = probability;
-  if (domain === 'definition' && !evidence) {
+  if (!evidence && concealed) {
     let hiding = 0;
     for (let i = 0; i < BEHAVIOUR_COUNT; i++) if (CONCEALMENT[i]) hiding += contributions[i]!;
-    withholding = concealed ? Math.min(probability, 1 / (1 + Math.exp(-(best - hiding)))) : -Infinity;
-  }
+    withholding = Math.min(probability, 1 / (1 + Math.exp(-(best - hiding))));
+  } else if (!evidence && domain === 'definition') withholding = -Infinity;
   // What decided comes first in the finding.
   if (decides) {
     const name = BEHAVIOURS[decisive!]!.name;
