@@ -1213,12 +1213,15 @@ export const WINDOW_WORDS = 96;
 
 /**
  * Windows of the text at one scale as word ranges `[first, last)`, ordered by both ends. A text that
- * fits one window is one window at the first scale and none at the others (that window holds it).
+ * fits one window of the first scale is that one window, and has none at the others.
  */
 export function windowsOf(a: Analysis, size: number = WINDOW_WORDS): Array<[number, number]> {
   const words = a.wordStart.length;
   const step = size / 2;
-  if (words <= size + step / 2) return size === WINDOW_WORDS ? [[0, words]] : [];
+  // A text the first scale reads in one window is read whole: its own words are its context. The
+  // smaller scales read texts long enough for a sentence to be lost in them.
+  if (size !== WINDOW_WORDS && words <= WINDOW_WORDS + WINDOW_WORDS / 4) return [];
+  if (words <= size + step / 2) return [[0, words]];
   const out: Array<[number, number]> = [];
   for (let w = 0; w < words; w += step) {
     out.push([w, Math.min(words, w + size)]);
