@@ -13,7 +13,7 @@
  * - Tool results: an injection split across content blocks, hidden with zero-width characters, or
  *   carried by a Markdown image URL is flagged in the audit, and refused when configured to block.
  * - Negative controls: real servers' tool definitions are served in full, a README paragraph in a
- *   result is not flagged.
+ *   result is not flagged, and zero-width spaces in honest text are reported as hidden text only.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -316,6 +316,11 @@ const README =
   '`exclude`, because the file list is built once at startup. Run `init` to write a starter file. ' +
   'See `docs/plugins.md` to write your own reporter.';
 
+/** Honest text as copied from the web, with zero-width spaces in it. */
+const COPIED =
+  'Follow us on Twitter\u200b for updates\u200b and news. The spring meeting is on Tuesday at ten, ' +
+  'in the usual room; the agenda and last year\u2019s minutes are on the members\u2019 page.';
+
 const block = (text: string) => ({ type: 'text', text });
 const resultTool = (name: string, description: string, result: Json[]): Json => ({
   name,
@@ -399,7 +404,8 @@ const RESULT_INJECTIONS: Array<[string, Json, string]> = [
 const resultsSpec = {
   tools: [
     ...RESULT_INJECTIONS.map(([, tool]) => tool),
-    resultTool('readme', 'Reads the README of the project.', [block(README)])
+    resultTool('readme', 'Reads the README of the project.', [block(README)]),
+    resultTool('copied_post', 'Reads the latest post.', [block(COPIED)])
   ]
 };
 
@@ -632,6 +638,21 @@ describe('tool results', () => {
     const record = callRecord(gw, 'readme');
     expect(record, 'no audit record of readme').toBeDefined();
     expect(record!.findings ?? [], JSON.stringify(record!.findings)).toEqual([]);
+  });
+
+  it('zero-width spaces in honest text are reported as hidden text, not judged an injection', async () => {
+    const r = await tryCall(client, 'r__copied_post', {});
+    expect(r).toMatchObject({ ok: true });
+    const record = callRecord(gw, 'copied_post');
+    expect(record, 'no audit record of copied_post').toBeDefined();
+    const findings = record!.findings ?? [];
+    expect(findings, JSON.stringify(findings)).toContainEqual(
+      expect.objectContaining({ kind: 'hidden_text', rule: 'zero-width', where: 'response' })
+    );
+    expect(
+      findings.filter((f) => f.kind === 'injection'),
+      JSON.stringify(findings)
+    ).toEqual([]);
   });
 });
 
