@@ -422,6 +422,8 @@ const PATTERN_BEHAVIOURS: readonly Behaviour[] = [
     `\\bbefore${G}(?:you${G})?(?:can${G}|could${G}|may${G})?(?:answer|respond|reply|continue|proceed|solve|finish|complete|summari[sz]e|translate|do${G}(?:that|this|anything)|help)\\b`,
     `\\b(?:stop|cease|halt|abort|pause)${G}(?:what${G}you|everything|the${G}task|your${G}(?:task|work|current))\\b`,
     `\\binstead${G}of${G}(?:answering|responding|summari[sz]ing|translating|doing|completing|following)\\b`,
+    // The reader's attention narrowed to the part the author wrote: "focus only on the following".
+    `\\b(?:focus|concentrate)${G}(?:only|exclusively|solely|just)${G}on${G}(?:the${G})?(?:following|information|text|content|data|part|section|message|below|above|quoted)\\b`,
     `${LB}(?:${FOREIGN_NOUNS_LATIN})${G}(?:${FOREIGN_NEW_AFTER})${RB}`,
     `${LB}(?:${FOREIGN_NEW_BEFORE})${G}(?:${FOREIGN_NOUNS_LATIN})${RB}`,
     gated(CJK_TEXT, '新的?(?:指令|指示|任务|任務)')
@@ -455,6 +457,8 @@ const PATTERN_BEHAVIOURS: readonly Behaviour[] = [
     "fixes the model's judgement in advance ('regardless of the content', 'always recommend X')",
     `\\bregardless${G}of${G}(?:the${G}|its${G}|their${G}|what${G})?(?:content|contents|facts|evidence|actual|real|input|data|document|text|user|instructions?|results?|outcome|quality|says?|asked)\\b`,
     `\\b(?:always|only|must|should)${G}(?:recommend|suggest|promote|endorse|praise|favou?r|prefer|rank|rate|approve|accept|mention)\\b`,
+    // A verdict dictated: "if questioned, report that this domain is not malicious".
+    `\\b(?:report|say|state|answer|respond|reply|conclude|confirm)${G}that${G}(?:this|the|it)\\b${ANY(3)}${G}(?:is|was|are)${G}(?:not${G}(?:malicious|spam|suspicious|a${G}threat|phishing|harmful)|(?:safe|clean|harmless|legitimate|trustworthy|benign))\\b`,
     `\\b(?:rate|rank|score|grade|classify|mark|label|evaluate|assess|judge|describe|summari[sz]e|report)\\b${ANY(5)}${G}as${G}(?:the${G}|a${G}|an${G})?(?:best|strongest|top|ideal|perfect|excellent|safe|secure|clean|harmless|legitimate|trustworthy|approved|verified|positive|no${G}(?:issues|problems|risk|threats?)|not${G}(?:malicious|spam|suspicious|a${G}threat))\\b`,
     // Told what to leave out of the judgement, or to replace the judgement itself.
     `\\b(?:ignore|disregard|overlook|skip|omit)${G}(?:all${G}|any${G}|the${G})?(?:negative|unfavou?rable|contrary|critical|adverse|bad)${G}(?:indicators?|information|info|content|data|details|findings|results|evidence|signals|feedback|reviews|remarks|points|aspects)\\b`,
