@@ -66,7 +66,7 @@ export const GROUPS = {
   // timing): canonical.test.ts, hidden.test.ts, secrets.test.ts, pii.test.ts, evasion.test.ts,
   // leaks.test.ts.
   detectors: {
-    mutate: ['src/scan/hidden.ts', 'src/scan/secrets.ts'],
+    mutate: ['src/scan/hidden.ts', 'src/scan/secrets.ts', 'src/scan/pii.ts'],
     tests: [
       'src/scan/canonical.test.ts',
       'src/scan/evasion.test.ts',

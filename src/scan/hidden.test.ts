@@ -271,6 +271,7 @@ describe('severity by where a run sits and what it holds', () => {
   });
   it('control characters: high in a definition, medium in content, where only a lone NUL passes', () => {
     expect(sev('a\x08b', 'definition')).toBe('high');
+    expect(sev('a \x08 b', 'definition')).toBe('high');
     expect(sev('a\x08b', 'content')).toBe('medium');
     expect(scanHidden('abc\u0000\u0000', 'content').map((f) => [f.rule, f.severity])).toEqual([
       ['control-chars', 'medium']

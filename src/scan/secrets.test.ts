@@ -457,6 +457,9 @@ describe('structured credentials', () => {
 
   const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
   const jwt = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ sub: '42', exp: 1735689600 })}.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c`;
+  it('finds a JWT that starts inside a look-alike', () => {
+    expect(spans(`eyJub3QtanNvbg.${jwt}`)).toEqual([jwt]);
+  });
   it('finds JWTs whose header decodes to JSON with alg', () => {
     expect(spans(`Authorization: Bearer ${jwt}`)).toContain(jwt);
     expect(rules(`{"access_token":"${jwt}"}`)).toContain('jwt');
@@ -480,6 +483,11 @@ describe('structured credentials', () => {
       const text = `URL=${url}`;
       expect(text.slice(found[0]!.start, found[0]!.end)).toBe(url.split('@')[0]!.split(':').pop());
     }
+  });
+  it('takes a password of stars or x only as a mask', () => {
+    expect(rules('postgres://app:**@db/app')).toEqual([]);
+    expect(rules('postgres://app:xX@db/app')).toEqual([]);
+    expect(spans('postgres://app:s3cr3tP4ssx@db/app')).toEqual(['s3cr3tP4ssx']);
   });
   it('ignores connection strings without a real password', () => {
     expect(rules('postgres://localhost:5432/app')).toEqual([]);
@@ -539,6 +547,8 @@ describe('generic assignments and headers', () => {
     const basic = Buffer.from('deploy:S3cretPassw0rd').toString('base64');
     expect(rules(`Authorization: Basic ${basic}`)).toEqual(['basic-auth']);
     expect(rules('Authorization: Basic bm90LWJhc2U2NC1jcmVkcw==')).toEqual([]); // no colon inside
+    const enc = (s: string) => Buffer.from(s).toString('base64');
+    expect(rules(`Authorization: Basic ${enc('\u00e9deploy:S3cretPassw0rd')}`)).toEqual([]);
   });
 });
 
@@ -678,6 +688,13 @@ describe('what each rule reports', () => {
 });
 
 describe('AWS keys at their edges', () => {
+  it('reports a secret right after a key id as a secret access key', () => {
+    const text = `${AWS_ID},${AWS_SECRET}`;
+    expect(secrets(text).map((f) => [f.rule, f.severity, f.message, text.slice(f.start, f.end)])).toEqual([
+      ['aws-access-key-id', 'high', 'AWS access key id', AWS_ID],
+      ['aws-secret-access-key', 'critical', 'AWS secret access key', AWS_SECRET]
+    ]);
+  });
   it('takes a secret right after a key id only when it looks random', () => {
     expect(rules(`${AWS_ID},${'a1b2c3d4e5'.repeat(4)}`)).toEqual(['aws-access-key-id']);
   });
@@ -727,7 +744,7 @@ describe('format rules at their edges', () => {
     expect(rules('hf_ABCDEFGHIJKLMNOPQRSTUVWXYZazbcdeQR')).toEqual(['huggingface-token']);
     expect(rules('hf_ABCDEFGHIJKLMNOPQRSTUVWXYZazbcdEQR')).toEqual([]); // 5 small letters
     expect(rules('hf_AbCdEfGhIjKlMnOpqrstuvwxyzabcdefgh')).toEqual([]); // no two capitals together
-    expect(rules('hf_ABababABababABababABababABababAB')).toEqual([]); // little entropy
+    expect(rules(`hf_${'ABabab'.repeat(5)}ABab`)).toEqual([]); // little entropy
   });
   it('SendGrid: a random key id, and a secret with both cases and 4 bits of entropy', () => {
     const id = 'EkFgXgATbWTN-_YI0f-J8n';
@@ -806,6 +823,27 @@ describe('Azure keys at their edges', () => {
       'azure-sas-signature'
     ]);
   });
+  it('decodes each escape before judging: a signature of letters and escapes has no digit', () => {
+    const letters = 'AbCdEfGhIjKlMnOpQrStUvWxYzaBcDeFgHiJkLmNoP';
+    for (const s of [
+      `${letters}%2B=`,
+      `${letters}%2F=`,
+      `${letters}Q%3D`,
+      `${letters}Q%3d`,
+      `${letters}%2b=`
+    ]) {
+      expect(rules(`?sv=2022-11-02&sp=r&sig=${s}`), s).toEqual([]);
+    }
+  });
+  it('reads a field at the start of the query, right after a quote', () => {
+    expect(rules(`url="sv=2022-11-02&se=2025-01-01&sig=${sig}"`)).toEqual(['azure-sas-signature']);
+  });
+  it('reads no field that ends past 400 characters after the signature', () => {
+    // The `=` of the last `sv=` is the 401st character after the signature.
+    const pad = 'a'.repeat(394);
+    expect(rules(`?skn=a&se=1&sig=${sig}&x=${pad}&sv=1`)).toEqual([]);
+    expect(rules(`?skn=a&se=1&sig=${sig}&x=${pad.slice(1)}&sv=1`)).toEqual(['azure-sas-signature']);
+  });
   it('judges a signature by its decoded bytes: letters and escapes alone are not random', () => {
     // Without its escapes this signature has no digit.
     const letters = `${'AbCdEfGhIjKlMnOpQrStUvWxYz'.slice(0, 19)}%2BabcdefGHIJKLMN%2FopqrstU%3D`;
@@ -839,6 +877,14 @@ describe('private key blocks at their edges', () => {
     expect(spans(`${fits}#`)).toEqual([fits]);
     const over = `${begin}${'A'.repeat(64 * 1024 + 1)}-----END PRIVATE KEY-----`;
     expect(spans(`${over}#`)).toEqual([`${begin}${'A'.repeat(64 * 1024)}`]);
+  });
+  it('takes no END line whose dashes never close', () => {
+    const text = `${begin}\nQUJD\n-----END PRIVATE KEY`;
+    expect(spans(text)).toEqual([text]);
+  });
+  it('takes the END line when its dashes close 60 characters after it', () => {
+    const text = `${begin}\nQUJD\n-----END PRIVATE KEY${' '.repeat(40)}-----`;
+    expect(spans(`${text}\n#`)).toEqual([text]);
   });
   it('takes the END line only when its dashes close within 60 characters', () => {
     const text = `${begin}\nQUJD\n-----END PRIVATE KEY${' '.repeat(60)}-----\n#`;
@@ -888,6 +934,9 @@ describe('values assigned to secret names, at their edges', () => {
       expect(rules(`x${before}api_key=Xk9#mQ2$vL7pZ`), before).toEqual([]);
     }
     expect(rules('myApiKey=Xk9#mQ2$vL7pZ')).toEqual(['secret-assignment']);
+    expect(rules('aApiKey=Xk9#mQ2$vL7pZ')).toEqual(['secret-assignment']);
+    // A name glued to a word is passed over, and a secret name inside it still counts.
+    expect(spans('xtoken_api_key=Xk9#mQ2$vL7pZ')).toEqual(['Xk9#mQ2$vL7pZ']);
     expect(rules('DBApiKey=Xk9#mQ2$vL7pZ')).toEqual([]);
     expect(rules('1ApiKey=Xk9#mQ2$vL7pZ')).toEqual([]);
   });
@@ -918,6 +967,8 @@ describe('passwords and pairs at their edges', () => {
     ]) {
       expect(looksLikePassword(v), v).toBe(false);
     }
+    expect(looksLikePassword('sk_test_4eC39HqLyjWDarjtT1zdp7dc')).toBe(false); // Stripe's example
+    expect(looksLikePassword('your_pass1')).toBe(false); // a placeholder
     expect(looksLikePassword('Xk9#m*Q2')).toBe(true); // one star is a symbol, not a mask
     expect(looksLikePassword('Xk9#[mQ2')).toBe(true); // a bracket after a symbol is not an index
   });
@@ -932,6 +983,9 @@ describe('passwords and pairs at their edges', () => {
     expect(spans('password: hunter2x,next')).toEqual(['hunter2x']);
     expect(spans('password=hunter2x;next')).toEqual(['hunter2x']);
     expect(spans('the password is hun,ter2x')).toEqual(['hun,ter2x']);
+    expect(spans('password: ,hunter2x')).toEqual([]);
+    // `>` in the words between the name and "is" is no assignment.
+    expect(spans('the password for db>prod is hunter_2x')).toEqual(['hunter_2x']);
   });
   it('leaves a quoted value under an unquoted name to the assignment rule only before code punctuation', () => {
     expect(spans("password: 'hunter2x' and more")).toEqual(['hunter2x']);
@@ -997,6 +1051,19 @@ describe('settling findings', () => {
         f('secret-assignment', 25, 45)
       ])
     ).toEqual(['password-in-prose@20', 'secret-assignment@25']);
+  });
+  it('drops a covered one even when the covering span is listed after shorter ones', () => {
+    expect(
+      settled(text, [
+        f('jwt', 50, 60),
+        f('jwt', 60, 70),
+        f('secret-assignment', 0, 100),
+        f('password-in-prose', 30, 40)
+      ])
+    ).toEqual(['jwt@50', 'jwt@60', 'secret-assignment@0']);
+  });
+  it('returns a new list when given none', () => {
+    expect(scanSecrets(`x ${AWS_ID}`).map((x) => x.rule)).toEqual(['aws-access-key-id']);
   });
   it('leaves the findings before `from` alone', () => {
     const before = f('zero-width', 0, 1);
