@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { scanText } from './index.js';
 import { cardNetwork, ibanValid, ssnValid } from './pii.js';
-import { luhnValid } from './util.js';
+import { ibanMod97Valid, luhnValid } from './util.js';
 
 const pii = (text: string) => scanText(text, { injection: false, secrets: false });
 const rules = (text: string): string[] => pii(text).map((f) => f.rule);
@@ -369,5 +369,59 @@ describe('SSNs at their edges', () => {
     expect(spans('ssn:123456789 x')).toEqual(['123456789']);
     expect(rules('ssn: 000 45 6789')).toEqual([]);
     expect(rules('ssn: 123456789').length).toBe(1);
+  });
+});
+
+describe('more edges of email, cards, phone numbers and IBANs', () => {
+  it('finds an address only around an @, and never with an empty local part', () => {
+    expect(rules('see www.example.com today')).toEqual([]);
+    expect(rules('write to @example.com')).toEqual([]);
+  });
+  it('takes a domain of up to 253 characters after the @', () => {
+    const domain = `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(57)}.com`; // 253
+    expect(spans(`x ada@${domain} y`)).toEqual([`ada@${domain}`]);
+    expect(rules(`x ada@${domain}x y`)).toEqual([]);
+  });
+  it('names no network for prefixes 660 and up', () => {
+    expect(cardNetwork('6600000000000000')).toBeUndefined();
+  });
+  it('turns down a last group longer than four', () => {
+    const visa = card('4', 19);
+    expect(
+      rules(`n ${visa.slice(0, 4)} ${visa.slice(4, 8)} ${visa.slice(8, 12)} ${visa.slice(12)} x`)
+    ).toEqual([]);
+  });
+  it('national numbers of 10 digits', () => {
+    expect(spans('call 020 123 4567 now')).toEqual(['020 123 4567']);
+  });
+  it('international: dashes and dots separate, letters do not; the number is read alone', () => {
+    expect(spans('call +44-20-7946-0958 now')).toEqual(['+44-20-7946-0958']);
+    expect(spans('call +44.20.7946.0958 now')).toEqual(['+44.20.7946.0958']);
+    expect(rules('call +4420a79460958 now')).toEqual([]);
+    expect(spans('Note (see below: +44 20 7946 0958')).toEqual(['+44 20 7946 0958']);
+    expect(spans('+44 20 7946 0958,+33 6 12 34 56 78')).toEqual(['+44 20 7946 0958', '+33 6 12 34 56 78']);
+    // 25 characters, the last a digit: the whole number.
+    expect(spans('+1  2  3  4  5  6  7  8 9')).toEqual(['+1  2  3  4  5  6  7  8 9']);
+  });
+  it('international: a number in parentheses, without them', () => {
+    expect(spans('call me (+44 20 7946 0958) today')).toEqual(['+44 20 7946 0958']);
+    expect(spans('(+33 6 12 34 56 78).')).toEqual(['+33 6 12 34 56 78']);
+    expect(spans('call +44 20 7946 (0958) now')).toEqual(['+44 20 7946 (0958)']);
+  });
+  it('labelled numbers need 10 digits', () => {
+    expect(rules('tel: 123-456-789')).toEqual([]);
+  });
+  it('an IBAN must have its country’s length even when its check digits fit', () => {
+    // DE with a 17-digit account part (21 characters, not 22) and check digits computed for it.
+    const bban = '37040044053201300';
+    const numeric = BigInt(`${bban}1314` + '00');
+    const check = String(98n - (numeric % 97n)).padStart(2, '0');
+    expect(ibanMod97Valid(`DE${check}${bban}`)).toBe(true);
+    expect(ibanValid(`DE${check}${bban}`)).toBe(false);
+    expect(ibanValid('DE89370400440532013000')).toBe(true);
+  });
+  it('scanPii returns a new list when given none', async () => {
+    const { scanPii } = await import('./pii.js');
+    expect(scanPii('mail ada@example.com').map((f) => f.rule)).toEqual(['email']);
   });
 });
