@@ -376,6 +376,7 @@ describe('more edges of email, cards, phone numbers and IBANs', () => {
   it('finds an address only around an @, and never with an empty local part', () => {
     expect(rules('see www.example.com today')).toEqual([]);
     expect(rules('write to @example.com')).toEqual([]);
+    expect(spans('ada@example.com, see www.example.org')).toEqual(['ada@example.com']);
   });
   it('takes a domain of up to 253 characters after the @', () => {
     const domain = `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(57)}.com`; // 253
@@ -407,6 +408,9 @@ describe('more edges of email, cards, phone numbers and IBANs', () => {
     expect(spans('call me (+44 20 7946 0958) today')).toEqual(['+44 20 7946 0958']);
     expect(spans('(+33 6 12 34 56 78).')).toEqual(['+33 6 12 34 56 78']);
     expect(spans('call +44 20 7946 (0958) now')).toEqual(['+44 20 7946 (0958)']);
+    expect(spans('(+44 20 7946 0958 )')).toEqual(['+44 20 7946 0958']);
+    // Parentheses elsewhere in the text do not count.
+    expect(spans('call me (+44 20 7946 0958) today (or later')).toEqual(['+44 20 7946 0958']);
   });
   it('labelled numbers need 10 digits', () => {
     expect(rules('tel: 123-456-789')).toEqual([]);
