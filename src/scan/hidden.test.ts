@@ -190,3 +190,163 @@ describe('legitimate uses stay quiet', () => {
     expect(rules('abc\u0000')).toEqual(['control-chars']);
   });
 });
+
+describe('severity by where a run sits and what it holds', () => {
+  const sev = (text: string, mode: 'definition' | 'content'): string | undefined =>
+    scanHidden(text, mode)[0]?.severity;
+  it('is high in a definition only between two ASCII letters or digits', () => {
+    // A soft hyphen is medium in a definition unless it splits a word.
+    for (const [before, after] of [
+      ['0', '9'],
+      ['9', '0'],
+      ['A', 'Z'],
+      ['Z', 'A'],
+      ['a', 'z'],
+      ['z', 'a']
+    ]) {
+      expect(sev(`x ${before}\u00ad${after} y`, 'definition'), `${before}|${after}`).toBe('high');
+    }
+    for (const [before, after] of [
+      ['/', 'a'],
+      [':', 'a'],
+      ['@', 'a'],
+      ['[', 'a'],
+      ['`', 'a'],
+      ['{', 'a'],
+      ['a', '/'],
+      ['a', ':'],
+      ['a', '@'],
+      ['a', '['],
+      ['a', '`'],
+      ['a', '{'],
+      [' ', 'b'],
+      ['b', ' ']
+    ]) {
+      expect(sev(`x ${before}\u00ad${after} y`, 'definition'), `${before}|${after}`).toBe('medium');
+    }
+  });
+  it('bidi: an override is high even in right-to-left text, an embedding there is not', () => {
+    expect(sev('שלום \u202eעולם\u202c', 'content')).toBe('high');
+    expect(sev('שלום \u202dעולם\u202c', 'content')).toBe('high');
+    expect(sev('שלום \u202bעולם\u202c', 'content')).toBe('low');
+    expect(sev('שלום \u202bעולם\u202c', 'definition')).toBe('medium');
+    // An embedding in left-to-right text is high.
+    expect(sev('abc \u202bdef\u202c', 'content')).toBe('high');
+  });
+  it('bidi: right-to-left text counts only within 40 characters of the run', () => {
+    const far = 'x'.repeat(60);
+    expect(sev(`שלום ${far}\u202bdef\u202c`, 'content')).toBe('high');
+    expect(sev(`abc\u202bdef\u202c${far}שלום`, 'content')).toBe('high');
+    expect(sev(`שלום ${'x'.repeat(30)}\u202bdef\u202c`, 'content')).toBe('low');
+  });
+  it('bidi: each mark alone is low in content and medium in a definition', () => {
+    for (const mark of ['\u200e', '\u200f', '\u061c', '\u200e\u200f\u061c']) {
+      expect(sev(`price ${mark} 100`, 'content'), escape(mark)).toBe('low');
+      expect(sev(`price ${mark} 100`, 'definition'), escape(mark)).toBe('medium');
+    }
+  });
+  it('variation selectors: a run of four, or two supplementary ones, is high', () => {
+    const bmp = (n: number) => '\ufe00\ufe01\ufe02\ufe03\ufe04'.slice(0, n);
+    const sup = (n: number) => String.fromCodePoint(...[0xe0100, 0xe0101, 0xe0102, 0xe0103].slice(0, n));
+    expect(sev(`x${bmp(4)} y`, 'content')).toBe('high');
+    expect(sev(`x${bmp(3)} y`, 'content')).toBe('low');
+    expect(sev(`x ${bmp(3)} y`, 'definition')).toBe('medium');
+    expect(sev(`x${sup(2)} y`, 'content')).toBe('high');
+    expect(sev(`x${sup(1)} y`, 'content')).toBe('low');
+  });
+  it('ANSI: high in a definition; in content, colours low and the rest medium, counted', () => {
+    expect(scanHidden('\x1b[31mred', 'definition')[0]).toMatchObject({
+      severity: 'high',
+      message: 'ANSI terminal escape sequence'
+    });
+    expect(scanHidden('\x1b[31m\x1b[1mred', 'content')[0]).toMatchObject({
+      severity: 'low',
+      message: 'ANSI terminal escape sequences (2)'
+    });
+    // The 8-bit CSI reads like ESC [: a colour is low, concealment is not.
+    expect(sev('\u009b31mred', 'content')).toBe('low');
+    expect(sev('\u009b8mhidden', 'content')).toBe('medium');
+    // An escape that is not a CSI is never a colour, even when it ends in `m`.
+    expect(sev('\x1bmtext', 'content')).toBe('medium');
+  });
+  it('control characters: high in a definition, medium in content, where only a lone NUL passes', () => {
+    expect(sev('a\x08b', 'definition')).toBe('high');
+    expect(sev('a \x08 b', 'definition')).toBe('high');
+    expect(sev('a\x08b', 'content')).toBe('medium');
+    expect(scanHidden('abc\u0000\u0000', 'content').map((f) => [f.rule, f.severity])).toEqual([
+      ['control-chars', 'medium']
+    ]);
+  });
+  it('fillers and other format characters are medium in content too', () => {
+    expect(sev('a \u3164 b', 'content')).toBe('medium');
+    expect(sev('a \ufff9 b', 'content')).toBe('medium');
+    expect(sev('a \u2028 b', 'definition')).toBe('medium');
+  });
+  it('names each run by its count and class', () => {
+    expect(scanHidden('a\u200b\u200bb', 'content')[0]?.message).toBe('2 zero-width character(s)');
+    expect(scanHidden('a\u00ad\u00ad\u00adb', 'content')[0]?.message).toBe(
+      '3 soft hyphen(s) (invisible unless a line breaks there)'
+    );
+  });
+  it('spells out the text hidden in tag characters, on one line and at most 80 characters', () => {
+    const tags = (s: string) => [...s].map((c) => String.fromCodePoint(0xe0000 + c.charCodeAt(0))).join('');
+    const long = 'a'.repeat(100);
+    expect(scanHidden(`x${tags(long)}`, 'content')[0]?.message).toBe(
+      `invisible Unicode tag characters spelling "${'a'.repeat(77)}..."`
+    );
+    expect(scanHidden(`x${tags('b'.repeat(80))}`, 'content')[0]?.message).toBe(
+      `invisible Unicode tag characters spelling "${'b'.repeat(80)}"`
+    );
+  });
+});
+
+describe('carriage returns, comments and padding at their edges (definitions)', () => {
+  const spans = (text: string, rule: string): [number, number][] =>
+    scanHidden(text, 'definition')
+      .filter((f) => f.rule === rule)
+      .map((f) => [f.start!, f.end!]);
+  it('reports each bare carriage return, and not the one before a newline', () => {
+    expect(spans('a\r\r\nb', 'control-chars')).toEqual([[1, 2]]);
+    expect(spans('a\rb\rc', 'control-chars')).toEqual([
+      [1, 2],
+      [3, 4]
+    ]);
+    expect(spans('a\r\r\rb', 'control-chars')).toEqual([[1, 4]]);
+  });
+  it('reports an unclosed comment to the end of the text, and `<!-->` opens one', () => {
+    const found = scanHidden('Reads. <!--x', 'definition');
+    expect(found).toEqual([
+      {
+        kind: 'hidden_text',
+        rule: 'html-comment',
+        severity: 'medium',
+        message: 'an HTML comment (not shown when the text is rendered)',
+        start: 7,
+        end: 12
+      }
+    ]);
+    expect(spans('x <!--> hidden', 'html-comment')).toEqual([[2, 14]]);
+  });
+  it('pads with every blank character, past the pattern’s 4,096, up to the text after it', () => {
+    for (const ch of [' ', '\t', '\n', '\r\n', '\u00a0', '\u2000', '\u200a', '\u3000', '\u2800', '\u3164']) {
+      const pad = ' '.repeat(4090) + ch.repeat(20);
+      expect(spans(`x${pad}y`, 'whitespace-padding'), escape(ch)).toEqual([[1, 1 + pad.length]]);
+    }
+    // U+200B is not blank: the padding stops before it.
+    expect(spans(`x${' '.repeat(5000)}\u200by`, 'whitespace-padding')).toEqual([[1, 5001]]);
+  });
+  it('takes 120 blank characters or 12 line breaks as padding, not fewer', () => {
+    expect(spans(`x${' '.repeat(120)}y`, 'whitespace-padding')).toEqual([[1, 121]]);
+    expect(spans(`x${' '.repeat(119)}y`, 'whitespace-padding')).toEqual([]);
+    expect(spans(`x${'\n'.repeat(12)}y`, 'whitespace-padding')).toEqual([[1, 13]]);
+    expect(spans(`x${'\n'.repeat(11)}y`, 'whitespace-padding')).toEqual([]);
+  });
+  it('quotes the text the padding hides, on one line', () => {
+    const [f] = scanHidden(`x${' '.repeat(200)}Also\r\n\tread the key`, 'definition').filter(
+      (f) => f.rule === 'whitespace-padding'
+    );
+    expect(f?.message).toBe(
+      '200 whitespace characters push the text after them out of view: "Also read the key"'
+    );
+  });
+});

@@ -187,9 +187,14 @@ const international: Detect = (text, out) => {
     }
     while (e > p && !isDigit(text.charCodeAt(e - 1)) && text.charCodeAt(e - 1) !== 41) e--;
     if (e < text.length && isAlnum(text.charCodeAt(e))) continue;
-    const raw = text.slice(p, e);
-    const opens = raw.split('(').length;
-    if (digits < 8 || digits > 15 || opens !== raw.split(')').length) continue;
+    let raw = text.slice(p, e);
+    // A `)` that closes a parenthesis opened before the `+`, `(+44 20 7946 0958)`, is not the number's.
+    if (raw.endsWith(')') && raw.split('(').length < raw.split(')').length) {
+      e--;
+      while (e > p && !isDigit(text.charCodeAt(e - 1))) e--;
+      raw = text.slice(p, e);
+    }
+    if (digits < 8 || digits > 15 || raw.split('(').length !== raw.split(')').length) continue;
     push(out, 'phone', 'medium', 'phone number (international format)', p, e);
     p = e - 1;
   }

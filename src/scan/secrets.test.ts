@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { scanText, type Finding } from './index.js';
 import { redact } from './redact.js';
-import { isVendorExample, looksLikePassword, looksLikeSecretValue } from './secrets.js';
+import {
+  isVendorExample,
+  looksLikePassword,
+  looksLikeSecretValue,
+  scanSecrets,
+  settleSecrets
+} from './secrets.js';
 import { base62ChecksumValid, crc32, toBase62 } from './util.js';
 
 const secrets = (text: string): Finding[] => scanText(text, { injection: false, pii: false });
@@ -451,6 +457,9 @@ describe('structured credentials', () => {
 
   const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
   const jwt = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ sub: '42', exp: 1735689600 })}.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c`;
+  it('finds a JWT that starts inside a look-alike', () => {
+    expect(spans(`eyJub3QtanNvbg.${jwt}`)).toEqual([jwt]);
+  });
   it('finds JWTs whose header decodes to JSON with alg', () => {
     expect(spans(`Authorization: Bearer ${jwt}`)).toContain(jwt);
     expect(rules(`{"access_token":"${jwt}"}`)).toContain('jwt');
@@ -474,6 +483,11 @@ describe('structured credentials', () => {
       const text = `URL=${url}`;
       expect(text.slice(found[0]!.start, found[0]!.end)).toBe(url.split('@')[0]!.split(':').pop());
     }
+  });
+  it('takes a password of stars or x only as a mask', () => {
+    expect(rules('postgres://app:**@db/app')).toEqual([]);
+    expect(rules('postgres://app:xX@db/app')).toEqual([]);
+    expect(spans('postgres://app:s3cr3tP4ssx@db/app')).toEqual(['s3cr3tP4ssx']);
   });
   it('ignores connection strings without a real password', () => {
     expect(rules('postgres://localhost:5432/app')).toEqual([]);
@@ -533,6 +547,8 @@ describe('generic assignments and headers', () => {
     const basic = Buffer.from('deploy:S3cretPassw0rd').toString('base64');
     expect(rules(`Authorization: Basic ${basic}`)).toEqual(['basic-auth']);
     expect(rules('Authorization: Basic bm90LWJhc2U2NC1jcmVkcw==')).toEqual([]); // no colon inside
+    const enc = (s: string) => Buffer.from(s).toString('base64');
+    expect(rules(`Authorization: Basic ${enc('\u00e9deploy:S3cretPassw0rd')}`)).toEqual([]);
   });
 });
 
@@ -548,5 +564,513 @@ describe('things that are not secrets', () => {
     ]) {
       expect(rules(t), t).toEqual([]);
     }
+  });
+});
+
+describe('what each rule reports', () => {
+  const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const cases: [string, string, string, string, string][] = [
+    // [text, rule, severity, message, reported span]
+    [`id ${AWS_ID}`, 'aws-access-key-id', 'high', 'AWS access key id', AWS_ID],
+    [
+      `aws_secret_access_key = ${AWS_SECRET}`,
+      'aws-secret-access-key',
+      'critical',
+      'AWS secret access key',
+      AWS_SECRET
+    ],
+    [
+      'AccountKey=YPMc9224tVm8kagaFzAyqq+2/9xLfzoSpJSQDFPRSqlg8rBXZp4AOQQZ14ZvlV1Z/ODhl9dHQKw15f2w+EUzcw==',
+      'azure-storage-key',
+      'critical',
+      'Azure Storage account key',
+      'YPMc9224tVm8kagaFzAyqq+2/9xLfzoSpJSQDFPRSqlg8rBXZp4AOQQZ14ZvlV1Z/ODhl9dHQKw15f2w+EUzcw=='
+    ],
+    [
+      'SharedAccessKey=bbpvbgVugkTiMAKiuEry+wWUJu1FG0cZb5Rp/Nj5CyM=',
+      'azure-shared-access-key',
+      'high',
+      'Azure shared access key',
+      'bbpvbgVugkTiMAKiuEry+wWUJu1FG0cZb5Rp/Nj5CyM='
+    ],
+    [
+      '?sv=2022-11-02&sp=r&sig=XVem%2F06QyYb9VGKBZPnCq5zNkBQ6Va2%2Bem%2BqFdUvz7E%3D',
+      'azure-sas-signature',
+      'high',
+      'Azure shared access signature',
+      'XVem%2F06QyYb9VGKBZPnCq5zNkBQ6Va2%2Bem%2BqFdUvz7E%3D'
+    ],
+    [
+      'Authorization: Bearer 8f3kQ9zL2mXvB7nW4pRtY6uJ1cH5dG0s',
+      'bearer-token',
+      'high',
+      'bearer token in an Authorization header',
+      '8f3kQ9zL2mXvB7nW4pRtY6uJ1cH5dG0s'
+    ],
+    [
+      `Authorization: Basic ${Buffer.from('deploy:S3cretPassw0rd').toString('base64')}`,
+      'basic-auth',
+      'high',
+      'HTTP basic credentials',
+      Buffer.from('deploy:S3cretPassw0rd').toString('base64')
+    ],
+    [
+      `t ${b64({ alg: 'HS256' })}.${b64({ sub: '1' })}.c2ln`,
+      'jwt',
+      'high',
+      'JSON Web Token',
+      `${b64({ alg: 'HS256' })}.${b64({ sub: '1' })}.c2ln`
+    ],
+    [
+      'postgres://app:s3cr3tP4ss@db/app',
+      'connection-string',
+      'high',
+      'database or broker connection string with a password',
+      's3cr3tP4ss'
+    ],
+    [
+      'https://bot:Zm9vYmFyYmF6cXV4@git.acme.io/x.git',
+      'url-credentials',
+      'high',
+      'URL with an embedded password',
+      'Zm9vYmFyYmF6cXV4'
+    ],
+    [
+      'DB_PASSWORD=Xk9#mQ2$vL7pZ',
+      'secret-assignment',
+      'medium',
+      'a password or key assigned in clear text',
+      'Xk9#mQ2$vL7pZ'
+    ],
+    [
+      'the password is hunter2!Xy',
+      'password-in-prose',
+      'medium',
+      'a password written out in text',
+      'hunter2!Xy'
+    ],
+    [
+      'login with admin / S3cr3t!pass',
+      'credential-pair',
+      'medium',
+      'a user name and password written out',
+      'S3cr3t!pass'
+    ],
+    [
+      'sshpass -p Gh7!pLm2qz ssh host',
+      'credential-pair',
+      'medium',
+      'a user name and password written out',
+      'Gh7!pLm2qz'
+    ]
+  ];
+  for (const [text, rule, severity, message, span] of cases) {
+    it(`${rule}: ${severity}, "${message}", on the secret only`, () => {
+      const found = secrets(text);
+      expect(found.map((f) => [f.rule, f.severity, f.message, text.slice(f.start, f.end)])).toEqual([
+        [rule, severity, message, span]
+      ]);
+    });
+  }
+  it('names the kind of private key block, or none for PKCS#8', () => {
+    const body = 'MIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n';
+    expect(secrets(`-----BEGIN RSA PRIVATE KEY-----\n${body}-----END RSA PRIVATE KEY-----`)[0]).toMatchObject(
+      {
+        rule: 'private-key',
+        severity: 'critical',
+        message: 'RSA private key block'
+      }
+    );
+    expect(secrets(`-----BEGIN PRIVATE KEY-----\n${body}-----END PRIVATE KEY-----`)[0]?.message).toBe(
+      'private key block'
+    );
+  });
+});
+
+describe('AWS keys at their edges', () => {
+  it('reports a secret right after a key id as a secret access key', () => {
+    const text = `${AWS_ID},${AWS_SECRET}`;
+    expect(secrets(text).map((f) => [f.rule, f.severity, f.message, text.slice(f.start, f.end)])).toEqual([
+      ['aws-access-key-id', 'high', 'AWS access key id', AWS_ID],
+      ['aws-secret-access-key', 'critical', 'AWS secret access key', AWS_SECRET]
+    ]);
+  });
+  it('takes a secret right after a key id only when it looks random', () => {
+    expect(rules(`${AWS_ID},${'a1b2c3d4e5'.repeat(4)}`)).toEqual(['aws-access-key-id']);
+  });
+  it('wants mixed case, digits and 4 bits of entropy per character in a secret key', () => {
+    for (const v of [
+      'abcdefghijklmnopqrstuvwxyz0123456789abcd', // no upper case
+      'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789ABCD', // no lower case
+      'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMN', // no digit
+      'AAAAAAAAAAAAAaaaaaaaaaaaaaa1111111111111' // all three, little entropy
+    ]) {
+      expect(rules(`aws_secret_access_key = ${v}`), v).not.toContain('aws-secret-access-key');
+    }
+  });
+  it('reads the name before the value, not the value, for `secret`', () => {
+    expect(rules(`aws_id = SecretAbcdefGhij1234567890KLMNopqrstuvWX`)).not.toContain('aws-secret-access-key');
+  });
+  it('takes a key under a name with `secret` but not AWS only with AWS named in the 300 characters before', () => {
+    const v = `secret_key: ${AWS_SECRET}`;
+    expect(rules(v)).not.toContain('aws-secret-access-key');
+    expect(rules(`# S3 bucket settings\n${v}`)).toContain('aws-secret-access-key');
+    expect(rules(`# S3 bucket settings\n${' '.repeat(300)}${v}`)).not.toContain('aws-secret-access-key');
+    expect(rules(`${v}\n# for the S3 bucket`)).not.toContain('aws-secret-access-key');
+  });
+});
+
+describe('format rules at their edges', () => {
+  it('Google: the 35 characters after AIza must look random on their own', () => {
+    expect(rules('AIzaabcdefghijklmnopqrstuvwxyzabcdefghi')).toEqual([]);
+  });
+  it('Slack: a numeric part of 8 to 20 digits, and a random last part of at least 8', () => {
+    expect(rules('xoxb-12345678-AbCdEf12')).toEqual(['slack-token']);
+    expect(rules('xoxb-12345678-AbCdEfGh12')).toEqual(['slack-token']);
+    for (const t of [
+      'xoxb-1234567-AbCdEfGh12', // 7 digits
+      'xoxb-abcdefghij-AbCdEfGh12', // no numeric part
+      'xoxb-ab12345678-AbCdEfGh12',
+      'xoxb-12345678ab-AbCdEfGh12',
+      'xoxb-12345678-AbCdE12' // last part of 7
+    ]) {
+      expect(rules(t), t).toEqual([]);
+    }
+  });
+  it('Hugging Face: at least 6 capitals and 6 small letters, two capitals together, and entropy', () => {
+    // Exactly 6 capitals (A and Z among them), then exactly 6 small letters (a and z among them).
+    expect(rules('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')).toEqual(['huggingface-token']);
+    expect(rules('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')).toEqual([]); // 5 capitals
+    expect(rules('hf_ABCDEFGHIJKLMNOPQRSTUVWXYZazbcdeQR')).toEqual(['huggingface-token']);
+    expect(rules('hf_ABCDEFGHIJKLMNOPQRSTUVWXYZazbcdEQR')).toEqual([]); // 5 small letters
+    expect(rules('hf_AbCdEfGhIjKlMnOpqrstuvwxyzabcdefgh')).toEqual([]); // no two capitals together
+    expect(rules(`hf_${'ABabab'.repeat(5)}ABab`)).toEqual([]); // little entropy
+  });
+  it('SendGrid: a random key id, and a secret with both cases and 4 bits of entropy', () => {
+    const id = 'EkFgXgATbWTN-_YI0f-J8n';
+    const secret = 'aZvbmg5FKuVg_MKdZYwT7l18r6qo1mTZrx9-TBXTDiU';
+    expect(rules(`SG.${id}.${secret}`)).toEqual(['sendgrid-api-key']);
+    expect(rules(`SG.${'a'.repeat(22)}.${secret}`)).toEqual([]);
+    expect(rules(`SG.${id}.${secret.toLowerCase()}`)).toEqual([]);
+    expect(rules(`SG.${id}.${secret.toUpperCase()}`)).toEqual([]);
+    expect(rules(`SG.${id}.${'aB'.repeat(21)}c`)).toEqual([]);
+  });
+  it('OpenAI: a body of at least 32 characters with digits, both cases and 4 bits of entropy', () => {
+    // 16 different characters twice each: exactly 4 bits per character.
+    expect(rules('sk-Ab3dEf6hIj9kLm2nAb3dEf6hIj9kLm2n')).toEqual(['openai-api-key']);
+    expect(rules('sk-Ab3dEf6hIj9kLm2nOp5qRs8tUv1wX')).toEqual([]); // 29
+    for (const body of [
+      'abcdefghijklmnopqrstuvwxyzABCDEFGHIJ', // no digit
+      'abcdefghijklmnopqrstuvwxyz0123456789', // no upper case
+      'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789', // no lower case
+      'aB1aB1aB1aB1aB1aB1aB1aB1aB1aB1aB1aB1' // little entropy
+    ]) {
+      expect(rules(`sk-${body}`), body).toEqual([]);
+    }
+  });
+  it('a bearer token needs two kinds of character and 3.5 bits of entropy, exactly at the bar', () => {
+    // Four characters twice and eight once: exactly 3.5 bits per character.
+    expect(rules('Bearer AAbbCCdd12345678')).toEqual(['bearer-token']);
+    expect(rules('Bearer abcdefghijklmnopqrstuvwxyz')).toEqual([]);
+    expect(rules('Bearer aaaaaaaaaaaaaaaaaaaaaaaa11')).toEqual([]);
+  });
+  it('basic credentials: the whole of what decodes must be user:password', () => {
+    const enc = (s: string) => Buffer.from(s).toString('base64');
+    expect(rules(`Authorization: Basic ${enc('\u00e9t\u00e9:S3cretPassw0rd')}`)).toEqual([]);
+    expect(rules(`Authorization: Basic ${enc('deploy:S3cretPassw0rd\u00e9')}`)).toEqual([]);
+  });
+});
+
+describe('Azure keys at their edges', () => {
+  const sig = 'XVem%2F06QyYb9VGKBZPnCq5zNkBQ6Va2%2Bem%2BqFdUvz7E%3D';
+  it('takes an account key only under an account-key name', () => {
+    const key = 'YPMc9224tVm8kagaFzAyqq+2/9xLfzoSpJSQDFPRSqlg8rBXZp4AOQQZ14ZvlV1Z/ODhl9dHQKw15f2w+EUzcw==';
+    expect(rules(`signing_key=${key}`)).not.toContain('azure-storage-key');
+  });
+  it('wants random base64 in account and shared access keys', () => {
+    for (const body of [
+      'abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmn', // no upper
+      'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789ABCDEFGHIJKLMN', // no lower
+      'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyzABCDEFGH', // no digit
+      'aB1'.repeat(28) + 'aB' // little entropy
+    ]) {
+      expect(rules(`AccountKey=${body}==`), body).not.toContain('azure-storage-key');
+      expect(rules(`SharedAccessKey=${body.slice(0, 43)}=`), body).not.toContain('azure-shared-access-key');
+    }
+  });
+  it('takes a SAS signature with sv= and any one of se, sp, sr, ss, srt or st', () => {
+    for (const p of ['se=2025-01-01', 'sp=r', 'sr=b', 'ss=b', 'srt=co', 'st=2025-01-01']) {
+      expect(rules(`?sv=2022-11-02&${p}&sig=${sig}`), p).toEqual(['azure-sas-signature']);
+    }
+    expect(rules(`?sv=2022-11-02&spr=https&sig=${sig}`)).toEqual([]);
+    expect(rules(`?skn=send&sr=x&sig=${sig}`)).toEqual([]); // no se
+    expect(rules(`?skn=send&se=1&sig=${sig}`)).toEqual([]); // no sr
+  });
+  it('reads the fields of the query the signature is in, not of text next to it', () => {
+    for (const d of [' ', '"', "'", '`', '<', '>', '\n']) {
+      expect(rules(`sv=2022-11-02&se=2025-01-01${d}sig=${sig}`), escape(d)).toEqual([]);
+      expect(rules(`sig=${sig}${d}sv=2022-11-02&se=2025-01-01`), escape(d)).toEqual([]);
+    }
+    // sv= near but outside the query: its other fields do not make a SAS of it.
+    expect(rules(`sv=1 ?se=2025&sig=${sig}`)).toEqual([]);
+    expect(rules(`sv=1 ?sr=a&se=2025&sig=${sig}`)).toEqual([]);
+  });
+  it('looks no further than 400 characters either side of the signature', () => {
+    const far = `&x=${'a'.repeat(450)}`;
+    expect(rules(`?sv=2022-11-02&se=2025-01-01${far}&sig=${sig}`)).toEqual([]);
+    expect(rules(`?sig=${sig}${far}&sv=2022-11-02&se=2025-01-01`)).toEqual([]);
+    expect(rules(`?sv=2022-11-02&se=2025-01-01&x=${'a'.repeat(300)}&sig=${sig}`)).toEqual([
+      'azure-sas-signature'
+    ]);
+  });
+  it('decodes each escape before judging: a signature of letters and escapes has no digit', () => {
+    const letters = 'AbCdEfGhIjKlMnOpQrStUvWxYzaBcDeFgHiJkLmNoP';
+    for (const s of [
+      `${letters}%2B=`,
+      `${letters}%2F=`,
+      `${letters}Q%3D`,
+      `${letters}Q%3d`,
+      `${letters}%2b=`
+    ]) {
+      expect(rules(`?sv=2022-11-02&sp=r&sig=${s}`), s).toEqual([]);
+    }
+  });
+  it('reads a field at the start of the query, right after a quote', () => {
+    expect(rules(`url="sv=2022-11-02&se=2025-01-01&sig=${sig}"`)).toEqual(['azure-sas-signature']);
+  });
+  it('reads no field that ends past 400 characters after the signature', () => {
+    // The `=` of the last `sv=` is the 401st character after the signature.
+    const pad = 'a'.repeat(394);
+    expect(rules(`?skn=a&se=1&sig=${sig}&x=${pad}&sv=1`)).toEqual([]);
+    expect(rules(`?skn=a&se=1&sig=${sig}&x=${pad.slice(1)}&sv=1`)).toEqual(['azure-sas-signature']);
+  });
+  it('judges a signature by its decoded bytes: letters and escapes alone are not random', () => {
+    // Without its escapes this signature has no digit.
+    const letters = `${'AbCdEfGhIjKlMnOpQrStUvWxYz'.slice(0, 19)}%2BabcdefGHIJKLMN%2FopqrstU%3D`;
+    expect(rules(`?sv=2022-11-02&sp=r&sig=${letters}`)).toEqual([]);
+  });
+});
+
+describe('private key blocks at their edges', () => {
+  const begin = '-----BEGIN PRIVATE KEY-----';
+  it('without an END line, takes every base64, blank and header character, and stops at any other', () => {
+    const body = '\nAZaz09+/= \t\r\n\\:,-';
+    for (const stop of ['#', '~', '!', '@', '[', '`', '{', '.']) {
+      const text = `${begin}${body}${stop}rest`;
+      expect(spans(text), stop).toEqual([`${begin}${body}`]);
+    }
+  });
+  it('starts the body after the header', () => {
+    const text = `${'#'.repeat(40)}${begin}\nQUJD#`;
+    expect(spans(text)).toEqual([`${begin}\nQUJD`]);
+  });
+  it('reports two keys in one text each to its own END line', () => {
+    const one = `${begin}\nQUJD\n-----END PRIVATE KEY-----`;
+    const two = `${begin}\nREVG\n-----END PRIVATE KEY-----`;
+    expect(spans(`${one}\n#\n${two}`)).toEqual([one, two]);
+  });
+  it('takes an END line only for a private key, within 64 KiB of the header', () => {
+    const cert = `${begin}\nQUJD\n-----END CERTIFICATE-----`;
+    // Not a private key's END: the body runs on to the first character that is not one of its.
+    expect(spans(`${cert}\n#`)).toEqual([`${cert}\n`]);
+    const fits = `${begin}${'A'.repeat(64 * 1024)}-----END PRIVATE KEY-----`;
+    expect(spans(`${fits}#`)).toEqual([fits]);
+    const over = `${begin}${'A'.repeat(64 * 1024 + 1)}-----END PRIVATE KEY-----`;
+    expect(spans(`${over}#`)).toEqual([`${begin}${'A'.repeat(64 * 1024)}`]);
+  });
+  it('takes no END line whose dashes never close', () => {
+    const text = `${begin}\nQUJD\n-----END PRIVATE KEY`;
+    expect(spans(text)).toEqual([text]);
+  });
+  it('takes the END line when its dashes close 60 characters after it', () => {
+    const text = `${begin}\nQUJD\n-----END PRIVATE KEY${' '.repeat(40)}-----`;
+    expect(spans(`${text}\n#`)).toEqual([text]);
+  });
+  it('takes the END line only when its dashes close within 60 characters', () => {
+    const text = `${begin}\nQUJD\n-----END PRIVATE KEY${' '.repeat(60)}-----\n#`;
+    expect(spans(text)).toEqual([text.slice(0, -1)]);
+  });
+});
+
+describe('values assigned to secret names, at their edges', () => {
+  it('judges the value without the backslashes and the one period or comma it ends with', () => {
+    expect(spans('DB_PASSWORD=Xk9#mQ2$vL7pZ\\\\')).toEqual(['Xk9#mQ2$vL7pZ']);
+    expect(spans('DB_PASSWORD=Xk9#mQ2$vL7pZ.')).toEqual(['Xk9#mQ2$vL7pZ']);
+    expect(spans('DB_PASSWORD=Xk9#m.Q2$vL7pZ')).toEqual(['Xk9#m.Q2$vL7pZ']);
+    expect(looksLikeSecretValue('Ab1!.xyz')).toBe(true); // 8 characters, a period inside
+    expect(looksLikeSecretValue('Ab1!xyz.')).toBe(false); // 7 once the period is dropped
+    expect(looksLikeSecretValue('Ab1!xyz9\\\\')).toBe(true);
+    expect(looksLikeSecretValue('Ab1!xyz\\')).toBe(false);
+  });
+  it('takes 8 to 256 characters', () => {
+    const random = (n: number) =>
+      Array.from({ length: n }, (_, i) => 'Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4z!#'[(i * 7) % 34]).join('');
+    expect(looksLikeSecretValue(random(256))).toBe(true);
+    expect(looksLikeSecretValue(random(257))).toBe(false);
+  });
+  it('turns down placeholders and identifier chains even with digits in them', () => {
+    expect(looksLikeSecretValue('my_secret_42')).toBe(false);
+    expect(looksLikeSecretValue('config.db2.password1')).toBe(false);
+  });
+  it('needs a digit or a symbol identifiers do not use', () => {
+    expect(looksLikeSecretValue('AbcdEfghIjklMnoP')).toBe(false);
+    expect(looksLikeSecretValue('AbcdEfgh!jklMnoP')).toBe(true);
+  });
+  it('asks more of shorter values: all four classes under 12, three under 16', () => {
+    expect(looksLikeSecretValue('Abcdefgh1234')).toBe(true); // 12: three classes suffice
+    expect(looksLikeSecretValue('Abcdefgh123')).toBe(false); // 11: needs a symbol too
+    expect(looksLikeSecretValue('Aa1!Aa1!Aa')).toBe(false); // four classes, little entropy
+    expect(looksLikeSecretValue('abcdefghijklmn12')).toBe(true); // 16: two classes suffice
+    expect(looksLikeSecretValue('abcdefghijklm12')).toBe(false); // 15: needs three
+    expect(looksLikeSecretValue('Aa1Aa1Aa1Aa1')).toBe(false); // three classes, little entropy
+    expect(looksLikeSecretValue('aaaaaaaaaaaaaaa1')).toBe(false); // 16, little entropy
+  });
+  it('starts a secret name at a word boundary or a camelCase capital only', () => {
+    for (const before of ['/', ':', '@', '[', '`', '{', ' ', '_', 'z']) {
+      const name = before === 'z' ? 'ApiKey' : 'api_key';
+      expect(rules(`x${before}${name}=Xk9#mQ2$vL7pZ`), before).toEqual(['secret-assignment']);
+    }
+    for (const before of ['0', '9', 'A', 'Z', 'a', 'z']) {
+      expect(rules(`x${before}api_key=Xk9#mQ2$vL7pZ`), before).toEqual([]);
+    }
+    expect(rules('myApiKey=Xk9#mQ2$vL7pZ')).toEqual(['secret-assignment']);
+    expect(rules('aApiKey=Xk9#mQ2$vL7pZ')).toEqual(['secret-assignment']);
+    // A name glued to a word is passed over, and a secret name inside it still counts.
+    expect(spans('xtoken_api_key=Xk9#mQ2$vL7pZ')).toEqual(['Xk9#mQ2$vL7pZ']);
+    expect(rules('DBApiKey=Xk9#mQ2$vL7pZ')).toEqual([]);
+    expect(rules('1ApiKey=Xk9#mQ2$vL7pZ')).toEqual([]);
+  });
+  it('skips a name whose last part says it holds no secret, and looks again after it', () => {
+    expect(rules('password_hash=Xk9#mQ2$vL7pZ')).toEqual([]);
+    expect(rules('password_hash=x password=Xk9#mQ2$vL7pZ')).toEqual(['secret-assignment']);
+    expect(rules('password_db=Xk9#mQ2$vL7pZ')).toEqual(['secret-assignment']);
+  });
+});
+
+describe('passwords and pairs at their edges', () => {
+  it('takes 6 to 128 characters', () => {
+    expect(looksLikePassword('Ab1!' + 'x'.repeat(124))).toBe(true);
+    expect(looksLikePassword('Ab1!' + 'x'.repeat(125))).toBe(false);
+  });
+  it("turns down vendors' examples, paths, references, masks and code", () => {
+    for (const v of [
+      'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+      'passwd42!',
+      '~/keys/db1',
+      '=Xk9#mQ2',
+      'hunt***er1',
+      '$(cat pw)1',
+      '(hidden1)',
+      '[secret1]',
+      'hash(pw1)',
+      'argv[2]x'
+    ]) {
+      expect(looksLikePassword(v), v).toBe(false);
+    }
+    expect(looksLikePassword('sk_test_4eC39HqLyjWDarjtT1zdp7dc')).toBe(false); // Stripe's example
+    expect(looksLikePassword('your_pass1')).toBe(false); // a placeholder
+    expect(looksLikePassword('Xk9#m*Q2')).toBe(true); // one star is a symbol, not a mask
+    expect(looksLikePassword('Xk9#[mQ2')).toBe(true); // a bracket after a symbol is not an index
+  });
+  it('takes a word before "!" or "?" for a word, and a symbol inside for a password', () => {
+    expect(looksLikePassword('required!!!')).toBe(false);
+    expect(looksLikePassword('required?')).toBe(false);
+    expect(looksLikePassword('requi!red')).toBe(true);
+    expect(looksLikePassword('required!!!!')).toBe(true);
+  });
+  it('ends an unquoted value at a comma or semicolon after `:` or `=`, not in prose', () => {
+    // Values the assignment rule turns down (too short for it), so the prose rule decides.
+    expect(spans('password: hunter2x,next')).toEqual(['hunter2x']);
+    expect(spans('password=hunter2x;next')).toEqual(['hunter2x']);
+    expect(spans('the password is hun,ter2x')).toEqual(['hun,ter2x']);
+    expect(spans('password: ,hunter2x')).toEqual([]);
+    // `>` in the words between the name and "is" is no assignment.
+    expect(spans('the password for db>prod is hunter_2x')).toEqual(['hunter_2x']);
+  });
+  it('leaves a quoted value under an unquoted name to the assignment rule only before code punctuation', () => {
+    expect(spans("password: 'hunter2x' and more")).toEqual(['hunter2x']);
+    expect(spans("password: 'hunter2x'  ,")).toEqual([]);
+    expect(spans("password: 'hunter2x' x,")).toEqual(['hunter2x']);
+    expect(spans('"password": \'hunter2x\',')).toEqual(['hunter2x']);
+  });
+  it('strips closing brackets without their opening one, and trailing punctuation, twice', () => {
+    expect(spans('(the password is Xk9#mQ2z).')).toEqual(['Xk9#mQ2z']);
+    expect(spans('[the password is Xk9#mQ2z].')).toEqual(['Xk9#mQ2z']);
+    expect(spans('{the password is Xk9#mQ2z}.')).toEqual(['Xk9#mQ2z']);
+    expect(spans('<the password is Xk9#mQ2z>.')).toEqual(['Xk9#mQ2z']);
+    expect(spans('the password is Xk9#(Q2z)')).toEqual(['Xk9#(Q2z)']);
+    expect(spans('the password is Xk9#mQ2z).];')).toEqual(['Xk9#mQ2z']);
+  });
+  it('takes a user with letters and not a digest name, and a password that is no port', () => {
+    expect(rules('login: 12345:Xk9#mQ2z')).toEqual([]);
+    expect(rules('auth: sha1:Xk9#mQ2z')).toEqual([]);
+    expect(rules('login: db:5432')).toEqual([]);
+    expect(rules('login: db:5432?ssl')).toEqual([]);
+    expect(rules('login: ops:5432Xk9#m')).toEqual(['credential-pair']);
+    expect(rules('login: ops:5432!Xk9')).toEqual(['credential-pair']);
+  });
+});
+
+describe('settling findings', () => {
+  const f = (rule: string, start: number, end: number) =>
+    ({ kind: 'secret', rule, severity: 'medium', message: rule, start, end }) as Finding;
+  const settled = (text: string, found: Finding[]): string[] => {
+    const out = [...found];
+    settleSecrets(text, out, 0);
+    return out.map((x) => `${x.rule}@${x.start}`);
+  };
+  const text = 'x'.repeat(300);
+  it('drops a heuristic finding that a finding of a lower rank covers, wherever it sits in the list', () => {
+    expect(
+      settled(text, [f('jwt', 10, 20), f('secret-assignment', 0, 100), f('password-in-prose', 30, 40)])
+    ).toEqual(['jwt@10', 'secret-assignment@0']);
+    expect(settled(text, [f('password-in-prose', 30, 40), f('jwt', 0, 100), f('jwt', 10, 20)])).toEqual([
+      'jwt@0',
+      'jwt@10'
+    ]);
+  });
+  it('keeps one that nothing covers: a span before it, or one that starts inside it', () => {
+    expect(settled(text, [f('jwt', 0, 10), f('password-in-prose', 30, 40)])).toEqual([
+      'jwt@0',
+      'password-in-prose@30'
+    ]);
+    expect(settled(text, [f('jwt', 35, 200), f('password-in-prose', 30, 40)])).toEqual([
+      'jwt@35',
+      'password-in-prose@30'
+    ]);
+    expect(settled(text, [f('jwt', 0, 39), f('password-in-prose', 30, 40)])).toEqual([
+      'jwt@0',
+      'password-in-prose@30'
+    ]);
+  });
+  it('gives way by rank: a pair to prose, prose to an assignment, never the other way', () => {
+    expect(
+      settled(text, [
+        f('credential-pair', 30, 40),
+        f('password-in-prose', 20, 50),
+        f('secret-assignment', 25, 45)
+      ])
+    ).toEqual(['password-in-prose@20', 'secret-assignment@25']);
+  });
+  it('drops a covered one even when the covering span is listed after shorter ones', () => {
+    expect(
+      settled(text, [
+        f('jwt', 50, 60),
+        f('jwt', 60, 70),
+        f('secret-assignment', 0, 100),
+        f('password-in-prose', 30, 40)
+      ])
+    ).toEqual(['jwt@50', 'jwt@60', 'secret-assignment@0']);
+  });
+  it('returns a new list when given none', () => {
+    expect(scanSecrets(`x ${AWS_ID}`).map((x) => x.rule)).toEqual(['aws-access-key-id']);
+  });
+  it('leaves the findings before `from` alone', () => {
+    const before = f('zero-width', 0, 1);
+    expect(scanSecrets('AKIAIOSFODNN7EXAMPLE', [before])).toEqual([before]);
+    expect(scanSecrets(`x ${AWS_ID}`, [before]).map((x) => x.rule)).toEqual([
+      'zero-width',
+      'aws-access-key-id'
+    ]);
   });
 });
