@@ -334,7 +334,7 @@ const PATTERN_BEHAVIOURS: readonly Behaviour[] = [
   b(
     'sensitive-path',
     'names a sensitive file (SSH keys, .env, credentials, client configs)',
-    `(?:~/\\.ssh\\b|\\.ssh/|\\bid_(?:rsa|dsa|ecdsa|ed25519)\\b|\\bauthorized_keys\\b|(?<![\\w$])\\.env\\b|\\.aws/|\\bcredentials\\.(?:json|ya?ml|txt)\\b|\\.npmrc\\b|\\.pypirc\\b|\\.netrc\\b|\\.pgpass\\b|\\.git-credentials\\b|\\.docker/config|\\.kube/config|/etc/(?:passwd|shadow|sudoers|hosts)\\b|\\.\\w{1,12}_history\\b|\\bmcp\\.json\\b|claude_desktop_config|\\.cursor/|\\.gnupg\\b|\\bwallet\\.dat\\b|\\bsecrets?\\.(?:json|ya?ml|toml)\\b|\\bkeychain\\b|\\.config/(?:gh|gcloud|solana|rclone)\\b|\\bprivate\\.key\\b|\\.pem\\b|(?:~|\\$home|/home/[\\w.-]{1,32}|/users/[\\w.-]{1,32}|/root)/(?:[\\w.-]{1,40}/){0,6}[\\w.-]{0,20}(?:tokens?|credentials?|secrets?|passwords?|api[_-]?keys?)\\b)`
+    `(?:~/\\.ssh\\b|\\.ssh/|\\bid_(?:rsa|dsa|ecdsa|ed25519)\\b|\\bauthorized_keys\\b|(?<![\\w$])\\.env\\b|\\.aws/|\\bcredentials\\.(?:json|ya?ml|txt)\\b|\\.npmrc\\b|\\.pypirc\\b|\\.netrc\\b|\\.pgpass\\b|\\.git-credentials\\b|\\.docker/config|\\.kube/config|/etc/(?:passwd|shadow|sudoers|hosts)\\b|\\.\\w{1,12}_history\\b|\\bmcp\\.json\\b|claude_desktop_config|\\.cursor/|\\.gnupg\\b|\\bwallet\\.dat\\b|\\bsecrets?\\.(?:json|ya?ml|toml)\\b|\\bkeychain\\b|\\.config/(?:gh|gcloud|solana|rclone)\\b|\\bprivate\\.key\\b|\\.pem\\b|(?<![\\w.:/~$-])(?:~|\\$home|/home/[\\w.-]{1,32}|/root)/(?:[\\w.-]{1,40}/){0,6}[\\w.-]{0,20}(?:tokens?|credentials?|secrets?|passwords?|api[_-]?keys?)\\b)`
   ),
   n(
     'secret-data',
@@ -368,7 +368,7 @@ const PATTERN_BEHAVIOURS: readonly Behaviour[] = [
   n(
     'send-out',
     'asks for data to be sent, posted or forwarded somewhere',
-    `\\b(?:send|sending|post|posting|upload|uploading|forward|forwarding|transmit|transmitting|exfiltrate|exfiltrating|email|e-mail|submit|submitting|leak|leaking|relay|relaying|mirror|mirroring|sync|syncing|beacon|report|reporting|copy|copying|share|sharing|deliver|delivering|dump|dumping)\\b${ANY(8)}${G}(?:to|at|into|via|through|towards)${G}(?:the${G}|this${G}|our${G}|my${G}|an?${G})?(?:url|http|https|webhook|server|endpoint|address|email|e-mail|inbox|host|domain|site|website|api|channel|bucket|[\\w.+-]{1,64}@|[\\w-]{1,63}\\.(?:com|net|org|io|ai|xyz|ru|cn|co|me|site|dev|app|example|info|biz|cloud|tech|online|top|sh|to|ly|link|live|pro|pw|cc|su|ws|tk|us|uk|de|fr|in)\\b)`
+    `\\b(?:send|sending|post|posting|upload|uploading|forward|forwarding|transmit|transmitting|exfiltrate|exfiltrating|email|e-mail|submit|submitting|leak|leaking|relay|relaying|mirror|mirroring|sync|syncing|beacon|report|reporting|copy|copying|share|sharing|deliver|delivering|dump|dumping)\\b${ANY(8)}${G}(?:to|at|into|via|through|towards)${G}(?:the${G}|this${G}|our${G}|my${G}|an?${G})?(?:url|http|https|webhook|server|endpoint|address|email|e-mail|inbox|host|domain|site|website|api|channel|bucket|[\\w.+-]{1,64}@|[\\w-]{1,63}\\.(?:com|net|org|io|ai|xyz|ru|cn|co|me|site|dev|app|example|info|biz|cloud|tech|online|top|link|live|pw|su|tk|us|uk|de|fr)\\b)`
   ),
   n(
     'email-address',
