@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, StreamableHTTPClientTransport, SSEClientTransport } from '@modelcontextprotocol/client';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { pino } from 'pino';
 import { loadConfig } from '../src/config/index.js';
 import { createGateway, type Gateway } from '../src/core/gateway.js';
@@ -123,6 +124,16 @@ export async function connect(
   const headers: Record<string, string> = token ? { Authorization: `Bearer ${token}` } : {};
   await client.connect(new StreamableHTTPClientTransport(new URL(mcp), { requestInit: { headers } }));
   return client;
+}
+
+/** A client transport that runs the built gateway as `portcullis stdio --config <file>`. */
+export function stdioGateway(configFile: string, cwd?: string): StdioClientTransport {
+  return new StdioClientTransport({
+    command: NODE,
+    args: [CLI, 'stdio', '--config', configFile],
+    ...(cwd === undefined ? {} : { cwd }),
+    stderr: 'pipe'
+  });
 }
 
 export async function connectSse(base: string, token: string): Promise<Client> {

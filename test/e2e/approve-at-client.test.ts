@@ -9,8 +9,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '@modelcontextprotocol/client';
-import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
-import { CLI, FILESYSTEM, NODE, readAudit, tempDir, tryCall, waitFor } from '../helpers.js';
+import { FILESYSTEM, NODE, readAudit, stdioGateway, tempDir, tryCall, waitFor } from '../helpers.js';
 
 let dir: string;
 let data: string;
@@ -60,14 +59,7 @@ async function connect(
       return (await answer(message, ctx.mcpReq.signal)) as never;
     });
   }
-  await client.connect(
-    new StdioClientTransport({
-      command: NODE,
-      args: [CLI, 'stdio', '--config', file],
-      cwd: dir,
-      stderr: 'pipe'
-    })
-  );
+  await client.connect(stdioGateway(file, dir));
   return { client, asked };
 }
 

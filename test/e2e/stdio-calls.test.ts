@@ -13,8 +13,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '@modelcontextprotocol/client';
-import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
-import { CLI, FIXTURES, NODE, readAudit, tempDir, tryCall, waitFor } from '../helpers.js';
+import { CLI, FIXTURES, NODE, readAudit, stdioGateway, tempDir, tryCall, waitFor } from '../helpers.js';
 
 const REFERENCE = join(FIXTURES, 'conformance-server.mjs');
 const FAULTY = join(FIXTURES, 'faulty-server.mjs');
@@ -293,14 +292,7 @@ describe('what an upstream sends during a call over stdio, once the 2025-era han
       { name: 'stdio-relay-test', version: '1.0.0' },
       { capabilities, versionNegotiation: { mode: 'legacy' } }
     );
-    await client.connect(
-      new StdioClientTransport({
-        command: NODE,
-        args: [CLI, 'stdio', '--config', configFile],
-        cwd: dir,
-        stderr: 'pipe'
-      })
-    );
+    await client.connect(stdioGateway(configFile, dir));
     return client;
   }
 

@@ -10,7 +10,6 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '@modelcontextprotocol/client';
-import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import {
   ANALYST_TOKEN,
   CLI,
@@ -24,6 +23,7 @@ import {
   inspector,
   readAudit,
   startGateway,
+  stdioGateway,
   tempDir,
   tokensYaml,
   tryCall,
@@ -61,13 +61,7 @@ rules:
   it('serves an SDK client over stdio in both eras and enforces policy', async () => {
     for (const mode of ['auto', 'legacy'] as const) {
       const client = new Client({ name: 'stdio-test', version: '1.0.0' }, { versionNegotiation: { mode } });
-      await client.connect(
-        new StdioClientTransport({
-          command: NODE,
-          args: [CLI, 'stdio', '--config', configFile],
-          stderr: 'pipe'
-        })
-      );
+      await client.connect(stdioGateway(configFile));
       const tools = (await client.listTools()).tools.map((t) => t.name);
       expect(tools).toEqual(['files__read_file']);
       const ok = await tryCall(client, 'files__read_file', { path: `${data}/public/x.txt` });
