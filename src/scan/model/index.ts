@@ -142,6 +142,7 @@ export function scoreText(
   const words = a.wordStart.length;
   const w = model.hashed;
   const dom = model.domain[domain];
+  const evidenceOf = domain === 'definition' ? DEFINITION_EVIDENCE : CONTENT_EVIDENCE;
   let best = -Infinity;
   let bestBehaviours: Float64Array | undefined;
   let bestWindow: [number, number] = [0, words];
@@ -194,7 +195,7 @@ export function scoreText(
       for (let i = 0; i < BEHAVIOUR_COUNT; i++) {
         if (b[i] === 0) continue;
         z += b[i]! * (model.shared[i]! + dom[i]!);
-        if ((domain === 'definition' ? DEFINITION_EVIDENCE : CONTENT_EVIDENCE)[i]) evidence = true;
+        if (evidenceOf[i]) evidence = true;
         if (CONCEALMENT[i]) concealed = true;
         if (CONTENT_DECISIVE[i] && decisive === undefined) decisive = i;
       }
