@@ -184,6 +184,49 @@ const FOREIGN_ANSWER = [
   'răspunsul${G}(?:tău|dumneavoastră)',
   '(?:jibu${G}lako|majibu${G}yako)'
 ].join('|');
+/**
+ * "System prompt" and "system message" in other languages, either order: a word for the system, and
+ * within three words a word for a prompt, message or instructions (German and Scandinavian write
+ * them as one word).
+ */
+const FOREIGN_SYSTEM =
+  'sistem' +
+  WU +
+  '{0,6}|syst[èe]me|siostam|t-siostaim|ch?óra(?:s|is)|systém' +
+  WU +
+  '{0,4}|systeem|systemowy|systemowa|systemu|järjestelmä' +
+  WU +
+  '{0,6}|rendszer' +
+  WU +
+  '{0,4}|mfumo|[wy]esistimu|sistimu';
+const FOREIGN_MESSAGE = [
+  'prompts?',
+  'messages?',
+  'mesazh' + WU + '{0,4}',
+  'mensajes?',
+  'messaggio',
+  'mensage[mn]s?',
+  'bericht',
+  'nachricht(?:en)?',
+  'teachtaireacht',
+  'teachdaireachd',
+  'umyalezo',
+  'umbhalo',
+  'mesaj' + WU + '{0,4}',
+  'komunikat',
+  'wiadomość',
+  'pesan',
+  'meddelande',
+  'mesajul',
+  'ujumbe',
+  'viesti',
+  'üzenet' + WU + '{0,4}',
+  'zpráva',
+  'kërkes' + WU + '{0,4}',
+  'istemi',
+  FOREIGN_INSTRUCTIONS
+].join('|');
+const FOREIGN_SYSTEM_PROMPT = `${LB}(?:(?:${FOREIGN_SYSTEM})${ANYU(2)}${G}(?:${FOREIGN_MESSAGE})|(?:${FOREIGN_MESSAGE})${ANYU(2)}${G}(?:${FOREIGN_SYSTEM})|system(?:prompt|nachricht|anweisung(?:en)?|meldung|meddelande|instruktion(?:er)?))${RB}`;
 const RU_ANSWER = skeleton('твой ответ', 'ваш ответ', 'твоём ответе', 'вашем ответе', 'твоем ответе');
 const FOREIGN_REPEAT =
   'repete[zs]?|wiederhole[n]?|repite|repita|ripeti|ripetere|repete|herhaal|përsërit' +
@@ -349,7 +392,8 @@ const PATTERN_BEHAVIOURS: readonly Behaviour[] = [
     `\\b(?:previous|prior|earlier|all${G}(?:the${G})?(?:previous|prior|earlier))${G}(?:messages|conversations?|chats|prompts)\\b`,
     `\\bthe${G}user[’']?s${G}(?:messages|conversations?|chats|prompts|emails|files|documents)\\b`,
     `\\b(?:system${G}(?:prompt|message|instructions?)|initial${G}(?:prompt|instructions?)|(?:your|the)${G}(?:instructions|prompt|rules|guidelines)${G}(?:above|you${G}(?:were|have${G}been)${G}given))\\b`,
-    `\\b(?:the${G}(?:whole|entire|full)${G}(?:conversation|context|chat|transcript)|everything${G}(?:above|so${G}far|you${G}know))\\b`
+    `\\b(?:the${G}(?:whole|entire|full)${G}(?:conversation|context|chat|transcript)|everything${G}(?:above|so${G}far|you${G}know))\\b`,
+    FOREIGN_SYSTEM_PROMPT
   ),
   n('url', 'contains a URL', `\\b(?:https?|ftp|wss?)://[\\w-]{1,63}(?:\\.[\\w-]{1,63}){0,8}`),
   b(
@@ -743,7 +787,34 @@ const OPENERS = new Set([
   'immediately',
   'and'
 ]);
-const SECOND = new Set(['you', 'your', 'yours', 'yourself', "you're", 'youre', "you'll", "you've"]);
+/**
+ * "You" and "your" in the languages the behaviours read: a text that addresses its reader does so in
+ * its own language. Words that are also common words of another language ("do", "je", "su", "er")
+ * are left out.
+ */
+const SECOND_FOREIGN = // French, German, Spanish, Italian, Portuguese, Dutch
+(
+  'tu toi ton ta tes vous votre vos du dich dir dein deine deinen deinem deiner deines euch euer eure ' +
+  'tú usted ustedes vosotros tus tuyo tuya tuo tua tuoi tue voi vostro vostra você vocês teu teus tuas ' +
+  'jij jouw jullie uw ' +
+  // Albanian, Irish, Scottish Gaelic, Zulu and Xhosa, Swahili
+  'ti ju tënd tënde tuaj jotë yt tú thú duit agat ort daoibh sibh thu thusa agad dhut dhuibh agaibh ' +
+  'wena yakho zakho lakho kwakho sakho wakho bakho lwakho kakho nina wewe yako lako chako wako ' +
+  // Turkish, Polish, Czech, Indonesian and Malay, Scandinavian, Romanian, Finnish, Hungarian, Vietnamese
+  'sen senin sana seni siz sizin size ty twój twoja twoje twojego twoim twoją wy wasz tvůj tvoje vy váš ' +
+  'kamu anda engkau din ditt dina dine dig deg tău tale vostru sinä sinun te teidän ön önök bạn'
+).split(' ');
+const SECOND = new Set([
+  'you',
+  'your',
+  'yours',
+  'yourself',
+  "you're",
+  'youre',
+  "you'll",
+  "you've",
+  ...SECOND_FOREIGN
+]);
 const FIRST = new Set(['i', 'me', 'my', 'mine', "i'm", "i've", "i'll"]);
 
 /** 32-bit FNV-1a of `s[start, end)` lower-cased, mixed with a seed. */
