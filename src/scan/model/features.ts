@@ -175,7 +175,7 @@ const FOREIGN_ANSWER = [
   '(?:je|jouw|uw)${G}antwoord(?:en)?',
   'përgjigj' + WU + '{0,4}${G}(?:tënde|tuaj|tënd)',
   '(?:do|bhur|i${G}do)${G}fhreagr(?:a|aí)',
-  '(?:do|ur|nad|nur|an)${G}fhreagairt',
+  '(?:do|ur|nad|nur|an|san)${G}fhreagairt',
   WU + '{0,4}mpendul' + WU + '{1,5}${G}yakho',
   '(?:cevab|yanıt)' + WU + '{0,6}',
   '(?:twoj|twoją|twojej|swojej|swoją|twoja)${G}odpowied' + WU + '{1,3}',
