@@ -704,6 +704,18 @@ function literalsEndingAt(
   return found;
 }
 
+/**
+ * A pattern's candidate intervals sorted by start (see `WIDE`), in place. They are found in the
+ * order their literals end, which is mostly the order they start in: a list already in order is
+ * used as it is, instead of sorting a copy.
+ */
+function inOrder(list: number[]): number[] {
+  for (let k = 1; k < list.length; k++) {
+    if (list[k]! < list[k - 1]!) return list.sort((a, b) => a - b);
+  }
+  return list;
+}
+
 /** A pattern's own global search: the starts of its first `limit` matches. */
 function ownStarts(re: RegExp, text: string, limit: number): number[] {
   const starts: number[] = [];
@@ -726,7 +738,7 @@ function stickyStarts(
 ): number[] {
   const starts: number[] = [];
   if (list !== undefined) {
-    const sorted = Float64Array.from(list).sort();
+    const sorted = inOrder(list);
     // Positions are tried in increasing order, each once, none before the last match's end.
     let next = 0;
     for (let k = 0; k < sorted.length && starts.length < limit; k++) {
@@ -822,7 +834,7 @@ function stickyEach(
   text: string,
   fn: (m: RegExpExecArray) => number | void
 ): void {
-  const sorted = Float64Array.from(list).sort();
+  const sorted = inOrder(list);
   let next = 0;
   for (let k = 0; k < sorted.length; k++) {
     const key = sorted[k]!;
