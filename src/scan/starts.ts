@@ -525,8 +525,9 @@ interface Automaton {
   symbol: Uint8Array;
   symbols: number;
   /**
-   * `delta[state * symbols + symbol]`: the next state times two, plus one when that state ends a
-   * literal (so the scan looks up outputs only there).
+   * `delta[state * symbols + symbol]`: the next state's row (`next * symbols`, so the scan adds
+   * the symbol without a multiplication) times two, plus one when that state ends a literal (so
+   * the scan looks up outputs only there).
    */
   delta: Int32Array;
   /** The literal ids a state ends: `out[outStart[s]]` up to `out[outStart[s + 1]]`. */
@@ -589,7 +590,7 @@ function automatonOf(literals: readonly string[]): Automaton {
   for (let s = 0; s < states; s++) outStart[s + 1] = outStart[s]! + outputs[s]!.length;
   for (let k = 0; k < delta.length; k++) {
     const next = delta[k]!;
-    delta[k] = 2 * next + (outputs[next]!.length > 0 ? 1 : 0);
+    delta[k] = 2 * next * symbols + (outputs[next]!.length > 0 ? 1 : 0);
   }
   return { symbol: SYMBOL, symbols, delta, outStart, out: Int32Array.from(outputs.flat()) };
 }
@@ -643,13 +644,16 @@ function candidatesOf(
   const { symbol: SYMBOL, symbols, delta } = automaton;
   const n = text.length;
   let candidates: (number[] | undefined)[] | undefined;
-  let s = 0;
+  // The current state's row in `delta`.
+  let row = 0;
   for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i);
-    const d = delta[s * symbols + (c < 128 ? SYMBOL[c]! : 0)]!;
-    s = d >> 1;
+    const d = delta[row + (c < 128 ? SYMBOL[c]! : 0)]!;
+    row = d >> 1;
     // Most characters end no literal: the loop stays this small for them.
-    if ((d & 1) !== 0) candidates = literalsEndingAt(text, i, s, count, candidates, automaton, tables);
+    if ((d & 1) !== 0) {
+      candidates = literalsEndingAt(text, i, row / symbols, count, candidates, automaton, tables);
+    }
   }
   return candidates;
 }
@@ -704,6 +708,23 @@ function literalsEndingAt(
   return found;
 }
 
+/**
+ * A pattern's candidate intervals sorted by start (see `WIDE`), in place. They are found in the
+ * order their literals end, which is mostly the order they start in: a list already in order is
+ * used as it is, instead of sorting a copy.
+ */
+function inOrder(list: number[]): number[] {
+  for (let k = 1; k < list.length; k++) {
+    if (list[k]! < list[k - 1]!) {
+      // A typed array sorts numbers natively, without a comparison function.
+      const sorted = Float64Array.from(list).sort();
+      for (let j = 0; j < sorted.length; j++) list[j] = sorted[j]!;
+      return list;
+    }
+  }
+  return list;
+}
+
 /** A pattern's own global search: the starts of its first `limit` matches. */
 function ownStarts(re: RegExp, text: string, limit: number): number[] {
   const starts: number[] = [];
@@ -726,7 +747,7 @@ function stickyStarts(
 ): number[] {
   const starts: number[] = [];
   if (list !== undefined) {
-    const sorted = Float64Array.from(list).sort();
+    const sorted = inOrder(list);
     // Positions are tried in increasing order, each once, none before the last match's end.
     let next = 0;
     for (let k = 0; k < sorted.length && starts.length < limit; k++) {
@@ -822,7 +843,7 @@ function stickyEach(
   text: string,
   fn: (m: RegExpExecArray) => number | void
 ): void {
-  const sorted = Float64Array.from(list).sort();
+  const sorted = inOrder(list);
   let next = 0;
   for (let k = 0; k < sorted.length; k++) {
     const key = sorted[k]!;

@@ -989,9 +989,15 @@ function patternMatches(text: string): Int32Array[] {
         starts.push(start);
       }
     }
-    matches.push(Int32Array.from(starts).sort());
+    matches.push(ascending(Int32Array.from(starts)));
   }
   return matches;
+}
+
+/** `a` sorted: as it is when already in order (a behaviour of one pattern always is). */
+function ascending(a: Int32Array): Int32Array {
+  for (let k = 1; k < a.length; k++) if (a[k]! < a[k - 1]!) return a.sort();
+  return a;
 }
 
 /**
@@ -1357,20 +1363,41 @@ function charRange(a: Analysis, first: number, last: number): [number, number] {
   return [start, end];
 }
 
-/** Entries of a sorted array in `[lo, hi)`. */
-function countIn(sorted: Int32Array, lo: number, hi: number): number {
-  const lower = (x: number): number => {
-    let l = 0;
-    let h = sorted.length;
-    while (l < h) {
-      const m = (l + h) >>> 1;
-      if (sorted[m]! < x) l = m + 1;
-      else h = m;
-    }
-    return l;
-  };
-  return lower(hi) - lower(lo);
+/**
+ * Entries in `[lo, hi)` of the sorted arrays of an analysis a window counts: each pattern
+ * behaviour's match starts, then identifiers, other servers' tools, siblings. It keeps, per array
+ * and per end of the range, how many entries lie before it, and moves that from the last range
+ * asked: the windows of one scale come in order, so each array is read once for all of them
+ * instead of searched for every window (any order still counts right).
+ */
+export class RangeCounter {
+  private readonly arrays: Int32Array[];
+  private readonly below: Int32Array;
+
+  constructor(a: Analysis) {
+    this.arrays = [...a.matches, a.identifiers, a.otherTools, a.siblings];
+    this.below = new Int32Array(2 * this.arrays.length);
+  }
+
+  /** Entries of array `j` in `[lo, hi)`. */
+  count(j: number, lo: number, hi: number): number {
+    return this.before(2 * j + 1, j, hi) - this.before(2 * j, j, lo);
+  }
+
+  /** Entries of array `j` below `x`, moved to from the count kept in `below[slot]`. */
+  private before(slot: number, j: number, x: number): number {
+    const sorted = this.arrays[j]!;
+    let k = this.below[slot]!;
+    while (k < sorted.length && sorted[k]! < x) k++;
+    while (k > 0 && sorted[k - 1]! >= x) k--;
+    this.below[slot] = k;
+    return k;
+  }
 }
+
+const J_IDENTIFIERS = P;
+const J_OTHER_TOOLS = P + 1;
+const J_SIBLINGS = P + 2;
 
 /** 0 for none, 1 for one, a little more for several (1.5 at most). */
 const saturate = (n: number): number => (n <= 0 ? 0 : Math.min(1.5, 1 + 0.25 * Math.log2(n)));
@@ -1379,17 +1406,18 @@ const rate = (k: number, per: number): number => (per === 0 ? 0 : Math.min(1, k 
 /**
  * The behaviour values of one window of scale `size`. Rates and length are those of the window as a
  * window of the first scale (`normalWords`): a sentence in a short window is a sentence in a
- * paragraph, not a short text on its own.
+ * paragraph, not a short text on its own. `counter`: the analysis's, shared by its windows.
  */
 export function windowBehaviours(
   a: Analysis,
   first: number,
   last: number,
-  size: number = WINDOW_WORDS
+  size: number = WINDOW_WORDS,
+  counter: RangeCounter = new RangeCounter(a)
 ): Float64Array {
   const out = new Float64Array(BEHAVIOUR_COUNT);
   const [lo, hi] = charRange(a, first, last);
-  for (let b = 0; b < P; b++) out[b] = saturate(countIn(a.matches[b]!, lo, hi));
+  for (let b = 0; b < P; b++) out[b] = saturate(counter.count(b, lo, hi));
   let second = 0;
   let firstPerson = 0;
   let sentences = 0;
@@ -1408,9 +1436,9 @@ export function windowBehaviours(
   out[I_SECOND] = rate(second * 8, Math.max(words * scale, 8));
   out[I_FIRST] = rate(firstPerson * 8, Math.max(words * scale, 8));
   out[I_IMPERATIVE] = Math.max(imperative > 0 ? 0.5 : 0, rate(imperative, Math.max(sentences * scale, 2)));
-  out[I_TOOL_ID] = saturate(countIn(a.identifiers, lo, hi));
-  out[I_OTHER_TOOL] = saturate(countIn(a.otherTools, lo, hi));
-  out[I_SIBLING] = saturate(countIn(a.siblings, lo, hi));
+  out[I_TOOL_ID] = saturate(counter.count(J_IDENTIFIERS, lo, hi));
+  out[I_OTHER_TOOL] = saturate(counter.count(J_OTHER_TOOLS, lo, hi));
+  out[I_SIBLING] = saturate(counter.count(J_SIBLINGS, lo, hi));
   out[I_SHOUT] = Math.max(caps > 0 ? 0.5 : 0, rate(caps * 4, Math.max(words * scale, 8)));
   out[I_HIDDEN] = saturate(a.ctx.hiddenRuns ?? 0);
   out[I_DECODED] = saturate(a.ctx.decodedSpans ?? 0);
@@ -1459,10 +1487,11 @@ export function windowFeatures(
   domain: Domain = 'content'
 ): Features[] {
   const a = analyze(text, ctx);
+  const counter = new RangeCounter(a);
   return WINDOW_SCALES[domain].flatMap((size) =>
     windowsOf(a, size).map(([f, l]) => ({
       hashed: windowHashed(a, f, l, size),
-      behaviours: windowBehaviours(a, f, l, size),
+      behaviours: windowBehaviours(a, f, l, size, counter),
       span: charRange(a, f, l)
     }))
   );

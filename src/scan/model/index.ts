@@ -20,6 +20,7 @@ import {
   HASH_SIZE,
   analyze,
   normalWords,
+  RangeCounter,
   windowBehaviours,
   windowSpan,
   windowsOf,
@@ -149,6 +150,7 @@ export function scoreText(
   let evidence = false;
   let concealed = false;
   let decisive: number | undefined;
+  const counter = new RangeCounter(a);
   for (const size of WINDOW_SCALES[domain]) {
     const windows = windowsOf(a, size);
     const count = windows.length;
@@ -191,7 +193,7 @@ export function scoreText(
         const grams = a.gramStart[l]! - a.gramStart[f]!;
         if (grams > 0) z += (cLast[k]! - cFirst[k]!) / Math.sqrt((grams * as) / n);
       }
-      const b = windowBehaviours(a, f, l, size);
+      const b = windowBehaviours(a, f, l, size, counter);
       for (let i = 0; i < BEHAVIOUR_COUNT; i++) {
         if (b[i] === 0) continue;
         z += b[i]! * (model.shared[i]! + dom[i]!);
