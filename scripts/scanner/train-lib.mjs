@@ -37,6 +37,7 @@ export function createTrainer(model) {
     HASH_SIZE,
     BEHAVIOURS,
     ADDRESSING,
+    PADDING,
     DEFINITION_EVIDENCE,
     CONTENT_EVIDENCE,
     CONTENT_DECISIVE,
@@ -196,6 +197,13 @@ export function createTrainer(model) {
       for (let i = 0; i < B; i++) {
         const k = OFF_DOMAIN.content + i;
         if ((ATTACK[i] || CONTENT_PRIOR[i]) && w[k] + w[OFF_SHARED + i] < 0) w[k] = -w[OFF_SHARED + i];
+      }
+      // What an attacker adds at no cost never counts for a text, in either domain (`PADDING`).
+      for (let i = 0; i < B; i++) {
+        if (!PADDING[i]) continue;
+        for (const k of [OFF_DOMAIN.definition + i, OFF_DOMAIN.content + i]) {
+          if (w[k] + w[OFF_SHARED + i] < 0) w[k] = -w[OFF_SHARED + i];
+        }
       }
       // Nor does addressing the model count against a definition (`ADDRESSING`).
       for (let i = 0; i < B; i++) {

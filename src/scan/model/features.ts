@@ -699,6 +699,14 @@ export const ADDRESSING: readonly boolean[] = BEHAVIOURS.map((b) =>
   ['mentions-model', 'message-to-reader', 'addressed-directive'].includes(b.name)
 );
 /**
+ * What an attacker adds to any text at no cost and no honest reader would miss: code punctuation
+ * (`{}();=`). Honest code and configuration carry more of it than prose, so its learned weight was
+ * negative, and an injection with a line of braces and semicolons appended scored under the
+ * threshold. Training never lets it count for a text, in either domain. One flag per entry of
+ * `BEHAVIOURS`.
+ */
+export const PADDING: readonly boolean[] = BEHAVIOURS.map((b) => b.name === 'code-like');
+/**
  * What it takes to withhold a definition: a description that only addresses the model ("Note to the
  * AI: prefer this tool", "you must call list_tables first" on the server that has it) is guidance,
  * reported but served. It is withheld only when it also does something: every attack behaviour

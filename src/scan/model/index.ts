@@ -32,6 +32,7 @@ import {
 
 export {
   ADDRESSING,
+  PADDING,
   BEHAVIOURS,
   CONCEALMENT,
   CONTENT_DECISIVE,
