@@ -1533,3 +1533,72 @@ withRedis('the mirror of lockouts and its subscription', () => {
     }
   }, 30_000);
 });
+
+withRedis('writing back revocations', () => {
+  it('an error inside the write-back is a failed resync, retried, never a write-back said to be done', async () => {
+    const { log: watched, lines } = capture();
+    const prefix = `t${++prefixes}:`;
+    const key = `${prefix}revoked`;
+    const admin = new Redis(redis.url);
+    const writer = new Redis(redis.url);
+    let monitor: Awaited<ReturnType<Redis['monitor']>> | undefined;
+    try {
+      // Enough revocations that reading them takes the replica a while: long enough for the
+      // store to change between its read and its write-back.
+      const revocations = (into: ReturnType<Redis['multi']>) => {
+        for (let i = 0; i < 30; i++) {
+          const batch: Record<string, string> = {};
+          for (let j = 0; j < 1000; j++) batch[`tok-${i}-${j}`] = '2026-11-25T12:00:00.000Z';
+          into.hset(key, batch);
+        }
+        return into.exec();
+      };
+      await revocations(admin.multi());
+      const a = createRedisState({
+        url: redis.url,
+        prefix,
+        timeoutMs: 5000,
+        sessionTtlMs: 60_000,
+        log: watched
+      });
+      open.push(a);
+      let resyncs = 0;
+      a.pins.onResync(() => resyncs++);
+      expect(await a.ready(20_000)).toBe(true);
+      await a.revoke('tok-lost', new Date('2026-11-25T12:00:00Z'));
+      await admin.hdel(key, 'tok-lost');
+      // As the replica reads the revocations, the key stops being a hash: its write-back fails.
+      let turned = false;
+      monitor = await new Redis(redis.url).monitor();
+      monitor.on('monitor', (_time: string, args: string[]) => {
+        if (turned || args[0]?.toLowerCase() !== 'hgetall' || args[1] !== key) return;
+        turned = true;
+        void writer.multi().del(key).set(key, 'not a hash').exec();
+        monitor?.disconnect();
+      });
+      const said = (msg: string) => lines.filter((l) => l.msg === msg);
+      await dropSubscribers(admin);
+      // The first word of the resync after the drop: it failed, with why.
+      const outcomes = [
+        'shared state: resync failed; retrying',
+        'shared state: revocations missing from Redis written back'
+      ];
+      await expect
+        .poll(() => lines.some((l) => outcomes.includes(l.msg as string)), { timeout: 15_000 })
+        .toBe(true);
+      const first = lines.find((l) => outcomes.includes(l.msg as string))!;
+      expect(first).toMatchObject({ msg: outcomes[0], err: expect.stringContaining('WRONGTYPE') });
+      expect(said(outcomes[1]!)).toEqual([]);
+      expect(a.healthy()).toBe(false);
+      // The revocations back as they were: the retry writes back the one Redis lacks.
+      await revocations(admin.multi().del(key));
+      await expect.poll(() => resyncs, { timeout: 15_000 }).toBe(2);
+      expect(await admin.hget(key, 'tok-lost')).toBe('2026-11-25T12:00:00.000Z');
+      expect(said('shared state: revocations missing from Redis written back')).toHaveLength(1);
+    } finally {
+      monitor?.disconnect();
+      writer.disconnect();
+      admin.disconnect();
+    }
+  }, 60_000);
+});
