@@ -3,6 +3,12 @@
  * replicas. Budgets are exact under concurrency, decisions on held calls are atomic, revocations
  * reach every instance, and an unreachable Redis is a refusal, never an admission.
  */
+import {
+  createServer as createNetServer,
+  connect as connectTcp,
+  type AddressInfo,
+  type Socket
+} from 'node:net';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -1534,28 +1540,64 @@ withRedis('the mirror of lockouts and its subscription', () => {
   }, 30_000);
 });
 
+/**
+ * A TCP proxy to Redis that, once armed, holds the first write of a client that `catches` matches
+ * until `before` has run: the test changes the store between a replica's read and its write.
+ */
+async function holdingProxy(
+  port: number,
+  catches: (sent: string) => boolean,
+  before: () => Promise<unknown>
+) {
+  let armed = false;
+  const sockets: Socket[] = [];
+  const server = createNetServer((client) => {
+    const upstream = connectTcp(port, '127.0.0.1');
+    sockets.push(client, upstream);
+    upstream.on('data', (d) => client.write(d));
+    client.on('data', (d) => {
+      if (!armed || !catches(d.toString('latin1'))) return void upstream.write(d);
+      armed = false;
+      client.pause();
+      void before().finally(() => {
+        upstream.write(d);
+        client.resume();
+      });
+    });
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('close', end).on('error', end);
+    upstream.on('close', end).on('error', end);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `redis://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    arm: () => void (armed = true),
+    close: () => {
+      for (const s of sockets) s.destroy();
+      server.close();
+    }
+  };
+}
+
 withRedis('writing back revocations', () => {
   it('an error inside the write-back is a failed resync, retried, never a write-back said to be done', async () => {
     const { log: watched, lines } = capture();
     const prefix = `t${++prefixes}:`;
     const key = `${prefix}revoked`;
     const admin = new Redis(redis.url);
-    const writer = new Redis(redis.url);
-    let monitor: Awaited<ReturnType<Redis['monitor']>> | undefined;
+    // The write-back (a transaction setting the revocations) is held until the key it writes has
+    // stopped being a hash: the transaction is taken, and its HSET fails as it runs.
+    const proxy = await holdingProxy(
+      redis.port,
+      (sent) => sent.includes('\r\nhset\r\n') && sent.includes(key),
+      () => admin.multi().del(key).set(key, 'not a hash').exec()
+    );
     try {
-      // Enough revocations that reading them takes the replica a while: long enough for the
-      // store to change between its read and its write-back.
-      const revocations = (into: ReturnType<Redis['multi']>) => {
-        for (let i = 0; i < 30; i++) {
-          const batch: Record<string, string> = {};
-          for (let j = 0; j < 1000; j++) batch[`tok-${i}-${j}`] = '2026-11-25T12:00:00.000Z';
-          into.hset(key, batch);
-        }
-        return into.exec();
-      };
-      await revocations(admin.multi());
       const a = createRedisState({
-        url: redis.url,
+        url: proxy.url,
         prefix,
         timeoutMs: 5000,
         sessionTtlMs: 60_000,
@@ -1564,41 +1606,38 @@ withRedis('writing back revocations', () => {
       open.push(a);
       let resyncs = 0;
       a.pins.onResync(() => resyncs++);
-      expect(await a.ready(20_000)).toBe(true);
+      expect(await a.ready(5000)).toBe(true);
       await a.revoke('tok-lost', new Date('2026-11-25T12:00:00Z'));
+      await admin.hset(key, 'tok-kept', '2026-11-25T12:00:00.000Z');
       await admin.hdel(key, 'tok-lost');
-      // As the replica reads the revocations, the key stops being a hash: its write-back fails.
-      let turned = false;
-      monitor = await new Redis(redis.url).monitor();
-      monitor.on('monitor', (_time: string, args: string[]) => {
-        if (turned || args[0]?.toLowerCase() !== 'hgetall' || args[1] !== key) return;
-        turned = true;
-        void writer.multi().del(key).set(key, 'not a hash').exec();
-        monitor?.disconnect();
-      });
-      const said = (msg: string) => lines.filter((l) => l.msg === msg);
+      const resynced = resyncs;
+      proxy.arm();
+      // What it says from here on (a resync at the start may have failed before the command
+      // connection was up, and been retried).
+      const from = lines.length;
       await dropSubscribers(admin);
       // The first word of the resync after the drop: it failed, with why.
       const outcomes = [
         'shared state: resync failed; retrying',
         'shared state: revocations missing from Redis written back'
       ];
+      const since = () => lines.slice(from);
+      const said = (msg: string) => since().filter((l) => l.msg === msg);
       await expect
-        .poll(() => lines.some((l) => outcomes.includes(l.msg as string)), { timeout: 15_000 })
+        .poll(() => since().some((l) => outcomes.includes(l.msg as string)), { timeout: 15_000 })
         .toBe(true);
-      const first = lines.find((l) => outcomes.includes(l.msg as string))!;
+      const first = since().find((l) => outcomes.includes(l.msg as string))!;
       expect(first).toMatchObject({ msg: outcomes[0], err: expect.stringContaining('WRONGTYPE') });
       expect(said(outcomes[1]!)).toEqual([]);
       expect(a.healthy()).toBe(false);
-      // The revocations back as they were: the retry writes back the one Redis lacks.
-      await revocations(admin.multi().del(key));
-      await expect.poll(() => resyncs, { timeout: 15_000 }).toBe(2);
+      // The key a hash again: the retry writes back what Redis lacks, and says so.
+      await admin.multi().del(key).hset(key, 'tok-kept', '2026-11-25T12:00:00.000Z').exec();
+      await expect.poll(() => resyncs, { timeout: 15_000 }).toBe(resynced + 1);
       expect(await admin.hget(key, 'tok-lost')).toBe('2026-11-25T12:00:00.000Z');
-      expect(said('shared state: revocations missing from Redis written back')).toHaveLength(1);
+      expect(said(outcomes[1]!)).toEqual([expect.objectContaining({ restored: 1 })]);
     } finally {
-      monitor?.disconnect();
-      writer.disconnect();
+      proxy.close();
       admin.disconnect();
     }
-  }, 60_000);
+  });
 });
