@@ -28,7 +28,7 @@ export const GROUPS = {
   auth: {
     mutate: ['src/auth/*.ts', '!src/auth/*.test.ts'],
     tests: ['src/auth/*.test.ts'],
-    break: 94
+    break: 95
   },
   // Content scanning and inspection. Mutated: src/inspect (definition vetting, content actions, the
   // stages), redaction and tool hashes; the detectors of secrets, personal data and hidden text are
