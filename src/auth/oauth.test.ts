@@ -372,6 +372,24 @@ describe('the JWKS cache', () => {
     }
   });
 
+  it('after a failed fetch, backs off for a second when the cooldown is shorter, then fetches again', async () => {
+    const v = verifier({ jwks_cooldown_s: 0 });
+    jwksStatus = 500;
+    try {
+      const start = jwks.requests;
+      await refused(v, await sign(rsa, claims()), 'jwks unavailable');
+      await refused(v, await sign(rsa, claims()), 'jwks unavailable');
+      expect(jwks.requests - start).toBe(1);
+      jwksStatus = 200;
+      // The back-off runs on the real clock, as jose's own cache does.
+      await new Promise((r) => setTimeout(r, 1_100));
+      expect((await v.verify(await sign(rsa, claims()))).ok).toBe(true);
+      expect(jwks.requests - start).toBe(2);
+    } finally {
+      jwksStatus = 200;
+    }
+  });
+
   it('passes the fetch option to the JWKS client', async () => {
     let calls = 0;
     const v = createOAuthVerifier(config(), {
@@ -822,6 +840,18 @@ describe('JWT checks, each named', () => {
     expect(await missing('a'.repeat(65))).toBe('missing claim claim');
     expect(await missing('bad!claim')).toBe('missing claim claim');
     expect(await missing('claim!bad')).toBe('missing claim claim');
+  });
+
+  it('refuses a token whose published key cannot be read as invalid, naming nothing else', async () => {
+    // An RSA key whose modulus is no key: jose hands on the error of Node's key import.
+    const broken = { kty: 'RSA', n: 'AAAA', e: 'AQAB', alg: 'RS256', kid: 'broken', use: 'sig' };
+    const before = published;
+    published = [...published, broken];
+    try {
+      await refused(verifier(), await sign(rsa, claims(), { kid: 'broken' }), 'token invalid');
+    } finally {
+      published = before;
+    }
   });
 
   it('refuses a token naming an extension it must understand', async () => {

@@ -181,6 +181,15 @@ describe('watchTokenFile: changes on disk', () => {
     }
   );
 
+  it('does not keep the process alive: its look at the file holds no reference', async () => {
+    writeFileSync(file, `tokens:\n${entry('a', TOKEN_A)}`);
+    const watchers = () => process.getActiveResourcesInfo().filter((r) => r === 'StatWatcher').length;
+    const before = watchers();
+    watch = watchTokenFile(file, table(), logger(), { intervalMs: 10 });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(watchers()).toBe(before);
+  });
+
   it('stops watching when closed', { timeout: 10_000 }, async () => {
     writeFileSync(file, `tokens:\n${entry('a', TOKEN_A)}`);
     const tokens = table();

@@ -4,6 +4,8 @@
 // audited and logged once, with its findings summarised (never the text that matched).
 import { describe, expect, it } from 'vitest';
 import { scanning, setup, tool } from '../../test/support/inspect.js';
+import type { PinCheck } from '../pins/index.js';
+import { cacheKey } from './vetting.js';
 
 const prompt = (name: string, description: string) => ({ name, description });
 
@@ -381,5 +383,26 @@ describe('trust on first use off', () => {
       pin: 'new'
     });
     expect(store!.get('calc')).toBeUndefined();
+  });
+});
+
+describe('the key of a cached verdict', () => {
+  const check = (over: Partial<PinCheck>): PinCheck => ({
+    firstUse: false,
+    status: new Map([['tool:add', 'pinned']]),
+    removed: [],
+    hashes: new Map([['tool:add', 'a'.repeat(64)]]),
+    upgraded: [],
+    ...over
+  });
+  const pins = { pinnedAt: '2026-12-07T12:00:00.000Z', approvedBy: 'carol' };
+
+  it('differs for rewritten names split differently, and for a name removed or rewritten', () => {
+    expect(cacheKey(check({ upgraded: ['ab', 'c'] }), pins)).not.toBe(
+      cacheKey(check({ upgraded: ['a', 'bc'] }), pins)
+    );
+    expect(cacheKey(check({ removed: ['tool:sub'] }), pins)).not.toBe(
+      cacheKey(check({ upgraded: ['tool:sub'] }), pins)
+    );
   });
 });

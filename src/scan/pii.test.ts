@@ -403,6 +403,10 @@ describe('more edges of email, cards, phone numbers and IBANs', () => {
     expect(spans('+44 20 7946 0958,+33 6 12 34 56 78')).toEqual(['+44 20 7946 0958', '+33 6 12 34 56 78']);
     // 25 characters, the last a digit: the whole number.
     expect(spans('+1  2  3  4  5  6  7  8 9')).toEqual(['+1  2  3  4  5  6  7  8 9']);
+    // A number is read over at most 24 characters after the `+`: a longer run of digits and
+    // separators is reported up to there.
+    expect(spans('+1  2  3  4  5  6  7  8  9  0')).toEqual(['+1  2  3  4  5  6  7  8']);
+    expect(spans('+1--2--3--4--5--6--7--8--9--0--1 x')).toEqual(['+1--2--3--4--5--6--7--8']);
   });
   it('international: a number in parentheses, without them', () => {
     expect(spans('call me (+44 20 7946 0958) today')).toEqual(['+44 20 7946 0958']);

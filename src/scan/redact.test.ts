@@ -241,5 +241,13 @@ describe('redactValue', () => {
       'secret/secret-field'
     ]);
     expect(iban.value).toEqual({ api_key: '[REDACTED:iban]' });
+    // One secret finding that is all of the value: that finding alone (an AWS id of a prefix that
+    // is no known format, so the value is judged as a secret-looking one too).
+    const whole = redactValue({ api_key: 'AIDAJQABLZS4A3QDU576' });
+    expect(whole.findings.map((x) => x.rule)).toEqual(['aws-access-key-id']);
+    expect(whole.value).toEqual({ api_key: '[REDACTED:aws-access-key-id]' });
+    // One that starts the value and ends before its end is not all of it.
+    const part = redactValue({ api_key: 'AIDAJQABLZS4A3QDU576:x9Zk#' });
+    expect(part.findings.map((x) => x.rule).sort()).toEqual(['aws-access-key-id', 'secret-field']);
   });
 });

@@ -844,6 +844,17 @@ describe('Azure keys at their edges', () => {
     expect(rules(`?skn=a&se=1&sig=${sig}&x=${pad}&sv=1`)).toEqual([]);
     expect(rules(`?skn=a&se=1&sig=${sig}&x=${pad.slice(1)}&sv=1`)).toEqual(['azure-sas-signature']);
   });
+  it('counts each escape as the character it stands for: `+`, `/` and `=` lift a signature to the bar', () => {
+    // Each of these decodes to 4.02 to 4.07 bits per character, just over the bar of 4; without the
+    // characters its escapes stand for, it would fall under it.
+    for (const s of [
+      'mLD3Facik3HeD7imm3JckFeJBLF3ig7mgNB7ic79%2B7%2B=',
+      'mLD3Facik3HeD7imm3JckFeJBLF3ig7mgNB7ic79%2F7%2F=',
+      'ecL9BFem3eBBDJ95imHLcBBFaNND3FLmiB5k7D3NLmx%3D'
+    ]) {
+      expect(spans(`?sv=2022-11-02&sp=r&se=2025-01-01&sig=${s}`), s).toEqual([s]);
+    }
+  });
   it('judges a signature by its decoded bytes: letters and escapes alone are not random', () => {
     // Without its escapes this signature has no digit.
     const letters = `${'AbCdEfGhIjKlMnOpQrStUvWxYz'.slice(0, 19)}%2BabcdefGHIJKLMN%2FopqrstU%3D`;
@@ -881,6 +892,10 @@ describe('private key blocks at their edges', () => {
   it('takes no END line whose dashes never close', () => {
     const text = `${begin}\nQUJD\n-----END PRIVATE KEY`;
     expect(spans(text)).toEqual([text]);
+  });
+  it('takes no END line whose dashes never close, even with text after it', () => {
+    const key = `${begin}\nQUJD\n-----END PRIVATE KEY\n`;
+    expect(spans(`${key}#rest`)).toEqual([key]);
   });
   it('takes the END line when its dashes close 60 characters after it', () => {
     const text = `${begin}\nQUJD\n-----END PRIVATE KEY${' '.repeat(40)}-----`;
@@ -992,6 +1007,11 @@ describe('passwords and pairs at their edges', () => {
     expect(spans("password: 'hunter2x'  ,")).toEqual([]);
     expect(spans("password: 'hunter2x' x,")).toEqual(['hunter2x']);
     expect(spans('"password": \'hunter2x\',')).toEqual(['hunter2x']);
+    // Code punctuation after a value that is not a quoted one under an unquoted name changes
+    // nothing: unquoted after a colon, quoted in prose, or neither.
+    expect(spans('password: hunter2x ,')).toEqual(['hunter2x']);
+    expect(spans('with password "hunter2x" ,')).toEqual(['hunter2x']);
+    expect(spans('the password is hunter2x )')).toEqual(['hunter2x']);
   });
   it('strips closing brackets without their opening one, and trailing punctuation, twice', () => {
     expect(spans('(the password is Xk9#mQ2z).')).toEqual(['Xk9#mQ2z']);
@@ -1000,6 +1020,8 @@ describe('passwords and pairs at their edges', () => {
     expect(spans('<the password is Xk9#mQ2z>.')).toEqual(['Xk9#mQ2z']);
     expect(spans('the password is Xk9#(Q2z)')).toEqual(['Xk9#(Q2z)']);
     expect(spans('the password is Xk9#mQ2z).];')).toEqual(['Xk9#mQ2z']);
+    // Two rounds, no more: a third closing bracket stays in the value.
+    expect(spans('the password is Xk9#mQ2z)))')).toEqual(['Xk9#mQ2z)']);
   });
   it('takes a user with letters and not a digest name, and a password that is no port', () => {
     expect(rules('login: 12345:Xk9#mQ2z')).toEqual([]);

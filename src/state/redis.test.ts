@@ -3,6 +3,12 @@
  * replicas. Budgets are exact under concurrency, decisions on held calls are atomic, revocations
  * reach every instance, and an unreachable Redis is a refusal, never an admission.
  */
+import {
+  createServer as createNetServer,
+  connect as connectTcp,
+  type AddressInfo,
+  type Socket
+} from 'node:net';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -71,6 +77,15 @@ const outcome = async (work: () => unknown) => {
     return err instanceof GatewayError ? err.code : `unexpected: ${String(err)}`;
   }
 };
+
+/** Drop every subscriber connection but the one with id `keep` (a replica's mirror, then, resubscribes). */
+async function dropSubscribers(admin: Redis, keep?: number): Promise<void> {
+  const list = String(await admin.call('CLIENT', 'LIST', 'TYPE', 'pubsub'));
+  for (const line of list.split('\n')) {
+    const id = Number(/\bid=(\d+)/.exec(line)?.[1]);
+    if (Number.isInteger(id) && id !== keep) await admin.client('KILL', 'ID', id).catch(() => 0);
+  }
+}
 
 const tally = (xs: string[]) =>
   xs.reduce<Record<string, number>>((acc, x) => ({ ...acc, [x]: (acc[x] ?? 0) + 1 }), {});
@@ -933,7 +948,11 @@ withRedis('shared pins', () => {
       await client.publish(`${prefix}events`, 'not json');
       await client.publish(`${prefix}events`, JSON.stringify({ type: 'revoked', id: 'tok-after' }));
       await expect.poll(() => state.isRevoked('tok-after')).toBe(true);
-      expect(lines.some((l) => l.includes('shared state: unreadable event ignored'))).toBe(true);
+      // Said with why it could not be read.
+      const ignored = lines
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .find((l) => l.msg === 'shared state: unreadable event ignored');
+      expect(ignored?.err).toEqual(expect.stringContaining('JSON'));
     } finally {
       client.disconnect();
     }
@@ -1155,6 +1174,22 @@ withRedis('held calls as stored and announced', () => {
       .toBeTruthy();
   });
 
+  it('a held call stored without its arguments reads back without them, its lists restored', async () => {
+    const [a] = await replicas(1);
+    const prefix = `t${prefixes}:`;
+    const { arguments: _args, ...bare } = held('apr_bare');
+    const raw = new Redis(redis.url);
+    try {
+      // As cjson writes it back: the empty lists as objects, and no `argumentsJson` at all.
+      await raw.hset(`${prefix}approvals`, 'apr_bare', JSON.stringify({ ...bare, roles: {}, decisions: {} }));
+    } finally {
+      raw.disconnect();
+    }
+    const [loaded] = await a!.approvals.load();
+    expect(loaded).toEqual(bare);
+    expect(loaded).not.toHaveProperty('arguments');
+  });
+
   it('events a replica hears: lockouts and revocations from another, and malformed ones ignored', async () => {
     const [a] = await replicas(1);
     const prefix = `t${prefixes}:`;
@@ -1169,6 +1204,11 @@ withRedis('held calls as stored and announced', () => {
         `${prefix}events`,
         JSON.stringify({ type: 'locked', source: '10.1.1.1', until: 'soon' })
       );
+      // A time written as text is not a time, even one that reads as a number.
+      await client.publish(
+        `${prefix}events`,
+        JSON.stringify({ type: 'locked', source: '10.6.6.6', until: String(until) })
+      );
       await client.publish(`${prefix}events`, JSON.stringify({ type: 'revoked' }));
       await client.publish(`${prefix}events`, JSON.stringify({ type: 'pins', server: 'files' }));
       await client.publish(`${prefix}events`, JSON.stringify({ type: 'held' }));
@@ -1179,7 +1219,14 @@ withRedis('held calls as stored and announced', () => {
       // Each field is read only under its own type: a lock does not revoke, a revocation does not lock.
       await client.publish(
         `${prefix}events`,
-        JSON.stringify({ type: 'locked', id: 'tok-sneaky', source: 9, until, server: 'files' })
+        JSON.stringify({
+          type: 'locked',
+          id: 'tok-sneaky',
+          source: 9,
+          until,
+          server: 'files',
+          pins: { pinnedAt: 'x', approvedBy: 'y' }
+        })
       );
       await client.publish(
         `${prefix}events`,
@@ -1195,13 +1242,15 @@ withRedis('held calls as stored and announced', () => {
       await expect.poll(() => a!.lockedUntil('10.2.2.2', Date.now())).toBe(until);
       expect(a!.lockedUntil('9', Date.now())).toBeUndefined();
       expect(a!.lockedUntil('10.1.1.1', Date.now())).toBeUndefined();
+      expect(a!.lockedUntil('10.6.6.6', Date.now())).toBeUndefined();
       expect(a!.isRevoked('undefined')).toBe(false);
       await expect.poll(() => a!.isRevoked('tok-r')).toBe(true);
       expect(a!.isRevoked('tok-sneaky')).toBe(false);
       expect(a!.lockedUntil('10.3.3.3', Date.now())).toBeUndefined();
       await client.publish(`${prefix}events`, JSON.stringify({ type: 'revoked', id: 'tok-heard' }));
       await expect.poll(() => a!.isRevoked('tok-heard')).toBe(true);
-      // A pins event without pins and a held event without a call tell no listener.
+      // A pins event without pins, a held event without a call, and pins in an event of another
+      // type tell no listener.
       expect(told).toEqual([]);
     } finally {
       client.disconnect();
@@ -1315,22 +1364,34 @@ withRedis('more of what the store keeps', () => {
     a.pins.onResync(() => resyncs++);
     await expect.poll(() => resyncs).toBe(1);
     const admin = new Redis(redis.url);
+    const listener = new Redis(redis.url);
+    const heard: unknown[] = [];
+    listener.on('message', (_channel: string, text: string) => heard.push(JSON.parse(text)));
+    const listenerId = Number(await listener.client('ID'));
+    await listener.subscribe(`${prefix}events`);
+    // Every subscription dropped but the listener's, so that it hears all that is announced.
+    const dropSubscriptions = () => dropSubscribers(admin, listenerId);
     try {
       const restored = () =>
         lines.filter((l) => l.msg === 'shared state: revocations missing from Redis written back');
       // Redis still holds it: the resync after the subscription drops writes nothing back.
-      await admin.client('KILL', 'TYPE', 'pubsub');
+      await dropSubscriptions();
       await expect.poll(() => resyncs, { timeout: 10_000 }).toBe(2);
       expect(restored()).toEqual([]);
       // Redis lost it: written back, with its first time, and said.
       await admin.hdel(`${prefix}revoked`, 'tok-1');
-      await admin.client('KILL', 'TYPE', 'pubsub');
+      await dropSubscriptions();
       await expect.poll(() => resyncs, { timeout: 10_000 }).toBe(3);
       expect(restored()).toHaveLength(1);
       expect(restored()[0]!.restored).toBe(1);
       expect(await admin.hget(`${prefix}revoked`, 'tok-1')).toBe('2026-11-25T12:00:00.000Z');
+      // And announced, with its first time, to replicas whose mirror lacks it.
+      await expect
+        .poll(() => heard)
+        .toEqual([{ type: 'revoked', id: 'tok-1', at: '2026-11-25T12:00:00.000Z' }]);
     } finally {
       admin.disconnect();
+      listener.disconnect();
     }
   });
 
@@ -1372,5 +1433,211 @@ withRedis('more of what the store keeps', () => {
     expect(e.code).toBe('approval_refused');
     expect(e.status).toBe(409);
     expect(e.message).toBe('already decided');
+  });
+});
+
+withRedis('the mirror of lockouts and its subscription', () => {
+  it('the mirror of lockouts holds at most 100,000: the next one clears it, heard or read when subscribing', async () => {
+    const prefix = `t${++prefixes}:`;
+    const until = Date.now() + 600_000;
+    const name = (i: number) => `s${String(i).padStart(5, '0')}`;
+    // One short of the bound in the store, each ending a millisecond after the one before.
+    const stored = 99_999;
+    const admin = new Redis(redis.url);
+    const publish = (event: Record<string, unknown>) =>
+      admin.publish(`${prefix}events`, JSON.stringify(event));
+    try {
+      const fill = admin.pipeline();
+      for (let i = 0; i < stored; i++) fill.zadd(`${prefix}lockouts`, until + i, name(i));
+      await fill.exec();
+      const r = createRedisState({ url: redis.url, prefix, timeoutMs: 5000, sessionTtlMs: 60_000, log });
+      open.push(r);
+      let resyncs = 0;
+      r.pins.onResync(() => resyncs++);
+      expect(await r.ready(20_000)).toBe(true);
+      const locked = (source: string) => r.lockedUntil(source, Date.now());
+      expect(locked(name(0))).toBe(until);
+      expect(locked(name(stored - 1))).toBe(until + stored - 1);
+      // A source that is not text takes no place; the 100,000th lockout fits.
+      await publish({ type: 'locked', source: 9, until });
+      await publish({ type: 'locked', source: 'fresh', until });
+      await expect.poll(() => locked('fresh')).toBe(until);
+      expect(locked(name(0))).toBe(until);
+      // The mirror is full: the next lockout heard clears it and is the only one left.
+      await publish({ type: 'locked', source: 'second', until });
+      await expect.poll(() => locked('second')).toBe(until);
+      expect(locked(name(0))).toBeUndefined();
+      expect(locked('fresh')).toBeUndefined();
+      await publish({ type: 'locked', source: 'third', until });
+      await expect.poll(() => locked('third')).toBe(until);
+      expect(locked('second')).toBe(until);
+      // Subscribing again reads the store into a mirror of 2: it fills at the store's last lockout,
+      // which clears the mirror and is the only one left.
+      await dropSubscribers(admin);
+      await expect.poll(() => resyncs, { timeout: 15_000 }).toBe(2);
+      expect(locked(name(stored - 1))).toBe(until + stored - 1);
+      expect(locked(name(stored - 2))).toBeUndefined();
+      expect(locked(name(0))).toBeUndefined();
+      expect(locked('second')).toBeUndefined();
+    } finally {
+      admin.disconnect();
+    }
+  }, 60_000);
+
+  it('a subscription the store refuses is said, with why, and the mirror is never live', async () => {
+    const { log: watched, lines } = capture();
+    const admin = new Redis(redis.url);
+    // A user allowed every command and key, and no channel.
+    await admin.acl('SETUSER', 'nochannels', 'on', '>secret-1', '~*', 'resetchannels', '+@all');
+    try {
+      const state = createRedisState({
+        url: `redis://nochannels:secret-1@127.0.0.1:${redis.port}`,
+        prefix: `t${++prefixes}:`,
+        timeoutMs: 2000,
+        sessionTtlMs: 60_000,
+        log: watched
+      });
+      open.push(state);
+      await expect
+        .poll(() => lines.find((l) => l.msg === 'shared state: subscribe failed'))
+        .toMatchObject({ level: 40, err: expect.stringContaining('NOPERM') });
+      // Commands go through, but revocations would not be heard: not ready.
+      expect(await state.admitRequest('token:alice', 5, 60_000, Date.now())).toBe(true);
+      expect(await state.ready(300)).toBe(false);
+      expect(state.healthy()).toBe(false);
+    } finally {
+      await admin.acl('DELUSER', 'nochannels');
+      admin.disconnect();
+    }
+  });
+
+  it('while its subscription is down a replica is not healthy, and it is again once it has resubscribed', async () => {
+    const admin = new Redis(redis.url);
+    await admin.acl('SETUSER', 'replica', 'on', '>secret-2', '~*', 'allchannels', '+@all');
+    try {
+      const state = createRedisState({
+        url: `redis://replica:secret-2@127.0.0.1:${redis.port}`,
+        prefix: `t${++prefixes}:`,
+        timeoutMs: 2000,
+        sessionTtlMs: 60_000,
+        log
+      });
+      open.push(state);
+      expect(await state.ready(5000)).toBe(true);
+      // The subscriber drops and cannot log in again; the command connection is still up.
+      await admin.acl('SETUSER', 'replica', 'resetpass', '>secret-3');
+      await dropSubscribers(admin);
+      await expect.poll(() => state.healthy()).toBe(false);
+      expect(await state.admitRequest('token:alice', 5, 60_000, Date.now())).toBe(true);
+      expect(await state.ready(300)).toBe(false);
+      // Back with its password: resubscribed and resynced, healthy again.
+      await admin.acl('SETUSER', 'replica', '>secret-2');
+      expect(await state.ready(10_000)).toBe(true);
+    } finally {
+      await admin.acl('DELUSER', 'replica');
+      admin.disconnect();
+    }
+  }, 30_000);
+});
+
+/**
+ * A TCP proxy to Redis that, once armed, holds the first write of a client that `catches` matches
+ * until `before` has run: the test changes the store between a replica's read and its write.
+ */
+async function holdingProxy(
+  port: number,
+  catches: (sent: string) => boolean,
+  before: () => Promise<unknown>
+) {
+  let armed = false;
+  const sockets: Socket[] = [];
+  const server = createNetServer((client) => {
+    const upstream = connectTcp(port, '127.0.0.1');
+    sockets.push(client, upstream);
+    upstream.on('data', (d) => client.write(d));
+    client.on('data', (d) => {
+      if (!armed || !catches(d.toString('latin1'))) return void upstream.write(d);
+      armed = false;
+      client.pause();
+      void before().finally(() => {
+        upstream.write(d);
+        client.resume();
+      });
+    });
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('close', end).on('error', end);
+    upstream.on('close', end).on('error', end);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `redis://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    arm: () => void (armed = true),
+    close: () => {
+      for (const s of sockets) s.destroy();
+      server.close();
+    }
+  };
+}
+
+withRedis('writing back revocations', () => {
+  it('an error inside the write-back is a failed resync, retried, never a write-back said to be done', async () => {
+    const { log: watched, lines } = capture();
+    const prefix = `t${++prefixes}:`;
+    const key = `${prefix}revoked`;
+    const admin = new Redis(redis.url);
+    // The write-back (a transaction setting the revocations) is held until the key it writes has
+    // stopped being a hash: the transaction is taken, and its HSET fails as it runs.
+    const proxy = await holdingProxy(
+      redis.port,
+      (sent) => sent.includes('\r\nhset\r\n') && sent.includes(key),
+      () => admin.multi().del(key).set(key, 'not a hash').exec()
+    );
+    try {
+      const a = createRedisState({
+        url: proxy.url,
+        prefix,
+        timeoutMs: 5000,
+        sessionTtlMs: 60_000,
+        log: watched
+      });
+      open.push(a);
+      let resyncs = 0;
+      a.pins.onResync(() => resyncs++);
+      expect(await a.ready(5000)).toBe(true);
+      await a.revoke('tok-lost', new Date('2026-11-25T12:00:00Z'));
+      await admin.hset(key, 'tok-kept', '2026-11-25T12:00:00.000Z');
+      await admin.hdel(key, 'tok-lost');
+      const resynced = resyncs;
+      proxy.arm();
+      // What it says from here on (a resync at the start may have failed before the command
+      // connection was up, and been retried).
+      const from = lines.length;
+      await dropSubscribers(admin);
+      // The first word of the resync after the drop: it failed, with why.
+      const outcomes = [
+        'shared state: resync failed; retrying',
+        'shared state: revocations missing from Redis written back'
+      ];
+      const since = () => lines.slice(from);
+      const said = (msg: string) => since().filter((l) => l.msg === msg);
+      await expect
+        .poll(() => since().some((l) => outcomes.includes(l.msg as string)), { timeout: 15_000 })
+        .toBe(true);
+      const first = since().find((l) => outcomes.includes(l.msg as string))!;
+      expect(first).toMatchObject({ msg: outcomes[0], err: expect.stringContaining('WRONGTYPE') });
+      expect(said(outcomes[1]!)).toEqual([]);
+      expect(a.healthy()).toBe(false);
+      // The key a hash again: the retry writes back what Redis lacks, and says so.
+      await admin.multi().del(key).hset(key, 'tok-kept', '2026-11-25T12:00:00.000Z').exec();
+      await expect.poll(() => resyncs, { timeout: 15_000 }).toBe(resynced + 1);
+      expect(await admin.hget(key, 'tok-lost')).toBe('2026-11-25T12:00:00.000Z');
+      expect(said(outcomes[1]!)).toEqual([expect.objectContaining({ restored: 1 })]);
+    } finally {
+      proxy.close();
+      admin.disconnect();
+    }
   });
 });
