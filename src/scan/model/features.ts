@@ -801,18 +801,20 @@ const OPENERS = new Set([
  * its own language. Words that are also common words of another language ("do", "je", "su", "er")
  * are left out.
  */
-const SECOND_FOREIGN = // French, German, Spanish, Italian, Portuguese, Dutch
-  (
-    'tu toi ton ta tes vous votre vos du dich dir dein deine deinen deinem deiner deines euch euer eure ' +
-    'tú usted ustedes vosotros tus tuyo tuya tuo tua tuoi tue voi vostro vostra você vocês teu teus tuas ' +
-    'jij jouw jullie uw ' +
-    // Albanian, Irish, Scottish Gaelic, Zulu and Xhosa, Swahili
-    'ti ju tënd tënde tuaj jotë yt tú thú duit agat ort daoibh sibh thu thusa agad dhut dhuibh agaibh ' +
-    'wena yakho zakho lakho kwakho sakho wakho bakho lwakho kakho nina wewe yako lako chako wako ' +
-    // Turkish, Polish, Czech, Indonesian and Malay, Scandinavian, Romanian, Finnish, Hungarian, Vietnamese
-    'sen senin sana seni siz sizin size ty twój twoja twoje twojego twoim twoją wy wasz tvůj tvoje vy váš ' +
-    'kamu anda engkau din ditt dina dine dig deg tău tale vostru sinä sinun te teidän ön önök bạn'
-  ).split(' ');
+const SECOND_FOREIGN = [
+  // French, German, Spanish, Italian, Portuguese, Dutch
+  'tu toi ton ta tes vous votre vos du dich dir dein deine deinen deinem deiner deines euch euer eure',
+  'tú usted ustedes vosotros tus tuyo tuya tuo tua tuoi tue voi vostro vostra você vocês teu teus tuas',
+  'jij jouw jullie uw',
+  // Albanian, Irish, Scottish Gaelic, Zulu and Xhosa, Swahili
+  'ti ju tënd tënde tuaj jotë yt tú thú duit agat ort daoibh sibh thu thusa agad dhut dhuibh agaibh',
+  'wena yakho zakho lakho kwakho sakho wakho bakho lwakho kakho nina wewe yako lako chako wako',
+  // Turkish, Polish, Czech, Indonesian and Malay, Scandinavian, Romanian, Finnish, Hungarian, Vietnamese
+  'sen senin sana seni siz sizin size ty twój twoja twoje twojego twoim twoją wy wasz tvůj tvoje vy váš',
+  'kamu anda engkau din ditt dina dine dig deg tău tale vostru sinä sinun te teidän ön önök bạn'
+]
+  .join(' ')
+  .split(' ');
 const SECOND = new Set([
   'you',
   'your',
