@@ -90,7 +90,7 @@ export const GROUPS = {
   // are left out. Module-scope tables (character classes, confusables, entities) are ignored.
   canonical: {
     mutate: ['src/scan/canonical.ts', 'src/scan/verdict.ts'],
-    tests: ['src/scan/canonical.test.ts', 'src/scan/hidden.test.ts'],
+    tests: ['src/scan/canonical.test.ts', 'src/scan/hidden.test.ts', 'src/scan/verdict.test.ts'],
     ignoreStatic: true,
     break: 0
   },
