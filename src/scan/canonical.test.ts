@@ -338,6 +338,14 @@ describe('decoding', () => {
   });
 });
 
+describe('decoding, at its edges', () => {
+  it('decodes numeric references padded with any number of zeros, as HTML reads them', () => {
+    expect(text('&#0000000105;&#x00000000067;nore')).toBe('ignore');
+    expect(text('&#x0000069;')).toBe('i');
+    expect(text('&#0000;')).toBe('&#0000;');
+  });
+});
+
 describe('offsets map back to the original', () => {
   it('across removals, folds and decodings', () => {
     const s = 'x\u200by іgnоrе &lt;b&gt; end';
