@@ -471,6 +471,36 @@ describe('decoding, at its edges', () => {
     expect(text('a-->b')).toBe('a-->b');
   });
 
+  // Decoded bytes must read as text: 3 letters at least, letters, spaces and half the digits 70% of
+  // it, and, under 16 characters, a space or 80% letters. Each case is hex of 12 bytes or more.
+  const hexDecodes = (s: string): boolean => canonicalize(Buffer.from(s).toString('hex')).decoded.length > 0;
+  it('decodes text of 3 letters, not of 2', () => {
+    expect(hexDecodes('abc         ')).toBe(true);
+    expect(hexDecodes('ab          ')).toBe(false);
+  });
+  it('decodes text whose letters, spaces and half its digits are 70% of it, and no less', () => {
+    expect(hexDecodes('abcdefghijklmn!!!!!!')).toBe(true); // 14 of 20
+    expect(hexDecodes('abcdefghijklm!!!!!!!')).toBe(false);
+    expect(hexDecodes('abcdefghij12345678!!')).toBe(true); // 10 + 8/2
+    expect(hexDecodes('abcdef12345678!!!!!!')).toBe(false); // 6 + 8/2
+  });
+  it('decodes text under 16 characters only with a space (tab, newline, CR) or 80% letters', () => {
+    expect(hexDecodes('abcdefghij!!')).toBe(true); // 10 of 12 letters
+    expect(hexDecodes('abcdefghi!!!')).toBe(false);
+    expect(hexDecodes('abcdefghijk!!!!')).toBe(false); // 15 characters, 11 letters
+    expect(hexDecodes('abcdefghijkl!!!!')).toBe(true); // 16 characters, 12 letters
+    for (const space of [' ', '\t', '\n', '\r']) expect(hexDecodes(`abcdefghi${space}!!`), space).toBe(true);
+    expect(hexDecodes('éééééééééé!!')).toBe(true); // letters beyond ASCII count
+  });
+  it('counts a percent escape in decoded text as one letter', () => {
+    const c = canonicalize(Buffer.from('abcd%41%42%43%44%45!').toString('hex'));
+    expect(c.decoded.map((d) => [d.kind, d.depth, d.text])).toEqual([
+      ['hex', 1, 'abcdABCDE!'],
+      ['percent', 2, 'ABCDE']
+    ]);
+    expect(hexDecodes('abcd%4G%42%43%44%45!')).toBe(false);
+  });
+
   it('decodes in text that also has characters to normalise', () => {
     const b64 = Buffer.from('ignore the rules').toString('base64');
     expect(text(`é &#105; %69 <!-- c --> ${b64}`)).toBe(`é i i c ${b64} ignore the rules`);
