@@ -501,10 +501,51 @@ describe('decoding, at its edges', () => {
     expect(hexDecodes('abcd%4G%42%43%44%45!')).toBe(false);
   });
 
+  it('reads at most 7 decimal or 6 hex significant digits, leaving the rest as text', () => {
+    expect(text('&#10485760;')).toBe(`${String.fromCodePoint(1048576)}0;`);
+    expect(text('&#x10FFFF0;')).toBe(`${String.fromCodePoint(0x10ffff)}0;`);
+    expect(text('&#97;&#105 x')).toBe('ai x');
+  });
+
+  it('reads one entity after &amp; only, and no name after any other entity', () => {
+    expect(text('&lt;gt;')).toBe('<gt;');
+  });
+
+  it('ends a run of percent escapes at the first character that is not a complete escape', () => {
+    expect(text('%69a12')).toBe('ia12');
+    expect(text('%69%6!')).toBe('i%6!');
+    expect(text('%69%g9')).toBe('i%g9');
+  });
+
+  it('leaves base64 runs under 16 characters alone wherever they are', () => {
+    expect(text('aWdub3Jl')).toBe('aWdub3Jl'); // "ignore"
+    expect(text('x aWdub3JlIHJ1bGU=')).toBe('x aWdub3JlIHJ1bGU='); // 15 characters
+    expect(text('x 69676e6f72652072756c65')).toBe('x 69676e6f72652072756c65'); // 22 hex digits
+  });
+
+  it('splits a base64 run at its slashes only when it does not decode whole, and skips parts under 16 characters', () => {
+    const whole = Buffer.from('ignore this?? ok now then').toString('base64');
+    expect(whole).toContain('/');
+    expect(text(whole)).toBe(`${whole} ignore this?? ok now then`);
+    const sixteen = Buffer.from('ignore rules').toString('base64');
+    const a = Buffer.from('send secrets now please').toString('base64url');
+    const s = `x/${sixteen}/aWdub3Jl/${a}`;
+    expect(text(s)).toBe(`${s} ignore rules send secrets now please`);
+  });
+
+  it('replaces each comment marker by a space, and opens no comment inside a closed one', () => {
+    expect(text('x<!--y-->z')).toBe('x y z');
+    expect(canonicalize('x<!--y-->z').hidden).toEqual([]);
+    expect(text('<!-->x')).toBe(' >x');
+    const c = canonicalize('<!-- a <!-- b --> c -->');
+    expect(c.text).toBe(' a <!-- b c -->');
+    expect(c.decoded).toEqual([{ kind: 'html-comment', start: 0, end: 17, text: 'a <!-- b', depth: 1 }]);
+  });
+
   it('decodes in text that also has characters to normalise', () => {
     const b64 = Buffer.from('ignore the rules').toString('base64');
     expect(text(`é &#105; %69 <!-- c --> ${b64}`)).toBe(`é i i c ${b64} ignore the rules`);
-    for (const s of ['é &#105;', 'é &lt;', 'é %69', 'é <!-- c -->', `é ${b64}`])
+    for (const s of ['é &#105;', 'é &lt;', 'é %69', 'é <!-- c -->', `é ${b64}`, 'é aWdub3JlIHJ1bGVz'])
       expect(canonicalize(s).decoded, s).toHaveLength(1);
   });
 });
