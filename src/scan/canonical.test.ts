@@ -535,6 +535,12 @@ describe('decoding, at its edges', () => {
     expect(text('x 69676e6f72652072756c65')).toBe('x 69676e6f72652072756c65'); // 22 hex digits
   });
 
+  it('leaves short base64 and hex runs alone in text that has something else to decode', () => {
+    expect(text('aWdub3Jl &lt;')).toBe('aWdub3Jl <');
+    expect(text('x aWdub3JlIHJ1bGU= &lt;')).toBe('x aWdub3JlIHJ1bGU= <');
+    expect(text('x 69676e6f72652072756c65 &lt;')).toBe('x 69676e6f72652072756c65 <');
+  });
+
   it('splits a base64 run at its slashes only when it does not decode whole, and skips parts under 16 characters', () => {
     const whole = Buffer.from('ignore this?? ok now then').toString('base64');
     expect(whole).toContain('/');
