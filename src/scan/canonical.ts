@@ -1073,8 +1073,12 @@ function parseEntity(t: string, p: number): { ch: string; end: number } | undefi
     const hex = t.charCodeAt(q) === 0x78 || t.charCodeAt(q) === 0x58;
     if (hex) q++;
     const digits = q;
+    // Leading zeros, any number of them, as HTML reads them (`&#0000000105;` is `i`): only the
+    // digits after them are bounded.
+    while (t.charCodeAt(q) === 0x30) q++;
+    const significant = q;
     let cp = 0;
-    while (q < n && q - digits < (hex ? 6 : 7)) {
+    while (q < n && q - significant < (hex ? 6 : 7)) {
       const d = t.charCodeAt(q);
       if (d >= 0x30 && d <= 0x39) cp = cp * (hex ? 16 : 10) + (d - 0x30);
       else if (hex && isHex(d)) cp = cp * 16 + ((d | 0x20) - 0x61 + 10);
