@@ -96,6 +96,10 @@ export const GROUPS = {
     ignoreStatic: true,
     // Its character loops make many mutants endless; the tests take about 2 seconds.
     timeoutMS: 5000,
+    // Not in the default run (CI): its incremental file reuses almost none of its results (22 of 757
+    // once its test file has changed; the cause is not yet found), so each run judges every mutant
+    // again, some 30 minutes. Run it by name: `npm run test:mutation -- canonical`.
+    ci: false,
     break: 81
   },
   budgets: {

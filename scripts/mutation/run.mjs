@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * Mutation testing, one group at a time (scripts/mutation/groups.mjs):
- *   npm run test:mutation                 every group, incrementally (only changed code is re-judged)
+ *   npm run test:mutation                 every group, incrementally (only changed code is re-judged),
+ *                                         but those marked `ci: false` (run them by name)
  *   npm run test:mutation -- policy auth  those groups
  *   npm run test:mutation -- --force      every mutant again, ignoring the incremental files
  * Each group writes reports/mutation/<group>.html and .json and keeps mutation/<group>.incremental.json
@@ -22,7 +23,8 @@ if (unknown.length > 0) {
   console.error(`unknown mutation group(s): ${unknown.join(', ')}; groups: ${Object.keys(GROUPS).join(', ')}`);
   process.exit(2);
 }
-const groups = named.length > 0 ? named : Object.keys(GROUPS);
+// With no group named, every group that runs by default (not those marked `ci: false`).
+const groups = named.length > 0 ? named : Object.keys(GROUPS).filter((g) => GROUPS[g].ci !== false);
 const stryker = join(root, 'node_modules', '.bin', 'stryker');
 
 /** Score of a JSON report: killed and timed-out mutants over all that were judged (as Stryker does). */
