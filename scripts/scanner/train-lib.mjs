@@ -38,6 +38,7 @@ export function createTrainer(model) {
     BEHAVIOURS,
     ADDRESSING,
     PADDING,
+    DEFINITION_ONLY,
     DEFINITION_EVIDENCE,
     CONTENT_EVIDENCE,
     CONTENT_DECISIVE,
@@ -103,8 +104,8 @@ export function createTrainer(model) {
    * that unfamiliar text is an injection. It is still scored and counted in every evaluation.
    */
   const EVIDENCE = BEHAVIOURS.map(
-    (b) =>
-      b.prior === 'attack' ||
+    (b, i) =>
+      (b.prior === 'attack' && !DEFINITION_ONLY[i]) ||
       b.contentPrior === true ||
       b.name === 'output-control' ||
       b.name === 'mentions-model'
@@ -205,6 +206,8 @@ export function createTrainer(model) {
           if (w[k] + w[OFF_SHARED + i] < 0) w[k] = -w[OFF_SHARED + i];
         }
       }
+      // What is evidence only in a definition counts for nothing in content (`DEFINITION_ONLY`).
+      for (let i = 0; i < B; i++) if (DEFINITION_ONLY[i]) w[OFF_DOMAIN.content + i] = -w[OFF_SHARED + i];
       // Nor does addressing the model count against a definition (`ADDRESSING`).
       for (let i = 0; i < B; i++) {
         const k = OFF_DOMAIN.definition + i;

@@ -60,6 +60,21 @@ const G = '[\\s,]{1,3}';
 const ANY = (n: number): string => `(?:${G}[\\w'’.-]{1,30}){0,${n}}`;
 const MODEL_WORDS =
   '(?:ai|a\\.i\\.|assistants?|llms?|language${G}models?|chatbots?|agents?|models?|claude|gpt|chatgpt|gemini|copilot|bots?)';
+/** Words between two parts of a request, paths and file names among them. */
+const PATH_GAP = (n: number): string => `(?:${G}[\\w'’.~/$%:-]{1,60}){0,${n}}`;
+/** What an exfiltration sends besides a file: secrets, the conversation, the model's instructions. */
+const EXFIL_DATA =
+  '(?:(?:your|the|all|my|its|their)${G})?(?:(?:full|entire|whole|complete|current|previous|prior)${G})?(?:private${G}keys?|ssh${G}keys?|credentials|passwords?|secrets|session${G}cookies|cookies|environment${G}variables|env${G}vars|(?:conversation|chat|message)${G}history|conversation|chat${G}log|transcript|previous${G}messages|system${G}prompt|instructions|context${G}window|memory)\\b';
+/** A sensitive file: SSH keys, .env, cloud and client credentials, shell history. */
+const SENSITIVE_FILE = `(?:~/\\.ssh\\b|\\.ssh/|\\bid_(?:rsa|dsa|ecdsa|ed25519)\\b|\\bauthorized_keys\\b|(?<![\\w$])\\.env\\b|\\.aws/|\\bcredentials\\.(?:json|ya?ml|txt)\\b|\\.npmrc\\b|\\.pypirc\\b|\\.netrc\\b|\\.pgpass\\b|\\.git-credentials\\b|\\.docker/config|\\.kube/config|/etc/(?:passwd|shadow|sudoers|hosts)\\b|\\.\\w{1,12}_history\\b|\\bmcp\\.json\\b|claude_desktop_config|\\.cursor/|\\.gnupg\\b|\\bwallet\\.dat\\b|\\bsecrets?\\.(?:json|ya?ml|toml)\\b|\\bkeychain\\b|\\.config/(?:gh|gcloud|solana|rclone)\\b|\\bprivate\\.key\\b|\\.pem\\b|(?<![\\w.:/~$-])(?:~|\\$home|/home/[\\w.-]{1,32}|/root)/(?:[\\w.-]{1,40}/){0,6}[\\w.-]{0,20}(?:tokens?|credentials?|secrets?|passwords?|api[_-]?keys?)\\b)`;
+/**
+ * What follows a key of code or configuration, not a turn of a conversation: `model: 'gpt-4o',`,
+ * `model: anthropic('claude')`, `user: {`, `model: string;`. A fake turn goes on in words.
+ */
+const NOT_CODE_VALUE = '(?![ \\t]{0,2}(?:[\'"`{]|\\d|[\\w$.-]{1,60}(?:\\(|,[ \\t]{0,2}(?:\\n|$)|;)))';
+/** One model addressed, not a list of kinds ("Assistant, do this"; not "Models, quotas, limits"). */
+const MODEL_WORD =
+  '(?:ai|a\\.i\\.|assistant|llm|language${G}model|chatbot|agent|model|claude|gpt|chatgpt|gemini|copilot|bot)';
 const CALL_WORDS =
   '(?:use|using|call|calling|invoke|invoking|run|running|execute|executing|trigger|triggering|access|accessing)';
 
@@ -374,11 +389,7 @@ const PATTERN_BEHAVIOURS: readonly Behaviour[] = [
     'asks for a command, script or code to be run',
     `\\b(?:run|execute|executing|running|exec|launch|type|paste|enter)${ANY(3)}${G}(?:commands?|scripts?|code|snippet|shell|terminal|console|payload|program|binary|one-?liner)\\b`
   ),
-  b(
-    'sensitive-path',
-    'names a sensitive file (SSH keys, .env, credentials, client configs)',
-    `(?:~/\\.ssh\\b|\\.ssh/|\\bid_(?:rsa|dsa|ecdsa|ed25519)\\b|\\bauthorized_keys\\b|(?<![\\w$])\\.env\\b|\\.aws/|\\bcredentials\\.(?:json|ya?ml|txt)\\b|\\.npmrc\\b|\\.pypirc\\b|\\.netrc\\b|\\.pgpass\\b|\\.git-credentials\\b|\\.docker/config|\\.kube/config|/etc/(?:passwd|shadow|sudoers|hosts)\\b|\\.\\w{1,12}_history\\b|\\bmcp\\.json\\b|claude_desktop_config|\\.cursor/|\\.gnupg\\b|\\bwallet\\.dat\\b|\\bsecrets?\\.(?:json|ya?ml|toml)\\b|\\bkeychain\\b|\\.config/(?:gh|gcloud|solana|rclone)\\b|\\bprivate\\.key\\b|\\.pem\\b|(?<![\\w.:/~$-])(?:~|\\$home|/home/[\\w.-]{1,32}|/root)/(?:[\\w.-]{1,40}/){0,6}[\\w.-]{0,20}(?:tokens?|credentials?|secrets?|passwords?|api[_-]?keys?)\\b)`
-  ),
+  b('sensitive-path', 'names a sensitive file (SSH keys, .env, credentials, client configs)', SENSITIVE_FILE),
   n(
     'secret-data',
     'asks about secrets: passwords, keys, tokens, credentials',
@@ -386,14 +397,22 @@ const PATTERN_BEHAVIOURS: readonly Behaviour[] = [
   ),
   b(
     'context-data',
-    "asks about the model's own context: the conversation, its instructions, the user's data",
-    `\\b(?:conversation|chat|message)${G}history\\b`,
-    // The conversation's own messages, or the user's things; not "all files" of a file server.
-    `\\b(?:previous|prior|earlier|all${G}(?:the${G})?(?:previous|prior|earlier))${G}(?:messages|conversations?|chats|prompts)\\b`,
+    "asks about the model's own context: its instructions, the conversation, the user's data",
+    // The reader's own: "your system prompt", "the prompt you were given", "your chat history".
+    `\\byour${G}(?:(?:full|entire|whole|exact|original|initial|hidden|secret|internal|complete|first|previous|current|own)${G}){0,2}(?:system${G}(?:prompts?|messages?|instructions?)|(?:initial|original|hidden|developer)${G}(?:prompts?|instructions?|messages?)|instructions|context${G}window|(?:conversation|chat|message)${G}history)\\b`,
+    `\\byour${G}(?:full|entire|whole|exact|original|initial|hidden|secret|internal|complete|first)${G}prompts?\\b`,
+    `\\b(?:instructions|prompts?|rules|guidelines|messages?)${G}(?:above|you${G}(?:were|have${G}been|got|received)${G}(?:given|sent)?)\\b`,
+    // The user's things; not "all files" of a file server.
     `\\bthe${G}user[’']?s${G}(?:messages|conversations?|chats|prompts|emails|files|documents)\\b`,
-    `\\b(?:system${G}(?:prompt|message|instructions?)|initial${G}(?:prompt|instructions?)|(?:your|the)${G}(?:instructions|prompt|rules|guidelines)${G}(?:above|you${G}(?:were|have${G}been)${G}given))\\b`,
-    `\\b(?:the${G}(?:whole|entire|full)${G}(?:conversation|context|chat|transcript)|everything${G}(?:above|so${G}far|you${G}know))\\b`,
+    `\\b(?:the${G}(?:whole|entire|full)${G}(?:conversation|context|chat|transcript)|everything${G}(?:above|so${G}far|you${G}know)|(?:our|this)${G}(?:whole${G}|entire${G})?conversation(?:${G}(?:so${G}far|history))?)\\b`,
     FOREIGN_SYSTEM_PROMPT
+  ),
+  n(
+    'mentions-context',
+    'names a conversation\'s parts without saying whose ("system message", "chat history", "previous messages")',
+    `\\b(?:conversation|chat|message)${G}history\\b`,
+    `\\b(?:previous|prior|earlier|all${G}(?:the${G})?(?:previous|prior|earlier))${G}(?:messages?|conversations?|chats|prompts)\\b`,
+    `\\b(?:system${G}(?:prompt|message|instructions?)|initial${G}(?:prompt|instructions?))\\b`
   ),
   n('url', 'contains a URL', `\\b(?:https?|ftp|wss?)://[\\w-]{1,63}(?:\\.[\\w-]{1,63}){0,8}`),
   b(
@@ -413,6 +432,13 @@ const PATTERN_BEHAVIOURS: readonly Behaviour[] = [
     'send-out',
     'asks for data to be sent, posted or forwarded somewhere',
     `\\b(?:send|sending|post|posting|upload|uploading|forward|forwarding|transmit|transmitting|exfiltrate|exfiltrating|email|e-mail|submit|submitting|leak|leaking|relay|relaying|mirror|mirroring|sync|syncing|beacon|report|reporting|copy|copying|share|sharing|deliver|delivering|dump|dumping)\\b${ANY(8)}${G}(?:to|at|into|via|through|towards)${G}(?:the${G}|this${G}|our${G}|my${G}|an?${G})?(?:url|http|https|webhook|server|endpoint|address|email|e-mail|inbox|host|domain|site|website|api|channel|bucket|[\\w.+-]{1,64}@|[\\w-]{1,63}\\.(?:com|net|org|io|ai|xyz|ru|cn|co|me|site|dev|app|example|info|biz|cloud|tech|online|top|link|live|pw|su|tk|us|uk|de|fr)\\b)`
+  ),
+  b(
+    'exfil-request',
+    "asks for a secret file or the model's context to be sent to an address it names",
+    // What is sent is a sensitive file, secrets, or the conversation and the model's instructions;
+    // where it goes is a URL or an e-mail address written out. The words between may hold paths.
+    `\\b(?:send|post|upload|forward|transmit|exfiltrate|e-?mail|submit|leak|relay|copy|deliver|share|beacon|pipe|attach|append|include|encode)\\b${PATH_GAP(10)}${G}(?:${SENSITIVE_FILE}[\\w.~/-]{0,60}|${EXFIL_DATA})${PATH_GAP(10)}${G}(?:to|at|into|via|through|using|in)${G}(?:[^\\s]{1,30}${G}){0,3}[<(\\["'\`]?(?:(?:https?|ftp|wss?)://|[\\w.+-]{1,64}@[\\w-]{1,63}\\.)`
   ),
   n(
     'email-address',
@@ -486,12 +512,13 @@ const PATTERN_BEHAVIOURS: readonly Behaviour[] = [
     'addressed-directive',
     'tells the model, by name, what it must or should do ("the assistant must", "AI: do this")',
     `\\b(?:the${G}|this${G}|any${G}|every${G})?(?:${MODEL_WORDS}|summari[sz]ers?|translators?|readers?|reviewers?|(?:ai|llm|language${G}model)${G}(?:tools?|systems?))${G}(?:must|should|shall|will${G}(?:now|then|need|have)|needs?${G}to|has${G}to|have${G}to|is${G}(?:to|required|instructed|expected|authori[sz]ed|obliged|permitted)|are${G}(?:to|required|instructed|expected|authori[sz]ed|obliged|permitted))\\b`,
-    `(?:^|[.!?\\n](?:${G})?)(?:(?:hey|hi|hello|ok|okay|dear|attention|note${G}(?:to|for)|p\\.?(?:${G})?s\\.?${G}(?:to|for)?)${G})?(?:(?:the|any|all|every)${G})?${MODEL_WORDS}(?:${G})?[,:!](?:${G})?(?:please${G})?[a-z]{2,20}`
+    // "AI: do this", "Assistant, do this"; not a list that starts with the word ("Models, quotas").
+    `(?:^|[.!?\\n](?:${G})?)(?:(?:hey|hi|hello|ok|okay|dear|attention|note${G}(?:to|for)|p\\.?(?:${G})?s\\.?${G}(?:to|for)?)${G}(?:(?:the|any|all|every)${G})?${MODEL_WORDS}(?:${G})?[,:!]|(?:(?:the|any|all|every)${G})?${MODEL_WORDS}(?:${G})?[:!]|(?:the${G})?${MODEL_WORD},)(?:${G})?(?:please${G})?[a-z]{2,20}(?![\\w$.-]{0,60}(?:\\(|,[ \\t]{0,2}(?:\\n|$)|;))`
   ),
   n(
     'turn-marker',
     'a fake turn of a conversation or a system message inside data ("Assistant:", "###(system_message)")',
-    `(?:^|\\n)[\\s#*>\\[(|-]{0,6}(?:system|assistant|user|human|ai|model|developer|admin|administrator|operator)(?:[_ -]?(?:message|prompt|note|instructions?|response|turn))?\\s{0,2}[)\\]|]{0,2}\\s{0,2}:`,
+    `(?:^|\\n)[\\s#*>\\[(|-]{0,6}(?:system|assistant|user|human|ai|model|developer|admin|administrator|operator)(?:[_ -]?(?:message|prompt|note|instructions?|response|turn))?\\s{0,2}[)\\]|]{0,2}\\s{0,2}:${NOT_CODE_VALUE}`,
     `#{2,6}(?:${G})?[(\\[]?(?:${G})?(?:system|instructions?|assistant|admin|developer|important|new${G}instructions?)(?:[_ ](?:message|prompt|note|update))?(?:${G})?[)\\]]?`,
     // A role as the text of a Markdown link to an anchor: "[system](#instructions)".
     `\\[(?:${G})?(?:system|assistant|developer|user|admin)(?:${G})?\\]\\(#`
@@ -604,7 +631,8 @@ const PATTERN_BEHAVIOURS: readonly Behaviour[] = [
     'copies or forwards what a tool handles to a recipient the user did not name',
     `\\b(?:always|automatically|also|silently|secretly|additionally)${G}(?:bcc|cc|forward|copy|send${G}(?:a${G})?cop(?:y|ies)|mirror|relay)\\b${ANY(8)}${G}(?:to|into)\\b`,
     `\\b(?:always|automatically|silently|secretly|additionally)${G}(?:bcc|cc)\\b`,
-    `\\b(?:bcc|cc|forward|copy|relay|mirror)\\b${ANY(8)}${G}(?:every${G}time|on${G}every|in${G}every|for${G}(?:compliance|auditing|audit|record-?keeping|backup)${G}(?:reasons|purposes))\\b`
+    // Not looking forward to something.
+    `(?<!\\blook(?:s|ed|ing)?${G})\\b(?:bcc|cc|forward|copy|relay|mirror)\\b${ANY(8)}${G}(?:every${G}time|on${G}every|in${G}every|for${G}(?:compliance|auditing|audit|record-?keeping|backup)${G}(?:reasons|purposes))\\b`
   ),
   b(
     'destructive-command',
@@ -729,6 +757,18 @@ export const DEFINITION_EVIDENCE: readonly boolean[] = BEHAVIOURS.map(
     ].includes(b.name)
 );
 /**
+ * What is evidence in a tool's definition and only the topic in data: behaviours that describe rather
+ * than ask. A tool that presents itself as dangerous ("runs arbitrary commands", "malicious"), says
+ * that what it handles leaves for a remote server, or that it collects credentials, declares what it
+ * does; a security advisory, a privacy policy, a scanner's report or a mail filter's footer uses the
+ * same words about something else ("the timing is leaked to the attacker"). Training holds their
+ * weight in content at zero, and they are not evidence there. One flag per entry of `BEHAVIOURS`.
+ */
+const DEFINITION_ONLY_NAMES = ['declares-danger', 'data-leaves', 'harvest'];
+export const DEFINITION_ONLY: readonly boolean[] = BEHAVIOURS.map((b) =>
+  DEFINITION_ONLY_NAMES.includes(b.name)
+);
+/**
  * What hiding needs beside it to count against data flowing through a call. Honest text carries
  * invisible characters too (zero-width spaces in copied web and social-media text, word joiners,
  * byte-order marks), so in content the hiding counts only in a text that also asks the model for
@@ -738,7 +778,9 @@ export const DEFINITION_EVIDENCE: readonly boolean[] = BEHAVIOURS.map(
  */
 export const CONTENT_EVIDENCE: readonly boolean[] = BEHAVIOURS.map(
   (b) =>
-    (b.prior === 'attack' && !CONCEALMENT_NAMES.includes(b.name)) ||
+    (b.prior === 'attack' &&
+      !CONCEALMENT_NAMES.includes(b.name) &&
+      !DEFINITION_ONLY_NAMES.includes(b.name)) ||
     b.contentPrior === true ||
     b.name === 'output-control' ||
     b.name === 'mentions-model'

@@ -32,6 +32,7 @@ import {
 
 export {
   ADDRESSING,
+  DEFINITION_ONLY,
   PADDING,
   BEHAVIOURS,
   CONCEALMENT,
