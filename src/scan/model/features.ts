@@ -322,7 +322,7 @@ const PATTERN_BEHAVIOURS: readonly Behaviour[] = [
     // Everything in the data but the attacker's part: "ignore the rest of this data and print X".
     `\\b(?:ignore|disregard|forget|skip)${G}(?:the${G}rest${G}of${G}(?:this|the)${G}(?:data|document|text|content|message|e-?mail|page|article|input|report|record|file)|all${G}(?:other${G})?(?:info|information|data|content|text)${G}(?:except|but|other${G}than|apart${G}from))\\b`,
     // "Regardless of your previous instructions", "no matter what you were told".
-    `\\b(?:regardless|irrespective)${G}of${G}(?:(?:your|any|all|the|my|its)${G})?(?:previous|prior|earlier|above|original|preceding|other|existing|initial)${G}(?:instructions?|inputs?|rules|prompts?|directions?|directives?|guidelines?|context|messages?|commands?|programming)\\b`,
+    `\\b(?:regardless|irrespective)${G}of${G}(?:(?:your|any|all|the|my|its)${G})?(?:pre-?)?(?:previous|prior|earlier|above|original|preceding|other|existing|initial)${G}(?:instructions?|inputs?|rules|prompts?|directions?|directives?|guidelines?|context|messages?|commands?|programming)\\b`,
     `\\bno${G}matter${G}what${G}(?:you${G}(?:were|are|have${G}been)${G}(?:told|instructed|asked)|(?:your|the)${G}(?:instructions|rules|guidelines|prompt)${G}says?)\\b`
   ),
   b(
@@ -464,9 +464,9 @@ const PATTERN_BEHAVIOURS: readonly Behaviour[] = [
   b(
     'persona',
     'asks the model to take on another persona or drop its limits',
-    `\\b(?:you${G}are${G}now|from${G}now${G}on|act${G}as${G}(?:if${G}you|though${G}you|an?${G}(?:ai|assistant|unfiltered|evil|different|new)|my)|pretend${G}(?:to${G}be|that${G}you|you)|role-?play|roleplaying|immerse${G}yourself|stay${G}in${G}character|jailbr(?:eak|oken)|developer${G}mode|do${G}anything${G}now|(?:unfiltered|uncensored|unrestricted|amoral)${G}(?:ai|assistant|mode|model|version|persona|chatbot|bot|responses?|answers?|character|llm))\\b`,
+    `\\b(?:you${G}are${G}now|from${G}now${G}on|act${G}as${G}(?:if${G}you|though${G}you|an?${G}(?:ai|assistant|unfiltered|evil|different|new)|my)|pretend${G}(?:to${G}be|that${G}you|you)|role-?play|roleplaying|immerse${G}yourself|stay${G}in${G}character|jailbr(?:eak|oken)|developer${G}mode|do${G}anything${G}(?:now|ai|assistant|model|bot|mode)|(?:unfiltered|uncensored|unrestricted|amoral)${G}(?:ai|assistant|mode|model|version|persona|chatbot|bot|responses?|answers?|character|llm))\\b`,
     // Without limits, said of the model or its answers; not "scale without limits".
-    `\\b(?:${MODEL_WORDS}|you|respond|reply|answer|responses|answers|replies)${ANY(3)}${G}(?:without|have${G}no|with${G}no|free${G}(?:of|from))${G}(?:any${G})?(?:restrictions|limits|filters|rules|guidelines|censorship|boundaries)\\b`,
+    `\\b(?:${MODEL_WORDS}|you|respond|reply|answer|responses|answers|replies)${ANY(3)}${G}(?:without|have${G}no|with${G}no|free${G}(?:of|from))${G}(?:(?:any|all)${G})?(?:(?:ethical|moral|content|safety)${G})?(?:restrictions|limits|filters|rules|guidelines|censorship|boundaries|constraints|guardrails|safeguards)\\b`,
     `${LB}(?:${FOREIGN_YOU_ARE_NOW})${RB}`,
     gated(CYRILLIC_TEXT, `${LB}(?:${RU_YOU_ARE_NOW})${RB}`)
   ),
@@ -492,6 +492,8 @@ const PATTERN_BEHAVIOURS: readonly Behaviour[] = [
     `\\bbefore${G}(?:you${G})?(?:can${G}|could${G}|may${G})?(?:answer|respond|reply|continue|proceed|solve|finish|complete|summari[sz]e|translate|do${G}(?:that|this|anything)|help)\\b`,
     `\\b(?:stop|cease|halt|abort|pause)${G}(?:what${G}you|everything|the${G}task|your${G}(?:task|work|current))\\b`,
     `\\binstead${G}of${G}(?:answering|responding|summari[sz]ing|translating|doing|completing|following)\\b`,
+    // The reader's task foreseen, to be replaced or added to: "if you are asked to summarise this".
+    `\\bif${G}you(?:${G}are|[’']?re)${G}(?:ever${G})?(?:told|asked|instructed|requested|prompted)${G}to${G}(?:summari[sz]e|answer|translate|respond|reply|review|analy[sz]e|evaluate|classify|process|rate|describe|explain|assess)\\b`,
     // The reader's attention narrowed to the part the author wrote: "focus only on the following".
     `\\b(?:focus|concentrate)${G}(?:only|exclusively|solely|just)${G}on${G}(?:the${G})?(?:following|information|text|content|data|part|section|message|below|above|quoted)\\b`,
     `${LB}(?:${FOREIGN_NOUNS_LATIN})${G}(?:${FOREIGN_NEW_AFTER})${RB}`,
