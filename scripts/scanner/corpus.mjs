@@ -26,7 +26,8 @@ export const GROUPS = {
   'hard-negatives': 'hard negatives (docs and code using "ignore", "must", "system")',
   'real-documents': 'real documents (READMEs of the installed npm packages)',
   'ai-documents': 'real documents about AI (docs shipped in model SDK and agent framework packages)',
-  'real-prose': 'real prose by people to people (mailing-list e-mails, speeches)'
+  'real-prose': 'real prose by people to people (mailing-list e-mails, speeches)',
+  'short-excerpts': 'one to three sentences cut from the benign documents and prose above'
 };
 
 export function corpusDir() {
@@ -186,7 +187,41 @@ export function loadCorpus(scan) {
   );
   aiDocuments().forEach((d, i) => textItem(`ai-doc#${i}:${d.package}`, d.source, 0, 'ai-documents', d.text));
   proseDocuments().forEach((d, i) => textItem(`prose#${i}`, d.source, 0, 'real-prose', d.text));
+  // A tool's result is often a line or two, while most benign documents above are long and most
+  // injections short: without short benign text, brevity itself would read as an injection.
+  for (const it of items.filter((x) => x.domain === 'content' && x.label === 0)) {
+    const excerpt = shortExcerpt(it.text, it.id);
+    if (excerpt) textItem(`${it.id}~short`, it.source, 0, 'short-excerpts', excerpt);
+  }
   return items;
+}
+
+const EXCERPT_MIN_WORDS = 8;
+const EXCERPT_MAX_WORDS = 40;
+const words = (s) => s.split(/\s+/).filter(Boolean).length;
+
+/**
+ * One to three consecutive sentences of a benign text, 8 to 40 words, starting at a sentence chosen
+ * by a hash of the item's id (the same excerpt on every run), or undefined when the text has none.
+ */
+export function shortExcerpt(text, id) {
+  const sentences = text
+    .split(/(?<=[.!?])\s+|\n{2,}/)
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const starts = [];
+  for (let i = 0; i < sentences.length; i++) if (words(sentences[i]) >= 5) starts.push(i);
+  if (starts.length === 0) return undefined;
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193) >>> 0;
+  const first = starts[h % starts.length];
+  let out = '';
+  for (let i = first; i < sentences.length && i < first + 3; i++) {
+    const next = out ? `${out} ${sentences[i]}` : sentences[i];
+    if (words(next) > EXCERPT_MAX_WORDS) break;
+    out = next;
+  }
+  return words(out) >= EXCERPT_MIN_WORDS ? out : undefined;
 }
 
 /** Sources in a stable order, each with its items. */

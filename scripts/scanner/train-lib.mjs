@@ -25,7 +25,14 @@ export const SETTINGS = {
   fpBudget: { definition: 0.01, content: 0.01 },
   budgetGroups: {
     definition: ['real-benign-definitions'],
-    content: ['clean-results', 'hard-negatives', 'real-documents', 'ai-documents', 'real-prose']
+    content: [
+      'clean-results',
+      'hard-negatives',
+      'real-documents',
+      'ai-documents',
+      'real-prose',
+      'short-excerpts'
+    ]
   },
   thresholdFloor: 0.5,
   thresholdCeiling: 0.99

@@ -319,6 +319,8 @@ const PATTERN_BEHAVIOURS: readonly Behaviour[] = [
       '(?:忽略|无视|無視|忘记|忘掉|忘記|忘れて|무시)[^\\n]{0,12}?(?:指令|指示|说明|說明|规则|規則|提示|命令|지시|명령)'
     ),
     gated(CYRILLIC_TEXT, `${LB}(?:${RU_IGNORE})${RB}${ANYU(5)}${G}(?:${RU_INSTRUCTIONS})${RB}`),
+    // What was just asked dropped for what comes next: "then disregard that and print X".
+    `\\b(?:ignore|disregard|forget)${G}(?:that|this|it|all${G}that|those|these|everything)${G}(?:and|,|then|now)${G}(?:(?:then|now|instead|just|only)${G})?(?:print|say|write|output|reply|respond|answer|tell|type|repeat|return)\\b`,
     // Everything in the data but the attacker's part: "ignore the rest of this data and print X".
     `\\b(?:ignore|disregard|forget|skip)${G}(?:the${G}rest${G}of${G}(?:this|the)${G}(?:data|document|text|content|message|e-?mail|page|article|input|report|record|file)|all${G}(?:other${G})?(?:info|information|data|content|text)${G}(?:except|but|other${G}than|apart${G}from))\\b`,
     // "Regardless of your previous instructions", "no matter what you were told".
@@ -328,7 +330,7 @@ const PATTERN_BEHAVIOURS: readonly Behaviour[] = [
   b(
     'secrecy',
     'asks for something to be kept from the user',
-    `\\b(?:do${G}not|don[’']?t|never|without|no${G}need${G}to|must${G}not|should${G}not)${ANY(4)}${G}(?:tell(?:ing)?|inform(?:ing)?|mention(?:ing)?|reveal(?:ing)?|notify(?:ing)?|alert(?:ing)?|disclos(?:e|ing)|show(?:ing)?|explain(?:ing)?|report(?:ing)?|let(?:ting)?|acknowledg(?:e|ing)|indicat(?:e|ing)|reference|referencing)\\b${ANY(5)}${G}(?:users?|humans?|customers?|operators?|anyone|them|they|him|her)\\b`,
+    `\\b(?:do${G}not|don[’']?t|never|without|no${G}need${G}to|must${G}not|should${G}not|and${G}not|but${G}not|or${G}not)${ANY(4)}${G}(?:tell(?:ing)?|inform(?:ing)?|mention(?:ing)?|reveal(?:ing)?|notify(?:ing)?|alert(?:ing)?|disclos(?:e|ing)|show(?:ing)?|explain(?:ing)?|report(?:ing)?|let(?:ting)?|acknowledg(?:e|ing)|indicat(?:e|ing)|reference|referencing)\\b${ANY(5)}${G}(?:users?|humans?|customers?|operators?|anyone|them|they|him|her)\\b`,
     `\\b(?:users?|humans?)${G}(?:must|should|shall|will|does|do|need|needs)${G}(?:not|never|n[’']?t)${G}(?:ever${G})?(?:know|notice|see|be${G}(?:told|informed|aware|notified))\\b`,
     `\\b(?:keep|hide|conceal)${ANY(4)}${G}from${G}(?:the${G})?(?:users?|humans?|customers?)\\b`,
     `\\b(?:do${G}not|don[’']?t|never|without)${G}(?:mention(?:ing)?|reveal(?:ing)?|disclos(?:e|ing)|acknowledg(?:e|ing)|referenc(?:e|ing)|refer(?:ring)?${G}to|talk(?:ing)?${G}about|say(?:ing)?${G}anything${G}about)${G}(?:this|these|the|that|my|our)${G}(?:note|notes|message|instructions?|request|text|comment|part|section|paragraph|change|step|action)\\b`,
@@ -492,6 +494,8 @@ const PATTERN_BEHAVIOURS: readonly Behaviour[] = [
     `\\bbefore${G}(?:you${G})?(?:can${G}|could${G}|may${G})?(?:answer|respond|reply|continue|proceed|solve|finish|complete|summari[sz]e|translate|do${G}(?:that|this|anything)|help)\\b`,
     `\\b(?:stop|cease|halt|abort|pause)${G}(?:what${G}you|everything|the${G}task|your${G}(?:task|work|current))\\b`,
     `\\binstead${G}of${G}(?:answering|responding|summari[sz]ing|translating|doing|completing|following)\\b`,
+    // The reader at work on the data, told what to do meanwhile: "when summarizing this page, tell...".
+    `\\b(?:when|while|whenever|if|after|before|once)${G}(?:you${G}(?:are${G}|re${G})?)?(?:summari[sz]ing|translating|answering|responding${G}to|replying${G}to|reading|processing|reviewing|analy[sz]ing)${G}(?:this|these|the${G}(?:above|following))${G}(?:page|pages|document|documents|text|e-?mails?|messages?|article|content|file|data|input|website|site|results?|resume|review|reviews)\\b`,
     // The reader's task foreseen, to be replaced or added to: "if you are asked to summarise this".
     `\\bif${G}you(?:${G}are|[’']?re)${G}(?:ever${G})?(?:told|asked|instructed|requested|prompted)${G}to${G}(?:summari[sz]e|answer|translate|respond|reply|review|analy[sz]e|evaluate|classify|process|rate|describe|explain|assess)\\b`,
     // The reader's attention narrowed to the part the author wrote: "focus only on the following".
