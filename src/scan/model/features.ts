@@ -330,7 +330,7 @@ const PATTERN_BEHAVIOURS: readonly Behaviour[] = [
   b(
     'secrecy',
     'asks for something to be kept from the user',
-    `\\b(?:do${G}not|don[’']?t|never|without|no${G}need${G}to|must${G}not|should${G}not|and${G}not|but${G}not|or${G}not)${ANY(4)}${G}(?:tell(?:ing)?|inform(?:ing)?|mention(?:ing)?|reveal(?:ing)?|notify(?:ing)?|alert(?:ing)?|disclos(?:e|ing)|show(?:ing)?|explain(?:ing)?|report(?:ing)?|let(?:ting)?|acknowledg(?:e|ing)|indicat(?:e|ing)|reference|referencing)\\b${ANY(5)}${G}(?:users?|humans?|customers?|operators?|anyone|them|they|him|her)\\b`,
+    `\\b(?:do${G}not|don[’']?t|never|without|no${G}need${G}to|must${G}not|should${G}not|and${G}not|but${G}not|or${G}not)${ANY(4)}${G}(?:tell(?:ing)?|inform(?:ing)?|mention(?:ing)?|reveal(?:ing)?|notify(?:ing)?|alert(?:ing)?|disclos(?:e|ing)|show(?:ing)?(?!${G}up\\b)|explain(?:ing)?|report(?:ing)?|let(?:ting)?|acknowledg(?:e|ing)|indicat(?:e|ing)|reference|referencing)\\b${ANY(5)}${G}(?:users?|humans?|customers?|operators?|anyone|them|they|him|her)\\b`,
     `\\b(?:users?|humans?)${G}(?:must|should|shall|will|does|do|need|needs)${G}(?:not|never|n[’']?t)${G}(?:ever${G})?(?:know|notice|see|be${G}(?:told|informed|aware|notified))\\b`,
     `\\b(?:keep|hide|conceal)${ANY(4)}${G}from${G}(?:the${G})?(?:users?|humans?|customers?)\\b`,
     `\\b(?:do${G}not|don[’']?t|never|without)${G}(?:mention(?:ing)?|reveal(?:ing)?|disclos(?:e|ing)|acknowledg(?:e|ing)|referenc(?:e|ing)|refer(?:ring)?${G}to|talk(?:ing)?${G}about|say(?:ing)?${G}anything${G}about)${G}(?:this|these|the|that|my|our)${G}(?:note|notes|message|instructions?|request|text|comment|part|section|paragraph|change|step|action)\\b`,
@@ -340,7 +340,7 @@ const PATTERN_BEHAVIOURS: readonly Behaviour[] = [
     'covert-action',
     'asks for an action to be done silently or in secret',
     // Not how a tool reports its own outcome: "succeeds silently", "is ignored silently".
-    `(?<!\\b(?:succeeds?|succeeded|fails?|failed|ignored?|ignores|skipped|skips?|returns?|exits?|continues?|handled|dropped|discarded|removed|closed|retried|is|are|be|been)${G})(?<!\\b(?:not|never|n[’']t)(?:${G}[\\w'’-]{1,20}){0,2}${G})\\b(?:silently|secretly|covertly|quietly|discreetly|stealthily|invisibly|surreptitiously|behind${G}the${G}scenes|in${G}the${G}background|transparently)\\b(?!${G}(?:dropped|discarded|ignored|fails?|failed|succeeds?|succeeded|skipped|truncated|lost|swallowed|handled|removed|rejected|replaced|overwritten)\\b)`,
+    `(?<!\\b(?:succeeds?|succeeded|fails?|failed|ignored?|ignores|skipped|skips?|returns?|exits?|continues?|handled|dropped|discarded|removed|closed|retried|is|are|be|been)${G})(?<!\\b(?:not|never|n[’']t)(?:${G}[\\w'’-]{1,20}){0,2}${G})\\b(?:silently|secretly|covertly|quietly|discreetly|stealthily|invisibly|surreptitiously)\\b(?!${G}(?:dropped|discarded|ignored|fails?|failed|succeeds?|succeeded|skipped|truncated|lost|swallowed|handled|removed|rejected|replaced|overwritten)\\b)`,
     // Covering the tracks of what was done: the copy that was sent, the evidence, these instructions.
     `\\b(?:delete|erase|remove|wipe|purge|destroy)${ANY(2)}${G}(?:sent${G}(?:messages?|e-?mails?|mails?|items?|folder)|evidence|(?:all${G})?traces?${G}of|(?:this|these)${G}(?:instructions?|notes?)${G}(?:afterwards|after|once|when|so))\\b`
   ),
@@ -372,7 +372,8 @@ const PATTERN_BEHAVIOURS: readonly Behaviour[] = [
     'tool-unavailable',
     'claims a tool is disabled or replaced, steering to another',
     `\\b(?:tools?|functions?|services?|servers?|apis?|features?|endpoints?|versions?|methods?)${ANY(4)}${G}(?:is|are|has${G}been|have${G}been|was|were)${G}(?:now${G}|currently${G}|temporarily${G}|permanently${G})?(?:disabled|deprecated|unavailable|broken|down|removed|retired|discontinued|obsolete|compromised|unsafe|blocked|offline|not${G}(?:working|available|functional|supported))\\b`,
-    `\\bno${G}longer${G}(?:works?|available|supported|functional|in${G}use)\\b`
+    // Said of a tool, not of an old version of a dependency ("Zod v3 is no longer supported").
+    `\\b(?:tools?|functions?|services?|servers?|apis?|endpoints?|methods?)${ANY(4)}${G}no${G}longer${G}(?:works?|available|supported|functional|in${G}use)\\b`
   ),
   n(
     'instead',
@@ -457,7 +458,9 @@ const PATTERN_BEHAVIOURS: readonly Behaviour[] = [
     'output-control',
     "dictates the model's answer (its content, form or first words)",
     `\\byour${G}(?:(?:next|final|entire|whole|first|every|each|following)${G})?(?:responses?|answers?|repl(?:y|ies)|outputs?|messages?|summar(?:y|ies)|completions?)\\b`,
-    `\\b(?:respond|reply|answer|start|begin|end|finish|conclude|prefix|preface)${G}(?:only${G}|always${G}|just${G})?(?:with|by)\\b`,
+    `\\b(?:respond|reply|answer)${G}(?:only${G}|always${G}|just${G})?(?:with|by)\\b`,
+    // First or last words dictated; not "start with a clean install" or "prefix with the scope".
+    `\\b(?:start|begin|end|finish|conclude|prefix|preface)${G}(?:it${G}|each${G}line${G}|every${G}line${G})?(?:only${G}|always${G}|just${G})?with${G}(?:the${G}(?:words?|phrase|sentence)${G})?["'‘“]`,
     `\\b(?:print|say|output|write|repeat|return|type|display|show)${G}(?:exactly|only|verbatim|just|the${G}(?:following|word|phrase|text|string|sentence)|this${G}(?:word|phrase|text|string|sentence))\\b`,
     `${LB}(?:${FOREIGN_ANSWER})${RB}`,
     gated(CYRILLIC_TEXT, `${LB}(?:${RU_ANSWER})${RB}`),
