@@ -20,19 +20,14 @@ export const SETTINGS = {
   /**
    * Largest share of benign items (scored out of source, in training) allowed over the threshold.
    * For definitions the budget is counted on real servers' tools: the benign tools of attack servers
-   * often describe themselves as malicious and are reported, not budgeted.
+   * often describe themselves as malicious and are reported, not budgeted. Short excerpts of the
+   * benign documents are trained on and reported, not budgeted: two thousand easy items in the pool
+   * would lend their share of the budget to the hard groups (documents about AI).
    */
   fpBudget: { definition: 0.01, content: 0.01 },
   budgetGroups: {
     definition: ['real-benign-definitions'],
-    content: [
-      'clean-results',
-      'hard-negatives',
-      'real-documents',
-      'ai-documents',
-      'real-prose',
-      'short-excerpts'
-    ]
+    content: ['clean-results', 'hard-negatives', 'real-documents', 'ai-documents', 'real-prose']
   },
   thresholdFloor: 0.5,
   thresholdCeiling: 0.99
@@ -49,6 +44,7 @@ export function createTrainer(model) {
     DEFINITION_EVIDENCE,
     CONTENT_EVIDENCE,
     CONTENT_DECISIVE,
+    DEFINITION_DECISIVE,
     CONCEALMENT
   } = model;
   const B = BEHAVIOURS.length;
@@ -240,9 +236,13 @@ export function createTrainer(model) {
     return Math.min(score, scoreItem(w, p, CONCEALMENT));
   }
 
-  /** Data that asks for what no document needs is flagged whatever its score (`CONTENT_DECISIVE`). */
+  /**
+   * Data that asks for what no document needs, and a definition that asks for what no real tool needs,
+   * are flagged whatever their score (`CONTENT_DECISIVE`, `DEFINITION_DECISIVE`).
+   */
   function decides(p) {
-    return p.item.domain === 'content' && p.vecs.some((vec) => fires(vec, CONTENT_DECISIVE));
+    const decisive = p.item.domain === 'content' ? CONTENT_DECISIVE : DEFINITION_DECISIVE;
+    return p.vecs.some((vec) => fires(vec, decisive));
   }
 
   /** The gateway's decision on a prepared item: its score against the threshold, and the two rules. */

@@ -60,6 +60,12 @@ const G = '[\\s,]{1,3}';
 const ANY = (n: number): string => `(?:${G}[\\w'’.-]{1,30}){0,${n}}`;
 const MODEL_WORDS =
   '(?:ai|a\\.i\\.|assistants?|llms?|language${G}models?|chatbots?|agents?|models?|claude|gpt|chatgpt|gemini|copilot|bots?)';
+/**
+ * Not what a sentence forbids: "do not include secrets in the body", "never log passwords". A
+ * negation that turns into a request ("don't forget to include", "never fail to") still counts.
+ */
+const NOT_FORBIDDEN =
+  "(?<!\\b(?:not|never|n[’']t|cannot|avoid|without)(?:${G}(?!forget|fail|omit|neglect|hesitate|skip)[\\w'’-]{1,20}){0,3}${G})";
 /** Words between two parts of a request, paths and file names among them. */
 const PATH_GAP = (n: number): string => `(?:${G}[\\w'’.~/$%:-]{1,60}){0,${n}}`;
 /** What an exfiltration sends besides a file: secrets, the conversation, the model's instructions. */
@@ -116,7 +122,7 @@ const FOREIGN_IGNORE = [
   'ningazinaki',
   'khohlwa',
   'kohlwa',
-  'yok${G}?say(?:ın)?',
+  'yok(?:${G})?say(?:ın)?',
   'görmezden${G}gel(?:in)?',
   'unut(?:un)?',
   'zignoruj(?:cie)?',
@@ -581,7 +587,7 @@ const PATTERN_BEHAVIOURS: readonly Behaviour[] = [
   b(
     'data-into-parameter',
     'asks for secrets or context to be put into a parameter, a URL or a message',
-    `\\b(?:include|put|pass|append|prepend|add|insert|embed|encode|attach|paste|place|copy|send|supply|provide|hide)\\b${ANY(4)}${G}(?:the${G}|its${G}|their${G}|all${G}|any${G}|your${G}|full${G}|entire${G}|whole${G}){0,2}(?:contents?|data|keys?|tokens?|credentials|passwords?|secrets?|history|conversation|messages|prompt|instructions|context|environment|files?)\\b${ANY(6)}${G}(?:in|into|as|inside|within|to)${G}(?:the${G}|a${G}|an${G}|this${G})?[\`'"]?[\\w-]{0,30}[\`'"]?(?:${G})?(?:parameters?|params?|arguments?|args?|fields?|query|url|header|notes?|comments?|metadata|body)\\b`
+    `${NOT_FORBIDDEN}\\b(?:include|put|pass|append|prepend|add|insert|embed|encode|attach|paste|place|copy|send|supply|provide|hide)\\b${ANY(4)}${G}(?:the${G}|its${G}|their${G}|all${G}|any${G}|your${G}|full${G}|entire${G}|whole${G}){0,2}(?:contents?|data|keys?|tokens?|credentials|passwords?|secrets?|history|conversation|messages|prompt|instructions|context|environment|files?)\\b${ANY(6)}${G}(?:in|into|as|inside|within|to)${G}(?:the${G}|a${G}|an${G}|this${G})?[\`'"]?[\\w-]{0,30}[\`'"]?(?:${G})?(?:parameters?|params?|arguments?|args?|fields?|query|url|header|notes?|comments?|metadata|body)\\b`
   ),
   b(
     'data-leaves',
@@ -593,7 +599,7 @@ const PATTERN_BEHAVIOURS: readonly Behaviour[] = [
   b(
     'harvest',
     'collects sensitive data (credentials, personal records, keystrokes, machine identity)',
-    `\\b(?:harvest\\w{0,4}|collect\\w{0,4}|gather\\w{0,4}|extract\\w{0,4}|captur\\w{1,4}|index\\w{0,4}|scrap\\w{1,4}|record\\w{0,4}|log(?:s|ged|ging)?|steal\\w{0,4}|grab\\w{0,4}|dump\\w{0,4}|fingerprint\\w{0,4}|track\\w{0,4}|monitor\\w{0,4}|incorporates?|includ\\w{1,4})\\b${ANY(6)}${G}(?:credentials|passwords?|tokens|api${G}keys|private${G}keys|cookies|social${G}security|ssns?|credit${G}cards?|card${G}numbers|account${G}numbers|pii|phi|keystrokes|clipboard|location${G}history|contacts|mac${G}address|hostnames?|usernames?|running${G}processes|browsing${G}history|sensitive${G}(?:data|information|documents|emails|files))\\b`
+    `${NOT_FORBIDDEN}\\b(?:harvest\\w{0,4}|collect\\w{0,4}|gather\\w{0,4}|extract\\w{0,4}|captur\\w{1,4}|index\\w{0,4}|scrap\\w{1,4}|record\\w{0,4}|log(?:s|ged|ging)?|steal\\w{0,4}|grab\\w{0,4}|dump\\w{0,4}|fingerprint\\w{0,4}|track\\w{0,4}|monitor\\w{0,4}|incorporates?|includ\\w{1,4})\\b${ANY(6)}${G}(?:credentials|passwords?|tokens|api${G}keys|private${G}keys|cookies|social${G}security|ssns?|credit${G}cards?|card${G}numbers|account${G}numbers|pii|phi|keystrokes|clipboard|location${G}history|contacts|mac${G}address|hostnames?|usernames?|running${G}processes|browsing${G}history|sensitive${G}(?:data|information|documents|emails|files))\\b`
   ),
   b(
     'skip-confirmation',
@@ -649,7 +655,7 @@ const PATTERN_BEHAVIOURS: readonly Behaviour[] = [
     `(?:^|[\\s\`'"(;|&])rm${G}(?:-[a-z]{0,3}(?:rf|fr)[a-z]{0,3}|-r${G}-f|-f${G}-r|--recursive${G}--force)${G}(?:/|~|\\*|\\$home|\\.\\.?/?(?=[\\s\`'")]|$)|--no-preserve-root)`,
     `\\bmkfs(?:\\.[a-z0-9]{1,8})?\\b`,
     `\\bdd${G}if=[^\\s]{1,40}${G}of=/dev/`,
-    `:\\(\\)${G}?\\{${G}?:\\|:${G}?&${G}?\\}${G}?;${G}?:`,
+    `:\\(\\)(?:${G})?\\{(?:${G})?:(?:${G})?\\|(?:${G})?:(?:${G})?&(?:${G})?\\}(?:${G})?;(?:${G})?:`,
     `\\bformat${G}[a-z]:(?=[\\s\`'")]|$)`,
     `\\bchmod${G}-r${G}(?:0?777|a\\+rwx)${G}/(?=[\\s\`'")]|$)`
   ),
@@ -670,19 +676,27 @@ const PATTERN_BEHAVIOURS: readonly Behaviour[] = [
     `>>?\\s{0,2}/etc/(?:rc\\.local|crontab|profile|bash\\.bashrc|passwd|shadow|sudoers|hosts|ld\\.so\\.preload)\\b`,
     `\\b(?:xmrig|cpuminer|cgminer|minerd|cryptonight|coinhive|stratum\\+tcp|crypto-?min(?:er|ing)${G}(?:script|program|binary|payload)|mining${G}(?:script|program|binary|payload)|miner_url)\\b`
   ),
-  nc(
+  b(
     'insert-code',
     'asks the reader to put a given piece of code into its own code or answer',
     `\\b(?:following|subsequent|below|given|provided)${G}(?:lines${G}of${G})?(?:code|snippet|script|block|excerpt|section|function)(?:${G}(?:snippet|block|excerpt|section))?\\b${ANY(10)}${G}your${G}(?:code|solution|implementation|algorithm|codebase|program|answer|response|script|logic|elucidation|application)\\b`,
     `\\byour${G}(?:code|solution|implementation|algorithm|codebase|program|answer|response)\\b${ANY(8)}${G}(?:the${G})?(?:following|subsequent|below)${G}(?:lines${G}of${G})?(?:code|snippet|script|block|excerpt|section|function)\\b`,
     `\\b(?:in|into)${G}the${G}code${G}you${G}(?:develop|write|produce|generate)\\b`
   ),
+  b(
+    'remote-script',
+    'has a script fetched from the network run by a shell ("curl … | bash")',
+    `\\b(?:curl|wget)\\b[^\\n|]{0,200}\\|(?:${G})?(?:sudo${G})?(?:ba|z|k|da)?sh\\b`,
+    `\\b(?:ba|z)?sh${G}(?:-c${G})?["']?\\$\\((?:${G})?(?:curl|wget)\\b`,
+    `\\b(?:iwr|irm|invoke-webrequest|invoke-restmethod)\\b[^\\n|]{0,200}\\|(?:${G})?(?:iex|invoke-expression)\\b`
+  ),
   nc(
     'answer-directive',
     'tells the reader what to put in, or how to shape, its own answer ("add this sentence to your reply")',
     // Not a web framework's response object: "add a header to your response".
     `\\b(?:add|include|integrate|insert|introduce|incorporate|embed|append|prepend|inject|mention|modify|rearrange|misspell|remove|group|write|translate|format|end|begin|start|conclude|finish|ensure|put|place|reverse|replace|encode|convert|present|structure|hide)\\b(?!${ANY(3)}${G}(?:headers?|cookies?|status|content-type|middleware|hooks?|schema|serializer)\\b)${ANY(8)}${G}(?:in|into|to|of|within|throughout|from|at${G}the${G}(?:end|start|beginning|top|bottom)${G}of)${G}your${G}(?:(?:next|final|entire|whole|every|each|following)${G})?(?:responses?|answers?|repl(?:y|ies)|outputs?|summar(?:y|ies)|code|implementation|completions?|message)\\b`,
-    `\\b(?:provide|give|write|deliver|compose|craft|format|present)${G}your${G}(?:(?:next|final|entire|whole)${G})?(?:response|answer|reply)${G}(?:in|as|using|with)\\b`
+    `\\b(?:provide|give|write|deliver|compose|craft|format|present)${G}your${G}(?:(?:next|final|entire|whole)${G})?(?:response|answer|reply)${G}(?:in|as|using|with)\\b`,
+    `\\b(?:end|begin|start|finish|conclude|close|sign)${G}(?:(?:each|every)${G})?(?:your${G})?(?:(?:next|final|every|each)${G})?(?:responses?|answers?|repl(?:y|ies)|messages?|summar(?:y|ies))${G}with\\b`
   )
 ];
 
@@ -770,10 +784,12 @@ export const DEFINITION_EVIDENCE: readonly boolean[] = BEHAVIOURS.map(
  * than ask. A tool that presents itself as dangerous ("runs arbitrary commands", "malicious"), says
  * that what it handles leaves for a remote server, or that it collects credentials, declares what it
  * does; a security advisory, a privacy policy, a scanner's report or a mail filter's footer uses the
- * same words about something else ("the timing is leaked to the attacker"). Training holds their
- * weight in content at zero, and they are not evidence there. One flag per entry of `BEHAVIOURS`.
+ * same words about something else ("the timing is leaked to the attacker"). So with a script fetched
+ * and piped into a shell: in a tool's description it is a command for the agent, in a README the way
+ * an installer is documented for people. Training holds their weight in content at zero, and they are
+ * not evidence there. One flag per entry of `BEHAVIOURS`.
  */
-const DEFINITION_ONLY_NAMES = ['declares-danger', 'data-leaves', 'harvest'];
+const DEFINITION_ONLY_NAMES = ['declares-danger', 'data-leaves', 'harvest', 'remote-script'];
 export const DEFINITION_ONLY: readonly boolean[] = BEHAVIOURS.map((b) =>
   DEFINITION_ONLY_NAMES.includes(b.name)
 );
@@ -804,6 +820,26 @@ export const CONTENT_EVIDENCE: readonly boolean[] = BEHAVIOURS.map(
  */
 export const CONTENT_DECISIVE: readonly boolean[] = BEHAVIOURS.map((b) =>
   ['harmful-content', 'suppress-refusal', 'code-exfiltration', 'destructive-command'].includes(b.name)
+);
+/**
+ * What withholds a definition alone, whatever else its words say: a description that asks for a
+ * sensitive file, secrets or the conversation to be sent to an address it writes out, for secrets or
+ * what was read elsewhere to be put into a parameter, for a script from the network to be piped into a
+ * shell, for mail to be copied to a recipient the user did not name, or that holds code sending local
+ * data out, downloading and running a program, or wiping a system. A real server's tool has no need of
+ * any; the honest words around a planted sentence ("Returns the weather for a city.") can outweigh it
+ * in the score. One flag per entry of `BEHAVIOURS`.
+ */
+export const DEFINITION_DECISIVE: readonly boolean[] = BEHAVIOURS.map((b) =>
+  [
+    'exfil-request',
+    'data-into-parameter',
+    'remote-script',
+    'hidden-recipient',
+    'code-exfiltration',
+    'malicious-code',
+    'destructive-command'
+  ].includes(b.name)
 );
 const P = PATTERN_BEHAVIOURS.length;
 const idx = (name: string): number => BEHAVIOURS.findIndex((x) => x.name === name);
@@ -1189,7 +1225,7 @@ function callsOwnTool(text: string, at: number, ctx: FeatureContext): boolean {
  * only its context knows.
  */
 const DATA_AS_NAMED = pattern(
-  `\\b(?:include|put|pass|append|prepend|add|insert|embed|encode|attach|paste|place|copy|send|supply|provide|hide|use|set|fill)\\b${ANY(4)}${G}(?:(?:its|their)${G}(?:(?:full|entire|whole)${G})?(?:contents?|data)|(?:(?:the|its|their|all|any|your|full|entire|whole)${G}){0,2}(?:keys?|tokens?|credentials|passwords?|secrets?|history|conversation|messages|prompt|instructions|context|environment))\\b(?:${G}[\\w'’.-]{1,30}){0,6}?${G}(?:in|into|as|inside|within|to|for)${G}(?:(?:the|a|an|this|its)${G})?[\`'"]?([\\w-]{1,40})`
+  `${NOT_FORBIDDEN}\\b(?:include|put|pass|append|prepend|add|insert|embed|encode|attach|paste|place|copy|send|supply|provide|hide|use|set|fill)\\b${ANY(4)}${G}(?:(?:its|their)${G}(?:(?:full|entire|whole)${G})?(?:contents?|data)|(?:(?:the|its|their|all|any|your|full|entire|whole)${G}){0,2}(?:keys?|tokens?|credentials|passwords?|secrets?|history|conversation|messages|prompt|instructions|context|environment))\\b(?:${G}[\\w'’.-]{1,30}){0,6}?${G}(?:in|into|as|inside|within|to|for)${G}(?:(?:the|a|an|this|its)${G})?[\`'"]?([\\w-]{1,40})`
 );
 
 /** Starts of `DATA_AS_NAMED` whose named value is one of the definition's own parameters. */

@@ -16,6 +16,7 @@ import {
   CONCEALMENT,
   CONTENT_DECISIVE,
   CONTENT_EVIDENCE,
+  DEFINITION_DECISIVE,
   DEFINITION_EVIDENCE,
   HASH_SIZE,
   analyze,
@@ -38,6 +39,7 @@ export {
   CONCEALMENT,
   CONTENT_DECISIVE,
   CONTENT_EVIDENCE,
+  DEFINITION_DECISIVE,
   DEFINITION_EVIDENCE,
   featurize,
   windowFeatures,
@@ -146,6 +148,7 @@ export function scoreText(
   const w = model.hashed;
   const dom = model.domain[domain];
   const evidenceOf = domain === 'definition' ? DEFINITION_EVIDENCE : CONTENT_EVIDENCE;
+  const decisiveOf = domain === 'definition' ? DEFINITION_DECISIVE : CONTENT_DECISIVE;
   let best = -Infinity;
   let bestBehaviours: Float64Array | undefined;
   let bestWindow: [number, number] = [0, words];
@@ -201,7 +204,7 @@ export function scoreText(
         z += b[i]! * (model.shared[i]! + dom[i]!);
         if (evidenceOf[i]) evidence = true;
         if (CONCEALMENT[i]) concealed = true;
-        if (CONTENT_DECISIVE[i] && decisive === undefined) decisive = i;
+        if (decisiveOf[i] && decisive === undefined) decisive = i;
       }
       if (z > best) {
         best = z;
@@ -217,7 +220,7 @@ export function scoreText(
     .sort((x, y) => contributions[y]! - contributions[x]!)
     .slice(0, 5)
     .map((i) => BEHAVIOURS[i]!.name);
-  const decides = domain === 'content' && decisive !== undefined;
+  const decides = decisive !== undefined;
   // A text is withheld or flagged on its score when it shows evidence (of action in a definition,
   // of asking the model for something in content); when it only conceals, on its score without the
   // concealment, so that hidden guidance counts and hidden plain text does not. A definition with
@@ -237,7 +240,8 @@ export function scoreText(
   return {
     probability,
     // A definition that only addresses the model is guidance: withheld only with evidence of action.
-    // Data that asks for what no document needs (`CONTENT_DECISIVE`) is flagged whatever its score.
+    // Data that asks for what no document needs (`CONTENT_DECISIVE`), and a definition that asks for
+    // what no real tool needs (`DEFINITION_DECISIVE`), are flagged whatever their score.
     flagged: withholding >= model.threshold[domain] || decides,
     behaviours: ranked.slice(0, 5),
     span: windowSpan(a, bestWindow[0], bestWindow[1])
