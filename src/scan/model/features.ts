@@ -314,7 +314,8 @@ const PATTERN_BEHAVIOURS: readonly Behaviour[] = [
     'asks the model to ignore, forget or override what it was told',
     // What is ignored is the model's instructions, or everything before as a whole: "the above",
     // "all previous" followed by an instruction noun or nothing, not "the earlier e-mail".
-    `\\b(?:ignore|ignoring|disregard|disregarding|forget|forgetting|override|overriding|bypass|bypassing|neglect|abandon|skip)${ANY(4)}${G}(?:instructions?|${STRAY('instructions')}|prompts?|rules|directions?|directives?|guidelines?|guidance|programming|constraints?|restrictions?|polic(?:y|ies)|context|orders|system|training|(?:above|previous(?:ly)?|prior|earlier|before|everything|all)(?!${G}(?!(?:and|or|then|but|now|instead|please|above|previous|prior|earlier|before|of|said|mentioned|written|stated|given|you|instructions?|prompts?|rules|directions?|directives?|guidelines?|guidance|orders|context|messages?|commands?|text|input|content|requests?|tasks?|conversation|system)\\b)[a-z]))\\b`,
+    // Not a noun phrase: "gitignore rules", "ignore patterns".
+    `\\b(?:ignore|ignoring|disregard|disregarding|forget|forgetting|override|overriding|bypass|bypassing|neglect|abandon|skip)(?!${G}(?:rules?|patterns?|files?)\\b)${ANY(4)}${G}(?:instructions?|${STRAY('instructions')}|prompts?|rules|directions?|directives?|guidelines?|guidance|programming|constraints?|restrictions?|polic(?:y|ies)|context|orders|system|training|(?:above|previous(?:ly)?|prior|earlier|before|everything|all)(?!${G}(?!(?:and|or|then|but|now|instead|please|above|previous|prior|earlier|before|of|said|mentioned|written|stated|given|you|instructions?|prompts?|rules|directions?|directives?|guidelines?|guidance|orders|context|messages?|commands?|text|input|content|requests?|tasks?|conversation|system)\\b)[a-z]))\\b`,
     `\\b(?:ignore|disregard|forget)${G}(?:what|whatever|anything|everything|all)${ANY(3)}${G}(?:asked|said|told|requested|wrote|wanted|instructed|given)\\b`,
     // The same request in other languages the behaviours read: German, Spanish, French, Italian,
     // Portuguese, Dutch.
@@ -413,7 +414,7 @@ const PATTERN_BEHAVIOURS: readonly Behaviour[] = [
     `\\b(?:instructions|prompts?|rules|guidelines|messages?)${G}(?:above|you${G}(?:were|have${G}been|got|received)${G}(?:given|sent)?)\\b`,
     // The user's things; not "all files" of a file server.
     `\\bthe${G}user[’']?s${G}(?:messages|conversations?|chats|prompts|emails|files|documents)\\b`,
-    `\\b(?:the${G}(?:whole|entire|full)${G}(?:conversation|context|chat|transcript)|everything${G}(?:above|so${G}far|you${G}know)|(?:our|this)${G}(?:whole${G}|entire${G})?conversation(?:${G}(?:so${G}far|history))?)\\b`,
+    `\\b(?:(?<!\\b(?:for|across|during|throughout|over|in|of)${G})the${G}(?:whole|entire|full)${G}(?:conversation|context|chat|transcript)|everything${G}(?:above|so${G}far|you${G}know)|(?:our|this)${G}(?:whole${G}|entire${G})?conversation(?:${G}(?:so${G}far|history))?)\\b`,
     FOREIGN_SYSTEM_PROMPT
   ),
   n(
@@ -463,11 +464,13 @@ const PATTERN_BEHAVIOURS: readonly Behaviour[] = [
   n(
     'output-control',
     "dictates the model's answer (its content, form or first words)",
-    `\\byour${G}(?:(?:next|final|entire|whole|first|every|each|following)${G})?(?:responses?|answers?|repl(?:y|ies)|outputs?|messages?|summar(?:y|ies)|completions?)\\b`,
-    `\\b(?:respond|reply|answer)${G}(?:only${G}|always${G}|just${G})?(?:with|by)\\b`,
+    // Not a thing of the reader's own program: "your output file", "your message queue".
+    `\\byour${G}(?:(?:next|final|entire|whole|first|every|each|following)${G})?(?:responses?|answers?|repl(?:y|ies)|outputs?|messages?|summar(?:y|ies)|completions?)\\b(?!${G}(?:files?|folders?|director(?:y|ies)|dir|streams?|formats?|paths?|buffers?|queues?|objects?|bod(?:y|ies)|headers?|types?|schemas?|fields?|handlers?|ids?|broker|bus|logs?|size|length|codes?|status|directory|stream)\\b)`,
+    // Not how a server answers a request: "respond with a 404", "responds with JSON".
+    `\\b(?:respond|reply|answer)${G}(?:only${G}|always${G}|just${G})?(?:with|by)\\b(?!${G}(?:(?:an?|the)${G})?(?:status|json|xml|html|errors?|headers?|\\d{3}\\b|serialized|redirects?|payloads?|bod(?:y|ies)|streams?|chunks?|data\\b|content-type|application/))`,
     // First or last words dictated; not "start with a clean install" or "prefix with the scope".
     `\\b(?:start|begin|end|finish|conclude|prefix|preface)${G}(?:it${G}|each${G}line${G}|every${G}line${G})?(?:only${G}|always${G}|just${G})?with${G}(?:the${G}(?:words?|phrase|sentence)${G})?["'‘“]`,
-    `\\b(?:print|say|output|write|repeat|return|type|display|show)${G}(?:exactly|only|verbatim|just|the${G}(?:following|word|phrase|text|string|sentence)|this${G}(?:word|phrase|text|string|sentence))\\b`,
+    `\\b(?:print|say|output|write|repeat|return|type|display|show)\\s{1,3}(?:exactly|only|verbatim|just|the${G}(?:following|word|phrase|text|string|sentence)|this${G}(?:word|phrase|text|string|sentence))\\b`,
     `${LB}(?:${FOREIGN_ANSWER})${RB}`,
     gated(CYRILLIC_TEXT, `${LB}(?:${RU_ANSWER})${RB}`),
     gated(CJK_TEXT, '(?:你的|您的|あなたの)(?:回答|回复|回覆|返答)')
