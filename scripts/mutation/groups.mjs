@@ -32,10 +32,11 @@ export const GROUPS = {
   },
   // Content scanning and inspection. Mutated: src/inspect (definition vetting, content actions, the
   // stages), redaction and tool hashes; the detectors of secrets, personal data and hidden text are
-  // the `detectors` group below, and canonicalisation the `canonical` group. Not yet mutated:
-  // injection.ts, definitions.ts, starts.ts and the scorer (model/, whose lexicon in features.ts is
-  // judged by `npm run eval:scanner`, not by unit tests). canonical.ts is not mutated here because
-  // nearly every scanning test runs it: with this group's tests its mutants took hours;
+  // the `detectors` group below, canonicalisation the `canonical` group and the injection phrase
+  // rules the `injection` group. Not yet mutated: definitions.ts, starts.ts and the scorer (model/,
+  // whose lexicon in features.ts is judged by `npm run eval:scanner`, not by unit tests).
+  // canonical.ts is not mutated here because nearly every scanning test runs it: with this group's
+  // tests its mutants took hours;
   // the unit tests of definitions.ts and starts.ts run the evaluation corpus, and model.test.ts the
   // scorer, for every mutant; starts.test.ts and model.test.ts judge only those, and linear.test.ts
   // times the scanner, so they are not in the group. Module-scope mutants are ignored
@@ -102,6 +103,16 @@ export const GROUPS = {
     // cover, some 30 minutes. Run it by name: `npm run test:mutation -- canonical`.
     ci: false,
     break: 81
+  },
+  // The phrase rules of the injection scanner (injection.ts), judged by their own unit test alone:
+  // the other tests that reach it do so through scanText (most with injection off), or score text
+  // with the scorer, run the evaluation corpus or a timing. Module-scope mutants (the rules'
+  // patterns, which are built once at load) are ignored: each would rerun every test.
+  injection: {
+    mutate: ['src/scan/injection.ts'],
+    tests: ['src/scan/injection.test.ts'],
+    ignoreStatic: true,
+    break: 94
   },
   budgets: {
     mutate: ['src/state/*.ts', '!src/state/*.test.ts', 'src/limits/*.ts', '!src/limits/*.test.ts'],

@@ -171,7 +171,8 @@ const exfilUrlCheck: Check = (m, text) => {
 const targetNotExample: Check = (m) => (EXAMPLE_TARGET.test(m[0]) ? false : undefined);
 
 const markdownImageCheck: Check = (m) => {
-  const url = m[0].slice(m[0].indexOf('(') + 1);
+  // The alt text has no `]`, so the first `](` opens the URL (a `(` in the alt text does not).
+  const url = m[0].slice(m[0].indexOf('](') + 2);
   // A placeholder for the model to fill: {data}, {{x}}, <SECRET>, [QUERY], $VAR, or their escapes. A
   // stray `</>` in a badge's label is not one.
   if (
