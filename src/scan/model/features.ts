@@ -649,8 +649,8 @@ const PATTERN_BEHAVIOURS: readonly Behaviour[] = [
     'copies or forwards what a tool handles to a recipient the user did not name',
     `\\b(?:always|automatically|also|silently|secretly|additionally)${G}(?:bcc|cc|forward|copy|send${G}(?:a${G})?cop(?:y|ies)|mirror|relay)\\b${ANY(8)}${G}(?:to|into)\\b`,
     `\\b(?:always|automatically|silently|secretly|additionally)${G}(?:bcc|cc)\\b`,
-    // Not looking forward to something.
-    `(?<!\\blook(?:s|ed|ing)?${G})\\b(?:bcc|cc|forward|copy|relay|mirror)\\b${ANY(8)}${G}(?:every${G}time|on${G}every|in${G}every|for${G}(?:compliance|auditing|audit|record-?keeping|backup)${G}(?:reasons|purposes))\\b`
+    // Not looking forward to something, nor a copy as a thing ("keeps a copy for backup purposes").
+    `(?<!\\blook(?:s|ed|ing)?${G})(?<!\\b(?:a|the|one|its)${G})\\b(?:bcc|cc|forward|copy|relay|mirror)\\b${ANY(8)}${G}(?:every${G}time|on${G}every|in${G}every|for${G}(?:compliance|auditing|audit|record-?keeping|backup)${G}(?:reasons|purposes))\\b`
   ),
   b(
     'destructive-command',
@@ -828,21 +828,17 @@ export const CONTENT_DECISIVE: readonly boolean[] = BEHAVIOURS.map((b) =>
  * What withholds a definition alone, whatever else its words say: a description that asks for a
  * sensitive file, secrets or the conversation to be sent to an address it writes out, for secrets or
  * what was read elsewhere to be put into a parameter, for a script from the network to be piped into a
- * shell, for mail to be copied to a recipient the user did not name, or that holds code sending local
- * data out, downloading and running a program, or wiping a system. A real server's tool has no need of
- * any; the honest words around a planted sentence ("Returns the weather for a city.") can outweigh it
- * in the score. One flag per entry of `BEHAVIOURS`.
+ * shell, or that holds code sending local data out or downloading and running a program. A real
+ * server's tool has no need of any; the honest words around a planted sentence ("Returns the weather
+ * for a city.") can outweigh it in the score. Not here, though attack behaviours: a command that
+ * wipes a system (a disk tool may name `mkfs`, a shell tool the commands it refuses) and a copy to
+ * another recipient ("keeps a copy for backup purposes"); they count in the score. One flag per entry
+ * of `BEHAVIOURS`.
  */
 export const DEFINITION_DECISIVE: readonly boolean[] = BEHAVIOURS.map((b) =>
-  [
-    'exfil-request',
-    'data-into-parameter',
-    'remote-script',
-    'hidden-recipient',
-    'code-exfiltration',
-    'malicious-code',
-    'destructive-command'
-  ].includes(b.name)
+  ['exfil-request', 'data-into-parameter', 'remote-script', 'code-exfiltration', 'malicious-code'].includes(
+    b.name
+  )
 );
 const P = PATTERN_BEHAVIOURS.length;
 const idx = (name: string): number => BEHAVIOURS.findIndex((x) => x.name === name);

@@ -131,8 +131,6 @@ describe('the shipped weights', () => {
       'exfil-request',
       'data-into-parameter',
       'code-exfiltration',
-      'hidden-recipient',
-      'destructive-command',
       'malicious-code',
       'remote-script'
     ]);
@@ -145,6 +143,9 @@ describe('the shipped weights', () => {
     expect(
       model.scoreText('Returns the weather for a city.\ncity\nThe city.', 'definition', ctx).flagged
     ).toBe(false);
+    // Keeping a copy is what a backup tool does: not decisive alone.
+    const backup = 'Creates a copy of the file for backup purposes in the same folder.';
+    expect(model.scoreText(backup, 'definition').flagged, backup).toBe(false);
   });
   it('refuse weights made for other features', () => {
     const raw = JSON.parse(readFileSync(weightsFile, 'utf8')) as model.ModelWeights;
