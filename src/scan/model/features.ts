@@ -73,11 +73,13 @@ const EXFIL_DATA =
   '(?:(?:your|the|all|my|its|their)${G})?(?:(?:full|entire|whole|complete|current|previous|prior)${G})?(?:private${G}keys?|ssh${G}keys?|credentials|passwords?|secrets|session${G}cookies|cookies|environment${G}variables|env${G}vars|(?:conversation|chat|message)${G}history|conversation|chat${G}log|transcript|previous${G}messages|system${G}prompt|instructions|context${G}window|memory)\\b';
 /** A sensitive file: SSH keys, .env, cloud and client credentials, shell history. */
 const SENSITIVE_FILE = `(?:~/\\.ssh\\b|\\.ssh/|\\bid_(?:rsa|dsa|ecdsa|ed25519)\\b|\\bauthorized_keys\\b|(?<![\\w$])\\.env\\b|\\.aws/|\\bcredentials\\.(?:json|ya?ml|txt)\\b|\\.npmrc\\b|\\.pypirc\\b|\\.netrc\\b|\\.pgpass\\b|\\.git-credentials\\b|\\.docker/config|\\.kube/config|/etc/(?:passwd|shadow|sudoers|hosts)\\b|\\.\\w{1,12}_history\\b|\\bmcp\\.json\\b|claude_desktop_config|\\.cursor/|\\.gnupg\\b|\\bwallet\\.dat\\b|\\bsecrets?\\.(?:json|ya?ml|toml)\\b|\\bkeychain\\b|\\.config/(?:gh|gcloud|solana|rclone)\\b|\\bprivate\\.key\\b|\\.pem\\b|(?<![\\w.:/~$-])(?:~|\\$home|/home/[\\w.-]{1,32}|/root)/(?:[\\w.-]{1,40}/){0,6}[\\w.-]{0,20}(?:tokens?|credentials?|secrets?|passwords?|api[_-]?keys?)\\b)`;
+/** The end of a value of code: a call's `(`, a `,` that ends the line, a `;`. */
+const CODE_VALUE_END = '(?:\\(|,[ \\t]{0,2}(?:\\n|$)|;)';
 /**
  * What follows a key of code or configuration, not a turn of a conversation: `model: 'gpt-4o',`,
  * `model: anthropic('claude')`, `user: {`, `model: string;`. A fake turn goes on in words.
  */
-const NOT_CODE_VALUE = '(?![ \\t]{0,2}(?:[\'"`{]|\\d|[\\w$.-]{1,60}(?:\\(|,[ \\t]{0,2}(?:\\n|$)|;)))';
+const NOT_CODE_VALUE = `(?![ \\t]{0,2}(?:['"\`{]|\\d|[\\w$.-]{1,60}${CODE_VALUE_END}))`;
 /** One model addressed, not a list of kinds ("Assistant, do this"; not "Models, quotas, limits"). */
 const MODEL_WORD =
   '(?:ai|a\\.i\\.|assistant|llm|language${G}model|chatbot|agent|model|claude|gpt|chatgpt|gemini|copilot|bot)';
@@ -531,7 +533,7 @@ const PATTERN_BEHAVIOURS: readonly Behaviour[] = [
     'tells the model, by name, what it must or should do ("the assistant must", "AI: do this")',
     `\\b(?:the${G}|this${G}|any${G}|every${G})?(?:${MODEL_WORDS}|summari[sz]ers?|translators?|readers?|reviewers?|(?:ai|llm|language${G}model)${G}(?:tools?|systems?))${G}(?:must|should|shall|will${G}(?:now|then|need|have)|needs?${G}to|has${G}to|have${G}to|is${G}(?:to|required|instructed|expected|authori[sz]ed|obliged|permitted)|are${G}(?:to|required|instructed|expected|authori[sz]ed|obliged|permitted))\\b`,
     // "AI: do this", "Assistant, do this"; not a list that starts with the word ("Models, quotas").
-    `(?:^|[.!?\\n](?:${G})?)(?:(?:hey|hi|hello|ok|okay|dear|attention|note${G}(?:to|for)|p\\.?(?:${G})?s\\.?${G}(?:to|for)?)${G}(?:(?:the|any|all|every)${G})?${MODEL_WORDS}(?:${G})?[,:!]|(?:(?:the|any|all|every)${G})?${MODEL_WORDS}(?:${G})?[:!]|(?:the${G})?${MODEL_WORD},)(?:${G})?(?:please${G})?[a-z]{2,20}(?![\\w$.-]{0,60}(?:\\(|,[ \\t]{0,2}(?:\\n|$)|;))`
+    `(?:^|[.!?\\n](?:${G})?)(?:(?:hey|hi|hello|ok|okay|dear|attention|note${G}(?:to|for)|p\\.?(?:${G})?s\\.?${G}(?:to|for)?)${G}(?:(?:the|any|all|every)${G})?${MODEL_WORDS}(?:${G})?[,:!]|(?:(?:the|any|all|every)${G})?${MODEL_WORDS}(?:${G})?[:!]|(?:the${G})?${MODEL_WORD},)(?:${G})?(?:please${G})?[a-z]{2,20}(?![\\w$.-]{0,60}${CODE_VALUE_END})`
   ),
   n(
     'turn-marker',
